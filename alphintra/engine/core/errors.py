@@ -1,0 +1,82 @@
+"""The project's one exception tree.
+
+It lives in ``engine.core`` because the core may import nothing of the project, while every other layer may
+import the core. ``alphintra.errors`` re-exports it for the outer layers.
+
+Each error knows whether retrying can help and which CLI exit code it maps to: 2 for usage and validation
+errors, 1 for an operation that failed.
+"""
+
+from __future__ import annotations
+
+
+class AlphintraError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    exit_code: int = 1
+    retryable: bool = False
+    code: str = "error"
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"error": self.code, "detail": self.message, "field": None}
+
+
+class ValidationError(AlphintraError):
+    """Input broke a rule; names the field, the offending value and the rule."""
+
+    exit_code = 2
+    code = "validation_error"
+
+    def __init__(self, field: str, rule: str, value: object = None, *, reason: str | None = None) -> None:
+        self.field = field
+        self.rule = rule
+        self.value = value
+        self.reason = reason or "invalid"
+        shown = "" if value is None else f" (got {value!r})"
+        super().__init__(f"{field}: {rule}{shown}")
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"error": self.code, "detail": self.message, "field": self.field}
+
+
+class ConfigError(ValidationError):
+    """A setting in the TOML file or the environment is invalid."""
+
+    code = "config_error"
+
+
+class NotFoundError(AlphintraError):
+    code = "not_found"
+
+
+class ConflictError(AlphintraError):
+    """The request contradicts current state (duplicate id, already running, ...)."""
+
+    code = "conflict"
+
+
+class OperationFailed(AlphintraError):
+    code = "operation_failed"
+
+
+class RetryableError(OperationFailed):
+    """A transient failure (venue timeout, lock held); the same call may succeed later."""
+
+    retryable = True
+    code = "retryable"
+
+
+__all__ = [
+    "AlphintraError",
+    "ConfigError",
+    "ConflictError",
+    "NotFoundError",
+    "OperationFailed",
+    "RetryableError",
+    "ValidationError",
+]
