@@ -1,0 +1,149 @@
+"""Shared pieces of every command module: output in Rich or JSON, common options, progress bars.
+
+Heavy libraries are never imported here: shell completion re-runs the program on every Tab.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+class OutputState:
+    """Process-wide verbosity, set once by the root callback."""
+
+    verbose: int = 0
+    quiet: bool = False
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, Path):
+        return str(obj)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return asdict(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def to_json(data: Any) -> str:
+    """Decimals become strings so that no precision is lost on the way to another program."""
+    return json.dumps(data, default=_default, indent=2, sort_keys=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(to_json(data) + "\n")
+    sys.stdout.flush()
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
+
+
+def print_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    if not rows:
+        if not OutputState.quiet:
+            console.print(f"[dim]{empty}[/dim]")
+        return
+    cols = list(columns or rows[0].keys())
+    table = Table(title=title, header_style="bold cyan")
+    for col in cols:
+        sample = rows[0].get(col)
+        justify = "right" if isinstance(sample, int | float | Decimal) else "left"
+        table.add_column(col, justify=justify)
+    for row in rows:
+        table.add_row(*(cell(row.get(col)) for col in cols))
+    console.print(table)
+
+
+def emit(data: Any, as_json: bool, *, columns: Sequence[str] | None = None, title: str | None = None) -> None:
+    """Print ``data`` as JSON or as a table; a mapping prints as a two-column key/value table."""
+    if as_json:
+        print_json(data)
+        return
+    if isinstance(data, Mapping):
+        print_table([{"key": k, "value": v} for k, v in data.items()], ["key", "value"], title=title)
+    else:
+        print_table(list(data), columns, title=title)
+
+
+def info(message: str) -> None:
+    if not OutputState.quiet:
+        err_console.print(message)
+
+
+@contextmanager
+def progress(description: str, total: float | None = None) -> Iterator[Any]:
+    """A Rich progress bar on stderr that disappears when quiet or when stderr is not a terminal.
+
+    Yields an ``advance(n)`` callable so that library code can report progress without knowing about Rich.
+    """
+    if OutputState.quiet or not err_console.is_terminal:
+        yield lambda n=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def parse_params(pairs: Iterable[str]) -> dict[str, str]:
+    """``k=v`` pairs from repeated ``--param`` options."""
+    from alphintra.errors import ValidationError
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValidationError("--param", "must look like key=value", pair)
+        out[key.strip()] = value.strip()
+    return out
