@@ -90,8 +90,8 @@ def print_table(
     table = Table(title=title, header_style="bold cyan")
     for col in cols:
         sample = rows[0].get(col)
-        justify = "right" if isinstance(sample, int | float | Decimal) else "left"
-        table.add_column(col, justify=justify)
+        numeric = isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)
+        table.add_column(col, justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(cell(row.get(col)) for col in cols))
     console.print(table)

@@ -1,0 +1,39 @@
+# Every target sets itself up: on a fresh machine with only python3 and make, `make demo` and `make test` work.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck pytest completions bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/alphintra --help
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check alphintra tests bench
+	$(BIN)/ruff format --check alphintra tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+completions: $(STAMP)
+	for sh in bash zsh fish; do $(BIN)/alphintra completions show $$sh > completions/$$( \
+	  case $$sh in bash) echo alphintra.bash;; zsh) echo _alphintra;; fish) echo alphintra.fish;; esac); done
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	for f in bench/*.py; do $(BIN)/python $$f; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

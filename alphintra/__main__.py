@@ -1,0 +1,3 @@
+from alphintra.cli.main import main
+
+main()

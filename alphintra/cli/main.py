@@ -1,0 +1,92 @@
+"""The root Typer app: global options, the command groups, and the one error handler.
+
+Exit codes: 0 ok, 1 operation failed, 2 usage or validation error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from alphintra import __version__
+from alphintra.cli import completions_cmd, config_cmd
+from alphintra.cli.common import OutputState, err_console
+from alphintra.errors import AlphintraError
+
+app = typer.Typer(
+    name="alphintra",
+    help="Alphintra — a command-line trading workstation: data, backtests, strategies, orders, risk.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+    add_completion=False,  # our own static scripts: `alphintra completions`
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"alphintra {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More log output (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors.")] = False,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="Data home (overrides ALPHINTRA_HOME).", show_default=False)
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Config file (overrides ALPHINTRA_CONFIG).", show_default=False),
+    ] = None,
+) -> None:
+    from alphintra.config.logs import setup_logging
+    from alphintra.config.settings import reset_settings_cache
+
+    OutputState.verbose = verbose
+    OutputState.quiet = quiet
+    # Flags beat the environment: setting the variables here makes every layer below see the same values.
+    if home is not None:
+        os.environ["ALPHINTRA_HOME"] = str(home.expanduser())
+    if config is not None:
+        os.environ["ALPHINTRA_CONFIG"] = str(config.expanduser())
+    reset_settings_cache()
+    setup_logging(verbose, quiet)
+
+
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(completions_cmd.app, name="completions")
+
+
+def report_error(exc: AlphintraError) -> int:
+    err_console.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+    if exc.detail:
+        err_console.print(f"[dim]{exc.detail}[/dim]", highlight=False)
+    return exc.exit_code
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="alphintra")
+    except AlphintraError as exc:
+        sys.exit(report_error(exc))
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: a bug must not greet the user with a traceback
+        if OutputState.verbose > 1:
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc} (run with -vv for the traceback)",
+            highlight=False,
+        )
+        sys.exit(1)

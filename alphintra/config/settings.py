@@ -1,0 +1,221 @@
+"""Typed settings: defaults < ``config.toml`` < ``ALPHINTRA_*`` environment < command-line flags.
+
+pydantic-settings does the layering; this module adds the one thing it lacks for a CLI: turning a validation
+failure into a single message that names the key, the value, the rule and where the value came from.
+Unknown keys are rejected so that a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from alphintra.config.paths import HomePaths, config_file, data_home
+from alphintra.errors import ConfigError
+
+ENV_PREFIX = "ALPHINTRA_"
+ENV_NESTED = "__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class InstrumentSettings(_Section):
+    """One tradable instrument; the engine's registry is built from these plus the data catalog."""
+
+    symbol: str = Field(min_length=1)
+    base: str | None = None
+    quote: str | None = None
+    tick_size: Decimal = Field(gt=0)
+    lot_size: Decimal = Field(gt=0)
+    min_qty: Decimal | None = Field(default=None, gt=0)
+    min_notional: Decimal = Field(default=Decimal("0"), ge=0)
+    maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    tags: list[str] = Field(default_factory=list)
+
+
+class EngineSettings(_Section):
+    socket: Path | None = Field(
+        default=None, description="Unix socket of the daemon (default: $ALPHINTRA_HOME/engine.sock)"
+    )
+    tcp: str | None = Field(default=None, description="HOST:PORT to listen on TCP (JWT required on every request)")
+    jwt_secret: SecretStr | None = Field(default=None, description="HMAC secret for JWTs; generated on first use")
+    journal_fsync: Literal["every", "group"] = "every"
+    group_commit_ms: int = Field(default=5, ge=1, le=1000)
+    snapshot_every: int = Field(default=10_000, ge=100)
+    confirm_notional: Decimal = Field(default=Decimal("10000"), ge=0)
+    account: str = Field(default="main", min_length=1)
+    starting_cash: Decimal = Field(default=Decimal("100000"), ge=0)
+
+    @field_validator("tcp")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT with a port between 1 and 65535")
+        return value
+
+
+class BacktestSettings(_Section):
+    cash: Decimal = Field(default=Decimal("10000"), gt=0)
+    fee_rate: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1, description="fee per side as a fraction")
+    slippage_bps: Decimal = Field(default=Decimal("0"), ge=0)
+    fill_model: Literal["next_open", "close"] = "next_open"
+    seed: int = 42
+
+
+class PaperSettings(_Section):
+    replay_speed: float = Field(default=60.0, gt=0, description="simulated seconds per wall-clock second")
+    liquidity_levels: int = Field(default=10, ge=1, le=100)
+    liquidity_spread_bps: Decimal = Field(default=Decimal("5"), gt=0)
+    liquidity_level_notional: Decimal = Field(default=Decimal("5000"), gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED,
+        extra="forbid",
+        validate_default=True,
+    )
+
+    home: Path = Field(default_factory=data_home, description="data home (ALPHINTRA_HOME)")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite file in the home")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    exchange: str = Field(default="SIM", min_length=1, description="default exchange name for data and orders")
+    base_currency: str = Field(default="USD", min_length=1)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
+    paper: PaperSettings = Field(default_factory=PaperSettings)
+    instruments: list[InstrumentSettings] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError("must be a URL such as sqlite:///path.db or postgresql://user@host/db")
+        return value
+
+    @property
+    def paths(self) -> HomePaths:
+        return HomePaths(self.home)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.paths.state_db}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags (init kwargs) beat the environment, which beats the file.
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.data = read_toml(config_file())
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from None
+
+
+def _describe(err: dict[str, Any], file_data: dict[str, Any]) -> ConfigError:
+    loc = [str(p) for p in err.get("loc", ())]
+    key = ".".join(loc) or "(root)"
+    env_name = ENV_PREFIX + ENV_NESTED.join(p.upper() for p in loc if not p.isdigit())
+    rule = str(err.get("msg", "invalid value"))
+    if err.get("type") == "extra_forbidden":
+        rule = "unknown setting (check the spelling; `alphintra config init` writes a template)"
+    value = err.get("input")
+    origin = f"environment {env_name}" if env_name in os.environ else f"config file {config_file()}"
+    if err.get("type") != "extra_forbidden" and not _in_file(file_data, loc) and env_name not in os.environ:
+        origin = "command-line or default"
+    shown = value if isinstance(value, str | int | float | Decimal | bool) else None
+    return ConfigError(key, f"{rule} (from {origin})", shown, reason="invalid_setting")
+
+
+def _in_file(data: Any, loc: list[str]) -> bool:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return False
+    return True
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the effective settings, raising one ConfigError that names the first bad key."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except PydanticValidationError as exc:
+        errors = exc.errors()
+        raise _describe(dict(errors[0]), read_toml(config_file())) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; the CLI root callback clears the cache after applying --home/--config."""
+    return load_settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()
+
+
+def settings_as_dict(settings: Settings) -> dict[str, Any]:
+    data = settings.model_dump(mode="json")
+    secret = settings.engine.jwt_secret
+    data["engine"]["jwt_secret"] = "********" if secret is not None else None
+    data["effective_database_url"] = settings.effective_database_url
+    data["config_file"] = str(config_file())
+    return data
+
+
+__all__ = [
+    "BacktestSettings",
+    "EngineSettings",
+    "InstrumentSettings",
+    "PaperSettings",
+    "Settings",
+    "get_settings",
+    "load_settings",
+    "reset_settings_cache",
+    "settings_as_dict",
+]

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alphintra import __version__
+from alphintra.config.paths import config_file
+
+
+def test_version(run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("--version")
+    assert result.code == 0
+    assert result.out.strip() == f"alphintra {__version__}"
+
+
+def test_help_lists_every_command_group(run_cli) -> None:  # type: ignore[no-untyped-def]
+    from alphintra.cli.main import app
+
+    result = run_cli("--help")
+    assert result.code == 0
+    groups = [g.name for g in app.registered_groups]
+    assert {"config", "completions"} <= set(groups)
+    for name in groups:
+        assert name is not None and name in result.out
+
+
+def test_config_init_then_show_json(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("config", "init").code == 0
+    assert config_file().read_text().startswith("# Alphintra configuration.")
+    result = run_cli("config", "show", "--json")
+    assert result.code == 0
+    data = json.loads(result.out)
+    assert data["home"] == str(isolated_home)
+    assert data["backtest"]["cash"] == "10000"
+    assert data["engine"]["journal_fsync"] == "every"
+
+
+def test_config_init_refuses_to_overwrite(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("config", "init").code == 0
+    config_file().write_text("# mine\n")
+    result = run_cli("config", "init")
+    assert result.code == 1
+    assert "already exists" in result.err and "--force" in result.err
+    assert config_file().read_text() == "# mine\n"
+    assert run_cli("config", "init", "--force").code == 0
+    assert config_file().read_text().startswith("# Alphintra configuration.")
+
+
+def test_bad_setting_exits_2_and_names_the_key(run_cli) -> None:  # type: ignore[no-untyped-def]
+    config_file().parent.mkdir(parents=True, exist_ok=True)
+    config_file().write_text('[engine]\njournal_fsync = "sometimes"\n')
+    result = run_cli("config", "show")
+    assert result.code == 2
+    assert "engine.journal_fsync" in result.err
+    assert "sometimes" in result.err
+    assert "Traceback" not in result.err + result.out
+
+
+def test_home_flag_beats_environment(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    other = tmp_path / "elsewhere"
+    result = run_cli("--home", str(other), "config", "path", "--json")
+    assert result.code == 0
+    assert json.loads(result.out)["home"] == str(other)
+
+
+def test_usage_error_exits_2(run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("config", "no-such-command")
+    assert result.code == 2
