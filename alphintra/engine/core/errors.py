@@ -71,12 +71,43 @@ class RetryableError(OperationFailed):
     code = "retryable"
 
 
+class InvalidTransition(ConflictError):
+    """An event does not fit its order's current state (illegal status change, overfill, repeated trade id).
+
+    Raised by ``Order.apply`` before anything is changed, so the order stays exactly as it was.
+    """
+
+    code = "invalid_transition"
+
+    def __init__(self, order_id: str, event: str, from_status: str, to_status: str | None, why: str) -> None:
+        self.order_id = order_id
+        self.event = event
+        self.from_status = from_status
+        self.to_status = to_status
+        target = f" -> {to_status}" if to_status is not None else ""
+        super().__init__(f"order {order_id!r}: cannot apply {event} in {from_status}{target}: {why}")
+
+
+class OrderRejectedError(ValidationError):
+    """An order request broke a rule of its instrument or venue; ``reason`` is the stable reject code."""
+
+    code = "order_rejected"
+
+    def __init__(self, field: str, rule: str, value: object = None, *, reason: str) -> None:
+        super().__init__(field, rule, value, reason=reason)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"error": self.code, "detail": self.message, "field": self.field, "reason": self.reason}
+
+
 __all__ = [
     "AlphintraError",
     "ConfigError",
     "ConflictError",
+    "InvalidTransition",
     "NotFoundError",
     "OperationFailed",
+    "OrderRejectedError",
     "RetryableError",
     "ValidationError",
 ]
