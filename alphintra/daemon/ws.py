@@ -1,0 +1,257 @@
+"""WebSocket streams: topics, sequence numbers, and a hub that never lets a slow client stall the engine.
+
+Every message is ``{"type", "topic", "seq", "ts", "data"}``. ``seq`` counts the messages published on a topic
+(1, 2, 3 ...), so a client sees gaps if it ever misses one; ``ts`` is nanoseconds since the epoch from the
+hub's clock. The first message of every subscription is ``{"type": "subscribed", "seq": <last seq published
+on the topic>, ...}``: once a client has it, it receives every later message of the topic.
+
+``publish`` may be called from any thread (the engine runs outside the event loop). It serialises once, then
+hands the text to each subscriber's event loop with ``call_soon_threadsafe`` and returns at once; it never
+waits for a socket. Each subscriber has a bounded queue; when it is full the subscriber is disconnected with
+close code 1008 and reason "slow consumer" instead of buffering without bound or blocking the publisher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel
+
+from alphintra.errors import ValidationError
+
+if TYPE_CHECKING:
+    from alphintra.daemon.metrics import EngineMetrics
+
+SLOW_CONSUMER_CODE = 1008
+SLOW_CONSUMER_REASON = "slow consumer"
+GOING_AWAY_CODE = 1001
+UNKNOWN_TOPIC_CODE = 4404
+DEFAULT_QUEUE_SIZE = 1024
+CLOSE_TIMEOUT = 2.0
+
+# The streams of the plan's §5.2; ``{name}`` matches one path segment.
+DEFAULT_TOPICS = (
+    "market-data/ticker/{symbol}",
+    "market-data/trades/{symbol}",
+    "market-data/orderbook/{symbol}",
+    "orders/updates",
+    "trades/updates",
+    "portfolio/updates",
+    "strategies/{strategy_id}/signals",
+    "strategies/{strategy_id}/status",
+    "risk/alerts",
+    "engine/events",
+)
+
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+class WsMessage(BaseModel):
+    type: str
+    topic: str
+    seq: int
+    ts: int
+    data: Any = None
+
+
+class WebSocketLike(Protocol):
+    """The part of Starlette's WebSocket the hub uses (a fake in tests drives back-pressure exactly)."""
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def receive(self) -> Any: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    parts = _PLACEHOLDER.split(pattern)
+    names = _PLACEHOLDER.findall(pattern)
+    regex = "".join(re.escape(part) + ("[^/]+" if i < len(names) else "") for i, part in enumerate(parts))
+    return re.compile(f"^{regex}$")
+
+
+class _Subscriber:
+    def __init__(self, topic: str, queue_size: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.topic = topic
+        self.loop = loop
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.kicked = asyncio.Event()
+        self.close_code = GOING_AWAY_CODE
+        self.close_reason = ""
+
+    def offer(self, text: str) -> None:
+        """Runs on the subscriber's loop."""
+        if self.kicked.is_set():
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.kick(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON)
+
+    def kick(self, code: int, reason: str) -> None:
+        """Runs on the subscriber's loop."""
+        if not self.kicked.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.kicked.set()
+
+    def post(self, callback: Callable[..., None], *args: Any) -> bool:
+        try:
+            self.loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is closed: the connection is gone with it
+            return False
+        return True
+
+
+class WebSocketHub:
+    """Topic registry, per-topic sequence numbers and the subscribers of one daemon."""
+
+    def __init__(
+        self,
+        *,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        topics: Iterable[str] = DEFAULT_TOPICS,
+        clock: Callable[[], int] = time.time_ns,
+        metrics: EngineMetrics | None = None,
+    ) -> None:
+        if queue_size < 1:
+            raise ValidationError("queue_size", "must be at least 1", queue_size)
+        self.queue_size = queue_size
+        self._clock = clock
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._patterns: list[tuple[str, re.Pattern[str]]] = []
+        self._seq: dict[str, int] = {}
+        self._subs: dict[str, set[_Subscriber]] = {}
+        self.slow_consumers = 0
+        for pattern in topics:
+            self.add_topic(pattern)
+
+    def add_topic(self, pattern: str) -> None:
+        """Allow subscriptions to ``pattern`` (e.g. ``"fills/{account}"``)."""
+        cleaned = pattern.strip("/")
+        if not cleaned:
+            raise ValidationError("topic", "must not be empty", pattern)
+        with self._lock:
+            self._patterns.append((cleaned, _compile(cleaned)))
+
+    def is_known(self, topic: str) -> bool:
+        return any(regex.match(topic) for _, regex in self._patterns)
+
+    @property
+    def topic_patterns(self) -> list[str]:
+        return [pattern for pattern, _ in self._patterns]
+
+    def last_seq(self, topic: str) -> int:
+        with self._lock:
+            return self._seq.get(topic, 0)
+
+    def subscriber_count(self, topic: str | None = None) -> int:
+        with self._lock:
+            if topic is not None:
+                return len(self._subs.get(topic, ()))
+            return sum(len(subs) for subs in self._subs.values())
+
+    def publish(self, topic: str, type: str, data: Any = None) -> int:
+        """Queue ``data`` for every subscriber of ``topic``; returns its sequence number. Never blocks."""
+        topic = topic.strip("/")
+        with self._lock:
+            seq = self._seq.get(topic, 0) + 1
+            self._seq[topic] = seq
+            subs = tuple(self._subs.get(topic, ()))
+            if subs:
+                # Serialised and posted under the lock so two publishing threads cannot interleave their
+                # messages out of sequence order on the way into a subscriber's loop.
+                text = WsMessage(type=type, topic=topic, seq=seq, ts=self._clock(), data=data).model_dump_json()
+                for sub in subs:
+                    sub.post(sub.offer, text)
+        return seq
+
+    def close_all(self, code: int = GOING_AWAY_CODE, reason: str = "engine stopping") -> None:
+        with self._lock:
+            subs = [sub for topic_subs in self._subs.values() for sub in topic_subs]
+        for sub in subs:
+            sub.post(sub.kick, code, reason)
+
+    def _register(self, sub: _Subscriber) -> int:
+        with self._lock:
+            self._subs.setdefault(sub.topic, set()).add(sub)
+            last = self._seq.get(sub.topic, 0)
+        if self._metrics is not None:
+            self._metrics.websocket_clients.inc()
+        return last
+
+    def _unregister(self, sub: _Subscriber) -> None:
+        with self._lock:
+            subs = self._subs.get(sub.topic)
+            if subs is not None and sub in subs:
+                subs.discard(sub)
+                if not subs:
+                    del self._subs[sub.topic]
+                removed = True
+            else:
+                removed = False
+        if removed and self._metrics is not None:
+            self._metrics.websocket_clients.dec()
+
+    async def serve(self, websocket: WebSocketLike, topic: str) -> None:
+        """Stream ``topic`` to an accepted WebSocket until the client leaves or is disconnected."""
+        topic = topic.strip("/")
+        if not self.is_known(topic):
+            await websocket.close(UNKNOWN_TOPIC_CODE, f"unknown topic: {topic}"[:123])
+            return
+        sub = _Subscriber(topic, self.queue_size, asyncio.get_running_loop())
+        last = self._register(sub)
+        pump = asyncio.ensure_future(self._pump(websocket, sub))
+        listen = asyncio.ensure_future(self._listen(websocket))
+        kicked = asyncio.ensure_future(sub.kicked.wait())
+        try:
+            hello = WsMessage(type="subscribed", topic=topic, seq=last, ts=self._clock(), data={})
+            sub.queue.put_nowait(hello.model_dump_json())
+            await asyncio.wait({pump, listen, kicked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._unregister(sub)
+            for task in (pump, listen, kicked):
+                task.cancel()
+            for task in (pump, listen, kicked):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if sub.kicked.is_set() and not listen.done():
+            if sub.close_code == SLOW_CONSUMER_CODE:
+                self.slow_consumers += 1
+            # A slow client may not drain the close frame either; never wait on it for long.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(sub.close_code, sub.close_reason), CLOSE_TIMEOUT)
+
+    @staticmethod
+    async def _pump(websocket: WebSocketLike, sub: _Subscriber) -> None:
+        while True:
+            text = await sub.queue.get()
+            await websocket.send_text(text)
+
+    @staticmethod
+    async def _listen(websocket: WebSocketLike) -> None:
+        # Clients have nothing to say on a stream; reading only notices when they leave.
+        while True:
+            message = await websocket.receive()
+            if message.get("type") == "websocket.disconnect":
+                return
+
+
+__all__ = [
+    "DEFAULT_QUEUE_SIZE",
+    "DEFAULT_TOPICS",
+    "GOING_AWAY_CODE",
+    "SLOW_CONSUMER_CODE",
+    "SLOW_CONSUMER_REASON",
+    "UNKNOWN_TOPIC_CODE",
+    "WebSocketHub",
+    "WebSocketLike",
+    "WsMessage",
+]
