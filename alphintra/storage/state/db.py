@@ -1,0 +1,83 @@
+"""Database URLs and engines for the state store: SQLite by default, PostgreSQL (psycopg 3) by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from alphintra.config.paths import HomePaths
+from alphintra.errors import ValidationError
+from alphintra.storage.state.types import json_dumps
+
+# A writer (the daemon) holds the lock for milliseconds; readers (CLI, API) wait this long before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+
+
+def default_url() -> str:
+    return f"sqlite:///{HomePaths().state_db}"
+
+
+def normalise_url(url: str) -> URL:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3; other drivers and SQLite URLs pass unchanged."""
+    raw = url.strip()
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://") :]
+    try:
+        parsed = make_url(raw)
+    except ArgumentError:
+        raise ValidationError(
+            "database_url", "must be a URL such as sqlite:///state.db or postgresql://host/db", url
+        ) from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ValidationError("database_url", "must be a sqlite:// or postgresql:// URL", url)
+    return parsed
+
+
+def libpq_url(url: str) -> str:
+    """The same database as a plain ``postgresql://`` URL for psycopg itself (no SQLAlchemy driver suffix)."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ValidationError("url", "must be a postgresql:// URL", url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    try:
+        # WAL lets the CLI read while the daemon writes; NORMAL sync is safe under WAL (the journal is the
+        # durable record, this database is a projection of it); foreign keys catch what PostgreSQL would.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cur.close()
+
+
+def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
+    """An engine for ``url`` (default: ``sqlite:///$ALPHINTRA_HOME/state.db``), creating the SQLite file's folder."""
+    from sqlalchemy import create_engine
+
+    parsed = normalise_url(url or default_url())
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            echo=echo,
+            json_serializer=json_dumps,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, echo=echo, json_serializer=json_dumps, pool_pre_ping=True)
+
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "default_url", "libpq_url", "make_engine", "normalise_url"]

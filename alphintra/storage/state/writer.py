@@ -1,0 +1,574 @@
+"""Every write to the trading state, bound to one session (one transaction).
+
+:class:`StateWriter` is what ``StateStore.batch()`` yields: a daemon projecting a burst of journal events calls
+its methods many times and everything commits (or nothing does) when the block ends. The single-call methods of
+``StateStore`` open a one-operation batch, so there is one code path for every write.
+
+Projection rules, so that replaying the journal is always safe:
+- mutable rows (orders, positions, balances) ignore a payload whose ``journal_seq`` is not newer than theirs;
+- a trade id is recorded once; recording it again with the same values is a no-op, with other values a conflict;
+- an order's account, symbol and side never change once projected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal, localcontext
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from alphintra.errors import ConflictError, NotFoundError, ValidationError
+from alphintra.storage.state.models import (
+    FINISHED_EXECUTION_STATUSES,
+    RISK_SCOPES,
+    AccountBalance,
+    Order,
+    Position,
+    RiskAlert,
+    RiskLimit,
+    RiskLimitChange,
+    ScheduledJob,
+    StrategyExecution,
+    Trade,
+    TradingAccount,
+    TradingStrategy,
+)
+from alphintra.storage.state.payload import as_mapping, clean, require
+from alphintra.storage.state.types import WIDE, to_decimal, to_utc
+
+Payload = Mapping[str, Any] | object
+StrategyKey = int | str
+
+_LIMIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_STRATEGY_FIELDS = {"name", "description", "strategy_type", "config", "status", "performance"}
+_JOB_FIELDS = {"id", "name", "schedule", "command", "args", "enabled", "created_at", "updated_at", "next_run_at"}
+
+
+def _stale(stored: int | None, incoming: int | None) -> bool:
+    return stored is not None and incoming is not None and incoming <= stored
+
+
+class StateWriter:
+    """Writes inside one open session; see the module docstring for the projection rules."""
+
+    def __init__(self, session: Session, now: Callable[[], datetime]) -> None:
+        self.session = session
+        self._now = now
+
+    # -- dispatch -----------------------------------------------------------------------------------------------
+
+    def apply(self, kind: str, payload: Payload) -> object:
+        """Apply one projected event: ``kind`` is account, order, trade, position, balance or alert."""
+        handler = {
+            "account": self.upsert_account,
+            "order": self.upsert_order,
+            "trade": self.record_trade,
+            "position": self.upsert_position,
+            "balance": self.upsert_balance,
+            "alert": self.add_alert,
+        }.get(kind)
+        if handler is None:
+            raise ValidationError("kind", "must be one of account, order, trade, position, balance, alert", kind)
+        return handler(payload)
+
+    def apply_all(self, ops: Iterable[tuple[str, Payload]]) -> int:
+        count = 0
+        for kind, payload in ops:
+            self.apply(kind, payload)
+            count += 1
+        return count
+
+    # -- accounts -----------------------------------------------------------------------------------------------
+
+    def upsert_account(self, data: Payload) -> TradingAccount:
+        values = clean(TradingAccount, as_mapping(data, "account"))
+        require(TradingAccount, values, ("id",))
+        account = self.session.get(TradingAccount, values["id"])
+        if account is None:
+            values.setdefault("created_at", self._now())
+            account = TradingAccount(**values)
+            self.session.add(account)
+            return account
+        for key, value in values.items():
+            setattr(account, key, value)
+        return account
+
+    def _account(self, account_id: str) -> TradingAccount:
+        account = self.session.get(TradingAccount, account_id)
+        if account is None:
+            raise NotFoundError(
+                f"account {account_id!r} does not exist", detail="project the account (upsert_account) first"
+            )
+        return account
+
+    # -- orders -------------------------------------------------------------------------------------------------
+
+    def upsert_order(self, data: Payload) -> Order:
+        """Insert a new order (all of its fields) or apply the changed fields of a known one."""
+        values = clean(Order, as_mapping(data, "order"))
+        require(Order, values, ("id",))
+        order = self.session.get(Order, values["id"])
+        if order is None:
+            require(Order, values, ("account_id", "symbol", "side", "order_type", "quantity"))
+            self._account(values["account_id"])
+            values.setdefault("created_at", self._now())
+            values.setdefault("updated_at", values["created_at"])
+            order = Order(**values)
+            self._check_client_id(order)
+            _check_order(order)
+            self.session.add(order)
+            return order
+        if _stale(order.journal_seq, values.get("journal_seq")):
+            return order
+        for key in ("account_id", "symbol", "side"):
+            if key in values and values[key] != getattr(order, key):
+                raise ConflictError(
+                    f"order {order.id}: {key} cannot change ({getattr(order, key)!r} -> {values[key]!r})"
+                )
+        values.setdefault("updated_at", self._now())
+        for key, value in values.items():
+            setattr(order, key, value)
+        if "client_order_id" in values:
+            self._check_client_id(order)
+        _check_order(order)
+        return order
+
+    def _check_client_id(self, order: Order) -> None:
+        if order.client_order_id is None:
+            return
+        with self.session.no_autoflush:
+            other = self.session.exec(
+                select(Order.id).where(
+                    Order.account_id == order.account_id,
+                    Order.client_order_id == order.client_order_id,
+                    Order.id != order.id,
+                )
+            ).first()
+        if other is not None:
+            raise ConflictError(
+                f"client_order_id {order.client_order_id!r} is already used by order {other} "
+                f"in account {order.account_id!r}"
+            )
+
+    # -- trades -------------------------------------------------------------------------------------------------
+
+    def record_trade(self, data: Payload) -> Trade:
+        """Record one fill; account, symbol, side and strategy default to the order's."""
+        values = clean(Trade, as_mapping(data, "trade"))
+        require(Trade, values, ("id", "order_id", "quantity", "price"))
+        existing = self.session.get(Trade, values["id"])
+        if existing is not None:
+            changed = sorted(
+                k for k, v in values.items() if k not in {"journal_seq", "timestamp"} and getattr(existing, k) != v
+            )
+            if "timestamp" in values and existing.timestamp != values["timestamp"]:
+                changed.append("timestamp")
+            if changed:
+                raise ConflictError(f"trade {existing.id} is already recorded with other {', '.join(changed)}")
+            return existing
+        order = self.session.get(Order, values["order_id"])
+        if order is None:
+            raise NotFoundError(f"order {values['order_id']!r} of trade {values['id']!r} does not exist")
+        for key in ("account_id", "symbol", "side"):
+            if key in values and values[key] != getattr(order, key):
+                rule = f"must match the order's {key} {getattr(order, key)!r}"
+                raise ValidationError(f"trades.{key}", rule, values[key])
+            values[key] = getattr(order, key)
+        values.setdefault("strategy", order.strategy)
+        values.setdefault("timestamp", self._now())
+        if values["quantity"] <= 0:
+            raise ValidationError("trades.quantity", "must be greater than 0", values["quantity"])
+        if values["price"] <= 0:
+            raise ValidationError("trades.price", "must be greater than 0", values["price"])
+        trade = Trade(**values)
+        self.session.add(trade)
+        return trade
+
+    # -- positions and balances ---------------------------------------------------------------------------------
+
+    def upsert_position(self, data: Payload) -> Position:
+        values = clean(Position, as_mapping(data, "position"), allowed=set(Position.__table__.columns.keys()) - {"id"})  # type: ignore[attr-defined]
+        require(Position, values, ("account_id", "symbol"))
+        position = self.session.exec(
+            select(Position).where(Position.account_id == values["account_id"], Position.symbol == values["symbol"])
+        ).first()
+        if position is None:
+            require(Position, values, ("quantity", "average_price"))
+            self._account(values["account_id"])
+            values.setdefault("updated_at", self._now())
+            position = Position(**values)
+            self.session.add(position)
+            return position
+        if _stale(position.journal_seq, values.get("journal_seq")):
+            return position
+        values.setdefault("updated_at", self._now())
+        for key, value in values.items():
+            setattr(position, key, value)
+        return position
+
+    def upsert_balance(self, data: Payload) -> AccountBalance:
+        """``available = total - locked`` always holds; give any two of the three (or all three, consistent)."""
+        values = clean(
+            AccountBalance,
+            as_mapping(data, "balance"),
+            allowed=set(AccountBalance.__table__.columns.keys()) - {"id"},  # type: ignore[attr-defined]
+        )
+        require(AccountBalance, values, ("account_id", "asset"))
+        values["asset"] = values["asset"].upper()
+        balance = self.session.exec(
+            select(AccountBalance).where(
+                AccountBalance.account_id == values["account_id"], AccountBalance.asset == values["asset"]
+            )
+        ).first()
+        if balance is not None and _stale(balance.journal_seq, values.get("journal_seq")):
+            return balance
+        with localcontext(WIDE):  # 38-digit operands: the default 28-digit context would round
+            total, available, locked = _complete_balance(
+                values.get("total_balance"), values.get("available_balance"), values.get("locked_balance"), balance
+            )
+            consistent = available == total - locked
+        if not consistent:
+            raise ValidationError(
+                "account_balances.available_balance",
+                f"must equal total_balance - locked_balance ({total} - {locked})",
+                available,
+            )
+        if locked < 0:
+            raise ValidationError("account_balances.locked_balance", "must not be negative", locked)
+        values.update(total_balance=total, available_balance=available, locked_balance=locked)
+        values.setdefault("updated_at", self._now())
+        if balance is None:
+            self._account(values["account_id"])
+            balance = AccountBalance(**values)
+            self.session.add(balance)
+            return balance
+        for key, value in values.items():
+            setattr(balance, key, value)
+        return balance
+
+    # -- strategies and executions ------------------------------------------------------------------------------
+
+    def create_strategy(self, data: Payload) -> TradingStrategy:
+        values = clean(TradingStrategy, as_mapping(data, "strategy"), allowed=_STRATEGY_FIELDS | {"created_at"})
+        require(TradingStrategy, values, ("name", "strategy_type"))
+        if self._strategy_by_name(values["name"]) is not None:
+            raise ConflictError(f"a strategy named {values['name']!r} already exists")
+        values.setdefault("config", {})
+        values.setdefault("created_at", self._now())
+        values["updated_at"] = values["created_at"]
+        strategy = TradingStrategy(**values)
+        self.session.add(strategy)
+        self.session.flush()  # assigns the id the caller will use
+        return strategy
+
+    def update_strategy(self, key: StrategyKey, changes: Payload) -> TradingStrategy:
+        values = clean(TradingStrategy, as_mapping(changes, "changes"), allowed=_STRATEGY_FIELDS | {"updated_at"})
+        strategy = self.strategy(key)
+        if "name" in values and values["name"] != strategy.name:
+            other = self._strategy_by_name(values["name"])
+            if other is not None:
+                raise ConflictError(f"a strategy named {values['name']!r} already exists")
+        values.setdefault("updated_at", self._now())
+        for name, value in values.items():
+            setattr(strategy, name, value)
+        return strategy
+
+    def delete_strategy(self, key: StrategyKey, *, with_executions: bool = False) -> int:
+        """Delete a strategy; its executions go too only when asked. Returns how many executions were deleted."""
+        strategy = self.strategy(key)
+        query = select(StrategyExecution).where(StrategyExecution.strategy_id == strategy.id)
+        executions = list(self.session.exec(query))
+        if executions and not with_executions:
+            raise ConflictError(
+                f"strategy {strategy.name!r} has {len(executions)} execution(s)",
+                detail="delete them too with with_executions=True (CLI: --with-executions)",
+            )
+        for execution in executions:
+            self.session.delete(execution)
+        self.session.flush()
+        self.session.delete(strategy)
+        return len(executions)
+
+    def strategy(self, key: StrategyKey) -> TradingStrategy:
+        found = self.session.get(TradingStrategy, key) if isinstance(key, int) else self._strategy_by_name(key)
+        if found is None:
+            raise NotFoundError(f"strategy {key!r} does not exist")
+        return found
+
+    def _strategy_by_name(self, name: str) -> TradingStrategy | None:
+        return self.session.exec(select(TradingStrategy).where(TradingStrategy.name == name)).first()
+
+    def start_execution(
+        self,
+        strategy: StrategyKey,
+        execution_type: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        at: datetime | int | None = None,
+    ) -> StrategyExecution:
+        started = self._at(at, "strategy_executions.started_at")
+        values = clean(
+            StrategyExecution,
+            {"execution_type": execution_type, "config": None if config is None else dict(config)},
+        )
+        execution = StrategyExecution(
+            strategy_id=self._strategy_id(strategy),
+            status="RUNNING",
+            started_at=started,
+            created_at=started,
+            **values,
+        )
+        self.session.add(execution)
+        self.session.flush()
+        return execution
+
+    def finish_execution(
+        self,
+        execution_id: int,
+        *,
+        status: str = "COMPLETED",
+        results: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        at: datetime | int | None = None,
+    ) -> StrategyExecution:
+        execution = self.session.get(StrategyExecution, execution_id)
+        if execution is None:
+            raise NotFoundError(f"execution {execution_id} does not exist")
+        if execution.status in FINISHED_EXECUTION_STATUSES:
+            raise ConflictError(f"execution {execution_id} already finished ({execution.status})")
+        values = self._finish_values(status, results, error)
+        completed = self._at(at, "strategy_executions.completed_at")
+        if execution.started_at is not None and completed < execution.started_at:
+            raise ValidationError("strategy_executions.completed_at", "must not be before started_at", completed)
+        for key, value in values.items():
+            setattr(execution, key, value)
+        execution.completed_at = completed
+        return execution
+
+    def record_execution(
+        self,
+        strategy: StrategyKey,
+        execution_type: str,
+        *,
+        status: str = "COMPLETED",
+        config: Mapping[str, Any] | None = None,
+        results: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        started_at: datetime | int | None = None,
+        completed_at: datetime | int | None = None,
+    ) -> StrategyExecution:
+        """Record a run that has already finished (a backtest, an optimisation) in one call."""
+        execution = self.start_execution(strategy, execution_type, config=config, at=started_at or completed_at)
+        return self.finish_execution(execution.id or 0, status=status, results=results, error=error, at=completed_at)
+
+    def _finish_values(self, status: str, results: Mapping[str, Any] | None, error: str | None) -> dict[str, Any]:
+        values = clean(
+            StrategyExecution,
+            {"status": status, "results": None if results is None else dict(results), "error": error},
+        )
+        if values["status"] not in FINISHED_EXECUTION_STATUSES:
+            raise ValidationError(
+                "strategy_executions.status", f"must be one of {', '.join(sorted(FINISHED_EXECUTION_STATUSES))}", status
+            )
+        return values
+
+    def _strategy_id(self, key: StrategyKey) -> int:
+        strategy = self.strategy(key)
+        assert strategy.id is not None
+        return strategy.id
+
+    # -- risk limits and alerts ---------------------------------------------------------------------------------
+
+    def set_risk_limit(
+        self,
+        name: str,
+        value: Decimal | int | str | None,
+        *,
+        changed_by: str,
+        scope: str = "global",
+        scope_id: str = "*",
+        reason: str | None = None,
+        at: datetime | int | None = None,
+    ) -> RiskLimit | None:
+        """Create, change or (``value=None``) remove a limit, recording who, when, old and new.
+
+        Setting a limit to its current value changes nothing and records nothing. Returns the limit (None when
+        removed).
+        """
+        scope, scope_id = _check_scope(scope, scope_id)
+        if not _LIMIT_NAME.match(name):
+            raise ValidationError("risk_limits.name", "must be lower_snake_case, at most 64 characters", name)
+        who = changed_by.strip() if isinstance(changed_by, str) else ""
+        if not who:
+            raise ValidationError("risk_limit_changes.changed_by", "must name who made the change", changed_by)
+        new = None if value is None else to_decimal(value, "risk_limits.value")
+        if new is not None and new < 0:
+            raise ValidationError("risk_limits.value", "must not be negative", value)
+        when = self._at(at, "risk_limit_changes.changed_at")
+        limit = self.session.exec(
+            select(RiskLimit).where(RiskLimit.scope == scope, RiskLimit.scope_id == scope_id, RiskLimit.name == name)
+        ).first()
+        old = None if limit is None else limit.value
+        if limit is None and new is None:
+            raise NotFoundError(f"risk limit {name!r} ({scope} {scope_id}) is not set")
+        if old is not None and new is not None and old == new:
+            return limit
+        self.session.add(
+            RiskLimitChange(
+                name=name,
+                scope=scope,
+                scope_id=scope_id,
+                old_value=old,
+                new_value=new,
+                changed_by=who,
+                changed_at=when,
+                reason=reason,
+            )
+        )
+        if new is None:
+            assert limit is not None
+            self.session.delete(limit)
+            return None
+        if limit is None:
+            limit = RiskLimit(name=name, scope=scope, scope_id=scope_id, value=new, updated_at=when, updated_by=who)
+            self.session.add(limit)
+        else:
+            limit.value = new
+            limit.updated_at = when
+            limit.updated_by = who
+        return limit
+
+    def add_alert(self, data: Payload) -> RiskAlert:
+        values = clean(
+            RiskAlert,
+            as_mapping(data, "alert"),
+            allowed={"time", "severity", "rule", "message", "account_id", "strategy", "symbol", "value", "threshold"},
+        )
+        require(RiskAlert, values, ("severity", "rule", "message"))
+        values.setdefault("time", self._now())
+        alert = RiskAlert(**values)
+        self.session.add(alert)
+        self.session.flush()
+        return alert
+
+    def acknowledge_alert(self, alert_id: int, *, by: str, at: datetime | int | None = None) -> RiskAlert:
+        """Mark an alert seen; acknowledging it again keeps the first acknowledgement."""
+        alert = self.session.get(RiskAlert, alert_id)
+        if alert is None:
+            raise NotFoundError(f"alert {alert_id} does not exist")
+        if not alert.acknowledged:
+            who = clean(RiskAlert, {"acknowledged_by": by})["acknowledged_by"]
+            alert.acknowledged = True
+            alert.acknowledged_by = who
+            alert.acknowledged_at = self._at(at, "risk_alerts.acknowledged_at")
+        return alert
+
+    # -- scheduled jobs -----------------------------------------------------------------------------------------
+
+    def upsert_job(self, data: Payload) -> ScheduledJob:
+        values = clean(ScheduledJob, as_mapping(data, "job"), allowed=_JOB_FIELDS)
+        require(ScheduledJob, values, ("id",))
+        job = self.session.get(ScheduledJob, values["id"])
+        if job is None:
+            require(ScheduledJob, values, ("schedule", "command"))
+            values.setdefault("name", values["id"])
+            values.setdefault("created_at", self._now())
+            values.setdefault("updated_at", values["created_at"])
+            job = ScheduledJob(**values)
+            self.session.add(job)
+            return job
+        values.setdefault("updated_at", self._now())
+        for key, value in values.items():
+            setattr(job, key, value)
+        return job
+
+    def record_job_run(
+        self,
+        job_id: str,
+        *,
+        status: str,
+        at: datetime | int | None = None,
+        error: str | None = None,
+        next_run_at: datetime | int | None = None,
+    ) -> ScheduledJob:
+        job = self.session.get(ScheduledJob, job_id)
+        if job is None:
+            raise NotFoundError(f"scheduled job {job_id!r} does not exist")
+        values = clean(ScheduledJob, {"last_status": status.upper(), "last_error": error, "next_run_at": next_run_at})
+        job.last_run_at = self._at(at, "scheduled_jobs.last_run_at")
+        job.last_status = values["last_status"]
+        job.last_error = values["last_error"]
+        if next_run_at is not None:
+            job.next_run_at = values["next_run_at"]
+        job.run_count += 1
+        return job
+
+    def delete_job(self, job_id: str) -> None:
+        job = self.session.get(ScheduledJob, job_id)
+        if job is None:
+            raise NotFoundError(f"scheduled job {job_id!r} does not exist")
+        self.session.delete(job)
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+
+    def _at(self, at: datetime | int | None, field: str) -> datetime:
+        return self._now() if at is None else to_utc(at, field)
+
+    def count(self, model: type[Any]) -> int:
+        return int(self.session.exec(select(func.count()).select_from(model)).one())
+
+
+def _check_order(order: Order) -> None:
+    if order.quantity <= 0:
+        raise ValidationError("orders.quantity", "must be greater than 0", order.quantity)
+    if order.filled_quantity < 0 or order.filled_quantity > order.quantity:
+        raise ValidationError(
+            "orders.filled_quantity", f"must be between 0 and the quantity {order.quantity}", order.filled_quantity
+        )
+    for field in ("price", "stop_price", "average_price"):
+        value = getattr(order, field)
+        if value is not None and value <= 0:
+            raise ValidationError(f"orders.{field}", "must be greater than 0", value)
+
+
+def _complete_balance(
+    total: Decimal | None, available: Decimal | None, locked: Decimal | None, stored: AccountBalance | None
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Fill what a payload left out: from ``available = total - locked`` when two are given, else keep the stored
+    ``locked`` (or, when only ``locked`` changes, the stored ``total``)."""
+    given = sum(v is not None for v in (total, available, locked))
+    if given < 2:
+        if stored is None:
+            raise ValidationError("account_balances.total_balance", "two of total, available and locked are required")
+        if locked is None:
+            locked = stored.locked_balance
+        if total is None and available is None:
+            total = stored.total_balance
+    if total is None:
+        assert available is not None and locked is not None
+        total = available + locked
+    if locked is None:
+        assert available is not None
+        locked = total - available
+    if available is None:
+        available = total - locked
+    return total, available, locked
+
+
+def _check_scope(scope: str, scope_id: str) -> tuple[str, str]:
+    scope = scope.strip().lower()
+    if scope not in RISK_SCOPES:
+        raise ValidationError("risk_limits.scope", f"must be one of {', '.join(sorted(RISK_SCOPES))}", scope)
+    scope_id = scope_id.strip()
+    if scope == "global" and scope_id != "*":
+        raise ValidationError("risk_limits.scope_id", "must be * for the global scope", scope_id)
+    if not scope_id:
+        raise ValidationError("risk_limits.scope_id", "must name the account, strategy or symbol", scope_id)
+    return scope, scope_id
+
+
+__all__ = ["Payload", "StateWriter", "StrategyKey"]
