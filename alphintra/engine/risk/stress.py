@@ -244,13 +244,14 @@ class HistoricalReplay:
         pnl_by_symbol = {s: snapshot.values[s] * cumulative[s] for s in symbols}
         after = {s: (snapshot.values[s] + pnl_by_symbol[s]).quantize(QUANTUM) for s in symbols}
         labels = scoped.labels
+        offset = history.rows - scoped.rows  # report rows of the whole history, not of the window
         return ScenarioOutcome(
             pnl=sum(pnl_by_symbol.values(), Decimal(0)).quantize(QUANTUM),
             values_after=MappingProxyType(after),
             details={
                 "days": self.days,
-                "start_row": start,
-                "end_row": end,
+                "start_row": offset + start,
+                "end_row": offset + end,
                 "start_label": None if labels is None else labels[start],
                 "end_label": None if labels is None else labels[end],
                 "cumulative_returns": {s: float(v) for s, v in cumulative.items()},

@@ -192,7 +192,7 @@ def test_historical_replay_finds_the_worst_window_by_hand() -> None:
     assert run_scenario(HistoricalReplay("w", days=1), long_b, history=replay_history()).details["start_label"] == "d2"
     recent = run_scenario(HistoricalReplay("w", days=1, window=3), long_b, history=replay_history())
     assert recent.pnl == 0
-    assert (recent.details["start_label"], recent.details["start_row"]) == ("d4", 1)  # rows of the window
+    assert (recent.details["start_label"], recent.details["start_row"]) == ("d4", 4)  # rows of the whole history
 
 
 def test_replay_survives_a_total_loss_day_and_rejects_too_long_windows() -> None:
