@@ -47,7 +47,7 @@ from decimal import Decimal, InvalidOperation
 from numbers import Integral
 from statistics import NormalDist
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -233,6 +233,19 @@ def _normalise_tags(tags: Mapping[str, str | Iterable[str]] | None) -> Mapping[s
     return MappingProxyType(result)
 
 
+class PositionLike(Protocol):
+    """What :meth:`PortfolioSnapshot.from_positions` reads of a position (the ledger's ``Position`` fits)."""
+
+    @property
+    def symbol(self) -> str: ...
+
+    @property
+    def quantity(self) -> Decimal: ...
+
+    @property
+    def mark(self) -> Decimal | None: ...
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class PortfolioSnapshot:
     """The book risk is measured on: quantities and prices per symbol (exact), account equity and symbol tags.
@@ -271,6 +284,27 @@ class PortfolioSnapshot:
         object.__setattr__(self, "equity", eq)
         object.__setattr__(self, "tags", _normalise_tags(tags))
         object.__setattr__(self, "values", MappingProxyType({s: qty[s] * px[s] for s in ordered}))
+
+    @classmethod
+    def from_positions(
+        cls,
+        positions: Iterable[PositionLike],
+        equity: Decimal | int | str,
+        tags: Mapping[str, str | Iterable[str]] | None = None,
+        prices: Mapping[str, Decimal | int | str] | None = None,
+    ) -> PortfolioSnapshot:
+        """From the ledger's positions (anything with ``symbol``, ``quantity`` and ``mark``); ``prices`` overrides
+        the marks. A position with neither a mark nor a price is a validation error."""
+        quantities: dict[str, Decimal] = {}
+        marks: dict[str, Decimal | int | str] = {}
+        for position in positions:
+            if position.symbol in quantities:
+                raise ValidationError("positions", "may hold each symbol once", position.symbol)
+            quantities[position.symbol] = position.quantity
+            price = (prices or {}).get(position.symbol, position.mark)
+            if price is not None:
+                marks[position.symbol] = price
+        return cls(quantities, marks, equity, tags)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -433,6 +467,8 @@ def correlation_matrix(matrix: FloatArray) -> FloatArray:
 
 def betas(history: ReturnHistory, symbols: Sequence[str], benchmark: str) -> dict[str, float]:
     """Beta of each of ``symbols`` against the ``benchmark`` column: ``cov(r_i, r_b) / var(r_b)``."""
+    if benchmark not in history.symbols:
+        raise ValidationError("benchmark", "has no return series", benchmark)
     bench = history.columns([benchmark])[:, 0]
     if bench.size < 2:
         raise ValidationError("returns", "need at least 2 observations for a beta", bench.size)
@@ -655,6 +691,7 @@ __all__ = [
     "METHODS",
     "Exposure",
     "PortfolioSnapshot",
+    "PositionLike",
     "ReturnHistory",
     "RiskConfig",
     "RiskReport",

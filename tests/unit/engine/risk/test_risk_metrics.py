@@ -321,3 +321,27 @@ def test_exposure_identities(values: list[Decimal]) -> None:
     e = Exposure.of(values)
     assert e.gross == e.long + e.short and e.net == e.long - e.short == sum(values, Decimal(0))
     assert e.long >= 0 and e.short >= 0 and abs(e.net) <= e.gross
+
+
+def test_snapshot_from_ledger_positions_uses_marks_unless_prices_override() -> None:
+    from alphintra.engine.core.ledger_types import Position
+
+    def pos(symbol: str, qty: str, mark: str | None) -> Position:
+        return Position(
+            symbol, symbol, "USD", Decimal(qty), Decimal(1), Decimal(0), mark=None if mark is None else Decimal(mark)
+        )
+
+    book = PortfolioSnapshot.from_positions(
+        [pos("A", "2", "10.5"), pos("B", "-3", None)], equity=100, prices={"B": Decimal(4)}, tags={"A": "x"}
+    )
+    assert dict(book.values) == {"A": Decimal("21.0"), "B": Decimal(-12)}
+    assert book.tags["A"] == frozenset({"x"})
+    with pytest.raises(ValidationError) as info:
+        PortfolioSnapshot.from_positions([pos("B", "1", None)], equity=100)
+    assert (info.value.field, info.value.value) == ("prices", ["B"])
+
+
+def test_a_benchmark_without_a_series_is_named() -> None:
+    with pytest.raises(ValidationError) as info:
+        compute_risk_report({"A": [0.1, 0.2]}, PortfolioSnapshot({"A": 1}, {"A": 1}, 10), RiskConfig(benchmark="SPY"))
+    assert (info.value.field, info.value.value) == ("benchmark", "SPY")
