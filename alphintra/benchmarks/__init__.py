@@ -1,0 +1,1 @@
+"""Importable benchmarks: pure computation plus timing, shared by ``bench/*.py`` scripts and ``alphintra bench``."""
