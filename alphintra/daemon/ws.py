@@ -211,10 +211,12 @@ class WebSocketHub:
         pump = asyncio.ensure_future(self._pump(websocket, sub))
         listen = asyncio.ensure_future(self._listen(websocket))
         kicked = asyncio.ensure_future(sub.kicked.wait())
+        client_left = False
         try:
             hello = WsMessage(type="subscribed", topic=topic, seq=last, ts=self._clock(), data={})
             sub.queue.put_nowait(hello.model_dump_json())
             await asyncio.wait({pump, listen, kicked}, return_when=asyncio.FIRST_COMPLETED)
+            client_left = listen.done() or pump.done()
         finally:
             self._unregister(sub)
             for task in (pump, listen, kicked):
@@ -222,7 +224,7 @@ class WebSocketHub:
             for task in (pump, listen, kicked):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if sub.kicked.is_set() and not listen.done():
+        if sub.kicked.is_set() and not client_left:
             if sub.close_code == SLOW_CONSUMER_CODE:
                 self.slow_consumers += 1
             # A slow client may not drain the close frame either; never wait on it for long.
