@@ -1,0 +1,569 @@
+"""The event journal: an append-only, checksummed log of records, with snapshots, for crash recovery.
+
+Format -- JSON lines, one record per line::
+
+    {"seq":42,"crc":"9a0b1c2d","rec":{"type":"OrderFilled",...}}
+
+``seq`` increases by one per record across the whole journal; ``crc`` is the CRC32 (8 hex digits) of the text
+``"<seq>:"`` followed by the exact bytes of ``rec`` as written, so a record is checked without re-serialising it.
+JSON lines rather than binary length-prefixed frames because the journal is also a debugging tool: ``tail``,
+``grep`` and ``jq`` read it as is. JSON never contains a raw newline, so the newline is an unambiguous frame end and
+a record without one is a torn write. Records are plain ``dict[str, Any]`` (event ``to_dict()`` output): the
+journal knows nothing of event classes.
+
+Files: ``segment-<first seq>.jsonl`` (a new segment starts once the current one passes ``segment_bytes``),
+``snapshot-<seq>.json`` (a state dict covering every record up to ``seq``) and ``LOCK``: one process at a time
+may write (an ``flock``; a second writer gets ``ConflictError``).
+
+Durability (``fsync``):
+
+* ``every`` -- each append is written and ``fsync``-ed before :meth:`Journal.append` returns. A returned sequence
+  number is on disk: this is the guarantee behind "an event is journalled before it is acknowledged".
+* ``group`` -- each append is written to the OS at once (a process crash loses nothing) and ``fsync``-ed in
+  groups: as soon as ``group_records`` records or ``group_interval_ms`` have accumulated, at :meth:`Journal.sync`,
+  at segment rotation and at close. A power loss may lose the last group. With ``flusher=True`` a background
+  thread enforces the time bound when appends stop. :meth:`Journal.wait_durable` lets a caller acknowledge only
+  once its record is on disk, while still sharing one fsync with its neighbours.
+
+Recovery on open: only the last segment can end in a torn record (a segment is fsync-ed before the next one is
+started). Invalid bytes after the last valid record are a torn tail and are truncated -- a complete record that was
+fsync-ed is never touched. An invalid record *followed by valid ones*, a sequence gap, or a torn record in a sealed
+segment is corruption: :class:`JournalCorrupted` is raised and nothing is repaired automatically.
+
+Snapshots are written atomically (temporary file, fsync, rename, fsync of the directory) after the records they
+cover are durable; replay = newest snapshot + the records after it (:meth:`Journal.replay`).
+
+Thread safety: appends, syncs, rotation and snapshots hold one lock; readers (:meth:`Journal.read`) may run on
+other threads and see every record appended before they started. :func:`read_journal` reads a journal that
+another process may be writing (it stops quietly at a half-written last line).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from alphintra.errors import ConflictError, OperationFailed, ValidationError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock; the single-writer rule is then not enforced
+    fcntl = None  # type: ignore[assignment]
+
+_log = logging.getLogger("alphintra.storage.journal")
+
+_SEGMENT = re.compile(r"segment-(\d{20})\.jsonl")
+_SNAPSHOT = re.compile(r"snapshot-(\d{20})\.json")
+_FRAME = re.compile(rb'\{"seq":(\d+),"crc":"([0-9a-f]{8})","rec":(.*)\}\n\Z', re.DOTALL)
+
+
+class FsyncPolicy(StrEnum):
+    EVERY = "every"
+    GROUP = "group"
+
+
+class JournalCorrupted(OperationFailed):
+    """The journal holds an invalid record that is not a torn tail; it needs a human (or a backup)."""
+
+    code = "journal_corrupted"
+
+    def __init__(self, path: Path, offset: int, why: str) -> None:
+        self.path = path
+        self.offset = offset
+        super().__init__(f"journal corrupted: {path} at byte {offset}: {why}")
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRecord:
+    seq: int
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A state that covers every journal record up to and including ``seq``."""
+
+    seq: int
+    state: dict[str, Any]
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What opening the journal repaired: the torn tail cut from the last segment (0 bytes when clean)."""
+
+    segment: Path | None
+    truncated_bytes: int
+    last_seq: int
+
+
+# ---------------------------------------------------------------------------------------------- frames
+
+
+def _encode(record: object) -> bytes:
+    if not isinstance(record, dict) or not all(isinstance(k, str) for k in record):
+        raise ValidationError("record", "must be a dict with string keys", type(record).__name__)
+    try:
+        return json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("record", f"must be JSON-serialisable ({exc})") from None
+
+
+def _frame(seq: int, payload: bytes) -> bytes:
+    crc = zlib.crc32(payload, zlib.crc32(b"%d:" % seq))
+    return b'{"seq":%d,"crc":"%08x","rec":%s}\n' % (seq, crc, payload)
+
+
+def _decode(raw: bytes) -> tuple[int, bytes] | None:
+    """(seq, payload) of a complete, checksummed line; None for a torn or damaged one."""
+    match = _FRAME.match(raw)
+    if match is None:
+        return None
+    seq, payload = int(match.group(1)), match.group(3)
+    if zlib.crc32(payload, zlib.crc32(b"%d:" % seq)) != int(match.group(2), 16):
+        return None
+    return seq, payload
+
+
+def _load(path: Path, offset: int, payload: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        raise JournalCorrupted(path, offset, "checksum matches but the record is not JSON") from None
+    if not isinstance(value, dict):
+        raise JournalCorrupted(path, offset, "record is not an object")
+    return value
+
+
+def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """(start offset, end offset, raw line) of every line, the last one possibly without its newline."""
+    with path.open("rb") as fh:
+        offset = 0
+        for raw in fh:
+            end = offset + len(raw)
+            yield offset, end, raw
+            offset = end
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _segments(directory: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in directory.iterdir():
+        match = _SEGMENT.fullmatch(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def _segment_path(directory: Path, first_seq: int) -> Path:
+    return directory / f"segment-{first_seq:020d}.jsonl"
+
+
+def _read_segments(
+    segments: list[tuple[int, Path]], from_seq: int, upto: int | None, *, tolerate_torn_tail: bool
+) -> Iterator[JournalRecord]:
+    """Records with ``from_seq <= seq (<= upto)``, checking checksums and continuity on the way."""
+    start = 0
+    for index, (first, _) in enumerate(segments):
+        if first <= from_seq:
+            start = index
+    expected: int | None = None
+    for index in range(start, len(segments)):
+        first, path = segments[index]
+        if upto is not None and expected is not None and expected > upto:
+            return
+        if expected is not None and first != expected:
+            raise JournalCorrupted(path, 0, f"segment starts at seq {first}, expected {expected}")
+        expected = first
+        last_segment = index == len(segments) - 1
+        bad_at: int | None = None
+        for offset, _, raw in _lines(path):
+            if upto is not None and expected > upto:
+                return
+            frame = _decode(raw)
+            if frame is None:
+                bad_at = offset if bad_at is None else bad_at
+                continue
+            if bad_at is not None:
+                raise JournalCorrupted(path, bad_at, "invalid record followed by valid ones")
+            seq, payload = frame
+            if seq != expected:
+                raise JournalCorrupted(path, offset, f"sequence {seq} where {expected} was expected")
+            expected += 1
+            if seq >= from_seq:
+                yield JournalRecord(seq, _load(path, offset, payload))
+        if bad_at is not None and not (last_segment and tolerate_torn_tail):
+            raise JournalCorrupted(path, bad_at, "invalid record at the end of a sealed segment")
+
+
+def read_journal(directory: Path | str, from_seq: int = 1) -> Iterator[JournalRecord]:
+    """Read a journal without opening it for writing (another process may be appending to it).
+
+    A damaged record at the very end of the last segment is treated as not-yet-written and ends the iteration;
+    damage anywhere else raises :class:`JournalCorrupted`.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        return iter(())
+    return _read_segments(_segments(root), from_seq, None, tolerate_torn_tail=True)
+
+
+# ---------------------------------------------------------------------------------------------- writer
+
+
+class Journal:
+    """The append-only journal of one data home (see the module docstring for format and guarantees)."""
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        fsync: FsyncPolicy | str = FsyncPolicy.EVERY,
+        group_records: int = 256,
+        group_interval_ms: int = 10,
+        segment_bytes: int = 64 * 1024 * 1024,
+        keep_snapshots: int = 2,
+        flusher: bool = False,
+        monotonic_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        try:
+            self.policy = FsyncPolicy(str(fsync).lower())
+        except ValueError:
+            raise ValidationError("fsync", "must be 'every' or 'group'", fsync) from None
+        for name, value, minimum in (
+            ("group_records", group_records, 1),
+            ("group_interval_ms", group_interval_ms, 0),
+            ("segment_bytes", segment_bytes, 1),
+            ("keep_snapshots", keep_snapshots, 1),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise ValidationError(name, f"must be an integer >= {minimum}", value)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._group_records = group_records
+        self._group_interval_ns = group_interval_ms * 1_000_000
+        self._segment_bytes = segment_bytes
+        self._keep_snapshots = keep_snapshots
+        self._now = monotonic_ns
+        self._lock = threading.Lock()
+        self._durable = threading.Condition(self._lock)
+        self._snapshot_lock = threading.Lock()
+        self._closed = False
+        self._next_in_segment = 1
+        self._lock_fd = self._take_lock()
+        try:
+            self.recovery = self._recover()
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+        self._last_seq = self.recovery.last_seq
+        self._durable_seq = self._last_seq
+        self._unsynced = 0
+        self._oldest_unsynced_ns = 0
+        self._segments = _segments(self.directory)
+        if not self._segments:
+            self._segments = [(self._last_seq + 1, _segment_path(self.directory, self._last_seq + 1))]
+        first, path = self._segments[-1]
+        if self._last_seq + 1 != self._next_in_segment:
+            # A snapshot covers more than the segments hold (records lost or pruned): continue in a fresh segment
+            # so the sequence inside every segment stays contiguous.
+            first, path = self._last_seq + 1, _segment_path(self.directory, self._last_seq + 1)
+            self._segments.append((first, path))
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = os.fstat(self._fd).st_size
+        if self._size == 0:
+            _fsync_dir(self.directory)
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if flusher and self.policy is FsyncPolicy.GROUP:
+            self._flusher = threading.Thread(target=self._flush_loop, name="journal-flusher", daemon=True)
+            self._flusher.start()
+
+    # -------------------------------------------------------------------------------- state
+    @property
+    def last_seq(self) -> int:
+        """Sequence number of the last record appended (0 for an empty journal)."""
+        return self._last_seq
+
+    @property
+    def durable_seq(self) -> int:
+        """Every record up to this sequence number has been fsync-ed."""
+        return self._durable_seq
+
+    # -------------------------------------------------------------------------------- appending
+    def append(self, record: Mapping[str, Any]) -> int:
+        """Append one record and return its sequence number (durable on return under the ``every`` policy)."""
+        return self.append_many([record])[-1]
+
+    def append_many(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Append records in one write (and, under ``every``, one fsync); all are validated before any is written."""
+        payloads = [_encode(dict(r) if isinstance(r, Mapping) else r) for r in records]
+        if not payloads:
+            raise ValidationError("records", "must not be empty")
+        with self._lock:
+            self._check_open()
+            first = self._last_seq + 1
+            data = b"".join(_frame(first + i, p) for i, p in enumerate(payloads))
+            self._write(data)
+            self._last_seq = first + len(payloads) - 1
+            if self._unsynced == 0:
+                self._oldest_unsynced_ns = self._now()
+            self._unsynced += len(payloads)
+            if self.policy is FsyncPolicy.EVERY or self._group_due():
+                self._sync_locked()
+            if self._size >= self._segment_bytes:
+                self._rotate_locked()
+            return list(range(first, self._last_seq + 1))
+
+    def sync(self) -> int:
+        """fsync everything appended so far; returns the durable sequence number."""
+        with self._lock:
+            self._check_open()
+            self._sync_locked()
+            return self._durable_seq
+
+    def maybe_sync(self) -> bool:
+        """Under ``group``, fsync if the group's record or time bound has been reached; True if it synced."""
+        with self._lock:
+            if self._closed or not self._unsynced or not self._group_due():
+                return False
+            self._sync_locked()
+            return True
+
+    def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
+        """Block until record ``seq`` is fsync-ed (by the group policy or another caller); False on timeout."""
+        with self._durable:
+            return self._durable.wait_for(lambda: self._durable_seq >= seq or self._closed, timeout) and (
+                self._durable_seq >= seq
+            )
+
+    def close(self) -> None:
+        """fsync what is pending and release the journal; idempotent."""
+        if self._flusher is not None:
+            self._stop.set()
+            self._flusher.join()
+            self._flusher = None
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._sync_locked()
+            finally:
+                self._closed = True
+                os.close(self._fd)
+                os.close(self._lock_fd)
+                self._durable.notify_all()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -------------------------------------------------------------------------------- reading
+    def read(self, from_seq: int = 1) -> Iterator[JournalRecord]:
+        """Records from ``from_seq`` up to the last one appended when the call was made (any thread)."""
+        if not isinstance(from_seq, int) or from_seq < 1:
+            raise ValidationError("from_seq", "must be an integer >= 1", from_seq)
+        with self._lock:
+            segments = list(self._segments)
+            upto = self._last_seq
+        return _read_segments(segments, from_seq, upto, tolerate_torn_tail=False)
+
+    # -------------------------------------------------------------------------------- snapshots
+    def write_snapshot(self, state: Mapping[str, Any], seq: int | None = None) -> Snapshot:
+        """Store ``state`` as covering records up to ``seq`` (default: the last appended), atomically.
+
+        The covered records are made durable first, so a snapshot never claims records a crash could still lose.
+        """
+        payload = _encode(dict(state))
+        with self._lock:
+            self._check_open()
+            covered = self._last_seq if seq is None else seq
+            if not isinstance(covered, int) or not 0 <= covered <= self._last_seq:
+                raise ValidationError("seq", f"must be between 0 and the last sequence {self._last_seq}", seq)
+            self._sync_locked()
+        path = self.directory / f"snapshot-{covered:020d}.json"
+        tmp = path.with_name(path.name + ".tmp")
+        with self._snapshot_lock:  # appends go on meanwhile; only snapshot writers wait for each other
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _write_all(fd, _frame(covered, payload))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+            _fsync_dir(self.directory)
+            for _, old in self._snapshot_files()[: -self._keep_snapshots]:
+                old.unlink(missing_ok=True)
+        return Snapshot(covered, json.loads(payload), path)
+
+    def latest_snapshot(self) -> Snapshot | None:
+        """The newest readable snapshot; a damaged one is skipped (logged) in favour of the one before it."""
+        for seq, path in reversed(self._snapshot_files()):
+            raw = path.read_bytes()
+            frame = _decode(raw)
+            if frame is None or frame[0] != seq:
+                _log.warning("journal snapshot %s is damaged; using an older one", path)
+                continue
+            return Snapshot(seq, _load(path, 0, frame[1]), path)
+        return None
+
+    def replay(self) -> tuple[Snapshot | None, Iterator[JournalRecord]]:
+        """The newest snapshot and the records after it: folding them rebuilds the state."""
+        snapshot = self.latest_snapshot()
+        after = 0 if snapshot is None else snapshot.seq
+        with self._lock:
+            first_kept = self._segments[0][0]
+        if first_kept > after + 1:
+            raise JournalCorrupted(
+                self._segments[0][1],
+                0,
+                f"records {after + 1}..{first_kept - 1} were pruned and no snapshot covers them",
+            )
+        return snapshot, self.read(after + 1)
+
+    def prune(self, upto_seq: int) -> list[Path]:
+        """Delete sealed segments whose records all have ``seq <= upto_seq``; a snapshot must cover them.
+
+        Call it from the writer's thread when no reader is iterating over the old segments.
+        """
+        snapshot = self.latest_snapshot()
+        if snapshot is None or snapshot.seq < upto_seq:
+            raise ValidationError("upto_seq", "must be covered by a snapshot before its records are deleted", upto_seq)
+        removed = []
+        with self._lock:
+            while len(self._segments) > 1 and self._segments[1][0] - 1 <= upto_seq:
+                _, path = self._segments.pop(0)
+                path.unlink()
+                removed.append(path)
+        if removed:
+            _fsync_dir(self.directory)
+        return removed
+
+    # -------------------------------------------------------------------------------- internals
+    def _check_open(self) -> None:
+        if self._closed:
+            raise OperationFailed(f"journal {self.directory} is closed")
+
+    def _take_lock(self) -> int:
+        fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise ConflictError(f"journal {self.directory} is already open for writing") from None
+        return fd
+
+    def _recover(self) -> Recovery:
+        for leftover in self.directory.glob("snapshot-*.json.tmp"):
+            leftover.unlink()  # a snapshot write that crashed before its rename
+        segments = _segments(self.directory)
+        snapshots = self._snapshot_files()
+        floor = snapshots[-1][0] if snapshots else 0
+        if not segments:
+            self._next_in_segment = floor + 1
+            return Recovery(None, 0, floor)
+        first, path = segments[-1]
+        last = first - 1
+        good_end = 0
+        bad_at: int | None = None
+        for offset, end, raw in _lines(path):
+            frame = _decode(raw)
+            if frame is None:
+                bad_at = offset if bad_at is None else bad_at
+                continue
+            if bad_at is not None:
+                raise JournalCorrupted(path, bad_at, "invalid record followed by valid ones")
+            if frame[0] != last + 1:
+                raise JournalCorrupted(path, offset, f"sequence {frame[0]} where {last + 1} was expected")
+            last, good_end = frame[0], end
+        truncated = 0
+        if bad_at is not None:
+            truncated = path.stat().st_size - good_end
+            with path.open("r+b") as fh:
+                fh.truncate(good_end)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _log.warning("journal %s: cut a torn tail of %d bytes after seq %d", path, truncated, last)
+        self._next_in_segment = last + 1
+        return Recovery(path, truncated, max(last, floor))
+
+    def _snapshot_files(self) -> list[tuple[int, Path]]:
+        found = []
+        for path in self.directory.iterdir():
+            match = _SNAPSHOT.fullmatch(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return sorted(found)
+
+    def _write(self, data: bytes) -> None:
+        _write_all(self._fd, data)
+        self._size += len(data)
+
+    def _group_due(self) -> bool:
+        return (
+            self._unsynced >= self._group_records or self._now() - self._oldest_unsynced_ns >= self._group_interval_ns
+        )
+
+    def _sync_locked(self) -> None:
+        if self._unsynced:
+            os.fsync(self._fd)
+            self._unsynced = 0
+        if self._durable_seq != self._last_seq:
+            self._durable_seq = self._last_seq
+            self._durable.notify_all()
+
+    def _rotate_locked(self) -> None:
+        self._sync_locked()
+        os.close(self._fd)
+        first = self._last_seq + 1
+        path = _segment_path(self.directory, first)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        _fsync_dir(self.directory)
+        self._segments.append((first, path))
+        self._size = 0
+
+    def _flush_loop(self) -> None:
+        interval = max(self._group_interval_ns / 1e9, 0.001)
+        while not self._stop.wait(interval):
+            try:
+                self.maybe_sync()
+            except OSError:
+                _log.exception("journal background fsync failed")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+__all__ = [
+    "FsyncPolicy",
+    "Journal",
+    "JournalCorrupted",
+    "JournalRecord",
+    "Recovery",
+    "Snapshot",
+    "read_journal",
+]
