@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from alphintra.errors import ConflictError, NotFoundError, ValidationError
-from alphintra.storage.state import StateStore
+from alphintra.storage.state import Order, StateStore
 
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z
 T0_DT = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
@@ -45,6 +45,10 @@ def order(order_id: str, **extra: Any) -> dict[str, Any]:
     }
     data.update(extra)
     return data
+
+
+def _ids(found: list[Order]) -> list[str]:
+    return [o.id for o in found]
 
 
 class StoreContract:
@@ -172,15 +176,14 @@ class StoreContract:
         for oid, symbol, strategy, account, status in rows:
             store.upsert_order(order(oid, symbol=symbol, strategy=strategy, account_id=account, status=status))
             clock.advance(60)
-        ids = lambda found: [o.id for o in found]  # noqa: E731
-        assert ids(store.list_orders()) == ["O-4", "O-3", "O-2", "O-1"]
-        assert ids(store.list_orders(open_only=True)) == ["O-3", "O-2"]
-        assert ids(store.list_orders(status="filled")) == ["O-1"]
-        assert ids(store.list_orders(status=["FILLED", "CANCELED"])) == ["O-4", "O-1"]
-        assert ids(store.list_orders(symbol="BTC/USDT", account="main")) == ["O-4", "O-1"]
-        assert ids(store.list_orders(strategy="ema")) == ["O-2", "O-1"]
-        assert ids(store.list_orders(since=T0 + 60 * 10**9, until=T0_DT + timedelta(seconds=180))) == ["O-3", "O-2"]
-        assert ids(store.list_orders(limit=2, offset=1)) == ["O-3", "O-2"]
+        assert _ids(store.list_orders()) == ["O-4", "O-3", "O-2", "O-1"]
+        assert _ids(store.list_orders(open_only=True)) == ["O-3", "O-2"]
+        assert _ids(store.list_orders(status="filled")) == ["O-1"]
+        assert _ids(store.list_orders(status=["FILLED", "CANCELED"])) == ["O-4", "O-1"]
+        assert _ids(store.list_orders(symbol="BTC/USDT", account="main")) == ["O-4", "O-1"]
+        assert _ids(store.list_orders(strategy="ema")) == ["O-2", "O-1"]
+        assert _ids(store.list_orders(since=T0 + 60 * 10**9, until=T0_DT + timedelta(seconds=180))) == ["O-3", "O-2"]
+        assert _ids(store.list_orders(limit=2, offset=1)) == ["O-3", "O-2"]
         with pytest.raises(ValidationError) as err:
             store.list_orders(limit=0)
         assert err.value.field == "limit"
@@ -283,7 +286,7 @@ class StoreContract:
         store.upsert_position({"account_id": "main", "symbol": "BTC/USDT", "quantity": "9", "journal_seq": 3})
         assert [(p.symbol, p.quantity) for p in store.list_positions()] == [("ETH/USDT", Decimal(-2))]
         flat = store.get_position("main", "BTC/USDT")
-        assert (flat.quantity, flat.average_price, flat.realized_pnl) == (0, Decimal(100), Decimal("5.25"))
+        assert (flat.quantity, flat.average_price, flat.realized_pnl) == (Decimal(0), Decimal(100), Decimal("5.25"))
         assert flat.updated_at == T0_DT + timedelta(seconds=3)
         assert len(store.list_positions(include_flat=True)) == 2
         with pytest.raises(NotFoundError):
@@ -298,13 +301,25 @@ class StoreContract:
             {"account_id": "main", "asset": "USDT", "total_balance": "1000", "available_balance": "900"}
         )
         (usdt,) = store.list_balances()
-        assert (usdt.total_balance, usdt.available_balance, usdt.locked_balance) == (1000, 900, 100)
+        assert (usdt.total_balance, usdt.available_balance, usdt.locked_balance) == (
+            Decimal(1000),
+            Decimal(900),
+            Decimal(100),
+        )
         store.upsert_balance({"account_id": "main", "asset": "USDT", "total_balance": "1200"})  # locked stays
         (usdt,) = store.list_balances()
-        assert (usdt.total_balance, usdt.available_balance, usdt.locked_balance) == (1200, 1100, 100)
+        assert (usdt.total_balance, usdt.available_balance, usdt.locked_balance) == (
+            Decimal(1200),
+            Decimal(1100),
+            Decimal(100),
+        )
         store.upsert_balance({"account_id": "main", "asset": "USDT", "locked_balance": "0"})  # total stays
         (usdt,) = store.list_balances()
-        assert (usdt.total_balance, usdt.available_balance, usdt.locked_balance) == (1200, 1200, 0)
+        assert (usdt.total_balance, usdt.available_balance, usdt.locked_balance) == (
+            Decimal(1200),
+            Decimal(1200),
+            Decimal(0),
+        )
         with pytest.raises(ValidationError) as err:
             store.upsert_balance(
                 {
