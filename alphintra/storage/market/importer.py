@@ -224,19 +224,9 @@ def _parse_epoch(
         )
     magnitude = float(numbers.abs().max() or 0)  # type: ignore[arg-type]
     # Unit by magnitude of the largest value: seconds up to year 5138, then ms, us and ns.
-    for limit, scale, unit in (
-        (1e11, 1_000_000_000, "epoch-s"),
-        (1e14, 1_000_000, "epoch-ms"),
-        (1e17, 1_000, "epoch-us"),
-    ):
-        if magnitude < limit:
-            break
-    else:
-        scale, unit = 1, "epoch-ns"
-    if unit == "epoch-ns":
-        ints = text.cast(pl.Int64, strict=False)
-    else:
-        ints = (numbers * scale).round(0).cast(pl.Int64)
+    units = ((1e11, 1_000_000_000, "epoch-s"), (1e14, 1_000_000, "epoch-ms"), (1e17, 1_000, "epoch-us"))
+    scale, unit = next(((s, u) for limit, s, u in units if magnitude < limit), (1, "epoch-ns"))
+    ints = text.cast(pl.Int64, strict=False) if scale == 1 else (numbers * scale).round(0).cast(pl.Int64)
     return ints.cast(pl.Datetime("ns")).dt.replace_time_zone("UTC"), unit
 
 

@@ -154,7 +154,11 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
 def commit_manifest(directory: Path, manifest: Manifest) -> None:
     """The commit point of every write: after this rename readers see the new generation."""
     payload = json.dumps(manifest.to_json(), indent=1).encode("utf-8")
-    atomic_write(directory / MANIFEST, lambda tmp: tmp.write_bytes(payload))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(payload)
+
+    atomic_write(directory / MANIFEST, write)
 
 
 def collect_garbage(directory: Path, manifest: Manifest | None) -> int:

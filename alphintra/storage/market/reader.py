@@ -264,9 +264,14 @@ class MarketData:
             for f in manifest.files
             if (lo is None or f.last >= lo) and (hi is None or f.first < hi)
         ]
+        schema = schema_for(key.kind)
         if not paths:
-            return pl.LazyFrame(schema=schema_for(key.kind))
-        lf = pl.scan_parquet(paths)
+            return pl.LazyFrame(schema=schema)
+        identity = {"symbol": key.symbol, "exchange": key.exchange, "timeframe": key.timeframe}
+        lf = pl.scan_parquet(paths).with_columns(
+            pl.lit(value, dtype=pl.String).alias(name) for name, value in identity.items() if name in schema
+        )
+        lf = lf.select(list(schema))
         utc = pl.Datetime("ns", "UTC")
         if lo is not None:
             lf = lf.filter(pl.col("time") >= pl.lit(lo).cast(pl.Datetime("ns")).dt.replace_time_zone("UTC").cast(utc))

@@ -73,9 +73,8 @@ def resample_bars(df: pl.DataFrame, target: str | Timeframe, *, source: str | Ti
                 bars = bars.with_columns(pl.lit(part[col][0], dtype=pl.String).alias(col))
         out.append(bars.with_columns(pl.lit(to.name, dtype=pl.String).alias("timeframe")))
     result = pl.concat(out)
-    order = [c for c in ("time", "symbol", "exchange", "timeframe") if c in result.columns]
-    rest = ["open", "high", "low", "close", "volume", "quote_volume", "trades_count"]
-    return result.select(order + rest)
+    order: list[str] = [c for c in ("time", "symbol", "exchange", "timeframe") if c in result.columns]
+    return result.select([*order, "open", "high", "low", "close", "volume", "quote_volume", "trades_count"])
 
 
 def trades_to_bars(df: pl.DataFrame, timeframe: str | Timeframe) -> pl.DataFrame:
@@ -104,7 +103,7 @@ def trades_to_bars(df: pl.DataFrame, timeframe: str | Timeframe) -> pl.DataFrame
         out.append(bars.with_columns(pl.lit(tf.name, dtype=pl.String).alias("timeframe")))
     result = pl.concat(out)
     order = [c for c in ("time", "symbol", "exchange", "timeframe") if c in result.columns]
-    return result.select(order + ["open", "high", "low", "close", "volume", "quote_volume", "trades_count"])
+    return result.select([*order, "open", "high", "low", "close", "volume", "quote_volume", "trades_count"])
 
 
 __all__ = ["resample_bars", "trades_to_bars"]

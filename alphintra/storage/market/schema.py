@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from alphintra.errors import ValidationError
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 TimeLike = int | datetime | date | str
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """The three tables of the store."""
 
     OHLCV = "ohlcv"
@@ -147,7 +147,9 @@ def to_ns(value: TimeLike, field: str = "time") -> int:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise ValidationError(field, "must be an ISO date or time such as 2024-01-31 or 2024-01-31T12:00", value)
+            raise ValidationError(
+                field, "must be an ISO date or time such as 2024-01-31 or 2024-01-31T12:00", value
+            ) from None
         value = parsed
     if isinstance(value, datetime):
         if value.tzinfo is None:

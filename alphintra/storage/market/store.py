@@ -7,8 +7,12 @@ need that lock: :class:`~alphintra.storage.market.reader.MarketData` reads the m
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +41,7 @@ CATALOG_FILE = "catalog.duckdb"
 ROW_GROUP_ROWS = 131_072
 Progress = Callable[[int], None]
 
+IDENTITY_COLUMNS = ("symbol", "exchange", "timeframe")
 KEYS: dict[Kind, tuple[str, ...]] = {Kind.OHLCV: ("time",), Kind.TRADES: ("time", "trade_id"), Kind.BOOK: ("time",)}
 
 
@@ -94,17 +99,16 @@ class MarketStore:
         """Store OHLCV bars; a frame with several symbols (a ``symbol`` column) is split per symbol.
 
         Rows whose time is already stored replace the stored row (so re-importing is idempotent and a corrected
-        file wins). ``replace=True`` makes the frame the dataset's whole content instead.
+        file wins). ``replace=True`` makes the frame the dataset's whole content instead. Every part is checked
+        before anything is written; each symbol's dataset is then committed atomically on its own.
         """
         tf = parse_timeframe(timeframe)
-        results = []
-        for part in _split(df, "symbol", symbol):
+
+        def prepare(part: pl.DataFrame) -> tuple[DatasetKey, pl.DataFrame]:
             norm = normalize_ohlcv(part, symbol=symbol, exchange=exchange, timeframe=tf, source=source)
-            key = DatasetKey(Kind.OHLCV, norm["exchange"][0], norm["symbol"][0], tf.name) if norm.height else None
-            if key is None:
-                raise ValidationError(source, "holds no rows", None)
-            results.append(self._write(key, norm, replace=replace, progress=progress))
-        return results
+            return DatasetKey(Kind.OHLCV, norm["exchange"][0], norm["symbol"][0], tf.name), norm
+
+        return self._write_all(df, symbol, prepare, replace=replace, source=source, progress=progress)
 
     def write_trades(
         self,
@@ -116,14 +120,12 @@ class MarketStore:
         progress: Progress | None = None,
     ) -> list[WriteResult]:
         """Store trade prints, de-duplicated by (time, trade_id)."""
-        results = []
-        for part in _split(df, "symbol", symbol):
+
+        def prepare(part: pl.DataFrame) -> tuple[DatasetKey, pl.DataFrame]:
             norm = normalize_trades(part, symbol=symbol, exchange=exchange, source=source)
-            if not norm.height:
-                raise ValidationError(source, "holds no rows", None)
-            key = DatasetKey(Kind.TRADES, norm["exchange"][0], norm["symbol"][0])
-            results.append(self._write(key, norm, replace=False, progress=progress))
-        return results
+            return DatasetKey(Kind.TRADES, norm["exchange"][0], norm["symbol"][0]), norm
+
+        return self._write_all(df, symbol, prepare, replace=False, source=source, progress=progress)
 
     def write_book_snapshots(
         self,
@@ -134,14 +136,12 @@ class MarketStore:
         source: str = "frame",
     ) -> list[WriteResult]:
         """Store L2 snapshots (one row per time), de-duplicated by time."""
-        results = []
-        for part in _split(df, "symbol", symbol):
+
+        def prepare(part: pl.DataFrame) -> tuple[DatasetKey, pl.DataFrame]:
             norm = normalize_book(part, symbol=symbol, exchange=exchange, source=source)
-            if not norm.height:
-                raise ValidationError(source, "holds no rows", None)
-            key = DatasetKey(Kind.BOOK, norm["exchange"][0], norm["symbol"][0])
-            results.append(self._write(key, norm, replace=False, progress=None))
-        return results
+            return DatasetKey(Kind.BOOK, norm["exchange"][0], norm["symbol"][0]), norm
+
+        return self._write_all(df, symbol, prepare, replace=False, source=source, progress=None)
 
     def remove(
         self,
@@ -169,26 +169,54 @@ class MarketStore:
         return removed
 
     # ------------------------------------------------------------------ internals
-    def _write(self, key: DatasetKey, df: pl.DataFrame, *, replace: bool, progress: Progress | None) -> WriteResult:
+    def _write_all(
+        self,
+        df: pl.DataFrame,
+        symbol: str | None,
+        prepare: Callable[[pl.DataFrame], tuple[DatasetKey, pl.DataFrame]],
+        *,
+        replace: bool,
+        source: str,
+        progress: Progress | None,
+    ) -> list[WriteResult]:
+        if df.height == 0:
+            raise ValidationError(source, "holds no rows", None)
+        parts = _split(df, "symbol", symbol)
+        # polars releases the GIL while it encodes Parquet, so series are prepared and written in parallel.
+        workers = max(1, min(len(parts), os.cpu_count() or 1, 8))
+        with ThreadPoolExecutor(workers) as pool:
+            prepared = list(pool.map(prepare, parts))  # all parts checked before anything is written
+            keys = [key for key, _ in prepared]
+            if len(set(keys)) != len(keys):
+                raise ValidationError(f"{source}: column 'symbol'", "must not repeat a series in separate runs", None)
+            outcomes = list(
+                pool.map(lambda job: self._write_dataset(job[0], job[1], replace=replace, progress=progress), prepared)
+            )
+        for manifest, _ in outcomes:
+            if manifest is not None:
+                self._catalog_dataset(manifest)
+        return [result for _, result in outcomes]
+
+    def _write_dataset(
+        self, key: DatasetKey, df: pl.DataFrame, *, replace: bool, progress: Progress | None
+    ) -> tuple[Manifest | None, WriteResult]:
+        """Write one series' new part files and commit its manifest; returns None for the manifest if unchanged."""
         import polars as pl
 
         keys = KEYS[key.kind]
         received = df.height
         df, dropped = sort_dedupe(df, keys)
+        # The series' identity lives in the directory names and the manifest, not in every row.
+        df = df.drop([c for c in IDENTITY_COLUMNS if c in df.columns])
         directory = dataset_dir(self.root, key)
         old = read_manifest(directory)
         collect_garbage(directory, old)  # leftovers of a killed write, never visible to readers
         old_files = {} if old is None or replace else {f.year: f for f in old.files}
         generation = (old.generation if old else 0) + 1
 
-        years = df["time"].dt.year()
         new_files: dict[int, PartFile] = dict(old_files)
         added = replaced = 0
-        for (year,), part in (
-            df.with_columns(years.alias("_year")).partition_by("_year", as_dict=True, maintain_order=True).items()
-        ):
-            part = part.drop("_year")
-            year = int(year)  # type: ignore[call-overload]
+        for year, part in _by_year(df):
             previous = old_files.get(year)
             if previous is not None:
                 stored = pl.read_parquet(directory / previous.path)
@@ -205,7 +233,7 @@ class MarketStore:
                 added += part.height
             rel = f"year={year}/part-{generation:08d}.parquet"
             target = directory / rel
-            atomic_write(target, lambda tmp, frame=merged: _write_parquet(frame, tmp))
+            atomic_write(target, functools.partial(_write_parquet, merged))
             new_files[year] = PartFile(
                 rel, year, merged.height, _first_ns(merged), _last_ns(merged), target.stat().st_size
             )
@@ -214,7 +242,7 @@ class MarketStore:
         if replace and old is not None:
             added, replaced = df.height, 0
         if old is not None and not replace and new_files == old_files:
-            return WriteResult(key, received, dropped, added, replaced, old.rows)  # idempotent re-write: no commit
+            return None, WriteResult(key, received, dropped, added, replaced, old.rows)  # idempotent: no commit
         manifest = Manifest(
             key,
             generation,
@@ -223,8 +251,7 @@ class MarketStore:
         )
         _commit(directory, manifest)
         collect_garbage(directory, manifest)
-        self._catalog_dataset(manifest)
-        return WriteResult(key, received, dropped, added, replaced, manifest.rows)
+        return manifest, WriteResult(key, received, dropped, added, replaced, manifest.rows)
 
     # ------------------------------------------------------------------ catalog
     def refresh_catalog(self) -> None:
@@ -280,17 +307,30 @@ class MarketStore:
             )
 
     def _create_views(self) -> None:
+        """One view per table over the committed files, with each series' identity columns put back."""
         assert self._db is not None
         db = self._db
         for kind in Kind:
-            rows = db.execute("SELECT path FROM files WHERE kind = ? ORDER BY path", [kind.value]).fetchall()
-            paths = [r[0] for r in rows]
-            if paths:
-                listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-                body = f"SELECT * FROM read_parquet([{listing}])"
-            else:
-                body = "SELECT " + ", ".join(f"NULL::{t} AS {c}" for c, t in _SQL_TYPES[kind]) + " WHERE false"
-            db.execute(f"CREATE OR REPLACE VIEW {kind.value if kind is not Kind.OHLCV else 'market_data'} AS {body}")
+            rows = db.execute(
+                "SELECT exchange, symbol, timeframe, list(path ORDER BY path) FROM files WHERE kind = ? "
+                "GROUP BY ALL ORDER BY ALL",
+                [kind.value],
+            ).fetchall()
+            columns = [c for c, _ in _SQL_TYPES[kind]]
+            selects = []
+            for exchange, symbol, timeframe, paths in rows:
+                ident = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe}
+                listing = ", ".join(_sql_str(p) for p in paths)
+                cols = ", ".join(f"{_sql_str(ident[c])} AS {c}" if c in ident else c for c in columns)
+                selects.append(f"SELECT {cols} FROM read_parquet([{listing}])")
+            if not selects:
+                selects = ["SELECT " + ", ".join(f"NULL::{t} AS {c}" for c, t in _SQL_TYPES[kind]) + " WHERE false"]
+            name = "market_data" if kind is Kind.OHLCV else kind.value
+            db.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(selects))
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 _SQL_TYPES: dict[Kind, list[tuple[str, str]]] = {
@@ -373,11 +413,41 @@ def _last_ns(df: pl.DataFrame) -> int:
 
 
 def _split(df: pl.DataFrame, column: str, given: str | None) -> list[pl.DataFrame]:
+    """One frame per series. Contiguous runs (the usual layout) are zero-copy slices; otherwise a partition."""
     if given is not None or column not in df.columns or df.height == 0:
         return [df]
-    if df[column].n_unique() == 1:
+    runs = df[column].rle()
+    if len(runs) == 1:
         return [df]
-    return df.partition_by(column, maintain_order=True)
+    values = runs.struct.field("value")
+    if values.n_unique() != len(runs):
+        return df.partition_by(column, maintain_order=True)
+    lengths = runs.struct.field("len").to_list()
+    out, offset = [], 0
+    for length in lengths:
+        out.append(df.slice(offset, length))
+        offset += length
+    return out
+
+
+def _by_year(df: pl.DataFrame) -> list[tuple[int, pl.DataFrame]]:
+    """Split a time-sorted frame into calendar years (UTC) with zero-copy slices."""
+    import polars as pl
+
+    first_year = int(df["time"].dt.year()[0])
+    last_year = int(df["time"].dt.year()[-1])
+    if first_year == last_year:
+        return [(first_year, df)]
+    bounds = pl.Series(
+        [datetime(y, 1, 1, tzinfo=UTC) for y in range(first_year + 1, last_year + 1)],
+        dtype=pl.Datetime("ns", "UTC"),
+    )
+    cuts = [0, *df["time"].search_sorted(bounds, side="left").to_list(), df.height]
+    return [
+        (first_year + i, df.slice(cuts[i], cuts[i + 1] - cuts[i]))
+        for i in range(len(cuts) - 1)
+        if cuts[i + 1] > cuts[i]
+    ]
 
 
 __all__ = ["CATALOG_FILE", "MarketStore", "WriteResult"]
