@@ -78,23 +78,26 @@ class NaiveBook:
         self.bids: list[list[Any]] = []  # sorted by (-price, seq): best first
         self.asks: list[list[Any]] = []  # sorted by (price, seq): best first
         self.seq = 0
-        self.trades = 0
-        self.traded_lots = 0
+        self.fills: list[tuple[int, int, Decimal, int]] = []  # (maker id, taker id, price, qty)
+
+    @property
+    def trades(self) -> int:
+        return len(self.fills)
 
     def limit(self, order_id: int, account: str, side: OrderSide, price: Decimal, qty: int) -> None:
         if side is BUY:
-            qty = self._take(self.asks, qty, lambda p: p <= price)
+            qty = self._take(self.asks, order_id, qty, lambda p: p <= price)
             if qty:
                 self.seq += 1
                 insort(self.bids, [-price, self.seq, order_id, account, qty])
         else:
-            qty = self._take(self.bids, qty, lambda p: -p >= price)
+            qty = self._take(self.bids, order_id, qty, lambda p: -p >= price)
             if qty:
                 self.seq += 1
                 insort(self.asks, [price, self.seq, order_id, account, qty])
 
-    def market(self, side: OrderSide, qty: int) -> None:
-        self._take(self.asks if side is BUY else self.bids, qty, lambda p: True)
+    def market(self, order_id: int, side: OrderSide, qty: int) -> None:
+        self._take(self.asks if side is BUY else self.bids, order_id, qty, lambda p: True)
 
     def cancel(self, order_id: int) -> None:
         for entries in (self.bids, self.asks):
@@ -103,14 +106,13 @@ class NaiveBook:
                     del entries[index]
                     return
 
-    def _take(self, entries: list[list[Any]], qty: int, acceptable: Callable[[Decimal], bool]) -> int:
+    def _take(self, entries: list[list[Any]], taker_id: int, qty: int, acceptable: Callable[[Decimal], bool]) -> int:
         while qty and entries and acceptable(entries[0][0]):
             maker = entries[0]
             trade = min(qty, maker[4])
             maker[4] -= trade
             qty -= trade
-            self.trades += 1
-            self.traded_lots += trade
+            self.fills.append((maker[2], taker_id, abs(maker[0]), trade))
             if not maker[4]:
                 del entries[0]
         return qty
@@ -158,7 +160,7 @@ def _run_reference(flow: list[Command], timed: bool) -> tuple[float, list[int], 
         elif kind == CANCEL:
             book.cancel(order_id)
         else:
-            book.market(side, qty)
+            book.market(order_id, side, qty)
         if timed:
             latencies.append(clock() - t0)
     return (clock() - start) / 1e9, latencies, book

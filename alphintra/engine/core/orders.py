@@ -232,6 +232,8 @@ class Order:
             raise InvalidTransition(self.id, name, self.status, None, why)
         changes = handler(self, event)
         target = changes["status"]
+        if target is self.status and type(event) not in _SELF_LOOP_EVENTS:
+            raise InvalidTransition(self.id, name, self.status, target, f"the order is already {target}")
         if (self.status, target) not in TRANSITIONS:
             raise InvalidTransition(self.id, name, self.status, target, "not in the transition table")
         changes["updated_at"] = event.ts
@@ -271,6 +273,9 @@ def _on_submitted(order: Order, event: OrderSubmitted) -> dict[str, Any]:
 
 
 def _on_accepted(order: Order, event: OrderAccepted) -> dict[str, Any]:
+    if order.status is not S.PENDING_SUBMIT:
+        # PENDING_CANCEL -> ACCEPTED exists for a refused cancel, not for a late accept.
+        raise order._fail(event, "only a submitted order can be accepted", S.ACCEPTED)
     changes: dict[str, Any] = {"status": S.ACCEPTED}
     if event.venue_order_id is not None:
         changes["venue_order_id"] = event.venue_order_id
@@ -367,6 +372,9 @@ def _on_filled(order: Order, event: OrderFilled) -> dict[str, Any]:
         "trade_ids": (*order.trade_ids, event.trade_id),
     }
 
+
+# Events that may leave the status unchanged: a modification, and a fill that does not complete the order.
+_SELF_LOOP_EVENTS = frozenset({OrderUpdated, OrderFilled})
 
 _HANDLERS: dict[type[OrderEvent], Callable[[Order, Any], dict[str, Any]]] = {
     OrderSubmitted: _on_submitted,
