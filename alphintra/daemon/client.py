@@ -14,7 +14,7 @@ the CLI's handler prints the daemon's message and exits with the matching code.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -303,7 +303,7 @@ class AsyncEngineClient:
     async def delete(self, path: str, *, params: Params | None = None) -> Any:
         return await self.request("DELETE", path, params=params)
 
-    async def subscribe(self, topic: str) -> AsyncIterator[WsMessage]:
+    async def subscribe(self, topic: str) -> AsyncGenerator[WsMessage, None]:
         """Messages of ``topic`` until the engine ends the stream; abnormal closes raise like ``Subscription``."""
         from websockets.asyncio.client import connect, unix_connect
         from websockets.exceptions import ConnectionClosed

@@ -98,7 +98,7 @@ def test_missing_claim_and_unknown_role_are_refused() -> None:
 
 
 def test_none_algorithm_is_refused() -> None:
-    unsigned = jwt.encode({"sub": "a", "role": "admin", "iat": NOW, "exp": NOW + 60}, None, algorithm="none")
+    unsigned = jwt.encode({"sub": "a", "role": "admin", "iat": NOW, "exp": NOW + 60}, "", algorithm="none")
     with pytest.raises(AuthenticationError):
         verify_token(SECRET, unsigned, now=NOW)
 

@@ -138,3 +138,27 @@ def test_unreachable_tcp_names_the_url() -> None:
 def test_exactly_one_target() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         EngineClient()
+
+
+def test_async_client_rebuilds_errors_and_reads_bodies() -> None:
+    import asyncio
+
+    from alphintra.daemon.app import ListenerApp, create_app
+    from alphintra.daemon.client import AsyncEngineClient
+    from alphintra.daemon.lifecycle import LifecycleHost
+
+    host = LifecycleHost()
+    transport = httpx.ASGITransport(app=ListenerApp(create_app(host), "unix"))
+
+    async def scenario() -> tuple[object, bool, object]:
+        async with AsyncEngineClient(url="http://engine", transport=transport) as client:
+            health = await client.get("/health")
+            not_ready = False
+            try:
+                await client.get("/ready")
+            except RetryableError as exc:
+                not_ready = exc.message == "engine is not ready (state created)"
+            host.start()
+            return health, not_ready, await client.get("/ready")
+
+    assert asyncio.run(scenario()) == ({"status": "ok"}, True, {"ready": True, "state": "running"})

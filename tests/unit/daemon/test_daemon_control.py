@@ -55,7 +55,11 @@ def test_follow_yields_new_lines_across_rotation_and_truncation(tmp_path: Path) 
 
 def test_follow_waits_for_the_file_to_appear(tmp_path: Path) -> None:
     path = tmp_path / "engine.jsonl"
-    poll, done = _scripted([lambda: path.write_text("first\n"), lambda: None])
+
+    def create() -> None:
+        path.write_text("first\n")
+
+    poll, done = _scripted([create, lambda: None])
     assert list(follow_lines(path, should_stop=done, poll=poll)) == ["first"]
 
 

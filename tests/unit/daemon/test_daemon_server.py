@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import stat
 import tempfile
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from alphintra.config.settings import Settings, load_settings
-from alphintra.daemon.client import EngineClient
+from alphintra.daemon.client import AsyncEngineClient, EngineClient
 from alphintra.daemon.lifecycle import LifecycleHost
 from alphintra.daemon.runfiles import PidFile
 from alphintra.daemon.server import log_file_for, run_daemon
@@ -49,6 +50,14 @@ def _ready(client: EngineClient) -> bool:
         return False
 
 
+async def async_view(socket_path: Path) -> tuple[object, object]:
+    async with AsyncEngineClient(socket_path=socket_path, timeout=5) as client:
+        stream = client.subscribe("risk/alerts")
+        first = await anext(stream)
+        await stream.aclose()
+        return (await client.get("/health")), (first.type, first.topic, first.seq)
+
+
 def test_serves_until_stopped_over_the_api_then_cleans_up(settings: Settings) -> None:
     socket_path = settings.engine.socket
     assert socket_path is not None
@@ -64,6 +73,7 @@ def test_serves_until_stopped_over_the_api_then_cleans_up(settings: Settings) ->
                 seen["pid_file"] = settings.paths.pid_file.read_text().strip()
                 seen["health"] = client.health()
                 seen["status"] = client.status()
+                seen["async"] = asyncio.run(async_view(socket_path))
                 with client.subscribe("orders/updates") as stream:
                     hello = stream.recv(timeout=5)
                     seen["hello"] = hello.type if hello else None
@@ -88,6 +98,7 @@ def test_serves_until_stopped_over_the_api_then_cleans_up(settings: Settings) ->
     assert status["socket"] == str(socket_path) and status["ready"] is True and status["tcp"] is None
     assert seen["pid_file"] == str(status["pid"])
     assert seen["hello"] == "subscribed"
+    assert seen["async"] == ({"status": "ok"}, ("subscribed", "risk/alerts", 0))
     assert seen["end"] is None
     assert not socket_path.exists()
     assert not settings.paths.pid_file.exists()
