@@ -1,0 +1,229 @@
+"""Reports of a small, known run: result round trip, Rich tables, plotext charts, HTML, files and run record."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from alphintra.engine.core.enums import LiquiditySide, OrderSide
+from alphintra.errors import ValidationError
+from alphintra.strategies.report import (
+    drawdown_chart,
+    equity_chart,
+    execution_record,
+    from_json,
+    load_result,
+    metrics_table,
+    price_chart,
+    render_html,
+    render_text,
+    report_dir,
+    summary,
+    to_json,
+    trades_table,
+    write_report,
+)
+from alphintra.strategies.result import (
+    BacktestResult,
+    ClosedTrade,
+    Fill,
+    Halt,
+    PriceSeries,
+    TradeSide,
+    drawdown_series,
+)
+
+H = 3_600 * 10**9
+T0 = 1_704_067_200 * 10**9  # 2024-01-01 00:00 UTC
+CLOSES = [Decimal(c) for c in ("100", "102", "101", "105", "103", "99", "104", "108", "107", "110")]
+EQUITY = [Decimal(e) for e in ("1000", "1000", "1002", "1002", "1006", "1004", "1004", "1004", "1008", "1007")]
+
+
+def make_result(run_id: str = "run-1", *, notes: tuple[str, ...] = ()) -> BacktestResult:
+    trades = [
+        ClosedTrade("BTC/USDT", TradeSide.LONG, Decimal(1), T0 + H, T0 + 4 * H, CLOSES[1], CLOSES[4],
+                    Decimal("0.8"), Decimal("0.2"), "t1"),
+        ClosedTrade("BTC/USDT", TradeSide.SHORT, Decimal(1), T0 + 4 * H, T0 + 5 * H, CLOSES[4], CLOSES[5],
+                    Decimal("3.8"), Decimal("0.2"), "t2"),
+        ClosedTrade("BTC/USDT", TradeSide.LONG, Decimal(1), T0 + 7 * H, T0 + 9 * H, CLOSES[7], CLOSES[9],
+                    Decimal("1.8"), Decimal("0.2"), "t3"),
+    ]  # fmt: skip
+    fills = [
+        Fill(T0 + H, "o1", "BTC/USDT", OrderSide.BUY, Decimal(1), CLOSES[1], Decimal("0.1"), LiquiditySide.TAKER),
+        Fill(T0 + 4 * H, "o2", "BTC/USDT", OrderSide.SELL, Decimal(1), CLOSES[4], Decimal("0.1")),
+    ]
+    return BacktestResult.build(
+        run_id=run_id,
+        strategy="sma_cross",
+        params={"fast": 3, "slow": 8, "band": 0.25, "size": Decimal("0.5"), "mode": "close"},
+        symbols=["BTC/USDT"],
+        timeframe="1h",
+        start_ns=T0,
+        end_ns=T0 + 10 * H,
+        equity=[(T0 + i * H, e) for i, e in enumerate(EQUITY)],
+        trades=trades,
+        fills=fills,
+        prices=[PriceSeries("BTC/USDT", tuple((T0 + i * H, c) for i, c in enumerate(CLOSES)))],
+        currency="USDT",
+        halts=(Halt(T0 + 6 * H, "risk", "daily loss limit <reached>"),),
+        notes=notes,
+        started_at_ns=1_750_000_000_123_456_789,
+        completed_at_ns=1_750_000_005_000_000_000,
+    )
+
+
+def test_build_derives_drawdown_and_metrics_from_fills_and_prices() -> None:
+    r = make_result()
+    assert r.drawdown == drawdown_series(r.equity)
+    assert min(dd for _, dd in r.drawdown) == r.metrics.max_drawdown == pytest.approx(1004 / 1006 - 1, abs=1e-15)
+    assert r.metrics.fees == Decimal("0.2")  # from the fills, not the trades' 0.6
+    assert r.metrics.traded_notional == Decimal(205)
+    assert r.metrics.buy_and_hold_return == pytest.approx(0.1, abs=1e-12)
+    assert r.metrics.num_trades == 3 and r.metrics.periods_per_year == 8760.0
+    assert r.trades[1].gross_pnl == Decimal(4)
+
+
+def test_json_round_trip_is_exact_and_strict() -> None:
+    r = make_result(notes=("warm-up of 8 bars",))
+    text = to_json(r)
+    data = json.loads(text)
+    assert data["params"]["size"] == {"$decimal": "0.5"}
+    assert data["equity"][2] == [T0 + 2 * H, "1002"]
+    assert data["fills"][1]["liquidity"] is None
+    back = from_json(text)
+    assert back == r
+    assert isinstance(back.params["size"], Decimal) and back.params["band"] == 0.25
+    assert "NaN" not in text
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d.update(schema=99), "schema"),
+        (lambda d: d["equity"].append([1, "x"]), "equity"),
+        (lambda d: d["trades"][0].update(side="FLAT"), "trade.side"),
+        (lambda d: d["params"].update(bad={"$float": 1}), "params.bad"),
+        (lambda d: d.update(run_id="../escape"), "run_id"),
+    ],
+)
+def test_bad_json_is_refused_naming_the_field(mutate: object, field: str) -> None:
+    data = make_result().to_dict()
+    mutate(data)  # type: ignore[operator]
+    with pytest.raises(ValidationError) as err:
+        BacktestResult.from_dict(data)
+    assert err.value.field == field
+    with pytest.raises(ValidationError) as err:
+        from_json("{not json")
+    assert err.value.field == "json"
+
+
+def test_trade_and_result_validation() -> None:
+    with pytest.raises(ValidationError) as err:
+        ClosedTrade("X", TradeSide.LONG, Decimal(0), 0, 1, Decimal(1), Decimal(1), Decimal(0), Decimal(0))
+    assert err.value.field == "trade.qty"
+    with pytest.raises(ValidationError) as err:
+        ClosedTrade("X", TradeSide.LONG, Decimal(1), 5, 1, Decimal(1), Decimal(1), Decimal(0), Decimal(0))
+    assert err.value.field == "trade.exit_ts"
+    for bad in ("", ".hidden", "a/b", "x" * 129, "ü"):
+        with pytest.raises(ValidationError) as err:
+            make_result(bad)
+        assert err.value.field == "run_id"
+
+
+def test_rich_summary_lists_metrics_trades_halts_and_notes() -> None:
+    r = make_result(notes=("warm-up of 8 bars",))
+    text = render_text(summary(r), width=140)
+    assert "sma_cross" in text and "fast=3, slow=8, band=0.25, size=0.5, mode=close" in text
+    assert re.search(r"Total return\s+│\s+0\.70 %", text)
+    assert re.search(r"Profit factor\s+│\s+-", text)  # no losing trade: undefined, not infinite
+    assert re.search(r"Win rate\s+│\s+100\.00 %", text)
+    assert "2024-01-01 04:00" in text and "SHORT" in text and "3.80 USDT" in text
+    assert "daily loss limit <reached>" in text and "note: warm-up of 8 bars" in text
+
+
+def test_trade_list_limit_shows_the_last_trades_with_a_caption() -> None:
+    r = make_result()
+    text = render_text(trades_table(r.trades, limit=2), width=140)
+    assert "last 2 of 3 trades" in text
+    numbers = re.findall(r"^│ (\d) │", text, flags=re.M)
+    assert numbers == ["2", "3"]
+    assert "Longest drawdown (time)" in render_text(metrics_table(r.metrics))
+
+
+def test_terminal_charts_render_title_axes_and_markers() -> None:
+    r = make_result()
+    eq = equity_chart(r, width=60, height=12)
+    assert "Equity USDT" in eq and "1008" in eq and "\x1b[" not in eq
+    assert len(eq.splitlines()) >= 12
+    dd = drawdown_chart(r, width=60, height=8)
+    assert "Drawdown %" in dd and "-0.1" in dd
+    px = price_chart(r, width=60, height=12)
+    assert px.count("▲") >= 2 and px.count("▼") >= 1 and "●" in px
+    assert "2024-01-01" in px
+    with pytest.raises(ValidationError) as err:
+        price_chart(r, "ETH/USDT")
+    assert err.value.field == "symbol"
+    with pytest.raises(ValidationError) as err:
+        equity_chart(r, width=5)
+    assert err.value.field == "width"
+
+
+def test_html_is_self_contained_valid_and_marks_every_trade() -> None:
+    r = make_result(notes=("a <b>note</b> & more",))
+    page = render_html(r)
+    assert page.startswith("<!DOCTYPE html>")
+    assert not re.search(r"(src|href)=\"?https?:", page) and "<script" not in page
+    assert "a &lt;b&gt;note&lt;/b&gt; &amp; more" in page
+    assert "daily loss limit &lt;reached&gt;" in page
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    assert len(svgs) == 3  # equity, drawdown, price
+    for svg in svgs:
+        ET.fromstring(svg)  # well-formed XML
+    price = ET.fromstring(svgs[2])
+    ns = "{http://www.w3.org/2000/svg}"
+    marks = [p for p in price.iter(f"{ns}path") if "mark" in (p.get("class") or "")]
+    classes = sorted(p.get("class") for p in marks)
+    assert classes == ["mark entry-long"] * 2 + ["mark entry-short"] + ["mark exit"] * 3
+    tips = [p.find(f"{ns}title").text for p in marks]  # type: ignore[union-attr]
+    assert "#2 SHORT entry 2024-01-01 04:00 @ 103 x 1" in tips
+    # Each marker sits on the close line: its x equals the x of the close point of the same bar.
+    line = next(p for p in price.iter(f"{ns}path") if p.get("fill") == "none")
+    xs_line = [float(seg[1:].split(",")[0]) for seg in line.get("d", "").split(" ")]
+    entry_long = marks[0].get("d", "")
+    assert float(entry_long[1:].split(",")[0]) == xs_line[1]
+    assert page.count('<tr><td class="num">') == 3  # one row per trade
+    assert render_html(r) == page  # deterministic: no clock read
+
+
+def test_write_report_puts_files_under_the_run_directory(isolated_home: Path) -> None:
+    r = make_result("bt-42")
+    files = write_report(r)
+    assert files.directory == isolated_home / "reports" / "bt-42" == report_dir("bt-42")
+    assert sorted(p.name for p in files.directory.iterdir()) == ["report.html", "result.json", "summary.txt"]
+    assert load_result(files.json) == r  # type: ignore[arg-type]
+    txt = files.txt.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    assert "Performance" in txt and "Equity USDT" in txt and "Drawdown %" in txt
+    assert (files.html.stat().st_mode & 0o044) == 0o044  # type: ignore[union-attr]
+    only_json = write_report(r, isolated_home / "elsewhere", formats=["json"])
+    assert only_json.html is None and only_json.json == isolated_home / "elsewhere" / "bt-42" / "result.json"
+    with pytest.raises(ValidationError) as err:
+        write_report(r, formats=["pdf"])
+    assert (err.value.field, err.value.value) == ("formats", "pdf")
+
+
+def test_execution_record_matches_the_strategy_executions_row() -> None:
+    r = make_result()
+    record = execution_record(r)
+    assert record["execution_type"] == "backtest" and record["status"] == "COMPLETED"
+    assert record["config"]["params"]["size"] == {"$decimal": "0.5"}
+    assert record["config"]["timeframe"] == "1h"
+    assert record["results"]["metrics"]["net_profit"] == "7"
+    assert record["results"]["halts"] == [{"ts": T0 + 6 * H, "source": "risk", "reason": "daily loss limit <reached>"}]
+    started = record["started_at"]
+    assert started.isoformat() == "2025-06-15T15:06:40.123456+00:00"
+    json.dumps({k: v for k, v in record.items() if not k.endswith("_at")}, allow_nan=False)
