@@ -1,0 +1,372 @@
+"""The order emulator: order types a venue does not need to support, emulated identically in every mode.
+
+* **Stop / stop-limit** orders wait here (ACCEPTED, nothing at the venue, no funds locked for a protective leg)
+  until the price path reaches the stop; then they trigger (TRIGGERED) and go to the venue as a market or limit
+  order. Inside a bar the trigger price is the stop, or the price the segment started at if it gapped through.
+* **Trailing stops** keep the best price seen since they were armed; the stop follows it by an absolute or a
+  percentage offset, snapped to the tick grid against the holder, and each move is an ``OrderUpdated`` event (so
+  a replay restores the level). They never move back.
+* **Icebergs** show ``display_quantity`` at a time as venue orders ``<id>/<n>``; each refill is a new venue order
+  and so goes to the back of the queue. Their fills are fills of the one parent order.
+* **OCO**: the first fill of either leg cancels the other; canceling one cancels both.
+* **Brackets**: the take-profit and stop-loss wait (NEW) for the entry to fill; they activate with the filled
+  quantity, grow with further entry fills and shrink as either exit fills (they behave as an OCO: the working
+  quantity of each is the position still to protect). The stop-loss shares the take-profit's lock on the
+  position; when it triggers it first cancels the take-profit, then sends its own order.
+* **GTD**: a timer on the engine clock expires the order at ``expires_at``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from alphintra.engine.core.enums import (
+    ContingencyType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    TrailingOffsetType,
+)
+from alphintra.engine.core.errors import ValidationError
+from alphintra.engine.core.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+    OrderTriggered,
+    OrderUpdated,
+)
+from alphintra.engine.core.orders import Order
+
+if TYPE_CHECKING:
+    from alphintra.engine.node import TradingNode
+
+_STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
+_HUNDRED = Decimal(100)
+_TERMINAL = (OrderCanceled, OrderExpired, OrderRejected)
+
+
+@dataclass(slots=True)
+class _Armed:
+    order_id: str
+    side: OrderSide
+    stop: Decimal | None
+    extreme: Decimal | None = None  # trailing: best price seen
+
+
+class OrderEmulator:
+    def __init__(self, node: TradingNode) -> None:
+        self.node = node
+        self._armed: dict[str, dict[str, _Armed]] = {}  # symbol -> order id -> armed stop
+        self._slice_no: dict[str, int] = {}  # iceberg order id -> current slice number
+        self._key_order: dict[str, str] = {}  # venue key of a slice -> order id
+        self._oco: dict[str, str] = {}
+        self._bracket: dict[str, tuple[str, str]] = {}  # entry -> (take-profit, stop-loss)
+        self._parent: dict[str, str] = {}  # exit leg -> entry
+
+    # -- keys -----------------------------------------------------------------------------------------------
+
+    def order_for_key(self, key: str) -> str:
+        return self._key_order.get(key, key)
+
+    def venue_key(self, order: Order) -> str | None:
+        if order.order_type is OrderType.ICEBERG:
+            n = self._slice_no.get(order.id)
+            return None if n is None else f"{order.id}/{n}"
+        if order.order_type in _STOPS and order.status is OrderStatus.ACCEPTED:
+            return None
+        if order.status is OrderStatus.NEW:
+            return None
+        return order.id
+
+    def venue_leaves(self, order: Order) -> Decimal:
+        if order.order_type is OrderType.ICEBERG and order.display_quantity is not None:
+            return min(order.display_quantity, order.leaves_quantity)
+        return order.leaves_quantity
+
+    # -- links ----------------------------------------------------------------------------------------------
+
+    def link_oco(self, a: str, b: str) -> None:
+        self._oco[a] = b
+        self._oco[b] = a
+        self.node.record({"type": "EmulatorLink", "kind": "oco", "a": a, "b": b})
+
+    def link_bracket(self, entry: str, tp: str, sl: str) -> None:
+        self._bracket[entry] = (tp, sl)
+        self._parent[tp] = entry
+        self._parent[sl] = entry
+        self._oco[tp] = sl
+        self._oco[sl] = tp
+        self.node.record({"type": "EmulatorLink", "kind": "bracket", "entry": entry, "tp": tp, "sl": sl})
+
+    def restore_record(self, rec: dict[str, Any] | Any) -> None:
+        if rec.get("kind") == "oco":
+            self._oco[rec["a"]] = rec["b"]
+            self._oco[rec["b"]] = rec["a"]
+        elif rec.get("kind") == "bracket":
+            entry, tp, sl = rec["entry"], rec["tp"], rec["sl"]
+            self._bracket[entry] = (tp, sl)
+            self._parent[tp] = entry
+            self._parent[sl] = entry
+            self._oco[tp] = sl
+            self._oco[sl] = tp
+
+    # -- stops ----------------------------------------------------------------------------------------------
+
+    def arm(self, order: Order) -> None:
+        armed = _Armed(order.id, order.side, order.stop_price)
+        if order.order_type is OrderType.TRAILING_STOP:
+            ref = self.node.last_price(order.symbol)
+            if armed.stop is not None:
+                armed.extreme = self._extreme_for(order, armed.stop)
+            elif ref is not None:
+                armed.extreme = ref
+                self._set_trailing_stop(order, armed, self._trail(order, ref))
+        self._armed.setdefault(order.symbol, {})[order.id] = armed
+
+    def _trail(self, order: Order, extreme: Decimal) -> Decimal:
+        inst = self.node.instruments.get(order.symbol)
+        offset = order.trailing_offset or Decimal(0)
+        sell = order.side is OrderSide.SELL
+        if order.trailing_offset_type is TrailingOffsetType.PERCENT:
+            raw = extreme * (1 - offset / _HUNDRED) if sell else extreme * (1 + offset / _HUNDRED)
+        else:
+            raw = extreme - offset if sell else extreme + offset
+        # Snap against the holder: a sell stop rounds down, a buy stop up (never tighter than asked).
+        return inst.round_price(raw, "down" if sell else "up")
+
+    def _extreme_for(self, order: Order, stop: Decimal) -> Decimal:
+        offset = order.trailing_offset or Decimal(0)
+        sell = order.side is OrderSide.SELL
+        if order.trailing_offset_type is TrailingOffsetType.PERCENT:
+            factor = (1 - offset / _HUNDRED) if sell else (1 + offset / _HUNDRED)
+            return stop / factor
+        return stop + offset if sell else stop - offset
+
+    def _set_trailing_stop(self, order: Order, armed: _Armed, stop: Decimal) -> None:
+        if armed.stop is not None:
+            better = stop > armed.stop if order.side is OrderSide.SELL else stop < armed.stop
+            if not better:
+                return
+        armed.stop = stop
+        if order.stop_price != stop:
+            self.node.emit(order, OrderUpdated(order.id, self.node.clock.now_ns(), stop_price=stop))
+
+    def on_segment(self, symbol: str, start: Decimal, end: Decimal) -> None:
+        """The price moved from ``start`` to ``end``: move trailing stops, then trigger the stops it reached."""
+        armed_here = self._armed.get(symbol)
+        if not armed_here:
+            return
+        for armed in list(armed_here.values()):
+            order = self.node.orders[armed.order_id]
+            sell = armed.side is OrderSide.SELL
+            trailing = order.order_type is OrderType.TRAILING_STOP
+            if trailing and armed.extreme is None:
+                armed.extreme = start
+                self._set_trailing_stop(order, armed, self._trail(order, start))
+            # Trigger against the stop as it stood when the move began; only then let a trailing stop follow
+            # a favourable move (it trails behind the price, so moving it can never trigger it).
+            stop = armed.stop
+            if stop is not None:
+                if sell and min(start, end) <= stop:
+                    self._trigger(order, armed, start if start <= stop else stop)
+                    continue
+                if not sell and max(start, end) >= stop:
+                    self._trigger(order, armed, start if start >= stop else stop)
+                    continue
+            if trailing:
+                favourable = end > start if sell else end < start
+                if favourable and armed.extreme is not None:
+                    best = max(armed.extreme, end) if sell else min(armed.extreme, end)
+                    if best != armed.extreme:
+                        armed.extreme = best
+                        self._set_trailing_stop(order, armed, self._trail(order, best))
+
+    def _trigger(self, order: Order, armed: _Armed, fill_ref: Decimal) -> None:
+        node = self.node
+        self._armed[order.symbol].pop(order.id, None)
+        sibling_id = self._oco.get(order.id)
+        if sibling_id is not None:
+            sibling = node.orders.get(sibling_id)
+            if sibling is not None and not sibling.is_terminal:
+                node.cancel(sibling_id, reason="OCO: the other leg triggered")
+        now = node.clock.now_ns()
+        node.emit(order, OrderTriggered(order.id, now, trigger_price=armed.stop))
+        inst = node.instruments.get(order.symbol)
+        if node.ledger.reservation(order.id) is None:
+            price = order.price if order.order_type is OrderType.STOP_LIMIT else fill_ref
+            try:
+                node._reserve_raw(order.account, order.id, inst, order.side, order.leaves_quantity, price)
+            except ValidationError as exc:
+                node.emit(
+                    order, OrderRejected(order.id, now, reason=RejectReason.INSUFFICIENT_BALANCE, message=exc.message)
+                )
+                return
+            res = node.ledger.reservation(order.id)
+            assert res is not None
+            node.record(
+                {
+                    "type": "Reserved",
+                    "order_id": order.id,
+                    "account": order.account,
+                    "symbol": order.symbol,
+                    "side": order.side.value,
+                    "quantity": str(order.leaves_quantity),
+                    "price": None if res.price is None else str(res.price),
+                }
+            )
+        market = order.order_type is not OrderType.STOP_LIMIT
+        node.send_to_venue(order, key=order.id, market=market, trigger_price=fill_ref if market else None)
+
+    # -- icebergs -------------------------------------------------------------------------------------------
+
+    def next_slice(self, order: Order) -> None:
+        n = self._slice_no.get(order.id, 0) + 1
+        self._slice_no[order.id] = n
+        key = f"{order.id}/{n}"
+        self._key_order[key] = order.id
+        self.node.send_to_venue(order, key=key, quantity=self.venue_leaves(order), market=False)
+
+    # -- expiry ---------------------------------------------------------------------------------------------
+
+    def schedule_expiry(self, order: Order) -> None:
+        assert order.expires_at is not None
+        order_id = order.id
+        self.node.clock.set_timer(f"gtd:{order_id}", lambda _n, _t: self.node.expire(order_id), at_ns=order.expires_at)
+
+    # -- reactions ------------------------------------------------------------------------------------------
+
+    def before_cancel(self, order: Order) -> None:
+        armed = self._armed.get(order.symbol)
+        if armed is not None:
+            armed.pop(order.id, None)
+
+    def on_fill(self, order: Order, fill: OrderFilled, key: str) -> None:
+        node = self.node
+        if (
+            order.order_type is OrderType.ICEBERG
+            and not order.is_terminal
+            and order.status is not OrderStatus.PENDING_CANCEL
+            and not node.venue.is_working(key)
+        ):
+            self.next_slice(order)
+        if order.id in self._bracket:
+            self._sync_bracket(order.id)
+            return
+        entry_id = self._parent.get(order.id)
+        if entry_id is not None:
+            self._sync_bracket(entry_id)
+            return
+        sibling_id = self._oco.get(order.id)
+        if sibling_id is not None:
+            sibling = node.orders.get(sibling_id)
+            if sibling is not None and not sibling.is_terminal:
+                node.cancel(sibling_id, reason="OCO: the other leg filled")
+
+    def on_event(self, order: Order, event: OrderEvent) -> None:
+        """Clean-up after terminal events (called by the node once an event is applied, never during replay)."""
+        if not isinstance(event, _TERMINAL):
+            return
+        node = self.node
+        armed = self._armed.get(order.symbol)
+        if armed is not None:
+            armed.pop(order.id, None)
+        node.clock.cancel_timer(f"gtd:{order.id}")
+        if order.id in self._bracket:
+            if order.filled_quantity == 0:
+                for child_id in self._bracket[order.id]:
+                    child = node.orders[child_id]
+                    if not child.is_terminal:
+                        node.cancel(child_id, reason="bracket entry did not fill")
+            return
+        if order.id in self._parent:
+            return  # a bracket leg: its sibling is managed by _sync_bracket / _trigger
+        sibling_id = self._oco.get(order.id)
+        if sibling_id is not None and isinstance(event, OrderCanceled) and not event.reason.startswith("OCO"):
+            sibling = node.orders.get(sibling_id)
+            if sibling is not None and not sibling.is_terminal and sibling.status is not OrderStatus.PENDING_CANCEL:
+                node.cancel(sibling_id, reason="OCO: the other leg was canceled")
+
+    def _sync_bracket(self, entry_id: str) -> None:
+        """Size the exit legs to the position still to protect (entry filled minus exits filled)."""
+        node = self.node
+        entry = node.orders[entry_id]
+        tp_id, sl_id = self._bracket[entry_id]
+        tp, sl = node.orders[tp_id], node.orders[sl_id]
+        protect = entry.filled_quantity - tp.filled_quantity - sl.filled_quantity
+        for leg in (tp, sl):
+            if leg.is_terminal or leg.status is OrderStatus.PENDING_CANCEL:
+                continue
+            target = leg.filled_quantity + protect
+            if protect <= 0:
+                if leg.filled_quantity > 0 or tp.filled_quantity + sl.filled_quantity > 0:
+                    node.cancel(leg.id, reason="OCO: the position is closed")
+                continue
+            if leg.status is OrderStatus.NEW:
+                if target != leg.quantity:
+                    node.emit(leg, OrderUpdated(leg.id, node.clock.now_ns(), quantity=target))
+                self._activate(leg, is_take_profit=leg.id == tp_id)
+            elif target != leg.quantity:
+                self._resize(leg, target)
+
+    def _activate(self, leg: Order, *, is_take_profit: bool) -> None:
+        node = self.node
+        now = node.clock.now_ns()
+        if is_take_profit:
+            inst = node.instruments.get(leg.symbol)
+            node._reserve_raw(leg.account, leg.id, inst, leg.side, leg.leaves_quantity, leg.price)
+            res = node.ledger.reservation(leg.id)
+            assert res is not None
+            node.record(
+                {
+                    "type": "Reserved",
+                    "order_id": leg.id,
+                    "account": leg.account,
+                    "symbol": leg.symbol,
+                    "side": leg.side.value,
+                    "quantity": str(leg.leaves_quantity),
+                    "price": None if res.price is None else str(res.price),
+                }
+            )
+            node._route(leg)
+        else:
+            node.emit(leg, OrderSubmitted(leg.id, now))
+            node.emit(leg, OrderAccepted(leg.id, now))
+            self.arm(leg)
+
+    def _resize(self, leg: Order, target: Decimal) -> None:
+        node = self.node
+        if leg.order_type in _STOPS and leg.status is OrderStatus.ACCEPTED:
+            node.emit(leg, OrderUpdated(leg.id, node.clock.now_ns(), quantity=target))
+            return
+        node.modify(leg.id, quantity=target)
+
+    # -- recovery -------------------------------------------------------------------------------------------
+
+    def resume(self, order: Order) -> None:
+        node = self.node
+        if order.time_in_force.value == "GTD" and order.expires_at is not None:
+            self.schedule_expiry(order)
+        if order.status is OrderStatus.NEW:
+            return  # a bracket leg waiting for its entry
+        if order.order_type in _STOPS and order.status is OrderStatus.ACCEPTED:
+            self.arm(order)
+        elif order.order_type is OrderType.ICEBERG:
+            self.next_slice(order)
+        elif order.contingency_type is ContingencyType.NONE or order.status is not OrderStatus.PENDING_SUBMIT:
+            node.send_to_venue(
+                order,
+                key=order.id,
+                market=order.order_type is not OrderType.STOP_LIMIT and order.order_type not in (OrderType.LIMIT,),
+            )
+        else:
+            node.send_to_venue(order, key=order.id)
+
+
+__all__ = ["OrderEmulator"]

@@ -1,0 +1,709 @@
+"""The trading node: one code path for backtest, paper and live trading.
+
+It owns the orders (folds of their events), the ledger, the order emulator and the venue wiring. Every change is
+an event applied in the same order everywhere:
+
+    order.apply(event)  ->  ledger effects  ->  journal append  ->  bus publish / listeners
+
+so the journal, replayed through :meth:`TradingNode.replay`, rebuilds orders, balances and positions exactly.
+Ledger effects are derived from events (a fill books the trade; a terminal order releases its lock) except the
+two facts an event cannot carry: reservations (their price depends on the market at the time) and account
+funding, which are journaled as node records (``Reserved``, ``Released``, ``AccountOpened``, ``Deposited``,
+``Withdrawn``).
+
+Commands that fail validation, risk or funds raise before anything is journaled: a rejected request changes
+nothing. The node is single-threaded; the daemon hands it work on its own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Protocol
+
+from alphintra.engine.clock import Clock
+from alphintra.engine.commands import BracketRequest, OrderRequest
+from alphintra.engine.core.enums import (
+    ContingencyType,
+    LiquiditySide,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    TimeInForce,
+)
+from alphintra.engine.core.errors import ConflictError, NotFoundError, OrderRejectedError, ValidationError
+from alphintra.engine.core.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderInitialized,
+    OrderPendingCancel,
+    OrderRejected,
+    OrderSubmitted,
+    OrderUpdated,
+    event_from_dict,
+)
+from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
+from alphintra.engine.core.ledger import Ledger
+from alphintra.engine.core.ledger_types import AccountMode
+from alphintra.engine.core.orders import Order
+from alphintra.engine.core.validation import check_order
+from alphintra.engine.data import Bar, QuoteTick, TradeTick
+from alphintra.engine.emulator import OrderEmulator
+from alphintra.engine.venue.base import VenueOrder
+from alphintra.engine.venue.liquidity import LiquidityModel
+from alphintra.engine.venue.simulated import SimulatedVenue
+
+_log = logging.getLogger("alphintra.engine.node")
+_EMULATED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
+_TERMINAL_EVENTS = (OrderCanceled, OrderExpired, OrderRejected)
+_BPS = Decimal(10_000)
+
+
+class JournalSink(Protocol):
+    def append(self, record: dict[str, Any]) -> int: ...
+
+
+class PreTradeCheck(Protocol):
+    """The risk engine's pre-trade gate; raises ``OrderRejectedError`` (reason RISK_LIMIT or HALTED) to refuse."""
+
+    def check(self, node: TradingNode, order: OrderInitialized, instrument: Instrument) -> None: ...
+
+
+OrderListener = Callable[[Order, OrderEvent], None]
+
+
+class TradingNode:
+    def __init__(
+        self,
+        *,
+        instruments: InstrumentRegistry,
+        venue: SimulatedVenue,
+        clock: Clock,
+        ledger: Ledger | None = None,
+        journal: JournalSink | None = None,
+        bus: Any | None = None,
+        risk: PreTradeCheck | None = None,
+        default_account: str = "main",
+        id_prefix: str = "O",
+        liquidity: LiquidityModel | None = None,
+    ) -> None:
+        self.instruments = instruments
+        self.venue = venue
+        self.clock = clock
+        self.ledger = ledger or Ledger()
+        self.journal = journal
+        self.bus = bus
+        self.risk = risk
+        self.default_account = default_account
+        self.id_prefix = id_prefix
+        self.liquidity = liquidity
+        self.orders: dict[str, Order] = {}
+        self.fills: list[OrderFilled] = []
+        self.last_prices: dict[str, Decimal] = {}
+        self.listeners: list[OrderListener] = []
+        self.emulator = OrderEmulator(self)
+        self._client_ids: dict[tuple[str, str], str] = {}
+        self._seq = 0
+        self._replaying = False
+        self._expiring: set[str] = set()
+        for inst in instruments:
+            self.ledger.register(inst)
+        venue.bind(self, capacity=self._capacity)
+
+    # -- accounts -------------------------------------------------------------------------------------------
+
+    def open_account(
+        self,
+        account: str,
+        *,
+        cash: Mapping[str, Decimal | int | str] | None = None,
+        mode: AccountMode | str = AccountMode.SPOT,
+        currency: str = "USD",
+        leverage: Decimal | int | str = 1,
+    ) -> None:
+        mode_value = str(getattr(mode, "value", mode))
+        self.ledger.open_account(account, mode=mode_value, currency=currency, leverage=leverage)
+        self._record(
+            {
+                "type": "AccountOpened",
+                "account": account,
+                "mode": mode_value,
+                "currency": currency,
+                "leverage": str(leverage),
+            }
+        )
+        for asset, amount in (cash or {}).items():
+            self.deposit(account, asset, amount)
+
+    def deposit(self, account: str, asset: str, amount: Decimal | int | str) -> None:
+        self.ledger.deposit(account, asset, amount)
+        self._record({"type": "Deposited", "account": account, "asset": asset, "amount": str(amount)})
+
+    def withdraw(self, account: str, asset: str, amount: Decimal | int | str) -> None:
+        self.ledger.withdraw(account, asset, amount)
+        self._record({"type": "Withdrawn", "account": account, "asset": asset, "amount": str(amount)})
+
+    # -- queries --------------------------------------------------------------------------------------------
+
+    def order(self, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise NotFoundError(f"order {order_id!r} not found")
+        return order
+
+    def open_orders(self, symbol: str | None = None, strategy: str | None = None) -> list[Order]:
+        return [
+            o
+            for o in self.orders.values()
+            if not o.is_terminal
+            and (symbol is None or o.symbol == symbol)
+            and (strategy is None or o.strategy == strategy)
+        ]
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        return self.last_prices.get(symbol)
+
+    def by_client_id(self, account: str, client_order_id: str) -> Order | None:
+        order_id = self._client_ids.get((account, client_order_id))
+        return None if order_id is None else self.orders[order_id]
+
+    # -- commands -------------------------------------------------------------------------------------------
+
+    def submit(self, request: OrderRequest, *, _contingency: dict[str, Any] | None = None) -> Order:
+        """Validate, check risk and funds, then create and route the order. Raises (changing nothing) on refusal.
+
+        Idempotent by ``client_order_id`` per account: a repeat returns the existing order.
+        """
+        account = request.account or self.default_account
+        if request.client_order_id is not None:
+            existing = self.by_client_id(account, request.client_order_id)
+            if existing is not None:
+                return existing
+        now = self.clock.now_ns()
+        order_id = f"{self.id_prefix}-{self._seq + 1:08d}"
+        init = OrderInitialized(
+            order_id,
+            now,
+            account=account,
+            symbol=request.symbol,
+            side=request.side,
+            order_type=request.order_type,
+            quantity=request.quantity,
+            price=request.price,
+            stop_price=request.stop_price,
+            trailing_offset=request.trailing_offset,
+            trailing_offset_type=request.trailing_offset_type,
+            display_quantity=request.display_quantity,
+            post_only=request.post_only,
+            reduce_only=request.reduce_only,
+            time_in_force=request.time_in_force,
+            expires_at=request.expires_at,
+            client_order_id=request.client_order_id,
+            strategy=request.strategy,
+            tags=request.tags,
+            **(_contingency or {}),
+        )
+        inst = check_order(init, self.instruments, now, reference_price=self.last_price(request.symbol))
+        if account not in self.ledger.accounts():
+            raise OrderRejectedError("account", "is not an open account", account, reason=RejectReason.VENUE_REJECTED)
+        if self.risk is not None:
+            self.risk.check(self, init, inst)
+        if init.reduce_only:
+            self._check_reduce_only(init)
+        hold = _contingency is not None and _contingency.get("parent_order_id") is not None
+        price = None if hold else self._reservation_price(init, inst)
+        if not hold and not self._shares_lock(init):
+            self._reserve(init, inst, init.quantity, price)  # raises InsufficientBalance before anything is kept
+        self._seq += 1
+        order = Order.create(init)
+        self.orders[order_id] = order
+        if init.client_order_id is not None:
+            self._client_ids[(account, init.client_order_id)] = order_id
+        self._after(order, init)
+        if self.ledger.reservation(order_id) is not None:
+            res = self.ledger.reservation(order_id)
+            assert res is not None
+            self._record(
+                {
+                    "type": "Reserved",
+                    "order_id": order_id,
+                    "account": account,
+                    "symbol": init.symbol,
+                    "side": init.side.value,
+                    "quantity": str(init.quantity),
+                    "price": None if res.price is None else str(res.price),
+                }
+            )
+        if not hold:
+            self._route(order)
+        return order
+
+    def submit_oco(self, first: OrderRequest, second: OrderRequest) -> tuple[Order, Order]:
+        """Two orders where the first fill of either cancels the other."""
+        a = self.submit(first, _contingency={"contingency_type": ContingencyType.OCO})
+        try:
+            b = self.submit(second, _contingency={"contingency_type": ContingencyType.OCO, "linked_order_ids": (a.id,)})
+        except Exception:
+            self.cancel(a.id, reason="OCO leg refused")
+            raise
+        self.emulator.link_oco(a.id, b.id)
+        return a, b
+
+    def submit_bracket(self, bracket: BracketRequest) -> tuple[Order, Order, Order]:
+        """Entry + take-profit + stop-loss. The exits wait for entry fills, are sized to them, and act as an OCO."""
+        entry_req = bracket.entry
+        exit_side = OrderSide.SELL if entry_req.side is OrderSide.BUY else OrderSide.BUY
+        inst = self.instruments.get(entry_req.symbol)
+        tp_price = inst.make_price(bracket.take_profit, "take_profit")
+        sl_price = inst.make_price(bracket.stop_loss, "stop_loss")
+        ref = entry_req.price or self.last_price(entry_req.symbol)
+        if ref is not None:
+            good = (tp_price > ref > sl_price) if entry_req.side is OrderSide.BUY else (tp_price < ref < sl_price)
+            if not good:
+                raise OrderRejectedError(
+                    "take_profit",
+                    f"take-profit and stop-loss must bracket the entry price {ref}",
+                    f"tp={tp_price} sl={sl_price}",
+                    reason=RejectReason.INVALID_PRICE,
+                )
+        entry = self.submit(entry_req, _contingency={"contingency_type": ContingencyType.BRACKET})
+        common = {
+            "symbol": entry_req.symbol,
+            "side": exit_side,
+            "quantity": entry_req.quantity,
+            "strategy": entry_req.strategy,
+            "account": entry_req.account,
+            "tags": entry_req.tags,
+        }
+        tp = self.submit(
+            OrderRequest(order_type=OrderType.LIMIT, price=tp_price, **common),  # type: ignore[arg-type]
+            _contingency={"contingency_type": ContingencyType.BRACKET, "parent_order_id": entry.id},
+        )
+        sl_type = OrderType.STOP if bracket.stop_loss_limit is None else OrderType.STOP_LIMIT
+        sl = self.submit(
+            OrderRequest(order_type=sl_type, stop_price=sl_price, price=bracket.stop_loss_limit, **common),  # type: ignore[arg-type]
+            _contingency={
+                "contingency_type": ContingencyType.BRACKET,
+                "parent_order_id": entry.id,
+                "linked_order_ids": (tp.id,),
+            },
+        )
+        self.emulator.link_bracket(entry.id, tp.id, sl.id)
+        return entry, tp, sl
+
+    def cancel(self, order_id: str, *, reason: str = "canceled by user") -> Order:
+        order = self.order(order_id)
+        if order.is_terminal:
+            raise ConflictError(f"order {order_id} is {order.status.value}; only open orders can be canceled")
+        if order.status is OrderStatus.PENDING_CANCEL:
+            return order
+        self.emulator.before_cancel(order)
+        if order.status is OrderStatus.NEW:
+            self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
+            return order
+        key = self.emulator.venue_key(order)
+        self._emit(order, OrderPendingCancel(order.id, self.clock.now_ns()))
+        if key is None or not self.venue.is_working(key):
+            self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
+        else:
+            self.venue.cancel(key)
+        return order
+
+    def cancel_all(self, *, symbol: str | None = None, strategy: str | None = None) -> list[Order]:
+        done = []
+        for order in self.open_orders(symbol, strategy):
+            if not order.is_terminal and order.status is not OrderStatus.PENDING_CANCEL:
+                done.append(self.cancel(order.id))
+        return done
+
+    def modify(
+        self,
+        order_id: str,
+        *,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> Order:
+        order = self.order(order_id)
+        if order.is_terminal or order.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_SUBMIT):
+            raise ConflictError(f"order {order_id} is {order.status.value}; it cannot be modified")
+        inst = self.instruments.get(order.symbol)
+        qty = None if quantity is None else inst.make_qty(quantity)
+        px = None if price is None else inst.make_price(price)
+        stop = None if stop_price is None else inst.make_price(stop_price, "stop_price")
+        if qty is not None and qty <= order.filled_quantity:
+            raise ValidationError("quantity", f"must exceed the filled quantity {order.filled_quantity}", qty)
+        res = self.ledger.reservation(order.id)
+        if res is not None and (qty is not None or px is not None):
+            # Re-size the lock first: if the account cannot fund the larger order, nothing changes.
+            new_leaves = (qty if qty is not None else order.quantity) - order.filled_quantity
+            new_price = px if px is not None else res.price
+            self.ledger.release(order.id)
+            try:
+                self._reserve_raw(order.account, order.id, inst, order.side, new_leaves, new_price)
+            except Exception:
+                self._reserve_raw(order.account, order.id, inst, order.side, res.remaining, res.price)
+                raise
+            self._record({"type": "Released", "order_id": order.id})
+            self._record(
+                {
+                    "type": "Reserved",
+                    "order_id": order.id,
+                    "account": order.account,
+                    "symbol": order.symbol,
+                    "side": order.side.value,
+                    "quantity": str(new_leaves),
+                    "price": None if new_price is None else str(new_price),
+                }
+            )
+        self._emit(order, OrderUpdated(order.id, self.clock.now_ns(), quantity=qty, price=px, stop_price=stop))
+        key = self.emulator.venue_key(order)
+        if key is not None and self.venue.is_working(key) and (qty is not None or px is not None):
+            self.venue.modify(key, leaves=self.emulator.venue_leaves(order), price=px)
+        return order
+
+    # -- market data ----------------------------------------------------------------------------------------
+
+    def process_bar(self, bar: Bar) -> None:
+        """Trade one bar: timers due by its open, the open auction, the intrabar path, then the close."""
+        clock = self.clock
+        advance = getattr(clock, "advance_to", None)
+        if advance is not None and bar.ts > clock.now_ns():
+            advance(bar.ts)
+        venue = self.venue
+        book = venue.model.mode == "book"
+        symbol = bar.symbol
+        path = bar.path()
+        if book:
+            self._post_liquidity(symbol, path[0])
+        else:
+            venue.begin_bar(bar)
+        self.last_prices[symbol] = path[0]
+        prev = path[0]
+        emulator = self.emulator
+        for point in path[1:]:
+            if point != prev:
+                emulator.on_segment(symbol, prev, point)
+                if book:
+                    self._post_liquidity(symbol, point)
+                else:
+                    venue.cross(symbol, prev, point)
+                self.last_prices[symbol] = point
+                prev = point
+        if not book:
+            venue.end_bar(bar)
+        self.last_prices[symbol] = bar.close
+        self.ledger.mark_to_market({symbol: bar.close})
+        end = bar.close_ts or bar.ts
+        if advance is not None and end > clock.now_ns():
+            advance(end)
+
+    def process_trade(self, tick: TradeTick) -> None:
+        prev = self.last_prices.get(tick.symbol, tick.price)
+        if self.venue.model.mode == "book":
+            self._post_liquidity(tick.symbol, tick.price)
+        self.last_prices[tick.symbol] = tick.price
+        if prev != tick.price:
+            self.emulator.on_segment(tick.symbol, prev, tick.price)
+        self.ledger.mark_to_market({tick.symbol: tick.price})
+
+    def process_quote(self, quote: QuoteTick) -> None:
+        inst = self.instruments.get(quote.symbol)
+        self.process_trade(TradeTick(quote.symbol, quote.ts, inst.round_price(quote.mid), Decimal(0)))
+
+    def _post_liquidity(self, symbol: str, mid: Decimal) -> None:
+        if self.liquidity is not None:
+            self.venue.post_liquidity(symbol, self.liquidity.ladder(self.instruments.get(symbol), mid))
+
+    # -- venue callbacks (VenueListener) --------------------------------------------------------------------
+
+    def venue_accepted(self, key: str, ts: int) -> None:
+        order = self.orders.get(self.emulator.order_for_key(key))
+        if order is not None and order.status is OrderStatus.PENDING_SUBMIT:
+            self._emit(order, OrderAccepted(order.id, self.clock.now_ns(), venue_order_id=key))
+
+    def venue_filled(
+        self, key: str, qty: Decimal, price: Decimal, liquidity: LiquiditySide, trade_id: str, ts: int
+    ) -> None:
+        order = self.orders[self.emulator.order_for_key(key)]
+        inst = self.instruments.get(order.symbol)
+        event = OrderFilled(
+            order.id,
+            self.clock.now_ns(),
+            trade_id=trade_id,
+            account=order.account,
+            symbol=order.symbol,
+            side=order.side,
+            last_qty=qty,
+            last_px=price,
+            fee=inst.fee(qty, price, liquidity),
+            fee_asset=inst.quote,
+            liquidity_side=liquidity,
+        )
+        self.last_prices[order.symbol] = price
+        self._emit(order, event)
+        self.emulator.on_fill(order, event, key)
+
+    def venue_canceled(self, key: str, reason: str, ts: int) -> None:
+        order_id = self.emulator.order_for_key(key)
+        order = self.orders.get(order_id)
+        if order is None or order.is_terminal:
+            return
+        now = self.clock.now_ns()
+        if order.id in self._expiring:
+            self._expiring.discard(order.id)
+            self._emit(order, OrderExpired(order.id, now))
+        else:
+            self._emit(order, OrderCanceled(order.id, now, reason=reason))
+
+    def venue_rejected(self, key: str, reason: RejectReason, message: str, ts: int) -> None:
+        order = self.orders[self.emulator.order_for_key(key)]
+        now = self.clock.now_ns()
+        if order.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.TRIGGERED, OrderStatus.NEW):
+            self._emit(order, OrderRejected(order.id, now, reason=reason, message=message))
+        elif not order.is_terminal:
+            self._emit(order, OrderCanceled(order.id, now, reason=reason.value))
+
+    def expire(self, order_id: str) -> None:
+        """GTD expiry (the emulator's timer calls this)."""
+        order = self.orders.get(order_id)
+        if order is None or order.is_terminal:
+            return
+        key = self.emulator.venue_key(order)
+        if key is not None and self.venue.is_working(key):
+            self._expiring.add(order.id)
+            self.venue.cancel(key)
+        else:
+            self._emit(order, OrderExpired(order.id, self.clock.now_ns()))
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _capacity(self, key: str, price: Decimal) -> Decimal | None:
+        """How much of a venue order the account can still pay for at ``price`` (spot accounts only)."""
+        order = self.orders.get(self.emulator.order_for_key(key))
+        if order is None or self.ledger.account_mode(order.account) is not AccountMode.SPOT:
+            return None
+        inst = self.instruments.get(order.symbol)
+        res = self.ledger.reservation(order.id)
+        locked = res.locked if res is not None else Decimal(0)
+        if order.side is OrderSide.BUY:
+            funds = self.ledger.balance(order.account, inst.quote).available + locked
+            unit = price * (1 + max(inst.taker_fee, inst.maker_fee, Decimal(0)))
+            return funds / unit
+        return self.ledger.balance(order.account, inst.base).available + locked
+
+    def _reservation_price(self, init: OrderInitialized, inst: Instrument) -> Decimal | None:
+        if init.side is not OrderSide.BUY:
+            return None
+        if init.order_type in (OrderType.LIMIT, OrderType.ICEBERG, OrderType.STOP_LIMIT) and init.price is not None:
+            return init.price
+        if init.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and init.stop_price is not None:
+            return init.stop_price
+        ref = self.last_price(init.symbol)
+        if ref is None:
+            raise OrderRejectedError(
+                "price",
+                "a market buy needs a reference price; no market data has been seen for the symbol",
+                init.symbol,
+                reason=RejectReason.NO_LIQUIDITY,
+            )
+        if self.venue.model.mode == "book":
+            return inst.round_price(ref * (1 + self.venue.model.market_collar_bps / _BPS), "up")
+        return ref
+
+    def _shares_lock(self, init: OrderInitialized) -> bool:
+        return False
+
+    def _reserve(self, init: OrderInitialized, inst: Instrument, qty: Decimal, price: Decimal | None) -> None:
+        self._reserve_raw(init.account, init.order_id, inst, init.side, qty, price)
+
+    def _reserve_raw(
+        self, account: str, order_id: str, inst: Instrument, side: OrderSide, qty: Decimal, price: Decimal | None
+    ) -> None:
+        try:
+            self.ledger.reserve(account, order_id, inst, side, qty, price)
+        except ValidationError as exc:
+            if getattr(exc, "reason", None) == RejectReason.INSUFFICIENT_BALANCE.value:
+                raise OrderRejectedError(
+                    exc.field, exc.rule, exc.value, reason=RejectReason.INSUFFICIENT_BALANCE
+                ) from None
+            raise
+
+    def _check_reduce_only(self, init: OrderInitialized) -> None:
+        pos = self.ledger.position(init.account, init.symbol)
+        held = pos.quantity if pos is not None else Decimal(0)
+        reduces = (held > 0 and init.side is OrderSide.SELL) or (held < 0 and init.side is OrderSide.BUY)
+        if not reduces or init.quantity > abs(held):
+            raise OrderRejectedError(
+                "quantity",
+                f"reduce-only order must not exceed the position {held}",
+                init.quantity,
+                reason=RejectReason.INVALID_QUANTITY,
+            )
+
+    def _route(self, order: Order) -> None:
+        now = self.clock.now_ns()
+        self._emit(order, OrderSubmitted(order.id, now))
+        if order.time_in_force is TimeInForce.GTD and order.expires_at is not None:
+            self.emulator.schedule_expiry(order)
+        if order.order_type in _EMULATED:
+            self._emit(order, OrderAccepted(order.id, now))
+            self.emulator.arm(order)
+            return
+        if order.order_type is OrderType.ICEBERG:
+            self._emit(order, OrderAccepted(order.id, now))
+            self.emulator.next_slice(order)
+            return
+        self.send_to_venue(order, key=order.id)
+
+    def send_to_venue(
+        self,
+        order: Order,
+        *,
+        key: str,
+        quantity: Decimal | None = None,
+        market: bool | None = None,
+        trigger_price: Decimal | None = None,
+    ) -> None:
+        is_market = (
+            order.order_type in (OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP)
+            if market is None
+            else market
+        )
+        tif = order.time_in_force if order.time_in_force is not TimeInForce.GTD else TimeInForce.GTC
+        self.venue.submit(
+            VenueOrder(
+                key,
+                order.account,
+                order.symbol,
+                order.side,
+                order.leaves_quantity if quantity is None else quantity,
+                None if is_market else order.price,
+                tif,
+                order.post_only,
+                trigger_price,
+            )
+        )
+
+    def emit(self, order: Order, event: OrderEvent) -> None:
+        """For the emulator and algorithms: apply, book, journal and publish one event."""
+        self._emit(order, event)
+
+    def record(self, record: dict[str, Any]) -> None:
+        self._record(record)
+
+    def _emit(self, order: Order, event: OrderEvent) -> None:
+        order.apply(event)
+        self._after(order, event)
+
+    def _after(self, order: Order, event: OrderEvent) -> None:
+        self._effects(order, event)
+        if self.journal is not None and not self._replaying:
+            self.journal.append(event.to_dict())
+        if self._replaying:
+            return
+        self.emulator.on_event(order, event)
+        if self.bus is not None:
+            self.bus.publish(f"orders.{type(event).__name__}.{order.symbol}", (order, event))
+        for listener in self.listeners:
+            listener(order, event)
+
+    def _effects(self, order: Order, event: OrderEvent) -> None:
+        if isinstance(event, OrderFilled):
+            inst = self.instruments.get(order.symbol)
+            reserved = self.ledger.reservation(order.id) is not None
+            self.ledger.apply_fill(
+                order.account,
+                inst,
+                order.side,
+                event.last_qty,
+                event.last_px,
+                fee=event.fee,
+                fee_asset=event.fee_asset,
+                order_id=order.id if reserved else None,
+            )
+            self.fills.append(event)
+            self.last_prices[order.symbol] = event.last_px
+        elif isinstance(event, _TERMINAL_EVENTS) and self.ledger.reservation(order.id) is not None:
+            self.ledger.release(order.id)
+
+    def _record(self, record: dict[str, Any]) -> None:
+        if self.journal is not None and not self._replaying:
+            self.journal.append(record)
+
+    # -- recovery -------------------------------------------------------------------------------------------
+
+    def replay(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Rebuild orders, balances and positions from journal records (into a fresh node). Returns the count."""
+        if self.orders:
+            raise ConflictError("replay needs a fresh node")
+        self._replaying = True
+        count = 0
+        try:
+            for rec in records:
+                count += 1
+                kind = rec.get("type")
+                if kind == "AccountOpened":
+                    self.ledger.open_account(
+                        str(rec["account"]),
+                        mode=str(rec["mode"]),
+                        currency=str(rec["currency"]),
+                        leverage=str(rec["leverage"]),
+                    )
+                elif kind == "Deposited":
+                    self.ledger.deposit(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
+                elif kind == "Withdrawn":
+                    self.ledger.withdraw(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
+                elif kind == "Reserved":
+                    inst = self.instruments.get(str(rec["symbol"]))
+                    price = rec.get("price")
+                    self.ledger.reserve(
+                        str(rec["account"]),
+                        str(rec["order_id"]),
+                        inst,
+                        str(rec["side"]),
+                        str(rec["quantity"]),
+                        None if price is None else str(price),
+                    )
+                elif kind == "Released":
+                    self.ledger.release(str(rec["order_id"]))
+                elif kind in ("EmulatorLink", "AlgoRecord"):
+                    self.emulator.restore_record(rec)
+                elif isinstance(kind, str) and kind.startswith("Order"):
+                    event = event_from_dict(rec)
+                    if isinstance(event, OrderInitialized):
+                        order = Order.create(event)
+                        self.orders[order.id] = order
+                        self._seq = max(self._seq, _seq_of(order.id, self.id_prefix))
+                        if event.client_order_id is not None:
+                            self._client_ids[(event.account, event.client_order_id)] = order.id
+                    else:
+                        order = self.orders[event.order_id]
+                        order.apply(event)
+                        self._effects(order, event)
+        finally:
+            self._replaying = False
+        return count
+
+    def resume(self) -> None:
+        """After a replay: put working orders back on the venue and re-arm the emulator, oldest first."""
+        for order in sorted(self.orders.values(), key=lambda o: (o.created_at, o.id)):
+            if order.is_terminal:
+                continue
+            if order.status is OrderStatus.PENDING_CANCEL:
+                self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason="canceled during restart"))
+                continue
+            self.emulator.resume(order)
+
+
+def _seq_of(order_id: str, prefix: str) -> int:
+    head, _, tail = order_id.rpartition("-")
+    return int(tail) if head == prefix and tail.isdigit() else 0
+
+
+__all__ = ["JournalSink", "OrderListener", "PreTradeCheck", "TradingNode"]

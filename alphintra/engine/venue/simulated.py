@@ -1,0 +1,428 @@
+"""The simulated venue: the matching engine (book mode) or the bar fill model (bar mode) behind the Venue port.
+
+See :mod:`alphintra.engine.venue.fill_model` for the rules. The venue calls its listener synchronously, always
+after its own state is consistent, so the listener may call back into the venue (an OCO cancel on a fill).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from alphintra.engine.core.enums import LiquiditySide, OrderSide, RejectReason, TimeInForce
+from alphintra.engine.core.errors import NotFoundError
+from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
+from alphintra.engine.core.matching import MatchingEngine, MatchResult, MatchStatus
+from alphintra.engine.data import Bar
+from alphintra.engine.venue.base import VenueListener, VenueOrder
+from alphintra.engine.venue.fill_model import FillModel
+
+MAKER = LiquiditySide.MAKER
+TAKER = LiquiditySide.TAKER
+BUY = OrderSide.BUY
+_BPS = Decimal(10_000)
+LIQUIDITY_ACCOUNT = "__liquidity__"
+
+# How much more a venue order may fill at a price, given the account's funds (None: no limit).
+CapacityFn = Callable[[str, Decimal], Decimal | None]
+
+
+@dataclass(slots=True)
+class _Working:
+    """A venue order in bar mode (the book holds them in book mode)."""
+
+    order: VenueOrder
+    leaves: Decimal
+    seq: int
+    fresh: bool = True  # arrived since the last bar opened: gets the open-auction treatment
+
+
+class SimulatedVenue:
+    def __init__(
+        self,
+        instruments: InstrumentRegistry,
+        fill_model: FillModel | None = None,
+        *,
+        name: str = "SIM",
+        now: Callable[[], int] = lambda: 0,
+    ) -> None:
+        self.name = name
+        self.instruments = instruments
+        self.model = fill_model or FillModel()
+        self._now = now
+        self._listener: VenueListener | None = None
+        self._capacity: CapacityFn | None = None
+        self._trade_seq = 0
+        self._seq = 0
+        # bar mode
+        self._working: dict[str, dict[str, _Working]] = {}  # symbol -> key -> working order
+        self._budget: dict[str, Decimal | None] = {}  # symbol -> lots left under the participation cap
+        self._in_bar: dict[str, Bar] = {}
+        # book mode
+        self._engines: dict[str, MatchingEngine] = {}
+        self._keys: dict[str, tuple[str, VenueOrder]] = {}  # key -> (symbol, order) for orders in a book
+        self._inflight: list[tuple[int, int, Callable[[], None]]] = []
+        self._last: dict[str, Decimal] = {}
+
+    # -- wiring ---------------------------------------------------------------------------------------------
+
+    def bind(self, listener: VenueListener, capacity: CapacityFn | None = None) -> None:
+        self._listener = listener
+        self._capacity = capacity
+
+    @property
+    def listener(self) -> VenueListener:
+        if self._listener is None:
+            raise RuntimeError("the venue is not bound to a listener")
+        return self._listener
+
+    def engine(self, symbol: str) -> MatchingEngine:
+        eng = self._engines.get(symbol)
+        if eng is None:
+            self.instruments.get(symbol)
+            eng = self._engines[symbol] = MatchingEngine()
+        return eng
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        return self._last.get(symbol)
+
+    def _trade_id(self) -> str:
+        self._trade_seq += 1
+        return f"{self.name}-T{self._trade_seq}"
+
+    # -- commands -------------------------------------------------------------------------------------------
+
+    def submit(self, order: VenueOrder) -> None:
+        if self.model.mode == "book":
+            self._later(lambda: self._book_submit(order))
+        else:
+            self._bar_submit(order)
+
+    def cancel(self, key: str) -> None:
+        if self.model.mode == "book":
+            self._later(lambda: self._book_cancel(key))
+        else:
+            self._bar_cancel(key)
+
+    def modify(self, key: str, *, leaves: Decimal | None = None, price: Decimal | None = None) -> None:
+        """Change a working order's remaining quantity and/or limit price (see the matching engine's priority rules)."""
+        if self.model.mode == "book":
+            self._later(lambda: self._book_modify(key, leaves, price))
+        else:
+            self._bar_modify(key, leaves, price)
+
+    def is_working(self, key: str) -> bool:
+        if key in self._keys:
+            return True
+        return any(key in orders for orders in self._working.values())
+
+    # -- latency (book mode) -------------------------------------------------------------------------------
+
+    def _later(self, action: Callable[[], None]) -> None:
+        if self.model.latency_ns <= 0:
+            action()
+            return
+        self._seq += 1
+        self._inflight.append((self._now() + self.model.latency_ns, self._seq, action))
+        self._inflight.sort()
+
+    def next_due_ns(self) -> int | None:
+        return self._inflight[0][0] if self._inflight else None
+
+    def advance(self, now_ns: int) -> None:
+        """Deliver the submissions whose simulated latency has elapsed."""
+        while self._inflight and self._inflight[0][0] <= now_ns:
+            _, _, action = self._inflight.pop(0)
+            action()
+
+    # -- bar mode -------------------------------------------------------------------------------------------
+
+    def _bar_submit(self, order: VenueOrder) -> None:
+        inst = self.instruments.get(order.symbol)
+        self._seq += 1
+        working = _Working(order, order.quantity, self._seq)
+        self.listener.venue_accepted(order.key, self._now())
+        bar = self._in_bar.get(order.symbol)
+        if bar is not None and order.trigger_price is not None:
+            # A stop triggered inside the bar being walked: it trades now, at its trigger price.
+            self._working.setdefault(order.symbol, {})[order.key] = working
+            self._fill_bar(inst, working, self._slip(inst, order.side, order.trigger_price, bar), TAKER)
+            self._finish_market(working)
+            return
+        self._working.setdefault(order.symbol, {})[order.key] = working
+
+    def _bar_cancel(self, key: str) -> None:
+        for orders in self._working.values():
+            if key in orders:
+                del orders[key]
+                self.listener.venue_canceled(key, "canceled", self._now())
+                return
+        raise NotFoundError(f"venue order {key!r} is not working")
+
+    def _bar_modify(self, key: str, leaves: Decimal | None, price: Decimal | None) -> None:
+        for orders in self._working.values():
+            w = orders.get(key)
+            if w is not None:
+                if leaves is not None:
+                    w.leaves = leaves
+                if price is not None:
+                    o = w.order
+                    w.order = VenueOrder(
+                        o.key, o.account, o.symbol, o.side, o.quantity, price, o.time_in_force, o.post_only
+                    )
+                return
+        raise NotFoundError(f"venue order {key!r} is not working")
+
+    def _slip(self, inst: Instrument, side: OrderSide, price: Decimal, bar: Bar) -> Decimal:
+        model = self.model
+        if not model.slippage_bps and not model.slippage_ticks:
+            return price
+        sign = 1 if side is BUY else -1
+        moved = price * (1 + sign * model.slippage_bps / _BPS) + sign * model.slippage_ticks * inst.tick_size
+        ticks = (moved / inst.tick_size).to_integral_value(rounding=ROUND_CEILING if side is BUY else ROUND_FLOOR)
+        slipped = inst.ticks_to_price(int(ticks))
+        return min(slipped, bar.high) if side is BUY else max(slipped, bar.low)
+
+    def _allowed(self, inst: Instrument, w: _Working, price: Decimal) -> Decimal:
+        qty = w.leaves
+        budget = self._budget.get(w.order.symbol)
+        if budget is not None:
+            qty = min(qty, budget)
+        if self._capacity is not None:
+            cap = self._capacity(w.order.key, price)
+            if cap is not None:
+                qty = min(qty, cap)
+        return inst.round_qty(qty) if qty > 0 else Decimal(0)
+
+    def _fill_bar(self, inst: Instrument, w: _Working, price: Decimal, liquidity: LiquiditySide) -> Decimal:
+        qty = self._allowed(inst, w, price)
+        if qty <= 0:
+            return Decimal(0)
+        w.leaves -= qty
+        budget = self._budget.get(w.order.symbol)
+        if budget is not None:
+            self._budget[w.order.symbol] = budget - qty
+        if w.leaves <= 0:
+            self._working[w.order.symbol].pop(w.order.key, None)
+        self._last[w.order.symbol] = price
+        self.listener.venue_filled(w.order.key, qty, price, liquidity, self._trade_id(), self._now())
+        return qty
+
+    def _finish_market(self, w: _Working) -> None:
+        """A market order fills what it can now; if capped by funds (not by volume), the rest is canceled."""
+        if w.leaves > 0 and w.order.key in self._working.get(w.order.symbol, {}):
+            budget = self._budget.get(w.order.symbol)
+            if budget is None or budget > 0:
+                del self._working[w.order.symbol][w.order.key]
+                self.listener.venue_canceled(w.order.key, RejectReason.INSUFFICIENT_BALANCE.value, self._now())
+
+    def begin_bar(self, bar: Bar) -> None:
+        """The bar opens: market orders and marketable limits trade at the open (see the fill model)."""
+        inst = self.instruments.get(bar.symbol)
+        model = self.model
+        if model.max_participation is None:
+            self._budget[bar.symbol] = None
+        else:
+            self._budget[bar.symbol] = inst.round_qty(bar.volume * model.max_participation)
+        self._in_bar[bar.symbol] = bar
+        self._last[bar.symbol] = bar.open
+        orders = self._working.get(bar.symbol)
+        if not orders:
+            return
+        for w in sorted(orders.values(), key=lambda w: w.seq):
+            if w.order.key not in orders:
+                continue  # canceled by a listener reacting to an earlier fill
+            order = w.order
+            tif = order.time_in_force
+            if order.is_market:
+                self._fill_bar(inst, w, self._slip(inst, order.side, bar.open, bar), TAKER)
+                self._finish_market(w)
+                continue
+            assert order.price is not None
+            marketable = bar.open <= order.price if order.side is BUY else bar.open >= order.price
+            if marketable and w.fresh:
+                if order.post_only:
+                    del orders[order.key]
+                    self.listener.venue_rejected(
+                        order.key,
+                        RejectReason.POST_ONLY_WOULD_TRADE,
+                        "post-only limit would trade at the open",
+                        self._now(),
+                    )
+                    continue
+                if tif is TimeInForce.FOK and self._allowed(inst, w, bar.open) < w.leaves:
+                    del orders[order.key]
+                    self.listener.venue_rejected(
+                        order.key, RejectReason.FOK_NOT_FILLABLE, "not fully fillable at the open", self._now()
+                    )
+                    continue
+                self._fill_bar(inst, w, bar.open, TAKER)
+            if tif in (TimeInForce.IOC, TimeInForce.FOK) and order.key in orders:
+                del orders[order.key]
+                self.listener.venue_canceled(order.key, "IOC remainder", self._now())
+            w.fresh = False
+
+    def cross(self, symbol: str, start: Decimal, end: Decimal) -> None:
+        """The price moved from ``start`` to ``end`` inside the current bar: fill the limits it reached."""
+        orders = self._working.get(symbol)
+        if not orders:
+            return
+        inst = self.instruments.get(symbol)
+        lo, hi = (start, end) if start <= end else (end, start)
+        for w in sorted(orders.values(), key=lambda w: w.seq):
+            order = w.order
+            if order.key not in orders or order.price is None:
+                continue
+            w.fresh = False
+            if order.side is BUY and lo <= order.price:
+                self._fill_bar(inst, w, min(order.price, start), MAKER)
+            elif order.side is not BUY and hi >= order.price:
+                self._fill_bar(inst, w, max(order.price, start), MAKER)
+        self._last[symbol] = end
+
+    def end_bar(self, bar: Bar) -> None:
+        self._in_bar.pop(bar.symbol, None)
+        self._last[bar.symbol] = bar.close
+
+    # -- book mode ------------------------------------------------------------------------------------------
+
+    def _book_submit(self, order: VenueOrder) -> None:
+        inst = self.instruments.get(order.symbol)
+        eng = self.engine(order.symbol)
+        lots = inst.qty_to_lots(order.quantity)
+        listener = self.listener
+        now = self._now()
+        if order.is_market:
+            ref = self._reference(order.symbol, order.side)
+            if ref is None:
+                listener.venue_rejected(order.key, RejectReason.NO_LIQUIDITY, "no liquidity in the book", now)
+                return
+            collar = self.model.market_collar_bps / _BPS
+            bound = ref * (1 + collar) if order.side is BUY else ref * (1 - collar)
+            ticks = int((bound / inst.tick_size).to_integral_value(ROUND_FLOOR if order.side is BUY else ROUND_CEILING))
+            tif = TimeInForce.FOK if order.time_in_force is TimeInForce.FOK else TimeInForce.IOC
+            result = eng.limit(order.key, order.account, order.side, max(ticks, 1), lots, tif=tif)
+        else:
+            assert order.price is not None
+            tif = order.time_in_force if order.time_in_force is not TimeInForce.GTD else TimeInForce.GTC
+            result = eng.limit(
+                order.key,
+                order.account,
+                order.side,
+                inst.price_to_ticks(order.price),
+                lots,
+                tif=tif,
+                post_only=order.post_only,
+            )
+        if result.status is MatchStatus.REJECTED:
+            listener.venue_rejected(order.key, result.reason or RejectReason.VENUE_REJECTED, str(result.reason), now)
+            return
+        self._keys[order.key] = (order.symbol, order)
+        listener.venue_accepted(order.key, now)
+        self._report(inst, result, order.key)
+
+    def _book_cancel(self, key: str) -> None:
+        entry = self._keys.get(key)
+        if entry is None:
+            raise NotFoundError(f"venue order {key!r} is not working")
+        if self.engine(entry[0]).cancel(key) == 0:
+            raise NotFoundError(f"venue order {key!r} is not resting")
+        del self._keys[key]
+        self.listener.venue_canceled(key, "canceled", self._now())
+
+    def _book_modify(self, key: str, leaves: Decimal | None, price: Decimal | None) -> None:
+        entry = self._keys.get(key)
+        if entry is None:
+            raise NotFoundError(f"venue order {key!r} is not working")
+        symbol = entry[0]
+        inst = self.instruments.get(symbol)
+        result = self.engine(symbol).modify(
+            key,
+            price=None if price is None else inst.price_to_ticks(price),
+            qty=None if leaves is None else inst.qty_to_lots(leaves),
+        )
+        if result.status is MatchStatus.REJECTED:
+            self.listener.venue_rejected(
+                key, result.reason or RejectReason.VENUE_REJECTED, "modify refused", self._now()
+            )
+            return
+        self._report(inst, result, key)
+
+    def _reference(self, symbol: str, side: OrderSide) -> Decimal | None:
+        book = self.engine(symbol).book
+        inst = self.instruments.get(symbol)
+        best = book.best_ask() if side is BUY else book.best_bid()
+        if best is None:
+            return None
+        return inst.ticks_to_price(best)
+
+    def _report(self, inst: Instrument, result: MatchResult, taker_key: str) -> None:
+        listener = self.listener
+        now = self._now()
+        for resting in result.stp_canceled:
+            if resting.account != LIQUIDITY_ACCOUNT:
+                self._keys.pop(str(resting.order_id), None)
+                listener.venue_canceled(str(resting.order_id), RejectReason.SELF_TRADE.value, now)
+        for fill in result.fills:
+            price = inst.ticks_to_price(fill.price)
+            qty = inst.lots_to_qty(fill.qty)
+            trade_id = self._trade_id()
+            self._last[inst.symbol] = price
+            maker_key = str(fill.maker_id)
+            if fill.maker_account != LIQUIDITY_ACCOUNT:
+                if maker_key in self._keys and self.engine(inst.symbol).book.get(fill.maker_id) is None:
+                    del self._keys[maker_key]
+                listener.venue_filled(maker_key, qty, price, MAKER, trade_id + "m", now)
+            if fill.taker_account != LIQUIDITY_ACCOUNT:
+                listener.venue_filled(taker_key, qty, price, TAKER, trade_id, now)
+        if taker_key in self._keys and self.engine(inst.symbol).book.get(taker_key) is None:
+            del self._keys[taker_key]
+            if result.canceled > 0:
+                listener.venue_canceled(taker_key, "IOC remainder", now)
+
+    # -- liquidity (book mode) -------------------------------------------------------------------------------
+
+    def post_liquidity(self, symbol: str, levels: list[tuple[OrderSide, Decimal, Decimal]]) -> None:
+        """Replace the liquidity model's resting ladder with ``levels`` (side, price, quantity).
+
+        A new ladder that crosses resting user orders trades with them (the user is the maker), which is how a
+        limit order gets filled when the replayed price moves through it.
+        """
+        inst = self.instruments.get(symbol)
+        eng = self.engine(symbol)
+        for key in [k for k, o in eng.book.orders.items() if o.account == LIQUIDITY_ACCOUNT]:
+            eng.cancel(key)
+        for side, price, qty in levels:
+            lots = inst.qty_to_lots(inst.round_qty(qty))
+            if lots <= 0:
+                continue
+            self._seq += 1
+            key = f"~{symbol}~{self._seq}"
+            result = eng.limit(key, LIQUIDITY_ACCOUNT, side, inst.price_to_ticks(price), lots)
+            if result.fills:
+                self._report_liquidity_taker(inst, result)
+
+    def _report_liquidity_taker(self, inst: Instrument, result: MatchResult) -> None:
+        listener = self.listener
+        now = self._now()
+        for fill in result.fills:
+            price = inst.ticks_to_price(fill.price)
+            self._last[inst.symbol] = price
+            if fill.maker_account == LIQUIDITY_ACCOUNT:
+                continue
+            maker_key = str(fill.maker_id)
+            if self.engine(inst.symbol).book.get(fill.maker_id) is None:
+                self._keys.pop(maker_key, None)
+            listener.venue_filled(maker_key, inst.lots_to_qty(fill.qty), price, MAKER, self._trade_id(), now)
+
+    def depth(self, symbol: str, n: int = 10) -> dict[str, list[tuple[Decimal, Decimal, int]]]:
+        inst = self.instruments.get(symbol)
+        bids, asks = self.engine(symbol).book.depth(n)
+        return {
+            "bids": [(inst.ticks_to_price(lv.price), inst.lots_to_qty(lv.qty), lv.orders) for lv in bids],
+            "asks": [(inst.ticks_to_price(lv.price), inst.lots_to_qty(lv.qty), lv.orders) for lv in asks],
+        }
+
+
+__all__ = ["LIQUIDITY_ACCOUNT", "SimulatedVenue"]
