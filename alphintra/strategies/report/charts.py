@@ -107,7 +107,8 @@ def _build(
         plt.xticks(tick_pos, tick_labels)
         built: str = plt.build()
         plt.clf()
-        return built
+        # The clear theme still leaves reset codes behind.
+        return built if color else str(plt.uncolorize(built))
 
 
 def line_chart(
