@@ -350,11 +350,14 @@ def _sync_sequence(conn: psycopg.Connection[Any], table: Table) -> None:
 
 
 def state_row_count(state_url: str) -> int:
-    """Rows the state export will read (for a progress bar)."""
+    """Rows the state export will read (for a progress bar); 0 when the SQLite file does not exist (yet)."""
     from sqlalchemy import func, select
 
     from alphintra.storage.state.models import TABLES_IN_ORDER
 
+    sqlite_file = _sqlite_file(state_url)
+    if sqlite_file is not None and not sqlite_file.exists():
+        return 0
     engine = make_engine(state_url)
     try:
         total = 0
