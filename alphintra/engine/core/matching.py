@@ -120,6 +120,8 @@ class MatchingEngine:
         """Submit a market order: it walks the book; what does not fill is canceled (or, with ``fok``, rejected)."""
         if qty <= 0:
             raise ValidationError("qty", "must be > 0 lots", qty)
+        if side is not BUY and side is not SELL:
+            raise ValidationError("side", "must be an OrderSide", side)
         order = BookOrder(order_id, account, side, 0, qty)
         if order_id in self.book.orders:
             raise ConflictError(f"order {order_id!r} is already in the book")
@@ -135,12 +137,15 @@ class MatchingEngine:
         book = self.book
         if order.order_id in book.orders:
             raise ConflictError(f"order {order.order_id!r} is already in the book")
-        if order.side is BUY:
+        side = order.side
+        if side is BUY:
             opp = book.asks
             threshold = -price
-        else:
+        elif side is SELL:
             opp = book.bids
             threshold = price
+        else:  # the book compares sides by identity: a plain "BUY" string would otherwise act as a sell
+            raise ValidationError("side", "must be an OrderSide", side)
         keys = opp.keys
         if not keys or keys[-1] < threshold:  # does not cross: the common case of a passive quote
             if tif is GTC or (tif is not IOC and tif is not FOK):

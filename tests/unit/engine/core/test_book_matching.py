@@ -258,6 +258,13 @@ def test_bad_submissions() -> None:
     assert err.value.field == "price"
     with pytest.raises(ValidationError):
         engine.market("n3", "a", B, 0)
+    for bad_side in ("BUY", "SELL"):  # plain strings would be compared by identity and misread
+        with pytest.raises(ValidationError) as err:
+            engine.limit("n4", "a", bad_side, 100, 1)  # type: ignore[arg-type]
+        assert err.value.field == "side"
+        with pytest.raises(ValidationError):
+            engine.market("n5", "a", bad_side, 1)  # type: ignore[arg-type]
+    assert len(engine.book) == 5
 
 
 def test_fill_sequence_is_consecutive() -> None:
