@@ -219,6 +219,9 @@ class Ledger:
     def account_mode(self, account_id: str) -> AccountMode:
         return self._account(account_id).mode
 
+    def account_leverage(self, account_id: str) -> Decimal:
+        return self._account(account_id).leverage
+
     @_exact
     def deposit(self, account_id: str, asset: str, amount: Decimal | int | str) -> Balance:
         acct = self._account(account_id)
