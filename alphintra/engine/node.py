@@ -484,18 +484,42 @@ class TradingNode:
     # -- internals ------------------------------------------------------------------------------------------
 
     def _capacity(self, key: str, price: Decimal) -> Decimal | None:
-        """How much of a venue order the account can still pay for at ``price`` (spot accounts only)."""
+        """How much of a venue order the account can still pay for at ``price``.
+
+        Spot: the available funds (plus what the order itself locks). Margin: the largest quantity whose fill keeps
+        gross exposure within equity x leverage after the fee (reducing exposure is always allowed); with ``q`` the
+        position, ``E`` the equity at ``price``, ``X`` the other exposure, ``L`` the leverage and ``f`` the fee rate,
+        a buy may reach ``(L*E - X - q*p) / (p*(1 + L*f))`` and a sell ``(L*E - X + q*p) / (p*(1 + L*f))``.
+        """
         order = self.orders.get(self.emulator.order_for_key(key))
-        if order is None or self.ledger.account_mode(order.account) is not AccountMode.SPOT:
+        if order is None:
             return None
         inst = self.instruments.get(order.symbol)
+        fee_rate = max(inst.taker_fee, inst.maker_fee, Decimal(0))
+        if self.ledger.account_mode(order.account) is not AccountMode.SPOT:
+            return self._margin_capacity(order, inst, price, fee_rate)
         res = self.ledger.reservation(order.id)
         locked = res.locked if res is not None else Decimal(0)
         if order.side is OrderSide.BUY:
             funds = self.ledger.balance(order.account, inst.quote).available + locked
-            unit = price * (1 + max(inst.taker_fee, inst.maker_fee, Decimal(0)))
-            return funds / unit
+            return funds / (price * (1 + fee_rate))
         return self.ledger.balance(order.account, inst.base).available + locked
+
+    def _margin_capacity(self, order: Order, inst: Instrument, price: Decimal, fee_rate: Decimal) -> Decimal | None:
+        ledger = self.ledger
+        leverage = ledger.account_leverage(order.account)
+        pos = ledger.position(order.account, order.symbol)
+        q = pos.quantity if pos is not None else Decimal(0)
+        mark = ledger.marks().get(order.symbol, price)
+        valuation = ledger.valuation(order.account)
+        if valuation.unpriced:
+            return None
+        equity = valuation.equity + q * (price - mark)
+        other = valuation.exposure - abs(q) * mark
+        denom = price * (1 + leverage * fee_rate)
+        if order.side is OrderSide.BUY:
+            return max(-q, (leverage * equity - other - q * price) / denom, Decimal(0))
+        return max(q, (leverage * equity - other + q * price) / denom, Decimal(0))
 
     def _reservation_price(self, init: OrderInitialized, inst: Instrument) -> Decimal | None:
         if init.side is not OrderSide.BUY:
