@@ -161,25 +161,27 @@ class OrderBook:
         level.count += 1
         self.orders[order.order_id] = order
 
-    def remove(self, order_id: OrderKey) -> BookOrder | None:
-        """Take a resting order out of the book; returns its record (``qty`` still set) or ``None``."""
+    def remove(self, order_id: OrderKey) -> int:
+        """Take a resting order out of the book; returns the lots it still had (0 if it was not resting)."""
         order = self.orders.pop(order_id, None)
         if order is None:
-            return None
+            return 0
         if order.side is BUY:
             side = self.bids
             key = order.price
         else:
             side = self.asks
             key = -order.price
+        qty = order.qty
+        order.qty = 0  # dead: skipped (and dropped) when it reaches the front of its queue
         level = side.levels[key]
-        level.qty -= order.qty
+        level.qty -= qty
         level.count -= 1
         if level.count == 0:
             side.drop_level(key)
         elif len(level.queue) > 2 * level.count + 8:
             level.queue = deque(o for o in level.queue if o.qty)
-        return order
+        return qty
 
     # -- queries ----------------------------------------------------------------------------------------------
 

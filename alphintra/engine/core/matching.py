@@ -160,12 +160,7 @@ class MatchingEngine:
 
     def cancel(self, order_id: OrderKey) -> int:
         """Remove a resting order; returns the lots canceled (0 if it was not resting: filled, canceled, unknown)."""
-        order = self.book.remove(order_id)
-        if order is None:
-            return 0
-        qty = order.qty
-        order.qty = 0  # marks the record dead in its queue
-        return qty
+        return self.book.remove(order_id)
 
     def modify(self, order_id: OrderKey, *, price: int | None = None, qty: int | None = None) -> MatchResult:
         """Change a resting order's price (ticks) and/or remaining quantity (lots).
