@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 _HUNDRED = Decimal(100)
+_BPS = Decimal(10_000)
 _TERMINAL = (OrderCanceled, OrderExpired, OrderRejected)
 
 
@@ -69,8 +70,12 @@ class OrderEmulator:
         self._oco: dict[str, str] = {}
         self._bracket: dict[str, tuple[str, str]] = {}  # entry -> (take-profit, stop-loss)
         self._parent: dict[str, str] = {}  # exit leg -> entry
+        self._waiting: dict[str, tuple[str, Decimal]] = {}  # take-profit being canceled -> (its stop, trigger ref)
 
     # -- keys -----------------------------------------------------------------------------------------------
+
+    def has_armed(self, symbol: str) -> bool:
+        return bool(self._armed.get(symbol))
 
     def order_for_key(self, key: str) -> str:
         return self._key_order.get(key, key)
@@ -192,15 +197,35 @@ class OrderEmulator:
         node = self.node
         self._armed[order.symbol].pop(order.id, None)
         sibling_id = self._oco.get(order.id)
+        wait_for = None
         if sibling_id is not None:
             sibling = node.orders.get(sibling_id)
             if sibling is not None and not sibling.is_terminal:
                 node.cancel(sibling_id, reason="OCO: the other leg triggered")
+                if order.id in self._parent and not sibling.is_terminal:
+                    # A bracket's stop-loss shares the position with the take-profit, whose cancel is still in
+                    # flight (venue latency): it may yet fill. Sending now could sell the position twice, and
+                    # the take-profit still locks it; the stop goes out once the take-profit is done.
+                    wait_for = sibling_id
+        node.emit(order, OrderTriggered(order.id, node.clock.now_ns(), trigger_price=armed.stop))
+        if wait_for is not None:
+            self._waiting[wait_for] = (order.id, fill_ref)
+            return
+        self._send_triggered(order, fill_ref)
+
+    def _send_triggered(self, order: Order, fill_ref: Decimal | None) -> None:
+        """Lock what a triggered stop needs (unless it already holds a lock) and send it to the venue."""
+        node = self.node
         now = node.clock.now_ns()
-        node.emit(order, OrderTriggered(order.id, now, trigger_price=armed.stop))
         inst = node.instruments.get(order.symbol)
         if node.ledger.reservation(order.id) is None:
             price = order.price if order.order_type is OrderType.STOP_LIMIT else fill_ref
+            if price is None:
+                price = node.last_price(order.symbol)
+            model = node.venue.model
+            if price is not None and order.order_type is not OrderType.STOP_LIMIT and model.mode == "book":
+                # A market order in the book may walk up to the collar: lock what it may cost, not the trigger.
+                price = inst.round_price(price * (1 + model.market_collar_bps / _BPS), "up")
             try:
                 node._reserve_raw(order.account, order.id, inst, order.side, order.leaves_quantity, price)
             except ValidationError as exc:
@@ -223,6 +248,23 @@ class OrderEmulator:
             )
         market = order.order_type is not OrderType.STOP_LIMIT
         node.send_to_venue(order, key=order.id, market=market, trigger_price=fill_ref if market else None)
+
+    def _release_waiting(self, sibling: Order) -> None:
+        """The take-profit a triggered stop-loss waited for is done: send the stop for what is left to protect."""
+        node = self.node
+        stop_id, fill_ref = self._waiting.pop(sibling.id)
+        stop = node.orders[stop_id]
+        if stop.is_terminal or stop.status is OrderStatus.PENDING_CANCEL:
+            return
+        entry = node.orders[self._parent[stop_id]]
+        protect = entry.filled_quantity - sibling.filled_quantity - stop.filled_quantity
+        if protect <= 0:
+            node.cancel(stop_id, reason="OCO: the position is closed")
+            return
+        target = stop.filled_quantity + protect
+        if target != stop.quantity:
+            node.emit(stop, OrderUpdated(stop.id, node.clock.now_ns(), quantity=target))
+        self._send_triggered(stop, fill_ref)
 
     # -- icebergs -------------------------------------------------------------------------------------------
 
@@ -271,6 +313,8 @@ class OrderEmulator:
 
     def on_event(self, order: Order, event: OrderEvent) -> None:
         """Clean-up after terminal events (called by the node once an event is applied, never during replay)."""
+        if self._waiting and order.id in self._waiting and order.is_terminal:
+            self._release_waiting(order)
         if not isinstance(event, _TERMINAL):
             return
         node = self.node
@@ -357,6 +401,8 @@ class OrderEmulator:
             return  # a bracket leg waiting for its entry
         if order.order_type in _STOPS and order.status is OrderStatus.ACCEPTED:
             self.arm(order)
+        elif order.order_type in _STOPS and order.status is OrderStatus.TRIGGERED:
+            self._send_triggered(order, None)
         elif order.order_type is OrderType.ICEBERG:
             self.next_slice(order)
         elif order.contingency_type is ContingencyType.NONE or order.status is not OrderStatus.PENDING_SUBMIT:

@@ -26,6 +26,8 @@ LIQUIDITY_ACCOUNT = "__liquidity__"
 
 # How much more a venue order may fill at a price, given the account's funds (None: no limit).
 CapacityFn = Callable[[str, Decimal], Decimal | None]
+# Runs an action at an engine time (ns); the node passes one backed by its clock's timers.
+ScheduleFn = Callable[[int, Callable[[], None]], None]
 
 
 @dataclass(slots=True)
@@ -36,6 +38,9 @@ class _Working:
     leaves: Decimal
     seq: int
     fresh: bool = True  # arrived since the last bar opened: gets the open-auction treatment
+    # Arrived while a bar was being walked (an iceberg refill, a bracket exit): the path before its arrival is
+    # unknown to it, so for the rest of that bar it trades only at its own limit price, never at a better one.
+    mid_bar: bool = False
 
 
 class SimulatedVenue:
@@ -53,6 +58,7 @@ class SimulatedVenue:
         self._now = now
         self._listener: VenueListener | None = None
         self._capacity: CapacityFn | None = None
+        self._schedule: ScheduleFn | None = None
         self._trade_seq = 0
         self._seq = 0
         # bar mode
@@ -67,9 +73,14 @@ class SimulatedVenue:
 
     # -- wiring ---------------------------------------------------------------------------------------------
 
-    def bind(self, listener: VenueListener, capacity: CapacityFn | None = None) -> None:
+    def bind(
+        self, listener: VenueListener, capacity: CapacityFn | None = None, schedule: ScheduleFn | None = None
+    ) -> None:
+        """Wire the venue to its node. With ``schedule``, delayed (latency) actions run on the node's clock timers,
+        so a backtest's TestClock and a live clock deliver them alike; without it, :meth:`advance` delivers them."""
         self._listener = listener
         self._capacity = capacity
+        self._schedule = schedule
 
     @property
     def listener(self) -> VenueListener:
@@ -117,11 +128,20 @@ class SimulatedVenue:
             return True
         return any(key in orders for orders in self._working.values())
 
+    def has_work(self, symbol: str) -> bool:
+        """Whether a bar of ``symbol`` can change anything here (working orders, or a latency queue)."""
+        return bool(self._working.get(symbol)) or bool(self._inflight) or (
+            self.model.mode == "book" and any(sym == symbol for sym, _ in self._keys.values())
+        )
+
     # -- latency (book mode) -------------------------------------------------------------------------------
 
     def _later(self, action: Callable[[], None]) -> None:
         if self.model.latency_ns <= 0:
             action()
+            return
+        if self._schedule is not None:
+            self._schedule(self._now() + self.model.latency_ns, action)
             return
         self._seq += 1
         self._inflight.append((self._now() + self.model.latency_ns, self._seq, action))
@@ -150,6 +170,9 @@ class SimulatedVenue:
             self._fill_bar(inst, working, self._slip(inst, order.side, order.trigger_price, bar), TAKER)
             self._finish_market(working)
             return
+        if bar is not None:
+            working.fresh = False
+            working.mid_bar = True
         self._working.setdefault(order.symbol, {})[order.key] = working
 
     def _bar_cancel(self, key: str) -> None:
@@ -276,14 +299,18 @@ class SimulatedVenue:
                 continue
             w.fresh = False
             if order.side is BUY and lo <= order.price:
-                self._fill_bar(inst, w, min(order.price, start), MAKER)
+                self._fill_bar(inst, w, order.price if w.mid_bar else min(order.price, start), MAKER)
             elif order.side is not BUY and hi >= order.price:
-                self._fill_bar(inst, w, max(order.price, start), MAKER)
+                self._fill_bar(inst, w, order.price if w.mid_bar else max(order.price, start), MAKER)
         self._last[symbol] = end
 
     def end_bar(self, bar: Bar) -> None:
         self._in_bar.pop(bar.symbol, None)
         self._last[bar.symbol] = bar.close
+        orders = self._working.get(bar.symbol)
+        if orders:
+            for w in orders.values():
+                w.mid_bar = False
 
     # -- book mode ------------------------------------------------------------------------------------------
 
@@ -425,4 +452,4 @@ class SimulatedVenue:
         }
 
 
-__all__ = ["LIQUIDITY_ACCOUNT", "SimulatedVenue"]
+__all__ = ["LIQUIDITY_ACCOUNT", "CapacityFn", "ScheduleFn", "SimulatedVenue"]
