@@ -193,6 +193,9 @@ async def _serve(app: FastAPI, host: EngineHost, listeners: Listeners) -> int:
     log.info("stopping", extra={"signal": signals_seen[0] if signals_seen else 0})
     stopped.cancel()
     hub.close_all(reason="engine stopping")
+    # Let the streams send their own close (1001, "engine stopping") before uvicorn's shutdown closes what is
+    # left with 1012; bounded, because a stuck client must not delay the stop.
+    await hub.drain(timeout=1.0)
     for server, _ in servers:
         server.should_exit = True
     for result in await asyncio.gather(*serving, return_exceptions=True):
@@ -211,6 +214,9 @@ async def _serve(app: FastAPI, host: EngineHost, listeners: Listeners) -> int:
         exit_code = 1
     if not started.done():
         log.error("engine start was still running at exit")
+        exit_code = 1
+    elif exit_code == 0 and started.exception() is not None:  # a start that failed after the stop request
+        log.error("engine failed to start: %s", started.exception(), exc_info=started.exception())
         exit_code = 1
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.remove_signal_handler(signum)

@@ -179,6 +179,16 @@ class WebSocketHub:
         for sub in subs:
             sub.post(sub.kick, code, reason)
 
+    async def drain(self, timeout: float) -> bool:
+        """Wait until every subscriber has gone (after ``close_all``); False when ``timeout`` ran out first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.subscriber_count():
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
     def _register(self, sub: _Subscriber) -> int:
         with self._lock:
             self._subs.setdefault(sub.topic, set()).add(sub)
@@ -213,23 +223,29 @@ class WebSocketHub:
         kicked = asyncio.ensure_future(sub.kicked.wait())
         client_left = False
         try:
-            hello = WsMessage(type="subscribed", topic=topic, seq=last, ts=self._clock(), data={})
-            sub.queue.put_nowait(hello.model_dump_json())
-            await asyncio.wait({pump, listen, kicked}, return_when=asyncio.FIRST_COMPLETED)
-            client_left = listen.done() or pump.done()
+            try:
+                hello = WsMessage(type="subscribed", topic=topic, seq=last, ts=self._clock(), data={})
+                sub.queue.put_nowait(hello.model_dump_json())
+                await asyncio.wait({pump, listen, kicked}, return_when=asyncio.FIRST_COMPLETED)
+                client_left = listen.done() or pump.done()
+            finally:
+                for task in (pump, listen, kicked):
+                    task.cancel()
+                # asyncio.wait, not gather: it keeps a cancellation of this coroutine intact (message included)
+                # and never re-raises the helpers' own errors.
+                await asyncio.wait({pump, listen, kicked})
+                for task in (pump, listen, kicked):
+                    if not task.cancelled():
+                        task.exception()  # a send to a vanished client failed: expected, and retrieved here
+            if sub.kicked.is_set() and not client_left:
+                if sub.close_code == SLOW_CONSUMER_CODE:
+                    self.slow_consumers += 1
+                # A slow client may not drain the close frame either; never wait on it for long.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(websocket.close(sub.close_code, sub.close_reason), CLOSE_TIMEOUT)
         finally:
+            # Only now: ``drain`` must not report a stream gone before its close frame was sent.
             self._unregister(sub)
-            for task in (pump, listen, kicked):
-                task.cancel()
-            for task in (pump, listen, kicked):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        if sub.kicked.is_set() and not client_left:
-            if sub.close_code == SLOW_CONSUMER_CODE:
-                self.slow_consumers += 1
-            # A slow client may not drain the close frame either; never wait on it for long.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(websocket.close(sub.close_code, sub.close_reason), CLOSE_TIMEOUT)
 
     @staticmethod
     async def _pump(websocket: WebSocketLike, sub: _Subscriber) -> None:

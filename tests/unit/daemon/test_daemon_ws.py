@@ -199,8 +199,10 @@ def test_close_all_ends_streams_with_going_away() -> None:
     async def scenario() -> None:
         serving = asyncio.ensure_future(hub.serve(socket, "portfolio/updates"))
         await socket.send_started.wait()
+        assert await hub.drain(timeout=0) is False
         hub.close_all(reason="engine stopping")
-        await asyncio.wait_for(serving, 5)
+        assert await hub.drain(timeout=5) is True
+        assert serving.done()
 
     asyncio.run(scenario())
     assert socket.closed == (GOING_AWAY_CODE, "engine stopping")
