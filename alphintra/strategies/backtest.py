@@ -1,0 +1,459 @@
+"""The backtester: a strategy on the real trading node with a simulated clock, fed by stored bars.
+
+Nothing here fills orders or keeps balances: the node, its emulator, the simulated venue and the ledger do,
+exactly as in paper and live trading. The backtester only replays bars in time order, asks the node to trade
+each bar (``process_bar``), then shows the closed bar to the strategy, and records equity (cash plus positions at
+the close) after every bar. A run is deterministic: same data, parameters and seed, same result.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from alphintra.engine.clock import TestClock
+from alphintra.engine.core.enums import OrderSide
+from alphintra.engine.core.events import OrderEvent, OrderFilled
+from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
+from alphintra.engine.core.orders import Order
+from alphintra.engine.data import Bar
+from alphintra.engine.node import TradingNode
+from alphintra.engine.venue.fill_model import FillModel
+from alphintra.engine.venue.liquidity import LiquidityModel
+from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.errors import NotFoundError, ValidationError
+from alphintra.strategies import registry
+from alphintra.strategies.base import BarData, Strategy, StrategyError
+from alphintra.strategies.context import NodeContext, StrategyRunner
+from alphintra.strategies.result import BacktestResult, ClosedTrade, Fill, Halt, PriceSeries, TradeSide
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from alphintra.storage.market import MarketData
+
+ACCOUNT = "backtest"
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    strategy: str
+    symbols: tuple[str, ...]
+    timeframe: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    start: str | datetime | int | None = None
+    end: str | datetime | int | None = None
+    exchange: str | None = None
+    cash: Decimal = Decimal(10_000)
+    fee: Decimal | None = None  # per side, as a fraction; None keeps the instruments' own fees
+    slippage_bps: Decimal = Decimal(0)
+    slippage_ticks: int = 0
+    max_participation: Decimal | None = None
+    fill_mode: Literal["bar", "book"] = "bar"
+    account_mode: Literal["margin", "spot"] = "margin"
+    leverage: Decimal = Decimal(1)
+    seed: int = 42
+    calendar: Literal["24x7", "equity"] | None = None
+    run_id: str | None = None
+    instruments: Sequence[Instrument] = ()
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise ValidationError("symbols", "at least one symbol is needed")
+        if self.cash <= 0:
+            raise ValidationError("cash", "must be > 0", str(self.cash))
+        if self.fee is not None and not 0 <= self.fee < 1:
+            raise ValidationError("fee", "must be a fraction in [0, 1) (0.002 = 0.2 %)", str(self.fee))
+        if self.slippage_bps < 0:
+            raise ValidationError("slippage", "must be >= 0 bps", str(self.slippage_bps))
+
+
+def infer_instrument(symbol: str, prices: Sequence[float], fee: Decimal | None) -> Instrument:
+    """An instrument for stored data without configured rules: the tick is the finest price step in the data
+    (up to 8 decimals), the lot is one share for equities and 0.0001 for pairs (``BASE/QUOTE``)."""
+    import numpy as np
+
+    arr = np.asarray(prices, dtype=float)
+    decimals = 8
+    for d in range(9):
+        scaled = arr * 10**d
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1.0, np.abs(scaled)) * 1e-3 + 1e-7):
+            decimals = d
+            break
+    rate = fee if fee is not None else Decimal("0.001")
+    return Instrument.create(
+        symbol,
+        tick_size=Decimal(1).scaleb(-decimals),
+        lot_size="0.0001" if "/" in symbol else "1",
+        maker_fee=rate,
+        taker_fee=rate,
+    )
+
+
+@dataclass
+class _Feed:
+    """Bars of all symbols merged in time order, as plain columns (no per-bar DataFrame access)."""
+
+    symbols: list[str]
+    ts: list[int]
+    close_ts: list[int]
+    sym: list[int]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+    volume: list[float]
+
+
+def load_frames(market: MarketData, config: BacktestConfig) -> dict[str, pl.DataFrame]:
+    frames = {}
+    for symbol in config.symbols:
+        df = market.bars(symbol, config.timeframe, exchange=config.exchange, start=config.start, end=config.end)
+        if df.height == 0:
+            raise NotFoundError(f"no {config.timeframe} bars for {symbol} in the requested range")
+        frames[symbol] = df
+    return frames
+
+
+def _build_feed(frames: Mapping[str, pl.DataFrame], timeframe: str) -> _Feed:
+    import polars as pl
+
+    from alphintra.storage.market import parse_timeframe
+
+    tf = parse_timeframe(timeframe)
+    parts = []
+    for i, df in enumerate(frames.values()):
+        part = df.select(
+            pl.col("time").dt.epoch("ns").alias("ts"),
+            pl.lit(i, dtype=pl.Int32).alias("sym"),
+            "open",
+            "high",
+            "low",
+            "close",
+            pl.col("volume").fill_null(0.0),
+        ).sort("ts")
+        if tf.is_calendar:
+            nxt = part["ts"].shift(-1)
+            last = int(part["ts"][-1])
+            part = part.with_columns(close_ts=nxt.fill_null(last + tf.approx_nanos))
+        else:
+            part = part.with_columns(close_ts=pl.col("ts") + tf.nanos)
+        parts.append(part)
+    merged = pl.concat(parts).sort(["close_ts", "sym"])
+    return _Feed(
+        symbols=list(frames),
+        ts=merged["ts"].to_list(),
+        close_ts=merged["close_ts"].to_list(),
+        sym=merged["sym"].to_list(),
+        open=merged["open"].to_list(),
+        high=merged["high"].to_list(),
+        low=merged["low"].to_list(),
+        close=merged["close"].to_list(),
+        volume=merged["volume"].to_list(),
+    )
+
+
+class _RoundTrips:
+    """Turns fills into closed round trips (average-cost, like the ledger), with each leg's share of the fees."""
+
+    def __init__(self) -> None:
+        self.trades: list[ClosedTrade] = []
+        self._open: dict[str, list[Any]] = {}  # symbol -> [signed qty, avg price, entry ts, entry fees]
+
+    def add(self, f: Fill) -> None:
+        signed = f.qty if f.side is OrderSide.BUY else -f.qty
+        state = self._open.get(f.symbol)
+        if state is None or state[0] == 0:
+            self._open[f.symbol] = [signed, f.price, f.ts, f.fee]
+            return
+        qty, avg, entry_ts, fees = state
+        if (qty > 0) == (signed > 0):
+            total = qty + signed
+            self._open[f.symbol] = [
+                total,
+                (avg * abs(qty) + f.price * abs(signed)) / abs(total),
+                entry_ts,
+                fees + f.fee,
+            ]
+            return
+        closed = min(abs(qty), abs(signed))
+        entry_fee = fees * closed / abs(qty)
+        exit_fee = f.fee * closed / abs(signed)
+        side = TradeSide.LONG if qty > 0 else TradeSide.SHORT
+        gross = (f.price - avg) * closed if side is TradeSide.LONG else (avg - f.price) * closed
+        self.trades.append(
+            ClosedTrade(
+                symbol=f.symbol,
+                side=side,
+                qty=closed,
+                entry_ts=entry_ts,
+                exit_ts=f.ts,
+                entry_price=avg,
+                exit_price=f.price,
+                pnl=gross - entry_fee - exit_fee,
+                fees=entry_fee + exit_fee,
+                trade_id=f.trade_id,
+            )
+        )
+        left = abs(qty) - closed
+        if left > 0:
+            self._open[f.symbol] = [qty - (closed if qty > 0 else -closed), avg, entry_ts, fees - entry_fee]
+        else:
+            rest = abs(signed) - closed
+            self._open[f.symbol] = (
+                [signed + (closed if signed < 0 else -closed), f.price, f.ts, f.fee - exit_fee]
+                if rest > 0
+                else [Decimal(0), Decimal(0), 0, Decimal(0)]
+            )
+
+
+class Backtest:
+    """One run. ``run()`` returns a :class:`BacktestResult`; the node stays inspectable afterwards."""
+
+    def __init__(
+        self,
+        config: BacktestConfig,
+        frames: Mapping[str, pl.DataFrame],
+        *,
+        strategy: Strategy | None = None,
+        risk: Any | None = None,
+        breakers: Any | None = None,
+    ) -> None:
+        self.config = config
+        self.frames = dict(frames)
+        cls = registry.get(config.strategy) if strategy is None else type(strategy)
+        self.strategy = strategy or cls(config.params)
+        if cls.symbols_required is not None and len(config.symbols) != cls.symbols_required:
+            raise ValidationError(
+                "symbol",
+                f"strategy {cls.name} trades {cls.symbols_required} symbol(s); got {len(config.symbols)}",
+                ",".join(config.symbols),
+            )
+        given = {i.symbol: i for i in config.instruments}
+        instruments = []
+        for symbol in config.symbols:
+            inst = given.get(symbol) or infer_instrument(symbol, self.frames[symbol]["close"].to_list(), config.fee)
+            if config.fee is not None and symbol in given:
+                inst = Instrument.create(
+                    symbol,
+                    tick_size=inst.tick_size,
+                    lot_size=inst.lot_size,
+                    min_qty=inst.min_qty,
+                    min_notional=inst.min_notional,
+                    maker_fee=config.fee,
+                    taker_fee=config.fee,
+                    base=inst.base,
+                    quote=inst.quote,
+                    tags=dict(inst.tags),
+                )
+            instruments.append(inst)
+        self.instruments = InstrumentRegistry(instruments)
+        self.currency = instruments[0].quote
+        self.clock = TestClock(0)
+        model = FillModel(
+            mode=config.fill_mode,
+            slippage_bps=config.slippage_bps,
+            slippage_ticks=config.slippage_ticks,
+            max_participation=config.max_participation,
+        )
+        self.venue = SimulatedVenue(self.instruments, model, now=self.clock.now_ns)
+        self.node = TradingNode(
+            instruments=self.instruments,
+            venue=self.venue,
+            clock=self.clock,
+            risk=risk,
+            default_account=ACCOUNT,
+            liquidity=LiquidityModel() if config.fill_mode == "book" else None,
+        )
+        self.breakers = breakers
+        self.node.open_account(
+            ACCOUNT,
+            cash={self.currency: config.cash},
+            mode=config.account_mode.upper(),
+            currency=self.currency,
+            leverage=config.leverage if config.account_mode == "margin" else 1,
+        )
+        self.ctx = NodeContext(self.node, self.strategy, symbols=list(config.symbols), account=ACCOUNT)
+        self.runner = StrategyRunner(self.strategy, self.ctx)
+        self.fills: list[Fill] = []
+        self.halts: list[Halt] = []
+        self._round_trips = _RoundTrips()
+        # Cash and positions change only on fills: keep them here instead of asking the ledger every bar.
+        self._cash = config.cash
+        self._held: dict[str, Decimal] = {}
+        self.node.listeners.append(self._on_event)
+
+    def _on_event(self, order: Order, event: OrderEvent) -> None:
+        if isinstance(event, OrderFilled):
+            fill = Fill(
+                ts=event.ts,
+                order_id=order.id,
+                symbol=event.symbol,
+                side=event.side,
+                qty=event.last_qty,
+                price=event.last_px,
+                fee=event.fee,
+                liquidity=event.liquidity_side,
+                trade_id=event.trade_id,
+            )
+            self.fills.append(fill)
+            self._round_trips.add(fill)
+            ledger = self.node.ledger
+            self._cash = ledger.balance(ACCOUNT, self.currency).total
+            pos = ledger.position(ACCOUNT, event.symbol)
+            if pos is None or pos.quantity == 0:
+                self._held.pop(event.symbol, None)
+            else:
+                self._held[event.symbol] = pos.quantity
+
+    @staticmethod
+    def _ticks(feed: _Feed, insts: list[Instrument]) -> list[list[int]]:
+        """Prices as integer ticks of each bar's instrument, computed column-wise (stored bars are floats)."""
+        import numpy as np
+
+        scale = np.array([float(1 / inst.tick_size) for inst in insts])[np.asarray(feed.sym, dtype=np.int64)]
+        return [
+            np.rint(np.asarray(col, dtype=float) * scale).astype(np.int64).tolist()
+            for col in (feed.open, feed.high, feed.low, feed.close)
+        ]
+
+    def run(self, progress: Callable[[int], None] | None = None) -> BacktestResult:
+        started = time.time_ns()
+        random.seed(self.config.seed)
+        feed = _build_feed(self.frames, self.config.timeframe)
+        n = len(feed.ts)
+        insts = [self.instruments.get(s) for s in feed.symbols]
+        node = self.node
+        runner = self.runner
+        equity: list[tuple[int, Decimal]] = []
+        prices: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in feed.symbols}
+        exposed = 0
+        step = max(1, n // 100)
+        ticks = self._ticks(feed, insts)
+        self.clock.advance_to(feed.ts[0])
+        runner.start()
+        last_close: dict[str, Decimal] = {}
+        venue = self.venue
+        emulator = node.emulator
+        clock = self.clock
+        last_prices = node.last_prices
+        held = self._held
+        for i in range(n):
+            inst = insts[feed.sym[i]]
+            symbol = inst.symbol
+            tp = inst.ticks_to_price
+            close = tp(ticks[3][i])
+            end = feed.close_ts[i]
+            due = clock.next_due_ns()
+            if venue.has_work(symbol) or emulator.has_armed(symbol) or (due is not None and due <= end):
+                bar = Bar(
+                    symbol,
+                    feed.ts[i],
+                    tp(ticks[0][i]),
+                    tp(ticks[1][i]),
+                    tp(ticks[2][i]),
+                    close,
+                    Decimal(repr(feed.volume[i])),
+                    end,
+                )
+                node.process_bar(bar)
+                if self.breakers is not None:
+                    self.breakers.on_bar(node, bar)
+            else:
+                # Nothing can trade on this bar: only time and the last price move (the fast path).
+                last_prices[symbol] = close
+                if end > clock.now_ns():
+                    clock.advance_to(end)
+                if self.breakers is not None:
+                    self.breakers.on_bar(
+                        node,
+                        Bar(
+                            symbol,
+                            feed.ts[i],
+                            tp(ticks[0][i]),
+                            tp(ticks[1][i]),
+                            tp(ticks[2][i]),
+                            close,
+                            Decimal(repr(feed.volume[i])),
+                            end,
+                        ),
+                    )
+            last_close[symbol] = close
+            prices[symbol].append((feed.ts[i], close))
+            runner.bar(
+                BarData(symbol, feed.ts[i], feed.open[i], feed.high[i], feed.low[i], feed.close[i], feed.volume[i])
+            )
+            if runner.error is not None:
+                raise runner.error
+            value = self._cash
+            if held:
+                for sym, qty in held.items():
+                    value += qty * last_close[sym]
+                exposed += 1
+            equity.append((end, value))
+            if progress is not None and (i % step == 0 or i == n - 1):
+                progress(i + 1)
+        runner.stop()
+        if runner.error is not None:
+            raise runner.error
+        halted = getattr(self.node.risk, "halts", None) or getattr(self.breakers, "halts", None) or []
+        self.halts = [Halt(ts=h.ts, source=h.source, reason=h.reason) for h in halted]
+        notes = [f"rejected: {r}" for r in runner.rejections[:50]]
+        config = self.config
+        calendar = config.calendar or ("24x7" if "/" in config.symbols[0] else "equity")
+        return BacktestResult.build(
+            run_id=config.run_id or f"{config.strategy}-{started // 1_000_000_000}-{config.seed}",
+            strategy=config.strategy,
+            params=self.strategy.params.model_dump(mode="json"),
+            symbols=list(config.symbols),
+            timeframe=config.timeframe,
+            start_ns=feed.ts[0],
+            end_ns=feed.close_ts[-1],
+            equity=equity,
+            trades=self._round_trips.trades,
+            fills=self.fills,
+            prices=[PriceSeries(symbol=s, points=tuple(p)) for s, p in prices.items()],
+            calendar=calendar,
+            exposure=exposed / n if n else 0.0,
+            halts=self.halts,
+            notes=notes,
+            currency=self.currency,
+            started_at_ns=started,
+            completed_at_ns=time.time_ns(),
+            extra={
+                "cash": str(config.cash),
+                "fee": None if config.fee is None else str(config.fee),
+                "slippage_bps": str(config.slippage_bps),
+                "fill_mode": config.fill_mode,
+                "account_mode": config.account_mode,
+                "bars": n,
+                "signals": len(self.ctx.signals),
+                "rejections": len(runner.rejections),
+            },
+        )
+
+
+def run_backtest(
+    config: BacktestConfig,
+    *,
+    market: MarketData | None = None,
+    frames: Mapping[str, pl.DataFrame] | None = None,
+    progress: Callable[[int], None] | None = None,
+    risk: Any | None = None,
+    breakers: Any | None = None,
+) -> BacktestResult:
+    if frames is None:
+        if market is None:
+            from alphintra.storage.market import MarketData
+
+            market = MarketData()
+        frames = load_frames(market, config)
+    return Backtest(config, frames, risk=risk, breakers=breakers).run(progress)
+
+
+__all__ = ["ACCOUNT", "Backtest", "BacktestConfig", "StrategyError", "infer_instrument", "load_frames", "run_backtest"]

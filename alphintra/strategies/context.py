@@ -1,0 +1,270 @@
+"""The strategy's window on the engine, and the safe wrapper around user code.
+
+:class:`NodeContext` implements the strategy API over a :class:`~alphintra.engine.node.TradingNode`; the
+backtester, the paper runner and the daemon all use it, which is what makes a strategy behave the same in every
+mode. :class:`StrategyRunner` calls the hooks: an order the engine refuses is logged and counted (the strategy
+keeps running); any other exception becomes a :class:`StrategyError` that stops this strategy only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from alphintra.engine.commands import BracketRequest, OrderRequest
+from alphintra.engine.core.enums import OrderSide, OrderType
+from alphintra.engine.core.errors import OrderRejectedError, ValidationError
+from alphintra.engine.core.events import OrderEvent, OrderFilled
+from alphintra.engine.core.orders import Order
+from alphintra.engine.node import TradingNode
+from alphintra.strategies.base import BarData, Strategy, StrategyError
+
+_log = logging.getLogger("alphintra.strategies")
+
+
+def _money(field_name: str, value: object) -> Decimal:
+    if isinstance(value, float):
+        # Floats cannot say 0.1 exactly; money must arrive as Decimal, int or text.
+        raise ValidationError(field_name, "must be a Decimal, int or str, not float", value)
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError:
+        raise ValidationError(field_name, "must be a number", value) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    ts: int
+    strategy: str
+    name: str
+    value: float | str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class NodeContext:
+    def __init__(
+        self,
+        node: TradingNode,
+        strategy: Strategy,
+        *,
+        symbols: list[str],
+        account: str | None = None,
+        on_signal: Callable[[Signal], None] | None = None,
+    ) -> None:
+        self.node = node
+        self.strategy = strategy
+        self.symbols = symbols
+        self.account = account or node.default_account
+        self.name = strategy.name or type(strategy).__name__
+        self.signals: list[Signal] = []
+        self._on_signal = on_signal
+        self.runner: StrategyRunner | None = None
+
+    # -- state --------------------------------------------------------------------------------------------
+
+    def now_ns(self) -> int:
+        return self.node.clock.now_ns()
+
+    def position(self, symbol: str) -> Decimal:
+        pos = self.node.ledger.position(self.account, symbol)
+        return pos.quantity if pos is not None else Decimal(0)
+
+    def cash(self) -> Decimal:
+        currency = self.node.instruments.get(self.symbols[0]).quote
+        return self.node.ledger.balance(self.account, currency).total
+
+    def equity(self) -> Decimal:
+        self._refresh_marks()
+        return self.node.ledger.valuation(self.account).equity
+
+    def _refresh_marks(self) -> None:
+        """The node marks the ledger only when it trades a bar; bring the marks up to the last prices."""
+        ledger = self.node.ledger
+        marks = ledger.marks()
+        stale = {s: p for s, p in self.node.last_prices.items() if marks.get(s) != p}
+        if stale:
+            ledger.mark_to_market(stale)
+
+    def price(self, symbol: str) -> Decimal | None:
+        return self.node.last_price(symbol)
+
+    # -- orders -------------------------------------------------------------------------------------------
+
+    def order(self, symbol: str, side: OrderSide, quantity: object, **kw: Any) -> Order:
+        inst = self.node.instruments.get(symbol)
+        for key in ("price", "stop_price", "trailing_offset"):
+            if kw.get(key) is not None:
+                kw[key] = _money(key, kw[key])
+        request = OrderRequest(
+            symbol=symbol,
+            side=side,
+            quantity=inst.make_qty(_money("quantity", quantity)),
+            strategy=self.name,
+            account=self.account,
+            **kw,
+        )
+        self._refresh_marks()
+        return self.node.submit(request)
+
+    def bracket(
+        self,
+        symbol: str,
+        side: OrderSide,
+        quantity: object,
+        *,
+        take_profit: object,
+        stop_loss: object,
+        price: object | None = None,
+    ) -> tuple[Order, Order, Order]:
+        inst = self.node.instruments.get(symbol)
+        entry = OrderRequest(
+            symbol=symbol,
+            side=side,
+            quantity=inst.make_qty(_money("quantity", quantity)),
+            order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
+            price=None if price is None else _money("price", price),
+            strategy=self.name,
+            account=self.account,
+        )
+        return self.node.submit_bracket(
+            BracketRequest(entry, _money("take_profit", take_profit), _money("stop_loss", stop_loss))
+        )
+
+    def twap(self, symbol: str, side: OrderSide, quantity: object, *, duration_ns: int, slices: int, **kw: Any) -> Any:
+        submit = getattr(self.node, "submit_twap", None)
+        if submit is None:
+            raise StrategyError("TWAP is not available on this node")
+        inst = self.node.instruments.get(symbol)
+        return submit(
+            symbol=symbol,
+            side=side,
+            quantity=inst.make_qty(_money("quantity", quantity)),
+            duration_ns=duration_ns,
+            slices=slices,
+            strategy=self.name,
+            account=self.account,
+            **kw,
+        )
+
+    def cancel(self, order_id: str) -> None:
+        self.node.cancel(order_id)
+
+    def cancel_all(self, symbol: str | None = None) -> None:
+        self.node.cancel_all(symbol=symbol, strategy=self.name)
+
+    def close_position(self, symbol: str) -> Order | None:
+        qty = self.position(symbol)
+        if qty == 0:
+            return None
+        side = OrderSide.SELL if qty > 0 else OrderSide.BUY
+        return self.order(symbol, side, abs(qty))
+
+    def target_quantity(self, symbol: str, percent: Decimal) -> Decimal:
+        """Whole lots worth ``percent`` of equity at the last price, with the taker fee paid out of it.
+
+        When the target is on the other side of the current position (a reversal), the fee of closing the
+        current position comes out of the equity first, so the whole trade is affordable at that price.
+        """
+        price = self.price(symbol)
+        if price is None:
+            raise StrategyError(f"no price yet for {symbol}")
+        inst = self.node.instruments.get(symbol)
+        equity = self.equity()
+        held = self.position(symbol)
+        if held != 0 and (held > 0) != (percent > 0):
+            equity -= abs(held) * price * inst.taker_fee
+        value = equity * percent
+        raw = abs(value) / (price * (1 + inst.taker_fee))
+        lots = (raw / inst.lot_size).to_integral_value(rounding=ROUND_DOWN)
+        qty = inst.lots_to_qty(int(lots))
+        return qty if value >= 0 else -qty
+
+    def target_percent(self, symbol: str, percent: Decimal, **kw: Any) -> Order | None:
+        target = self.target_quantity(symbol, percent)
+        delta = target - self.position(symbol)
+        if delta == 0:
+            return None
+        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
+        return self.order(symbol, side, abs(delta), **kw)
+
+    def set_timer(self, name: str, *, interval_ns: int | None = None, at_ns: int | None = None) -> None:
+        runner = self.runner
+
+        def fire(_timer: str, ts: int) -> None:
+            if runner is not None:
+                runner.timer(name, ts)
+
+        self.node.clock.set_timer(f"strategy:{self.name}:{name}", fire, at_ns=at_ns, interval_ns=interval_ns)
+
+    def signal(self, name: str, value: float | str, **data: Any) -> None:
+        sig = Signal(self.now_ns(), self.name, name, value, dict(data))
+        self.signals.append(sig)
+        if self._on_signal is not None:
+            self._on_signal(sig)
+
+
+class StrategyRunner:
+    """Calls a strategy's hooks behind the safety wrapper and routes the node's order events to it."""
+
+    def __init__(self, strategy: Strategy, ctx: NodeContext) -> None:
+        self.strategy = strategy
+        self.ctx = ctx
+        self.rejections: list[str] = []
+        self.error: StrategyError | None = None
+        self.running = False
+        ctx.runner = self
+        strategy.bind(ctx)
+        self._listener = self._order_event
+        ctx.node.listeners.append(self._listener)
+
+    def _call(self, hook: str, fn: Callable[..., None], *args: Any) -> None:
+        if not self.running:
+            return
+        try:
+            fn(*args)
+        except OrderRejectedError as exc:
+            # The engine refused an order: the strategy carries on, the refusal is kept for the report.
+            self.rejections.append(f"{hook}: {exc.message}")
+            _log.info("strategy %s: order rejected: %s", self.ctx.name, exc.message)
+        except Exception as exc:
+            self.running = False
+            self.error = StrategyError(f"strategy {self.ctx.name} failed in {hook}: {type(exc).__name__}: {exc}")
+            self.error.__cause__ = exc
+            _log.error("%s", self.error.message, exc_info=exc)
+
+    def start(self) -> None:
+        self.running = True
+        self._call("on_start", self.strategy.on_start)
+
+    def bar(self, bar: BarData) -> None:
+        if self.running:
+            self._call("on_bar", self.strategy.on_bar, bar)
+
+    def trade(self, tick: Any) -> None:
+        self._call("on_trade", self.strategy.on_trade, tick)
+
+    def quote(self, quote: Any) -> None:
+        self._call("on_quote", self.strategy.on_quote, quote)
+
+    def timer(self, name: str, ts: int) -> None:
+        self._call("on_timer", self.strategy.on_timer, name, ts)
+
+    def stop(self) -> None:
+        self._call("on_stop", self.strategy.on_stop)
+        self.running = False
+        with contextlib.suppress(ValueError):
+            self.ctx.node.listeners.remove(self._listener)
+
+    def _order_event(self, order: Order, event: OrderEvent) -> None:
+        if order.strategy != self.ctx.name or order.account != self.ctx.account:
+            return
+        self._call("on_order_update", self.strategy.on_order_update, order, event)
+        if isinstance(event, OrderFilled):
+            self._call("on_fill", self.strategy.on_fill, order, event)
+
+
+__all__ = ["NodeContext", "Signal", "StrategyRunner"]
