@@ -1,0 +1,772 @@
+"""Parameter optimisation: parameter spaces from CLI strings, grid and random search in parallel processes,
+and walk-forward analysis.
+
+Parameter specs (one per ``--param``):
+
+- ``fast=5:50:5`` an inclusive integer range (5, 10, ..., 50); ``fast=5:50`` steps by 1. A stop that is not a
+  whole number of steps from the start is not reached (``5:12:5`` is 5, 10).
+- ``x=0.1:0.5:0.1`` a float range stepped in exact decimals (0.1, 0.2, 0.3, 0.4, 0.5, never 0.30000000000000004).
+- ``mode=a,b,c`` a choice; options are read as integers if all are, else as numbers, else as booleans
+  (true/false), else as text. ``x=7`` is a fixed value.
+
+The objective is any picklable callable, i.e. a top-level function, called as ``objective(params, *args)`` for a
+search and ``objective(params, start_ns, end_ns, *args)`` in walk-forward analysis. It returns a mapping of metric
+name to value, a ``Metrics``, or a ``BacktestResult``. ``args`` travel to each worker process once (through the
+pool initialiser), not with every task, so a large data set costs one copy per process.
+
+Workers are started with ``spawn`` by default: every platform supports it and no lock or thread of the parent
+(the daemon has both) is copied into a child half-held, which ``fork`` can do. With ``workers=1`` everything
+runs in this process, which is what a debugger wants. An objective that raises does not stop the sweep: its row
+records the error and no metrics.
+
+Walk-forward windows are half-open ``[start, end)`` intervals in nanoseconds: the out-of-sample window starts
+exactly where its in-sample window ends, so no bar is in both, and every run is told the end of its window so it
+cannot use data after it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+import os
+import pickle
+import random
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Literal
+
+from alphintra.errors import NotFoundError, OperationFailed, ValidationError
+from alphintra.strategies.metrics import Metrics, compute_metrics, periods_per_year
+from alphintra.strategies.result import BacktestResult, ClosedTrade, EquityPoint
+
+if TYPE_CHECKING:
+    import polars as pl
+
+ParamValue = int | float | bool | str
+Params = dict[str, ParamValue]
+Objective = Callable[..., Any]
+ProgressFn = Callable[[int], None]
+StartMethod = Literal["spawn", "forkserver", "fork"]
+
+MAX_VALUES_PER_PARAM = 100_000
+MAX_GRID = 1_000_000
+MAX_WINDOWS = 10_000
+RESERVED_COLUMNS = frozenset({"run", "window", "error"})
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INT = re.compile(r"[+-]?\d+")
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_DURATION_NS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parameter space
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IntRange:
+    name: str
+    start: int
+    stop: int
+    step: int
+
+    def values(self) -> tuple[int, ...]:
+        return tuple(range(self.start, self.stop + 1, self.step))
+
+
+@dataclass(frozen=True, slots=True)
+class FloatRange:
+    """Stepped in Decimal, so every value is the float nearest to start + k·step, with no accumulated error."""
+
+    name: str
+    start: Decimal
+    stop: Decimal
+    step: Decimal
+
+    def values(self) -> tuple[float, ...]:
+        count = int((self.stop - self.start) // self.step) + 1
+        return tuple(float(self.start + k * self.step) for k in range(count))
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    name: str
+    options: tuple[ParamValue, ...]
+
+    def values(self) -> tuple[ParamValue, ...]:
+        return self.options
+
+
+Param = IntRange | FloatRange | Choice
+
+
+def _range_count(name: str, start: Decimal, stop: Decimal, step: Decimal) -> int:
+    if step <= 0:
+        raise ValidationError(name, "range step must be > 0", str(step))
+    if start > stop:
+        raise ValidationError(name, "range start must not exceed its stop", f"{start}:{stop}")
+    count = int((stop - start) // step) + 1
+    if count > MAX_VALUES_PER_PARAM:
+        raise ValidationError(name, f"range must have at most {MAX_VALUES_PER_PARAM} values", count)
+    return count
+
+
+def _number(name: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(name, "range bounds and step must be numbers", text) from None
+    if not value.is_finite():
+        raise ValidationError(name, "range bounds and step must be finite", text)
+    return value
+
+
+def _options(name: str, text: str) -> tuple[ParamValue, ...]:
+    raw = [part.strip() for part in text.split(",")]
+    if any(not part for part in raw):
+        raise ValidationError(name, "choices must not be empty (check for a stray comma)", text)
+    if len(set(raw)) != len(raw):
+        raise ValidationError(name, "choices must be distinct", text)
+    if all(_INT.fullmatch(part) for part in raw):
+        return tuple(int(part) for part in raw)
+    try:
+        numbers = [Decimal(part) for part in raw]
+        if all(n.is_finite() for n in numbers):
+            return tuple(float(n) for n in numbers)
+    except InvalidOperation:
+        pass
+    if all(part.lower() in {"true", "false"} for part in raw):
+        return tuple(part.lower() == "true" for part in raw)
+    return tuple(raw)
+
+
+def parse_param(spec: str) -> Param:
+    """One ``name=range|choices|value`` spec (see the module docstring)."""
+    if not isinstance(spec, str):
+        raise ValidationError("--param", "must be text like name=5:50:5", spec)
+    name, sep, value = spec.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not name:
+        raise ValidationError("--param", "must look like name=start:stop:step, name=a,b,c or name=value", spec)
+    if not _NAME.fullmatch(name):
+        raise ValidationError("--param", "name must be an identifier (letters, digits, _)", name)
+    if name in RESERVED_COLUMNS:
+        raise ValidationError(name, f"name is reserved for the results table ({', '.join(sorted(RESERVED_COLUMNS))})")
+    if not value:
+        raise ValidationError(name, "needs a value, a range start:stop[:step] or choices a,b,c", spec)
+    if ":" in value:
+        parts = [p.strip() for p in value.split(":")]
+        if len(parts) not in (2, 3):
+            raise ValidationError(name, "range must be start:stop or start:stop:step", value)
+        if all(_INT.fullmatch(p) for p in parts):
+            start, stop = int(parts[0]), int(parts[1])
+            step = int(parts[2]) if len(parts) == 3 else 1
+            _range_count(name, Decimal(start), Decimal(stop), Decimal(step))
+            return IntRange(name, start, stop, step)
+        if len(parts) == 2:
+            raise ValidationError(name, "a float range needs a step (start:stop:step)", value)
+        d_start, d_stop, d_step = (_number(name, p) for p in parts)
+        _range_count(name, d_start, d_stop, d_step)
+        return FloatRange(name, d_start, d_stop, d_step)
+    return Choice(name, _options(name, value))
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpace:
+    """The cartesian product of its parameters, addressable by index (the last parameter varies fastest)."""
+
+    params: tuple[Param, ...]
+    _values: tuple[tuple[ParamValue, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.params]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValidationError(name, "parameter is given more than once")
+        # Built once: a float range rebuilds its tuple on every values() call, and sampling decodes many indexes.
+        object.__setattr__(self, "_values", tuple(p.values() for p in self.params))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(v) for v in self._values)
+
+    def at(self, index: int) -> Params:
+        """The ``index``-th combination of the grid, decoded in mixed radix (no list of the grid is built)."""
+        if not 0 <= index < self.size:
+            raise ValidationError("index", f"must be in 0..{self.size - 1}", index)
+        out: Params = {}
+        for param, values in zip(reversed(self.params), reversed(self._values), strict=True):
+            index, digit = divmod(index, len(values))
+            out[param.name] = values[digit]
+        return {name: out[name] for name in self.names}
+
+    def grid(self) -> Iterator[Params]:
+        for combo in itertools.product(*self._values):
+            yield dict(zip(self.names, combo, strict=True))
+
+    def sample(self, count: int, seed: int) -> list[Params]:
+        """``count`` distinct combinations drawn at random (all of them, shuffled, when the grid is smaller).
+
+        The same seed and space always give the same list, in the same order.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValidationError("samples", "must be an integer >= 1", count)
+        rng = random.Random(seed)
+        size = self.size
+        if size <= sys.maxsize:
+            return [self.at(i) for i in rng.sample(range(size), k=min(count, size))]
+        # Too large for range(): draw each parameter independently; a collision among so many is improbable.
+        seen: set[tuple[ParamValue, ...]] = set()
+        picks: list[Params] = []
+        while len(picks) < count:
+            combo = tuple(rng.choice(values) for values in self._values)
+            if combo not in seen:
+                seen.add(combo)
+                picks.append(dict(zip(self.names, combo, strict=True)))
+        return picks
+
+
+def parse_space(specs: Iterable[str]) -> ParamSpace:
+    """A space from repeated ``--param`` specs; at least one is required."""
+    params = tuple(parse_param(spec) for spec in specs)
+    if not params:
+        raise ValidationError("--param", "give at least one parameter, e.g. --param fast=5:50:5")
+    return ParamSpace(params)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Running objectives, in this process or in a pool
+# --------------------------------------------------------------------------------------------------------------
+
+_WORKER: tuple[Objective, tuple[Any, ...]] | None = None
+
+_METRIC_NAMES = tuple(f.name for f in fields(Metrics))
+
+
+def _init_worker(objective: Objective, args: tuple[Any, ...]) -> None:
+    global _WORKER
+    _WORKER = (objective, args)
+
+
+def _flatten(output: object) -> dict[str, Any]:
+    """Metrics as plain numbers: Decimal money becomes float, because the table ranks and shows; the exact
+    figures stay in each run's own report."""
+    if isinstance(output, BacktestResult):
+        output = output.metrics
+    if isinstance(output, Metrics):
+        output = {name: getattr(output, name) for name in _METRIC_NAMES}
+    if not isinstance(output, Mapping):
+        raise TypeError(f"objective must return a mapping, Metrics or BacktestResult, not {type(output).__name__}")
+    flat: dict[str, Any] = {}
+    for key, value in output.items():
+        flat[str(key)] = float(value) if isinstance(value, Decimal) else value
+    return flat
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    run: int
+    params: Params
+    lead: tuple[Any, ...]  # arguments between params and the shared args (a walk-forward window's bounds)
+    keep: bool  # send the objective's whole output back (to stitch out-of-sample equity), not only its metrics
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    run: int
+    metrics: dict[str, Any] | None
+    error: str | None
+    output: Any = None
+
+
+def _execute(task: _Task, objective: Objective, args: tuple[Any, ...]) -> _Outcome:
+    try:
+        output = objective(dict(task.params), *task.lead, *args)
+        return _Outcome(task.run, _flatten(output), None, output if task.keep else None)
+    except Exception as exc:  # one failing parameter set must not end the sweep
+        return _Outcome(task.run, None, f"{type(exc).__name__}: {exc}")
+
+
+def _run_in_worker(task: _Task) -> _Outcome:
+    if _WORKER is None:  # pragma: no cover - the pool initialiser always runs first
+        raise RuntimeError("worker not initialised")
+    return _execute(task, *_WORKER)
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on (the affinity mask, not the machine's count, where the OS tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_picklable(objective: Objective, args: tuple[Any, ...]) -> None:
+    try:
+        pickle.dumps(objective)
+    except Exception as exc:  # pickling raises several types
+        raise ValidationError(
+            "objective", "must be a top-level function so that worker processes can import it", repr(objective)
+        ) from exc
+    try:
+        pickle.dumps(args)
+    except Exception as exc:
+        raise ValidationError("args", "must be picklable to reach the worker processes", type(exc).__name__) from exc
+
+
+def _run_tasks(
+    objective: Objective,
+    tasks: Sequence[_Task],
+    args: tuple[Any, ...],
+    *,
+    workers: int | None,
+    progress: ProgressFn | None,
+    start_method: StartMethod,
+) -> list[_Outcome]:
+    count = default_workers() if workers is None else workers
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValidationError("workers", "must be an integer >= 1", workers)
+    if start_method not in ("spawn", "forkserver", "fork"):
+        raise ValidationError("start_method", "must be spawn, forkserver or fork", start_method)
+    outcomes: dict[int, _Outcome] = {}
+    if count == 1 or len(tasks) <= 1:
+        for task in tasks:
+            outcomes[task.run] = _execute(task, objective, args)
+            if progress is not None:
+                progress(1)
+        return [outcomes[t.run] for t in tasks]
+    _check_picklable(objective, args)
+    context = multiprocessing.get_context(start_method)
+    pool = ProcessPoolExecutor(
+        max_workers=min(count, len(tasks)), mp_context=context, initializer=_init_worker, initargs=(objective, args)
+    )
+    try:
+        pending: set[Future[_Outcome]] = {pool.submit(_run_in_worker, task) for task in tasks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()
+                outcomes[outcome.run] = outcome
+                if progress is not None:
+                    progress(1)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return [outcomes[t.run] for t in tasks]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Search results
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One row per parameter set: ``run``, (``window``,) the parameters, the metrics, and ``error``."""
+
+    frame: pl.DataFrame
+    param_names: tuple[str, ...]
+    metric_names: tuple[str, ...]
+
+    @property
+    def failures(self) -> int:
+        return int(self.frame["error"].is_not_null().sum())
+
+    def sorted(self, by: str, *, descending: bool = True) -> pl.DataFrame:
+        """The table sorted by any column; rows without a value (failed runs, undefined metrics) go last."""
+        if by not in self.frame.columns:
+            raise ValidationError("sort_by", f"must be one of: {', '.join(self.frame.columns)}", by)
+        return self.frame.sort(by, descending=descending, nulls_last=True, maintain_order=True)
+
+    def best(self, metric: str, *, maximize: bool = True) -> Params:
+        """Parameters of the best run by ``metric``; ties go to the earliest run, so the choice is stable."""
+        return _best_params(self.frame, self.param_names, metric, maximize)
+
+
+def _best_row(frame: pl.DataFrame, names: Sequence[str], metric: str, maximize: bool) -> dict[str, Any]:
+    if metric not in frame.columns or metric in names or metric in RESERVED_COLUMNS:
+        raise ValidationError("metric", "must be a metric column of the results", metric)
+    import polars as pl
+
+    if frame.schema[metric] == pl.Null:  # every run returned None for it
+        raise NotFoundError(f"no run produced a value for {metric!r}")
+    if not frame.schema[metric].is_numeric():
+        raise ValidationError("metric", "must be numeric to rank runs", metric)
+    valid = frame.filter(pl.col("error").is_null() & pl.col(metric).is_not_null())
+    if frame.schema[metric].is_float():
+        valid = valid.filter(pl.col(metric).is_not_nan())
+    if valid.is_empty():
+        raise NotFoundError(f"no run produced a value for {metric!r}")
+    return valid.sort([metric, "run"], descending=[maximize, False]).row(0, named=True)
+
+
+def _best_params(frame: pl.DataFrame, names: Sequence[str], metric: str, maximize: bool) -> Params:
+    row = _best_row(frame, names, metric, maximize)
+    return {name: row[name] for name in names}
+
+
+def _frame(
+    names: Sequence[str],
+    param_sets: Sequence[Params],
+    outcomes: Sequence[_Outcome],
+    windows: Sequence[int] | None = None,
+) -> SearchResult:
+    import polars as pl
+
+    metric_names: list[str] = []
+    for outcome in outcomes:
+        for key in outcome.metrics or {}:
+            if key not in metric_names:
+                metric_names.append(key)
+    # A metric named like a parameter or a reserved column is kept under a suffixed name, never dropped.
+    column_of = {m: (f"{m}_metric" if m in names or m in RESERVED_COLUMNS else m) for m in metric_names}
+    data: dict[str, list[Any]] = {"run": [o.run for o in outcomes]}
+    if windows is not None:
+        data["window"] = list(windows)
+    for name in names:
+        data[name] = [p[name] for p in param_sets]
+    for metric in metric_names:
+        data[column_of[metric]] = [(o.metrics or {}).get(metric) for o in outcomes]
+    data["error"] = [o.error for o in outcomes]
+    frame = pl.DataFrame(data, schema_overrides={"error": pl.String}, strict=False)
+    return SearchResult(frame, tuple(names), tuple(column_of[m] for m in metric_names))
+
+
+def evaluate(
+    objective: Objective,
+    param_sets: Sequence[Params],
+    *,
+    args: Sequence[Any] = (),
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    start_method: StartMethod = "spawn",
+) -> SearchResult:
+    """Run ``objective(params, *args)`` for each parameter set, in parallel; rows keep the input order."""
+    sets = [dict(p) for p in param_sets]
+    if not sets:
+        raise ValidationError("param_sets", "must not be empty")
+    names = list(sets[0])
+    for p in sets:
+        if list(p) != names:
+            raise ValidationError("param_sets", "every set must have the same parameters", ", ".join(p))
+    tasks = [_Task(i, p, (), False) for i, p in enumerate(sets)]
+    outcomes = _run_tasks(objective, tasks, tuple(args), workers=workers, progress=progress, start_method=start_method)
+    return _frame(names, sets, outcomes)
+
+
+def grid_search(
+    objective: Objective,
+    space: ParamSpace,
+    *,
+    args: Sequence[Any] = (),
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    start_method: StartMethod = "spawn",
+    max_runs: int = MAX_GRID,
+) -> SearchResult:
+    """Every combination of ``space``; refused beyond ``max_runs`` (use ``random_search`` for large spaces)."""
+    if space.size > max_runs:
+        rule = f"the grid has more than {max_runs} combinations: narrow the ranges or use random search"
+        raise ValidationError("--param", rule, space.size)
+    return evaluate(
+        objective, list(space.grid()), args=args, workers=workers, progress=progress, start_method=start_method
+    )
+
+
+def random_search(
+    objective: Objective,
+    space: ParamSpace,
+    samples: int,
+    *,
+    seed: int,
+    args: Sequence[Any] = (),
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    start_method: StartMethod = "spawn",
+) -> SearchResult:
+    """``samples`` distinct combinations drawn with ``seed`` (reproducible)."""
+    sets = space.sample(samples, seed)
+    return evaluate(objective, sets, args=args, workers=workers, progress=progress, start_method=start_method)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Walk-forward analysis
+# --------------------------------------------------------------------------------------------------------------
+
+
+def parse_duration(text: str, *, field: str = "duration") -> int:
+    """``90d``, ``12h``, ``2w``, ``30m``, ``45s`` (or a sum such as ``1d12h``) in nanoseconds."""
+    cleaned = text.strip() if isinstance(text, str) else ""
+    parts = _DURATION.findall(cleaned)
+    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
+        raise ValidationError(field, "must look like 90d, 12h, 2w, 30m or 1d12h", text)
+    total = sum(int(n) * _DURATION_NS[u] for n, u in parts) * 1_000_000_000
+    if total <= 0:
+        raise ValidationError(field, "must be longer than zero", text)
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class WalkForwardWindow:
+    """In-sample ``[train_start, train_end)`` followed by out-of-sample ``[test_start, test_end)``."""
+
+    index: int
+    train_start: int
+    train_end: int
+    test_start: int
+    test_end: int
+
+
+def _positive_ns(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(field, "must be a positive number of nanoseconds", value)
+    return value
+
+
+def walk_forward_windows(
+    start_ns: int,
+    end_ns: int,
+    *,
+    train_ns: int,
+    test_ns: int,
+    step_ns: int | None = None,
+    anchored: bool = False,
+) -> list[WalkForwardWindow]:
+    """Split ``[start_ns, end_ns)`` into successive in-sample / out-of-sample windows.
+
+    Rolling: the in-sample window keeps its length and moves by ``step_ns`` (default ``test_ns``, so the
+    out-of-sample windows tile the range without gaps or overlap). Anchored: in-sample always starts at
+    ``start_ns`` and grows. Only whole out-of-sample windows are made; a remainder shorter than ``test_ns`` at
+    the end is left out.
+    """
+    train = _positive_ns("train", train_ns)
+    test = _positive_ns("test", test_ns)
+    step = test if step_ns is None else _positive_ns("step", step_ns)
+    if isinstance(start_ns, bool) or isinstance(end_ns, bool) or end_ns <= start_ns:
+        raise ValidationError("end", "must be after start", end_ns)
+    windows: list[WalkForwardWindow] = []
+    k = 0
+    while True:
+        train_start = start_ns if anchored else start_ns + k * step
+        train_end = start_ns + train + k * step
+        test_end = train_end + test
+        if test_end > end_ns:
+            break
+        windows.append(WalkForwardWindow(k, train_start, train_end, train_end, test_end))
+        k += 1
+        if k > MAX_WINDOWS:
+            break
+    if len(windows) > MAX_WINDOWS:
+        raise ValidationError("test", f"makes more than {MAX_WINDOWS} windows: use longer windows", len(windows))
+    if not windows:
+        span = f"{(end_ns - start_ns) // 1_000_000_000}s < {(train + test) // 1_000_000_000}s"
+        raise ValidationError("train", "the range is too short for one in-sample plus one out-of-sample window", span)
+    return windows
+
+
+@dataclass(frozen=True, slots=True)
+class WindowOutcome:
+    """One window: the parameters chosen in sample, their in-sample score, and the out-of-sample metrics."""
+
+    window: WalkForwardWindow
+    best_params: Params | None
+    in_sample_score: float | None
+    oos_metrics: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WalkForwardResult:
+    metric: str
+    maximize: bool
+    windows: tuple[WindowOutcome, ...]
+    in_sample: SearchResult
+    oos_equity: tuple[EquityPoint, ...]
+    oos_trades: tuple[ClosedTrade, ...]
+    oos_metrics: Metrics | None
+
+    def frame(self) -> pl.DataFrame:
+        """One row per window: bounds, chosen parameters, in-sample score and every out-of-sample metric."""
+        import polars as pl
+
+        names = self.in_sample.param_names
+        rows: list[dict[str, Any]] = []
+        for w in self.windows:
+            row: dict[str, Any] = {
+                "window": w.window.index,
+                "train_start": w.window.train_start,
+                "train_end": w.window.train_end,
+                "test_start": w.window.test_start,
+                "test_end": w.window.test_end,
+            }
+            for name in names:
+                row[name] = None if w.best_params is None else w.best_params[name]
+            row[f"is_{self.metric}"] = w.in_sample_score
+            for key, value in (w.oos_metrics or {}).items():
+                row[f"oos_{key}"] = value
+            row["error"] = w.error
+            rows.append(row)
+        return pl.DataFrame(rows, infer_schema_length=None, strict=False)
+
+
+def stitch_equity(curves: Sequence[Sequence[EquityPoint]]) -> tuple[EquityPoint, ...]:
+    """Chain equity curves: each later curve is rescaled so that it starts where the previous one ended.
+
+    Out-of-sample runs each start with the same capital; chaining their returns shows what one account would
+    have done had it traded every window in turn. Arithmetic is Decimal, so only the division rounds (to 28
+    significant digits).
+    """
+    out: list[EquityPoint] = []
+    for curve in curves:
+        if not curve:
+            continue
+        if not out:
+            out.extend(curve)
+            continue
+        first = curve[0][1]
+        if first <= 0:
+            raise ValidationError("equity", "a curve to chain must start above zero", str(first))
+        if curve[0][0] <= out[-1][0]:
+            raise ValidationError("equity", "curves must follow each other in time", curve[0][0])
+        scale = out[-1][1] / first
+        out.extend((ts, value * scale) for ts, value in curve)
+    return tuple(out)
+
+
+def walk_forward(
+    objective: Objective,
+    space: ParamSpace,
+    windows: Sequence[WalkForwardWindow],
+    *,
+    metric: str,
+    maximize: bool = True,
+    samples: int | None = None,
+    seed: int = 0,
+    args: Sequence[Any] = (),
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    start_method: StartMethod = "spawn",
+    periods: float | None = None,
+) -> WalkForwardResult:
+    """Optimise on each in-sample window, then run the winner on the following out-of-sample window.
+
+    ``objective(params, start_ns, end_ns, *args)`` must trade only on bars with ``start_ns <= ts < end_ns``.
+    The search is the full grid, or ``samples`` random combinations (``seed``; the same sets in every window).
+    All in-sample runs of all windows share one pool, then all out-of-sample runs do (progress counts both:
+    ``len(windows) * sets + len(windows)`` steps). When the objective returns ``BacktestResult``s, the
+    out-of-sample equity curves are chained (``stitch_equity``) and measured as one run: ``oos_metrics``
+    (periods per year from ``periods`` or from the first result's timeframe).
+    """
+    if not windows:
+        raise ValidationError("windows", "must not be empty")
+    if samples is None and space.size > MAX_GRID:
+        raise ValidationError("--param", f"the grid is larger than {MAX_GRID}: use samples", space.size)
+    sets = list(space.grid()) if samples is None else space.sample(samples, seed)
+    names = list(space.names)
+    shared = tuple(args)
+
+    tasks: list[_Task] = []
+    window_of: list[int] = []
+    set_of: list[Params] = []
+    for w in windows:
+        for params in sets:
+            tasks.append(_Task(len(tasks), params, (w.train_start, w.train_end), False))
+            window_of.append(w.index)
+            set_of.append(params)
+    in_outcomes = _run_tasks(objective, tasks, shared, workers=workers, progress=progress, start_method=start_method)
+    in_sample = _frame(names, set_of, in_outcomes, window_of)
+    if all(o.error is not None for o in in_outcomes):
+        raise OperationFailed("every in-sample run failed", detail=in_outcomes[0].error)
+    if metric not in in_sample.metric_names:
+        known = ", ".join(in_sample.metric_names)
+        raise ValidationError("metric", f"must be one of the objective's metrics: {known}", metric)
+
+    import polars as pl
+
+    chosen: dict[int, tuple[Params, float]] = {}
+    failures: dict[int, str] = {}
+    for w in windows:
+        part = in_sample.frame.filter(pl.col("window") == w.index)
+        try:
+            row = _best_row(part, names, metric, maximize)
+        except NotFoundError as exc:
+            failures[w.index] = f"in sample: {exc.message}"
+            continue
+        chosen[w.index] = ({name: row[name] for name in names}, float(row[metric]))
+
+    oos_tasks = [
+        _Task(w.index, chosen[w.index][0], (w.test_start, w.test_end), True) for w in windows if w.index in chosen
+    ]
+    oos = _run_tasks(objective, oos_tasks, shared, workers=workers, progress=progress, start_method=start_method)
+    if progress is not None:
+        # Windows without a winner still count as a step, so the bar reaches its announced total.
+        for _ in range(len(windows) - len(oos_tasks)):
+            progress(1)
+    oos_by_window = {o.run: o for o in oos}
+
+    outcomes: list[WindowOutcome] = []
+    curves: list[tuple[EquityPoint, ...]] = []
+    trades: list[ClosedTrade] = []
+    results: list[BacktestResult] = []
+    for w in windows:
+        if w.index not in chosen:
+            outcomes.append(WindowOutcome(w, None, None, None, failures.get(w.index)))
+            continue
+        o = oos_by_window[w.index]
+        error = None if o.error is None else f"out of sample: {o.error}"
+        outcomes.append(WindowOutcome(w, chosen[w.index][0], chosen[w.index][1], o.metrics, error))
+        if isinstance(o.output, BacktestResult):
+            results.append(o.output)
+            curves.append(o.output.equity)
+            trades.extend(o.output.trades)
+
+    stitched = stitch_equity(curves)
+    oos_metrics = None
+    if stitched and len(results) == len(oos_tasks) and not any(o.error for o in oos):
+        ppy = periods if periods is not None else periods_per_year(results[0].timeframe)
+        oos_metrics = compute_metrics(list(stitched), trades, periods_per_year=ppy)
+    return WalkForwardResult(metric, maximize, tuple(outcomes), in_sample, stitched, tuple(trades), oos_metrics)
+
+
+def progress_total(space: ParamSpace, windows: int = 0, samples: int | None = None) -> int:
+    """How many progress steps a search (``windows=0``) or a walk-forward analysis reports."""
+    sets = space.size if samples is None else min(samples, space.size)
+    return sets if windows == 0 else windows * sets + windows
+
+
+__all__ = [
+    "MAX_GRID",
+    "Choice",
+    "FloatRange",
+    "IntRange",
+    "Objective",
+    "Param",
+    "ParamSpace",
+    "Params",
+    "SearchResult",
+    "WalkForwardResult",
+    "WalkForwardWindow",
+    "WindowOutcome",
+    "default_workers",
+    "evaluate",
+    "grid_search",
+    "parse_duration",
+    "parse_param",
+    "parse_space",
+    "progress_total",
+    "random_search",
+    "stitch_equity",
+    "walk_forward",
+    "walk_forward_windows",
+]
