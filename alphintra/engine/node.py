@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
+from alphintra.engine.algos import AlgoEngine, AlgoProgress, TwapRequest, VwapRequest
 from alphintra.engine.clock import Clock
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import (
@@ -111,9 +112,11 @@ class TradingNode:
         self._seq = 0
         self._replaying = False
         self._expiring: set[str] = set()
+        self._venue_timers = 0
         for inst in instruments:
             self.ledger.register(inst)
-        venue.bind(self, capacity=self._capacity)
+        venue.bind(self, capacity=self._capacity, schedule=self._schedule_venue)
+        self.algos = AlgoEngine(self)
 
     # -- accounts -------------------------------------------------------------------------------------------
 
@@ -215,7 +218,12 @@ class TradingNode:
             self.risk.check(self, init, inst)
         if init.reduce_only:
             self._check_reduce_only(init)
-        hold = _contingency is not None and _contingency.get("parent_order_id") is not None
+        # A bracket's exits wait (NEW, nothing locked) for the entry; an algorithm's children go out at once.
+        hold = (
+            _contingency is not None
+            and _contingency.get("parent_order_id") is not None
+            and _contingency.get("contingency_type") is ContingencyType.BRACKET
+        )
         price = None if hold else self._reservation_price(init, inst)
         if not hold and not self._shares_lock(init):
             self._reserve(init, inst, init.quantity, price)  # raises InsufficientBalance before anything is kept
@@ -295,6 +303,14 @@ class TradingNode:
         )
         self.emulator.link_bracket(entry.id, tp.id, sl.id)
         return entry, tp, sl
+
+    def submit_twap(self, request: TwapRequest) -> AlgoProgress:
+        """Start a TWAP execution (see :mod:`alphintra.engine.algos`); returns its progress (``algo_id`` inside)."""
+        return self.algos.submit_twap(request)
+
+    def submit_vwap(self, request: VwapRequest) -> AlgoProgress:
+        """Start a VWAP execution following ``request.weights`` (a volume profile)."""
+        return self.algos.submit_vwap(request)
 
     def cancel(self, order_id: str, *, reason: str = "canceled by user") -> Order:
         order = self.order(order_id)
@@ -404,6 +420,9 @@ class TradingNode:
             advance(end)
 
     def process_trade(self, tick: TradeTick) -> None:
+        advance = getattr(self.clock, "advance_to", None)
+        if advance is not None and tick.ts > self.clock.now_ns():
+            advance(tick.ts)  # timers (GTD, algorithm slices, venue latency) due by the tick fire first
         prev = self.last_prices.get(tick.symbol, tick.price)
         if self.venue.model.mode == "book":
             self._post_liquidity(tick.symbol, tick.price)
@@ -467,7 +486,9 @@ class TradingNode:
         if order.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.TRIGGERED, OrderStatus.NEW):
             self._emit(order, OrderRejected(order.id, now, reason=reason, message=message))
         elif not order.is_terminal:
-            self._emit(order, OrderCanceled(order.id, now, reason=reason.value))
+            # Already accepted (bar mode accepts at once and checks post-only/FOK at the next open): the order
+            # can only be canceled now; the reason code leads the message so that it stays machine-readable.
+            self._emit(order, OrderCanceled(order.id, now, reason=f"{reason.value}: {message}"))
 
     def expire(self, order_id: str) -> None:
         """GTD expiry (the emulator's timer calls this)."""
@@ -482,6 +503,11 @@ class TradingNode:
             self._emit(order, OrderExpired(order.id, self.clock.now_ns()))
 
     # -- internals ------------------------------------------------------------------------------------------
+
+    def _schedule_venue(self, due_ns: int, action: Callable[[], None]) -> None:
+        """Venue latency rides on the clock's timers: delivered in time order with every other timer."""
+        self._venue_timers += 1
+        self.clock.set_timer(f"venue:{self._venue_timers}", lambda _name, _ts: action(), at_ns=due_ns)
 
     def _capacity(self, key: str, price: Decimal) -> Decimal | None:
         """How much of a venue order the account can still pay for at ``price``.
@@ -527,6 +553,9 @@ class TradingNode:
         if init.order_type in (OrderType.LIMIT, OrderType.ICEBERG, OrderType.STOP_LIMIT) and init.price is not None:
             return init.price
         if init.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and init.stop_price is not None:
+            if self.venue.model.mode == "book":
+                # Once triggered it is a market order that may walk the book up to the collar.
+                return inst.round_price(init.stop_price * (1 + self.venue.model.market_collar_bps / _BPS), "up")
             return init.stop_price
         ref = self.last_price(init.symbol)
         if ref is None:
@@ -696,8 +725,10 @@ class TradingNode:
                     )
                 elif kind == "Released":
                     self.ledger.release(str(rec["order_id"]))
-                elif kind in ("EmulatorLink", "AlgoRecord"):
+                elif kind == "EmulatorLink":
                     self.emulator.restore_record(rec)
+                elif isinstance(kind, str) and kind.startswith("Algo"):
+                    self.algos.restore_record(rec)
                 elif isinstance(kind, str) and kind.startswith("Order"):
                     event = event_from_dict(rec)
                     if isinstance(event, OrderInitialized):
@@ -723,6 +754,7 @@ class TradingNode:
                 self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason="canceled during restart"))
                 continue
             self.emulator.resume(order)
+        self.algos.resume()
 
 
 def _seq_of(order_id: str, prefix: str) -> int:

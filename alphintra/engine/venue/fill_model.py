@@ -3,8 +3,8 @@
 Two modes:
 
 ``bar`` (backtests on OHLCV bars; the default)
-    Orders wait for the next bar: nothing submitted while a bar is being handled can trade on that bar, so a
-    strategy can never fill at a price it has already seen (no look-ahead).
+    Orders a strategy submits wait for the next bar: nothing submitted after a bar was seen can trade on that
+    bar, so a strategy can never fill at a price it has already seen (no look-ahead).
 
     * **Market orders** fill at the next bar's **open**, moved against the order by the slippage (``slippage_bps``
       of the price, plus ``slippage_ticks`` ticks), rounded to the tick grid away from the trader and kept inside
@@ -14,6 +14,10 @@ Two modes:
       and a resting limit fills at its limit price (maker) when the path reaches it.
     * **Stops** (emulated above the venue) trigger on the same path; a stop triggered inside a bar fills at its
       stop price (or at the open if the bar gapped through it), plus slippage.
+    * **Orders the engine creates while a bar is walked** (an iceberg's refill, a bracket's exits, a triggered
+      stop-limit) join the rest of that bar's path and fill only at their own limit price (maker): the refill of
+      an iceberg that just traded at its limit cannot be filled at a better price the path had reached before it
+      existed. From the next bar on they are ordinary resting orders.
     * **IOC / FOK** limits get one chance at the next open. **Post-only** limits marketable at the open are
       rejected.
     * **Volume participation cap**: with ``max_participation`` set, the fills of one symbol in one bar total at
@@ -25,7 +29,7 @@ Two modes:
     ladder and other accounts). Slippage is what walking the book costs. Market orders become IOC limits at a
     protective collar (``market_collar_bps`` from the reference price), as many exchanges do, so their cost is
     bounded by what was reserved. ``latency_ns`` delays every submission, cancel and modify by that much engine
-    time.
+    time (delivered by the node's clock timers, so a cancel can lose the race against a fill).
 """
 
 from __future__ import annotations

@@ -130,8 +130,10 @@ class SimulatedVenue:
 
     def has_work(self, symbol: str) -> bool:
         """Whether a bar of ``symbol`` can change anything here (working orders, or a latency queue)."""
-        return bool(self._working.get(symbol)) or bool(self._inflight) or (
-            self.model.mode == "book" and any(sym == symbol for sym, _ in self._keys.values())
+        return (
+            bool(self._working.get(symbol))
+            or bool(self._inflight)
+            or (self.model.mode == "book" and any(sym == symbol for sym, _ in self._keys.values()))
         )
 
     # -- latency (book mode) -------------------------------------------------------------------------------

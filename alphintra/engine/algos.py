@@ -1,0 +1,619 @@
+"""Execution algorithms: TWAP and VWAP as parent orders that work through ordinary child orders.
+
+An algorithm is not an order of the venue (nor of the order state machine): it is a plan -- a list of slices, each
+a time and a quantity -- and a record of what it did. At each slice time a node timer fires and the algorithm sends
+one child: an ordinary node order (market, or a limit at the guard price) with ``parent_order_id`` set to the
+algorithm's id, the tags ``algo:<id>`` and ``slice:<n>``, and ``client_order_id`` ``<id>/<n>``. Because the slices
+ride on the node's clock, a backtest on a ``TestClock`` and a live session run them identically.
+
+Rules, and why:
+
+* **Exact split.** The total is split on the lot grid in integer lots: each slice gets the floor of its weight's
+  share and the lots left over go one each to the last slices, so the slices always sum to the total. Slices
+  smaller than the instrument's minimum quantity are merged into the next one (the last into the previous one).
+* **Catch-up.** A slice does not send its planned size blindly: it sends what is needed to bring the cumulative
+  amount (filled plus still working) up to the plan's cumulative target. An unfilled child is canceled when the next
+  slice is due, so what it missed -- and what a skipped slice did not send -- rolls into the next slice.
+* **Guard.** With ``limit_price`` set, a slice whose market (the node's last price) is beyond the guard (above it
+  for a buy, below it for a sell) is either skipped (``GuardMode.SKIP``: its quantity rolls forward) or sent as a
+  limit order at the guard (``GuardMode.LIMIT``). Otherwise the child is a market order.
+* **Randomisation** (TWAP, optional): with ``randomize = r`` (0 <= r < 1) and a ``seed``, each slice time moves
+  later by up to ``r`` of a slice interval (it never leaves its interval, so the order of slices is kept) and each
+  slice's weight is scaled by a factor in ``[1 - r, 1 + r]``. The plan is computed once and journaled, so a replay
+  never re-draws it.
+* **End.** At ``start + duration`` whatever child still works is canceled and the algorithm is COMPLETED (with a
+  remainder if the market did not give everything); it completes earlier when every slice was sent and the whole
+  quantity filled. Funds are locked child by child, not for the whole algorithm up front.
+* **Journal.** ``AlgoStarted`` (the whole plan), ``AlgoSlice`` (which child a slice sent, or why it sent none),
+  ``AlgoCanceled`` and ``AlgoCompleted`` records go through ``node.record``; :meth:`AlgoEngine.restore_record`
+  reads them back during ``TradingNode.replay`` and :meth:`AlgoEngine.resume` re-arms the timers, so a restarted
+  node continues the schedule. Progress (filled, average price) is always computed from the child orders, which
+  the replay rebuilds exactly. Should a crash fall between a child's submission and its ``AlgoSlice`` record, the
+  slice fires again on resume and the ``client_order_id`` makes the node return the existing child.
+
+VWAP differs from TWAP only in its weights: a volume profile per slice (see :func:`volume_profile`). The algorithm
+takes the profile as plain weights, so it does not depend on the market data store.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Context, Decimal
+from enum import StrEnum, unique
+from typing import TYPE_CHECKING, Any
+
+from alphintra.engine.commands import OrderRequest
+from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType
+from alphintra.engine.core.errors import ConflictError, NotFoundError, ValidationError
+from alphintra.engine.core.events import OrderEvent
+from alphintra.engine.core.instrument import Instrument, to_decimal
+from alphintra.engine.core.orders import Order
+
+if TYPE_CHECKING:
+    from alphintra.engine.data import Bar
+    from alphintra.engine.node import TradingNode
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+_MAX_SLICES = 100_000
+_DIV = Context(prec=34)
+_JITTER_STEPS = 1_000_000  # randomisation resolution: r is applied in millionths
+
+
+@unique
+class AlgoStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+
+
+@unique
+class GuardMode(StrEnum):
+    """What a slice does when the market is beyond the guard price."""
+
+    SKIP = "SKIP"  # send nothing; the quantity rolls into later slices
+    LIMIT = "LIMIT"  # send a limit order at the guard price
+
+
+@dataclass(frozen=True, slots=True)
+class TwapRequest:
+    """Trade ``quantity`` in ``slices`` equal parts spread evenly over ``duration_ns`` from ``start_ns`` (now)."""
+
+    symbol: str
+    side: OrderSide
+    quantity: Decimal
+    duration_ns: int
+    slices: int
+    start_ns: int | None = None
+    limit_price: Decimal | None = None
+    guard: GuardMode = GuardMode.LIMIT
+    randomize: Decimal = Decimal(0)
+    seed: int | None = None
+    account: str | None = None
+    strategy: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VwapRequest:
+    """Trade ``quantity`` over ``duration_ns`` in ``len(weights)`` slices sized by the volume profile ``weights``."""
+
+    symbol: str
+    side: OrderSide
+    quantity: Decimal
+    duration_ns: int
+    weights: tuple[Decimal, ...]
+    start_ns: int | None = None
+    limit_price: Decimal | None = None
+    guard: GuardMode = GuardMode.LIMIT
+    account: str | None = None
+    strategy: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    due_ns: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AlgoProgress:
+    algo_id: str
+    kind: str
+    symbol: str
+    side: OrderSide
+    status: AlgoStatus
+    quantity: Decimal
+    filled: Decimal
+    remaining: Decimal
+    average_price: Decimal | None
+    slices_total: int
+    slices_sent: int  # slices that sent a child order
+    slices_done: int  # slices fired whose child (if any) is finished
+    working_order_id: str | None
+    child_order_ids: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Algo:
+    algo_id: str
+    kind: str
+    account: str
+    symbol: str
+    side: OrderSide
+    quantity: Decimal
+    plan: tuple[Slice, ...]
+    end_ns: int
+    limit_price: Decimal | None
+    guard: GuardMode
+    strategy: str | None
+    tags: tuple[str, ...]
+    status: AlgoStatus = AlgoStatus.RUNNING
+    next_slice: int = 0
+    children: list[str] = field(default_factory=list)
+    notes: dict[int, str] = field(default_factory=dict)  # slice -> why it sent nothing
+
+    @property
+    def timer(self) -> str:
+        return f"algo:{self.algo_id}"
+
+    def target(self, upto: int) -> Decimal:
+        return sum((s.quantity for s in self.plan[: upto + 1]), Decimal(0))
+
+
+# -- planning (pure) ---------------------------------------------------------------------------------------------
+
+
+def _int_weights(weights: Sequence[Decimal]) -> list[int]:
+    """Scale exact decimal weights to integers with the same ratios (so the split is integer arithmetic)."""
+    places = 0
+    for w in weights:
+        exponent = w.as_tuple().exponent
+        assert isinstance(exponent, int)
+        places = max(places, -exponent)
+    return [int(w.scaleb(places)) for w in weights]
+
+
+def split_lots(total: int, weights: Sequence[Decimal], min_lots: int = 1) -> list[int]:
+    """Split ``total`` lots by ``weights``: floors, the leftover lots one each to the last slices, then slices
+    below ``min_lots`` merged forward (the last into the previous non-empty one). The result sums to ``total``."""
+    ints = _int_weights(weights)
+    whole = sum(ints)
+    if whole <= 0:
+        raise ValidationError("weights", "must have a positive sum", list(weights))
+    lots = [total * w // whole for w in ints]
+    left = total - sum(lots)
+    n = len(lots)
+    for i in range(left):  # left < n: the floors lose less than one lot per slice
+        lots[n - 1 - (i % n)] += 1
+    carry = 0
+    for i in range(n):
+        lots[i] += carry
+        carry = 0
+        if 0 < lots[i] < min_lots and i < n - 1:
+            carry, lots[i] = lots[i], 0
+    if 0 < lots[-1] < min_lots:
+        for j in range(n - 2, -1, -1):
+            if lots[j] > 0:
+                lots[j] += lots[-1]
+                lots[-1] = 0
+                break
+    return lots
+
+
+def plan_slices(
+    inst: Instrument,
+    quantity: Decimal,
+    weights: Sequence[Decimal],
+    start_ns: int,
+    duration_ns: int,
+    *,
+    randomize: Decimal = Decimal(0),
+    seed: int | None = None,
+) -> tuple[Slice, ...]:
+    """The schedule: slice ``i`` is due at ``start + i * duration / n`` (plus jitter) with its share of the lots."""
+    n = len(weights)
+    weights = list(weights)
+    offsets = [0] * n
+    if randomize > 0:
+        rng = random.Random(seed)
+        steps = int(randomize * _JITTER_STEPS)  # r in millionths
+        interval = duration_ns // n
+        whole = _JITTER_STEPS * _JITTER_STEPS
+        for i in range(n):
+            offsets[i] = interval * steps * rng.randrange(_JITTER_STEPS) // whole  # in [0, r x interval)
+            draw = rng.randrange(-_JITTER_STEPS, _JITTER_STEPS + 1)
+            # An integer factor in [1 - r, 1 + r] x whole keeps the weights exact (only their ratios matter).
+            weights[i] = weights[i] * (whole + steps * draw)
+    min_lots = inst.qty_to_lots(inst.round_qty(inst.min_qty, "up")) if inst.min_qty > 0 else 1
+    lots = split_lots(inst.qty_to_lots(quantity), weights, max(min_lots, 1))
+    return tuple(Slice(start_ns + i * duration_ns // n + offsets[i], inst.lots_to_qty(lots[i])) for i in range(n))
+
+
+def volume_profile(
+    samples: Iterable[tuple[int, Decimal | int | str]],
+    start_ns: int,
+    duration_ns: int,
+    slices: int,
+    *,
+    period_ns: int = NS_PER_DAY,
+) -> tuple[Decimal, ...]:
+    """Weights per slice from historical volume: each ``(ts_ns, volume)`` sample counts towards the slice whose
+    time of day (``ts mod period``) it falls in, for the window ``[start, start + duration)`` taken modulo the
+    period. Normalised to sum to 1 (rounded to 34 digits; the split only uses the ratios)."""
+    _check_window(duration_ns, slices)
+    if duration_ns > period_ns:
+        raise ValidationError("duration_ns", f"must not exceed the profile period {period_ns} ns", duration_ns)
+    sums = [Decimal(0)] * slices
+    origin = start_ns % period_ns
+    for ts, volume in samples:
+        offset = (ts - origin) % period_ns
+        if offset < duration_ns:
+            sums[offset * slices // duration_ns] += to_decimal("volume", volume)
+    total = sum(sums, Decimal(0))
+    if total <= 0:
+        raise ValidationError("volume", "the history has no volume inside the algorithm's window", str(total))
+    return tuple(_DIV.divide(v, total) for v in sums)
+
+
+def volume_profile_from_bars(
+    bars: Iterable[Bar], start_ns: int, duration_ns: int, slices: int, *, period_ns: int = NS_PER_DAY
+) -> tuple[Decimal, ...]:
+    """:func:`volume_profile` over stored bars (each counted at its open time)."""
+    return volume_profile(((b.ts, b.volume) for b in bars), start_ns, duration_ns, slices, period_ns=period_ns)
+
+
+def volume_profile_from_frame(
+    frame: Any,
+    start_ns: int,
+    duration_ns: int,
+    slices: int,
+    *,
+    time_column: str = "time",
+    volume_column: str = "volume",
+    period_ns: int = NS_PER_DAY,
+) -> tuple[Decimal, ...]:
+    """:func:`volume_profile` over a polars DataFrame of bars (e.g. ``MarketData.bars(...)``): ``time`` as a
+    datetime or int nanoseconds, ``volume`` numeric."""
+    import polars as pl
+
+    times = frame.get_column(time_column)
+    if times.dtype.is_temporal():
+        times = times.dt.epoch("ns")
+    volumes = frame.get_column(volume_column).cast(pl.Utf8)
+    samples = zip(times.cast(pl.Int64).to_list(), volumes.to_list(), strict=True)
+    return volume_profile(
+        ((int(t), v) for t, v in samples if t is not None and v is not None),
+        start_ns,
+        duration_ns,
+        slices,
+        period_ns=period_ns,
+    )
+
+
+def _check_window(duration_ns: int, slices: int) -> None:
+    if not isinstance(slices, int) or isinstance(slices, bool) or not 1 <= slices <= _MAX_SLICES:
+        raise ValidationError("slices", f"must be an integer between 1 and {_MAX_SLICES}", slices)
+    if not isinstance(duration_ns, int) or isinstance(duration_ns, bool) or duration_ns < slices:
+        raise ValidationError("duration_ns", "must be an integer >= the number of slices (ns)", duration_ns)
+
+
+# -- the engine --------------------------------------------------------------------------------------------------
+
+
+class AlgoEngine:
+    """Runs execution algorithms for one node (``node.algos``)."""
+
+    def __init__(self, node: TradingNode) -> None:
+        self.node = node
+        self._algos: dict[str, _Algo] = {}
+        self._seq = 0
+        node.listeners.append(self._on_order)
+
+    # -- commands ---------------------------------------------------------------------------------------------
+
+    def submit_twap(self, request: TwapRequest) -> AlgoProgress:
+        _check_window(request.duration_ns, request.slices)
+        randomize = to_decimal("randomize", request.randomize)
+        if not 0 <= randomize < 1:
+            raise ValidationError("randomize", "must be >= 0 and < 1", randomize)
+        if randomize > 0 and request.seed is None:
+            raise ValidationError("seed", "is required with randomize (a plan must be reproducible)")
+        weights = [Decimal(1)] * request.slices
+        return self._start("TWAP", request, weights, randomize, request.seed)
+
+    def submit_vwap(self, request: VwapRequest) -> AlgoProgress:
+        weights = [to_decimal(f"weights[{i}]", w) for i, w in enumerate(request.weights)]
+        _check_window(request.duration_ns, len(weights))
+        for i, w in enumerate(weights):
+            if w < 0:
+                raise ValidationError(f"weights[{i}]", "must be >= 0", w)
+        if sum(weights, Decimal(0)) <= 0:
+            raise ValidationError("weights", "must have a positive sum", [str(w) for w in weights])
+        return self._start("VWAP", request, weights, Decimal(0), None)
+
+    def cancel(self, algo_id: str, *, reason: str = "canceled by user") -> AlgoProgress:
+        """Stop the schedule and cancel the working child; fills already made stand."""
+        algo = self._get(algo_id)
+        if algo.status is not AlgoStatus.RUNNING:
+            raise ConflictError(f"algorithm {algo_id} is {algo.status.value}; only a running one can be canceled")
+        self.node.clock.cancel_timer(algo.timer)
+        algo.status = AlgoStatus.CANCELED
+        self.node.record({"type": "AlgoCanceled", "algo_id": algo_id, "reason": reason})
+        self._cancel_children(algo, f"algo canceled: {reason}")
+        return self.progress(algo_id)
+
+    # -- queries ----------------------------------------------------------------------------------------------
+
+    def progress(self, algo_id: str) -> AlgoProgress:
+        algo = self._get(algo_id)
+        orders = [self.node.orders[c] for c in algo.children if c in self.node.orders]
+        filled = sum((o.filled_quantity for o in orders), Decimal(0))
+        notional = sum((o.filled_notional for o in orders), Decimal(0))
+        working = [o.id for o in orders if not o.is_terminal]
+        done = sum(1 for i in range(algo.next_slice) if i in algo.notes)
+        done += sum(1 for o in orders if o.is_terminal)
+        return AlgoProgress(
+            algo_id=algo.algo_id,
+            kind=algo.kind,
+            symbol=algo.symbol,
+            side=algo.side,
+            status=algo.status,
+            quantity=algo.quantity,
+            filled=filled,
+            remaining=algo.quantity - filled,
+            average_price=_DIV.divide(notional, filled) if filled else None,
+            slices_total=len(algo.plan),
+            slices_sent=len(algo.children),
+            slices_done=done,
+            working_order_id=working[-1] if working else None,
+            child_order_ids=tuple(algo.children),
+        )
+
+    def plan(self, algo_id: str) -> tuple[Slice, ...]:
+        return self._get(algo_id).plan
+
+    def list_algos(self, status: AlgoStatus | None = None) -> list[AlgoProgress]:
+        return [self.progress(a) for a, algo in self._algos.items() if status is None or algo.status is status]
+
+    def children(self, algo_id: str) -> list[Order]:
+        return [self.node.orders[c] for c in self._get(algo_id).children]
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _get(self, algo_id: str) -> _Algo:
+        algo = self._algos.get(algo_id)
+        if algo is None:
+            raise NotFoundError(f"algorithm {algo_id!r} not found")
+        return algo
+
+    def _start(
+        self,
+        kind: str,
+        request: TwapRequest | VwapRequest,
+        weights: list[Decimal],
+        randomize: Decimal,
+        seed: int | None,
+    ) -> AlgoProgress:
+        node = self.node
+        inst = node.instruments.find(request.symbol)
+        if inst is None:
+            raise ValidationError("symbol", "is not a known instrument", request.symbol, reason="UNKNOWN_SYMBOL")
+        side = OrderSide(request.side)
+        quantity = inst.make_qty(to_decimal("quantity", request.quantity))
+        if quantity <= 0 or quantity < inst.min_qty:
+            raise ValidationError("quantity", f"must be >= min_qty {inst.min_qty} and > 0", quantity)
+        limit = None if request.limit_price is None else inst.make_price(request.limit_price, "limit_price")
+        if limit is not None and limit <= 0:
+            raise ValidationError("limit_price", "must be > 0", limit)
+        account = request.account or node.default_account
+        if account not in node.ledger.accounts():
+            raise ValidationError("account", "is not an open account", account)
+        now = node.clock.now_ns()
+        start = now if request.start_ns is None else request.start_ns
+        if start < now:
+            raise ValidationError("start_ns", f"must not be before now ({now} ns)", start)
+        plan = plan_slices(inst, quantity, weights, start, request.duration_ns, randomize=randomize, seed=seed)
+        self._seq += 1
+        algo = _Algo(
+            algo_id=f"ALGO-{self._seq:08d}",
+            kind=kind,
+            account=account,
+            symbol=inst.symbol,
+            side=side,
+            quantity=quantity,
+            plan=plan,
+            end_ns=start + request.duration_ns,
+            limit_price=limit,
+            guard=GuardMode(request.guard),
+            strategy=request.strategy,
+            tags=tuple(request.tags),
+        )
+        self._algos[algo.algo_id] = algo
+        node.record(
+            {
+                "type": "AlgoStarted",
+                "algo_id": algo.algo_id,
+                "kind": kind,
+                "account": account,
+                "symbol": algo.symbol,
+                "side": side.value,
+                "quantity": str(quantity),
+                "plan": [[s.due_ns, str(s.quantity)] for s in plan],
+                "end_ns": algo.end_ns,
+                "limit_price": None if limit is None else str(limit),
+                "guard": algo.guard.value,
+                "strategy": algo.strategy,
+                "tags": list(algo.tags),
+            }
+        )
+        self._arm(algo)
+        return self.progress(algo.algo_id)
+
+    def _arm(self, algo: _Algo) -> None:
+        """Set the timer for the next thing due: the next slice, or the end. Due already: do it now."""
+        if algo.status is not AlgoStatus.RUNNING:
+            return
+        node = self.node
+        due = algo.plan[algo.next_slice].due_ns if algo.next_slice < len(algo.plan) else algo.end_ns
+        if due <= node.clock.now_ns():
+            self._fire(algo.algo_id)
+        else:
+            algo_id = algo.algo_id
+            node.clock.set_timer(algo.timer, lambda _name, _ts: self._fire(algo_id), at_ns=due)
+
+    def _fire(self, algo_id: str) -> None:
+        algo = self._algos[algo_id]
+        if algo.status is not AlgoStatus.RUNNING:
+            return
+        node = self.node
+        now = node.clock.now_ns()
+        n = len(algo.plan)
+        if algo.next_slice >= n:
+            self._finish(algo, "the schedule ended")
+            return
+        # Slices overdue together (a restart, a long gap in the data) are merged into the last of them.
+        while algo.next_slice + 1 < n and algo.plan[algo.next_slice + 1].due_ns <= now:
+            self._note(algo, algo.next_slice, "merged into a later slice")
+        self._cancel_children(algo, "algo: the next slice is due")
+        self._send_slice(algo, algo.next_slice)
+        self._arm(algo)
+
+    def _send_slice(self, algo: _Algo, k: int) -> None:
+        node = self.node
+        inst = node.instruments.get(algo.symbol)
+        children = [node.orders[c] for c in algo.children]
+        committed = sum((o.filled_quantity if o.is_terminal else o.quantity for o in children), Decimal(0))
+        qty = inst.round_qty(algo.target(k) - committed) if algo.target(k) > committed else Decimal(0)
+        if qty <= 0:
+            self._note(algo, k, "nothing left to send")
+            return
+        market = node.last_price(algo.symbol)
+        order_type = OrderType.MARKET
+        price = None
+        if algo.limit_price is not None:
+            beyond = market is None or (
+                market > algo.limit_price if algo.side is OrderSide.BUY else market < algo.limit_price
+            )
+            if beyond and algo.guard is GuardMode.SKIP:
+                self._note(algo, k, f"market {market} is beyond the guard {algo.limit_price}")
+                return
+            if beyond:
+                order_type, price = OrderType.LIMIT, algo.limit_price
+        request = OrderRequest(
+            symbol=algo.symbol,
+            side=algo.side,
+            quantity=qty,
+            order_type=order_type,
+            price=price,
+            client_order_id=f"{algo.algo_id}/{k}",
+            strategy=algo.strategy,
+            account=algo.account,
+            tags=(*algo.tags, f"algo:{algo.algo_id}", f"slice:{k}"),
+        )
+        try:
+            child = node.submit(request, _contingency={"parent_order_id": algo.algo_id})
+        except ValidationError as exc:  # refused (funds, minimums, risk): nothing was created; it rolls forward
+            self._note(algo, k, f"refused: {exc}")
+            return
+        if child.id not in algo.children:
+            algo.children.append(child.id)
+        algo.next_slice = k + 1
+        node.record({"type": "AlgoSlice", "algo_id": algo.algo_id, "slice": k, "order_id": child.id, "note": None})
+
+    def _note(self, algo: _Algo, k: int, note: str) -> None:
+        algo.notes[k] = note
+        algo.next_slice = k + 1
+        self.node.record({"type": "AlgoSlice", "algo_id": algo.algo_id, "slice": k, "order_id": None, "note": note})
+
+    def _cancel_children(self, algo: _Algo, reason: str) -> None:
+        node = self.node
+        for child_id in algo.children:
+            child = node.orders[child_id]
+            if not child.is_terminal and child.status is not OrderStatus.PENDING_CANCEL:
+                node.cancel(child_id, reason=reason)
+
+    def _finish(self, algo: _Algo, why: str) -> None:
+        self.node.clock.cancel_timer(algo.timer)
+        algo.status = AlgoStatus.COMPLETED
+        self.node.record({"type": "AlgoCompleted", "algo_id": algo.algo_id, "reason": why})
+        self._cancel_children(algo, "algo: the schedule ended")
+
+    def _on_order(self, order: Order, event: OrderEvent) -> None:
+        """A child finished: once every slice went out and everything filled, the algorithm is done early."""
+        parent = order.parent_order_id
+        if parent is None or not order.is_terminal:
+            return
+        algo = self._algos.get(parent)
+        if algo is None or algo.status is not AlgoStatus.RUNNING or algo.next_slice < len(algo.plan):
+            return
+        orders = [self.node.orders[c] for c in algo.children]
+        if all(o.is_terminal for o in orders) and sum((o.filled_quantity for o in orders), Decimal(0)) == algo.quantity:
+            self._finish(algo, "filled")
+
+    # -- recovery ---------------------------------------------------------------------------------------------
+
+    def restore_record(self, rec: Mapping[str, Any]) -> None:
+        """Fold one ``Algo*`` journal record (during ``TradingNode.replay``)."""
+        kind = rec.get("type")
+        algo_id = str(rec["algo_id"])
+        if kind == "AlgoStarted":
+            limit = rec.get("limit_price")
+            self._algos[algo_id] = _Algo(
+                algo_id=algo_id,
+                kind=str(rec["kind"]),
+                account=str(rec["account"]),
+                symbol=str(rec["symbol"]),
+                side=OrderSide(rec["side"]),
+                quantity=Decimal(str(rec["quantity"])),
+                plan=tuple(Slice(int(due), Decimal(str(qty))) for due, qty in rec["plan"]),
+                end_ns=int(rec["end_ns"]),
+                limit_price=None if limit is None else Decimal(str(limit)),
+                guard=GuardMode(rec["guard"]),
+                strategy=None if rec.get("strategy") is None else str(rec["strategy"]),
+                tags=tuple(str(t) for t in rec.get("tags") or ()),
+            )
+            _, _, tail = algo_id.rpartition("-")
+            if tail.isdigit():
+                self._seq = max(self._seq, int(tail))
+            return
+        algo = self._get(algo_id)
+        if kind == "AlgoSlice":
+            k = int(rec["slice"])
+            order_id = rec.get("order_id")
+            if order_id is None:
+                algo.notes[k] = str(rec.get("note") or "")
+            elif order_id not in algo.children:
+                algo.children.append(str(order_id))
+            algo.next_slice = max(algo.next_slice, k + 1)
+        elif kind == "AlgoCanceled":
+            algo.status = AlgoStatus.CANCELED
+        elif kind == "AlgoCompleted":
+            algo.status = AlgoStatus.COMPLETED
+        else:
+            raise ValidationError("type", "is not an algorithm record", kind)
+
+    def resume(self) -> None:
+        """After a replay (and after the node resumed its orders): re-arm every running algorithm's schedule."""
+        for algo in self._algos.values():
+            if algo.status is AlgoStatus.RUNNING:
+                self._arm(algo)
+
+
+__all__ = [
+    "NS_PER_DAY",
+    "AlgoEngine",
+    "AlgoProgress",
+    "AlgoStatus",
+    "GuardMode",
+    "Slice",
+    "TwapRequest",
+    "VwapRequest",
+    "plan_slices",
+    "split_lots",
+    "volume_profile",
+    "volume_profile_from_bars",
+    "volume_profile_from_frame",
+]
