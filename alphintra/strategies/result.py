@@ -7,6 +7,7 @@ nanoseconds since the epoch, UTC) and ``from_dict`` reads it back to an equal ob
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -292,6 +293,12 @@ class BacktestResult:
             raise ValidationError("drawdown", f"must have one point per equity point ({len(self.equity)})")
         for name, value in self.params.items():
             _encode_param(name, value)
+        try:
+            json.dumps(self.extra, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                "extra", "must hold only JSON values (text, numbers, lists, objects)", str(exc)
+            ) from None
 
     @classmethod
     def build(

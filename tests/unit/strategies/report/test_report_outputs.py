@@ -227,3 +227,31 @@ def test_execution_record_matches_the_strategy_executions_row() -> None:
     started = record["started_at"]
     assert started.isoformat() == "2025-06-15T15:06:40.123456+00:00"
     json.dumps({k: v for k, v in record.items() if not k.endswith("_at")}, allow_nan=False)
+
+
+def test_extra_must_be_json() -> None:
+    with pytest.raises(ValidationError) as err:
+        BacktestResult.build(
+            run_id="x", strategy="s", params={}, symbols=["X"], timeframe="1h", start_ns=0, end_ns=H,
+            equity=[(0, Decimal(1))], extra={"when": object()},
+        )  # fmt: skip
+    assert err.value.field == "extra"
+
+
+def test_results_table_sorts_by_any_column_and_cuts_to_top() -> None:
+    import polars as pl
+
+    from alphintra.strategies.report import results_table
+
+    frame = pl.DataFrame(
+        {"run": [0, 1, 2], "fast": [5, 10, 15], "sharpe": [0.5, None, 1.25], "error": [None, "boom", None]}
+    )
+    text = render_text(results_table(frame, sort_by="sharpe", top=2), width=100)
+    rows = re.findall(r"^│\s*(\d+)\s*│\s*(\d+)\s*│\s*(\S+)\s*│", text, flags=re.M)
+    assert rows == [("2", "15", "1.25"), ("0", "5", "0.5")]
+    with pytest.raises(ValidationError) as err:
+        results_table(frame, sort_by="sortino")
+    assert err.value.field == "sort_by"
+    with pytest.raises(ValidationError) as err:
+        results_table(frame, columns=["fast", "nope"])
+    assert err.value.field == "columns"
