@@ -31,9 +31,13 @@ def main(argv: list[str] | None = None) -> int:
         figures = result[name]
         print(
             f"{name:<10} {figures['orders']:>9,} orders  {figures['orders_per_sec']:>10,} orders/s  "
+            f"({figures['orders_per_cpu_sec']:>10,} per CPU-s)  "
             f"p50 {figures['p50_us']:>7.2f} us  p99 {figures['p99_us']:>7.2f} us"
         )
-    print(f"speed-up   {result['speedup']}x (same {result['reference']['orders']:,}-order prefix, same trades)")
+    print(
+        f"speed-up   {result['speedup']}x wall, {result['speedup_cpu']}x CPU "
+        f"(same {result['reference']['orders']:,}-order prefix, same trades)"
+    )
     return 0
 
 
