@@ -5,9 +5,10 @@ Every message is ``{"type", "topic", "seq", "ts", "data"}``. ``seq`` counts the 
 hub's clock. The first message of every subscription is ``{"type": "subscribed", "seq": <last seq published
 on the topic>, ...}``: once a client has it, it receives every later message of the topic.
 
-``publish`` may be called from any thread (the engine runs outside the event loop). It serialises once, then
-hands the text to each subscriber's event loop with ``call_soon_threadsafe`` and returns at once; it never
-waits for a socket. Each subscriber has a bounded queue; when it is full the subscriber is disconnected with
+``publish`` may be called from any thread (the engine runs outside the event loop). It serialises once, appends
+the text to a mailbox per event loop and returns at once; it never waits for a socket. The loop is woken with
+``call_soon_threadsafe`` only when its mailbox was empty, so a burst of publishes costs one wake-up, not one
+per message. Each subscriber has a bounded queue; when it is full the subscriber is disconnected with
 close code 1008 and reason "slow consumer" instead of buffering without bound or blocking the publisher.
 """
 
@@ -18,6 +19,7 @@ import contextlib
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -109,6 +111,16 @@ class _Subscriber:
         return True
 
 
+class _Mailbox:
+    """Messages waiting to enter one event loop, in publish order; guarded by the hub's lock."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.items: deque[tuple[_Subscriber, str]] = deque()
+        self.scheduled = False
+        self.users = 0
+
+
 class WebSocketHub:
     """Topic registry, per-topic sequence numbers and the subscribers of one daemon."""
 
@@ -129,6 +141,7 @@ class WebSocketHub:
         self._patterns: list[tuple[str, re.Pattern[str]]] = []
         self._seq: dict[str, int] = {}
         self._subs: dict[str, set[_Subscriber]] = {}
+        self._mailboxes: dict[asyncio.AbstractEventLoop, _Mailbox] = {}
         self.slow_consumers = 0
         for pattern in topics:
             self.add_topic(pattern)
@@ -161,17 +174,34 @@ class WebSocketHub:
     def publish(self, topic: str, type: str, data: Any = None) -> int:
         """Queue ``data`` for every subscriber of ``topic``; returns its sequence number. Never blocks."""
         topic = topic.strip("/")
+        wake: list[_Mailbox] = []
         with self._lock:
             seq = self._seq.get(topic, 0) + 1
             self._seq[topic] = seq
-            subs = tuple(self._subs.get(topic, ()))
+            subs = self._subs.get(topic)
             if subs:
-                # Serialised and posted under the lock so two publishing threads cannot interleave their
-                # messages out of sequence order on the way into a subscriber's loop.
+                # Serialised and queued under the lock so that two publishing threads cannot interleave their
+                # messages out of sequence order.
                 text = WsMessage(type=type, topic=topic, seq=seq, ts=self._clock(), data=data).model_dump_json()
                 for sub in subs:
-                    sub.post(sub.offer, text)
+                    box = self._mailboxes[sub.loop]
+                    box.items.append((sub, text))
+                    if not box.scheduled:
+                        box.scheduled = True
+                        wake.append(box)
+        for box in wake:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: its connections are gone with it
+                box.loop.call_soon_threadsafe(self._deliver, box)
         return seq
+
+    def _deliver(self, box: _Mailbox) -> None:
+        """Runs on the mailbox's loop: hand every waiting message to its subscriber's bounded queue."""
+        with self._lock:
+            items = list(box.items)
+            box.items.clear()
+            box.scheduled = False
+        for sub, text in items:
+            sub.offer(text)
 
     def close_all(self, code: int = GOING_AWAY_CODE, reason: str = "engine stopping") -> None:
         with self._lock:
@@ -192,6 +222,10 @@ class WebSocketHub:
     def _register(self, sub: _Subscriber) -> int:
         with self._lock:
             self._subs.setdefault(sub.topic, set()).add(sub)
+            box = self._mailboxes.get(sub.loop)
+            if box is None:
+                box = self._mailboxes[sub.loop] = _Mailbox(sub.loop)
+            box.users += 1
             last = self._seq.get(sub.topic, 0)
         if self._metrics is not None:
             self._metrics.websocket_clients.inc()
@@ -204,6 +238,10 @@ class WebSocketHub:
                 subs.discard(sub)
                 if not subs:
                     del self._subs[sub.topic]
+                box = self._mailboxes[sub.loop]
+                box.users -= 1
+                if box.users == 0 and not box.scheduled:
+                    del self._mailboxes[sub.loop]
                 removed = True
             else:
                 removed = False
