@@ -202,10 +202,12 @@ class OrderEmulator:
             sibling = node.orders.get(sibling_id)
             if sibling is not None and not sibling.is_terminal:
                 node.cancel(sibling_id, reason="OCO: the other leg triggered")
-                if order.id in self._parent and not sibling.is_terminal:
-                    # A bracket's stop-loss shares the position with the take-profit, whose cancel is still in
-                    # flight (venue latency): it may yet fill. Sending now could sell the position twice, and
-                    # the take-profit still locks it; the stop goes out once the take-profit is done.
+                shares = order.id in self._parent or node.ledger.reservation(order.id) is None
+                if shares and not sibling.is_terminal:
+                    # The stop shares what it sells with the other leg (a bracket's take-profit, or an OCO limit
+                    # holding the common lock), whose cancel is still in flight (venue latency): it may yet
+                    # fill. Sending now could sell twice, and the other leg still holds the lock; the stop goes
+                    # out once the other leg is done.
                     wait_for = sibling_id
         node.emit(order, OrderTriggered(order.id, node.clock.now_ns(), trigger_price=armed.stop))
         if wait_for is not None:
@@ -256,8 +258,11 @@ class OrderEmulator:
         stop = node.orders[stop_id]
         if stop.is_terminal or stop.status is OrderStatus.PENDING_CANCEL:
             return
-        entry = node.orders[self._parent[stop_id]]
-        protect = entry.filled_quantity - sibling.filled_quantity - stop.filled_quantity
+        entry_id = self._parent.get(stop_id)
+        if entry_id is not None:
+            protect = node.orders[entry_id].filled_quantity - sibling.filled_quantity - stop.filled_quantity
+        else:  # a plain OCO: what the other leg sold during its cancel is no longer there to stop out
+            protect = stop.leaves_quantity - sibling.filled_quantity
         if protect <= 0:
             node.cancel(stop_id, reason="OCO: the position is closed")
             return

@@ -113,6 +113,7 @@ class TradingNode:
         self._replaying = False
         self._expiring: set[str] = set()
         self._venue_timers = 0
+        self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
         for inst in instruments:
             self.ledger.register(inst)
         venue.bind(self, capacity=self._capacity, schedule=self._schedule_venue)
@@ -177,7 +178,9 @@ class TradingNode:
 
     # -- commands -------------------------------------------------------------------------------------------
 
-    def submit(self, request: OrderRequest, *, _contingency: dict[str, Any] | None = None) -> Order:
+    def submit(
+        self, request: OrderRequest, *, _contingency: dict[str, Any] | None = None, _no_lock: bool = False
+    ) -> Order:
         """Validate, check risk and funds, then create and route the order. Raises (changing nothing) on refusal.
 
         Idempotent by ``client_order_id`` per account: a repeat returns the existing order.
@@ -225,7 +228,7 @@ class TradingNode:
             and _contingency.get("contingency_type") is ContingencyType.BRACKET
         )
         price = None if hold else self._reservation_price(init, inst)
-        if not hold and not self._shares_lock(init):
+        if not hold and not _no_lock:
             self._reserve(init, inst, init.quantity, price)  # raises InsufficientBalance before anything is kept
         self._seq += 1
         order = Order.create(init)
@@ -252,15 +255,39 @@ class TradingNode:
         return order
 
     def submit_oco(self, first: OrderRequest, second: OrderRequest) -> tuple[Order, Order]:
-        """Two orders where the first fill of either cancels the other."""
-        a = self.submit(first, _contingency={"contingency_type": ContingencyType.OCO})
+        """Two orders where the first fill (or trigger) of either cancels the other.
+
+        When both legs spend the same thing (same account, symbol and side) and one is an emulated stop no larger
+        than the other, the stop holds no lock of its own: it uses the other leg's, which its trigger cancels
+        before the stop locks and goes out. So "sell my 10 at 105 or stop out at 95" needs 10, not 20.
+        """
+        share_a, share_b = self._oco_sharing(first, second)
+        a = self.submit(first, _contingency={"contingency_type": ContingencyType.OCO}, _no_lock=share_a)
         try:
-            b = self.submit(second, _contingency={"contingency_type": ContingencyType.OCO, "linked_order_ids": (a.id,)})
+            b = self.submit(
+                second,
+                _contingency={"contingency_type": ContingencyType.OCO, "linked_order_ids": (a.id,)},
+                _no_lock=share_b,
+            )
         except Exception:
             self.cancel(a.id, reason="OCO leg refused")
             raise
         self.emulator.link_oco(a.id, b.id)
         return a, b
+
+    def _oco_sharing(self, first: OrderRequest, second: OrderRequest) -> tuple[bool, bool]:
+        same = (
+            first.symbol == second.symbol
+            and first.side is second.side
+            and (first.account or self.default_account) == (second.account or self.default_account)
+        )
+        if not same:
+            return False, False
+        if second.order_type in _EMULATED and second.quantity <= first.quantity:
+            return False, True
+        if first.order_type in _EMULATED and second.order_type not in _EMULATED and first.quantity <= second.quantity:
+            return True, False
+        return False, False
 
     def submit_bracket(self, bracket: BracketRequest) -> tuple[Order, Order, Order]:
         """Entry + take-profit + stop-loss. The exits wait for entry fills, are sized to them, and act as an OCO."""
@@ -386,41 +413,54 @@ class TradingNode:
     # -- market data ----------------------------------------------------------------------------------------
 
     def process_bar(self, bar: Bar) -> None:
-        """Trade one bar: timers due by its open, the open auction, the intrabar path, then the close."""
+        """Trade one bar: timers due by its open, the open auction, the intrabar path, then the close.
+
+        The path starts with the open itself (a zero-length segment), so that a stop or a resting limit the
+        market gapped through between bars acts at the open even when the bar never trades back through it.
+        """
         clock = self.clock
-        advance = getattr(clock, "advance_to", None)
+        advance = self._advance_to
         if advance is not None and bar.ts > clock.now_ns():
             advance(bar.ts)
         venue = self.venue
-        book = venue.model.mode == "book"
         symbol = bar.symbol
-        path = bar.path()
-        if book:
-            self._post_liquidity(symbol, path[0])
-        else:
-            venue.begin_bar(bar)
-        self.last_prices[symbol] = path[0]
-        prev = path[0]
         emulator = self.emulator
-        for point in path[1:]:
-            if point != prev:
-                emulator.on_segment(symbol, prev, point)
-                if book:
-                    self._post_liquidity(symbol, point)
-                else:
-                    venue.cross(symbol, prev, point)
-                self.last_prices[symbol] = point
-                prev = point
-        if not book:
+        if venue.model.mode == "book":
+            path = bar.path()
+            self._post_liquidity(symbol, path[0])
+            self._walk(symbol, path, None)
+        elif venue.has_working(symbol) or emulator.has_armed(symbol):
+            venue.begin_bar(bar)
+            self._walk(symbol, bar.path(), venue)
             venue.end_bar(bar)
-        self.last_prices[symbol] = bar.close
-        self.ledger.mark_to_market({symbol: bar.close})
+        else:
+            venue.quiet_bar(bar)  # nothing can trade: the common case of a backtest, kept cheap
+        close = bar.close
+        self.last_prices[symbol] = close
+        self.ledger.mark_to_market({symbol: close})
         end = bar.close_ts or bar.ts
         if advance is not None and end > clock.now_ns():
             advance(end)
 
+    def _walk(self, symbol: str, path: tuple[Decimal, ...], bar_venue: SimulatedVenue | None) -> None:
+        emulator = self.emulator
+        prev = path[0]
+        self.last_prices[symbol] = prev
+        emulator.on_segment(symbol, prev, prev)
+        if bar_venue is not None:
+            bar_venue.cross(symbol, prev, prev)
+        for point in path[1:]:
+            if point != prev:
+                emulator.on_segment(symbol, prev, point)
+                if bar_venue is None:
+                    self._post_liquidity(symbol, point)
+                else:
+                    bar_venue.cross(symbol, prev, point)
+                self.last_prices[symbol] = point
+                prev = point
+
     def process_trade(self, tick: TradeTick) -> None:
-        advance = getattr(self.clock, "advance_to", None)
+        advance = self._advance_to
         if advance is not None and tick.ts > self.clock.now_ns():
             advance(tick.ts)  # timers (GTD, algorithm slices, venue latency) due by the tick fire first
         prev = self.last_prices.get(tick.symbol, tick.price)
@@ -568,9 +608,6 @@ class TradingNode:
         if self.venue.model.mode == "book":
             return inst.round_price(ref * (1 + self.venue.model.market_collar_bps / _BPS), "up")
         return ref
-
-    def _shares_lock(self, init: OrderInitialized) -> bool:
-        return False
 
     def _reserve(self, init: OrderInitialized, inst: Instrument, qty: Decimal, price: Decimal | None) -> None:
         self._reserve_raw(init.account, init.order_id, inst, init.side, qty, price)

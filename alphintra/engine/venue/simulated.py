@@ -128,6 +128,14 @@ class SimulatedVenue:
             return True
         return any(key in orders for orders in self._working.values())
 
+    def has_working(self, symbol: str) -> bool:
+        """Whether bar mode holds working orders of ``symbol`` (if not, a bar can only move the last price)."""
+        return bool(self._working.get(symbol))
+
+    def quiet_bar(self, bar: Bar) -> None:
+        """A bar with no working order of its symbol (bar mode): only the last price moves."""
+        self._last[bar.symbol] = bar.close
+
     def has_work(self, symbol: str) -> bool:
         """Whether a bar of ``symbol`` can change anything here (working orders, or a latency queue)."""
         return (
