@@ -36,6 +36,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
@@ -359,6 +360,13 @@ def _run_tasks(
                 outcomes[outcome.run] = outcome
                 if progress is not None:
                     progress(1)
+    except BrokenProcessPool as exc:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise OperationFailed(
+            "a worker process died before finishing its runs",
+            detail="out of memory, a crash in native code, or a script that starts the search without the "
+            "`if __name__ == '__main__':` guard that spawned workers need",
+        ) from exc
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise

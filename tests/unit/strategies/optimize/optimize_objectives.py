@@ -41,3 +41,8 @@ def window_objective(params: dict[str, Any], start_ns: int, end_ns: int, base: i
 
 def failing_objective(params: dict[str, Any], start_ns: int, end_ns: int) -> dict[str, Any]:
     raise ValueError(f"no data for {params}")
+
+
+def dying_objective(params: dict[str, Any]) -> dict[str, Any]:
+    """Kills its worker outright, as an out-of-memory kill or a native crash would."""
+    os._exit(3)

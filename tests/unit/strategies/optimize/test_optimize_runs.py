@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 # The objectives live in a small module of their own: spawned workers import it to find them, and it imports
 # nothing heavy, so a worker starts fast.
-from optimize_objectives import H, failing_objective, score_objective, tied_objective, window_objective
+from optimize_objectives import (
+    H,
+    dying_objective,
+    failing_objective,
+    score_objective,
+    tied_objective,
+    window_objective,
+)
 
 from alphintra.errors import NotFoundError, OperationFailed, ValidationError
 from alphintra.strategies.metrics import compute_metrics
@@ -42,6 +49,13 @@ def test_parallel_grid_runs_in_worker_processes_in_input_order() -> None:
     assert result.failures == 2
     assert frame["error"].to_list()[6] == "RuntimeError: unlucky parameter"
     assert result.param_names == ("fast", "x") and "score" in result.metric_names
+
+
+def test_a_dead_worker_fails_the_search_with_an_explanation() -> None:
+    with pytest.raises(OperationFailed) as failed:
+        evaluate(dying_objective, [{"a": 1}, {"a": 2}], workers=2)
+    assert failed.value.message == "a worker process died before finishing its runs"
+    assert "__main__" in (failed.value.detail or "")
 
 
 def test_results_sort_by_any_metric_and_pick_the_best() -> None:
