@@ -62,7 +62,8 @@ def _text(field_name: str, value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ClosedTrade:
-    """One closed round trip. ``pnl`` is realised profit net of ``fees`` (both legs' fees)."""
+    """One closed round trip. ``pnl`` is realised profit net of ``fees`` (both legs' fees; negative when maker
+    rebates exceed what was paid, so fees are not checked for sign)."""
 
     symbol: str
     side: TradeSide
@@ -82,8 +83,6 @@ class ClosedTrade:
             raise ValidationError("trade.price", "entry and exit prices must be > 0")
         if self.exit_ts < self.entry_ts:
             raise ValidationError("trade.exit_ts", "must not be before entry_ts", self.exit_ts)
-        if self.fees < 0:
-            raise ValidationError("trade.fees", "must be >= 0", str(self.fees))
 
     @property
     def gross_pnl(self) -> Decimal:
