@@ -68,7 +68,7 @@ def _precision(step: Decimal) -> int:
 
 def split_symbol(symbol: str, default_quote: str = DEFAULT_QUOTE) -> tuple[str, str]:
     """``BTC/USDT`` -> (BTC, USDT); ``BTC/USDT:USDT`` (a ccxt swap) -> (BTC, USDT); ``GOOG`` -> (GOOG, USD)."""
-    if not symbol or symbol != symbol.strip() or any(ch.isspace() for ch in symbol):
+    if not isinstance(symbol, str) or not symbol or any(ch.isspace() for ch in symbol):
         raise ValidationError("symbol", "must be a non-empty name without spaces", symbol)
     pair = symbol.split(":", 1)[0]
     if "/" not in pair:

@@ -30,7 +30,7 @@ def test_plain_ticker_takes_the_default_quote_and_explicit_codes_win() -> None:
     assert Instrument.create("BRK-B", base="BRKB", quote="USD").base == "BRKB"
 
 
-@pytest.mark.parametrize("symbol", ["", " BTC", "BTC/", "/USDT", "A/B/C", "BT C"])
+@pytest.mark.parametrize("symbol", ["", " BTC", "BTC/", "/USDT", "A/B/C", "BT C", 42])
 def test_bad_symbols_are_refused(symbol: str) -> None:
     with pytest.raises(ValidationError) as err:
         Instrument.create(symbol)
