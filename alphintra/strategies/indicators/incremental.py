@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 from alphintra.errors import ValidationError
 
 from ._base import (
+    CompensatedSum,
     Indicator,
     RollingExtreme,
     RollingMoments,
@@ -28,6 +29,7 @@ from ._base import (
     check_period,
     check_positive,
     real,
+    split,
 )
 
 T = TypeVar("T")
@@ -76,9 +78,6 @@ class _SourceIndicator(Indicator[T]):
         if not isinstance(source, str) or not source:
             raise ValidationError("source", "must be a bar field name", source)
         self.source = source
-
-    def update(self, value: float) -> T | None:
-        raise NotImplementedError
 
     def update_bar(self, bar: Any) -> T | None:
         return self.update(getattr(bar, self.source))
@@ -158,8 +157,8 @@ class WMA(_SourceIndicator[float]):
         self._period = check_period("period", period)
         self._divisor = self._period * (self._period + 1) / 2.0
         self._window: deque[float] = deque(maxlen=self._period)
-        self._plain = 0.0
-        self._weighted = 0.0
+        self._plain = CompensatedSum()
+        self._weighted = CompensatedSum()
         self._since_exact = 0
 
     @property
@@ -169,30 +168,33 @@ class WMA(_SourceIndicator[float]):
     def update(self, value: float) -> float | None:
         x = real(self.source, value)
         window = self._window
+        plain, weighted = self._plain, self._weighted
         n = self._period
         if len(window) == n:
             oldest = window[0]
             window.append(x)
-            self._weighted += n * x - self._plain
-            self._plain += x - oldest
+            weighted.add_product(x, n)
+            weighted.subtract(plain)
+            plain.add(x)
+            plain.add(-oldest)
         else:
             window.append(x)
-            self._plain += x
-            self._weighted += len(window) * x
+            plain.add(x)
+            weighted.add_product(x, len(window))
         self._since_exact += 1
         if self._since_exact >= n:
-            self._plain = math.fsum(window)
-            self._weighted = math.fsum(weight * v for weight, v in enumerate(window, start=1))
+            plain.set_exact(list(window))
+            weighted.set_exact([weight * part for weight, v in enumerate(window, start=1) for part in split(v)])
             self._since_exact = 0
         if len(window) == n:
-            self._value = self._weighted / self._divisor
+            self._value = weighted.value / self._divisor
         return self._value
 
     def reset(self) -> None:
         super().reset()
         self._window.clear()
-        self._plain = 0.0
-        self._weighted = 0.0
+        self._plain.set(0.0)
+        self._weighted.set(0.0)
         self._since_exact = 0
 
 
