@@ -24,7 +24,9 @@ SCHEMA_VERSION = 1
 # A run id names a directory under reports/: no separators, no "..", nothing a shell or a URL would mangle.
 _RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 
-ParamValue = str | int | float | bool | Decimal | None
+Scalar = str | int | float | bool | Decimal | None
+# A list parameter (weights, a symbol basket) is a list of scalars; it comes back from JSON as a list.
+ParamValue = Scalar | list[Scalar]
 EquityPoint = tuple[int, Decimal]
 
 
@@ -233,6 +235,12 @@ def drawdown_series(equity: Sequence[EquityPoint]) -> tuple[tuple[int, float], .
 
 
 def _encode_param(name: str, value: object) -> object:
+    if isinstance(value, list):
+        return [_encode_scalar(name, item) for item in value]
+    return _encode_scalar(name, value)
+
+
+def _encode_scalar(name: str, value: object) -> object:
     if isinstance(value, Decimal):
         # Tagged so that from_dict gives back a Decimal, not the text of one.
         return {"$decimal": str(value)}
@@ -240,17 +248,23 @@ def _encode_param(name: str, value: object) -> object:
         raise ValidationError(f"params.{name}", "must be finite", value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
-    raise ValidationError(f"params.{name}", "must be text, a number, a boolean, a Decimal or null", value)
+    raise ValidationError(f"params.{name}", "must be text, a number, a boolean, a Decimal, null or a list", value)
 
 
 def _decode_param(name: str, raw: object) -> ParamValue:
+    if isinstance(raw, list):
+        return [_decode_scalar(name, item) for item in raw]
+    return _decode_scalar(name, raw)
+
+
+def _decode_scalar(name: str, raw: object) -> Scalar:
     if isinstance(raw, dict):
         if set(raw) != {"$decimal"}:
             raise ValidationError(f"params.{name}", "an object must be {'$decimal': text}", raw)
         return _money(f"params.{name}", raw["$decimal"])
     if raw is None or isinstance(raw, str | int | float | bool):
         return raw
-    raise ValidationError(f"params.{name}", "must be text, a number, a boolean, a Decimal or null", raw)
+    raise ValidationError(f"params.{name}", "must be text, a number, a boolean, a Decimal, null or a list", raw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,4 +108,6 @@ def metric_rows(metrics: Metrics, currency: str = "") -> list[tuple[str, str, st
 
 
 def fmt_param(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(fmt_param(v) for v in value) + "]"
     return format(value, "f") if isinstance(value, Decimal) else str(value)

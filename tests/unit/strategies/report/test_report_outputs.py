@@ -60,7 +60,7 @@ def make_result(run_id: str = "run-1", *, notes: tuple[str, ...] = ()) -> Backte
     return BacktestResult.build(
         run_id=run_id,
         strategy="sma_cross",
-        params={"fast": 3, "slow": 8, "band": 0.25, "size": Decimal("0.5"), "mode": "close"},
+        params={"fast": 3, "slow": 8, "band": 0.25, "size": Decimal("0.5"), "mode": "close", "w": [1, Decimal("2.5")]},
         symbols=["BTC/USDT"],
         timeframe="1h",
         start_ns=T0,
@@ -93,6 +93,7 @@ def test_json_round_trip_is_exact_and_strict() -> None:
     text = to_json(r)
     data = json.loads(text)
     assert data["params"]["size"] == {"$decimal": "0.5"}
+    assert data["params"]["w"] == [1, {"$decimal": "2.5"}]
     assert data["equity"][2] == [T0 + 2 * H, "1002"]
     assert data["fills"][1]["liquidity"] is None
     back = from_json(text)
@@ -138,7 +139,7 @@ def test_trade_and_result_validation() -> None:
 def test_rich_summary_lists_metrics_trades_halts_and_notes() -> None:
     r = make_result(notes=("warm-up of 8 bars",))
     text = render_text(summary(r), width=140)
-    assert "sma_cross" in text and "fast=3, slow=8, band=0.25, size=0.5, mode=close" in text
+    assert "sma_cross" in text and "fast=3, slow=8, band=0.25, size=0.5, mode=close, w=[1, 2.5]" in text
     assert re.search(r"Total return\s+│\s+0\.70 %", text)
     assert re.search(r"Profit factor\s+│\s+-", text)  # no losing trade: undefined, not infinite
     assert re.search(r"Win rate\s+│\s+100\.00 %", text)
