@@ -28,6 +28,7 @@ from alphintra.engine.core.enums import (
     OrderStatus,
     OrderType,
     RejectReason,
+    TimeInForce,
     TrailingOffsetType,
 )
 from alphintra.engine.core.errors import ValidationError
@@ -249,7 +250,13 @@ class OrderEmulator:
                 }
             )
         market = order.order_type is not OrderType.STOP_LIMIT
-        node.send_to_venue(order, key=order.id, market=market, trigger_price=fill_ref if market else None)
+        trigger = fill_ref
+        if not market and fill_ref is not None and order.price is not None:
+            # A stop-limit whose limit is marketable where it triggered trades there (as a taker, never beyond
+            # its limit); one that gapped past its limit rests until the market comes back to it.
+            marketable = order.price >= fill_ref if order.side is OrderSide.BUY else order.price <= fill_ref
+            trigger = fill_ref if marketable else None
+        node.send_to_venue(order, key=order.id, market=market, trigger_price=trigger)
 
     def _release_waiting(self, sibling: Order) -> None:
         """The take-profit a triggered stop-loss waited for is done: send the stop for what is left to protect."""
@@ -320,13 +327,16 @@ class OrderEmulator:
         """Clean-up after terminal events (called by the node once an event is applied, never during replay)."""
         if self._waiting and order.id in self._waiting and order.is_terminal:
             self._release_waiting(order)
-        if not isinstance(event, _TERMINAL):
+        if not order.is_terminal:
             return
         node = self.node
+        if order.time_in_force is TimeInForce.GTD:
+            node.clock.cancel_timer(f"gtd:{order.id}")  # a filled GTD order must not leave its timer behind
+        if not isinstance(event, _TERMINAL):
+            return
         armed = self._armed.get(order.symbol)
         if armed is not None:
             armed.pop(order.id, None)
-        node.clock.cancel_timer(f"gtd:{order.id}")
         if order.id in self._bracket:
             if order.filled_quantity == 0:
                 for child_id in self._bracket[order.id]:

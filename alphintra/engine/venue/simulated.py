@@ -175,10 +175,18 @@ class SimulatedVenue:
         self.listener.venue_accepted(order.key, self._now())
         bar = self._in_bar.get(order.symbol)
         if bar is not None and order.trigger_price is not None:
-            # A stop triggered inside the bar being walked: it trades now, at its trigger price.
+            # A stop triggered inside the bar being walked: it trades now, at its trigger price (a stop-limit
+            # no worse than its limit; what it cannot fill rests at the limit for the rest of the path).
             self._working.setdefault(order.symbol, {})[order.key] = working
-            self._fill_bar(inst, working, self._slip(inst, order.side, order.trigger_price, bar), TAKER)
-            self._finish_market(working)
+            price = self._slip(inst, order.side, order.trigger_price, bar)
+            if order.price is None:
+                self._fill_bar(inst, working, price, TAKER)
+                self._finish_market(working)
+                return
+            price = min(price, order.price) if order.side is BUY else max(price, order.price)
+            self._fill_bar(inst, working, price, TAKER)
+            working.fresh = False
+            working.mid_bar = True  # if it still works (not filled, not canceled by a listener), it rests
             return
         if bar is not None:
             working.fresh = False
