@@ -6,19 +6,112 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|completions"|"|config"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|optimize"|"|strategy"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|matching"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"strategy|info"|"strategy|list") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
         "|--home") return 0 ;;
         "|--config") return 0 ;;
+        "auth token create|--user") return 0 ;;
+        "auth token create|--role") choices='viewer trader admin' ;;
+        "auth token create|--ttl") return 0 ;;
+        "backtest list|--limit") return 0 ;;
+        "backtest list|--strategy") return 0 ;;
+        "backtest run|--symbol"|"backtest run|-s") return 0 ;;
+        "backtest run|--timeframe"|"backtest run|-t") return 0 ;;
+        "backtest run|--start") return 0 ;;
+        "backtest run|--end") return 0 ;;
+        "backtest run|--exchange") return 0 ;;
+        "backtest run|--cash") return 0 ;;
+        "backtest run|--fee") return 0 ;;
+        "backtest run|--slippage") return 0 ;;
+        "backtest run|--fill") return 0 ;;
+        "backtest run|--param"|"backtest run|-p") return 0 ;;
+        "backtest run|--seed") return 0 ;;
+        "backtest run|--html") return 0 ;;
+        "backtest run|--trades") return 0 ;;
+        "backtest show|--trades") return 0 ;;
+        "bench matching|--orders") return 0 ;;
+        "bench matching|--reference-orders") return 0 ;;
+        "bench matching|--seed") return 0 ;;
+        "bench matching|--repeat") return 0 ;;
+        "data export|--symbol"|"data export|-s") return 0 ;;
+        "data export|--timeframe"|"data export|-t") return 0 ;;
+        "data export|--exchange"|"data export|-e") return 0 ;;
+        "data export|--start") return 0 ;;
+        "data export|--end") return 0 ;;
+        "data export|--format"|"data export|-f") return 0 ;;
+        "data generate|--symbols"|"data generate|-n") return 0 ;;
+        "data generate|--symbol"|"data generate|-s") return 0 ;;
+        "data generate|--periods"|"data generate|-p") return 0 ;;
+        "data generate|--timeframe"|"data generate|-t") return 0 ;;
+        "data generate|--start") return 0 ;;
+        "data generate|--seed") return 0 ;;
+        "data generate|--exchange"|"data generate|-e") return 0 ;;
+        "data generate|--trades") return 0 ;;
+        "data import|--symbol"|"data import|-s") return 0 ;;
+        "data import|--exchange"|"data import|-e") return 0 ;;
+        "data import|--timeframe"|"data import|-t") return 0 ;;
+        "data import|--kind") return 0 ;;
+        "data import|--tz") return 0 ;;
+        "data import|--time-format") return 0 ;;
+        "data list|--symbol"|"data list|-s") return 0 ;;
+        "data list|--exchange"|"data list|-e") return 0 ;;
+        "data list|--kind") return 0 ;;
+        "data remove|--symbol"|"data remove|-s") return 0 ;;
+        "data remove|--exchange"|"data remove|-e") return 0 ;;
+        "data remove|--timeframe"|"data remove|-t") return 0 ;;
+        "data remove|--kind") return 0 ;;
+        "data resample|--symbol"|"data resample|-s") return 0 ;;
+        "data resample|--exchange"|"data resample|-e") return 0 ;;
+        "data resample|--from") return 0 ;;
+        "data resample|--to") return 0 ;;
+        "data show|--timeframe"|"data show|-t") return 0 ;;
+        "data show|--exchange"|"data show|-e") return 0 ;;
+        "data show|--start") return 0 ;;
+        "data show|--end") return 0 ;;
+        "data show|--limit"|"data show|-l") return 0 ;;
+        "data validate|--symbol"|"data validate|-s") return 0 ;;
+        "data validate|--exchange"|"data validate|-e") return 0 ;;
+        "data validate|--timeframe"|"data validate|-t") return 0 ;;
+        "data validate|--tz") return 0 ;;
+        "data validate|--z") return 0 ;;
+        "data validate|--output"|"data validate|-o") return 0 ;;
+        "data validate|--max") return 0 ;;
+        "engine logs|-n"|"engine logs|--lines") return 0 ;;
+        "engine start|--tcp") return 0 ;;
+        "engine start|--wait") return 0 ;;
+        "engine stop|--wait") return 0 ;;
+        "export postgres|--url") return 0 ;;
+        "optimize|--symbol"|"optimize|-s") return 0 ;;
+        "optimize|--param"|"optimize|-p") return 0 ;;
+        "optimize|--timeframe"|"optimize|-t") return 0 ;;
+        "optimize|--metric") return 0 ;;
+        "optimize|--random") return 0 ;;
+        "optimize|--walk-forward") return 0 ;;
+        "optimize|--start") return 0 ;;
+        "optimize|--end") return 0 ;;
+        "optimize|--cash") return 0 ;;
+        "optimize|--fee") return 0 ;;
+        "optimize|--workers") return 0 ;;
+        "optimize|--seed") return 0 ;;
+        "optimize|--top") return 0 ;;
     esac
     if [[ -n "$choices" ]]; then
         COMPREPLY=( $(compgen -W "$choices" -- "$cur") )
         return 0
     fi
     case "$cmdpath" in
-        "") words='completions config --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='auth backtest bench completions config data engine export optimize strategy --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "auth") words='token --help -h' ;;
+        "auth token") words='create --help -h' ;;
+        "auth token create") words='--user --role --ttl --json --help -h' ;;
+        "backtest") words='list run show --help -h' ;;
+        "backtest list") words='--limit --strategy --json --help -h' ;;
+        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --trades --chart --no-chart --json --help -h' ;;
+        "backtest show") words='--trades --json --help -h' ;;
+        "bench") words='matching --help -h' ;;
+        "bench matching") words='--orders --reference-orders --seed --repeat --json --help -h' ;;
         "completions") words='install show --help -h' ;;
         "completions install") words='bash zsh fish --help -h' ;;
         "completions show") words='bash zsh fish --help -h' ;;
@@ -26,6 +119,27 @@ _alphintra() {
         "config init") words='--force --help -h' ;;
         "config path") words='--json --help -h' ;;
         "config show") words='--json --help -h' ;;
+        "data") words='export generate import list remove resample sample show validate --help -h' ;;
+        "data export") words='--symbol -s --timeframe -t --exchange -e --start --end --format -f --json --help -h' ;;
+        "data generate") words='--symbols -n --symbol -s --periods -p --timeframe -t --start --seed --exchange -e --trades --json --help -h' ;;
+        "data import") words='--symbol -s --exchange -e --timeframe -t --kind --tz --time-format --snap --json --help -h' ;;
+        "data list") words='--symbol -s --exchange -e --kind --json --help -h' ;;
+        "data remove") words='--symbol -s --exchange -e --timeframe -t --kind --yes -y --json --help -h' ;;
+        "data resample") words='--symbol -s --exchange -e --from --to --json --help -h' ;;
+        "data sample") words='--json --help -h' ;;
+        "data show") words='--timeframe -t --exchange -e --start --end --limit -l --oldest --json --help -h' ;;
+        "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --z --drop-duplicates --fill-gaps --output -o --max --strict --json --help -h' ;;
+        "engine") words='logs start status stop --help -h' ;;
+        "engine logs") words='-n --lines -f --follow --raw --help -h' ;;
+        "engine start") words='--foreground --tcp --wait --json --help -h' ;;
+        "engine status") words='--json --help -h' ;;
+        "engine stop") words='--wait --help -h' ;;
+        "export") words='postgres --help -h' ;;
+        "export postgres") words='--url --market --no-market --state --no-state --json --help -h' ;;
+        "optimize") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --json --help -h' ;;
+        "strategy") words='info list --help -h' ;;
+        "strategy info") words='--json --help -h' ;;
+        "strategy list") words='--json --help -h' ;;
     esac
     COMPREPLY=( $(compgen -W "$words" -- "$cur") )
 }

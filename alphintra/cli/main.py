@@ -13,7 +13,18 @@ from typing import Annotated
 import typer
 
 from alphintra import __version__
-from alphintra.cli import completions_cmd, config_cmd
+from alphintra.cli import (
+    auth,
+    backtest,
+    bench,
+    completions_cmd,
+    config_cmd,
+    data,
+    engine,
+    export,
+    optimize,
+    strategy,
+)
 from alphintra.cli.common import OutputState, err_console
 from alphintra.errors import AlphintraError
 
@@ -63,6 +74,14 @@ def root(
     setup_logging(verbose, quiet)
 
 
+app.add_typer(data.app, name="data")
+app.add_typer(backtest.app, name="backtest")
+app.command("optimize")(optimize.optimize)
+app.add_typer(strategy.app, name="strategy")
+app.add_typer(engine.app, name="engine")
+app.add_typer(auth.app, name="auth")
+app.add_typer(export.app, name="export")
+app.add_typer(bench.app, name="bench")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(completions_cmd.app, name="completions")
 

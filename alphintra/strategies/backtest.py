@@ -457,3 +457,29 @@ def run_backtest(
 
 
 __all__ = ["ACCOUNT", "Backtest", "BacktestConfig", "StrategyError", "infer_instrument", "load_frames", "run_backtest"]
+
+
+def backtest_objective(
+    params: Mapping[str, Any],
+    *args: Any,
+) -> BacktestResult:
+    """The optimiser's objective (a picklable top-level function).
+
+    Called as ``(params, config, frames)`` for a search, or ``(params, start_ns, end_ns, config, frames)`` in a
+    walk-forward window, where only bars in ``[start_ns, end_ns)`` are given to the run.
+    """
+    import dataclasses
+
+    import polars as pl
+
+    if len(args) == 4:
+        start_ns, end_ns, config, frames = args
+        frames = {
+            s: df.filter((pl.col("time").dt.epoch("ns") >= start_ns) & (pl.col("time").dt.epoch("ns") < end_ns))
+            for s, df in frames.items()
+        }
+    else:
+        config, frames = args
+    merged = {**dict(config.params), **dict(params)}
+    run_config = dataclasses.replace(config, params=merged, run_id="opt")
+    return Backtest(run_config, frames).run()

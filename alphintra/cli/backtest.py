@@ -1,0 +1,232 @@
+"""`alphintra backtest`: run a strategy over stored bars, list and show past runs."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from alphintra.cli.common import JsonOption, emit, info, parse_params, print_json, progress
+
+app = typer.Typer(help="Backtest strategies on stored market data.", no_args_is_help=True)
+
+SymbolOpt = Annotated[list[str], typer.Option("--symbol", "-s", help="Symbol(s) to trade (repeat for pairs).")]
+
+
+def _decimal(name: str, text: str | None, *, percent: bool = False) -> Decimal | None:
+    from alphintra.errors import ValidationError
+
+    if text is None:
+        return None
+    raw = text.strip()
+    is_pct = raw.endswith("%")
+    try:
+        value = Decimal(raw.rstrip("%"))
+    except InvalidOperation:
+        raise ValidationError(name, "must be a number (a trailing % means percent)", text) from None
+    if is_pct and percent:
+        value = value / 100
+    return value
+
+
+def _coerce_params(strategy: str, raw: dict[str, str]) -> dict[str, Any]:
+    """Turn ``k=v`` strings into the strategy's parameter types, with its validation messages."""
+    from pydantic import ValidationError as PydanticError
+
+    from alphintra.errors import ValidationError
+    from alphintra.strategies import registry
+
+    cls = registry.get(strategy)
+    try:
+        return cls.Params.model_validate(raw).model_dump()
+    except PydanticError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "--param"
+        raise ValidationError(f"--param {field}", str(err["msg"]), raw.get(field)) from None
+
+
+@app.command("run")
+def run(
+    strategy: Annotated[str, typer.Argument(help="Strategy name (see `alphintra strategy list`).")],
+    symbol: SymbolOpt,
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe, e.g. 1d, 1h, 1m.")] = "1d",
+    start: Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")] = None,
+    end: Annotated[str | None, typer.Option(help="End of the range (exclusive).")] = None,
+    exchange: Annotated[str | None, typer.Option(help="Exchange of the stored data.")] = None,
+    cash: Annotated[str | None, typer.Option(help="Starting cash in the quote currency.")] = None,
+    fee: Annotated[str | None, typer.Option(help="Fee per side: 0.002 or 0.2%.")] = None,
+    slippage: Annotated[str | None, typer.Option(help="Slippage in basis points on market fills.")] = None,
+    fill: Annotated[str, typer.Option("--fill", help="Fill model: bar (next open) or book (matching engine).")] = "bar",
+    spot: Annotated[bool, typer.Option("--spot", help="Spot account (no shorting) instead of margin.")] = False,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (results are deterministic).")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML report here.")] = None,
+    trades: Annotated[int, typer.Option("--trades", help="Trades to list (0: none, -1: all).")] = 20,
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal equity chart.")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Run STRATEGY over stored bars and report metrics, trades and charts."""
+    from alphintra.config.settings import get_settings
+    from alphintra.errors import ValidationError
+    from alphintra.storage.market import MarketData
+    from alphintra.strategies.backtest import Backtest, BacktestConfig, load_frames
+    from alphintra.strategies.report import equity_chart, summary, write_report
+
+    if fill not in ("bar", "book"):
+        raise ValidationError("--fill", "must be bar or book", fill)
+    settings = get_settings()
+    bt = settings.backtest
+    params = _coerce_params(strategy, parse_params(param or []))
+    config = BacktestConfig(
+        strategy=strategy,
+        symbols=tuple(symbol),
+        timeframe=timeframe,
+        params=params,
+        start=start,
+        end=end,
+        exchange=exchange,
+        cash=_decimal("--cash", cash) or bt.cash,
+        fee=_decimal("--fee", fee, percent=True) if fee is not None else bt.fee_rate,
+        slippage_bps=_decimal("--slippage", slippage) or bt.slippage_bps,
+        fill_mode=fill,  # type: ignore[arg-type]
+        account_mode="spot" if spot else "margin",
+        seed=bt.seed if seed is None else seed,
+        instruments=_configured_instruments(symbol),
+    )
+    frames = load_frames(MarketData(settings.paths.market), config)
+    backtest = Backtest(config, frames)
+    total = sum(df.height for df in frames.values())
+    with progress(f"backtest {strategy}", total) as advance:
+        done = [0]
+
+        def report(i: int) -> None:
+            advance(i - done[0])
+            done[0] = i
+
+        result = backtest.run(report)
+    files = write_report(result, settings.paths.reports)
+    if html is not None:
+        from alphintra.strategies.report import render_html
+
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_html(result), encoding="utf-8")
+    _record(result, files)
+    if as_json:
+        data = result.to_dict()
+        data["reports"] = files.to_dict()
+        print_json(data)
+        return
+    from alphintra.cli.common import console
+
+    console.print(summary(result, trade_limit=None if trades < 0 else trades))
+    if chart and result.equity:
+        console.print(equity_chart(result, width=min(console.width, 120), height=16), highlight=False)
+    info(f"reports: {files.directory}")
+
+
+def _configured_instruments(symbols: list[str]) -> list[Any]:
+    from alphintra.config.settings import get_settings
+    from alphintra.engine.core.instrument import Instrument
+
+    out = []
+    for item in get_settings().instruments:
+        if item.symbol in symbols:
+            out.append(
+                Instrument.create(
+                    item.symbol,
+                    tick_size=item.tick_size,
+                    lot_size=item.lot_size,
+                    min_qty=item.min_qty,
+                    min_notional=item.min_notional,
+                    maker_fee=item.maker_fee,
+                    taker_fee=item.taker_fee,
+                    base=item.base,
+                    quote=item.quote,
+                    tags={t: "1" for t in item.tags},
+                )
+            )
+    return out
+
+
+def _record(result: Any, files: Any) -> None:
+    """Record the run as a strategy execution in the state database (the plan's strategy_executions)."""
+    from alphintra.config.settings import get_settings
+    from alphintra.storage.state import StateStore
+    from alphintra.strategies.report import execution_record
+
+    with StateStore(get_settings().effective_database_url) as store:
+        store.create_all()
+        try:
+            store.get_strategy(result.strategy)
+        except Exception:
+            store.create_strategy({"name": result.strategy, "strategy_type": result.strategy, "config": {}})
+        rec = execution_record(result, files=files)
+        store.record_execution(
+            result.strategy,
+            rec["execution_type"],
+            status=rec["status"],
+            config=rec["config"],
+            results=rec["results"],
+            started_at=rec["started_at"],
+            completed_at=rec["completed_at"],
+        )
+
+
+@app.command("list")
+def list_runs(
+    limit: Annotated[int, typer.Option(help="How many runs, newest first.")] = 20,
+    strategy: Annotated[str | None, typer.Option(help="Only runs of this strategy.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Past backtest runs with their headline metrics."""
+    from alphintra.config.settings import get_settings
+    from alphintra.storage.state import StateStore
+
+    with StateStore(get_settings().effective_database_url) as store:
+        store.create_all()
+        rows = []
+        for ex in store.list_executions(execution_type="backtest", limit=limit):
+            cfg = ex.config or {}
+            if strategy and cfg.get("strategy") != strategy:
+                continue
+            m = (ex.results or {}).get("metrics", {})
+            rows.append(
+                {
+                    "id": cfg.get("run_id"),
+                    "strategy": cfg.get("strategy"),
+                    "symbols": ",".join(cfg.get("symbols", [])),
+                    "timeframe": cfg.get("timeframe"),
+                    "total_return": m.get("total_return"),
+                    "sharpe": m.get("sharpe"),
+                    "max_drawdown": m.get("max_drawdown"),
+                    "trades": m.get("num_trades"),
+                    "completed_at": ex.completed_at,
+                }
+            )
+    emit(rows, as_json, title="backtests")
+
+
+@app.command("show")
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `backtest list`).")],
+    trades: Annotated[int, typer.Option("--trades", help="Trades to list (-1: all).")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a past run from its saved report."""
+    from alphintra.cli.common import console
+    from alphintra.config.settings import get_settings
+    from alphintra.errors import NotFoundError
+    from alphintra.strategies.report import equity_chart, load_result, report_dir, summary
+
+    path = report_dir(run_id, get_settings().paths.reports) / "result.json"
+    if not path.exists():
+        raise NotFoundError(f"no saved run {run_id!r} (looked in {path.parent})")
+    result = load_result(path)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(summary(result, trade_limit=None if trades < 0 else trades))
+    if result.equity:
+        console.print(equity_chart(result, width=min(console.width, 120), height=16), highlight=False)
