@@ -2,6 +2,7 @@
 
 Checks, each reported with the row it concerns (the file's line for CSV files, 1-based position otherwise):
 
+* ``missing_value`` — an empty or unreadable open, high, low, close or volume;
 * ``duplicate`` — a time already seen on an earlier row;
 * ``non_monotonic`` — a time earlier than one on a previous row;
 * ``misaligned`` — a time that is not the start of a bar of the timeframe;
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 CHECKS = (
+    "missing_value",
     "duplicate",
     "non_monotonic",
     "misaligned",
@@ -112,6 +114,7 @@ def validate_bars(
         (pl.col("low") > pl.min_horizontal("open", "close")).alias("low_above_open_close"),
         (pl.min_horizontal("open", "high", "low", "close") <= 0).alias("non_positive_price"),
         (pl.col("volume") < 0).alias("negative_volume"),
+        pl.any_horizontal(pl.col("open", "high", "low", "close", "volume").is_null()).alias("missing_value"),
     )
     findings: list[tuple[int, int, Finding]] = []
 
@@ -121,6 +124,7 @@ def validate_bars(
             i = rec["_i"]
             findings.append((CHECKS.index(check), i, Finding(check, i + row_offset, rec["time"], text(rec))))
 
+    add("missing_value", flagged.filter("missing_value"), lambda r: "open, high, low, close or volume is empty")
     add("duplicate", flagged.filter("duplicate"), lambda r: f"same time as {row_label} {r['_first'] + row_offset}")
     add("non_monotonic", flagged.filter("non_monotonic"), lambda r: "earlier than a previous row")
     add("misaligned", flagged.filter("misaligned"), lambda r: f"not the start of a {tf.name} bar")
