@@ -228,12 +228,11 @@ def _merge(
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
     target_row = ", ".join(f"t.{c}" for c in rest)
     new_row = ", ".join(f"EXCLUDED.{c}" for c in rest)
-    # DISTINCT ON guards against a key present twice in one batch, which ON CONFLICT DO UPDATE refuses;
-    # xmax = 0 identifies rows this statement inserted (as opposed to updated).
+    # Stages never hold a key twice (sources have the same primary keys: a dataset's times are unique, state
+    # rows are keyed alike), which ON CONFLICT DO UPDATE requires. xmax = 0 marks the rows this statement inserted.
     sql = f"""
-        WITH src AS (SELECT DISTINCT ON ({keys}) {cols} FROM {stage} ORDER BY {keys}),
-        merged AS (
-            INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM src
+        WITH merged AS (
+            INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage}
             ON CONFLICT ({keys}) DO UPDATE SET {assignments}
             WHERE ({target_row}) IS DISTINCT FROM ({new_row})
             RETURNING (t.xmax = 0) AS inserted

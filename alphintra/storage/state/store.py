@@ -16,7 +16,9 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
+from sqlalchemy import Select as SaSelect
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -45,6 +47,7 @@ from alphintra.storage.state.types import WIDE, canonical_decimal, to_utc
 from alphintra.storage.state.writer import Payload, StateWriter, StrategyKey
 
 T = TypeVar("T")
+Q = TypeVar("Q", SelectOfScalar[Any], SaSelect[Any])
 MAX_LIMIT = 100_000
 Clock = Callable[[], int]
 
@@ -345,22 +348,22 @@ class StateStore:
 
     def _trade_filters(
         self,
-        query: SelectOfScalar[T],
+        query: Q,
         symbol: str | None,
         strategy: str | None,
         account: str | None,
         order_id: str | None,
         since: datetime | int | None,
         until: datetime | int | None,
-    ) -> SelectOfScalar[T]:
+    ) -> Q:
         if symbol is not None:
-            query = query.where(Trade.symbol == symbol)
+            query = query.where(col(Trade.symbol) == symbol)
         if strategy is not None:
-            query = query.where(Trade.strategy == strategy)
+            query = query.where(col(Trade.strategy) == strategy)
         if account is not None:
-            query = query.where(Trade.account_id == account)
+            query = query.where(col(Trade.account_id) == account)
         if order_id is not None:
-            query = query.where(Trade.order_id == order_id)
+            query = query.where(col(Trade.order_id) == order_id)
         if since is not None:
             query = query.where(col(Trade.timestamp) >= to_utc(since, "since"))
         if until is not None:
@@ -394,10 +397,13 @@ class StateStore:
         until: datetime | int | None = None,
     ) -> list[TradeSummary]:
         """Per-symbol totals, summed in Python with Decimal: SQLite has no exact SUM over decimal text."""
-        query = self._trade_filters(select(Trade), symbol, strategy, account, None, since, until)
+        # Columns, not entities: building ORM objects would dominate the cost of a long history.
+        t = Trade.__table__.c  # type: ignore[attr-defined]
+        columns = sa_select(t.symbol, t.side, t.quantity, t.price, t.fee, t.realized_pnl, t.timestamp)
+        query = self._trade_filters(columns, symbol, strategy, account, None, since, until)
         acc: dict[str, dict[str, Any]] = {}
         with self._sessions() as session, localcontext(WIDE):
-            for trade in session.exec(query.execution_options(yield_per=2_000)):
+            for trade in session.execute(query.execution_options(yield_per=2_000)):
                 s = acc.get(trade.symbol)
                 if s is None:
                     zero = Decimal(0)

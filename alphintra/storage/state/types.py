@@ -117,13 +117,16 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         dec = to_decimal(value, self.field)
         if dialect.name == "sqlite":
-            return format(dec, "f")
+            # Canonical text on the way in makes reading back a plain Decimal(text): no normalising per row.
+            return format(canonical_decimal(dec), "f")
         return dec
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return canonical_decimal(Decimal(value) if isinstance(value, str) else value)
+        if isinstance(value, str):
+            return Decimal(value)
+        return canonical_decimal(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

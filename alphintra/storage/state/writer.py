@@ -13,13 +13,13 @@ Projection rules, so that replaying the journal is always safe:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, localcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from alphintra.errors import ConflictError, NotFoundError, ValidationError
 from alphintra.storage.state.models import (
@@ -41,6 +41,7 @@ from alphintra.storage.state.payload import as_mapping, clean, require
 from alphintra.storage.state.types import WIDE, to_decimal, to_utc
 
 Payload = Mapping[str, Any] | object
+T = TypeVar("T")
 StrategyKey = int | str
 
 _LIMIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -58,6 +59,12 @@ class StateWriter:
     def __init__(self, session: Session, now: Callable[[], datetime]) -> None:
         self.session = session
         self._now = now
+        # Rows this transaction has looked up or written, by key; None marks a key known to be absent. A burst of
+        # events then costs a few bulk SELECTs (see prefetch) instead of one SELECT (and autoflush) per event.
+        self._rows: dict[type[Any], dict[Any, Any]] = {}
+        # (account_id, client_order_id) -> order id, and the client ids whose stored owners are all in that map.
+        self._client_ids: dict[tuple[str, str], str] = {}
+        self._client_ids_loaded: set[str] = set()
 
     # -- dispatch -----------------------------------------------------------------------------------------------
 
@@ -76,29 +83,99 @@ class StateWriter:
         return handler(payload)
 
     def apply_all(self, ops: Iterable[tuple[str, Payload]]) -> int:
-        count = 0
-        for kind, payload in ops:
+        items = [(kind, as_mapping(payload, kind)) for kind, payload in ops]
+        self.prefetch(items)
+        for kind, payload in items:
             self.apply(kind, payload)
-            count += 1
-        return count
+        return len(items)
+
+    def prefetch(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Load, in bulk, every stored row the given events will touch (best effort: odd payloads are skipped
+        here and rejected with a precise error when applied)."""
+        order_ids: set[str] = set()
+        trade_ids: set[str] = set()
+        client_ids: set[str] = set()
+        positions: set[tuple[str, str]] = set()
+        balances: set[tuple[str, str]] = set()
+        for kind, data in items:
+            if kind == "order":
+                order_ids |= _strings(data.get("id"))
+                client_ids |= _strings(data.get("client_order_id"))
+            elif kind == "trade":
+                trade_ids |= _strings(data.get("id"))
+                order_ids |= _strings(data.get("order_id"))
+            elif kind in ("position", "balance"):
+                account, item = data.get("account_id"), data.get("symbol" if kind == "position" else "asset")
+                if isinstance(account, str) and isinstance(item, str):
+                    (positions if kind == "position" else balances).add(
+                        (account.strip(), item.strip() if kind == "position" else item.strip().upper())
+                    )
+        with self.session.no_autoflush:
+            self._load(Order, col(Order.id), order_ids, lambda o: o.id)
+            self._load(Trade, col(Trade.id), trade_ids, lambda t: t.id)
+            self._load_pairs(Position, col(Position.symbol), positions, lambda p: (p.account_id, p.symbol))
+            self._load_pairs(AccountBalance, col(AccountBalance.asset), balances, lambda b: (b.account_id, b.asset))
+            for chunk in _chunks(client_ids - self._client_ids_loaded):
+                query = select(Order.id, Order.account_id, Order.client_order_id).where(
+                    col(Order.client_order_id).in_(chunk)
+                )
+                for oid, account, client_id in self.session.exec(query):
+                    if client_id is not None:
+                        self._client_ids.setdefault((account, client_id), oid)
+                self._client_ids_loaded.update(chunk)
+
+    def _load(self, model: type[Any], key_col: Any, keys: set[Any], key_of: Callable[[Any], Any]) -> None:
+        cache = self._rows.setdefault(model, {})
+        wanted = [k for k in keys if k not in cache]
+        for chunk in _chunks(wanted):
+            for row in self.session.exec(select(model).where(key_col.in_(chunk))):
+                cache[key_of(row)] = row
+        for key in wanted:
+            cache.setdefault(key, None)
+
+    def _load_pairs(
+        self, model: type[Any], item_col: Any, keys: set[tuple[str, str]], key_of: Callable[[Any], Any]
+    ) -> None:
+        cache = self._rows.setdefault(model, {})
+        wanted = [k for k in keys if k not in cache]
+        accounts = sorted({a for a, _ in wanted})
+        for chunk in _chunks(sorted({i for _, i in wanted})):
+            query = select(model).where(col(model.account_id).in_(accounts), item_col.in_(chunk))
+            for row in self.session.exec(query):
+                cache.setdefault(key_of(row), row)
+        for key in wanted:
+            cache.setdefault(key, None)
+
+    def _find(self, model: type[T], key: Any, load: Callable[[], T | None]) -> T | None:
+        cache = self._rows.setdefault(model, {})
+        if key in cache:
+            found: T | None = cache[key]
+            return found
+        row = load()
+        cache[key] = row
+        return row
+
+    def _remember(self, model: type[Any], key: Any, row: Any) -> None:
+        self._rows.setdefault(model, {})[key] = row
 
     # -- accounts -----------------------------------------------------------------------------------------------
 
     def upsert_account(self, data: Payload) -> TradingAccount:
         values = clean(TradingAccount, as_mapping(data, "account"))
         require(TradingAccount, values, ("id",))
-        account = self.session.get(TradingAccount, values["id"])
+        account = self._find(TradingAccount, values["id"], lambda: self.session.get(TradingAccount, values["id"]))
         if account is None:
             values.setdefault("created_at", self._now())
             account = TradingAccount(**values)
             self.session.add(account)
+            self._remember(TradingAccount, account.id, account)
             return account
         for key, value in values.items():
             setattr(account, key, value)
         return account
 
     def _account(self, account_id: str) -> TradingAccount:
-        account = self.session.get(TradingAccount, account_id)
+        account = self._find(TradingAccount, account_id, lambda: self.session.get(TradingAccount, account_id))
         if account is None:
             raise NotFoundError(
                 f"account {account_id!r} does not exist", detail="project the account (upsert_account) first"
@@ -111,16 +188,17 @@ class StateWriter:
         """Insert a new order (all of its fields) or apply the changed fields of a known one."""
         values = clean(Order, as_mapping(data, "order"))
         require(Order, values, ("id",))
-        order = self.session.get(Order, values["id"])
+        order = self._order(values["id"])
         if order is None:
             require(Order, values, ("account_id", "symbol", "side", "order_type", "quantity"))
             self._account(values["account_id"])
             values.setdefault("created_at", self._now())
             values.setdefault("updated_at", values["created_at"])
+            _check_order(values)
+            self._claim_client_id(values["account_id"], values.get("client_order_id"), values["id"])
             order = Order(**values)
-            self._check_client_id(order)
-            _check_order(order)
             self.session.add(order)
+            self._remember(Order, order.id, order)
             return order
         if _stale(order.journal_seq, values.get("journal_seq")):
             return order
@@ -129,30 +207,35 @@ class StateWriter:
                 raise ConflictError(
                     f"order {order.id}: {key} cannot change ({getattr(order, key)!r} -> {values[key]!r})"
                 )
+        _check_order({f: values.get(f, getattr(order, f)) for f in _ORDER_AMOUNTS})
+        if values.get("client_order_id") is not None and values["client_order_id"] != order.client_order_id:
+            self._claim_client_id(order.account_id, values["client_order_id"], order.id)
+            if order.client_order_id is not None:
+                self._client_ids.pop((order.account_id, order.client_order_id), None)
         values.setdefault("updated_at", self._now())
         for key, value in values.items():
             setattr(order, key, value)
-        if "client_order_id" in values:
-            self._check_client_id(order)
-        _check_order(order)
         return order
 
-    def _check_client_id(self, order: Order) -> None:
-        if order.client_order_id is None:
+    def _order(self, order_id: str) -> Order | None:
+        return self._find(Order, order_id, lambda: self.session.get(Order, order_id))
+
+    def _claim_client_id(self, account_id: str, client_id: str | None, order_id: str) -> None:
+        """client_order_id is unique per account: refuse one that another order (stored or in this batch) holds."""
+        if client_id is None:
             return
-        with self.session.no_autoflush:
-            other = self.session.exec(
-                select(Order.id).where(
-                    Order.account_id == order.account_id,
-                    Order.client_order_id == order.client_order_id,
-                    Order.id != order.id,
-                )
-            ).first()
-        if other is not None:
+        pair = (account_id, client_id)
+        other = self._client_ids.get(pair)
+        if other is None and client_id not in self._client_ids_loaded:
+            with self.session.no_autoflush:
+                other = self.session.exec(
+                    select(Order.id).where(Order.account_id == account_id, Order.client_order_id == client_id)
+                ).first()
+        if other is not None and other != order_id:
             raise ConflictError(
-                f"client_order_id {order.client_order_id!r} is already used by order {other} "
-                f"in account {order.account_id!r}"
+                f"client_order_id {client_id!r} is already used by order {other} in account {account_id!r}"
             )
+        self._client_ids[pair] = order_id
 
     # -- trades -------------------------------------------------------------------------------------------------
 
@@ -160,7 +243,7 @@ class StateWriter:
         """Record one fill; account, symbol, side and strategy default to the order's."""
         values = clean(Trade, as_mapping(data, "trade"))
         require(Trade, values, ("id", "order_id", "quantity", "price"))
-        existing = self.session.get(Trade, values["id"])
+        existing = self._find(Trade, values["id"], lambda: self.session.get(Trade, values["id"]))
         if existing is not None:
             changed = sorted(
                 k for k, v in values.items() if k not in {"journal_seq", "timestamp"} and getattr(existing, k) != v
@@ -170,7 +253,7 @@ class StateWriter:
             if changed:
                 raise ConflictError(f"trade {existing.id} is already recorded with other {', '.join(changed)}")
             return existing
-        order = self.session.get(Order, values["order_id"])
+        order = self._order(values["order_id"])
         if order is None:
             raise NotFoundError(f"order {values['order_id']!r} of trade {values['id']!r} does not exist")
         for key in ("account_id", "symbol", "side"):
@@ -186,6 +269,7 @@ class StateWriter:
             raise ValidationError("trades.price", "must be greater than 0", values["price"])
         trade = Trade(**values)
         self.session.add(trade)
+        self._remember(Trade, trade.id, trade)
         return trade
 
     # -- positions and balances ---------------------------------------------------------------------------------
@@ -193,21 +277,22 @@ class StateWriter:
     def upsert_position(self, data: Payload) -> Position:
         values = clean(Position, as_mapping(data, "position"), allowed=set(Position.__table__.columns.keys()) - {"id"})  # type: ignore[attr-defined]
         require(Position, values, ("account_id", "symbol"))
-        position = self.session.exec(
-            select(Position).where(Position.account_id == values["account_id"], Position.symbol == values["symbol"])
-        ).first()
+        key = (values["account_id"], values["symbol"])
+        query = select(Position).where(Position.account_id == key[0], Position.symbol == key[1])
+        position = self._find(Position, key, lambda: self.session.exec(query).first())
         if position is None:
             require(Position, values, ("quantity", "average_price"))
             self._account(values["account_id"])
             values.setdefault("updated_at", self._now())
             position = Position(**values)
             self.session.add(position)
+            self._remember(Position, key, position)
             return position
         if _stale(position.journal_seq, values.get("journal_seq")):
             return position
         values.setdefault("updated_at", self._now())
-        for key, value in values.items():
-            setattr(position, key, value)
+        for name, value in values.items():
+            setattr(position, name, value)
         return position
 
     def upsert_balance(self, data: Payload) -> AccountBalance:
@@ -219,11 +304,9 @@ class StateWriter:
         )
         require(AccountBalance, values, ("account_id", "asset"))
         values["asset"] = values["asset"].upper()
-        balance = self.session.exec(
-            select(AccountBalance).where(
-                AccountBalance.account_id == values["account_id"], AccountBalance.asset == values["asset"]
-            )
-        ).first()
+        key = (values["account_id"], values["asset"])
+        query = select(AccountBalance).where(AccountBalance.account_id == key[0], AccountBalance.asset == key[1])
+        balance = self._find(AccountBalance, key, lambda: self.session.exec(query).first())
         if balance is not None and _stale(balance.journal_seq, values.get("journal_seq")):
             return balance
         with localcontext(WIDE):  # 38-digit operands: the default 28-digit context would round
@@ -245,9 +328,10 @@ class StateWriter:
             self._account(values["account_id"])
             balance = AccountBalance(**values)
             self.session.add(balance)
+            self._remember(AccountBalance, key, balance)
             return balance
-        for key, value in values.items():
-            setattr(balance, key, value)
+        for name, value in values.items():
+            setattr(balance, name, value)
         return balance
 
     # -- strategies and executions ------------------------------------------------------------------------------
@@ -522,17 +606,37 @@ class StateWriter:
         return int(self.session.exec(select(func.count()).select_from(model)).one())
 
 
-def _check_order(order: Order) -> None:
-    if order.quantity <= 0:
-        raise ValidationError("orders.quantity", "must be greater than 0", order.quantity)
-    if order.filled_quantity < 0 or order.filled_quantity > order.quantity:
-        raise ValidationError(
-            "orders.filled_quantity", f"must be between 0 and the quantity {order.quantity}", order.filled_quantity
-        )
+_ORDER_AMOUNTS = ("quantity", "filled_quantity", "price", "stop_price", "average_price")
+
+
+def _check_order(values: Mapping[str, Any]) -> None:
+    """Amount rules of an order, checked on the merged values before anything is changed."""
+    quantity = values["quantity"]
+    filled = values.get("filled_quantity") or Decimal(0)
+    if quantity <= 0:
+        raise ValidationError("orders.quantity", "must be greater than 0", quantity)
+    if filled < 0 or filled > quantity:
+        raise ValidationError("orders.filled_quantity", f"must be between 0 and the quantity {quantity}", filled)
     for field in ("price", "stop_price", "average_price"):
-        value = getattr(order, field)
+        value = values.get(field)
         if value is not None and value <= 0:
             raise ValidationError(f"orders.{field}", "must be greater than 0", value)
+
+
+def _strings(value: object) -> set[str]:
+    return {value.strip()} if isinstance(value, str) and value.strip() else set()
+
+
+def _chunks(values: Iterable[T], size: int = 500) -> Iterator[list[T]]:
+    # Bounded IN lists: SQLite allows at most 32766 bound parameters per statement.
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _complete_balance(

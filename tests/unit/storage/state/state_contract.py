@@ -505,3 +505,39 @@ class StoreContract:
         assert err.value.field == "kind"
         counts = store.counts()
         assert (counts["orders"], counts["trades"], counts["positions"], counts["account_balances"]) == (1, 1, 1, 1)
+
+    def test_a_batch_sees_stored_rows_and_its_own_writes(self, store: StateStore) -> None:
+        seed_account(store)
+        store.upsert_order(order("O-1", client_order_id="a", journal_seq=1))
+        store.upsert_position({"account_id": "main", "symbol": "BTC/USDT", "quantity": "1", "average_price": "90"})
+        fill = {"id": "T-1", "order_id": "O-1", "quantity": "1", "price": "100"}
+        store.apply_batch(
+            [
+                ("order", {"id": "O-1", "status": "ACCEPTED", "journal_seq": 2}),
+                ("trade", fill),
+                ("order", {"id": "O-1", "status": "FILLED", "filled_quantity": "1", "journal_seq": 3}),
+                ("order", {"id": "O-1", "status": "CANCELED", "journal_seq": 2}),  # stale: ignored
+                ("trade", fill),  # replayed: no-op
+                ("position", {"account_id": "main", "symbol": "BTC/USDT", "quantity": "2", "average_price": "95"}),
+                ("balance", {"account_id": "main", "asset": "usdt", "total_balance": "500", "locked_balance": "0"}),
+                ("balance", {"account_id": "main", "asset": "USDT", "total_balance": "400"}),
+            ]
+        )
+        got = store.get_order("O-1")
+        assert (got.status, got.filled_quantity, got.journal_seq) == ("FILLED", Decimal(1), 3)
+        assert store.counts()["trades"] == 1
+        position = store.get_position("main", "BTC/USDT")
+        assert (position.quantity, position.average_price) == (Decimal(2), Decimal(95))
+        (usdt,) = store.list_balances()
+        assert (usdt.total_balance, usdt.available_balance) == (Decimal(400), Decimal(400))
+        with pytest.raises(ConflictError, match="'a' is already used by order O-1"):
+            store.apply_batch([("order", order("O-2", client_order_id="a"))])
+        with pytest.raises(ConflictError, match="'b' is already used by order O-3"):
+            store.apply_batch(
+                [("order", order("O-3", client_order_id="b")), ("order", order("O-4", client_order_id="b"))]
+            )
+        store.apply_batch(
+            [("order", {"id": "O-1", "client_order_id": "c"}), ("order", order("O-5", client_order_id="a"))]
+        )
+        assert store.get_order_by_client_id("main", "a").id == "O-5"
+        assert store.get_order_by_client_id("main", "c").id == "O-1"
