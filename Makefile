@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: load the shipped sample data, then backtest sma_cross on GOOG daily and show the report.
 demo: $(STAMP)
-	$(BIN)/alphintra --help
+	$(BIN)/alphintra data sample
+	$(BIN)/alphintra backtest run sma_cross --symbol GOOG --timeframe 1d --cash 10000 --fee 0.2% \
+	  --param fast=10 --param slow=20
 
 test: lint typecheck pytest
 
