@@ -5,8 +5,13 @@
   (``SMA(20).update(price)``, ``None`` until warmed up).
 
 Definitions and warm-up follow TA-Lib (documented on each vectorised function, with the few deliberate
-departures). ``INDICATORS`` maps a name to both forms; ``compute`` and ``create`` use it.
+departures). ``INDICATORS`` maps a name to both forms; ``compute`` and ``create`` use it. The
+incremental classes import without polars; the vectorised functions and the registry load it on first use.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._base import Indicator
 from .incremental import (
@@ -29,8 +34,47 @@ from .incremental import (
     StochasticValue,
     ZScore,
 )
-from .registry import INDICATORS, IndicatorSpec, compute, create, lookup
-from .vectorised import adx, atr, bollinger, donchian, ema, macd, obv, rsi, sma, stochastic, vwap, wma, zscore
+
+if TYPE_CHECKING:
+    from .registry import INDICATORS, IndicatorSpec, compute, create, lookup
+    from .vectorised import adx, atr, bollinger, donchian, ema, macd, obv, rsi, sma, stochastic, vwap, wma, zscore
+
+# The vectorised form and the registry need polars (about a second to import on a busy machine); a live
+# strategy that only uses the incremental classes, or a CLI module imported for shell completion, should not
+# pay for it. They load on first use.
+_LAZY = {
+    **dict.fromkeys(("INDICATORS", "IndicatorSpec", "compute", "create", "lookup"), "registry"),
+    **dict.fromkeys(
+        (
+            "adx",
+            "atr",
+            "bollinger",
+            "donchian",
+            "ema",
+            "macd",
+            "obv",
+            "rsi",
+            "sma",
+            "stochastic",
+            "vwap",
+            "wma",
+            "zscore",
+        ),
+        "vectorised",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ADX",
