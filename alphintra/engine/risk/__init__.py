@@ -1,10 +1,34 @@
-"""Risk: portfolio metrics (VaR/ES, beta, volatility, exposure), stress scenarios and threshold alerts.
+"""Risk: pre-trade limits and circuit breakers, portfolio metrics (VaR/ES, beta, volatility, exposure), stress
+scenarios and threshold alerts.
 
-All of it is pure computation on values passed in (no I/O, no clock); journaling, storage and the event bus are
-wired around it elsewhere.
+Metrics, stress and alerts are pure computation on values passed in (no I/O, no clock). The pre-trade gate
+(:class:`RiskEngine`) reads the node it guards and journals/publishes its halts through it; storage is reached
+only through the small store protocols (``RiskLimitStore``, ``HaltStore``) the trading state store satisfies.
 """
 
 from alphintra.engine.risk.alerts import Alert, AlertLevel, Level, Threshold, ThresholdMonitor
+from alphintra.engine.risk.breakers import (
+    CircuitBreakers,
+    Halt,
+    HaltBook,
+    HaltStore,
+    load_halts,
+    store_halt,
+    store_resume,
+)
+from alphintra.engine.risk.limits import (
+    HALT_NAME,
+    LIMITS,
+    Limit,
+    LimitSet,
+    LimitSpec,
+    ResolvedLimits,
+    RiskLimitStore,
+    Scope,
+    load_limits,
+    save_limits,
+    set_limit,
+)
 from alphintra.engine.risk.metrics import (
     Exposure,
     PortfolioSnapshot,
@@ -19,6 +43,7 @@ from alphintra.engine.risk.metrics import (
     portfolio_pnl,
     scale_to_horizon,
 )
+from alphintra.engine.risk.pretrade import MarketStats, RiskEngine, RiskLimitError, StatsTracker
 from alphintra.engine.risk.stress import (
     SCENARIOS,
     CovarianceShock,
@@ -34,20 +59,36 @@ from alphintra.engine.risk.stress import (
 )
 
 __all__ = [
+    "HALT_NAME",
+    "LIMITS",
     "SCENARIOS",
     "Alert",
     "AlertLevel",
+    "CircuitBreakers",
     "CovarianceShock",
     "Exposure",
+    "Halt",
+    "HaltBook",
+    "HaltStore",
     "HistoricalReplay",
     "Level",
+    "Limit",
     "LimitBreach",
+    "LimitSet",
+    "LimitSpec",
+    "MarketStats",
     "PortfolioSnapshot",
     "PriceShock",
+    "ResolvedLimits",
     "ReturnHistory",
     "RiskConfig",
+    "RiskEngine",
+    "RiskLimitError",
+    "RiskLimitStore",
     "RiskReport",
     "Scenario",
+    "Scope",
+    "StatsTracker",
     "StressResult",
     "Threshold",
     "ThresholdMonitor",
@@ -56,10 +97,16 @@ __all__ = [
     "compute_risk_report",
     "get_scenario",
     "historical_var_es",
+    "load_halts",
+    "load_limits",
     "normal_var_es",
     "portfolio_pnl",
     "run_scenario",
     "run_stress",
+    "save_limits",
     "scale_to_horizon",
     "scenario_names",
+    "set_limit",
+    "store_halt",
+    "store_resume",
 ]

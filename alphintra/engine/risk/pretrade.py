@@ -1,0 +1,844 @@
+"""The pre-trade risk gate and the circuit breakers it drives: every order of the node passes :meth:`RiskEngine.check`.
+
+The node calls ``check(node, init, instrument)`` for every order it creates (CLI, API, strategies, algorithm child
+orders and bracket legs alike) before anything is recorded; a refusal raises :class:`RiskLimitError` (reason
+``RISK_LIMIT`` or ``HALTED``) naming the rule, the limit, where it was set and the attempted value. The limits are
+described in ``limits.py``; halts in ``breakers.py``.
+
+Keeping the check cheap (a few microseconds with every limit on): the limits that apply to an
+``(account, strategy, symbol)`` are resolved once (``limits.ResolvedLimits``); account figures (equity, session
+PnL, drawdown, position values, gross/net/tag exposure, the volatility sum) are recomputed from the ledger only
+after a fill or new prices (:meth:`RiskEngine.on_bar` / :meth:`on_price`), and the check adds the order's own
+effect to them. Money limits compare exactly in ``Decimal``; volatility and correlation are float statistics.
+
+What the checks measure (``px`` is the order's limit price, else its stop price, else the reference price):
+
+* position limits use the worst case: the position plus every working order of the same side plus this one;
+  orders that would take the measure over its limit are refused unless they reduce it (``|after| <= |before|``);
+* account limits (exposure, leverage, concentration, correlation, volatility) use filled positions valued at the
+  latest marks, the order's symbol valued at ``px``, plus this order; reducing orders always pass;
+* the daily loss (realised + unrealised - fees since the session start, sessions being UTC days shifted by
+  ``session_offset_ns``) and the drawdown from peak equity refuse every order but reducing ones once past their
+  limit, and halt the account (the breaker); so does a reject/error rate and, for one symbol, a market move;
+* statistics (volatility, correlation, average daily volume) come from :meth:`RiskEngine.set_stats` or from the
+  bars the engine sees; a symbol without statistics is not constrained by the rules that need them.
+
+Contingent exit legs (orders with a parent, e.g. a bracket's take-profit and stop-loss) only ever reduce their
+parent's position, so position and account measures do not apply to them; order size, price band, rates and
+counts do.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+from alphintra.engine.core.enums import OrderSide, OrderType, RejectReason
+from alphintra.engine.core.errors import OrderRejectedError
+from alphintra.engine.core.events import OrderEvent, OrderFilled, OrderInitialized, OrderRejected
+from alphintra.engine.core.instrument import Instrument
+from alphintra.engine.core.orders import Order
+from alphintra.engine.risk.breakers import CircuitBreakers, Halt, HaltBook, check_halt_scope
+from alphintra.engine.risk.limits import (
+    NS_PER_MINUTE,
+    NS_PER_SECOND,
+    Limit,
+    LimitSet,
+    ResolvedLimits,
+    Scope,
+    fmt,
+    instrument_tags,
+)
+
+if TYPE_CHECKING:
+    from alphintra.engine.data import Bar, QuoteTick
+    from alphintra.engine.node import TradingNode
+
+_log = logging.getLogger("alphintra.engine.risk")
+
+NS_PER_DAY = 86_400 * NS_PER_SECOND
+_YEAR_NS = 365.25 * NS_PER_DAY
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
+_INF = Decimal("Infinity")
+_BUY = OrderSide.BUY
+_PRICED = frozenset({OrderType.LIMIT, OrderType.ICEBERG})
+_SYSTEM = "risk-engine"
+
+
+class RiskLimitError(OrderRejectedError):
+    """An order refused by a risk limit or a halt. ``rule``/``limit``/``attempted`` are machine-readable."""
+
+    def __init__(
+        self,
+        field_name: str,
+        rule: str,
+        limit: Decimal | None,
+        attempted: Decimal | None,
+        *,
+        where: str,
+        reason: RejectReason = RejectReason.RISK_LIMIT,
+        text: str | None = None,
+    ) -> None:
+        shown = text or f"{rule} ({where}) is {fmt(limit)}; this order would make it {fmt(attempted)}"
+        super().__init__(field_name, shown, None, reason=reason)
+        self.rule = rule
+        self.limit = limit
+        self.attempted = attempted
+        self.where = where
+        self.value = attempted
+
+    def to_dict(self) -> dict[str, str | None]:
+        out = super().to_dict()
+        out.update(
+            rule=self.rule,
+            limit=None if self.limit is None else str(self.limit),
+            attempted=None if self.attempted is None else str(self.attempted),
+            where=self.where,
+        )
+        return out
+
+
+# -- market statistics -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MarketStats:
+    """Per-symbol statistics the checks need: annualised volatility (0.5 = 50 %), average daily volume in base
+    units, and pairwise return correlations (either key order)."""
+
+    volatility: Mapping[str, float] = field(default_factory=dict)
+    adv: Mapping[str, Decimal] = field(default_factory=dict)
+    correlation: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+    def corr(self, a: str, b: str) -> float | None:
+        if a == b:
+            return 1.0
+        found = self.correlation.get((a, b))
+        return self.correlation.get((b, a)) if found is None else found
+
+    def correlated(self, symbol: str, threshold: float, universe: Iterable[str]) -> tuple[str, ...]:
+        """The symbols of ``universe`` (other than ``symbol``) whose correlation with it exceeds ``threshold``."""
+        out = []
+        for other in universe:
+            if other == symbol:
+                continue
+            rho = self.corr(symbol, other)
+            if rho is not None and rho > threshold:
+                out.append(other)
+        return tuple(sorted(out))
+
+
+class StatsTracker:
+    """Builds :class:`MarketStats` from bars: closes for returns (``window`` of them), volume per UTC day."""
+
+    def __init__(self, *, window: int = 60, adv_days: int = 20) -> None:
+        if window < 3 or adv_days < 1:
+            raise ValueError("window must be >= 3 and adv_days >= 1")
+        self.window = window
+        self.adv_days = adv_days
+        self._closes: dict[str, deque[float]] = {}
+        self._last_ts: dict[str, int] = {}
+        self._step: dict[str, int] = {}
+        self._day: dict[str, tuple[int, Decimal]] = {}
+        self._days: dict[str, deque[Decimal]] = {}
+
+    def observe(self, bar: Bar) -> None:
+        symbol = bar.symbol
+        closes = self._closes.get(symbol)
+        if closes is None:
+            closes = self._closes[symbol] = deque(maxlen=self.window + 1)
+            self._days[symbol] = deque(maxlen=self.adv_days)
+        last = self._last_ts.get(symbol)
+        if last is not None and bar.ts > last:
+            self._step[symbol] = bar.ts - last
+        self._last_ts[symbol] = bar.ts
+        closes.append(float(bar.close))
+        day = bar.ts // NS_PER_DAY
+        current = self._day.get(symbol)
+        if current is None or current[0] == day:
+            self._day[symbol] = (day, (current[1] if current else _ZERO) + bar.volume)
+        else:
+            self._days[symbol].append(current[1])
+            self._day[symbol] = (day, bar.volume)
+
+    def stats(self) -> MarketStats:
+        import numpy as np  # the statistics are float estimates; numpy only when they are computed
+
+        vols: dict[str, float] = {}
+        returns: dict[str, Any] = {}
+        for symbol, closes in self._closes.items():
+            step = self._step.get(symbol)
+            if len(closes) < 3 or step is None:
+                continue
+            prices = np.asarray(closes, dtype=np.float64)
+            r = prices[1:] / prices[:-1] - 1.0
+            returns[symbol] = r
+            vols[symbol] = float(np.std(r, ddof=1) * math.sqrt(_YEAR_NS / step))
+        corr: dict[tuple[str, str], float] = {}
+        names = sorted(returns)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                n = min(len(returns[a]), len(returns[b]))
+                if n < 3:
+                    continue
+                x, y = returns[a][-n:], returns[b][-n:]
+                if float(np.std(x)) == 0.0 or float(np.std(y)) == 0.0:
+                    continue
+                corr[(a, b)] = float(np.corrcoef(x, y)[0, 1])
+        adv = {s: sum(days, _ZERO) / len(days) for s, days in self._days.items() if days}
+        return MarketStats(vols, adv, corr)
+
+
+# -- per-account state ---------------------------------------------------------------------------------------
+
+
+class _Account:
+    """Figures of one account as of the last refresh, plus working-order tallies kept by the listener."""
+
+    __slots__ = (
+        "dirty",
+        "drawdown_pct",
+        "equity",
+        "equity_f",
+        "gross",
+        "loss",
+        "net",
+        "open_buy",
+        "open_sell",
+        "peak",
+        "pnl",
+        "qty",
+        "session",
+        "session_base",
+        "tag_gross",
+        "values",
+        "vol_sum",
+    )
+
+    def __init__(self) -> None:
+        self.dirty = True
+        self.equity = _ZERO
+        self.equity_f = 0.0
+        self.peak = _ZERO
+        self.pnl: Decimal | None = None
+        self.session: int | None = None
+        self.session_base = _ZERO
+        self.loss = _ZERO
+        self.drawdown_pct = _ZERO
+        self.qty: dict[str, Decimal] = {}
+        self.values: dict[str, Decimal] = {}
+        self.gross = _ZERO
+        self.net = _ZERO
+        self.tag_gross: dict[str, Decimal] = {}
+        self.vol_sum = 0.0
+        self.open_buy: dict[str, Decimal] = {}
+        self.open_sell: dict[str, Decimal] = {}
+
+
+@dataclass(slots=True)
+class _Working:
+    account: str
+    strategy: str | None
+    symbol: str
+    buy: bool
+    leaves: Decimal
+    tallied: bool  # counted in the position tallies (contingent exit legs are not)
+    count_keys: tuple[tuple[Scope, str], ...]
+
+
+# -- the engine ----------------------------------------------------------------------------------------------
+
+
+class RiskEngine:
+    """Pre-trade checks, live account figures and circuit breakers for one :class:`TradingNode`.
+
+    Wiring: pass it as ``TradingNode(risk=...)``; it attaches itself (an order listener) on the first check, or
+    call :meth:`attach` up front. Feed it prices with :meth:`on_bar` (after the node processed the bar),
+    :meth:`on_price` and :meth:`on_quote`; strategy failures with :meth:`record_strategy_error`.
+    ``on_halt(halt)`` / ``on_resume(halt, by, reason)`` let the daemon persist halts (``breakers.store_halt``).
+    """
+
+    def __init__(
+        self,
+        limits: LimitSet | None = None,
+        *,
+        halts: Iterable[Halt] = (),
+        stats: MarketStats | None = None,
+        price_reference: Literal["last", "mid"] = "last",
+        session_offset_ns: int = 0,
+        stats_window: int = 60,
+        adv_days: int = 20,
+        stats_every_ns: int = NS_PER_DAY,
+        on_halt: Callable[[Halt], None] | None = None,
+        on_resume: Callable[[Halt, str, str], None] | None = None,
+    ) -> None:
+        if price_reference not in ("last", "mid"):
+            raise ValueError("price_reference must be last or mid")
+        self.limits = limits or LimitSet()
+        self.breakers = CircuitBreakers(self.limits, halts, on_halt=on_halt, on_resume=on_resume)
+        self.price_reference = price_reference
+        self.session_offset_ns = session_offset_ns
+        self.stats = stats or MarketStats()
+        self.tracker = StatsTracker(window=stats_window, adv_days=adv_days)
+        self.stats_every_ns = stats_every_ns
+        self._external_stats = stats is not None
+        self._stats_due = 0
+        self._node: TradingNode | None = None
+        self._rules: dict[tuple[str, str | None, str], ResolvedLimits] = {}
+        self._accounts: dict[str, _Account] = {}
+        self._strategy_qty: dict[tuple[str, str, str], Decimal] = {}
+        self._strategy_open: dict[tuple[str, str, str, bool], Decimal] = {}
+        self._working: dict[str, _Working] = {}
+        self._open_count: dict[tuple[Scope, str], int] = {}
+        self._rate: dict[tuple[Scope, str, int], deque[int]] = {}
+        self._mids: dict[str, Decimal] = {}
+        self._corr_cache: dict[tuple[str, float], tuple[str, ...]] = {}
+        self.breakers.strategy_positions = self._strategy_qty
+
+    # -- configuration ---------------------------------------------------------------------------------------
+
+    def set_limits(self, limits: LimitSet) -> None:
+        """Replace the limits (the daemon calls this after ``risk limits set``); takes effect on the next order."""
+        self.limits = limits
+        self.breakers.limits = limits
+        self._rules.clear()
+
+    def set_stats(self, stats: MarketStats) -> None:
+        """Use these statistics (e.g. computed from stored market data) instead of the ones built from bars."""
+        self.stats = stats
+        self._external_stats = True
+        self._corr_cache.clear()
+        for acct in self._accounts.values():
+            acct.dirty = True
+
+    # -- wiring ----------------------------------------------------------------------------------------------
+
+    def attach(self, node: TradingNode) -> None:
+        """Listen to ``node``'s order events and take over its current state (working orders, strategy positions).
+
+        Idempotent; called by the first :meth:`check` if not before. After a journal replay, call it again.
+        """
+        if self._node is not node:
+            self._node = node
+            node.listeners.append(self.on_order_event)
+        self._working.clear()
+        self._open_count.clear()
+        self._strategy_qty.clear()
+        self._strategy_open.clear()
+        self._accounts.clear()
+        for order in node.orders.values():
+            if order.strategy is not None and order.filled_quantity:
+                key = (order.account, order.strategy, order.symbol)
+                signed = order.filled_quantity if order.side is _BUY else -order.filled_quantity
+                self._strategy_qty[key] = self._strategy_qty.get(key, _ZERO) + signed
+            if not order.is_terminal:
+                self._add_working(order)
+        for account in node.ledger.accounts():
+            self._refresh(node, account)
+
+    def on_order_event(self, order: Order, event: OrderEvent) -> None:
+        """The node's listener: tallies of working orders, order rates, strategy positions and reject rates."""
+        kind = type(event)
+        if kind is OrderInitialized:
+            now = event.ts
+            self._add_working(order)
+            keys = [(Scope.GLOBAL, "*"), (Scope.ACCOUNT, order.account), (Scope.SYMBOL, order.symbol)]
+            if order.strategy is not None:
+                keys.append((Scope.STRATEGY, order.strategy))
+            for sc, sid in keys:
+                for window in (NS_PER_SECOND, NS_PER_MINUTE):
+                    dq = self._rate.get((sc, sid, window))
+                    if dq is None:
+                        dq = self._rate[(sc, sid, window)] = deque()
+                    dq.append(now)
+                    while dq[0] <= now - window:
+                        dq.popleft()
+            key = (Scope.STRATEGY, order.strategy) if order.strategy is not None else (Scope.ACCOUNT, order.account)
+            self.breakers.rejects.record(key, now, attempt=True, reject=False)
+            return
+        if kind is OrderFilled:
+            assert isinstance(event, OrderFilled)
+            acct = self._accounts.get(order.account)
+            if acct is not None:
+                acct.dirty = True
+            if order.strategy is not None:
+                skey = (order.account, order.strategy, order.symbol)
+                signed = event.last_qty if order.side is _BUY else -event.last_qty
+                self._strategy_qty[skey] = self._strategy_qty.get(skey, _ZERO) + signed
+        elif kind is OrderRejected:
+            key = (Scope.STRATEGY, order.strategy) if order.strategy is not None else (Scope.ACCOUNT, order.account)
+            self.breakers.rejects.record(key, event.ts, attempt=False, reject=True)
+            node = self._node
+            if node is not None:
+                rules = self._rules_for(order.account, order.strategy, order.symbol, None)
+                self._reject_rate(node, rules, event.ts)
+        self._sync_working(order)
+
+    def _add_working(self, order: Order) -> None:
+        if order.id in self._working:
+            return
+        keys = [(Scope.GLOBAL, "*"), (Scope.ACCOUNT, order.account), (Scope.SYMBOL, order.symbol)]
+        if order.strategy is not None:
+            keys.append((Scope.STRATEGY, order.strategy))
+        w = _Working(
+            order.account,
+            order.strategy,
+            order.symbol,
+            order.side is _BUY,
+            _ZERO,
+            order.parent_order_id is None,
+            tuple(keys),
+        )
+        self._working[order.id] = w
+        counts = self._open_count
+        for key in w.count_keys:
+            counts[key] = counts.get(key, 0) + 1
+        self._move_leaves(w, order.leaves_quantity)
+
+    def _sync_working(self, order: Order) -> None:
+        w = self._working.get(order.id)
+        if w is None:
+            return
+        if order.is_terminal:
+            self._move_leaves(w, _ZERO)
+            del self._working[order.id]
+            counts = self._open_count
+            for key in w.count_keys:
+                counts[key] -= 1
+        elif order.leaves_quantity != w.leaves:
+            self._move_leaves(w, order.leaves_quantity)
+
+    def _move_leaves(self, w: _Working, leaves: Decimal) -> None:
+        delta = leaves - w.leaves
+        w.leaves = leaves
+        if not w.tallied or not delta:
+            return
+        acct = self._account(w.account)
+        book = acct.open_buy if w.buy else acct.open_sell
+        book[w.symbol] = book.get(w.symbol, _ZERO) + delta
+        if w.strategy is not None:
+            key = (w.account, w.strategy, w.symbol, w.buy)
+            self._strategy_open[key] = self._strategy_open.get(key, _ZERO) + delta
+
+    def _account(self, account: str) -> _Account:
+        acct = self._accounts.get(account)
+        if acct is None:
+            acct = self._accounts[account] = _Account()
+        return acct
+
+    def _rules_for(self, account: str, strategy: str | None, symbol: str, inst: Instrument | None) -> ResolvedLimits:
+        key = (account, strategy, symbol)
+        rules = self._rules.get(key)
+        if rules is None:
+            if inst is None and self._node is not None:
+                inst = self._node.instruments.find(symbol)
+            tags = instrument_tags(inst.tags) if inst is not None else ()
+            rules = self._rules[key] = ResolvedLimits(self.limits, account, strategy, symbol, tags)
+        return rules
+
+    # -- the check -------------------------------------------------------------------------------------------
+
+    def check(self, node: TradingNode, order: OrderInitialized, instrument: Instrument) -> None:
+        """Refuse ``order`` (raise :class:`RiskLimitError`) if it breaks a halt or any limit; otherwise return."""
+        if self.breakers.flattening:
+            return
+        if self._node is not node:
+            self.attach(node)
+        account, strategy, symbol = order.account, order.strategy, order.symbol
+        if self.halts.any and not order.reduce_only:
+            halt = self.halts.covering(account, strategy, symbol)
+            if halt is not None:
+                self._refuse(node, None, order, _halted(halt))
+        rules = self._rules.get((account, strategy, symbol)) or self._rules_for(account, strategy, symbol, instrument)
+        now = node.clock.now_ns()
+        qty = order.quantity
+        buy = order.side is _BUY
+        ref = self._mids.get(symbol) if self.price_reference == "mid" else None
+        if ref is None:
+            ref = node.last_prices.get(symbol)
+        px = order.price if order.price is not None else (order.stop_price or ref)
+
+        # Order rate and count: each scope with a limit counts its own orders.
+        for key, cap, window in rules.rates:
+            dq = self._rate.get(key)
+            if dq is not None:
+                start = now - window
+                while dq and dq[0] <= start:
+                    dq.popleft()
+                n = len(dq) + 1
+            else:
+                n = 1
+            if n > cap.value:
+                self._refuse(node, rules, order, _over("rate", cap, Decimal(n)))
+        for ckey, cap in rules.open_counts:
+            n = self._open_count.get(ckey, 0) + 1
+            if n > cap.value:
+                self._refuse(node, rules, order, _over("open_orders", cap, Decimal(n)))
+
+        # The order itself.
+        lim: Limit | None = rules.order_qty
+        if lim is not None and qty > lim.value:
+            self._refuse(node, rules, order, _over("quantity", lim, qty))
+        lim = rules.order_notional
+        if lim is not None:
+            if px is None:
+                self._refuse(node, rules, order, _unpriced(lim, symbol))
+            notional = qty * px
+            if notional > lim.value:
+                self._refuse(node, rules, order, _over("notional", lim, notional))
+        if order.price is not None and order.order_type in _PRICED and ref is not None:
+            dev = abs(order.price - ref)
+            lim = rules.band_pct
+            if lim is not None and dev * _HUNDRED > lim.value * ref:
+                self._refuse(node, rules, order, _over("price", lim, dev * _HUNDRED / ref))
+            lim = rules.band_ticks
+            if lim is not None and dev > lim.value * instrument.tick_size:
+                self._refuse(node, rules, order, _over("price", lim, dev / instrument.tick_size))
+        lim = rules.adv
+        if lim is not None:
+            adv = self.stats.adv.get(symbol)
+            if adv is not None and qty * _HUNDRED > lim.value * adv:
+                attempted = qty * _HUNDRED / adv if adv > 0 else _INF
+                self._refuse(node, rules, order, _over("quantity", lim, attempted))
+
+        if order.parent_order_id is not None:
+            return  # a contingent exit leg: it can only reduce its parent's position
+        if not (
+            rules.account_level or rules.pos_qty or rules.pos_notional or rules.st_pos_qty or rules.st_pos_notional
+        ):
+            return
+        acct = self._accounts.get(account)
+        if acct is None or acct.dirty:
+            acct = self._refresh(node, account)
+        q0 = acct.qty.get(symbol, _ZERO)
+        signed = qty if buy else -qty
+        q1 = q0 + signed
+
+        # Position limits, worst case: the position plus every working order of the same side plus this one.
+        if rules.pos_qty is not None or rules.pos_notional is not None:
+            before = q0 + (acct.open_buy.get(symbol, _ZERO) if buy else -acct.open_sell.get(symbol, _ZERO))
+            self._position(node, rules, order, rules.pos_qty, rules.pos_notional, before, before + signed, px)
+        if strategy is not None and (rules.st_pos_qty is not None or rules.st_pos_notional is not None):
+            sq = self._strategy_qty.get((account, strategy, symbol), _ZERO)
+            open_same = self._strategy_open.get((account, strategy, symbol, buy), _ZERO)
+            before = sq + open_same if buy else sq - open_same
+            self._position(node, rules, order, rules.st_pos_qty, rules.st_pos_notional, before, before + signed, px)
+        if not rules.account_level:
+            return
+
+        reducing = order.reduce_only or (q0 != 0 and (q0 > 0) != buy and qty <= abs(q0))
+        lim = rules.daily_loss
+        if lim is not None and acct.loss > lim.value and not reducing:
+            self.breakers.trip(node, Scope.ACCOUNT, account, lim, acct.loss, "daily loss limit reached", now)
+            self._refuse(node, rules, order, _over("pnl", lim, acct.loss))
+        lim = rules.drawdown
+        if lim is not None and acct.drawdown_pct > lim.value and not reducing:
+            self.breakers.trip(node, Scope.ACCOUNT, account, lim, acct.drawdown_pct, "drawdown limit reached", now)
+            self._refuse(node, rules, order, _over("equity", lim, acct.drawdown_pct))
+        if px is None:
+            return  # nothing to value the order with: the node refuses unpriced buys; an unpriced sell reduces
+        va = abs(q1 * px)
+        vb = abs(q0 * px)
+        if va <= vb:
+            return  # the account-level measures below can only fall
+        held = abs(acct.values.get(symbol, _ZERO))
+        equity = acct.equity
+        lim = rules.gross
+        gross_a = acct.gross - held + va
+        if lim is not None and gross_a > lim.value:
+            self._refuse(node, rules, order, _over("exposure", lim, gross_a))
+        lim = rules.net
+        if lim is not None:
+            net_a = abs(acct.net - acct.values.get(symbol, _ZERO) + q1 * px)
+            net_b = abs(acct.net - acct.values.get(symbol, _ZERO) + q0 * px)
+            if net_a > lim.value and net_a > net_b:
+                self._refuse(node, rules, order, _over("exposure", lim, net_a))
+        lim = rules.leverage
+        if lim is not None and gross_a > lim.value * equity:
+            self._refuse(node, rules, order, _over("leverage", lim, gross_a / equity if equity > 0 else _INF))
+        lim = rules.concentration
+        if lim is not None and va * _HUNDRED > lim.value * equity:
+            self._refuse(node, rules, order, _over("concentration", lim, _pct(va, equity)))
+        for tag, cap in rules.tags:
+            tagged = acct.tag_gross.get(tag, _ZERO) - held + va
+            if tagged * _HUNDRED > cap.value * equity:
+                self._refuse(node, rules, order, _over("concentration", cap, _pct(tagged, equity), tag))
+        lim = rules.correlated
+        if lim is not None:
+            group = self._correlated(symbol, rules.corr_threshold)
+            combined = va
+            for other in group:
+                combined += abs(acct.values.get(other, _ZERO))
+            if combined > lim.value:
+                self._refuse(node, rules, order, _over("exposure", lim, combined, ",".join((symbol, *group))))
+        lim = rules.vol
+        if lim is not None:
+            sigma = self.stats.volatility.get(symbol)
+            if sigma is not None:
+                vol_a = acct.vol_sum + (float(va) - float(held)) * sigma
+                eq = acct.equity_f
+                if eq <= 0 or vol_a * 100.0 > float(lim.value) * eq:
+                    attempted = Decimal(repr(round(vol_a * 100.0 / eq, 6))) if eq > 0 else _INF
+                    self._refuse(node, rules, order, _over("volatility", lim, attempted))
+
+    def _position(
+        self,
+        node: TradingNode,
+        rules: ResolvedLimits,
+        order: OrderInitialized,
+        qty_lim: Limit | None,
+        notional_lim: Limit | None,
+        before: Decimal,
+        after: Decimal,
+        px: Decimal | None,
+    ) -> None:
+        a, b = abs(after), abs(before)
+        if a <= b:
+            return
+        if qty_lim is not None and a > qty_lim.value:
+            self._refuse(node, rules, order, _over("quantity", qty_lim, a))
+        if notional_lim is not None:
+            if px is None:
+                self._refuse(node, rules, order, _unpriced(notional_lim, order.symbol))
+            if a * px > notional_lim.value:
+                self._refuse(node, rules, order, _over("notional", notional_lim, a * px))
+
+    def _correlated(self, symbol: str, threshold: float) -> tuple[str, ...]:
+        key = (symbol, threshold)
+        group = self._corr_cache.get(key)
+        if group is None:
+            universe = {s for pair in self.stats.correlation for s in pair}
+            group = self._corr_cache[key] = self.stats.correlated(symbol, threshold, universe)
+        return group
+
+    def _refuse(
+        self, node: TradingNode, rules: ResolvedLimits | None, order: OrderInitialized, error: RiskLimitError
+    ) -> NoReturn:
+        """Count the rejection towards the reject-rate breaker, then raise it."""
+        if rules is None:
+            rules = self._rules_for(order.account, order.strategy, order.symbol, None)
+        now = node.clock.now_ns()
+        self.breakers.rejects.record(rules.reject_key, now, attempt=True, reject=True)
+        if error.reason != RejectReason.HALTED:
+            self._reject_rate(node, rules, now)
+        raise error
+
+    # -- account figures -------------------------------------------------------------------------------------
+
+    def _refresh(self, node: TradingNode, account: str) -> _Account:
+        """Recompute the account's figures from the ledger and the latest prices (after fills or new prices)."""
+        acct = self._account(account)
+        ledger = node.ledger
+        valuation = ledger.valuation(account)
+        positions = ledger.positions(account)
+        fees = sum((p.fees_paid for p in positions.values()), _ZERO)
+        pnl = valuation.realised_pnl + valuation.unrealised_pnl - fees
+        session = (node.clock.now_ns() - self.session_offset_ns) // NS_PER_DAY
+        if acct.session is None:
+            acct.session_base = pnl
+        elif session != acct.session:
+            # The previous refresh's PnL is the closest figure to the end of the last session.
+            acct.session_base = acct.pnl if acct.pnl is not None else pnl
+        acct.session = session
+        acct.pnl = pnl
+        acct.loss = acct.session_base - pnl
+        equity = valuation.equity
+        acct.equity = equity
+        acct.equity_f = float(equity)
+        if equity > acct.peak:
+            acct.peak = equity
+        acct.drawdown_pct = (acct.peak - equity) * _HUNDRED / acct.peak if acct.peak > 0 else _ZERO
+        last = node.last_prices
+        qty: dict[str, Decimal] = {}
+        values: dict[str, Decimal] = {}
+        tag_gross: dict[str, Decimal] = {}
+        gross = net = _ZERO
+        vol_sum = 0.0
+        vols = self.stats.volatility
+        for symbol, pos in positions.items():
+            if pos.quantity == 0:
+                continue
+            qty[symbol] = pos.quantity
+            mark = last.get(symbol) or pos.mark
+            if mark is None:
+                continue
+            value = pos.quantity * mark
+            values[symbol] = value
+            size = abs(value)
+            gross += size
+            net += value
+            sigma = vols.get(symbol)
+            if sigma is not None:
+                vol_sum += float(size) * sigma
+            inst = node.instruments.find(symbol)
+            for tag in instrument_tags(inst.tags) if inst is not None else ():
+                tag_gross[tag] = tag_gross.get(tag, _ZERO) + size
+        acct.qty, acct.values, acct.tag_gross = qty, values, tag_gross
+        acct.gross, acct.net, acct.vol_sum = gross, net, vol_sum
+        acct.dirty = False
+        return acct
+
+    def figures(self, node: TradingNode, account: str) -> dict[str, Any]:
+        """The account's live risk figures (for the CLI/API, and to feed a ``ThresholdMonitor``)."""
+        acct = self._refresh(node, account)
+        equity = acct.equity
+        return {
+            "account": account,
+            "equity": equity,
+            "session_pnl": (acct.pnl or _ZERO) - acct.session_base,
+            "daily_loss": acct.loss,
+            "peak_equity": acct.peak,
+            "drawdown_pct": acct.drawdown_pct,
+            "gross_exposure": acct.gross,
+            "net_exposure": acct.net,
+            "leverage": acct.gross / equity if equity > 0 else None,
+            "volatility_pct": acct.vol_sum * 100.0 / acct.equity_f if acct.equity_f > 0 else None,
+            "positions": dict(acct.qty),
+            "open_orders": self._open_count.get((Scope.ACCOUNT, account), 0),
+            "halted": [h.to_dict() for h in self.halts],
+        }
+
+    # -- market data and breakers ----------------------------------------------------------------------------
+
+    def on_bar(self, node: TradingNode, bar: Bar) -> list[Halt]:
+        """After the node processed ``bar``: statistics, market-move breaker, account figures and loss breakers."""
+        if self._node is not node:
+            self.attach(node)
+        self.tracker.observe(bar)
+        end = bar.close_ts or bar.ts
+        if not self._external_stats and end >= self._stats_due:
+            self.stats = self.tracker.stats()
+            self._corr_cache.clear()
+            self._stats_due = end + self.stats_every_ns
+        tripped: list[Halt] = []
+        path = bar.path()
+        for i, price in enumerate(path):
+            halt = self.breakers.market_move(node, bar.symbol, price, bar.ts if i < len(path) - 1 else end)
+            if halt is not None:
+                tripped.append(halt)
+        tripped.extend(self._evaluate_accounts(node, end))
+        return tripped
+
+    def on_price(self, node: TradingNode, symbol: str, price: Decimal, ts_ns: int) -> list[Halt]:
+        """After a trade tick or a new mark: market-move breaker, account figures and loss breakers."""
+        if self._node is not node:
+            self.attach(node)
+        tripped = []
+        halt = self.breakers.market_move(node, symbol, price, ts_ns)
+        if halt is not None:
+            tripped.append(halt)
+        tripped.extend(self._evaluate_accounts(node, ts_ns))
+        return tripped
+
+    def on_quote(self, node: TradingNode, quote: QuoteTick) -> list[Halt]:
+        """A quote: its mid is the price-band reference when ``price_reference="mid"``."""
+        mid = quote.mid
+        self._mids[quote.symbol] = mid
+        return self.on_price(node, quote.symbol, mid, quote.ts)
+
+    def record_strategy_error(self, node: TradingNode, strategy: str, ts_ns: int | None = None) -> Halt | None:
+        """A strategy raised: counts as a rejected attempt towards its reject/error-rate breaker."""
+        now = node.clock.now_ns() if ts_ns is None else ts_ns
+        key = (Scope.STRATEGY, strategy)
+        self.breakers.rejects.record(key, now, attempt=True, reject=True)
+        limits, account = self.limits, node.default_account
+        window = int(limits.setting_or_default("reject_rate_window_s", account, strategy, "")) * NS_PER_SECOND
+        minimum = int(limits.setting_or_default("reject_rate_min_orders", account, strategy, ""))
+        pct = limits.setting("max_reject_rate_pct", account, strategy, "")
+        return self.breakers.reject_rate(node, key, pct, window, minimum, now)
+
+    def _reject_rate(self, node: TradingNode, rules: ResolvedLimits, now: int) -> None:
+        if rules.reject_pct is not None:
+            self.breakers.reject_rate(
+                node, rules.reject_key, rules.reject_pct, rules.reject_window, rules.reject_min, now
+            )
+
+    def _evaluate_accounts(self, node: TradingNode, now: int) -> list[Halt]:
+        tripped: list[Halt] = []
+        limits = self.limits
+        for account in node.ledger.accounts():
+            loss_lim = limits.tightest("max_daily_loss", account, None, "")
+            dd_lim = limits.tightest("max_drawdown_pct", account, None, "")
+            acct = self._accounts.get(account)
+            if loss_lim is None and dd_lim is None:
+                if acct is not None:
+                    acct.dirty = True  # recomputed lazily by the next check that needs it
+                continue
+            acct = self._refresh(node, account)
+            if loss_lim is not None and acct.loss > loss_lim.value:
+                halt = self.breakers.trip(
+                    node, Scope.ACCOUNT, account, loss_lim, acct.loss, "daily loss limit reached", now
+                )
+                if halt is not None:
+                    tripped.append(halt)
+            if dd_lim is not None and acct.drawdown_pct > dd_lim.value:
+                halt = self.breakers.trip(
+                    node, Scope.ACCOUNT, account, dd_lim, acct.drawdown_pct, "drawdown limit reached", now
+                )
+                if halt is not None:
+                    tripped.append(halt)
+        return tripped
+
+    # -- halts ---------------------------------------------------------------------------------------------
+
+    @property
+    def halts(self) -> HaltBook:
+        return self.breakers.book
+
+    def halt(
+        self,
+        node: TradingNode,
+        scope: Scope | str = Scope.GLOBAL,
+        scope_id: str = "*",
+        *,
+        by: str,
+        reason: str,
+        cancel_orders: bool = False,
+        flatten: bool = False,
+    ) -> Halt | None:
+        """The kill switch: halt by hand (rule ``manual``); None when that scope was already halted."""
+        sc, sid = check_halt_scope(scope, scope_id)
+        halt = Halt(sc, sid, "manual", reason, by, node.clock.now_ns())
+        return self.breakers.apply(node, halt, cancel_orders=cancel_orders, flatten=flatten)
+
+    def resume(
+        self, node: TradingNode, scope: Scope | str = Scope.GLOBAL, scope_id: str = "*", *, by: str, reason: str = ""
+    ) -> Halt:
+        """Lift a halt: the only way trading resumes after one."""
+        return self.breakers.resume(node, scope, scope_id, by=by, reason=reason)
+
+
+def _over(field_name: str, lim: Limit, attempted: Decimal, detail: str | None = None) -> RiskLimitError:
+    where = lim.where if detail is None else f"{lim.where}, {detail}"
+    return RiskLimitError(field_name, lim.name, lim.value, attempted, where=where)
+
+
+def _unpriced(lim: Limit, symbol: str) -> RiskLimitError:
+    text = f"{lim.name} ({lim.where}) is {fmt(lim.value)}; no price is known for {symbol} to value the order"
+    return RiskLimitError("price", lim.name, lim.value, None, where=lim.where, text=text)
+
+
+def _halted(halt: Halt) -> RiskLimitError:
+    text = f"{halt.where} is halted (since {_utc(halt.at_ns)}, by {halt.by}): {halt.reason}"
+    return RiskLimitError(
+        "halt", halt.rule, halt.limit, halt.value, where=halt.where, reason=RejectReason.HALTED, text=text
+    )
+
+
+def _utc(ns: int) -> str:
+    # Formatting a given timestamp, not reading a clock.
+    return datetime.fromtimestamp(ns // NS_PER_SECOND, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _pct(part: Decimal, whole: Decimal) -> Decimal:
+    return part * _HUNDRED / whole if whole > 0 else _INF
+
+
+__all__ = ["MarketStats", "RiskEngine", "RiskLimitError", "StatsTracker"]
