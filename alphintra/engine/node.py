@@ -38,6 +38,7 @@ from alphintra.engine.core.errors import ConflictError, NotFoundError, OrderReje
 from alphintra.engine.core.events import (
     OrderAccepted,
     OrderCanceled,
+    OrderCancelRejected,
     OrderEvent,
     OrderExpired,
     OrderFilled,
@@ -113,6 +114,7 @@ class TradingNode:
         self._replaying = False
         self._expiring: set[str] = set()
         self._venue_timers = 0
+        self._cancel_reasons: dict[str, str] = {}
         self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
         for inst in instruments:
             self.ledger.register(inst)
@@ -354,6 +356,7 @@ class TradingNode:
         if key is None or not self.venue.is_working(key):
             self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
         else:
+            self._cancel_reasons[order.id] = reason  # the venue only says "canceled"; keep the why
             self.venue.cancel(key)
         return order
 
@@ -514,11 +517,20 @@ class TradingNode:
         if order is None or order.is_terminal:
             return
         now = self.clock.now_ns()
+        asked = self._cancel_reasons.pop(order.id, None)
         if order.id in self._expiring:
             self._expiring.discard(order.id)
             self._emit(order, OrderExpired(order.id, now))
         else:
-            self._emit(order, OrderCanceled(order.id, now, reason=reason))
+            self._emit(order, OrderCanceled(order.id, now, reason=asked if reason == "canceled" and asked else reason))
+
+    def venue_cancel_rejected(self, key: str, message: str, ts: int) -> None:
+        order = self.orders.get(self.emulator.order_for_key(key))
+        if order is None:
+            return
+        self._cancel_reasons.pop(order.id, None)
+        if order.status is OrderStatus.PENDING_CANCEL:
+            self._emit(order, OrderCancelRejected(order.id, self.clock.now_ns(), message=message))
 
     def venue_rejected(self, key: str, reason: RejectReason, message: str, ts: int) -> None:
         order = self.orders[self.emulator.order_for_key(key)]

@@ -44,6 +44,10 @@ class VenueListener(Protocol):
 
     def venue_rejected(self, key: str, reason: RejectReason, message: str, ts: int) -> None: ...
 
+    def venue_cancel_rejected(self, key: str, message: str, ts: int) -> None:
+        """A cancel arrived after the order stopped working (it filled first)."""
+        ...
+
 
 class Venue(Protocol):
     name: str

@@ -369,17 +369,19 @@ class SimulatedVenue:
 
     def _book_cancel(self, key: str) -> None:
         entry = self._keys.get(key)
-        if entry is None:
-            raise NotFoundError(f"venue order {key!r} is not working")
-        if self.engine(entry[0]).cancel(key) == 0:
-            raise NotFoundError(f"venue order {key!r} is not resting")
+        if entry is None or self.engine(entry[0]).cancel(key) == 0:
+            # It filled (or was canceled) while the cancel was on its way: as a venue would, refuse the cancel
+            # instead of failing; the fills were already reported.
+            self._keys.pop(key, None)
+            self.listener.venue_cancel_rejected(key, "the order is no longer working", self._now())
+            return
         del self._keys[key]
         self.listener.venue_canceled(key, "canceled", self._now())
 
     def _book_modify(self, key: str, leaves: Decimal | None, price: Decimal | None) -> None:
         entry = self._keys.get(key)
         if entry is None:
-            raise NotFoundError(f"venue order {key!r} is not working")
+            return  # it filled or was canceled while the modify was in flight; nothing is left to change
         symbol = entry[0]
         inst = self.instruments.get(symbol)
         result = self.engine(symbol).modify(
