@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -88,3 +89,21 @@ def test_a_strategy_and_a_chart_built_from_the_registry_agree() -> None:
     chart = compute("ema", frame, period=5)["ema"].to_list()
     live = create("ema", period=5)
     assert [live.update(x) for x in frame["close"]] == pytest.approx(chart, rel=1e-12)
+
+
+def test_incremental_classes_import_without_the_vectorised_form() -> None:
+    """A live strategy imports the incremental classes only; polars-backed modules load on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from alphintra.strategies.indicators import SMA, RSI\n"
+        "assert 'alphintra.strategies.indicators.vectorised' not in sys.modules\n"
+        "assert 'alphintra.strategies.indicators.registry' not in sys.modules\n"
+        "from alphintra.strategies.indicators import INDICATORS\n"
+        "assert 'alphintra.strategies.indicators.vectorised' in sys.modules and len(INDICATORS) == 13\n"
+    )
+    root = Path(__file__).resolve().parents[4]  # the repository, so `-c` finds the package as pytest does
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root)
+    assert result.returncode == 0, result.stderr
