@@ -216,30 +216,15 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Report gaps, duplicates, time going backwards, OHLC inconsistencies and outliers (with their rows)."""
-    import polars as pl
-
     from alphintra.errors import ValidationError
-    from alphintra.storage.market import Kind, load_file, validate_bars
+    from alphintra.storage.market import Kind, validate_bars, validate_file
     from alphintra.storage.market import drop_duplicates as dedupe
     from alphintra.storage.market import fill_gaps as filler
 
     if path is None and symbol is None:
         raise ValidationError("PATH or --symbol", "is required: validate a file or a stored series", None)
     if path is not None:
-        raw = load_file(path, Kind.OHLCV, tz=tz)
-        # Unparseable numbers become nulls here: a report lists problems rather than stopping at the first one.
-        frame = raw.frame.with_columns(
-            pl.col(c).cast(pl.Float64, strict=False) for c in ("open", "high", "low", "close", "volume")
-        )
-        report = validate_bars(
-            frame,
-            timeframe,
-            source=raw.source,
-            row_offset=raw.row_offset,
-            row_label=raw.row_label,
-            z_threshold=z,
-            weekdays=weekdays,
-        )
+        report, frame = validate_file(path, timeframe, tz=tz, z_threshold=z, weekdays=weekdays)
         if drop_duplicates or fill_gaps:
             if output is None:
                 raise ValidationError("--output", "is required to fix a file (the original is never modified)")

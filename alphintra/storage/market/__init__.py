@@ -13,7 +13,7 @@ from .schema import BOOK_COLUMNS, OHLCV_COLUMNS, TRADE_COLUMNS, DatasetKey, Kind
 from .store import MarketStore, WriteResult
 from .synthetic import generate_bars, generate_trades
 from .timeframes import TIMEFRAMES, Timeframe, parse_timeframe
-from .validate import Finding, ValidationReport, drop_duplicates, fill_gaps, validate_bars
+from .validate import Finding, ValidationReport, drop_duplicates, fill_gaps, validate_bars, validate_file
 
 __all__ = [
     "BOOK_COLUMNS",
@@ -47,4 +47,5 @@ __all__ = [
     "to_ns",
     "trades_to_bars",
     "validate_bars",
+    "validate_file",
 ]

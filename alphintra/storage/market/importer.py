@@ -176,6 +176,7 @@ def parse_times(
     row = first_true(text.is_null() | (text == ""))
     if row is not None:
         raise ValidationError(f"{source}: {row_label} {row + row_offset} column {column!r}", "timestamp is empty", None)
+    text = text.str.replace(r"Z$", "+00:00")
     sample = text.head(_SAMPLE)
     if (
         fmt is None
@@ -183,7 +184,6 @@ def parse_times(
         and not _looks_like_compact_date(sample)
     ):
         return _parse_epoch(text, where=where, source=source, column=column, row_offset=row_offset, row_label=row_label)
-    text = text.str.replace(r"Z$", "+00:00")
     if fmt is None:
         fmt = _detect_format(sample, where)
     parsed = text.str.to_datetime(fmt, strict=False, time_unit="ns")

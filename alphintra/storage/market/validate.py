@@ -20,7 +20,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from alphintra.errors import ValidationError
 
 from .frames import misaligned_mask
 from .timeframes import NS_PER_DAY, Timeframe, parse_timeframe
@@ -215,6 +218,42 @@ def _weekday_missing(g: pl.DataFrame, tf: Timeframe) -> pl.DataFrame:
     )
 
 
+def validate_file(
+    path: Path,
+    timeframe: str | Timeframe,
+    *,
+    tz: str = "UTC",
+    z_threshold: float = 8.0,
+    weekdays: bool = False,
+) -> tuple[ValidationReport, pl.DataFrame]:
+    """Validate a CSV or Parquet file as it is (row order, duplicates and all); rows are reported by file line.
+
+    Unreadable numbers are reported as ``missing_value`` findings instead of stopping at the first one. Returns
+    the report and the parsed frame (for the fixes).
+    """
+    import polars as pl
+
+    from .importer import load_file
+
+    raw = load_file(path, tz=tz)
+    for name in ("open", "high", "low", "close", "volume"):
+        if name not in raw.frame.columns:
+            raise ValidationError(f"{raw.source}: column {name!r}", "is required", None)
+    frame = raw.frame.with_columns(
+        pl.col(c).cast(pl.Float64, strict=False) for c in ("open", "high", "low", "close", "volume")
+    )
+    report = validate_bars(
+        frame,
+        timeframe,
+        source=raw.source,
+        row_offset=raw.row_offset,
+        row_label=raw.row_label,
+        z_threshold=z_threshold,
+        weekdays=weekdays,
+    )
+    return report, frame
+
+
 def drop_duplicates(df: pl.DataFrame) -> pl.DataFrame:
     """One row per time (the last one, as a re-import would keep), in time order."""
     return df.sort("time", maintain_order=True).unique("time", keep="last", maintain_order=True)
@@ -233,7 +272,7 @@ def fill_gaps(df: pl.DataFrame, timeframe: str | Timeframe, *, weekdays: bool = 
     grid = pl.datetime_range(
         df["time"][0], df["time"][-1], interval=tf.polars_every, eager=True, time_unit="ns", time_zone="UTC"
     ).alias("time")
-    full = grid.to_frame()
+    full = grid.cast(df.schema["time"]).to_frame()
     if weekdays:
         full = full.filter(pl.col("time").dt.weekday() <= 5)
     constants = [c for c in ("symbol", "exchange", "timeframe") if c in df.columns]
@@ -258,4 +297,12 @@ def fill_gaps(df: pl.DataFrame, timeframe: str | Timeframe, *, weekdays: bool = 
     return filled.select(df.columns)
 
 
-__all__ = ["CHECKS", "Finding", "ValidationReport", "drop_duplicates", "fill_gaps", "validate_bars"]
+__all__ = [
+    "CHECKS",
+    "Finding",
+    "ValidationReport",
+    "drop_duplicates",
+    "fill_gaps",
+    "validate_bars",
+    "validate_file",
+]
