@@ -1,0 +1,92 @@
+"""Small helpers the built-in strategies share: exact prices and quantities from float signals, and bar alignment
+for strategies that need every symbol's bar of the same instant (pairs, arbitrage, portfolio)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from alphintra.engine.core.enums import OrderSide
+from alphintra.strategies.base import BarData, Strategy
+
+if TYPE_CHECKING:
+    from alphintra.engine.core.instrument import Instrument
+    from alphintra.engine.core.orders import Order
+
+
+def dec(value: float) -> Decimal:
+    """A float signal as the Decimal it prints as (``repr`` is the shortest exact round trip, not 0.1000000001)."""
+    return Decimal(repr(value))
+
+
+def instrument(strategy: Strategy, symbol: str) -> Instrument:
+    return strategy.ctx.node.instruments.get(symbol)
+
+
+def price_on_grid(
+    strategy: Strategy, symbol: str, value: Decimal | float, rounding: Literal["nearest", "up", "down"] = "nearest"
+) -> Decimal:
+    """``value`` snapped to the instrument's tick (``up``/``down`` keep a stop or quote on the safe side)."""
+    raw = value if isinstance(value, Decimal) else dec(value)
+    return instrument(strategy, symbol).round_price(raw, rounding)
+
+
+def qty_for_notional(strategy: Strategy, symbol: str, notional: Decimal, price: Decimal) -> Decimal:
+    """Whole lots worth at most ``notional`` at ``price`` (zero when even one lot costs more)."""
+    if price <= 0:
+        return Decimal(0)
+    return instrument(strategy, symbol).round_qty(notional / price, "down")
+
+
+def open_orders(strategy: Strategy, symbol: str | None = None) -> list[Order]:
+    """This strategy's working orders (of one symbol, or all)."""
+    ctx = strategy.ctx
+    return ctx.node.open_orders(symbol, strategy=ctx.name)
+
+
+def cancel_if_open(strategy: Strategy, order: Order | None) -> None:
+    """Cancel ``order`` unless it already finished (a stop that just triggered and filled, for example)."""
+    if order is not None and not order.is_terminal:
+        strategy.cancel(order.id)
+
+
+def side_of(quantity: Decimal) -> OrderSide:
+    return OrderSide.BUY if quantity > 0 else OrderSide.SELL
+
+
+class BarSync:
+    """Collects the bars of several symbols and reports each instant once every symbol has a bar for it.
+
+    The backtester delivers the bars of one instant symbol after symbol; a strategy that compares symbols must
+    wait for the last of them, or it would compare this instant's price of one with the previous of another.
+    """
+
+    def __init__(self, symbols: Sequence[str]) -> None:
+        self.symbols = list(symbols)
+        self.closes: dict[str, float] = {}
+        self._ts: dict[str, int] = {}
+        self._done_ts: int | None = None
+
+    def update(self, bar: BarData) -> dict[str, float] | None:
+        """Feed one bar; returns the closes of all symbols when this bar completes an instant, else ``None``."""
+        self.closes[bar.symbol] = bar.close
+        self._ts[bar.symbol] = bar.ts
+        if self._done_ts == bar.ts or len(self._ts) < len(self.symbols):
+            return None
+        if any(self._ts.get(s) != bar.ts for s in self.symbols):
+            return None
+        self._done_ts = bar.ts
+        return {s: self.closes[s] for s in self.symbols}
+
+
+__all__ = [
+    "BarSync",
+    "cancel_if_open",
+    "dec",
+    "instrument",
+    "open_orders",
+    "price_on_grid",
+    "qty_for_notional",
+    "side_of",
+]
