@@ -81,6 +81,11 @@ class PaperSettings(_Section):
     liquidity_levels: int = Field(default=10, ge=1, le=100)
     liquidity_spread_bps: Decimal = Field(default=Decimal("5"), gt=0)
     liquidity_level_notional: Decimal = Field(default=Decimal("5000"), gt=0)
+    feed: Literal["generator", "none"] = Field(
+        default="generator", description="paper market: a seeded random walk per symbol, or no feed (ticks via API)"
+    )
+    seed: int = 7
+    account_mode: Literal["spot", "margin"] = "spot"
 
 
 class Settings(BaseSettings):

@@ -235,7 +235,6 @@ def run_daemon(
     from alphintra.config.logs import setup_logging
     from alphintra.daemon.app import DaemonInfo, create_app
     from alphintra.daemon.auth import Authenticator, load_or_create_secret
-    from alphintra.daemon.lifecycle import LifecycleHost
     from alphintra.daemon.metrics import EngineMetrics
     from alphintra.daemon.runfiles import PidFile, check_socket_path
     from alphintra.daemon.ws import WebSocketHub
@@ -249,12 +248,30 @@ def run_daemon(
         metrics = EngineMetrics()
         hub = WebSocketHub(metrics=metrics)
         info = DaemonInfo(version=__version__, socket=str(listeners.socket_path), tcp=listeners.tcp_address)
-        host = host_factory(settings) if host_factory is not None else LifecycleHost()
-        app = create_app(host, metrics=metrics, hub=hub, authenticator=Authenticator(secret), info=info)
+        host = host_factory(settings) if host_factory is not None else _default_host(settings)
+        routers = host.routers() if hasattr(host, "routers") else ()
+        app = create_app(
+            host, metrics=metrics, hub=hub, authenticator=Authenticator(secret), info=info, routers=routers
+        )
         app.state.settings = settings
+        if hasattr(host, "attach"):
+            host.attach(app)
         code = asyncio.run(_serve(app, host, listeners))
     log.info("engine daemon exited", extra={"exit_code": code})
     return code
+
+
+def _default_host(settings: Settings) -> EngineHost:
+    """The paper-trading engine; ALPHINTRA_ENGINE_BARE=1 serves the API shell alone (the daemon's own tests)."""
+    import os
+
+    from alphintra.daemon.lifecycle import LifecycleHost
+
+    if os.environ.get("ALPHINTRA_ENGINE_BARE") == "1":
+        return LifecycleHost()
+    from alphintra.daemon.trading import TradingHost
+
+    return TradingHost(settings)
 
 
 def _route_uvicorn_logs(logger: object) -> None:

@@ -1,0 +1,450 @@
+"""The trading host: one TradingNode on one engine thread, behind the daemon's API.
+
+Threading: the node is single-threaded. Every API call is a command put on the engine thread's queue
+(:meth:`TradingHost.call`); the thread runs a batch of queued commands, then syncs the journal **once**, and only
+then answers their callers -- group commit: each acknowledged change is on disk, and concurrent clients share
+fsyncs. Between batches the thread fires due timers and moves the paper market.
+
+Recovery: on start the journal is replayed into a fresh node (orders, balances, positions, links, algos) and
+working orders go back on the venue; a first start opens the paper account with the configured cash. Trading
+state is projected into the SQLModel store (SQLite by default) by a separate thread, after the journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from alphintra.config.logs import get_logger
+from alphintra.daemon.lifecycle import HostState
+from alphintra.engine.clock import LiveClock
+from alphintra.engine.core.events import OrderEvent, OrderFilled
+from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
+from alphintra.engine.core.orders import Order
+from alphintra.engine.node import TradingNode
+from alphintra.engine.venue.fill_model import FillModel
+from alphintra.engine.venue.liquidity import LiquidityModel
+from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.errors import NotFoundError, OperationFailed
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+
+    from alphintra.config.settings import Settings
+    from alphintra.daemon.trading.feed import PaperFeed
+
+log = get_logger("daemon.trading")
+T = TypeVar("T")
+_BATCH = 256
+
+# Instruments of a fresh paper session when neither the config nor the market store names any.
+DEMO_INSTRUMENTS = (
+    ("BTC/USD", "0.01", "0.0001", "10", Decimal("60000")),
+    ("ETH/USD", "0.01", "0.001", "10", Decimal("3000")),
+    ("GOOG", "0.01", "1", "0", Decimal("800")),
+)
+
+
+class TradingHost:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state = HostState.CREATED
+        self.node: TradingNode | None = None
+        self.feed: PaperFeed | None = None
+        self.journal: Any = None
+        self.app: FastAPI | None = None
+        self.start_equity: Decimal | None = None
+        self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._engine_ident: int | None = None
+        self._projector: Any = None
+        self._next_bar = 0.0
+        self._interval = 60.0 / settings.paper.replay_speed
+        self._error: BaseException | None = None
+
+    # -- EngineHost -----------------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.state is HostState.RUNNING
+
+    def attach(self, app: FastAPI) -> None:
+        self.app = app
+
+    def routers(self) -> list[APIRouter]:
+        from alphintra.daemon.trading.routes import build_routers
+
+        return build_routers(self)
+
+    def start(self) -> None:
+        self.state = HostState.STARTING
+        try:
+            self._build()
+        except BaseException:
+            self.state = HostState.FAILED
+            raise
+        self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
+        self._thread.start()
+        self.state = HostState.RUNNING
+        log.info("trading engine running", extra={"orders": len(self.node.orders) if self.node else 0})
+
+    def stop(self) -> None:
+        if self.state in (HostState.STOPPED, HostState.CREATED):
+            self.state = HostState.STOPPED
+            return
+        self.state = HostState.STOPPING
+        self._stop.set()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self._projector is not None:
+            self._projector.close()
+        if self.journal is not None:
+            self.journal.close()
+        self.state = HostState.STOPPED
+
+    def flush(self) -> None:
+        if self.journal is not None and self.state is HostState.RUNNING:
+            self.call(self.journal.sync)
+
+    def status(self) -> Mapping[str, object]:
+        node = self.node
+        return {
+            "state": self.state.value,
+            "mode": "paper",
+            "orders": 0 if node is None else len(node.orders),
+            "open_orders": 0 if node is None else len(node.open_orders()),
+            "symbols": [] if node is None else node.instruments.symbols(),
+            "journal_seq": None if self.journal is None else self.journal.last_seq,
+            "account": self.settings.engine.account,
+        }
+
+    # -- commands -------------------------------------------------------------------------------------------
+
+    def call(self, fn: Callable[[], T], timeout: float = 30.0) -> T:
+        """Run ``fn`` on the engine thread and return its result once what it journaled is durable."""
+        if self.state is not HostState.RUNNING or self.node is None:
+            from alphintra.daemon.protocol import NotReadyError
+
+            raise NotReadyError("the trading engine is not running")
+        if threading.get_ident() == self._engine_ident:
+            return fn()
+        fut: Future[T] = Future()
+        self._queue.put((fn, fut))
+        return fut.result(timeout=timeout)
+
+    @property
+    def account(self) -> str:
+        return self.settings.engine.account
+
+    # -- build and recover ----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        from alphintra.daemon.trading.feed import PaperFeed
+        from alphintra.daemon.trading.projector import Projector
+        from alphintra.storage.journal import Journal
+
+        settings = self.settings
+        paths = settings.paths
+        paths.root.mkdir(parents=True, exist_ok=True)
+        instruments, prices = self._instruments()
+        clock = LiveClock()
+        venue = SimulatedVenue(instruments, FillModel(mode="book"), now=clock.now_ns)
+        paper = settings.paper
+        liquidity = LiquidityModel(paper.liquidity_levels, paper.liquidity_spread_bps, paper.liquidity_level_notional)
+        self.journal = Journal(paths.journal, fsync="group", group_records=1_000_000, group_interval_ms=60_000)
+        node = TradingNode(
+            instruments=instruments,
+            venue=venue,
+            clock=clock,
+            default_account=self.account,
+            liquidity=liquidity,
+            risk=self._risk(),
+        )
+        snapshot, records = self.journal.replay()
+        count = node.replay(rec.record for rec in records)
+        node.journal = self.journal
+        if self.account not in node.ledger.accounts():
+            node.open_account(
+                self.account,
+                cash={settings.base_currency: settings.engine.starting_cash},
+                mode=paper.account_mode.upper(),
+                currency=settings.base_currency,
+            )
+            self.journal.sync()
+        for symbol, price in prices.items():
+            node.last_prices.setdefault(symbol, price)
+        self.feed = PaperFeed(
+            list(instruments), {s: node.last_prices.get(s, p) for s, p in prices.items()}, seed=paper.seed
+        )
+        for symbol, sf in self.feed.symbols.items():
+            node.last_prices[symbol] = sf.price
+            self._post(node, symbol, sf.price)
+        node.resume()
+        self.journal.sync()
+        node.listeners.append(self._on_event)
+        self.node = node
+        self.start_equity = self._equity()
+        self._projector = Projector(settings.effective_database_url, self.account)
+        self._projector.account(self.account, settings.base_currency, paper.account_mode)
+        self._projector.snapshot(node)
+        log.info("journal replayed", extra={"records": count, "snapshot": snapshot is not None})
+
+    def _risk(self) -> Any:
+        try:
+            from alphintra.engine.risk.pretrade import build_pretrade  # type: ignore[attr-defined]
+        except ImportError:
+            return None
+        try:
+            return build_pretrade(self.settings)
+        except Exception as exc:  # a broken limit set must not keep the engine from starting; say so loudly
+            log.error("risk limits could not be loaded: %s", exc)
+            raise
+
+    def _instruments(self) -> tuple[InstrumentRegistry, dict[str, Decimal]]:
+        settings = self.settings
+        insts: list[Instrument] = []
+        prices: dict[str, Decimal] = {}
+        for item in settings.instruments:
+            insts.append(
+                Instrument.create(
+                    item.symbol,
+                    tick_size=item.tick_size,
+                    lot_size=item.lot_size,
+                    min_qty=item.min_qty,
+                    min_notional=item.min_notional,
+                    maker_fee=item.maker_fee,
+                    taker_fee=item.taker_fee,
+                    base=item.base,
+                    quote=item.quote,
+                    default_quote=settings.base_currency,
+                    tags={t: "1" for t in item.tags},
+                )
+            )
+        stored = self._stored_prices()
+        if not insts:
+            for symbol, tick, lot, min_notional, _ in DEMO_INSTRUMENTS:
+                insts.append(
+                    Instrument.create(
+                        symbol,
+                        tick_size=tick,
+                        lot_size=lot,
+                        min_notional=min_notional,
+                        maker_fee="0.001",
+                        taker_fee="0.001",
+                        default_quote=settings.base_currency,
+                    )
+                )
+        defaults = {s: p for s, *_, p in DEMO_INSTRUMENTS}
+        for inst in insts:
+            price = stored.get(inst.symbol) or defaults.get(inst.symbol) or Decimal(100)
+            prices[inst.symbol] = inst.round_price(price)
+        return InstrumentRegistry(insts), prices
+
+    def _stored_prices(self) -> dict[str, Decimal]:
+        try:
+            from alphintra.storage.market import MarketData
+
+            market = MarketData(self.settings.paths.market)
+            out = {}
+            for symbol in market.symbols():
+                with contextlib.suppress(Exception):
+                    out[symbol] = Decimal(repr(market.last_price(symbol).price))
+            return out
+        except Exception:
+            return {}
+
+    # -- the engine thread ----------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._engine_ident = threading.get_ident()
+        self._next_bar = time.monotonic() + self._interval
+        node = self.node
+        assert node is not None
+        while not self._stop.is_set():
+            timeout = max(0.0, min(self._next_bar - time.monotonic(), 0.05))
+            batch: list[tuple[Callable[[], Any], Future[Any]]] = []
+            try:
+                item = self._queue.get(timeout=timeout)
+                while item is not None:
+                    batch.append(item)
+                    if len(batch) >= _BATCH:
+                        break
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            results: list[tuple[Future[Any], Any, BaseException | None]] = []
+            for fn, fut in batch:
+                if not fut.set_running_or_notify_cancel():
+                    continue
+                try:
+                    results.append((fut, fn(), None))
+                except BaseException as exc:  # handed to the caller, never kills the engine thread
+                    results.append((fut, None, exc))
+            try:
+                node.clock.fire_due()
+                if self.settings.paper.feed == "generator" and time.monotonic() >= self._next_bar:
+                    self._next_bar += self._interval
+                    self._tick_all()
+                self.journal.sync()
+            except Exception as exc:
+                log.exception("engine loop failure: %s", exc)
+                err = OperationFailed(f"the engine could not make the change durable: {exc}")
+                results = [(fut, None, failure or err) for fut, _, failure in results]
+            for fut, value, failure in results:
+                if failure is None:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(failure)
+        # Drain what is left so no caller waits forever.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[1].set_exception(OperationFailed("the engine is stopping"))
+
+    def _tick_all(self) -> None:
+        assert self.node is not None and self.feed is not None
+        now = self.node.clock.now_ns()
+        for symbol in list(self.feed.symbols):
+            self._trade_bar(self.feed.next_bar(symbol, now))
+
+    def _trade_bar(self, bar: Any) -> None:
+        node = self.node
+        assert node is not None
+        node.process_bar(bar)
+        self._publish_market(bar.symbol, bar)
+
+    def move_price(self, symbol: str, price: Decimal) -> dict[str, Any]:
+        """Engine thread: move the paper market of ``symbol`` to ``price`` (used by the admin tick endpoint)."""
+        assert self.node is not None and self.feed is not None
+        if symbol not in self.feed.symbols:
+            raise NotFoundError(f"no paper market for {symbol!r}")
+        bar = self.feed.set_price(symbol, price, self.node.clock.now_ns())
+        self._trade_bar(bar)
+        return self.ticker(symbol)
+
+    def _post(self, node: TradingNode, symbol: str, price: Decimal) -> None:
+        if node.liquidity is not None:
+            node.venue.post_liquidity(symbol, node.liquidity.ladder(node.instruments.get(symbol), price))
+
+    # -- views (engine thread) ------------------------------------------------------------------------------
+
+    def ticker(self, symbol: str) -> dict[str, Any]:
+        node = self.node
+        assert node is not None
+        book = node.venue.depth(symbol, 1)
+        last = node.last_price(symbol)
+        sf = self.feed.symbols.get(symbol) if self.feed is not None else None
+        open_ = sf.day_open if sf is not None else None
+        change = None if last is None or not open_ else float((last - open_) / open_ * 100)
+        return {
+            "symbol": symbol,
+            "last": None if last is None else str(last),
+            "bid": str(book["bids"][0][0]) if book["bids"] else None,
+            "ask": str(book["asks"][0][0]) if book["asks"] else None,
+            "change_pct": change,
+            "volume": str(sf.volume_24h) if sf is not None else "0",
+            "ts": node.clock.now_ns(),
+        }
+
+    def book(self, symbol: str, depth: int = 20) -> dict[str, Any]:
+        assert self.node is not None
+        levels = self.node.venue.depth(symbol, depth)
+        return {
+            "symbol": symbol,
+            "bids": [[str(p), str(q), n] for p, q, n in levels["bids"]],
+            "asks": [[str(p), str(q), n] for p, q, n in levels["asks"]],
+            "ts": self.node.clock.now_ns(),
+        }
+
+    def _equity(self) -> Decimal:
+        assert self.node is not None
+        node = self.node
+        node.ledger.mark_to_market({s: p for s, p in node.last_prices.items()})
+        return node.ledger.valuation(self.account).equity
+
+    # -- events ---------------------------------------------------------------------------------------------
+
+    def _on_event(self, order: Order, event: OrderEvent) -> None:
+        data = order_view(order)
+        hub = self._hub()
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.orders_total.labels(status=order.status.value).inc()
+        if hub is not None:
+            hub.publish("orders/updates", "order", data)
+        if isinstance(event, OrderFilled):
+            trade = fill_view(event, order)
+            if metrics is not None:
+                metrics.fills_total.inc()
+            if hub is not None:
+                hub.publish("trades/updates", "trade", trade)
+                hub.publish(
+                    f"market-data/trades/{order.symbol}",
+                    "trade",
+                    {
+                        "ts": event.ts,
+                        "price": str(event.last_px),
+                        "quantity": str(event.last_qty),
+                        "side": event.side.value,
+                    },
+                )
+            if self._projector is not None:
+                self._projector.fill(order, event, self.node)
+        if self._projector is not None:
+            self._projector.order(order)
+
+    def _publish_market(self, symbol: str, bar: Any) -> None:
+        hub = self._hub()
+        if hub is None:
+            return
+        hub.publish(f"market-data/ticker/{symbol}", "ticker", self.ticker(symbol))
+        hub.publish(f"market-data/orderbook/{symbol}", "orderbook", self.book(symbol))
+        metrics = self._metrics()
+        if metrics is not None and self.node is not None:
+            with contextlib.suppress(Exception):
+                metrics.portfolio_value.labels(account=self.account).set(float(self._equity()))
+
+    def _hub(self) -> Any:
+        return None if self.app is None else getattr(self.app.state, "hub", None)
+
+    def _metrics(self) -> Any:
+        return None if self.app is None else getattr(self.app.state, "metrics", None)
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    data = order.to_dict()
+    data["status"] = order.status.value
+    data["created_at"] = order.created_at
+    data["updated_at"] = order.updated_at
+    return data
+
+
+def fill_view(event: OrderFilled, order: Order) -> dict[str, Any]:
+    return {
+        "id": event.trade_id,
+        "order_id": event.order_id,
+        "account": event.account,
+        "strategy": order.strategy,
+        "symbol": event.symbol,
+        "side": event.side.value,
+        "quantity": str(event.last_qty),
+        "price": str(event.last_px),
+        "fee": str(event.fee),
+        "fee_asset": event.fee_asset,
+        "timestamp": event.ts,
+        "trade_type": event.liquidity_side.value,
+    }
+
+
+__all__ = ["DEMO_INSTRUMENTS", "TradingHost", "fill_view", "order_view"]

@@ -1,0 +1,166 @@
+"""Projects the engine's state into the SQLModel store (SQLite by default, PostgreSQL by URL).
+
+The journal is the source of truth; this projection is for other readers (`alphintra order list` without a
+daemon, exports, dashboards). It runs on its own thread so a slow database never stalls the engine: the engine
+thread hands over plain dicts, the projector writes them in batched transactions. Report values with more
+digits than the store keeps (averages are 34-digit quotients) are rounded to 18 decimal places here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+
+from alphintra.config.logs import get_logger
+from alphintra.engine.core.events import OrderFilled
+from alphintra.engine.core.orders import Order
+
+if TYPE_CHECKING:
+    from alphintra.engine.node import TradingNode
+
+log = get_logger("daemon.projector")
+_Q18 = Decimal(1).scaleb(-18)
+
+
+def _d(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(_Q18, rounding=ROUND_HALF_EVEN)
+
+
+class Projector:
+    def __init__(self, url: str, account: str) -> None:
+        from alphintra.storage.state import StateStore
+
+        self.account_id = account
+        self.store = StateStore(url)
+        self.store.create_all()
+        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="projector", daemon=True)
+        self._thread.start()
+
+    def account(self, account: str, currency: str, mode: str) -> None:
+        # Written at once, in its own transaction: every later row refers to it.
+        self.store.upsert_account({"id": account, "account_type": mode, "exchange": "SIM", "base_currency": currency})
+
+    def order(self, order: Order) -> None:
+        fees = order.fees
+        fee_asset, fee = next(iter(fees.items()), (None, Decimal(0)))
+        self._queue.put(
+            (
+                "order",
+                {
+                    "id": order.id,
+                    "client_order_id": order.client_order_id,
+                    "account_id": order.account,
+                    "strategy": order.strategy,
+                    "symbol": order.symbol,
+                    "side": order.side.value,
+                    "order_type": order.order_type.value,
+                    "quantity": order.quantity,
+                    "price": order.price,
+                    "stop_price": order.stop_price,
+                    "time_in_force": order.time_in_force.value,
+                    "status": order.status.value,
+                    "filled_quantity": order.filled_quantity,
+                    "average_price": _d(order.average_price),
+                    "fee": fee,
+                    "fee_currency": fee_asset,
+                    "post_only": order.post_only,
+                    "reduce_only": order.reduce_only,
+                    "parent_order_id": order.parent_order_id,
+                    "reason": order.status_message or None,
+                    "created_at": order.created_at,
+                    "updated_at": order.updated_at,
+                    "expires_at": order.expires_at,
+                },
+            )
+        )
+
+    def fill(self, order: Order, event: OrderFilled, node: TradingNode) -> None:
+        self._queue.put(
+            (
+                "trade",
+                {
+                    "id": event.trade_id,
+                    "order_id": event.order_id,
+                    "account_id": event.account,
+                    "strategy": order.strategy,
+                    "symbol": event.symbol,
+                    "side": event.side.value,
+                    "quantity": event.last_qty,
+                    "price": event.last_px,
+                    "fee": event.fee,
+                    "fee_currency": event.fee_asset,
+                    "trade_type": event.liquidity_side.value,
+                    "timestamp": event.ts,
+                },
+            )
+        )
+        self._positions_and_balances(node, [event.symbol])
+
+    def snapshot(self, node: TradingNode) -> None:
+        for order in node.orders.values():
+            self.order(order)
+        self._positions_and_balances(node, [p for p in node.ledger.positions(self.account_id)])
+
+    def _positions_and_balances(self, node: TradingNode, symbols: list[str]) -> None:
+        ledger = node.ledger
+        for symbol in symbols:
+            pos = ledger.position(self.account_id, symbol)
+            if pos is None:
+                continue
+            self._queue.put(
+                (
+                    "position",
+                    {
+                        "account_id": self.account_id,
+                        "symbol": symbol,
+                        "quantity": pos.quantity,
+                        "average_price": _d(pos.average_price) or Decimal(0),
+                        "market_value": _d(pos.market_value),
+                        "unrealized_pnl": _d(pos.unrealised_pnl),
+                        "realized_pnl": _d(pos.realised_pnl),
+                    },
+                )
+            )
+        for asset, bal in ledger.balances(self.account_id).items():
+            self._queue.put(
+                (
+                    "balance",
+                    {
+                        "account_id": self.account_id,
+                        "asset": asset,
+                        "total_balance": bal.total,
+                        "locked_balance": bal.locked,
+                        "available_balance": bal.available,
+                    },
+                )
+            )
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 500:
+                    nxt = self._queue.get_nowait()
+                    if nxt is None:
+                        self._write(batch)
+                        return
+                    batch.append(nxt)
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        try:
+            self.store.apply_batch(batch)
+        except Exception as exc:  # the projection is best effort; the journal stays the truth
+            log.error("state projection failed (%d rows): %s", len(batch), exc)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        self.store.close()

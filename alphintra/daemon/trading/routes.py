@@ -1,0 +1,418 @@
+"""The ``/api/v1`` routers of the trading engine (plan §5.1). Handlers validate with pydantic, then run their
+work on the engine thread through ``TradingHost.call``; what they change is journaled and synced before they
+answer. Roles: viewers read, traders trade, admins move the paper market and change risk limits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.trading.host import fill_view, order_view
+from alphintra.daemon.trading.schemas import (
+    BatchCreate,
+    BatchItem,
+    BatchOut,
+    CancelAll,
+    CancelAllOut,
+    OrderCreate,
+    OrderModify,
+    OrderOut,
+    PriceTick,
+    TradeOut,
+)
+from alphintra.engine.commands import BracketRequest, OrderRequest
+from alphintra.engine.core.enums import OrderStatus
+from alphintra.errors import AlphintraError, NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.engine.node import TradingNode
+
+Viewer = Annotated[Principal, Depends(require_role("viewer"))]
+Trader = Annotated[Principal, Depends(require_role("trader"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+def _request(body: OrderCreate, account: str) -> OrderRequest:
+    return OrderRequest(
+        symbol=body.symbol,
+        side=body.side,
+        quantity=body.quantity,
+        order_type=body.type,
+        price=body.price,
+        stop_price=body.stop_price,
+        time_in_force=body.time_in_force,
+        expires_at=body.expires_at_ns,
+        trailing_offset=body.trailing_offset,
+        trailing_offset_type=body.trailing_offset_type,
+        display_quantity=body.display_quantity,
+        post_only=body.post_only,
+        reduce_only=body.reduce_only,
+        client_order_id=body.client_order_id,
+        strategy=body.strategy,
+        account=account,
+    )
+
+
+def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str, Any], bool]:
+    """Engine thread: route an OrderCreate to the right node command; returns (order view, created?)."""
+    req = _request(body, account)
+    if body.client_order_id is not None:
+        existing = node.by_client_id(account, body.client_order_id)
+        if existing is not None:
+            return order_view(existing), False
+    if body.algo is not None:
+        from alphintra.engine.algos import TwapRequest, VwapRequest
+
+        spec = body.algo
+        duration = spec.duration_s * 1_000_000_000
+        if spec.kind == "twap":
+            progress = node.submit_twap(
+                TwapRequest(
+                    symbol=body.symbol,
+                    side=body.side,
+                    quantity=body.quantity,
+                    duration_ns=duration,
+                    slices=spec.slices,
+                    limit_price=spec.limit_price,
+                    account=account,
+                    strategy=body.strategy,
+                )
+            )
+        else:
+            weights = tuple(Decimal(1) for _ in range(spec.slices))  # a flat profile when no history is given
+            progress = node.submit_vwap(
+                VwapRequest(
+                    symbol=body.symbol,
+                    side=body.side,
+                    quantity=body.quantity,
+                    duration_ns=duration,
+                    weights=weights,
+                    limit_price=spec.limit_price,
+                    account=account,
+                    strategy=body.strategy,
+                )
+            )
+        data = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(progress).items()}
+        data["side"] = progress.side.value
+        data["status"] = progress.status.value
+        return {"algo": data}, True
+    if body.take_profit is not None or body.stop_loss is not None:
+        if body.take_profit is None or body.stop_loss is None:
+            raise ValidationError("take_profit", "a bracket needs both take_profit and stop_loss")
+        entry, tp, sl = node.submit_bracket(BracketRequest(req, body.take_profit, body.stop_loss))
+        view = order_view(entry)
+        view["linked_order_ids"] = [tp.id, sl.id]
+        return view, True
+    if body.oco_with is not None:
+        first, second = node.submit_oco(req, _request(body.oco_with, account))
+        view = order_view(first)
+        view["linked_order_ids"] = [second.id]
+        return view, True
+    return order_view(node.submit(req)), True
+
+
+def build_routers(host: TradingHost) -> list[APIRouter]:
+    return [_orders(host), _trades(host), _portfolio(host), _market(host)]
+
+
+def _node(host: TradingHost) -> TradingNode:
+    assert host.node is not None
+    return host.node
+
+
+def _orders(host: TradingHost) -> APIRouter:
+    r = APIRouter(prefix="/orders", tags=["orders"])
+
+    @r.post("", response_model=OrderOut | dict[str, Any], status_code=201)
+    def create_order(body: OrderCreate, response: Response, who: Trader) -> dict[str, Any]:
+        view, created = host.call(lambda: place(_node(host), body, host.account))
+        if not created:
+            response.status_code = 200
+        return view
+
+    @r.post("/batch", response_model=BatchOut)
+    def create_batch(body: BatchCreate, who: Trader) -> BatchOut:
+        def run() -> BatchOut:
+            items = []
+            for item in body.orders:
+                try:
+                    view, _ = place(_node(host), item, host.account)
+                    items.append(BatchItem(order=OrderOut(**view)) if "algo" not in view else BatchItem())
+                except AlphintraError as exc:
+                    items.append(BatchItem(error=exc.to_dict()))
+            return BatchOut(results=items)
+
+        return host.call(run)
+
+    @r.get("", response_model=list[OrderOut])
+    def list_orders(
+        who: Viewer,
+        status: Annotated[OrderStatus | None, Query()] = None,
+        symbol: str | None = None,
+        strategy: str | None = None,
+        open: bool = False,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    ) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            out = []
+            for order in reversed(list(_node(host).orders.values())):
+                if status is not None and order.status is not status:
+                    continue
+                if symbol is not None and order.symbol != symbol:
+                    continue
+                if strategy is not None and order.strategy != strategy:
+                    continue
+                if open and order.is_terminal:
+                    continue
+                out.append(order_view(order))
+                if len(out) >= limit:
+                    break
+            return out
+
+        return host.call(run)
+
+    @r.post("/cancel-all", response_model=CancelAllOut)
+    def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
+        done = host.call(lambda: _node(host).cancel_all(symbol=body.symbol, strategy=body.strategy))
+        return CancelAllOut(canceled=[o.id for o in done])
+
+    @r.get("/{order_id}", response_model=OrderOut)
+    def get_order(order_id: str, who: Viewer) -> dict[str, Any]:
+        return host.call(lambda: order_view(_node(host).order(order_id)))
+
+    @r.put("/{order_id}", response_model=OrderOut)
+    def modify_order(order_id: str, body: OrderModify, who: Trader) -> dict[str, Any]:
+        if body.quantity is None and body.price is None and body.stop_price is None:
+            raise ValidationError("body", "give at least one of quantity, price, stop_price")
+        return host.call(
+            lambda: order_view(
+                _node(host).modify(order_id, quantity=body.quantity, price=body.price, stop_price=body.stop_price)
+            )
+        )
+
+    @r.delete("/{order_id}", response_model=OrderOut)
+    def delete_order(order_id: str, who: Trader) -> dict[str, Any]:
+        return host.call(lambda: order_view(_node(host).cancel(order_id)))
+
+    @r.post("/{order_id}/cancel", response_model=OrderOut)
+    def cancel_order(order_id: str, who: Trader) -> dict[str, Any]:
+        return host.call(lambda: order_view(_node(host).cancel(order_id)))
+
+    return r
+
+
+def _trades(host: TradingHost) -> APIRouter:
+    r = APIRouter(prefix="/trades", tags=["trades"])
+
+    def _all() -> list[dict[str, Any]]:
+        node = _node(host)
+        return [fill_view(f, node.orders[f.order_id]) for f in node.fills]
+
+    @r.get("", response_model=list[TradeOut])
+    def list_trades(
+        who: Viewer,
+        symbol: str | None = None,
+        order_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    ) -> list[dict[str, Any]]:
+        rows = host.call(_all)
+        rows = [
+            t
+            for t in reversed(rows)
+            if (symbol is None or t["symbol"] == symbol) and (order_id is None or t["order_id"] == order_id)
+        ]
+        return rows[:limit]
+
+    @r.get("/summary")
+    def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
+        rows = [t for t in host.call(_all) if symbol is None or t["symbol"] == symbol]
+        by: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        for t in rows:
+            agg = by[t["symbol"]]
+            qty, px = Decimal(t["quantity"]), Decimal(t["price"])
+            agg["count"] += 1
+            agg["volume"] += qty
+            agg["notional"] += qty * px
+            agg["fees"] += Decimal(t["fee"])
+            agg["buy_volume" if t["side"] == "BUY" else "sell_volume"] += qty
+        total = {k: sum((v[k] for v in by.values()), Decimal(0)) for k in ("count", "volume", "notional", "fees")}
+        return {
+            "count": int(total["count"]),
+            "volume": str(total["volume"]),
+            "notional": str(total["notional"]),
+            "fees": str(total["fees"]),
+            "by_symbol": {
+                s: {k: (int(v) if k == "count" else str(v)) for k, v in agg.items()} for s, agg in by.items()
+            },
+        }
+
+    @r.get("/{trade_id}", response_model=TradeOut)
+    def get_trade(trade_id: str, who: Viewer) -> dict[str, Any]:
+        for t in host.call(_all):
+            if t["id"] == trade_id:
+                return t
+        raise NotFoundError(f"trade {trade_id!r} not found")
+
+    return r
+
+
+def _portfolio(host: TradingHost) -> APIRouter:
+    r = APIRouter(prefix="/portfolio", tags=["portfolio"])
+
+    def _valuation() -> dict[str, Any]:
+        node = _node(host)
+        equity = host._equity()
+        v = node.ledger.valuation(host.account)
+        return {
+            "account": host.account,
+            "currency": v.currency,
+            "cash": str(v.cash),
+            "positions_value": str(v.positions_value),
+            "equity": str(equity),
+            "exposure": str(v.exposure),
+            "unrealised_pnl": str(v.unrealised_pnl),
+            "realised_pnl": str(v.realised_pnl),
+        }
+
+    @r.get("")
+    def portfolio(who: Viewer) -> dict[str, Any]:
+        return host.call(_valuation)
+
+    @r.get("/positions")
+    def positions(who: Viewer) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            node = _node(host)
+            host._equity()  # refresh marks
+            out = []
+            for symbol, p in node.ledger.positions(host.account).items():
+                out.append(
+                    {
+                        "symbol": symbol,
+                        "quantity": str(p.quantity),
+                        "average_price": str(p.average_price),
+                        "mark": None if p.mark is None else str(p.mark),
+                        "market_value": None if p.market_value is None else str(p.market_value),
+                        "unrealised_pnl": None if p.unrealised_pnl is None else str(p.unrealised_pnl),
+                        "realised_pnl": str(p.realised_pnl),
+                        "fees": {k: str(v) for k, v in p.fees.items()},
+                    }
+                )
+            return out
+
+        return host.call(run)
+
+    @r.get("/balances")
+    def balances(who: Viewer) -> list[dict[str, Any]]:
+        return host.call(
+            lambda: [
+                {"asset": a, "total": str(b.total), "available": str(b.available), "locked": str(b.locked)}
+                for a, b in _node(host).ledger.balances(host.account).items()
+            ]
+        )
+
+    @r.get("/performance")
+    def performance(who: Viewer) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            equity = host._equity()
+            start = host.start_equity or equity
+            node = _node(host)
+            fees = sum((f.fee for f in node.fills), Decimal(0))
+            return {
+                "start_equity": str(start),
+                "equity": str(equity),
+                "pnl": str(equity - start),
+                "return_pct": float((equity - start) / start * 100) if start else None,
+                "fees": str(fees),
+                "trades": len(node.fills),
+            }
+
+        return host.call(run)
+
+    return r
+
+
+def _market(host: TradingHost) -> APIRouter:
+    r = APIRouter(prefix="/market-data", tags=["market-data"])
+
+    def _symbol(symbol: str) -> str:
+        _node(host).instruments.get(symbol)
+        return symbol
+
+    @r.get("/symbols")
+    def symbols(who: Viewer) -> list[dict[str, Any]]:
+        return host.call(
+            lambda: [
+                {k: (str(v) if isinstance(v, Decimal) else v) for k, v in inst.to_mapping().items()}
+                for inst in _node(host).instruments
+            ]
+        )
+
+    @r.get("/ticker")
+    def ticker(who: Viewer, symbol: str | None = None) -> Any:
+        if symbol is not None:
+            return host.call(lambda: host.ticker(_symbol(symbol)))
+        return host.call(lambda: [host.ticker(s) for s in _node(host).instruments.symbols()])
+
+    @r.get("/orderbook")
+    def orderbook(who: Viewer, symbol: str, depth: Annotated[int, Query(ge=1, le=500)] = 20) -> dict[str, Any]:
+        return host.call(lambda: host.book(_symbol(symbol), depth))
+
+    @r.get("/ohlcv")
+    def ohlcv(
+        who: Viewer, symbol: str, timeframe: str = "1m", limit: Annotated[int, Query(ge=1, le=5000)] = 200
+    ) -> list[dict[str, Any]]:
+        if timeframe == "1m":
+
+            def run() -> list[dict[str, Any]]:
+                _symbol(symbol)
+                feed = host.feed.symbols.get(symbol) if host.feed is not None else None
+                bars = list(feed.bars)[-limit:] if feed is not None else []
+                return [
+                    {
+                        "time": b.ts,
+                        "open": str(b.open),
+                        "high": str(b.high),
+                        "low": str(b.low),
+                        "close": str(b.close),
+                        "volume": str(b.volume),
+                    }
+                    for b in bars
+                ]
+
+            return host.call(run)
+        from alphintra.storage.market import MarketData
+
+        df = MarketData(host.settings.paths.market).bars(symbol, timeframe, limit=limit, newest=True)
+        return [
+            {
+                "time": int(row["time"].timestamp() * 1_000_000_000),
+                **{k: str(row[k]) for k in ("open", "high", "low", "close", "volume")},
+            }
+            for row in df.iter_rows(named=True)
+        ]
+
+    @r.get("/trades")
+    def recent_trades(
+        who: Viewer, symbol: str, limit: Annotated[int, Query(ge=1, le=5000)] = 100
+    ) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            _symbol(symbol)
+            fills = [f for f in _node(host).fills if f.symbol == symbol][-limit:]
+            return [
+                {"ts": f.ts, "price": str(f.last_px), "quantity": str(f.last_qty), "side": f.side.value}
+                for f in reversed(fills)
+            ]
+
+        return host.call(run)
+
+    @r.post("/ticks")
+    def tick(body: PriceTick, who: Admin) -> dict[str, Any]:
+        return host.call(lambda: host.move_price(_symbol(body.symbol), body.price))
+
+    return r
