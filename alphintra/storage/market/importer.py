@@ -316,11 +316,13 @@ def import_file(
     progress: Callable[[int], None] | None = None,
 ) -> list[WriteResult]:
     """Import one file into the store. Re-importing it (or an overlapping file) leaves one row per key."""
-    raw = load_file(Path(path), kind, tz=tz, time_format=time_format)
+    tf = None
     if kind is Kind.OHLCV:
         if timeframe is None:
             raise ValidationError("timeframe", "is required for OHLCV imports", None)
-        tf = parse_timeframe(timeframe)
+        tf = parse_timeframe(timeframe)  # cheap arguments are checked before the file is read
+    raw = load_file(Path(path), kind, tz=tz, time_format=time_format)
+    if tf is not None:
         if snap:
             raw = snap_times(raw, tf)
         frame = _with_locations(raw, tf)

@@ -1,0 +1,138 @@
+"""`alphintra data` end to end on its own Typer app, with ALPHINTRA_HOME in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from alphintra.cli.data import app
+from alphintra.errors import NotFoundError, ValidationError
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "home"
+    monkeypatch.setenv("ALPHINTRA_HOME", str(path))
+    return path
+
+
+def run_json(*args: str) -> object:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # notes such as "wrote 5 rows" go to stderr
+
+
+def test_sample_list_show_and_export(home: Path, tmp_path: Path) -> None:
+    loaded = run_json("sample")
+    assert [(r["dataset"], r["added"]) for r in loaded] == [  # type: ignore[union-attr,index]
+        ("ohlcv NASDAQ:GOOG 1d", 2148),
+        ("ohlcv FX:EUR/USD 1h", 5000),
+        ("ohlcv BITSTAMP:BTC/USD 1M", 156),
+    ]
+    listing = run_json("list")
+    assert {(d["symbol"], d["rows"]) for d in listing} == {("GOOG", 2148), ("EUR/USD", 5000), ("BTC/USD", 156)}  # type: ignore[union-attr,index]
+    shown = run_json("show", "GOOG", "--timeframe", "1d", "--limit", "2")
+    assert shown == [
+        {
+            "time": "2013-02-28T00:00:00+00:00",
+            "open": 801.1,
+            "high": 806.99,
+            "low": 801.03,
+            "close": 801.2,
+            "volume": 2265800.0,
+            "quote_volume": None,
+            "trades_count": None,
+        },
+        {
+            "time": "2013-03-01T00:00:00+00:00",
+            "open": 797.8,
+            "high": 807.14,
+            "low": 796.15,
+            "close": 806.19,
+            "volume": 2175400.0,
+            "quote_volume": None,
+            "trades_count": None,
+        },
+    ]
+    table = runner.invoke(app, ["show", "GOOG", "--start", "2004-08-19", "--end", "2004-08-21", "--oldest"])
+    assert table.exit_code == 0 and "100.34" in table.output and "108.31" in table.output
+    out = tmp_path / "goog.csv"
+    exported = run_json("export", str(out), "--symbol", "GOOG", "--format", "csv", "--start", "2010-01-01")
+    assert exported == {"path": str(out), "rows": 795, "format": "csv"}
+    assert pl.read_csv(out).height == 795
+
+
+def test_import_twice_is_idempotent(home: Path) -> None:
+    args = ["import", "/work/shared/data/GOOG.csv", "-s", "GOOG", "-e", "NASDAQ", "-t", "1d"]
+    first = run_json(*args)
+    second = run_json(*args)
+    assert first[0]["total"] == second[0]["total"] == 2148  # type: ignore[index]
+    assert second[0]["added"] == 0  # type: ignore[index]
+
+
+def test_generate_resample_validate_and_remove(home: Path) -> None:
+    run_json("generate", "--symbols", "2", "--periods", "2880", "--seed", "3", "--trades", "50")
+    resampled = run_json("resample", "--from", "1m", "--to", "1h", "--to", "1d")
+    assert sorted((r["dataset"], r["total"]) for r in resampled) == [  # type: ignore[union-attr,index]
+        ("ohlcv SYNTH:SYN00 1d", 2),
+        ("ohlcv SYNTH:SYN00 1h", 48),
+        ("ohlcv SYNTH:SYN01 1d", 2),
+        ("ohlcv SYNTH:SYN01 1h", 48),
+    ]
+    report = run_json("validate", "--symbol", "SYN00", "--timeframe", "1h", "--z", "1000")
+    assert report["ok"] is True and report["rows"] == 48  # type: ignore[index]
+    removed = run_json("remove", "--symbol", "SYN01", "--yes")
+    assert len(removed) == 3  # type: ignore[arg-type]
+    kinds = {(d["kind"], d["symbol"]) for d in run_json("list")}  # type: ignore[union-attr,index]
+    assert ("ohlcv", "SYN01") not in kinds and ("trades", "SYN01") in kinds
+
+
+def test_validate_a_file_and_write_a_fixed_copy(home: Path, tmp_path: Path) -> None:
+    src = tmp_path / "dup.csv"
+    src.write_text(
+        "time,open,high,low,close,volume\n"
+        "2024-01-01 00:00,1,1,1,1,1\n2024-01-01 01:00,2,2,2,2,2\n"
+        "2024-01-01 01:00,3,3,3,3,3\n2024-01-01 04:00,4,4,4,4,4\n"
+    )
+    fixed = tmp_path / "fixed.csv"
+    report = run_json("validate", str(src), "-t", "1h", "--drop-duplicates", "--fill-gaps", "-o", str(fixed))
+    assert [(f["check"], f["row"]) for f in report["findings"]] == [("duplicate", 4), ("gap", 5)]  # type: ignore[index]
+    again = run_json("validate", str(fixed), "-t", "1h")
+    assert again["ok"] is True and again["rows"] == 5  # type: ignore[index]
+    table = runner.invoke(app, ["validate", str(src), "-t", "1h", "--strict"])
+    assert table.exit_code == 1 and "duplicate" in table.output and "same time as line 3" in table.output
+
+
+def test_errors_name_the_rule(home: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = runner.invoke(app, ["import", str(empty), "-s", "X", "-e", "E", "-t", "1d"])
+    assert isinstance(result.exception, ValidationError)
+    assert result.exception.message == f"{empty}: file is empty"
+    result = runner.invoke(app, ["import", str(empty), "-s", "X", "-e", "E", "-t", "2d"])
+    assert isinstance(result.exception, ValidationError) and result.exception.field == "timeframe"
+    result = runner.invoke(app, ["show", "NOPE"])
+    assert isinstance(result.exception, NotFoundError)
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0 and "no market data yet" in result.output
+
+
+def test_the_root_error_handler_maps_a_bad_import_to_exit_code_2(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alphintra.cli.main import report_error
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,open,high,low,close\n2024-01-01,1,1,1,1\n")
+    result = runner.invoke(app, ["import", str(bad), "-s", "X", "-e", "E", "-t", "1d"])
+    assert isinstance(result.exception, ValidationError)
+    assert report_error(result.exception) == 2
+    printed = "".join(capsys.readouterr().err.split())  # Rich wraps long lines
+    assert f"error:{bad}:column'volume':isrequired" in printed
+    assert not (home / "market" / "ohlcv").exists()  # nothing half-written
