@@ -4,8 +4,8 @@ backtester's own bookkeeping.
 The audit watches a run from the outside: it records, for every bar the strategy is shown, which fills happened
 since the previous bar (a node listener) and the bar's close (wrapping the strategy's ``on_bar``). Afterwards it
 re-derives cash (the configured cash, minus ``side x qty x price`` and the fee of every fill) and positions (the
-signed sum of fill quantities) and checks, bar by bar, that the recorded equity is exactly cash plus positions
-valued at each symbol's last close.
+signed sum of fill quantities) and checks, at every equity point, that the recorded equity is exactly cash plus
+positions valued at each symbol's last close.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def sample(symbol: str, timeframe: str) -> pl.DataFrame:
 @dataclass
 class _Row:
     symbol: str
+    ts: int
     close: float
     fills: list[OrderFilled] = field(default_factory=list)
 
@@ -66,7 +67,7 @@ class EquityAudit:
         original: Callable[[BarData], None] = strategy.on_bar
 
         def on_bar(bar: BarData) -> None:
-            row = _Row(bar.symbol, bar.close, self._pending)
+            row = _Row(bar.symbol, bar.ts, bar.close, self._pending)
             self._pending = []
             self.rows.append(row)
             self._inside = row
@@ -86,19 +87,30 @@ class EquityAudit:
             (self._inside.fills if self._inside is not None else self._pending).append(event)
 
     def check(self, result: BacktestResult) -> dict[str, Decimal]:
-        """Assert equity == cash + positions at every bar; returns the final positions."""
+        """Assert equity == cash + positions at every equity point; returns the final positions.
+
+        With one symbol there is an equity point per bar. With several, the symbols' bars of one instant arrive
+        one after the other and the equity point of that instant follows the last of them.
+        """
         bt = self.bt
-        assert len(result.equity) == len(self.rows)
         assert not self._pending, "fills after the last bar"
+        ends = [i for i, row in enumerate(self.rows) if i + 1 == len(self.rows) or self.rows[i + 1].ts != row.ts]
+        if len(bt.config.symbols) == 1:
+            assert len(ends) == len(self.rows)
+        assert len(result.equity) == len(ends), f"{len(result.equity)} equity points for {len(ends)} instants"
+        points = iter(result.equity)
         cash = bt.config.cash
         held: dict[str, Decimal] = {}
         last: dict[str, Decimal] = {}
-        for i, (row, (_, equity)) in enumerate(zip(self.rows, result.equity, strict=True)):
+        for i, row in enumerate(self.rows):
             for fill in row.fills:
                 signed = fill.last_qty if fill.side is OrderSide.BUY else -fill.last_qty
                 cash -= signed * fill.last_px + fill.fee
                 held[fill.symbol] = held.get(fill.symbol, Decimal(0)) + signed
             last[row.symbol] = bt.instruments.get(row.symbol).round_price(Decimal(repr(row.close)))
+            if i + 1 < len(self.rows) and self.rows[i + 1].ts == row.ts:
+                continue
+            _, equity = next(points)
             value = cash + sum((q * last[s] for s, q in held.items() if q != 0), Decimal(0))
             assert equity == value, f"bar {i} ({row.symbol}): equity {equity} != cash {cash} + positions {held}"
         return held
