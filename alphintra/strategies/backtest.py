@@ -343,11 +343,18 @@ class Backtest:
         clock = self.clock
         last_prices = node.last_prices
         held = self._held
+        # Minute bars repeat the same prices endlessly: build each Decimal once per instrument and tick.
+        price_cache: list[dict[int, Decimal]] = [{} for _ in insts]
         for i in range(n):
-            inst = insts[feed.sym[i]]
+            k = feed.sym[i]
+            inst = insts[k]
             symbol = inst.symbol
+            cache = price_cache[k]
+            close_ticks = ticks[3][i]
+            close = cache.get(close_ticks)
+            if close is None:
+                close = cache[close_ticks] = inst.ticks_to_price(close_ticks)
             tp = inst.ticks_to_price
-            close = tp(ticks[3][i])
             end = feed.close_ts[i]
             due = clock.next_due_ns()
             if venue.has_work(symbol) or emulator.has_armed(symbol) or (due is not None and due <= end):

@@ -188,18 +188,34 @@ class RollingSum:
         return self._total.value
 
     def push(self, x: float) -> None:
+        self.push_total(x)
+
+    def push_total(self, x: float) -> float | None:
+        """Push ``x``; the window's sum once it is full, else None. The hot path of every moving average, so the
+        two compensated additions (``x`` in, the oldest value out) are written out here rather than called."""
         window = self._window
         dropped = len(window) == self._period
         oldest = window[0] if dropped else 0.0
         window.append(x)
         self._since_exact += 1
+        total = self._total
         if self._since_exact >= self._period:
-            self._total.set_exact(list(window))
+            total.set_exact(list(window))
             self._since_exact = 0
-            return
-        self._total.add(x)
-        if dropped:
-            self._total.add(-oldest)
+        else:
+            s = total._sum
+            r = s + x
+            c = total._correction + (((s - r) + x) if abs(s) >= abs(x) else ((x - r) + s))
+            if dropped:
+                y = -oldest
+                s = r
+                r = s + y
+                c += ((s - r) + y) if abs(s) >= abs(y) else ((y - r) + s)
+            total._sum = r
+            total._correction = c
+        if len(window) == self._period:
+            return total._sum + total._correction
+        return None
 
     def reset(self) -> None:
         self._window.clear()

@@ -98,10 +98,9 @@ class SMA(_SourceIndicator[float]):
         return self._period - 1
 
     def update(self, value: float) -> float | None:
-        window = self._sum
-        window.push(real(self.source, value))
-        if window.full:
-            self._value = window.total / self._period
+        total = self._sum.push_total(real(self.source, value))
+        if total is not None:
+            self._value = total / self._period
         return self._value
 
     def reset(self) -> None:

@@ -1,0 +1,31 @@
+"""sma_cross over synthetic one-minute bars: alphintra vs backtrader in the same run (see the module it calls)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from alphintra.benchmarks.backtest import run
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--no-baseline", action="store_true", help="skip backtrader")
+    parser.add_argument("--sweep", type=int, default=100, help="optimiser sweep size (0: skip)")
+    parser.add_argument("--sweep-bars", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    print(
+        json.dumps(
+            run(
+                args.bars,
+                repeat=args.repeat,
+                baseline=not args.no_baseline,
+                sweep_sets=args.sweep,
+                sweep_bars=args.sweep_bars,
+                workers=args.workers,
+            ),
+            indent=2,
+        )
+    )
