@@ -38,7 +38,7 @@ def run_backtrader(df: Any, fast: int = 10, slow: int = 30) -> tuple[float, int,
     pdf = df.to_pandas().set_index("time")
     pdf.index = pdf.index.tz_localize(None)
 
-    class SmaCross(bt.Strategy):  # the same rules as alphintra's sma_cross
+    class SmaCross(bt.Strategy):  # type: ignore[misc]  # the same rules as alphintra's sma_cross
         params = (("fast", fast), ("slow", slow))
 
         def __init__(self) -> None:
@@ -70,7 +70,9 @@ def sweep(df: Any, sets: int, workers: int) -> float:
     from alphintra.strategies.backtest import BacktestConfig, backtest_objective
 
     config = BacktestConfig("sma_cross", ("SYN",), "1m", cash=Decimal(100_000), fee=Decimal("0.001"))
-    params = [{"fast": 5 + i % 10, "slow": 40 + i // 10} for i in range(sets)]
+    params: list[dict[str, int | float | bool | str]] = [
+        {"fast": 5 + i % 10, "slow": 40 + i // 10} for i in range(sets)
+    ]
     t0 = time.perf_counter()
     result = opt.evaluate(backtest_objective, params, args=(config, {"SYN": df}), workers=workers)
     elapsed = time.perf_counter() - t0
