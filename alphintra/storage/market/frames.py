@@ -234,6 +234,23 @@ def sort_dedupe(df: pl.DataFrame, keys: tuple[str, ...]) -> tuple[pl.DataFrame, 
     return out, df.height - out.height
 
 
+def split_runs(df: pl.DataFrame, column: str) -> list[pl.DataFrame]:
+    """One frame per value of ``column``. Contiguous runs (the usual layout) are zero-copy slices."""
+    if column not in df.columns or df.height == 0:
+        return [df]
+    col = df[column]
+    if bool((col == col[0]).all()):  # far cheaper than counting distinct strings
+        return [df]
+    runs = col.rle()
+    if runs.struct.field("value").n_unique() != len(runs):
+        return df.partition_by(column, maintain_order=True)
+    out, offset = [], 0
+    for length in runs.struct.field("len").to_list():
+        out.append(df.slice(offset, length))
+        offset += length
+    return out
+
+
 __all__ = [
     "first_true",
     "misaligned_mask",
@@ -241,5 +258,6 @@ __all__ = [
     "normalize_ohlcv",
     "normalize_trades",
     "sort_dedupe",
+    "split_runs",
     "time_to_utc_ns",
 ]

@@ -8,10 +8,14 @@ A period with no source rows produces no bar; the last bar may be partial if the
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from alphintra.errors import ValidationError
 
+from .frames import split_runs
 from .timeframes import Timeframe, parse_timeframe
 
 if TYPE_CHECKING:
@@ -25,11 +29,20 @@ def _windows(tf: Timeframe) -> dict[str, object]:
 
 
 def _split_series(df: pl.DataFrame) -> list[pl.DataFrame]:
-    # One dynamic group-by per series is far faster than one grouped by symbol (contiguous, already sorted).
+    """One frame per (exchange, symbol); contiguous runs, the store's layout, are zero-copy slices."""
     keys = [c for c in ("exchange", "symbol") if c in df.columns]
-    if not keys or all(df[k].n_unique() <= 1 for k in keys):
-        return [df]
-    return df.partition_by(keys, maintain_order=True)
+    parts = [df]
+    for key in keys:
+        parts = [piece for part in parts for piece in split_runs(part, key)]
+    return parts
+
+
+def _map_series(fn: Callable[[pl.DataFrame], pl.DataFrame], parts: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    # polars releases the GIL inside the group-by, so independent series use every core.
+    if len(parts) == 1:
+        return [fn(parts[0])]
+    with ThreadPoolExecutor(max(1, min(len(parts), os.cpu_count() or 1))) as pool:
+        return list(pool.map(fn, parts))
 
 
 def _sorted(df: pl.DataFrame, where: str) -> pl.DataFrame:
@@ -64,15 +77,14 @@ def resample_bars(df: pl.DataFrame, target: str | Timeframe, *, source: str | Ti
         (pl.col("quote_volume").sum() if has_quote else pl.lit(None, dtype=pl.Float64)).alias("quote_volume"),
         (pl.col("trades_count").sum() if has_count else pl.lit(None, dtype=pl.Int64)).alias("trades_count"),
     ]
-    out = []
-    for part in _split_series(df):
+
+    def one(part: pl.DataFrame) -> pl.DataFrame:
         part = _sorted(part, "bars")
         bars = part.group_by_dynamic("time", **_windows(to)).agg(aggs)  # type: ignore[arg-type]
-        for col in ("symbol", "exchange"):
-            if col in part.columns:
-                bars = bars.with_columns(pl.lit(part[col][0], dtype=pl.String).alias(col))
-        out.append(bars.with_columns(pl.lit(to.name, dtype=pl.String).alias("timeframe")))
-    result = pl.concat(out)
+        idents = [pl.lit(part[c][0], dtype=pl.String).alias(c) for c in ("symbol", "exchange") if c in part.columns]
+        return bars.with_columns(*idents, pl.lit(to.name, dtype=pl.String).alias("timeframe"))
+
+    result = pl.concat(_map_series(one, _split_series(df)))
     order: list[str] = [c for c in ("time", "symbol", "exchange", "timeframe") if c in result.columns]
     return result.select([*order, "open", "high", "low", "close", "volume", "quote_volume", "trades_count"])
 
@@ -93,15 +105,14 @@ def trades_to_bars(df: pl.DataFrame, timeframe: str | Timeframe) -> pl.DataFrame
     ]
     if df.height == 0:
         raise ValidationError("trades", "holds no rows", None)
-    out = []
-    for part in _split_series(df):
+
+    def one(part: pl.DataFrame) -> pl.DataFrame:
         part = _sorted(part, "trades")
         bars = part.group_by_dynamic("time", **_windows(tf)).agg(aggs)  # type: ignore[arg-type]
-        for col in ("symbol", "exchange"):
-            if col in part.columns:
-                bars = bars.with_columns(pl.lit(part[col][0], dtype=pl.String).alias(col))
-        out.append(bars.with_columns(pl.lit(tf.name, dtype=pl.String).alias("timeframe")))
-    result = pl.concat(out)
+        idents = [pl.lit(part[c][0], dtype=pl.String).alias(c) for c in ("symbol", "exchange") if c in part.columns]
+        return bars.with_columns(*idents, pl.lit(tf.name, dtype=pl.String).alias("timeframe"))
+
+    result = pl.concat(_map_series(one, _split_series(df)))
     order = [c for c in ("time", "symbol", "exchange", "timeframe") if c in result.columns]
     return result.select([*order, "open", "high", "low", "close", "volume", "quote_volume", "trades_count"])
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from alphintra.errors import OperationFailed, RetryableError, ValidationError
 
-from .frames import normalize_book, normalize_ohlcv, normalize_trades, sort_dedupe
+from .frames import normalize_book, normalize_ohlcv, normalize_trades, sort_dedupe, split_runs
 from .layout import (
     Manifest,
     PartFile,
@@ -413,21 +413,9 @@ def _last_ns(df: pl.DataFrame) -> int:
 
 
 def _split(df: pl.DataFrame, column: str, given: str | None) -> list[pl.DataFrame]:
-    """One frame per series. Contiguous runs (the usual layout) are zero-copy slices; otherwise a partition."""
-    if given is not None or column not in df.columns or df.height == 0:
+    if given is not None:
         return [df]
-    runs = df[column].rle()
-    if len(runs) == 1:
-        return [df]
-    values = runs.struct.field("value")
-    if values.n_unique() != len(runs):
-        return df.partition_by(column, maintain_order=True)
-    lengths = runs.struct.field("len").to_list()
-    out, offset = [], 0
-    for length in lengths:
-        out.append(df.slice(offset, length))
-        offset += length
-    return out
+    return split_runs(df, column)
 
 
 def _by_year(df: pl.DataFrame) -> list[tuple[int, pl.DataFrame]]:

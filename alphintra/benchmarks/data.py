@@ -1,0 +1,173 @@
+"""Market-data benchmark: ingest, resample and query with the store, next to the same steps in pandas.
+
+Both sides do the same work in the same run on the same generated bars:
+
+* **ingest** — de-duplicate by time, sort, split into yearly files and write zstd Parquet, one series per symbol
+  (the store additionally commits a manifest and updates its DuckDB catalog);
+* **resample** — 1m bars to 1h and to 1d bars (open first, high max, low min, close last, volume, quote volume
+  and trade count summed), in memory; pandas resamples one frame per symbol (its fastest form), the store's
+  function takes the whole multi-symbol frame and works through the series on all cores;
+* **query** — read one symbol-month of 1m bars from the Parquet files (median of several months).
+
+Figures are rows per second (input rows for ingest and resample, returned rows for queries).
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TARGETS = {"ingest": 2_000_000.0, "resample 1h": 20_000_000.0, "resample 1d": 20_000_000.0}
+MIN_RATIO = 5.0
+PANDAS_AGG = {
+    "open": "first",
+    "high": "max",
+    "low": "min",
+    "close": "last",
+    "volume": "sum",
+    "quote_volume": "sum",
+    "trades_count": "sum",
+}
+MEASURES = ["open", "high", "low", "close", "volume", "quote_volume", "trades_count"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    rows: int
+    alphintra_s: float
+    pandas_s: float | None
+
+    @property
+    def alphintra_rps(self) -> float:
+        return self.rows / self.alphintra_s
+
+    @property
+    def pandas_rps(self) -> float | None:
+        return None if self.pandas_s is None else self.rows / self.pandas_s
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.pandas_s is None else self.pandas_s / self.alphintra_s
+
+    def to_dict(self) -> dict[str, Any]:
+        target = TARGETS.get(self.name)
+        ratio = self.ratio
+        return {
+            "step": self.name,
+            "rows": self.rows,
+            "alphintra_rows_per_s": round(self.alphintra_rps),
+            "pandas_rows_per_s": None if self.pandas_rps is None else round(self.pandas_rps),
+            "speedup": None if ratio is None else round(ratio, 2),
+            "target_rows_per_s": target,
+            "meets_target": None if target is None else self.alphintra_rps >= target,
+            "meets_5x": None if ratio is None else ratio >= MIN_RATIO,
+        }
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _pandas_ingest(frames: dict[str, Any], root: Path) -> None:
+    """The reference: what a careful pandas user would write for the same on-disk result."""
+    for symbol, pdf in frames.items():
+        clean = pdf.drop_duplicates("time", keep="last").sort_values("time", kind="stable")
+        for year, part in clean.groupby(clean["time"].dt.year, sort=True):
+            directory = root / symbol / f"year={year}"
+            directory.mkdir(parents=True, exist_ok=True)
+            part.to_parquet(
+                directory / "part.parquet", engine="pyarrow", compression="zstd", compression_level=1, index=False
+            )
+
+
+def _pandas_resample(frames: dict[str, Any], rule: str) -> list[Any]:
+    out = []
+    for pdf in frames.values():
+        bars = pdf.set_index("time").resample(rule, label="left", closed="left").agg(PANDAS_AGG)
+        out.append(bars.dropna(subset=["open"]))
+    return out
+
+
+def run(rows: int = 10_000_000, symbols: int = 10, *, seed: int = 7, workdir: Path | None = None) -> dict[str, Any]:
+    import pandas as pd
+    import polars as pl
+
+    from alphintra.storage.market import MarketData, MarketStore, generate_bars, resample_bars
+    from alphintra.storage.market.layout import dataset_dir
+    from alphintra.storage.market.schema import DatasetKey, Kind
+
+    periods = rows // symbols
+    base = Path(tempfile.mkdtemp(prefix="alphintra-bench-", dir=workdir))
+    try:
+        gen_s, bars = _timed(lambda: generate_bars(symbols, periods=periods, timeframe="1m", seed=seed))
+        names = bars["symbol"].unique(maintain_order=True).to_list()
+        # pandas gets the same data per symbol, converted before any clock starts.
+        frames = {name: bars.filter(pl.col("symbol") == name).select("time", *MEASURES).to_pandas() for name in names}
+        steps: list[Step] = []
+
+        root = base / "store"
+        store = MarketStore(root)
+        ingest_s, _ = _timed(lambda: store.write_bars(bars, timeframe="1m"))
+        store.close()
+        pandas_ingest_s, _ = _timed(lambda: _pandas_ingest(frames, base / "pandas"))
+        steps.append(Step("ingest", bars.height, ingest_s, pandas_ingest_s))
+
+        for target, rule in (("1h", "1h"), ("1d", "1D")):
+            # The store's API takes the multi-symbol frame; pandas gets its fastest form, one frame per symbol.
+            ours, _ = _timed(functools.partial(resample_bars, bars, target, source="1m"))
+            theirs, _ = _timed(functools.partial(_pandas_resample, frames, rule))
+            steps.append(Step(f"resample {target}", bars.height, ours, theirs))
+
+        reader = MarketData(root)
+        first, last = bars["time"][0], bars["time"][-1]
+        starts = [pd.Timestamp(first).normalize().replace(day=1) + pd.DateOffset(months=m) for m in range(1, 24)]
+        months = [(s, s + pd.DateOffset(months=1)) for s in starts if s + pd.DateOffset(months=1) <= last][:4]
+        if not months:
+            months = [(pd.Timestamp(first), pd.Timestamp(last))]
+        ours_q, theirs_q, returned = [], [], 0
+        for i, (start, end) in enumerate(months):
+            name = names[i % len(names)]
+            t, got = _timed(
+                functools.partial(reader.bars, name, "1m", start=start.to_pydatetime(), end=end.to_pydatetime())
+            )
+            ours_q.append(t)
+            directory = dataset_dir(root, DatasetKey(Kind.OHLCV, "SYNTH", name, "1m"))
+            files = sorted(str(p) for p in directory.rglob("*.parquet"))
+            filters = [("time", ">=", start), ("time", "<", end)]
+            t2, theirs = _timed(functools.partial(pd.read_parquet, files, engine="pyarrow", filters=filters))
+            theirs_q.append(t2)
+            if len(theirs) != got.height:
+                raise AssertionError(f"query mismatch: pandas {len(theirs)} rows, alphintra {got.height}")
+            returned = got.height
+        steps.append(Step("query symbol-month", returned, statistics.median(ours_q), statistics.median(theirs_q)))
+
+        # End to end through the store (read 1m, resample, write 1h), for scale; pandas has no store to compare.
+        with MarketStore(root) as writer:
+
+            def store_resample() -> None:
+                for name in names:
+                    writer.write_bars(resample_bars(reader.bars(name, "1m"), "1h", source="1m"), timeframe="1h")
+
+            e2e_s, _ = _timed(store_resample)
+        steps.append(Step("store read+resample 1h+write", bars.height, e2e_s, None))
+        return {
+            "rows": bars.height,
+            "symbols": symbols,
+            "generate_s": round(gen_s, 3),
+            "steps": [s.to_dict() for s in steps],
+        }
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+__all__ = ["MIN_RATIO", "TARGETS", "Step", "run"]
