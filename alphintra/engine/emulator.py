@@ -67,6 +67,10 @@ class OrderEmulator:
         self.node = node
         self._armed: dict[str, dict[str, _Armed]] = {}  # symbol -> order id -> armed stop
         self._slice_no: dict[str, int] = {}  # iceberg order id -> current slice number
+        # iceberg order id -> what its current slice has still to fill. The refill is sent when the fills
+        # counted against the slice reach its size: the venue may report a slice's last fills after it has left
+        # the book, and a refill sized before those fills would overfill the order.
+        self._slice_left: dict[str, Decimal] = {}
         self._key_order: dict[str, str] = {}  # venue key of a slice -> order id
         self._oco: dict[str, str] = {}
         self._bracket: dict[str, tuple[str, str]] = {}  # entry -> (take-profit, stop-loss)
@@ -102,6 +106,12 @@ class OrderEmulator:
         self._oco[a] = b
         self._oco[b] = a
         self.node.record({"type": "EmulatorLink", "kind": "oco", "a": a, "b": b})
+        # A leg may have traded the moment it arrived, before the link existed: apply the rule now.
+        node = self.node
+        for first, other in ((a, b), (b, a)):
+            if node.orders[first].filled_quantity > 0 and not node.orders[other].is_terminal:
+                node.cancel(other, reason="OCO: the other leg filled")
+                break
 
     def link_bracket(self, entry: str, tp: str, sl: str) -> None:
         self._bracket[entry] = (tp, sl)
@@ -110,6 +120,8 @@ class OrderEmulator:
         self._oco[tp] = sl
         self._oco[sl] = tp
         self.node.record({"type": "EmulatorLink", "kind": "bracket", "entry": entry, "tp": tp, "sl": sl})
+        if self.node.orders[entry].filled_quantity > 0:
+            self._sync_bracket(entry)  # the entry traded on arrival, before its exits existed
 
     def restore_record(self, rec: dict[str, Any] | Any) -> None:
         if rec.get("kind") == "oco":
@@ -170,6 +182,8 @@ class OrderEmulator:
         if not armed_here:
             return
         for armed in list(armed_here.values()):
+            if armed.order_id not in armed_here:
+                continue  # canceled or triggered by a reaction to an earlier stop in this same move
             order = self.node.orders[armed.order_id]
             sell = armed.side is OrderSide.SELL
             trailing = order.order_type is OrderType.TRAILING_STOP
@@ -285,7 +299,14 @@ class OrderEmulator:
         self._slice_no[order.id] = n
         key = f"{order.id}/{n}"
         self._key_order[key] = order.id
-        self.node.send_to_venue(order, key=key, quantity=self.venue_leaves(order), market=False)
+        qty = self.venue_leaves(order)
+        self._slice_left[order.id] = qty
+        self.node.send_to_venue(order, key=key, quantity=qty, market=False)
+
+    def slice_resized(self, order: Order) -> None:
+        """The working slice of an iceberg was modified: what it still has to fill is its new size."""
+        if order.id in self._slice_left:
+            self._slice_left[order.id] = self.venue_leaves(order)
 
     # -- expiry ---------------------------------------------------------------------------------------------
 
@@ -303,13 +324,11 @@ class OrderEmulator:
 
     def on_fill(self, order: Order, fill: OrderFilled, key: str) -> None:
         node = self.node
-        if (
-            order.order_type is OrderType.ICEBERG
-            and not order.is_terminal
-            and order.status is not OrderStatus.PENDING_CANCEL
-            and not node.venue.is_working(key)
-        ):
-            self.next_slice(order)
+        if order.order_type is OrderType.ICEBERG and key == f"{order.id}/{self._slice_no.get(order.id)}":
+            left = self._slice_left.get(order.id, Decimal(0)) - fill.last_qty
+            self._slice_left[order.id] = left
+            if left <= 0 and not order.is_terminal and order.status is not OrderStatus.PENDING_CANCEL:
+                self.next_slice(order)
         if order.id in self._bracket:
             self._sync_bracket(order.id)
             return
@@ -327,6 +346,8 @@ class OrderEmulator:
         """Clean-up after terminal events (called by the node once an event is applied, never during replay)."""
         if self._waiting and order.id in self._waiting and order.is_terminal:
             self._release_waiting(order)
+        if isinstance(event, OrderAccepted) and order.id in self._parent:
+            self._sync_bracket(self._parent[order.id])  # entry fills that came while the leg was in flight
         if not order.is_terminal:
             return
         node = self.node
@@ -360,8 +381,8 @@ class OrderEmulator:
         tp, sl = node.orders[tp_id], node.orders[sl_id]
         protect = entry.filled_quantity - tp.filled_quantity - sl.filled_quantity
         for leg in (tp, sl):
-            if leg.is_terminal or leg.status is OrderStatus.PENDING_CANCEL:
-                continue
+            if leg.is_terminal or leg.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_SUBMIT):
+                continue  # a leg still on its way to the venue is re-synced once accepted (see on_event)
             target = leg.filled_quantity + protect
             if protect <= 0:
                 if leg.filled_quantity > 0 or tp.filled_quantity + sl.filled_quantity > 0:

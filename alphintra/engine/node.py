@@ -351,6 +351,14 @@ class TradingNode:
         if order.status is OrderStatus.NEW:
             self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
             return order
+        if order.status is OrderStatus.PENDING_SUBMIT:
+            # Its submission is still on its way (venue latency): the cancel follows it and lands after it, so
+            # the venue answers with the acceptance (and any fill on arrival) first, then the cancel.
+            key = self.emulator.venue_key(order)
+            if key is not None:
+                self._cancel_reasons[order.id] = reason
+                self.venue.cancel(key)
+            return order
         key = self.emulator.venue_key(order)
         self._emit(order, OrderPendingCancel(order.id, self.clock.now_ns()))
         if key is None or not self.venue.is_working(key):
@@ -411,6 +419,8 @@ class TradingNode:
         key = self.emulator.venue_key(order)
         if key is not None and self.venue.is_working(key) and (qty is not None or px is not None):
             self.venue.modify(key, leaves=self.emulator.venue_leaves(order), price=px)
+            if order.order_type is OrderType.ICEBERG:
+                self.emulator.slice_resized(order)
         return order
 
     # -- market data ----------------------------------------------------------------------------------------
@@ -602,10 +612,13 @@ class TradingNode:
     def _reservation_price(self, init: OrderInitialized, inst: Instrument) -> Decimal | None:
         if init.side is not OrderSide.BUY:
             return None
+        # A margin reservation locks nothing and is only checked against the leverage limit: check it at the
+        # market, not at the protective collar (the venue caps the fill to what the limit allows).
+        collar = self.venue.model.mode == "book" and self.ledger.account_mode(init.account) is AccountMode.SPOT
         if init.order_type in (OrderType.LIMIT, OrderType.ICEBERG, OrderType.STOP_LIMIT) and init.price is not None:
             return init.price
         if init.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and init.stop_price is not None:
-            if self.venue.model.mode == "book":
+            if collar:
                 # Once triggered it is a market order that may walk the book up to the collar.
                 return inst.round_price(init.stop_price * (1 + self.venue.model.market_collar_bps / _BPS), "up")
             return init.stop_price
@@ -617,7 +630,7 @@ class TradingNode:
                 init.symbol,
                 reason=RejectReason.NO_LIQUIDITY,
             )
-        if self.venue.model.mode == "book":
+        if collar:
             return inst.round_price(ref * (1 + self.venue.model.market_collar_bps / _BPS), "up")
         return ref
 
@@ -630,7 +643,8 @@ class TradingNode:
         try:
             self.ledger.reserve(account, order_id, inst, side, qty, price)
         except ValidationError as exc:
-            if getattr(exc, "reason", None) == RejectReason.INSUFFICIENT_BALANCE.value:
+            # Funds and margin refusals are order rejections (the caller carries on), not engine errors.
+            if getattr(exc, "reason", None) in (RejectReason.INSUFFICIENT_BALANCE.value, "LEVERAGE_LIMIT", "NO_MARK"):
                 raise OrderRejectedError(
                     exc.field, exc.rule, exc.value, reason=RejectReason.INSUFFICIENT_BALANCE
                 ) from None

@@ -69,6 +69,9 @@ class SimulatedVenue:
         self._engines: dict[str, MatchingEngine] = {}
         self._keys: dict[str, tuple[str, VenueOrder]] = {}  # key -> (symbol, order) for orders in a book
         self._inflight: list[tuple[int, int, Callable[[], None]]] = []
+        self._in_flight: set[str] = set()  # keys whose submission has not reached the book yet
+        self._busy = False
+        self._deferred: list[Callable[[], None]] = []
         self._last: dict[str, Decimal] = {}
 
     # -- wiring ---------------------------------------------------------------------------------------------
@@ -106,6 +109,7 @@ class SimulatedVenue:
 
     def submit(self, order: VenueOrder) -> None:
         if self.model.mode == "book":
+            self._in_flight.add(order.key)  # working from the sender's view: a cancel may follow it
             self._later(lambda: self._book_submit(order))
         else:
             self._bar_submit(order)
@@ -124,7 +128,7 @@ class SimulatedVenue:
             self._bar_modify(key, leaves, price)
 
     def is_working(self, key: str) -> bool:
-        if key in self._keys:
+        if key in self._keys or key in self._in_flight:
             return True
         return any(key in orders for orders in self._working.values())
 
@@ -148,14 +152,30 @@ class SimulatedVenue:
 
     def _later(self, action: Callable[[], None]) -> None:
         if self.model.latency_ns <= 0:
-            action()
+            self._exclusive(action)
             return
         if self._schedule is not None:
-            self._schedule(self._now() + self.model.latency_ns, action)
+            self._schedule(self._now() + self.model.latency_ns, lambda: self._exclusive(action))
             return
         self._seq += 1
         self._inflight.append((self._now() + self.model.latency_ns, self._seq, action))
         self._inflight.sort()
+
+    def _exclusive(self, action: Callable[[], None]) -> None:
+        """Run a book action; actions the listener asks for while one runs (an iceberg refill, an OCO cancel)
+        queue behind it. Matching never nests: every fill of one match is reported before the next match
+        starts, so the listener never sees a fill of an order it has already moved past."""
+        if self._busy:
+            self._deferred.append(action)
+            return
+        self._busy = True
+        try:
+            action()
+            while self._deferred:
+                self._deferred.pop(0)()
+        finally:
+            self._busy = False
+            self._deferred.clear()
 
     def next_due_ns(self) -> int | None:
         return self._inflight[0][0] if self._inflight else None
@@ -333,6 +353,7 @@ class SimulatedVenue:
     # -- book mode ------------------------------------------------------------------------------------------
 
     def _book_submit(self, order: VenueOrder) -> None:
+        self._in_flight.discard(order.key)
         inst = self.instruments.get(order.symbol)
         eng = self.engine(order.symbol)
         lots = inst.qty_to_lots(order.quantity)
@@ -347,6 +368,14 @@ class SimulatedVenue:
             bound = ref * (1 + collar) if order.side is BUY else ref * (1 - collar)
             ticks = int((bound / inst.tick_size).to_integral_value(ROUND_FLOOR if order.side is BUY else ROUND_CEILING))
             tif = TimeInForce.FOK if order.time_in_force is TimeInForce.FOK else TimeInForce.IOC
+            if self._capacity is not None:
+                # As in bar mode: never trade more than the account can carry at the worst price it may pay.
+                cap = self._capacity(order.key, inst.ticks_to_price(max(ticks, 1)))
+                if cap is not None:
+                    lots = min(lots, int(cap / inst.lot_size))
+                if lots <= 0:
+                    listener.venue_rejected(order.key, RejectReason.INSUFFICIENT_BALANCE, "no buying power", now)
+                    return
             result = eng.limit(order.key, order.account, order.side, max(ticks, 1), lots, tif=tif)
         else:
             assert order.price is not None
@@ -407,6 +436,12 @@ class SimulatedVenue:
     def _report(self, inst: Instrument, result: MatchResult, taker_key: str) -> None:
         listener = self.listener
         now = self._now()
+        book = self.engine(inst.symbol).book
+        # Whether the taker still rests is known now; say so before its fills, so that a listener reacting to
+        # its last fill (an iceberg refill) sees it as no longer working.
+        taker_gone = taker_key in self._keys and book.get(taker_key) is None
+        if taker_gone:
+            del self._keys[taker_key]
         for resting in result.stp_canceled:
             if resting.account != LIQUIDITY_ACCOUNT:
                 self._keys.pop(str(resting.order_id), None)
@@ -423,10 +458,8 @@ class SimulatedVenue:
                 listener.venue_filled(maker_key, qty, price, MAKER, trade_id + "m", now)
             if fill.taker_account != LIQUIDITY_ACCOUNT:
                 listener.venue_filled(taker_key, qty, price, TAKER, trade_id, now)
-        if taker_key in self._keys and self.engine(inst.symbol).book.get(taker_key) is None:
-            del self._keys[taker_key]
-            if result.canceled > 0:
-                listener.venue_canceled(taker_key, "IOC remainder", now)
+        if taker_gone and result.canceled > 0:
+            listener.venue_canceled(taker_key, "IOC remainder", now)
 
     # -- liquidity (book mode) -------------------------------------------------------------------------------
 
@@ -436,6 +469,9 @@ class SimulatedVenue:
         A new ladder that crosses resting user orders trades with them (the user is the maker), which is how a
         limit order gets filled when the replayed price moves through it.
         """
+        self._exclusive(lambda: self._post_liquidity(symbol, levels))
+
+    def _post_liquidity(self, symbol: str, levels: list[tuple[OrderSide, Decimal, Decimal]]) -> None:
         inst = self.instruments.get(symbol)
         eng = self.engine(symbol)
         for key in [k for k, o in eng.book.orders.items() if o.account == LIQUIDITY_ACCOUNT]:
