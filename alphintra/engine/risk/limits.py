@@ -2,8 +2,9 @@
 
 A limit is ``(name, scope, scope_id) -> value`` with an exact non-negative ``Decimal`` value, e.g.
 ``max_order_notional`` for ``scope=symbol, scope_id=BTC/USDT``. Scopes are ``global`` (``scope_id = "*"``),
-``account``, ``strategy``, ``symbol`` and ``tag`` (a tag of the instrument, written ``key=value``, e.g.
-``sector=tech``). Each name lists the scopes it may be set in (:data:`LIMITS`).
+``account``, ``strategy``, ``symbol`` and ``tag`` (a tag of the instrument: ``sector=tech`` for the
+instrument tag ``{"sector": "tech"}``, or a plain tag such as ``crypto``). Each name lists the scopes it may be
+set in (:data:`LIMITS`).
 
 How scopes combine depends on what a limit measures (:class:`Measure`):
 
@@ -237,7 +238,7 @@ DEFAULTS: Mapping[str, Decimal] = MappingProxyType(
 
 # Most specific first: the order in which a SETTING is looked up, and how a tie between equal ceilings is named.
 _SPECIFICITY = (SY, T, ST, A, G)
-_TAG_RE = re.compile(r"^[^\s=]+=[^\s=]+$")
+_TAG_RE = re.compile(r"^\S+$")
 
 
 def spec(name: str) -> LimitSpec:
@@ -288,7 +289,7 @@ def check_scope(name: str, scope: Scope | str, scope_id: str) -> tuple[Scope, st
     if not sid or sid == "*":
         raise ValidationError("scope_id", f"must name the {sc.value}", scope_id)
     if sc is T and not _TAG_RE.match(sid):
-        raise ValidationError("scope_id", "a tag is written key=value, e.g. sector=tech", scope_id)
+        raise ValidationError("scope_id", "a tag has no spaces, e.g. tech or sector=tech", scope_id)
     return sc, sid
 
 
@@ -576,9 +577,14 @@ def save_limits(
     return changes
 
 
-def instrument_tags(tags: Mapping[str, str] | None) -> tuple[str, ...]:
-    """An instrument's tags as ``key=value`` group names (the ids of tag-scoped limits)."""
-    return tuple(sorted(f"{k}={v}" for k, v in (tags or {}).items()))
+def instrument_tags(tags: Mapping[str, str] | Iterable[str] | None) -> tuple[str, ...]:
+    """An instrument's tags as group names (the ids of tag-scoped limits): ``{"sector": "tech"}`` gives
+    ``sector=tech``, an entry with an empty value or a plain list entry gives the tag itself (``tech``)."""
+    if tags is None:
+        return ()
+    if isinstance(tags, Mapping):
+        return tuple(sorted(f"{k}={v}" if v else str(k) for k, v in tags.items()))
+    return tuple(sorted(str(t) for t in tags))
 
 
 __all__ = [
