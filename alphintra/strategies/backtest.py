@@ -223,8 +223,11 @@ class Backtest:
         strategy: Strategy | None = None,
         risk: Any | None = None,
         breakers: Any | None = None,
+        clock: Any | None = None,
+        pace: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
+        self.pace = pace
         self.frames = dict(frames)
         cls = registry.get(config.strategy) if strategy is None else type(strategy)
         self.strategy = strategy or cls(config.params)
@@ -254,7 +257,9 @@ class Backtest:
             instruments.append(inst)
         self.instruments = InstrumentRegistry(instruments)
         self.currency = instruments[0].quote
-        self.clock = TestClock(0)
+        # A backtest's clock is driven by the data; a paper session passes the wall clock and a pacer.
+        self.clock = clock if clock is not None else TestClock(0)
+        self._simulated = isinstance(self.clock, TestClock)
         model = FillModel(
             mode=config.fill_mode,
             slippage_bps=config.slippage_bps,
@@ -335,13 +340,17 @@ class Backtest:
         exposed = 0
         step = max(1, n // 100)
         ticks = self._ticks(feed, insts)
-        self.clock.advance_to(feed.ts[0])
+        if self._simulated:
+            self.clock.advance_to(feed.ts[0])
+        pace = self.pace
         runner.start()
         last_close: dict[str, Decimal] = {}
         venue = self.venue
         emulator = node.emulator
         clock = self.clock
         last_prices = node.last_prices
+        # In book mode every bar re-posts the liquidity ladder the next order will meet: no fast path.
+        book_mode = self.config.fill_mode == "book"
         held = self._held
         # Minute bars repeat the same prices endlessly: build each Decimal once per instrument and tick.
         price_cache: list[dict[int, Decimal]] = [{} for _ in insts]
@@ -356,8 +365,18 @@ class Backtest:
                 close = cache[close_ticks] = inst.ticks_to_price(close_ticks)
             tp = inst.ticks_to_price
             end = feed.close_ts[i]
+            if pace is not None:
+                pace(end)
+            if not self._simulated:
+                clock.fire_due()
             due = clock.next_due_ns()
-            if venue.has_work(symbol) or emulator.has_armed(symbol) or (due is not None and due <= end):
+            horizon = end if self._simulated else clock.now_ns()
+            if (
+                book_mode
+                or venue.has_work(symbol)
+                or emulator.has_armed(symbol)
+                or (due is not None and due <= horizon)
+            ):
                 bar = Bar(
                     symbol,
                     feed.ts[i],
@@ -374,7 +393,7 @@ class Backtest:
             else:
                 # Nothing can trade on this bar: only time and the last price move (the fast path).
                 last_prices[symbol] = close
-                if end > clock.now_ns():
+                if self._simulated and end > clock.now_ns():
                     clock.advance_to(end)
                 if self.breakers is not None:
                     self.breakers.on_bar(
@@ -431,6 +450,7 @@ class Backtest:
             notes=notes,
             currency=self.currency,
             started_at_ns=started,
+            mode="backtest" if self._simulated else "paper",
             completed_at_ns=time.time_ns(),
             extra={
                 "cash": str(config.cash),
