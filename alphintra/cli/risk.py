@@ -123,7 +123,7 @@ def limits_show(
     store = _store()
     if history:
         changes = store.risk_limit_history(name=name, limit=limit)
-        hist = [
+        hist: list[dict[str, Any]] = [
             {
                 "name": c.name,
                 "scope": c.scope,
@@ -270,7 +270,7 @@ def alerts(
     store = _store()
     if ack is not None:
         store.acknowledge_alert(ack, by=_who(by))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": a.id,
             "time": a.time,
