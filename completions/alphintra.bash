@@ -29,6 +29,7 @@ _alphintra() {
         "backtest run|--param"|"backtest run|-p") return 0 ;;
         "backtest run|--seed") return 0 ;;
         "backtest run|--html") return 0 ;;
+        "backtest run|--paper") return 0 ;;
         "backtest run|--trades") return 0 ;;
         "backtest show|--trades") return 0 ;;
         "bench matching|--orders") return 0 ;;
@@ -108,7 +109,7 @@ _alphintra() {
         "auth token create") words='--user --role --ttl --json --help -h' ;;
         "backtest") words='list run show --help -h' ;;
         "backtest list") words='--limit --strategy --json --help -h' ;;
-        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --trades --chart --no-chart --json --help -h' ;;
+        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --json --help -h' ;;
         "backtest show") words='--trades --json --help -h' ;;
         "bench") words='matching --help -h' ;;
         "bench matching") words='--orders --reference-orders --seed --repeat --json --help -h' ;;

@@ -63,6 +63,10 @@ def run(
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (results are deterministic).")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML report here.")] = None,
+    paper: Annotated[
+        float | None,
+        typer.Option("--paper", help="Paper mode: replay on the wall clock at this speed (sim seconds per second)."),
+    ] = None,
     trades: Annotated[int, typer.Option("--trades", help="Trades to list (0: none, -1: all).")] = 20,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal equity chart.")] = True,
     as_json: JsonOption = False,
@@ -96,16 +100,20 @@ def run(
         instruments=_configured_instruments(symbol),
     )
     frames = load_frames(MarketData(settings.paths.market), config)
-    backtest = Backtest(config, frames)
     total = sum(df.height for df in frames.values())
-    with progress(f"backtest {strategy}", total) as advance:
+    with progress(f"{'paper' if paper else 'backtest'} {strategy}", total) as advance:
         done = [0]
 
         def report(i: int) -> None:
             advance(i - done[0])
             done[0] = i
 
-        result = backtest.run(report)
+        if paper is not None:
+            from alphintra.strategies.paper import run_paper
+
+            result = run_paper(config, frames, speed=paper, progress=report)
+        else:
+            result = Backtest(config, frames).run(report)
     files = write_report(result, settings.paths.reports)
     if html is not None:
         from alphintra.strategies.report import render_html
