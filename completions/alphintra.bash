@@ -6,7 +6,7 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|optimize"|"|strategy"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|matching"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"strategy|info"|"strategy|list") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|optimize"|"|risk"|"|strategy"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|matching"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"strategy|info"|"strategy|list") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -97,13 +97,42 @@ _alphintra() {
         "optimize|--workers") return 0 ;;
         "optimize|--seed") return 0 ;;
         "optimize|--top") return 0 ;;
+        "risk alerts|--severity") return 0 ;;
+        "risk alerts|--ack") return 0 ;;
+        "risk alerts|--by") return 0 ;;
+        "risk alerts|--limit") return 0 ;;
+        "risk halt|--strategy") return 0 ;;
+        "risk halt|--symbol") return 0 ;;
+        "risk halt|--account") return 0 ;;
+        "risk halt|--reason") return 0 ;;
+        "risk halt|--by") return 0 ;;
+        "risk limits set|--strategy") return 0 ;;
+        "risk limits set|--symbol") return 0 ;;
+        "risk limits set|--account") return 0 ;;
+        "risk limits set|--tag") return 0 ;;
+        "risk limits set|--by") return 0 ;;
+        "risk limits set|--reason") return 0 ;;
+        "risk limits show|--name") return 0 ;;
+        "risk limits show|--limit") return 0 ;;
+        "risk metrics|--account") return 0 ;;
+        "risk metrics|--timeframe") return 0 ;;
+        "risk metrics|--window") return 0 ;;
+        "risk resume|--strategy") return 0 ;;
+        "risk resume|--symbol") return 0 ;;
+        "risk resume|--account") return 0 ;;
+        "risk resume|--reason") return 0 ;;
+        "risk resume|--by") return 0 ;;
+        "risk stress|--scenario") return 0 ;;
+        "risk stress|--account") return 0 ;;
+        "risk stress|--timeframe") return 0 ;;
+        "risk stress|--window") return 0 ;;
     esac
     if [[ -n "$choices" ]]; then
         COMPREPLY=( $(compgen -W "$choices" -- "$cur") )
         return 0
     fi
     case "$cmdpath" in
-        "") words='auth backtest bench completions config data engine export optimize strategy --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='auth backtest bench completions config data engine export optimize risk strategy --version -v --verbose -q --quiet --home --config --help -h' ;;
         "auth") words='token --help -h' ;;
         "auth token") words='create --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
@@ -138,6 +167,15 @@ _alphintra() {
         "export") words='postgres --help -h' ;;
         "export postgres") words='--url --market --no-market --state --no-state --json --help -h' ;;
         "optimize") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --json --help -h' ;;
+        "risk") words='alerts halt limits metrics resume stress --help -h' ;;
+        "risk alerts") words='--severity --unacknowledged --ack --by --limit --json --help -h' ;;
+        "risk halt") words='--strategy --symbol --account --reason --by --json --help -h' ;;
+        "risk limits") words='set show --help -h' ;;
+        "risk limits set") words='--strategy --symbol --account --tag --by --reason --json --help -h' ;;
+        "risk limits show") words='--history --catalogue --name --limit --json --help -h' ;;
+        "risk metrics") words='--account --timeframe --window --json --help -h' ;;
+        "risk resume") words='--strategy --symbol --account --reason --by --json --help -h' ;;
+        "risk stress") words='--scenario --account --timeframe --window --json --help -h' ;;
         "strategy") words='info list --help -h' ;;
         "strategy info") words='--json --help -h' ;;
         "strategy list") words='--json --help -h' ;;

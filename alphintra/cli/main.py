@@ -23,6 +23,7 @@ from alphintra.cli import (
     engine,
     export,
     optimize,
+    risk,
     strategy,
 )
 from alphintra.cli.common import OutputState, err_console
@@ -78,6 +79,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
 app.command("optimize")(optimize.optimize)
 app.add_typer(strategy.app, name="strategy")
+app.add_typer(risk.app, name="risk")
 app.add_typer(engine.app, name="engine")
 app.add_typer(auth.app, name="auth")
 app.add_typer(export.app, name="export")
