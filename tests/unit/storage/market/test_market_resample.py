@@ -113,3 +113,33 @@ def test_resampling_conserves_volume_and_extremes(closes: list[float], offset: i
     assert out["open"][0] == src["open"][0] and out["close"][-1] == src["close"][-1]
     assert out["trades_count"].sum() == src.height
     assert out["time"].is_sorted() and out["time"].n_unique() == out.height
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=300),
+    st.sampled_from(["15m", "1h", "4h", "1d", "1w", "1M"]),
+)
+def test_same_bars_as_polars_dynamic_group_by_with_gaps(steps: list[int], target: str) -> None:
+    """The segment reductions agree with polars' calendar windows, including empty windows and partial ones."""
+    from alphintra.storage.market.timeframes import TIMEFRAMES
+
+    minutes = [sum(steps[: i + 1]) * 37 for i in range(len(steps))]  # strictly increasing, irregular gaps
+    start = datetime(2023, 12, 30, 22, 0, tzinfo=UTC)
+    src = bars_1m(start, [float(i % 17 + 1) for i in range(len(steps))]).with_columns(
+        pl.Series("time", [start + timedelta(minutes=m) for m in minutes], dtype=pl.Datetime("ns", "UTC"))
+    )
+    ours = resample_bars(src, target)
+    ref = (
+        src.set_sorted("time")
+        .group_by_dynamic("time", every=TIMEFRAMES[target].polars_every, closed="left", label="left")
+        .agg(
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+            pl.col("volume").sum(),
+            pl.col("trades_count").sum(),
+        )
+    )
+    assert ours.select(ref.columns).equals(ref)
