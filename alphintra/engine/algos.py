@@ -21,8 +21,9 @@ Rules, and why:
   later by up to ``r`` of a slice interval (it never leaves its interval, so the order of slices is kept) and each
   slice's weight is scaled by a factor in ``[1 - r, 1 + r]``. The plan is computed once and journaled, so a replay
   never re-draws it.
-* **End.** At ``start + duration`` whatever child still works is canceled and the algorithm is COMPLETED (with a
-  remainder if the market did not give everything); it completes earlier when every slice was sent and the whole
+* **End.** At ``start + duration`` a limit child still resting (at the guard) is canceled; a market child still
+  executing (on bars it fills at the next open) is left to finish. The algorithm is COMPLETED once no child works
+  (with a remainder if the market did not give everything), or earlier when every slice was sent and the whole
   quantity filled. Funds are locked child by child, not for the whole algorithm up front.
 * **Journal.** ``AlgoStarted`` (the whole plan), ``AlgoSlice`` (which child a slice sent, or why it sent none),
   ``AlgoCanceled`` and ``AlgoCompleted`` records go through ``node.record``; :meth:`AlgoEngine.restore_record`
@@ -151,6 +152,7 @@ class _Algo:
     strategy: str | None
     tags: tuple[str, ...]
     status: AlgoStatus = AlgoStatus.RUNNING
+    ended: bool = False  # the schedule's end passed; waiting for a market child still executing
     next_slice: int = 0
     children: list[str] = field(default_factory=list)
     notes: dict[int, str] = field(default_factory=dict)  # slice -> why it sent nothing
@@ -472,7 +474,10 @@ class AlgoEngine:
         now = node.clock.now_ns()
         n = len(algo.plan)
         if algo.next_slice >= n:
-            self._finish(algo, "the schedule ended")
+            algo.ended = True
+            self._cancel_children(algo, "algo: the schedule ended", limits_only=True)
+            if all(self.node.orders[c].is_terminal for c in algo.children):
+                self._finish(algo, "the schedule ended")
             return
         # Slices overdue together (a restart, a long gap in the data) are merged into the last of them.
         while algo.next_slice + 1 < n and algo.plan[algo.next_slice + 1].due_ns <= now:
@@ -528,10 +533,12 @@ class AlgoEngine:
         algo.next_slice = k + 1
         self.node.record({"type": "AlgoSlice", "algo_id": algo.algo_id, "slice": k, "order_id": None, "note": note})
 
-    def _cancel_children(self, algo: _Algo, reason: str) -> None:
+    def _cancel_children(self, algo: _Algo, reason: str, *, limits_only: bool = False) -> None:
         node = self.node
         for child_id in algo.children:
             child = node.orders[child_id]
+            if limits_only and child.order_type is not OrderType.LIMIT:
+                continue
             if not child.is_terminal and child.status is not OrderStatus.PENDING_CANCEL:
                 node.cancel(child_id, reason=reason)
 
@@ -550,8 +557,12 @@ class AlgoEngine:
         if algo is None or algo.status is not AlgoStatus.RUNNING or algo.next_slice < len(algo.plan):
             return
         orders = [self.node.orders[c] for c in algo.children]
-        if all(o.is_terminal for o in orders) and sum((o.filled_quantity for o in orders), Decimal(0)) == algo.quantity:
+        if not all(o.is_terminal for o in orders):
+            return
+        if sum((o.filled_quantity for o in orders), Decimal(0)) == algo.quantity:
             self._finish(algo, "filled")
+        elif algo.ended:
+            self._finish(algo, "the schedule ended")
 
     # -- recovery ---------------------------------------------------------------------------------------------
 
