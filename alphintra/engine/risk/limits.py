@@ -429,14 +429,19 @@ class ResolvedLimits:
     __slots__ = (
         "account_level",
         "adv",
+        "adv_cap",
+        "band_frac",
         "band_pct",
         "band_ticks",
+        "caps_gen",
+        "conc_cap",
         "concentration",
         "corr_threshold",
         "correlated",
         "daily_loss",
         "drawdown",
         "gross",
+        "lev_cap",
         "leverage",
         "net",
         "open_counts",
@@ -444,15 +449,20 @@ class ResolvedLimits:
         "order_qty",
         "pos_notional",
         "pos_qty",
+        "positions",
         "rates",
         "reject_key",
         "reject_min",
         "reject_pct",
         "reject_window",
+        "sigma",
         "st_pos_notional",
         "st_pos_qty",
+        "tag_caps",
         "tags",
+        "tick_dist",
         "vol",
+        "vol_cap",
     )
 
     def __init__(
@@ -469,12 +479,25 @@ class ResolvedLimits:
         self.order_notional = t("max_order_notional", symbol, strategy)
         self.band_pct = t("price_band_pct", symbol, strategy)
         self.band_ticks = t("price_band_ticks", symbol, strategy)
+        # Thresholds in the order's own units, filled in by the engine (they depend on the instrument, the market
+        # statistics and the account's equity): a check then compares instead of computing.
+        self.band_frac = None if self.band_pct is None else self.band_pct.value / 100
+        self.tick_dist: Decimal | None = None
+        self.adv_cap: Decimal | None = None
+        self.caps_gen = -1
+        self.lev_cap = self.conc_cap = Decimal(0)
+        self.vol_cap = Decimal(0)
+        self.sigma: Decimal | None = None
+        self.tag_caps: tuple[tuple[str, Limit, Decimal], ...] = ()
         self.adv = t("max_adv_pct", symbol, strategy)
         # Position limits: the account's position (global/account/symbol) and the strategy's own (strategy).
         self.pos_qty = t("max_position_qty", symbol)
         self.pos_notional = t("max_position_notional", symbol)
         self.st_pos_qty = own("max_position_qty")
         self.st_pos_notional = own("max_position_notional")
+        self.positions = any(
+            x is not None for x in (self.pos_qty, self.pos_notional, self.st_pos_qty, self.st_pos_notional)
+        )
         self.gross = t("max_gross_exposure")
         self.net = t("max_net_exposure")
         self.leverage = t("max_leverage")
@@ -512,10 +535,6 @@ class ResolvedLimits:
         window_s = limits.setting_or_default("reject_rate_window_s", account, strategy, symbol)
         self.reject_window = int(window_s) * NS_PER_SECOND
         self.reject_min = int(limits.setting_or_default("reject_rate_min_orders", account, strategy, symbol))
-
-    @property
-    def positions(self) -> bool:
-        return any(x is not None for x in (self.pos_qty, self.pos_notional, self.st_pos_qty, self.st_pos_notional))
 
 
 class RiskLimitStore(Protocol):

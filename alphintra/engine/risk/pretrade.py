@@ -68,7 +68,6 @@ _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _INF = Decimal("Infinity")
 _BUY = OrderSide.BUY
-_PRICED = frozenset({OrderType.LIMIT, OrderType.ICEBERG})
 _SYSTEM = "risk-engine"
 
 
@@ -203,10 +202,11 @@ class _Account:
     """Figures of one account as of the last refresh, plus working-order tallies kept by the listener."""
 
     __slots__ = (
+        "corr_other",
         "dirty",
         "drawdown_pct",
         "equity",
-        "equity_f",
+        "gen",
         "gross",
         "loss",
         "net",
@@ -224,8 +224,9 @@ class _Account:
 
     def __init__(self) -> None:
         self.dirty = True
+        self.gen = 0
+        self.corr_other: dict[tuple[str, float], Decimal] = {}
         self.equity = _ZERO
-        self.equity_f = 0.0
         self.peak = _ZERO
         self.pnl: Decimal | None = None
         self.session: int | None = None
@@ -237,7 +238,7 @@ class _Account:
         self.gross = _ZERO
         self.net = _ZERO
         self.tag_gross: dict[str, Decimal] = {}
-        self.vol_sum = 0.0
+        self.vol_sum = _ZERO
         self.open_buy: dict[str, Decimal] = {}
         self.open_sell: dict[str, Decimal] = {}
 
@@ -283,7 +284,8 @@ class RiskEngine:
             raise ValueError("price_reference must be last or mid")
         self.limits = limits or LimitSet()
         self.breakers = CircuitBreakers(self.limits, halts, on_halt=on_halt, on_resume=on_resume)
-        self.price_reference = price_reference
+        self._book = self.breakers.book
+        self._use_mid = price_reference == "mid"
         self.session_offset_ns = session_offset_ns
         self.stats = stats or MarketStats()
         self.tracker = StatsTracker(window=stats_window, adv_days=adv_days)
@@ -304,6 +306,17 @@ class RiskEngine:
 
     # -- configuration ---------------------------------------------------------------------------------------
 
+    @property
+    def price_reference(self) -> Literal["last", "mid"]:
+        """What the price band is measured from: the last price, or the mid of the last quote (``on_quote``)."""
+        return "mid" if self._use_mid else "last"
+
+    @price_reference.setter
+    def price_reference(self, value: Literal["last", "mid"]) -> None:
+        if value not in ("last", "mid"):
+            raise ValueError("price_reference must be last or mid")
+        self._use_mid = value == "mid"
+
     def set_limits(self, limits: LimitSet) -> None:
         """Replace the limits (the daemon calls this after ``risk limits set``); takes effect on the next order."""
         self.limits = limits
@@ -314,7 +327,11 @@ class RiskEngine:
         """Use these statistics (e.g. computed from stored market data) instead of the ones built from bars."""
         self.stats = stats
         self._external_stats = True
+        self._stats_changed()
+
+    def _stats_changed(self) -> None:
         self._corr_cache.clear()
+        self._rules.clear()
         for acct in self._accounts.values():
             acct.dirty = True
 
@@ -441,42 +458,53 @@ class RiskEngine:
                 inst = self._node.instruments.find(symbol)
             tags = instrument_tags(inst.tags) if inst is not None else ()
             rules = self._rules[key] = ResolvedLimits(self.limits, account, strategy, symbol, tags)
+            if rules.band_ticks is not None and inst is not None:
+                rules.tick_dist = rules.band_ticks.value * inst.tick_size
+            adv = self.stats.adv.get(symbol)
+            if rules.adv is not None and adv is not None:
+                rules.adv_cap = rules.adv.value * adv / _HUNDRED
+            sigma = self.stats.volatility.get(symbol)
+            if rules.vol is not None and sigma is not None:
+                rules.sigma = Decimal(repr(sigma))
         return rules
 
     # -- the check -------------------------------------------------------------------------------------------
 
     def check(self, node: TradingNode, order: OrderInitialized, instrument: Instrument) -> None:
         """Refuse ``order`` (raise :class:`RiskLimitError`) if it breaks a halt or any limit; otherwise return."""
-        if self.breakers.flattening:
-            return
         if self._node is not node:
+            if self.breakers.flattening:
+                return
             self.attach(node)
+        elif self.breakers.flattening:
+            return
         account, strategy, symbol = order.account, order.strategy, order.symbol
-        if self.halts.any and not order.reduce_only:
-            halt = self.halts.covering(account, strategy, symbol)
+        if self._book.any and not order.reduce_only:
+            halt = self._book.covering(account, strategy, symbol)
             if halt is not None:
                 self._refuse(node, None, order, _halted(halt))
         rules = self._rules.get((account, strategy, symbol)) or self._rules_for(account, strategy, symbol, instrument)
-        now = node.clock.now_ns()
         qty = order.quantity
         buy = order.side is _BUY
-        ref = self._mids.get(symbol) if self.price_reference == "mid" else None
+        price = order.price
+        ref = self._mids.get(symbol) if self._use_mid else None
         if ref is None:
             ref = node.last_prices.get(symbol)
-        px = order.price if order.price is not None else (order.stop_price or ref)
+        px = price if price is not None else (order.stop_price or ref)
 
         # Order rate and count: each scope with a limit counts its own orders.
-        for key, cap, window in rules.rates:
-            dq = self._rate.get(key)
-            if dq is not None:
-                start = now - window
-                while dq and dq[0] <= start:
-                    dq.popleft()
-                n = len(dq) + 1
-            else:
+        if rules.rates:
+            now = node.clock.now_ns()
+            for key, cap, window in rules.rates:
+                dq = self._rate.get(key)
                 n = 1
-            if n > cap.value:
-                self._refuse(node, rules, order, _over("rate", cap, Decimal(n)))
+                if dq is not None:
+                    start = now - window
+                    while dq and dq[0] <= start:
+                        dq.popleft()
+                    n += len(dq)
+                if n > cap.value:
+                    self._refuse(node, rules, order, _over("rate", cap, Decimal(n)))
         for ckey, cap in rules.open_counts:
             n = self._open_count.get(ckey, 0) + 1
             if n > cap.value:
@@ -490,103 +518,121 @@ class RiskEngine:
         if lim is not None:
             if px is None:
                 self._refuse(node, rules, order, _unpriced(lim, symbol))
-            notional = qty * px
-            if notional > lim.value:
-                self._refuse(node, rules, order, _over("notional", lim, notional))
-        if order.price is not None and order.order_type in _PRICED and ref is not None:
-            dev = abs(order.price - ref)
-            lim = rules.band_pct
-            if lim is not None and dev * _HUNDRED > lim.value * ref:
-                self._refuse(node, rules, order, _over("price", lim, dev * _HUNDRED / ref))
-            lim = rules.band_ticks
-            if lim is not None and dev > lim.value * instrument.tick_size:
-                self._refuse(node, rules, order, _over("price", lim, dev / instrument.tick_size))
-        lim = rules.adv
-        if lim is not None:
-            adv = self.stats.adv.get(symbol)
-            if adv is not None and qty * _HUNDRED > lim.value * adv:
-                attempted = qty * _HUNDRED / adv if adv > 0 else _INF
-                self._refuse(node, rules, order, _over("quantity", lim, attempted))
+            if qty * px > lim.value:
+                self._refuse(node, rules, order, _over("notional", lim, qty * px))
+        kind = order.order_type
+        # Identity, not set membership: hashing an enum member runs Python code.
+        if price is not None and ref is not None and (kind is OrderType.LIMIT or kind is OrderType.ICEBERG):
+            dev = abs(price - ref)
+            frac = rules.band_frac
+            if frac is not None and dev > frac * ref:
+                self._refuse(node, rules, order, _over("price", rules.band_pct, dev * _HUNDRED / ref))  # type: ignore[arg-type]
+            dist = rules.tick_dist
+            if dist is not None and dev > dist:
+                self._refuse(node, rules, order, _over("price", rules.band_ticks, dev / instrument.tick_size))  # type: ignore[arg-type]
+        cap_qty = rules.adv_cap
+        if cap_qty is not None and qty > cap_qty:
+            adv = self.stats.adv[symbol]
+            self._refuse(node, rules, order, _over("quantity", rules.adv, qty * _HUNDRED / adv if adv else _INF))  # type: ignore[arg-type]
 
         if order.parent_order_id is not None:
             return  # a contingent exit leg: it can only reduce its parent's position
-        if not (
-            rules.account_level or rules.pos_qty or rules.pos_notional or rules.st_pos_qty or rules.st_pos_notional
-        ):
+        account_level = rules.account_level
+        if not account_level and not rules.positions:
             return
         acct = self._accounts.get(account)
         if acct is None or acct.dirty:
             acct = self._refresh(node, account)
         q0 = acct.qty.get(symbol, _ZERO)
         signed = qty if buy else -qty
-        q1 = q0 + signed
 
         # Position limits, worst case: the position plus every working order of the same side plus this one.
         if rules.pos_qty is not None or rules.pos_notional is not None:
-            before = q0 + (acct.open_buy.get(symbol, _ZERO) if buy else -acct.open_sell.get(symbol, _ZERO))
+            before = q0 + acct.open_buy.get(symbol, _ZERO) if buy else q0 - acct.open_sell.get(symbol, _ZERO)
             self._position(node, rules, order, rules.pos_qty, rules.pos_notional, before, before + signed, px)
         if strategy is not None and (rules.st_pos_qty is not None or rules.st_pos_notional is not None):
             sq = self._strategy_qty.get((account, strategy, symbol), _ZERO)
             open_same = self._strategy_open.get((account, strategy, symbol, buy), _ZERO)
             before = sq + open_same if buy else sq - open_same
             self._position(node, rules, order, rules.st_pos_qty, rules.st_pos_notional, before, before + signed, px)
-        if not rules.account_level:
+        if not account_level:
             return
 
-        reducing = order.reduce_only or (q0 != 0 and (q0 > 0) != buy and qty <= abs(q0))
+        reducing = order.reduce_only or (q0 != 0 and (q0 > 0) is not buy and qty <= abs(q0))
         lim = rules.daily_loss
         if lim is not None and acct.loss > lim.value and not reducing:
-            self.breakers.trip(node, Scope.ACCOUNT, account, lim, acct.loss, "daily loss limit reached", now)
+            self.breakers.trip(node, Scope.ACCOUNT, account, lim, acct.loss, "daily loss limit reached", _now(node))
             self._refuse(node, rules, order, _over("pnl", lim, acct.loss))
         lim = rules.drawdown
         if lim is not None and acct.drawdown_pct > lim.value and not reducing:
-            self.breakers.trip(node, Scope.ACCOUNT, account, lim, acct.drawdown_pct, "drawdown limit reached", now)
-            self._refuse(node, rules, order, _over("equity", lim, acct.drawdown_pct))
-        if px is None:
-            return  # nothing to value the order with: the node refuses unpriced buys; an unpriced sell reduces
-        va = abs(q1 * px)
-        vb = abs(q0 * px)
-        if va <= vb:
-            return  # the account-level measures below can only fall
-        held = abs(acct.values.get(symbol, _ZERO))
-        equity = acct.equity
+            dd = acct.drawdown_pct
+            self.breakers.trip(node, Scope.ACCOUNT, account, lim, dd, "drawdown limit reached", _now(node))
+            self._refuse(node, rules, order, _over("equity", lim, dd))
+        if px is None or reducing:
+            return  # reducing orders only lower what follows; an unpriced order is refused by the node if a buy
+        v1 = (q0 + signed) * px
+        va = abs(v1)
+        if va <= abs(q0 * px):
+            return
+        if rules.caps_gen != acct.gen:
+            self._caps(rules, acct)
+        held_value = acct.values.get(symbol, _ZERO)
+        held = abs(held_value)
+        grow = va - held
         lim = rules.gross
-        gross_a = acct.gross - held + va
+        gross_a = acct.gross + grow
         if lim is not None and gross_a > lim.value:
             self._refuse(node, rules, order, _over("exposure", lim, gross_a))
         lim = rules.net
         if lim is not None:
-            net_a = abs(acct.net - acct.values.get(symbol, _ZERO) + q1 * px)
-            net_b = abs(acct.net - acct.values.get(symbol, _ZERO) + q0 * px)
-            if net_a > lim.value and net_a > net_b:
+            rest = acct.net - held_value
+            net_a = abs(rest + v1)
+            if net_a > lim.value and net_a > abs(rest + q0 * px):
                 self._refuse(node, rules, order, _over("exposure", lim, net_a))
         lim = rules.leverage
-        if lim is not None and gross_a > lim.value * equity:
+        if lim is not None and gross_a > rules.lev_cap:
+            equity = acct.equity
             self._refuse(node, rules, order, _over("leverage", lim, gross_a / equity if equity > 0 else _INF))
         lim = rules.concentration
-        if lim is not None and va * _HUNDRED > lim.value * equity:
-            self._refuse(node, rules, order, _over("concentration", lim, _pct(va, equity)))
-        for tag, cap in rules.tags:
-            tagged = acct.tag_gross.get(tag, _ZERO) - held + va
-            if tagged * _HUNDRED > cap.value * equity:
-                self._refuse(node, rules, order, _over("concentration", cap, _pct(tagged, equity), tag))
+        if lim is not None and va > rules.conc_cap:
+            self._refuse(node, rules, order, _over("concentration", lim, _pct(va, acct.equity)))
+        for tag, cap, cap_value in rules.tag_caps:
+            tagged = acct.tag_gross.get(tag, _ZERO) + grow
+            if tagged > cap_value:
+                self._refuse(node, rules, order, _over("concentration", cap, _pct(tagged, acct.equity), tag))
         lim = rules.correlated
         if lim is not None:
-            group = self._correlated(symbol, rules.corr_threshold)
-            combined = va
-            for other in group:
-                combined += abs(acct.values.get(other, _ZERO))
-            if combined > lim.value:
-                self._refuse(node, rules, order, _over("exposure", lim, combined, ",".join((symbol, *group))))
-        lim = rules.vol
-        if lim is not None:
-            sigma = self.stats.volatility.get(symbol)
-            if sigma is not None:
-                vol_a = acct.vol_sum + (float(va) - float(held)) * sigma
-                eq = acct.equity_f
-                if eq <= 0 or vol_a * 100.0 > float(lim.value) * eq:
-                    attempted = Decimal(repr(round(vol_a * 100.0 / eq, 6))) if eq > 0 else _INF
-                    self._refuse(node, rules, order, _over("volatility", lim, attempted))
+            others = acct.corr_other.get((symbol, rules.corr_threshold))
+            if others is None:
+                others = self._corr_others(acct, symbol, rules.corr_threshold)
+            if va + others > lim.value:
+                group = ",".join((symbol, *self._correlated(symbol, rules.corr_threshold)))
+                self._refuse(node, rules, order, _over("exposure", lim, va + others, group))
+        sigma = rules.sigma
+        if sigma is not None:
+            vol_a = acct.vol_sum + grow * sigma
+            if vol_a > rules.vol_cap:
+                attempted = _pct(vol_a, acct.equity)
+                self._refuse(node, rules, order, _over("volatility", rules.vol, attempted))  # type: ignore[arg-type]
+
+    def _caps(self, rules: ResolvedLimits, acct: _Account) -> None:
+        """Equity-relative thresholds of ``rules`` for the account's current equity (recomputed per refresh)."""
+        equity = acct.equity
+        if rules.leverage is not None:
+            rules.lev_cap = rules.leverage.value * equity
+        if rules.concentration is not None:
+            rules.conc_cap = rules.concentration.value * equity / _HUNDRED
+        if rules.vol is not None:
+            rules.vol_cap = rules.vol.value * equity / _HUNDRED
+        rules.tag_caps = tuple((tag, cap, cap.value * equity / _HUNDRED) for tag, cap in rules.tags)
+        rules.caps_gen = acct.gen
+
+    def _corr_others(self, acct: _Account, symbol: str, threshold: float) -> Decimal:
+        total = _ZERO
+        for other in self._correlated(symbol, threshold):
+            total += abs(acct.values.get(other, _ZERO))
+        acct.corr_other[(symbol, threshold)] = total
+        return total
 
     def _position(
         self,
@@ -651,7 +697,6 @@ class RiskEngine:
         acct.loss = acct.session_base - pnl
         equity = valuation.equity
         acct.equity = equity
-        acct.equity_f = float(equity)
         if equity > acct.peak:
             acct.peak = equity
         acct.drawdown_pct = (acct.peak - equity) * _HUNDRED / acct.peak if acct.peak > 0 else _ZERO
@@ -659,8 +704,7 @@ class RiskEngine:
         qty: dict[str, Decimal] = {}
         values: dict[str, Decimal] = {}
         tag_gross: dict[str, Decimal] = {}
-        gross = net = _ZERO
-        vol_sum = 0.0
+        gross = net = vol_sum = _ZERO
         vols = self.stats.volatility
         for symbol, pos in positions.items():
             if pos.quantity == 0:
@@ -676,12 +720,14 @@ class RiskEngine:
             net += value
             sigma = vols.get(symbol)
             if sigma is not None:
-                vol_sum += float(size) * sigma
+                vol_sum += size * Decimal(repr(sigma))
             inst = node.instruments.find(symbol)
             for tag in instrument_tags(inst.tags) if inst is not None else ():
                 tag_gross[tag] = tag_gross.get(tag, _ZERO) + size
         acct.qty, acct.values, acct.tag_gross = qty, values, tag_gross
         acct.gross, acct.net, acct.vol_sum = gross, net, vol_sum
+        acct.corr_other = {}
+        acct.gen += 1
         acct.dirty = False
         return acct
 
@@ -699,7 +745,7 @@ class RiskEngine:
             "gross_exposure": acct.gross,
             "net_exposure": acct.net,
             "leverage": acct.gross / equity if equity > 0 else None,
-            "volatility_pct": acct.vol_sum * 100.0 / acct.equity_f if acct.equity_f > 0 else None,
+            "volatility_pct": _pct(acct.vol_sum, equity) if equity > 0 else None,
             "positions": dict(acct.qty),
             "open_orders": self._open_count.get((Scope.ACCOUNT, account), 0),
             "halted": [h.to_dict() for h in self.halts],
@@ -715,7 +761,7 @@ class RiskEngine:
         end = bar.close_ts or bar.ts
         if not self._external_stats and end >= self._stats_due:
             self.stats = self.tracker.stats()
-            self._corr_cache.clear()
+            self._stats_changed()
             self._stats_due = end + self.stats_every_ns
         tripped: list[Halt] = []
         path = bar.path()
@@ -835,6 +881,10 @@ def _halted(halt: Halt) -> RiskLimitError:
 def _utc(ns: int) -> str:
     # Formatting a given timestamp, not reading a clock.
     return datetime.fromtimestamp(ns // NS_PER_SECOND, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _now(node: TradingNode) -> int:
+    return node.clock.now_ns()
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal:
