@@ -1,0 +1,185 @@
+"""`alphintra risk ...` through the real entry point, against a real state store and market store in a temp home."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal as D
+from typing import Any
+
+import pytest
+
+Run = Callable[..., Any]
+
+
+@pytest.fixture
+def cli(run_cli: Run) -> Run:
+    """The real ``main``; the risk group is added when the root app does not register it (yet)."""
+    from alphintra.cli import main as root
+    from alphintra.cli import risk
+
+    names = {group.name for group in root.app.registered_groups}
+    if "risk" not in names:
+        root.app.add_typer(risk.app, name="risk")
+    return run_cli
+
+
+def _state() -> Any:
+    from alphintra.config.settings import get_settings
+    from alphintra.storage.state import StateStore
+
+    store = StateStore(get_settings().effective_database_url)
+    store.create_all()
+    return store
+
+
+def test_limits_set_show_remove_and_history(cli: Run) -> None:
+    r = cli(
+        "risk",
+        "limits",
+        "set",
+        "max_order_notional",
+        "25000",
+        "--symbol",
+        "BTC/USDT",
+        "--by",
+        "alice",
+        "--reason",
+        "desk cap",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    assert r.json() == {
+        "name": "max_order_notional",
+        "scope": "symbol",
+        "scope_id": "BTC/USDT",
+        "old_value": None,
+        "new_value": "25000",
+    }
+    assert cli("risk", "limits", "set", "max_order_qty", "3", "--strategy", "mr", "--by", "bob").code == 0
+    shown = cli("risk", "limits", "show", "--json").json()
+    assert [(x["name"], x["scope"], x["scope_id"], x["value"], x["updated_by"]) for x in shown["limits"]] == [
+        ("max_order_qty", "strategy", "mr", "3", "bob"),
+        ("max_order_notional", "symbol", "BTC/USDT", "25000", "alice"),
+    ]
+    assert shown["halts"] == []
+    assert cli("risk", "limits", "set", "max_order_qty", "none", "--strategy", "mr", "--by", "carol").code == 0
+    history = cli("risk", "limits", "show", "--history", "--json").json()
+    assert [(h["name"], h["old_value"], h["new_value"], h["changed_by"], h["reason"]) for h in history] == [
+        ("max_order_qty", "3", None, "carol", None),
+        ("max_order_qty", None, "3", "bob", None),
+        ("max_order_notional", None, "25000", "alice", "desk cap"),
+    ]
+    table = cli("risk", "limits", "show")
+    assert table.code == 0 and "BTC/USDT" in table.out and "25000" in table.out and "mr" not in table.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--", "max_order_qty", "-1"), "must be a finite number >= 0"),
+        (("max_order_qty", "ten"), "must be a decimal number"),
+        (("price_band_ticks", "2.5"), "must be a whole number"),
+        (("max_daily_loss", "100", "--symbol", "X"), "max_daily_loss can be set for: global, account"),
+        (("no_such_limit", "1"), "no risk limit named 'no_such_limit'"),
+        (("max_order_qty", "1", "--symbol", "X", "--strategy", "s"), "give at most one of"),
+    ],
+)
+def test_limits_set_refuses_bad_input_with_exit_code_2_or_1(cli: Run, args: tuple[str, ...], message: str) -> None:
+    r = cli("risk", "limits", "set", *args)
+    assert r.code in (1, 2) and message in r.err
+    assert cli("risk", "limits", "show", "--json").json()["limits"] == []
+
+
+def test_catalogue_lists_every_limit(cli: Run) -> None:
+    from alphintra.engine.risk import LIMITS
+
+    rows = cli("risk", "limits", "show", "--catalogue", "--json").json()
+    assert [r["name"] for r in rows] == list(LIMITS)
+
+
+def test_halt_and_resume_without_a_daemon_record_who_and_why(cli: Run) -> None:
+    r = cli("risk", "halt", "--strategy", "momentum", "--reason", "bad fills", "--by", "alice", "--json")
+    assert r.code == 0 and r.json()["halted"] is True
+    again = cli("risk", "halt", "--strategy", "momentum", "--json")
+    assert again.json()["halted"] is False
+    halts = cli("risk", "limits", "show", "--json").json()["halts"]
+    assert [(h["scope"], h["scope_id"], h["rule"], h["by"], h["reason"]) for h in halts] == [
+        ("strategy", "momentum", "manual", "alice", "bad fills")
+    ]
+    alerts = cli("risk", "alerts", "--json").json()
+    assert [(a["severity"], a["rule"], a["strategy"]) for a in alerts] == [("CRITICAL", "manual", "momentum")]
+    assert alerts[0]["message"] == "halted strategy momentum: bad fills (by alice)"
+    # The daemon reads the same state: the engine refuses the strategy's orders from it.
+    from alphintra.engine.risk import RiskEngine, load_halts
+
+    engine = RiskEngine(halts=load_halts(_state()))
+    assert engine.halts.covering("main", "momentum", "X") is not None
+    assert cli("risk", "resume", "--strategy", "momentum", "--by", "bob", "--reason", "fixed").code == 0
+    assert cli("risk", "limits", "show", "--json").json()["halts"] == []
+    missing = cli("risk", "resume", "--strategy", "momentum")
+    assert missing.code == 1 and "strategy momentum is not halted" in missing.err
+    history = cli("risk", "limits", "show", "--history", "--name", "trading_halt", "--json").json()
+    assert [(h["changed_by"], h["new_value"], h["reason"]) for h in history] == [
+        ("bob", None, "fixed"),
+        ("alice", "1", "[manual] bad fills"),
+    ]
+    acked = cli("risk", "alerts", "--ack", str(alerts[0]["id"]), "--by", "carol", "--json").json()
+    assert acked[0]["acknowledged"] is True
+    assert cli("risk", "alerts", "--unacknowledged", "--json").json() == []
+
+
+def test_global_halt(cli: Run) -> None:
+    r = cli("risk", "halt", "--json")
+    assert r.code == 0 and (r.json()["scope"], r.json()["scope_id"]) == ("global", "*")
+    assert cli("risk", "resume").code == 0
+
+
+def _book() -> None:
+    """An account with 10,000 USD cash and 20 SYN00 + 10 SYN01, and 300 daily bars of both in the market store."""
+    from alphintra.storage.market import MarketStore, generate_bars
+
+    store = _state()
+    store.upsert_account({"id": "main", "base_currency": "USD"})
+    store.upsert_balance(
+        {
+            "account_id": "main",
+            "asset": "USD",
+            "total_balance": D(10000),
+            "available_balance": D(10000),
+            "locked_balance": D(0),
+        }
+    )
+    bars = generate_bars(["SYN00", "SYN01"], periods=300, timeframe="1d", seed=3)
+    with MarketStore() as market:
+        market.write_bars(bars, timeframe="1d")
+    for symbol, qty in (("SYN00", 20), ("SYN01", 10)):
+        store.upsert_position({"account_id": "main", "symbol": symbol, "quantity": D(qty), "average_price": D(100)})
+
+
+def test_metrics_value_the_stored_positions_with_stored_prices(cli: Run) -> None:
+    _book()
+    r = cli("risk", "metrics", "--window", "100", "--json")
+    assert r.code == 0, r.err
+    report = r.json()
+    assert report["symbols"] == ["SYN00", "SYN01"] and report["observations"] == 100
+    gross = D(report["exposure"]["gross"])
+    assert D(report["equity"]) == D(10000) + gross
+    assert {e["method"] for e in report["estimates"]} == {"historical", "parametric", "monte_carlo"}
+    assert all(e["var"] > 0 for e in report["estimates"])
+    assert cli("risk", "metrics", "--window", "100").code == 0
+
+
+def test_stress_reports_pnl_and_breaches_of_stored_limits(cli: Run) -> None:
+    _book()
+    snapshot = cli("risk", "metrics", "--window", "50", "--json").json()
+    gross = D(snapshot["exposure"]["gross"])
+    cli("risk", "limits", "set", "max_daily_loss", str((gross * D("0.1")).quantize(D(1)) - 1))
+    r = cli("risk", "stress", "--scenario", "market-crash-10", "--window", "50", "--json")
+    assert r.code == 0, r.err
+    (result,) = r.json()
+    assert D(result["pnl"]) == -gross * D("0.1")
+    assert [b["limit"] for b in result["breaches"]] == ["daily_loss"]
+    everything = cli("risk", "stress", "--window", "50", "--json").json()
+    assert len(everything) == 13 and all("skipped" not in x for x in everything)
+    unknown = cli("risk", "stress", "--scenario", "meteor")
+    assert unknown.code == 1 and "no stress scenario named 'meteor'" in unknown.err
