@@ -383,6 +383,13 @@ class TradingNode:
         price: Decimal | None = None,
         stop_price: Decimal | None = None,
     ) -> Order:
+        """Change a working order's quantity (total, > filled), limit price or stop price.
+
+        In book mode an order at the venue changes when the modification reaches the venue (after the latency,
+        and after the match being reported, if any): until then the venue may still fill it on its old terms,
+        and the node must not have promised less than the venue can fill. A modification that no longer fits
+        when it arrives (the order filled past the new quantity, finished, or cannot be funded) is dropped.
+        """
         order = self.order(order_id)
         if order.is_terminal or order.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_SUBMIT):
             raise ConflictError(f"order {order_id} is {order.status.value}; it cannot be modified")
@@ -392,6 +399,36 @@ class TradingNode:
         stop = None if stop_price is None else inst.make_price(stop_price, "stop_price")
         if qty is not None and qty <= order.filled_quantity:
             raise ValidationError("quantity", f"must exceed the filled quantity {order.filled_quantity}", qty)
+        key = self.emulator.venue_key(order)
+        venue = self.venue
+        at_venue = key is not None and venue.is_working(key) and (qty is not None or px is not None)
+        if at_venue and venue.model.mode == "book" and not venue.acts_now():
+            venue.later(lambda: self._modify_on_arrival(order_id, qty, px, stop))
+            return order
+        self._modify_now(order, inst, qty, px, stop)
+        return order
+
+    def _modify_on_arrival(self, order_id: str, qty: Decimal | None, px: Decimal | None, stop: Decimal | None) -> None:
+        order = self.orders[order_id]
+        if order.is_terminal or order.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_SUBMIT):
+            return
+        if qty is not None and qty <= order.filled_quantity:
+            return
+        try:
+            self._modify_now(order, self.instruments.get(order.symbol), qty, px, stop, arrived=True)
+        except ValidationError as exc:  # the account can no longer fund the larger order: keep the old terms
+            _log.info("modify of %s dropped on arrival: %s", order_id, exc)
+
+    def _modify_now(
+        self,
+        order: Order,
+        inst: Instrument,
+        qty: Decimal | None,
+        px: Decimal | None,
+        stop: Decimal | None,
+        *,
+        arrived: bool = False,
+    ) -> None:
         res = self.ledger.reservation(order.id)
         if res is not None and (qty is not None or px is not None):
             # Re-size the lock first: if the account cannot fund the larger order, nothing changes.
@@ -418,10 +455,13 @@ class TradingNode:
         self._emit(order, OrderUpdated(order.id, self.clock.now_ns(), quantity=qty, price=px, stop_price=stop))
         key = self.emulator.venue_key(order)
         if key is not None and self.venue.is_working(key) and (qty is not None or px is not None):
-            self.venue.modify(key, leaves=self.emulator.venue_leaves(order), price=px)
+            leaves = self.emulator.venue_leaves(order)
+            if arrived:
+                self.venue.modify_now(key, leaves=leaves, price=px)
+            else:
+                self.venue.modify(key, leaves=leaves, price=px)
             if order.order_type is OrderType.ICEBERG:
                 self.emulator.slice_resized(order)
-        return order
 
     # -- market data ----------------------------------------------------------------------------------------
 

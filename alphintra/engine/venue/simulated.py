@@ -127,6 +127,24 @@ class SimulatedVenue:
         else:
             self._bar_modify(key, leaves, price)
 
+    def acts_now(self) -> bool:
+        """Whether a command given now reaches the book at once (no latency, no match being reported)."""
+        return self.model.mode != "book" or (self.model.latency_ns <= 0 and not self._busy)
+
+    def later(self, action: Callable[[], None]) -> None:
+        """Run ``action`` when a command given now would reach the venue (see :meth:`acts_now`)."""
+        if self.model.mode == "book":
+            self._later(action)
+        else:
+            action()
+
+    def modify_now(self, key: str, *, leaves: Decimal | None = None, price: Decimal | None = None) -> None:
+        """:meth:`modify` at once (for an action already delivered through :meth:`later`)."""
+        if self.model.mode == "book":
+            self._book_modify(key, leaves, price)
+        else:
+            self._bar_modify(key, leaves, price)
+
     def is_working(self, key: str) -> bool:
         if key in self._keys or key in self._in_flight:
             return True
@@ -419,8 +437,13 @@ class SimulatedVenue:
             qty=None if leaves is None else inst.qty_to_lots(leaves),
         )
         if result.status is MatchStatus.REJECTED:
+            # A post-only order moved across the spread. The node has already applied the new terms, so leaving
+            # the old order resting would split the two views of it: the order is canceled instead, with the
+            # reason (as venues that cancel a post-only amendment that would take do).
+            self.engine(symbol).cancel(key)
+            del self._keys[key]
             self.listener.venue_rejected(
-                key, result.reason or RejectReason.VENUE_REJECTED, "modify refused", self._now()
+                key, result.reason or RejectReason.VENUE_REJECTED, "modify would take liquidity", self._now()
             )
             return
         self._report(inst, result, key)
