@@ -136,26 +136,9 @@ def run(
 
 def _configured_instruments(symbols: list[str]) -> list[Any]:
     from alphintra.config.settings import get_settings
-    from alphintra.engine.core.instrument import Instrument
 
-    out = []
-    for item in get_settings().instruments:
-        if item.symbol in symbols:
-            out.append(
-                Instrument.create(
-                    item.symbol,
-                    tick_size=item.tick_size,
-                    lot_size=item.lot_size,
-                    min_qty=item.min_qty,
-                    min_notional=item.min_notional,
-                    maker_fee=item.maker_fee,
-                    taker_fee=item.taker_fee,
-                    base=item.base,
-                    quote=item.quote,
-                    tags={t: "1" for t in item.tags},
-                )
-            )
-    return out
+    settings = get_settings()
+    return [item.to_instrument(settings.base_currency) for item in settings.instruments if item.symbol in symbols]
 
 
 def _record(result: Any, files: Any) -> None:

@@ -12,7 +12,7 @@ import tomllib
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -20,6 +20,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from alphintra.config.paths import HomePaths, config_file, data_home
 from alphintra.errors import ConfigError
+
+if TYPE_CHECKING:
+    from alphintra.engine.core.instrument import Instrument
 
 ENV_PREFIX = "ALPHINTRA_"
 ENV_NESTED = "__"
@@ -42,6 +45,24 @@ class InstrumentSettings(_Section):
     maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
     taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
     tags: list[str] = Field(default_factory=list)
+
+    def to_instrument(self, default_quote: str = "USD") -> Instrument:
+        """The engine's instrument for this entry (the one place settings become trading rules)."""
+        from alphintra.engine.core.instrument import Instrument
+
+        return Instrument.create(
+            self.symbol,
+            tick_size=self.tick_size,
+            lot_size=self.lot_size,
+            min_qty=self.min_qty,
+            min_notional=self.min_notional,
+            maker_fee=self.maker_fee,
+            taker_fee=self.taker_fee,
+            base=self.base,
+            quote=self.quote,
+            default_quote=default_quote,
+            tags={tag: "1" for tag in self.tags},
+        )
 
 
 class EngineSettings(_Section):

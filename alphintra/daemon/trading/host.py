@@ -210,24 +210,8 @@ class TradingHost:
 
     def _instruments(self) -> tuple[InstrumentRegistry, dict[str, Decimal]]:
         settings = self.settings
-        insts: list[Instrument] = []
         prices: dict[str, Decimal] = {}
-        for item in settings.instruments:
-            insts.append(
-                Instrument.create(
-                    item.symbol,
-                    tick_size=item.tick_size,
-                    lot_size=item.lot_size,
-                    min_qty=item.min_qty,
-                    min_notional=item.min_notional,
-                    maker_fee=item.maker_fee,
-                    taker_fee=item.taker_fee,
-                    base=item.base,
-                    quote=item.quote,
-                    default_quote=settings.base_currency,
-                    tags={t: "1" for t in item.tags},
-                )
-            )
+        insts: list[Instrument] = [item.to_instrument(settings.base_currency) for item in settings.instruments]
         stored = self._stored_prices()
         if not insts:
             for symbol, tick, lot, min_notional, _ in DEMO_INSTRUMENTS:
