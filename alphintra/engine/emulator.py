@@ -7,12 +7,17 @@
   percentage offset, snapped to the tick grid against the holder, and each move is an ``OrderUpdated`` event (so
   a replay restores the level). They never move back.
 * **Icebergs** show ``display_quantity`` at a time as venue orders ``<id>/<n>``; each refill is a new venue order
-  and so goes to the back of the queue. Their fills are fills of the one parent order.
-* **OCO**: the first fill of either leg cancels the other; canceling one cancels both.
+  and so goes to the back of the queue. Their fills are fills of the one parent order. A refill is sent once the
+  fills counted against the current slice reach its size (never twice for one slice, never oversized).
+* **OCO**: the first fill (or trigger) of either leg cancels the other; canceling one cancels both. A stop leg
+  that spends what the other leg spends (same account, symbol and side) holds no lock of its own: when it
+  triggers it cancels the other leg and only then locks and goes out -- after the cancel is confirmed, if venue
+  latency keeps it in flight (the other leg may still fill meanwhile; the stop is then reduced or dropped).
 * **Brackets**: the take-profit and stop-loss wait (NEW) for the entry to fill; they activate with the filled
   quantity, grow with further entry fills and shrink as either exit fills (they behave as an OCO: the working
   quantity of each is the position still to protect). The stop-loss shares the take-profit's lock on the
-  position; when it triggers it first cancels the take-profit, then sends its own order.
+  position; when it triggers it first cancels the take-profit, then sends its own order -- once that cancel is
+  confirmed, sized to what the take-profit left to protect.
 * **GTD**: a timer on the engine clock expires the order at ``expires_at``.
 """
 

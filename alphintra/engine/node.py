@@ -13,6 +13,9 @@ funding, which are journaled as node records (``Reserved``, ``Released``, ``Acco
 
 Commands that fail validation, risk or funds raise before anything is journaled: a rejected request changes
 nothing. The node is single-threaded; the daemon hands it work on its own thread.
+
+Execution algorithms (TWAP/VWAP) live in :mod:`alphintra.engine.algos` as ``node.algos``; ``submit_twap`` and
+``submit_vwap`` start them. Venue latency (book mode) and every other delay run on the clock's timers.
 """
 
 from __future__ import annotations
