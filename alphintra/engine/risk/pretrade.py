@@ -23,9 +23,9 @@ What the checks measure (``px`` is the order's limit price, else its stop price,
 * statistics (volatility, correlation, average daily volume) come from :meth:`RiskEngine.set_stats` or from the
   bars the engine sees; a symbol without statistics is not constrained by the rules that need them.
 
-Contingent exit legs (orders with a parent, e.g. a bracket's take-profit and stop-loss) only ever reduce their
-parent's position, so position and account measures do not apply to them; order size, price band, rates and
-counts do.
+A bracket's exit legs (its take-profit and stop-loss) only ever reduce their entry's position, so position and
+account measures do not apply to them; order size, price band, rates and counts do. TWAP/VWAP child orders are
+entries like any other and pass every check.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from alphintra.engine.core.enums import OrderSide, OrderType, RejectReason
+from alphintra.engine.core.enums import ContingencyType, OrderSide, OrderType, RejectReason
 from alphintra.engine.core.errors import OrderRejectedError
 from alphintra.engine.core.events import OrderEvent, OrderFilled, OrderInitialized, OrderRejected
 from alphintra.engine.core.instrument import Instrument
@@ -68,6 +68,7 @@ _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _INF = Decimal("Infinity")
 _BUY = OrderSide.BUY
+_BRACKET = ContingencyType.BRACKET
 _SYSTEM = "risk-engine"
 
 
@@ -410,7 +411,7 @@ class RiskEngine:
             order.symbol,
             order.side is _BUY,
             _ZERO,
-            order.parent_order_id is None,
+            not _exit_leg(order),
             tuple(keys),
         )
         self._working[order.id] = w
@@ -535,8 +536,8 @@ class RiskEngine:
             adv = self.stats.adv[symbol]
             self._refuse(node, rules, order, _over("quantity", rules.adv, qty * _HUNDRED / adv if adv else _INF))  # type: ignore[arg-type]
 
-        if order.parent_order_id is not None:
-            return  # a contingent exit leg: it can only reduce its parent's position
+        if order.parent_order_id is not None and order.contingency_type is _BRACKET:
+            return  # a bracket's exit leg: it can only reduce its parent's position
         account_level = rules.account_level
         if not account_level and not rules.positions:
             return
@@ -881,6 +882,11 @@ def _halted(halt: Halt) -> RiskLimitError:
 def _utc(ns: int) -> str:
     # Formatting a given timestamp, not reading a clock.
     return datetime.fromtimestamp(ns // NS_PER_SECOND, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _exit_leg(order: Order) -> bool:
+    """A bracket's take-profit or stop-loss (an algorithm's child orders also have a parent, but are entries)."""
+    return order.parent_order_id is not None and order.contingency_type is _BRACKET
 
 
 def _now(node: TradingNode) -> int:

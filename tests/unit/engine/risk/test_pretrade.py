@@ -403,3 +403,24 @@ def test_engine_rebuilds_working_orders_after_a_journal_replay() -> None:
     with pytest.raises(RiskLimitError) as info:
         replayed.submit(limit("GOOG", BUY, 3, "90"))
     assert info.value.attempted == D(11)
+
+
+def test_twap_child_orders_pass_the_same_checks() -> None:
+    from alphintra.engine.algos import TwapRequest
+
+    h = Harness("bar")
+    h.limits(max_position_qty=10)
+    minute = 60 * NS_PER_SECOND
+    progress = h.node.submit_twap(TwapRequest("GOOG", BUY, D(23), duration_ns=5 * minute, slices=5))
+    start = h.clock.now_ns()
+    for i in range(1, 7):
+        ts = start + i * minute
+        bar = Bar("GOOG", ts, D(100), D(100), D(100), D(100), D(1_000_000), ts + 1)
+        h.node.process_bar(bar)
+        h.risk.on_bar(h.node, bar)
+    children = h.node.algos.children(progress.algo_id)
+    assert sum(c.filled_quantity for c in children) == D(8)  # the third slice (5) would have made the position 13
+    pos = h.node.ledger.position("main", "GOOG")
+    assert pos is not None and pos.quantity == D(8)
+    done = h.node.algos.progress(progress.algo_id)
+    assert (done.filled, done.slices_sent) == (D(8), 2)
