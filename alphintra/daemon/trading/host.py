@@ -52,8 +52,13 @@ DEMO_INSTRUMENTS = (
 
 
 class TradingHost:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, services: bool = True) -> None:
         self.settings = settings
+        # Strategies, schedules and the risk watch (``strategies.start_services``); off for one-shot CLI hosts.
+        self.services = services
+        self.strategies: Any = None
+        self.scheduler: Any = None
+        self.risk_watch: Any = None
         self.state = HostState.CREATED
         self.node: TradingNode | None = None
         self.feed: PaperFeed | None = None
@@ -93,17 +98,25 @@ class TradingHost:
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._thread.start()
         self.state = HostState.RUNNING
+        if self.scheduler is not None:
+            self.scheduler.resume()
         log.info("trading engine running", extra={"orders": len(self.node.orders) if self.node else 0})
 
     def stop(self) -> None:
         if self.state in (HostState.STOPPED, HostState.CREATED):
             self.state = HostState.STOPPED
             return
+        if self.scheduler is not None:
+            self.scheduler.shutdown()  # while the engine still runs: firings in progress finish
         self.state = HostState.STOPPING
         self._stop.set()
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.strategies is not None:
+            self.strategies.shutdown()  # the engine thread is gone: on_stop hooks run here, journal still open
+        if self.risk_watch is not None:
+            self.risk_watch.close()
         if self._projector is not None:
             self._projector.close()
         if self.journal is not None:
@@ -196,6 +209,11 @@ class TradingHost:
         self._projector.account(self.account, settings.base_currency, paper.account_mode)
         self._projector.snapshot(node)
         log.info("journal replayed", extra={"records": count, "snapshot": snapshot is not None})
+        if self.services:
+            from alphintra.daemon.trading.strategies import start_services
+
+            start_services(self)
+            self.journal.sync()
 
     def _risk(self) -> Any:
         try:
@@ -306,6 +324,10 @@ class TradingHost:
         node = self.node
         assert node is not None
         node.process_bar(bar)
+        if self.strategies is not None:
+            self.strategies.on_bar(bar)
+        if self.risk_watch is not None:
+            self.risk_watch.observe()
         self._publish_market(bar.symbol, bar)
 
     def move_price(self, symbol: str, price: Decimal) -> dict[str, Any]:

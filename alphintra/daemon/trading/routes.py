@@ -118,7 +118,9 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
 
 
 def build_routers(host: TradingHost) -> list[APIRouter]:
-    return [_orders(host), _trades(host), _portfolio(host), _market(host)]
+    from alphintra.daemon.trading.strategies import daemon_routers
+
+    return [_orders(host), _trades(host), _portfolio(host), _market(host), *daemon_routers(host)]
 
 
 def _node(host: TradingHost) -> TradingNode:

@@ -1,0 +1,353 @@
+"""The daemon's side of risk: ``/api/v1/risk`` (limits, live metrics, alerts) and the alert watch.
+
+Limits live in the trading state store with their history (``engine.risk.limits``). ``PUT /risk/limits`` (admins
+only) validates every change before writing any, stores them with ``changed_by`` = the caller's user, and hands the
+new limit set to the node's pre-trade engine when one is wired (``set_limits``), so the next order sees it.
+
+The alert watch (:class:`RiskWatch`) observes the account after every bar the engine trades: session loss, drawdown
+from the session's peak equity, gross exposure and leverage, against warning (80 % of the limit) and breach (the
+limit) thresholds derived from the global/account limits ``max_daily_loss``, ``max_drawdown_pct``,
+``max_gross_exposure`` and ``max_leverage``. A level change (and only a change: no repeats while the condition
+persists) is journaled (``RiskAlert`` record), stored (``risk_alerts``), published on the ``risk/alerts`` stream
+and counted by ``alphintra_risk_alerts_total{rule=...}``. When the node's risk engine offers live ``figures`` they
+are used (its session and peak); otherwise they are computed here from the ledger, the session being this daemon's
+run. VaR/ES of stored history is `alphintra risk metrics` (market data, not the live book).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from alphintra.config.logs import get_logger
+from alphintra.daemon.auth import Principal, require_role
+from alphintra.engine.risk.alerts import Alert, AlertLevel, Threshold, ThresholdMonitor
+from alphintra.engine.risk.limits import HALT_NAME, LIMITS, LimitSet, check_scope, load_limits, parse_value, set_limit
+from alphintra.errors import ValidationError
+
+if TYPE_CHECKING:
+    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.engine.node import TradingNode
+    from alphintra.storage.state import RiskAlert, RiskLimit, StateStore
+
+log = get_logger("daemon.risk")
+
+Viewer = Annotated[Principal, Depends(require_role("viewer"))]
+Trader = Annotated[Principal, Depends(require_role("trader"))]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+# limit name -> the live figure it bounds
+WATCHED = {
+    "max_daily_loss": "daily_loss",
+    "max_drawdown_pct": "drawdown_pct",
+    "max_gross_exposure": "gross_exposure",
+    "max_leverage": "leverage",
+}
+WARNING_FRACTION = Decimal("0.8")
+# The store's severities for the monitor's level changes.
+SEVERITY = {AlertLevel.WARNING: "WARNING", AlertLevel.BREACH: "CRITICAL", AlertLevel.CLEARED: "INFO"}
+_OFF = {"none", "off", "unset", "-", ""}
+
+
+def _ns(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    return int(value.timestamp()) * 1_000_000_000 + value.microsecond * 1_000
+
+
+def thresholds_for(limits: LimitSet, account: str) -> list[Threshold]:
+    """Warning at 80 % and breach at 100 % of the tightest global/account limit of each watched figure."""
+    out = []
+    for name, metric in WATCHED.items():
+        values = [v for v in (limits.get(name), limits.get(name, "account", account)) if v is not None]
+        if not values:
+            continue
+        limit = min(values)
+        out.append(Threshold(metric, breach=limit, warning=limit * WARNING_FRACTION))
+    return out
+
+
+class RiskWatch:
+    """Live account figures and threshold alerts for one trading host (engine thread, except ``close``)."""
+
+    def __init__(self, host: TradingHost, store: StateStore, limits: LimitSet | None = None) -> None:
+        self.host = host
+        self.store = store
+        self.limits = limits if limits is not None else load_limits(store)
+        self.monitor = ThresholdMonitor(thresholds_for(self.limits, host.account))
+        self.peak: Decimal | None = None
+        self.raised: list[Alert] = []
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-store")
+
+    @property
+    def node(self) -> TradingNode:
+        node = self.host.node
+        assert node is not None
+        return node
+
+    def set_limits(self, limits: LimitSet) -> None:
+        """Engine thread: new thresholds; levels of figures still watched carry over (no repeated alert)."""
+        self.limits = limits
+        self.monitor = ThresholdMonitor.from_snapshot(
+            self.monitor.snapshot(), thresholds_for(limits, self.host.account)
+        )
+
+    def figures(self) -> dict[str, Any]:
+        node = self.node
+        account = self.host.account
+        engine_figures = getattr(node.risk, "figures", None)
+        if callable(engine_figures):
+            figs = dict(engine_figures(node, account))
+            figs.setdefault("source", "risk engine")
+            return figs
+        equity = self.host._equity()
+        start = self.host.start_equity if self.host.start_equity is not None else equity
+        self.peak = equity if self.peak is None else max(self.peak, equity)
+        gross = net = Decimal(0)
+        positions: dict[str, Decimal] = {}
+        for symbol, pos in node.ledger.positions(account).items():
+            if pos.quantity == 0:
+                continue
+            positions[symbol] = pos.quantity
+            mark = node.last_prices.get(symbol) or pos.mark
+            if mark is None:
+                continue
+            value = pos.quantity * mark
+            gross += abs(value)
+            net += value
+        return {
+            "account": account,
+            "equity": equity,
+            "session_start_equity": start,
+            "session_pnl": equity - start,
+            "daily_loss": max(Decimal(0), start - equity),
+            "peak_equity": self.peak,
+            "drawdown_pct": (self.peak - equity) / self.peak * 100 if self.peak > 0 else Decimal(0),
+            "gross_exposure": gross,
+            "net_exposure": net,
+            "leverage": gross / equity if equity > 0 else None,
+            "positions": positions,
+            "open_orders": len(node.open_orders()),
+            "source": "ledger",
+        }
+
+    def observe(self) -> list[Alert]:
+        """Engine thread, after a bar: feed the monitor; journal, store, publish and count each level change."""
+        if not self.monitor.thresholds:
+            return []
+        try:
+            return self._observe()
+        except Exception as exc:  # a broken figure must never fail the bar the engine is trading
+            log.error("risk watch failed: %s", exc, exc_info=exc)
+            return []
+
+    def _observe(self) -> list[Alert]:
+        figs = self.figures()
+        values = {metric: figs.get(metric) for metric in WATCHED.values()}
+        now = self.node.clock.now_ns()
+        alerts = self.monitor.observe_many({k: v for k, v in values.items() if v is not None}, now)
+        for alert in alerts:
+            self._raise(alert)
+        return alerts
+
+    def _raise(self, alert: Alert) -> None:
+        rule = next(name for name, metric in WATCHED.items() if metric == alert.metric)
+        verb = "cleared" if alert.level is AlertLevel.CLEARED else f"reached its {alert.level.value.lower()} level"
+        message = f"{alert.metric} {alert.value} {verb} (threshold {alert.threshold}, limit {rule})"
+        account = self.host.account
+        self.raised.append(alert)
+        self.node.record({"type": "RiskAlert", "rule": rule, "account": account, "message": message, **alert.to_dict()})
+        data = {"rule": rule, "account": account, "message": message, **alert.to_dict()}
+        hub = self.host._hub()
+        if hub is not None:
+            hub.publish("risk/alerts", "alert", data)
+        metrics = self.host._metrics()
+        if metrics is not None and alert.level is not AlertLevel.CLEARED:
+            metrics.risk_alerts_total.labels(rule=rule).inc()
+        log.warning("risk alert: %s", message, extra={"rule": rule, "level": alert.level.value})
+        payload = {
+            "time": alert.ts_ns,
+            "severity": SEVERITY[alert.level],
+            "rule": rule,
+            "message": message,
+            "account_id": account,
+            "value": alert.value,
+            "threshold": alert.threshold,
+        }
+        self._writer.submit(self._store_alert, payload)
+
+    def _store_alert(self, payload: dict[str, Any]) -> None:
+        try:
+            self.store.add_alert(payload)
+        except Exception as exc:  # journaled and published already; the projection can lag, not the engine
+            log.error("risk alert not stored: %s", exc)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+
+# -- API ---------------------------------------------------------------------------------------------------------
+
+
+class LimitChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    value: Decimal | str | None = Field(description="a number, or null / 'off' to remove the limit")
+    scope: str = "global"
+    scope_id: str = "*"
+
+
+class LimitsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limits: list[LimitChange] = Field(min_length=1, max_length=500)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+def limit_view(row: RiskLimit) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "scope": row.scope,
+        "scope_id": row.scope_id,
+        "value": str(row.value),
+        "updated_by": row.updated_by,
+        "updated_at": _ns(row.updated_at),
+    }
+
+
+def alert_view(row: RiskAlert) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "time": _ns(row.time),
+        "severity": row.severity,
+        "rule": row.rule,
+        "message": row.message,
+        "account": row.account_id,
+        "strategy": row.strategy,
+        "symbol": row.symbol,
+        "value": None if row.value is None else str(row.value),
+        "threshold": None if row.threshold is None else str(row.threshold),
+        "acknowledged": row.acknowledged,
+        "acknowledged_by": row.acknowledged_by,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _value(change: LimitChange) -> Decimal | None:
+    raw = change.value
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in _OFF):
+        return None
+    return parse_value(change.name, raw)
+
+
+def _watch(host: TradingHost) -> RiskWatch:
+    watch = getattr(host, "risk_watch", None)
+    if watch is None:
+        from alphintra.daemon.protocol import NotReadyError
+
+        raise NotReadyError("the risk watch is not running")
+    assert isinstance(watch, RiskWatch)
+    return watch
+
+
+def risk_router(host: TradingHost) -> APIRouter:
+    r = APIRouter(prefix="/risk", tags=["risk"])
+
+    def limits_now(store: StateStore) -> dict[str, Any]:
+        rows = store.list_risk_limits()
+        return {
+            "limits": [limit_view(x) for x in rows if x.name != HALT_NAME],
+            "halts": [limit_view(x) for x in rows if x.name == HALT_NAME],
+        }
+
+    @r.get("/limits")
+    def get_limits(who: Viewer) -> dict[str, Any]:
+        return limits_now(_watch(host).store)
+
+    @r.put("/limits")
+    def put_limits(body: LimitsUpdate, who: Admin) -> dict[str, Any]:
+        watch = _watch(host)
+        store = watch.store
+        # Every change is checked before any is written: a bad entry must not leave half a change behind.
+        checked = []
+        for i, change in enumerate(body.limits):
+            if change.name not in LIMITS:
+                raise ValidationError(
+                    f"limits[{i}].name", f"unknown limit (known: {', '.join(sorted(LIMITS))})", change.name
+                )
+            scope, scope_id = check_scope(change.name, change.scope, change.scope_id)
+            checked.append((change.name, _value(change), scope, scope_id))
+        for name, value, scope, scope_id in checked:
+            set_limit(store, name, value, changed_by=who.user, scope=scope, scope_id=scope_id, reason=body.reason)
+        limits = load_limits(store)
+
+        def apply() -> None:
+            engine = _node_risk(host)
+            setter = getattr(engine, "set_limits", None)
+            if callable(setter):
+                setter(limits)
+            watch.set_limits(limits)
+
+        host.call(apply)
+        log.info("risk limits changed", extra={"by": who.user, "changes": len(checked)})
+        return limits_now(store)
+
+    @r.get("/metrics")
+    def metrics(who: Viewer) -> dict[str, Any]:
+        watch = _watch(host)
+
+        def run() -> dict[str, Any]:
+            figs = watch.figures()
+            figs["alert_levels"] = {k: v.name for k, v in watch.monitor.active().items()}
+            figs["thresholds"] = [t.to_dict() for t in watch.monitor.thresholds.values()]
+            return figs
+
+        out: dict[str, Any] = _jsonable(host.call(run))
+        return out
+
+    @r.get("/alerts")
+    def alerts(
+        who: Viewer,
+        severity: str | None = None,
+        unacknowledged: bool = False,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    ) -> list[dict[str, Any]]:
+        rows = _watch(host).store.list_alerts(severity=severity, unacknowledged=unacknowledged, limit=limit)
+        return [alert_view(x) for x in rows]
+
+    @r.post("/alerts/{alert_id}/ack")
+    def acknowledge(alert_id: int, who: Trader) -> dict[str, Any]:
+        return alert_view(_watch(host).store.acknowledge_alert(alert_id, by=who.user))
+
+    return r
+
+
+def _node_risk(host: TradingHost) -> Any:
+    return None if host.node is None else host.node.risk
+
+
+__all__ = [
+    "SEVERITY",
+    "WARNING_FRACTION",
+    "WATCHED",
+    "LimitChange",
+    "LimitsUpdate",
+    "RiskWatch",
+    "risk_router",
+    "thresholds_for",
+]

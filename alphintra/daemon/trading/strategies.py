@@ -1,0 +1,817 @@
+"""Strategies inside the daemon: saved definitions, running instances on the engine thread, and one-shot evaluations.
+
+A saved strategy is a row of the trading state store (``trading_strategies``: name, strategy type, config
+``{"symbols": [...], "params": {...}}``, status). Starting it builds the strategy behind the safe wrapper
+(:class:`~alphintra.strategies.context.StrategyRunner`) over the daemon's node; the host's bar loop feeds it every
+closed bar of its symbols and the runner routes its orders' events to it. Orders carry the saved name as their
+``strategy`` tag, so risk limits per strategy and ``order list --strategy`` see them.
+
+Durability: a start sets the row's status to ``ACTIVE`` and journals ``StrategyStarted`` (a stop: ``INACTIVE`` and
+``StrategyStopped``); on start the daemon resumes every ``ACTIVE`` strategy (its indicators start afresh, its orders
+and positions come back from the journal). A strategy that raises is stopped alone, marked ``ERROR`` with the
+reason, and counted by the risk engine's error-rate breaker when one is wired. A daemon shutdown runs ``on_stop``
+hooks but keeps the rows ``ACTIVE``, so the next start resumes them.
+
+One evaluation (schedules, ``run-once``): the strategy's ``on_schedule()`` hook when it has one (a DCA buy, a
+rebalance); otherwise ``on_bar`` with one bar per symbol covering the time since the previous evaluation (the paper
+feed's bars merged; a flat bar at the last price when no bar closed since), so the schedule is the strategy's
+timeframe. Signals are kept in memory (the last 1,000 per strategy) and streamed on
+``strategies/{id}/signals``; status changes on ``strategies/{id}/status``.
+
+Threads: the store is written from request threads and from one background writer, never from the engine thread,
+so a slow database cannot stall the node.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from alphintra.config.logs import get_logger
+from alphintra.daemon.auth import Principal, require_role
+from alphintra.errors import ConflictError, OperationFailed, ValidationError
+from alphintra.strategies.base import BarData, Strategy, StrategyError
+from alphintra.strategies.context import NodeContext, Signal, StrategyRunner
+
+if TYPE_CHECKING:
+    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.engine.data import Bar
+    from alphintra.engine.node import TradingNode
+    from alphintra.storage.state import StateStore, TradingStrategy
+
+log = get_logger("daemon.strategies")
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SIGNALS_KEPT = 1000
+ACTIVE, INACTIVE, ERROR = "ACTIVE", "INACTIVE", "ERROR"
+
+Viewer = Annotated[Principal, Depends(require_role("viewer"))]
+Trader = Annotated[Principal, Depends(require_role("trader"))]
+
+
+# -- validation shared by the API, the scheduler and the CLI -----------------------------------------------------
+
+
+def check_name(name: str, field_name: str = "name") -> str:
+    if not NAME_RE.match(name):
+        raise ValidationError(
+            field_name, "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", name
+        )
+    return name
+
+
+def strategy_class(strategy_type: str) -> type[Strategy]:
+    from alphintra.strategies import registry
+
+    return registry.get(strategy_type)
+
+
+def validate_params(cls: type[Strategy], params: Mapping[str, Any]) -> Any:
+    """The strategy's typed parameters, or the project's ValidationError naming the parameter at fault."""
+    try:
+        return cls.Params(**dict(params))
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "params"
+        raise ValidationError(f"params.{where}", str(first.get("msg", "invalid")), first.get("input")) from None
+
+
+def validate_symbols(cls: type[Strategy], symbols: Iterable[str], known: Iterable[str] | None = None) -> list[str]:
+    out = [s.strip() for s in symbols if s.strip()]
+    if not out:
+        raise ValidationError("symbols", "at least one symbol is required", [])
+    if len(set(out)) != len(out):
+        raise ValidationError("symbols", "must not repeat a symbol", out)
+    need = cls.symbols_required
+    if need is not None and len(out) != need:
+        raise ValidationError("symbols", f"strategy {cls.name} trades exactly {need} symbol(s)", out)
+    if known is not None:
+        names = set(known)
+        missing = [s for s in out if s not in names]
+        if missing:
+            raise ValidationError("symbols", f"unknown to the engine (known: {', '.join(sorted(names))})", missing)
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals as strings (money stays exact on the wire), containers walked."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def signal_view(sig: Signal) -> dict[str, Any]:
+    return {"ts": sig.ts, "strategy": sig.strategy, "name": sig.name, "value": sig.value, "data": jsonable(sig.data)}
+
+
+# -- running a strategy ------------------------------------------------------------------------------------------
+
+
+class _Runner(StrategyRunner):
+    """The safe wrapper plus what the daemon needs: a scheduled evaluation, and leaving without ``on_stop``."""
+
+    def evaluate(self, bars: Callable[[], list[BarData]]) -> None:
+        strategy = self.strategy
+        hook = getattr(strategy, "on_schedule", None)
+        if callable(hook):
+            self._call("on_schedule", hook)
+            return
+        for bar in bars():
+            self.bar(bar)
+
+    def detach(self) -> None:
+        """Stop listening (a one-shot run ends without ``on_stop``: that hook may flatten what it just bought)."""
+        self.running = False
+        ctx = self.ctx
+        if self._listener in ctx.node.listeners:
+            ctx.node.listeners.remove(self._listener)
+
+
+@dataclass
+class Instance:
+    """A strategy living on the engine thread (a started strategy, or a schedule's instance between firings)."""
+
+    key: str
+    name: str
+    strategy_type: str
+    symbols: list[str]
+    params: dict[str, Any]
+    runner: _Runner
+    started_at: int
+    strategy_id: int | None = None
+    execution_id: int | None = None
+    last_eval_ns: int | None = None
+    bars: int = 0
+    evaluations: int = 0
+
+    @property
+    def error(self) -> StrategyError | None:
+        return self.runner.error
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation did."""
+
+    name: str
+    strategy: str
+    symbols: list[str]
+    ts: int
+    orders: list[str] = field(default_factory=list)
+    fills: int = 0
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "strategy": self.strategy,
+            "symbols": self.symbols,
+            "ts": self.ts,
+            "ok": self.ok,
+            "orders": self.orders,
+            "fills": self.fills,
+            "signals": self.signals,
+            "rejections": self.rejections,
+            "error": self.error,
+        }
+
+
+def bar_data(bar: Bar) -> BarData:
+    return BarData(
+        bar.symbol, bar.ts, float(bar.open), float(bar.high), float(bar.low), float(bar.close), float(bar.volume)
+    )
+
+
+def merged_bar(node: TradingNode, bars: Iterable[Bar], symbol: str, since_ns: int | None, now: int) -> BarData:
+    """One bar of ``symbol`` covering (since_ns, now]: the closed bars in it merged, else flat at the last price."""
+    inside = [b for b in bars if b.symbol == symbol and (since_ns is None or (b.close_ts or b.ts) > since_ns)]
+    if inside:
+        return BarData(
+            symbol,
+            inside[0].ts,
+            float(inside[0].open),
+            float(max(b.high for b in inside)),
+            float(min(b.low for b in inside)),
+            float(inside[-1].close),
+            float(sum((b.volume for b in inside), Decimal(0))),
+        )
+    price = node.last_price(symbol)
+    if price is None:
+        raise StrategyError(f"no price for {symbol} yet: nothing to evaluate on")
+    p = float(price)
+    return BarData(symbol, since_ns if since_ns is not None else now, p, p, p, p, 0.0)
+
+
+def evaluate(
+    node: TradingNode,
+    instance: Instance,
+    recent_bars: Callable[[str], Iterable[Bar]],
+) -> Evaluation:
+    """Engine thread: one evaluation of ``instance`` (see the module docstring); never raises for strategy errors."""
+    now = node.clock.now_ns()
+    result = Evaluation(instance.name, instance.strategy_type, list(instance.symbols), now)
+    runner = instance.runner
+    ctx = runner.ctx
+    before_orders, before_fills, before_signals = len(node.orders), len(node.fills), len(ctx.signals)
+    before_rejections = len(runner.rejections)
+    since = instance.last_eval_ns
+
+    def bars() -> list[BarData]:
+        return [merged_bar(node, recent_bars(s), s, since, now) for s in instance.symbols]
+
+    try:
+        runner.evaluate(bars)
+    except StrategyError as exc:  # no price yet: raised before any hook ran
+        result.error = exc.message
+    instance.last_eval_ns = now
+    instance.evaluations += 1
+    result.orders = [oid for oid in list(node.orders)[before_orders:] if node.orders[oid].strategy == instance.name]
+    result.fills = sum(1 for f in node.fills[before_fills:] if node.orders[f.order_id].strategy == instance.name)
+    result.signals = [signal_view(s) for s in ctx.signals[before_signals:]]
+    result.rejections = runner.rejections[before_rejections:]
+    if runner.error is not None:
+        result.error = runner.error.message
+    return result
+
+
+def build_instance(
+    node: TradingNode,
+    *,
+    key: str,
+    name: str,
+    strategy_type: str,
+    symbols: list[str],
+    params: Mapping[str, Any],
+    account: str | None = None,
+    on_signal: Callable[[Signal], None] | None = None,
+) -> Instance:
+    """Engine thread: a strategy object bound to ``node`` and started (``on_start`` ran)."""
+    cls = strategy_class(strategy_type)
+    typed = validate_params(cls, params)
+    symbols = validate_symbols(cls, symbols, node.instruments.symbols())
+    strategy = cls(typed)
+    ctx = NodeContext(node, strategy, symbols=list(symbols), account=account, on_signal=on_signal)
+    # Orders, signals and risk scopes carry the saved name, not the class name: two instances of one type differ.
+    ctx.name = name
+    runner = _Runner(strategy, ctx)
+    instance = Instance(key, name, strategy_type, list(symbols), dict(params), runner, node.clock.now_ns())
+    runner.start()
+    return instance
+
+
+# -- the manager -------------------------------------------------------------------------------------------------
+
+
+def _row_config(row: TradingStrategy) -> tuple[list[str], dict[str, Any]]:
+    config = row.config or {}
+    return list(config.get("symbols") or []), dict(config.get("params") or {})
+
+
+class StrategyManager:
+    """Saved and running strategies of one trading host; see the module docstring."""
+
+    def __init__(self, host: TradingHost, store: StateStore | None = None) -> None:
+        from alphintra.storage.state import StateStore
+
+        self.host = host
+        if store is None:
+            store = StateStore(host.settings.effective_database_url)
+            store.create_all()
+        self.store = store
+        self.running: dict[int, Instance] = {}
+        self.signals: dict[int, deque[dict[str, Any]]] = {}
+        self.errors: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strategy-store")
+
+    # -- engine-thread helpers ---------------------------------------------------------------------------------
+
+    @property
+    def node(self) -> TradingNode:
+        node = self.host.node
+        if node is None:
+            raise OperationFailed("the trading engine is not running")
+        return node
+
+    def recent_bars(self, symbol: str) -> list[Bar]:
+        feed = self.host.feed
+        sf = feed.symbols.get(symbol) if feed is not None else None
+        return list(sf.bars) if sf is not None else []
+
+    def _publish(self, topic: str, kind: str, data: Any) -> None:
+        hub = self.host._hub()
+        if hub is not None:
+            hub.publish(topic, kind, data)
+
+    def _gauge(self) -> None:
+        metrics = self.host._metrics()
+        if metrics is not None:
+            metrics.active_strategies.set(len(self.running))
+
+    def _on_signal(self, strategy_id: int) -> Callable[[Signal], None]:
+        def on_signal(sig: Signal) -> None:
+            view = signal_view(sig)
+            with self._lock:
+                self.signals.setdefault(strategy_id, deque(maxlen=SIGNALS_KEPT)).append(view)
+            self._publish(f"strategies/{strategy_id}/signals", "signal", view)
+
+        return on_signal
+
+    def _start_row(self, row: TradingStrategy) -> Instance:
+        """Engine thread (or the building thread before the engine runs)."""
+        assert row.id is not None
+        if row.id in self.running:
+            raise ConflictError(f"strategy {row.name!r} is already running")
+        symbols, params = _row_config(row)
+        instance = build_instance(
+            self.node,
+            key=str(row.id),
+            name=row.name,
+            strategy_type=row.strategy_type,
+            symbols=symbols,
+            params=params,
+            account=self.host.account,
+            on_signal=self._on_signal(row.id),
+        )
+        instance.strategy_id = row.id
+        if instance.error is not None:
+            instance.runner.detach()
+            raise StrategyError(instance.error.message)
+        self.running[row.id] = instance
+        self.errors.pop(row.id, None)
+        self.node.record(
+            {
+                "type": "StrategyStarted",
+                "ts": instance.started_at,
+                "strategy_id": row.id,
+                "strategy": row.name,
+                "strategy_type": row.strategy_type,
+                "symbols": symbols,
+                "params": jsonable(params),
+            }
+        )
+        self._gauge()
+        self._publish(f"strategies/{row.id}/status", "status", self._status_of(row.id))
+        return instance
+
+    def _stop_instance(self, strategy_id: int, *, cancel_orders: bool, reason: str, hooks: bool = True) -> Instance:
+        instance = self.running.pop(strategy_id)
+        node = self.node
+        if hooks:
+            instance.runner.stop()
+        else:
+            instance.runner.detach()
+        if cancel_orders:
+            node.cancel_all(strategy=instance.name)
+        node.record(
+            {
+                "type": "StrategyStopped",
+                "ts": node.clock.now_ns(),
+                "strategy_id": strategy_id,
+                "strategy": instance.name,
+                "reason": reason,
+            }
+        )
+        self._gauge()
+        self._publish(f"strategies/{strategy_id}/status", "status", self._status_of(strategy_id, instance))
+        return instance
+
+    def on_bar(self, bar: Bar) -> None:
+        """Engine thread, after the node traded ``bar``: hand it to every running strategy of its symbol."""
+        if not self.running:
+            return
+        data: BarData | None = None
+        for strategy_id, instance in list(self.running.items()):
+            if bar.symbol not in instance.symbols:
+                continue
+            data = data or bar_data(bar)
+            instance.runner.bar(data)
+            instance.bars += 1
+            if instance.error is not None:
+                self._failed(strategy_id, instance.error)
+
+    def _failed(self, strategy_id: int, error: StrategyError) -> None:
+        """Engine thread: a strategy raised; stop it alone, tell risk, and mark it ERROR off the engine thread."""
+        instance = self.running.get(strategy_id)
+        if instance is None:
+            return
+        self.errors[strategy_id] = error.message
+        self._stop_instance(strategy_id, cancel_orders=False, reason=f"error: {error.message}", hooks=False)
+        risk = self.node.risk
+        record = getattr(risk, "record_strategy_error", None)
+        if callable(record):
+            try:
+                record(self.node, instance.name)
+            except Exception as exc:  # the breaker's own failure must not take the engine thread down
+                log.error("risk could not record the error of strategy %s: %s", instance.name, exc)
+        log.error("strategy %s stopped: %s", instance.name, error.message)
+        self._writer.submit(self._mark_error, strategy_id, instance.execution_id, error.message)
+
+    def _mark_error(self, strategy_id: int, execution_id: int | None, message: str) -> None:
+        try:
+            self.store.update_strategy(strategy_id, {"status": ERROR})
+            if execution_id is not None:
+                self.store.finish_execution(execution_id, status="FAILED", error=message)
+        except Exception as exc:
+            log.error("could not record the failure of strategy %s: %s", strategy_id, exc)
+
+    def _status_of(self, strategy_id: int, instance: Instance | None = None) -> dict[str, Any]:
+        running = self.running.get(strategy_id)
+        inst = running or instance
+        out: dict[str, Any] = {
+            "id": strategy_id,
+            "running": running is not None,
+            "error": self.errors.get(strategy_id),
+            "signals": len(self.signals.get(strategy_id, ())),
+        }
+        if inst is not None:
+            node = self.node
+            runner = inst.runner
+            out.update(
+                name=inst.name,
+                started_at=inst.started_at,
+                bars=inst.bars,
+                rejections=len(runner.rejections),
+                open_orders=len(node.open_orders(strategy=inst.name)),
+                positions={s: str(runner.ctx.position(s)) for s in inst.symbols},
+            )
+        return out
+
+    # -- lifecycle (the host calls these) -----------------------------------------------------------------------
+
+    def restore(self) -> list[str]:
+        """Before the engine thread runs: start every strategy stored ACTIVE. Returns the names resumed."""
+        resumed = []
+        for row in self.store.list_strategies(status=ACTIVE):
+            assert row.id is not None
+            try:
+                instance = self._start_row(row)
+            except Exception as exc:  # one broken strategy must not keep the daemon (or the others) down
+                message = exc.message if isinstance(exc, StrategyError) else f"{type(exc).__name__}: {exc}"
+                self.errors[row.id] = message
+                log.error("strategy %s could not be resumed: %s", row.name, message)
+                self.store.update_strategy(row.id, {"status": ERROR})
+                continue
+            execution = self.store.start_execution(row.id, "paper", config={"resumed": True, **(row.config or {})})
+            instance.execution_id = execution.id
+            resumed.append(row.name)
+            log.info("strategy resumed", extra={"strategy": row.name})
+        return resumed
+
+    def shutdown(self) -> None:
+        """After the engine thread stopped: ``on_stop`` hooks run, rows stay ACTIVE so the next start resumes them."""
+        for strategy_id in list(self.running):
+            try:
+                self._stop_instance(strategy_id, cancel_orders=False, reason="engine stopping")
+            except Exception as exc:
+                log.error("strategy %s did not stop cleanly: %s", strategy_id, exc)
+        self._writer.shutdown(wait=True)
+        self.store.close()
+
+    # -- API operations (request threads) -----------------------------------------------------------------------
+
+    def row(self, key: str) -> TradingStrategy:
+        return self.store.get_strategy(int(key) if key.isdigit() else key)
+
+    def view(self, row: TradingStrategy) -> dict[str, Any]:
+        assert row.id is not None
+        symbols, params = _row_config(row)
+        running = row.id in self.running
+        status = row.status
+        return {
+            "id": row.id,
+            "name": row.name,
+            "strategy": row.strategy_type,
+            "description": row.description,
+            "symbols": symbols,
+            "params": params,
+            "status": status,
+            "running": running,
+            "error": self.errors.get(row.id),
+            "created_at": int(row.created_at.timestamp() * 1_000_000_000),
+            "updated_at": int(row.updated_at.timestamp() * 1_000_000_000),
+        }
+
+    def create(self, body: StrategyCreate) -> dict[str, Any]:
+        check_name(body.name)
+        cls = strategy_class(body.strategy)
+        validate_params(cls, body.params)
+        symbols = validate_symbols(cls, body.symbols, self.host.call(lambda: self.node.instruments.symbols()))
+        row = self.store.create_strategy(
+            {
+                "name": body.name,
+                "strategy_type": body.strategy,
+                "description": body.description,
+                "config": {"symbols": symbols, "params": jsonable(body.params)},
+                "status": INACTIVE,
+            }
+        )
+        return self.view(row)
+
+    def update(self, key: str, body: StrategyUpdate) -> dict[str, Any]:
+        row = self.row(key)
+        assert row.id is not None
+        if row.id in self.running:
+            raise ConflictError(f"strategy {row.name!r} is running; stop it before changing it")
+        symbols, params = _row_config(row)
+        if body.params is not None:
+            params = dict(body.params) if body.replace_params else {**params, **body.params}
+        if body.symbols is not None:
+            symbols = body.symbols
+        cls = strategy_class(row.strategy_type)
+        validate_params(cls, params)
+        symbols = validate_symbols(cls, symbols, self.host.call(lambda: self.node.instruments.symbols()))
+        changes: dict[str, Any] = {"config": {"symbols": symbols, "params": jsonable(params)}}
+        if body.name is not None:
+            changes["name"] = check_name(body.name)
+        if body.description is not None:
+            changes["description"] = body.description
+        return self.view(self.store.update_strategy(row.id, changes))
+
+    def delete(self, key: str) -> dict[str, Any]:
+        row = self.row(key)
+        assert row.id is not None
+        if row.id in self.running:
+            raise ConflictError(f"strategy {row.name!r} is running; stop it before deleting it")
+        executions = self.store.delete_strategy(row.id, with_executions=True)
+        with self._lock:
+            self.signals.pop(row.id, None)
+        self.errors.pop(row.id, None)
+        return {"deleted": row.name, "id": row.id, "executions": executions}
+
+    def start(self, key: str) -> dict[str, Any]:
+        row = self.row(key)
+        assert row.id is not None
+        instance = self.host.call(lambda: self._start_row(row))
+        try:
+            updated = self.store.update_strategy(row.id, {"status": ACTIVE})
+            execution = self.store.start_execution(row.id, "paper", config=row.config)
+        except Exception:
+            # The row must say ACTIVE for a restart to resume it; without that, do not leave it running.
+            self.host.call(lambda: self._stop_instance(row.id or 0, cancel_orders=True, reason="start not recorded"))
+            raise
+        instance.execution_id = execution.id
+        log.info("strategy started", extra={"strategy": row.name})
+        return self.view(updated)
+
+    def stop(self, key: str, *, cancel_orders: bool = True) -> dict[str, Any]:
+        row = self.row(key)
+        assert row.id is not None
+        strategy_id = row.id
+        if strategy_id not in self.running:
+            raise ConflictError(f"strategy {row.name!r} is not running")
+
+        def run() -> tuple[Instance, dict[str, Any]]:
+            instance = self._stop_instance(strategy_id, cancel_orders=cancel_orders, reason="stopped")
+            return instance, self._status_of(strategy_id, instance)
+
+        instance, status = self.host.call(run)
+        updated = self.store.update_strategy(strategy_id, {"status": INACTIVE})
+        if instance.execution_id is not None:
+            failed = instance.error is not None
+            self.store.finish_execution(
+                instance.execution_id,
+                status="FAILED" if failed else "COMPLETED",
+                results=jsonable(status),
+                error=None if instance.error is None else instance.error.message,
+            )
+        log.info("strategy stopped", extra={"strategy": row.name})
+        return self.view(updated)
+
+    def status(self, key: str) -> dict[str, Any]:
+        row = self.row(key)
+        assert row.id is not None
+        strategy_id = row.id
+        status = self.host.call(lambda: self._status_of(strategy_id))
+        status.setdefault("name", row.name)
+        status["status"] = row.status
+        return status
+
+    def recent_signals(self, key: str, limit: int) -> list[dict[str, Any]]:
+        row = self.row(key)
+        assert row.id is not None
+        with self._lock:
+            kept = list(self.signals.get(row.id, ()))
+        return kept[-limit:][::-1]
+
+    def run_once(self, body: RunOnce) -> dict[str, Any]:
+        """A fresh instance, one evaluation, then it leaves (no ``on_stop``): what ``strategy run-once`` asks for."""
+        name = check_name(body.name or body.strategy)
+
+        def run() -> Evaluation:
+            node = self.node
+            instance = build_instance(
+                node,
+                key=f"once:{name}",
+                name=name,
+                strategy_type=body.strategy,
+                symbols=body.symbols,
+                params=body.params,
+                account=self.host.account,
+            )
+            try:
+                if instance.error is not None:
+                    return Evaluation(
+                        name, body.strategy, instance.symbols, node.clock.now_ns(), error=instance.error.message
+                    )
+                return evaluate(node, instance, self.recent_bars)
+            finally:
+                instance.runner.detach()
+
+        result = self.host.call(run)
+        return result.to_dict()
+
+
+# -- API ---------------------------------------------------------------------------------------------------------
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StrategyCreate(_In):
+    name: str = Field(min_length=1, max_length=64, description="a unique name; orders carry it as their strategy")
+    strategy: str = Field(min_length=1, max_length=64, description="the strategy type (`alphintra strategy list`)")
+    symbols: list[str] = Field(min_length=1, max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class StrategyUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    symbols: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    params: dict[str, Any] | None = None
+    replace_params: bool = Field(default=False, description="replace the parameters instead of merging them")
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class RunOnce(_In):
+    strategy: str = Field(min_length=1, max_length=64)
+    symbols: list[str] = Field(min_length=1, max_length=100)
+    params: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = Field(default=None, min_length=1, max_length=64, description="the orders' strategy tag")
+
+
+class StrategyOut(BaseModel):
+    id: int
+    name: str
+    strategy: str
+    description: str | None
+    symbols: list[str]
+    params: dict[str, Any]
+    status: str
+    running: bool
+    error: str | None
+    created_at: int
+    updated_at: int
+
+
+class SignalOut(BaseModel):
+    ts: int
+    strategy: str
+    name: str
+    value: float | str
+    data: dict[str, Any]
+
+
+class EvaluationOut(BaseModel):
+    name: str
+    strategy: str
+    symbols: list[str]
+    ts: int
+    ok: bool
+    orders: list[str]
+    fills: int
+    signals: list[dict[str, Any]]
+    rejections: list[str]
+    error: str | None
+
+
+def manager_of(host: TradingHost) -> StrategyManager:
+    manager = getattr(host, "strategies", None)
+    if manager is None:
+        from alphintra.daemon.protocol import NotReadyError
+
+        raise NotReadyError("the strategy manager is not running")
+    assert isinstance(manager, StrategyManager)
+    return manager
+
+
+def strategies_router(host: TradingHost) -> APIRouter:
+    r = APIRouter(prefix="/strategies", tags=["strategies"])
+
+    @r.post("", response_model=StrategyOut, status_code=201)
+    def create_strategy(body: StrategyCreate, who: Trader) -> dict[str, Any]:
+        return manager_of(host).create(body)
+
+    @r.get("", response_model=list[StrategyOut])
+    def list_strategies(who: Viewer, status: str | None = None) -> list[dict[str, Any]]:
+        manager = manager_of(host)
+        return [manager.view(row) for row in manager.store.list_strategies(status=status)]
+
+    @r.post("/run-once", response_model=EvaluationOut)
+    def run_once(body: RunOnce, who: Trader) -> dict[str, Any]:
+        return manager_of(host).run_once(body)
+
+    @r.get("/{key}", response_model=StrategyOut)
+    def get_strategy(key: str, who: Viewer) -> dict[str, Any]:
+        manager = manager_of(host)
+        return manager.view(manager.row(key))
+
+    @r.put("/{key}", response_model=StrategyOut)
+    def update_strategy(key: str, body: StrategyUpdate, who: Trader) -> dict[str, Any]:
+        return manager_of(host).update(key, body)
+
+    @r.delete("/{key}")
+    def delete_strategy(key: str, who: Trader) -> dict[str, Any]:
+        return manager_of(host).delete(key)
+
+    @r.post("/{key}/start", response_model=StrategyOut)
+    def start_strategy(key: str, who: Trader) -> dict[str, Any]:
+        return manager_of(host).start(key)
+
+    @r.post("/{key}/stop", response_model=StrategyOut)
+    def stop_strategy(key: str, who: Trader, cancel_orders: bool = True) -> dict[str, Any]:
+        return manager_of(host).stop(key, cancel_orders=cancel_orders)
+
+    @r.get("/{key}/signals", response_model=list[SignalOut])
+    def strategy_signals(
+        key: str, who: Viewer, limit: Annotated[int, Query(ge=1, le=SIGNALS_KEPT)] = 100
+    ) -> list[dict[str, Any]]:
+        return manager_of(host).recent_signals(key, limit)
+
+    @r.get("/{key}/status")
+    def strategy_status(key: str, who: Viewer) -> dict[str, Any]:
+        return manager_of(host).status(key)
+
+    return r
+
+
+def daemon_routers(host: TradingHost) -> list[APIRouter]:
+    """The strategies, schedules and risk routers (``routes.build_routers`` appends them)."""
+    from alphintra.daemon.trading.risk_routes import risk_router
+    from alphintra.daemon.trading.scheduler import schedules_router
+
+    return [strategies_router(host), schedules_router(host), risk_router(host)]
+
+
+def start_services(host: TradingHost) -> None:
+    """Called at the end of ``TradingHost._build`` (before the engine thread runs): the strategy manager with the
+    ACTIVE strategies resumed, the risk watch, and the scheduler loaded but paused until the engine runs."""
+    from alphintra.daemon.trading.risk_routes import RiskWatch
+    from alphintra.daemon.trading.scheduler import Scheduler
+
+    manager = StrategyManager(host)
+    host.strategies = manager
+    host.risk_watch = RiskWatch(host, manager.store)
+    resumed = manager.restore()
+    scheduler = Scheduler(host, manager)
+    host.scheduler = scheduler
+    jobs = scheduler.load()
+    log.info("strategies and schedules loaded", extra={"resumed": len(resumed), "schedules": jobs})
+
+
+__all__ = [
+    "ACTIVE",
+    "ERROR",
+    "INACTIVE",
+    "Evaluation",
+    "Instance",
+    "RunOnce",
+    "StrategyCreate",
+    "StrategyManager",
+    "StrategyUpdate",
+    "bar_data",
+    "build_instance",
+    "check_name",
+    "daemon_routers",
+    "evaluate",
+    "jsonable",
+    "merged_bar",
+    "signal_view",
+    "start_services",
+    "strategies_router",
+    "strategy_class",
+    "validate_params",
+    "validate_symbols",
+]
