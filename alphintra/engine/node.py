@@ -497,6 +497,9 @@ class TradingNode:
         end = bar.close_ts or bar.ts
         if advance is not None and end > clock.now_ns():
             advance(end)
+        on_bar = getattr(self.risk, "on_bar", None)
+        if on_bar is not None:
+            on_bar(self, bar)  # live risk figures and the circuit breakers see every closed bar
 
     def _walk(self, symbol: str, path: tuple[Decimal, ...], bar_venue: SimulatedVenue | None) -> None:
         emulator = self.emulator
@@ -526,6 +529,9 @@ class TradingNode:
         if prev != tick.price:
             self.emulator.on_segment(tick.symbol, prev, tick.price)
         self.ledger.mark_to_market({tick.symbol: tick.price})
+        on_price = getattr(self.risk, "on_price", None)
+        if on_price is not None:
+            on_price(self, tick.symbol, tick.price, tick.ts)
 
     def process_quote(self, quote: QuoteTick) -> None:
         inst = self.instruments.get(quote.symbol)

@@ -222,7 +222,6 @@ class Backtest:
         *,
         strategy: Strategy | None = None,
         risk: Any | None = None,
-        breakers: Any | None = None,
         clock: Any | None = None,
         pace: Callable[[int], None] | None = None,
     ) -> None:
@@ -275,7 +274,6 @@ class Backtest:
             default_account=ACCOUNT,
             liquidity=LiquidityModel() if config.fill_mode == "book" else None,
         )
-        self.breakers = breakers
         self.node.open_account(
             ACCOUNT,
             cash={self.currency: config.cash},
@@ -349,6 +347,7 @@ class Backtest:
         emulator = node.emulator
         clock = self.clock
         last_prices = node.last_prices
+        risk_on_bar = getattr(node.risk, "on_bar", None)
         # In book mode every bar re-posts the liquidity ladder the next order will meet: no fast path.
         book_mode = self.config.fill_mode == "book"
         held = self._held
@@ -388,15 +387,14 @@ class Backtest:
                     end,
                 )
                 node.process_bar(bar)
-                if self.breakers is not None:
-                    self.breakers.on_bar(node, bar)
             else:
                 # Nothing can trade on this bar: only time and the last price move (the fast path).
                 last_prices[symbol] = close
                 if self._simulated and end > clock.now_ns():
                     clock.advance_to(end)
-                if self.breakers is not None:
-                    self.breakers.on_bar(
+                if risk_on_bar is not None:
+                    # The risk engine still sees the bar (live figures, circuit breakers).
+                    risk_on_bar(
                         node,
                         Bar(
                             symbol,
@@ -427,8 +425,16 @@ class Backtest:
         runner.stop()
         if runner.error is not None:
             raise runner.error
-        halted = getattr(self.node.risk, "halts", None) or getattr(self.breakers, "halts", None) or []
-        self.halts = [Halt(ts=h.ts, source=h.source, reason=h.reason) for h in halted]
+        book = getattr(self.node.risk, "halts", None)
+        self.halts = [
+            Halt(
+                ts=int(h["at_ns"]),
+                source=f"{h.get('rule') or 'halt'} ({h['scope']} {h['scope_id']})",
+                reason=str(h.get("reason", "")),
+            )
+            for h in getattr(book, "history", ())
+            if h.get("event") == "halt"
+        ]
         notes = [f"rejected: {r}" for r in runner.rejections[:50]]
         config = self.config
         calendar = config.calendar or ("24x7" if "/" in config.symbols[0] else "equity")
@@ -472,7 +478,6 @@ def run_backtest(
     frames: Mapping[str, pl.DataFrame] | None = None,
     progress: Callable[[int], None] | None = None,
     risk: Any | None = None,
-    breakers: Any | None = None,
 ) -> BacktestResult:
     if frames is None:
         if market is None:
@@ -480,7 +485,7 @@ def run_backtest(
 
             market = MarketData()
         frames = load_frames(market, config)
-    return Backtest(config, frames, risk=risk, breakers=breakers).run(progress)
+    return Backtest(config, frames, risk=risk).run(progress)
 
 
 __all__ = ["ACCOUNT", "Backtest", "BacktestConfig", "StrategyError", "infer_instrument", "load_frames", "run_backtest"]

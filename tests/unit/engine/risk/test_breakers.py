@@ -64,8 +64,9 @@ def make(limits: LimitSet | None = None, **risk_kw: Any) -> tuple[TradingNode, R
 
 def bar(node: TradingNode, risk: RiskEngine, symbol: str, minute: int, o: str, h: str, lo: str, c: str) -> list[Halt]:
     b = Bar(symbol, minute * MINUTE, D(o), D(h), D(lo), D(c), D(1000), minute * MINUTE + MINUTE - 1)
-    node.process_bar(b)
-    return risk.on_bar(node, b)
+    before = len(risk.halts.history)
+    node.process_bar(b)  # the node hands every closed bar to risk.on_bar itself
+    return [risk.halts.get(h["scope"], h["scope_id"]) for h in risk.halts.history[before:] if h["event"] == "halt"]
 
 
 def test_market_move_is_the_largest_move_against_the_window_extremes() -> None:
@@ -210,8 +211,7 @@ def test_daily_loss_restarts_with_each_session() -> None:
     node.process_bar(Bar("GOOG", 2, D(100), D(100), D(100), D(100), D(1), 3))
     for ts, px in ((10, "95"), (day + 10, "90")):
         b = Bar("GOOG", ts, D(px), D(px), D(px), D(px), D(1), ts + 1)
-        node.process_bar(b)
-        risk.on_bar(node, b)
+        node.process_bar(b)  # risk.on_bar runs inside
         assert risk.figures(node, "main")["daily_loss"] == D(5)  # each day lost 5, the total is 10
     node.submit(OrderRequest("GOOG", BUY, D(1)))
 

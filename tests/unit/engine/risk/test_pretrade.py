@@ -370,8 +370,7 @@ def test_statistics_are_built_from_bars() -> None:
         for symbol, vol in (("GOOG", 1000), ("MSFT", 3000)):
             px = D(close) if symbol == "GOOG" else D(close) * 2
             bar = Bar(symbol, start + i * day, px, px, px, px, D(vol), start + i * day + 1)
-            h.node.process_bar(bar)
-            h.risk.on_bar(h.node, bar)
+            h.node.process_bar(bar)  # hands the bar to risk.on_bar
     stats = h.risk.tracker.stats()
     assert stats.adv["GOOG"] == D(1000) and stats.adv["MSFT"] == D(3000)
     assert stats.corr("GOOG", "MSFT") == pytest.approx(1.0)
