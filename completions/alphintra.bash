@@ -6,7 +6,7 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|optimize"|"|risk"|"|strategy"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|matching"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"strategy|info"|"strategy|list") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|optimize"|"|risk"|"|strategy"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -32,10 +32,14 @@ _alphintra() {
         "backtest run|--paper") return 0 ;;
         "backtest run|--trades") return 0 ;;
         "backtest show|--trades") return 0 ;;
+        "bench backtest|--bars") return 0 ;;
         "bench matching|--orders") return 0 ;;
         "bench matching|--reference-orders") return 0 ;;
         "bench matching|--seed") return 0 ;;
         "bench matching|--repeat") return 0 ;;
+        "bench risk|--orders") return 0 ;;
+        "bench risk|--matching-orders") return 0 ;;
+        "bench risk|--seed") return 0 ;;
         "data export|--symbol"|"data export|-s") return 0 ;;
         "data export|--timeframe"|"data export|-t") return 0 ;;
         "data export|--exchange"|"data export|-e") return 0 ;;
@@ -126,6 +130,15 @@ _alphintra() {
         "risk stress|--account") return 0 ;;
         "risk stress|--timeframe") return 0 ;;
         "risk stress|--window") return 0 ;;
+        "strategy run-once|--symbol"|"strategy run-once|-s") return 0 ;;
+        "strategy run-once|--param"|"strategy run-once|-p") return 0 ;;
+        "strategy run-once|--name") return 0 ;;
+        "strategy run-once|--wait") return 0 ;;
+        "strategy signals|--limit"|"strategy signals|-n") return 0 ;;
+        "strategy start|--strategy") return 0 ;;
+        "strategy start|--symbol"|"strategy start|-s") return 0 ;;
+        "strategy start|--param"|"strategy start|-p") return 0 ;;
+        "strategy start|--description") return 0 ;;
     esac
     if [[ -n "$choices" ]]; then
         COMPREPLY=( $(compgen -W "$choices" -- "$cur") )
@@ -140,8 +153,10 @@ _alphintra() {
         "backtest list") words='--limit --strategy --json --help -h' ;;
         "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --json --help -h' ;;
         "backtest show") words='--trades --json --help -h' ;;
-        "bench") words='matching --help -h' ;;
+        "bench") words='backtest matching risk --help -h' ;;
+        "bench backtest") words='--bars --baseline --no-baseline --json --help -h' ;;
         "bench matching") words='--orders --reference-orders --seed --repeat --json --help -h' ;;
+        "bench risk") words='--orders --matching-orders --seed --json --help -h' ;;
         "completions") words='install show --help -h' ;;
         "completions install") words='bash zsh fish --help -h' ;;
         "completions show") words='bash zsh fish --help -h' ;;
@@ -176,9 +191,14 @@ _alphintra() {
         "risk metrics") words='--account --timeframe --window --json --help -h' ;;
         "risk resume") words='--strategy --symbol --account --reason --by --json --help -h' ;;
         "risk stress") words='--scenario --account --timeframe --window --json --help -h' ;;
-        "strategy") words='info list --help -h' ;;
+        "strategy") words='info list run-once signals start status stop --help -h' ;;
         "strategy info") words='--json --help -h' ;;
         "strategy list") words='--json --help -h' ;;
+        "strategy run-once") words='--symbol -s --param -p --name --wait --json --help -h' ;;
+        "strategy signals") words='--limit -n --follow -f --json --help -h' ;;
+        "strategy start") words='--strategy --symbol -s --param -p --description --json --help -h' ;;
+        "strategy status") words='--json --help -h' ;;
+        "strategy stop") words='--keep-orders --json --help -h' ;;
     esac
     COMPREPLY=( $(compgen -W "$words" -- "$cur") )
 }

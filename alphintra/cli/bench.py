@@ -51,3 +51,30 @@ def matching(
     ]
     title = f"Matching benchmark - speed-up {result['speedup']}x wall, {result['speedup_cpu']}x CPU, same prefix"
     emit(rows, False, title=title)
+
+
+@app.command("risk")
+def risk(
+    orders: Annotated[int, typer.Option("--orders", min=1, help="Orders checked by the pre-trade gate.")] = 200_000,
+    matching_orders: Annotated[
+        int, typer.Option("--matching-orders", min=0, help="Orders for the matching figure beside it (0: skip).")
+    ] = 200_000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    as_json: JsonOption = False,
+) -> None:
+    """Pre-trade risk check cost with every limit on, printed beside the matching figure of the same run."""
+    from alphintra.benchmarks.risk import run
+
+    emit(run(orders, seed=seed, matching_orders=matching_orders), as_json, title="Risk benchmark")
+
+
+@app.command("backtest")
+def backtest(
+    bars: Annotated[int, typer.Option("--bars", min=100, help="Synthetic one-minute bars.")] = 200_000,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Also run backtrader.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """sma_cross over synthetic bars on alphintra (and backtrader with --baseline, from the bench extra)."""
+    from alphintra.benchmarks.backtest import run
+
+    emit(run(bars, baseline=baseline), as_json, title="Backtest benchmark")

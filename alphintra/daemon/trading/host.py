@@ -64,6 +64,7 @@ class TradingHost:
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
+        self.risk_store: Any = None
         self.start_equity: Decimal | None = None
         self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -121,6 +122,8 @@ class TradingHost:
             self._projector.close()
         if self.journal is not None:
             self.journal.close()
+        if self.risk_store is not None:
+            self.risk_store.close()
         self.state = HostState.STOPPED
 
     def flush(self) -> None:
@@ -201,6 +204,9 @@ class TradingHost:
             node.last_prices[symbol] = sf.price
             self._post(node, symbol, sf.price)
         node.resume()
+        attach = getattr(node.risk, "attach", None)
+        if attach is not None:
+            attach(node)  # the replayed orders and positions are what risk counts from now on
         self.journal.sync()
         node.listeners.append(self._on_event)
         self.node = node
@@ -216,15 +222,20 @@ class TradingHost:
             self.journal.sync()
 
     def _risk(self) -> Any:
-        try:
-            from alphintra.engine.risk.pretrade import build_pretrade  # type: ignore[attr-defined]
-        except ImportError:
-            return None
-        try:
-            return build_pretrade(self.settings)
-        except Exception as exc:  # a broken limit set must not keep the engine from starting; say so loudly
-            log.error("risk limits could not be loaded: %s", exc)
-            raise
+        """The pre-trade gate and circuit breakers, with the limits and halts stored by `alphintra risk`."""
+        from alphintra.engine.risk import RiskEngine
+        from alphintra.engine.risk.breakers import load_halts, store_halt
+        from alphintra.engine.risk.limits import load_limits
+        from alphintra.storage.state import StateStore
+
+        self.risk_store = StateStore(self.settings.effective_database_url)
+        self.risk_store.create_all()
+        store = self.risk_store
+
+        def persist(halt: Any) -> None:
+            store_halt(store, halt)
+
+        return RiskEngine(load_limits(store), halts=load_halts(store), on_halt=persist)
 
     def _instruments(self) -> tuple[InstrumentRegistry, dict[str, Decimal]]:
         settings = self.settings
