@@ -63,12 +63,11 @@ class Arbitrage(Strategy):
     def threshold(self) -> Decimal:
         """The gap a trade must beat: four taker fees (in and out on both venues) plus the minimum edge."""
         p = self.p
-        sym_a, sym_b = self.symbols
         if p.fee is not None:
-            fees = 4 * p.fee
-        else:
-            fees = 2 * (max(instrument(self, sym_a).taker_fee, Decimal(0)) + max(instrument(self, sym_b).taker_fee, 0))
-        return fees + p.min_edge
+            return 4 * p.fee + p.min_edge
+        # A maker rebate (negative fee) does not apply to these market orders' cost: count it as zero.
+        fees = sum((max(instrument(self, s).taker_fee, Decimal(0)) for s in self.symbols), Decimal(0))
+        return 2 * fees + p.min_edge
 
     def on_bar(self, bar: BarData) -> None:
         closes = self.sync.update(bar)
