@@ -27,7 +27,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
 from alphintra.engine.risk.alerts import Alert, AlertLevel, Threshold, ThresholdMonitor
-from alphintra.engine.risk.limits import HALT_NAME, LIMITS, LimitSet, check_scope, load_limits, parse_value, set_limit
+from alphintra.engine.risk.limits import (
+    HALT_NAME,
+    LIMITS,
+    LimitSet,
+    check_scope,
+    fmt,
+    load_limits,
+    parse_value,
+    set_limit,
+)
 from alphintra.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -158,7 +167,7 @@ class RiskWatch:
     def _raise(self, alert: Alert) -> None:
         rule = next(name for name, metric in WATCHED.items() if metric == alert.metric)
         verb = "cleared" if alert.level is AlertLevel.CLEARED else f"reached its {alert.level.value.lower()} level"
-        message = f"{alert.metric} {alert.value} {verb} (threshold {alert.threshold}, limit {rule})"
+        message = f"{alert.metric} {fmt(alert.value)} {verb} (threshold {fmt(alert.threshold)}, limit {rule})"
         account = self.host.account
         self.raised.append(alert)
         self.node.record({"type": "RiskAlert", "rule": rule, "account": account, "message": message, **alert.to_dict()})

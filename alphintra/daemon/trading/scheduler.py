@@ -79,7 +79,7 @@ def _dow_number(token: str, expr: str) -> int:
         return int(token) % 7  # crontab: 0 and 7 are both Sunday
     if token in _DOW_NAMES:
         return _DOW_NAMES.index(token)
-    raise ValidationError("--cron", "day-of-week must use 0-7 or sun..sat", expr)
+    raise ValidationError("cron", "day-of-week must use 0-7 or sun..sat", expr)
 
 
 def crontab_weekdays(field_text: str, expr: str = "") -> str:
@@ -91,25 +91,25 @@ def crontab_weekdays(field_text: str, expr: str = "") -> str:
     for item in text.split(","):
         m = _DOW_ITEM.match(item)
         if m is None:
-            raise ValidationError("--cron", f"cannot read the day-of-week item {item!r}", expr)
+            raise ValidationError("cron", f"cannot read the day-of-week item {item!r}", expr)
         start_s, end_s, step_s = m.groups()
         step = int(step_s) if step_s else 1
         if step < 1:
-            raise ValidationError("--cron", "a step must be at least 1", expr)
+            raise ValidationError("cron", "a step must be at least 1", expr)
         if start_s == "*":
             if end_s:
-                raise ValidationError("--cron", f"cannot read the day-of-week item {item!r}", expr)
+                raise ValidationError("cron", f"cannot read the day-of-week item {item!r}", expr)
             start, end = 0, 6
         else:
             start = int(start_s) if start_s.isdigit() else _DOW_NAMES.index(start_s) if start_s in _DOW_NAMES else -1
             if start < 0:
-                raise ValidationError("--cron", "day-of-week must use 0-7 or sun..sat", expr)
+                raise ValidationError("cron", "day-of-week must use 0-7 or sun..sat", expr)
             if end_s is None:
-                end = start if not step_s else 7
+                end = start if not step_s else 6
             else:
                 end = int(end_s) if end_s.isdigit() else _dow_number(end_s, expr)
             if end < start:
-                raise ValidationError("--cron", f"day-of-week range {item!r} runs backwards", expr)
+                raise ValidationError("cron", f"day-of-week range {item!r} runs backwards", expr)
         days.update(d % 7 for d in range(start, end + 1, step))
     return ",".join(_DOW_NAMES[d] for d in sorted(days))
 
@@ -158,19 +158,19 @@ def zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("--tz", "must be an IANA time zone such as UTC or Europe/Paris", name) from None
+        raise ValidationError("timezone", "must be an IANA time zone such as UTC or Europe/Paris", name) from None
 
 
 def parse_cron(expr: str, timezone: str = "UTC") -> CronSpec:
     """Validate ``expr`` (5 fields, or 6 with seconds first) and return it parsed; ValidationError names ``--cron``."""
     fields = expr.split()
     if len(fields) not in (5, 6):
-        raise ValidationError("--cron", "needs 5 fields (minute hour day month weekday) or 6 with seconds first", expr)
+        raise ValidationError("cron", "needs 5 fields (minute hour day month weekday) or 6 with seconds first", expr)
     second = fields[0] if len(fields) == 6 else None
     minute, hour, day, month, dow = fields[-5:]
     if day not in ("*", "?") and dow not in ("*", "?"):
         raise ValidationError(
-            "--cron",
+            "cron",
             "restrict day-of-month or day-of-week, not both (crontab and the daemon would combine them differently)",
             expr,
         )
@@ -179,7 +179,7 @@ def parse_cron(expr: str, timezone: str = "UTC") -> CronSpec:
     try:
         spec.trigger()
     except ValueError as exc:
-        raise ValidationError("--cron", str(exc), expr) from None
+        raise ValidationError("cron", str(exc), expr) from None
     return spec
 
 
@@ -255,7 +255,7 @@ def job_view(row: ScheduledJob, next_run: datetime | None = None) -> dict[str, A
 
 
 def validate_job(body: ScheduleCreate, known_symbols: list[str] | None = None) -> tuple[CronSpec, list[str]]:
-    check_name(body.name, "--name")
+    check_name(body.name)
     spec = parse_cron(body.cron, body.timezone)
     cls = strategy_class(body.strategy)
     validate_params(cls, body.params)

@@ -1,0 +1,131 @@
+"""/api/v1/risk: limits with who changed them, live metrics, and alerts that are journaled, stored, streamed,
+counted and never repeated while the condition persists."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from trading_support import Engine, wait_for
+
+from alphintra.storage.journal import read_journal
+
+
+@pytest.fixture
+def engine(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    from alphintra.config.settings import reset_settings_cache
+
+    monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
+    reset_settings_cache()
+    eng = Engine()
+    try:
+        yield eng
+    finally:
+        eng.close()
+
+
+def _buy(engine: Engine, symbol: str, qty: str) -> None:
+    r = engine.client.post("/api/v1/orders", json={"symbol": symbol, "side": "BUY", "quantity": qty})
+    assert r.status_code == 201 and r.json()["status"] == "FILLED", r.text
+
+
+def test_limits_are_changed_by_admins_with_their_name(engine: Engine) -> None:
+    c = engine.client
+    assert c.get("/api/v1/risk/limits").json() == {"limits": [], "halts": []}
+    body = {
+        "limits": [
+            {"name": "max_order_notional", "value": "5000"},
+            {"name": "max_position_qty", "value": "2", "scope": "symbol", "scope_id": "ETH/USD"},
+        ],
+        "reason": "test",
+    }
+    r = c.put("/api/v1/risk/limits", json=body)
+    assert r.status_code == 200, r.text
+    got = {(x["name"], x["scope"], x["scope_id"]): (x["value"], x["updated_by"]) for x in r.json()["limits"]}
+    me = getpass.getuser()
+    assert got == {
+        ("max_order_notional", "global", "*"): ("5000", me),
+        ("max_position_qty", "symbol", "ETH/USD"): ("2", me),
+    }
+    store = engine.host.risk_watch.store
+    history = store.risk_limit_history(name="max_order_notional")
+    assert [(h.old_value, h.new_value, h.changed_by, h.reason) for h in history] == [
+        (None, Decimal("5000"), me, "test")
+    ]
+
+    admin = engine.tcp("alice", "admin")
+    r = admin.put("/api/v1/risk/limits", json={"limits": [{"name": "max_order_notional", "value": "off"}]})
+    assert r.status_code == 200, r.text
+    assert [x["name"] for x in r.json()["limits"]] == ["max_position_qty"]
+    assert store.risk_limit_history(name="max_order_notional")[0].changed_by == "alice"
+
+    trader = engine.tcp("tom", "trader")
+    assert trader.get("/api/v1/risk/limits").status_code == 200
+    r = trader.put("/api/v1/risk/limits", json={"limits": [{"name": "max_order_notional", "value": "1"}]})
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": "max_bananas", "value": "1"}, "limits[1].name"),
+        ({"name": "max_order_qty", "value": "-1"}, "max_order_qty"),
+        ({"name": "max_leverage", "value": "2", "scope": "symbol", "scope_id": "BTC/USD"}, "scope"),
+    ],
+)
+def test_a_bad_change_writes_nothing(engine: Engine, change: dict[str, Any], field: str) -> None:
+    good = {"name": "max_order_notional", "value": "5000"}
+    r = engine.client.put("/api/v1/risk/limits", json={"limits": [good, change]})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
+    assert engine.client.get("/api/v1/risk/limits").json()["limits"] == []
+
+
+def test_metrics_value_the_live_book(engine: Engine) -> None:
+    _buy(engine, "ETH/USD", "1")
+    engine.tick("ETH/USD", "3100")
+    m = engine.client.get("/api/v1/risk/metrics").json()
+    assert m["source"] == "risk engine"
+    assert m["positions"] == {"ETH/USD": "1.000"}
+    assert Decimal(m["gross_exposure"]) == Decimal("3100") == Decimal(m["net_exposure"])
+    equity = Decimal(m["equity"])
+    assert Decimal(m["session_pnl"]) == equity - Decimal("100000")
+    assert Decimal(m["leverage"]) == Decimal("3100") / equity
+    assert (m["alert_levels"], m["thresholds"]) == ({}, [])
+
+
+def test_alerts_fire_once_per_level_change(engine: Engine) -> None:
+    c = engine.client
+    c.put("/api/v1/risk/limits", json={"limits": [{"name": "max_gross_exposure", "value": "5000"}]})
+    _buy(engine, "ETH/USD", "1")
+    engine.tick("ETH/USD", "3000")  # 3,000 < 4,000 (80 %): nothing
+    _buy(engine, "ETH/USD", "0.5")
+    engine.tick("ETH/USD", "3000")  # 4,500: warning
+    engine.tick("ETH/USD", "3010")  # still a warning: no repeat
+    engine.tick("ETH/USD", "3400")  # 5,100: breach
+    engine.tick("ETH/USD", "3000")  # back to 4,500: de-escalates to warning
+    store = engine.host.risk_watch.store
+    wait_for(lambda: len(store.list_alerts()) == 3, "three stored alerts")
+    rows = c.get("/api/v1/risk/alerts").json()
+    assert [(a["severity"], a["rule"], Decimal(a["value"]), Decimal(a["threshold"])) for a in reversed(rows)] == [
+        ("WARNING", "max_gross_exposure", Decimal(4500), Decimal(4000)),
+        ("CRITICAL", "max_gross_exposure", Decimal(5100), Decimal(5000)),
+        ("WARNING", "max_gross_exposure", Decimal(4500), Decimal(4000)),
+    ]
+    assert rows[0]["message"] == (
+        "gross_exposure 4500 reached its warning level (threshold 4000, limit max_gross_exposure)"
+    )
+    assert engine.gauge("alphintra_risk_alerts_total", {"rule": "max_gross_exposure"}) == 3.0
+    assert engine.hub.last_seq("risk/alerts") == 3
+    journaled = [r.record for r in read_journal(engine.settings.paths.journal) if r.record["type"] == "RiskAlert"]
+    assert [j["level"] for j in journaled] == ["WARNING", "BREACH", "WARNING"]
+
+    first = rows[-1]["id"]
+    acked = engine.tcp("tom", "trader").post(f"/api/v1/risk/alerts/{first}/ack").json()
+    assert (acked["acknowledged"], acked["acknowledged_by"]) == (True, "tom")
+    assert len(c.get("/api/v1/risk/alerts", params={"unacknowledged": True}).json()) == 2
+    m = c.get("/api/v1/risk/metrics").json()
+    assert m["alert_levels"] == {"gross_exposure": "WARNING"}
