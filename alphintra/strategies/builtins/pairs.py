@@ -59,8 +59,8 @@ def spread_zscore(a: list[float], b: list[float]) -> SpreadStats | None:
     n = len(a)
     mean_a, mean_b = math.fsum(a) / n, math.fsum(b) / n
     var_b = math.fsum((x - mean_b) ** 2 for x in b) / n
-    if var_b <= 0.0:
-        return None
+    if var_b <= (1e-9 * max(1.0, abs(mean_b))) ** 2:
+        return None  # B barely moves: the slope would be rounding noise
     cov = math.fsum((x - mean_b) * (y - mean_a) for x, y in zip(b, a, strict=True)) / n
     beta = cov / var_b
     alpha = mean_a - beta * mean_b

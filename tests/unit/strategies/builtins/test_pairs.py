@@ -98,10 +98,11 @@ def test_spread_zscore_matches_numpy_least_squares(b: list[float], beta: float, 
     b_arr = np.array(b)
     a_arr = alpha + beta * b_arr + rng.normal(0.0, 5.0, len(b))
     stats = spread_zscore(a_arr.tolist(), b)
-    if np.ptp(b_arr) < 1e-6:
-        assert stats is None
+    if stats is None:
+        assert b_arr.std() <= 1e-9 * max(1.0, abs(b_arr.mean())), "only a (nearly) constant B is refused"
         return
-    assert stats is not None
+    if b_arr.std() < 1e-3:
+        return  # ill-conditioned: numpy's own slope is noise here, nothing to compare against
     fit_beta, _ = np.polyfit(b_arr, a_arr, 1)
     assert stats.beta == pytest.approx(fit_beta, rel=1e-6, abs=1e-6)
     assert stats.z == pytest.approx(numpy_z(a_arr, b_arr), rel=1e-6, abs=1e-6)
