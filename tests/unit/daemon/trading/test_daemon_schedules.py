@@ -48,7 +48,7 @@ def engine(feed_off: None) -> Iterator[Engine]:
         eng.close()
 
 
-JOB = {
+JOB: dict[str, Any] = {
     "name": "dca-eth",
     "cron": "0 0 1 1 *",  # once a year: nothing fires by itself during a test
     "strategy": "dca",
