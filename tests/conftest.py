@@ -24,6 +24,23 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     reset_settings_cache()
     yield home
     reset_settings_cache()
+    _reset_logging()
+
+
+def _reset_logging() -> None:
+    """A CLI test configures the `alphintra` logger (own handlers, no propagation); undo it so that the next
+    test's caplog, which listens on the root logger, sees the project's log records again."""
+    import logging
+
+    from alphintra.config import logs
+
+    logger = logging.getLogger(logs.LOGGER_NAME)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
+    logs._configured = False
 
 
 @pytest.fixture

@@ -336,6 +336,7 @@ class Backtest:
         equity: list[tuple[int, Decimal]] = []
         prices: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in feed.symbols}
         exposed = 0
+        last_exposed = False
         step = max(1, n // 100)
         ticks = self._ticks(feed, insts)
         if self._simulated:
@@ -418,8 +419,15 @@ class Backtest:
             if held:
                 for sym, qty in held.items():
                     value += qty * last_close[sym]
-                exposed += 1
-            equity.append((end, value))
+            # One equity point per instant: bars of several symbols closing together make one point.
+            if equity and equity[-1][0] == end:
+                equity[-1] = (end, value)
+                exposed += bool(held) and not last_exposed
+                last_exposed = last_exposed or bool(held)
+            else:
+                equity.append((end, value))
+                last_exposed = bool(held)
+                exposed += last_exposed
             if progress is not None and (i % step == 0 or i == n - 1):
                 progress(i + 1)
         runner.stop()
@@ -451,7 +459,7 @@ class Backtest:
             fills=self.fills,
             prices=[PriceSeries(symbol=s, points=tuple(p)) for s, p in prices.items()],
             calendar=calendar,
-            exposure=exposed / n if n else 0.0,
+            exposure=exposed / len(equity) if equity else 0.0,
             halts=self.halts,
             notes=notes,
             currency=self.currency,
