@@ -6,7 +6,7 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|optimize"|"|risk"|"|strategy"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|optimize"|"|risk"|"|schedule"|"|strategy"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -130,6 +130,12 @@ _alphintra() {
         "risk stress|--account") return 0 ;;
         "risk stress|--timeframe") return 0 ;;
         "risk stress|--window") return 0 ;;
+        "schedule add|--cron") return 0 ;;
+        "schedule add|--strategy") return 0 ;;
+        "schedule add|--symbol"|"schedule add|-s") return 0 ;;
+        "schedule add|--param"|"schedule add|-p") return 0 ;;
+        "schedule add|--name") return 0 ;;
+        "schedule add|--tz") return 0 ;;
         "strategy run-once|--symbol"|"strategy run-once|-s") return 0 ;;
         "strategy run-once|--param"|"strategy run-once|-p") return 0 ;;
         "strategy run-once|--name") return 0 ;;
@@ -145,7 +151,7 @@ _alphintra() {
         return 0
     fi
     case "$cmdpath" in
-        "") words='auth backtest bench completions config data engine export optimize risk strategy --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='auth backtest bench completions config data engine export optimize risk schedule strategy --version -v --verbose -q --quiet --home --config --help -h' ;;
         "auth") words='token --help -h' ;;
         "auth token") words='create --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
@@ -191,6 +197,14 @@ _alphintra() {
         "risk metrics") words='--account --timeframe --window --json --help -h' ;;
         "risk resume") words='--strategy --symbol --account --reason --by --json --help -h' ;;
         "risk stress") words='--scenario --account --timeframe --window --json --help -h' ;;
+        "schedule") words='add crontab list pause remove resume run-now --help -h' ;;
+        "schedule add") words='--cron --strategy --symbol -s --param -p --name --tz --paused --json --help -h' ;;
+        "schedule crontab") words='--help -h' ;;
+        "schedule list") words='--json --help -h' ;;
+        "schedule pause") words='--json --help -h' ;;
+        "schedule remove") words='--json --help -h' ;;
+        "schedule resume") words='--json --help -h' ;;
+        "schedule run-now") words='--json --help -h' ;;
         "strategy") words='info list run-once signals start status stop --help -h' ;;
         "strategy info") words='--json --help -h' ;;
         "strategy list") words='--json --help -h' ;;

@@ -24,6 +24,7 @@ from alphintra.cli import (
     export,
     optimize,
     risk,
+    schedule,
     strategy,
 )
 from alphintra.cli.common import OutputState, err_console
@@ -80,6 +81,7 @@ app.add_typer(backtest.app, name="backtest")
 app.command("optimize")(optimize.optimize)
 app.add_typer(strategy.app, name="strategy")
 app.add_typer(risk.app, name="risk")
+app.add_typer(schedule.app, name="schedule")
 app.add_typer(engine.app, name="engine")
 app.add_typer(auth.app, name="auth")
 app.add_typer(export.app, name="export")
