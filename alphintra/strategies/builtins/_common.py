@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from alphintra.engine.core.enums import OrderSide
+from alphintra.engine.core.enums import OrderStatus
 from alphintra.strategies.base import BarData, Strategy
 
 if TYPE_CHECKING:
@@ -39,20 +39,35 @@ def qty_for_notional(strategy: Strategy, symbol: str, notional: Decimal, price: 
     return instrument(strategy, symbol).round_qty(notional / price, "down")
 
 
-def open_orders(strategy: Strategy, symbol: str | None = None) -> list[Order]:
-    """This strategy's working orders (of one symbol, or all)."""
-    ctx = strategy.ctx
-    return ctx.node.open_orders(symbol, strategy=ctx.name)
+class WorkingOrders:
+    """The orders a strategy placed that are still working.
+
+    Kept by the strategy itself: asking the node means scanning every order it ever saw, which makes a long run
+    that trades every bar quadratic. The node updates each order in place, so a finished one is simply dropped.
+    """
+
+    def __init__(self) -> None:
+        self._orders: list[Order] = []
+
+    def add(self, order: Order | None) -> Order | None:
+        if order is not None and not order.is_terminal:
+            self._orders.append(order)
+        return order
+
+    def working(self, symbol: str | None = None) -> list[Order]:
+        self._orders = [o for o in self._orders if not o.is_terminal]
+        return [o for o in self._orders if symbol is None or o.symbol == symbol]
+
+    def cancel(self, strategy: Strategy, symbol: str | None = None) -> None:
+        for order in self.working(symbol):
+            if order.status is not OrderStatus.PENDING_CANCEL:
+                strategy.cancel(order.id)
 
 
 def cancel_if_open(strategy: Strategy, order: Order | None) -> None:
     """Cancel ``order`` unless it already finished (a stop that just triggered and filled, for example)."""
     if order is not None and not order.is_terminal:
         strategy.cancel(order.id)
-
-
-def side_of(quantity: Decimal) -> OrderSide:
-    return OrderSide.BUY if quantity > 0 else OrderSide.SELL
 
 
 class BarSync:
@@ -82,11 +97,10 @@ class BarSync:
 
 __all__ = [
     "BarSync",
+    "WorkingOrders",
     "cancel_if_open",
     "dec",
     "instrument",
-    "open_orders",
     "price_on_grid",
     "qty_for_notional",
-    "side_of",
 ]

@@ -24,7 +24,7 @@ from pydantic import Field
 from alphintra.engine.core.enums import OrderSide
 from alphintra.errors import ValidationError
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
-from alphintra.strategies.builtins._common import BarSync, dec, instrument, open_orders
+from alphintra.strategies.builtins._common import BarSync, WorkingOrders, dec, instrument
 from alphintra.strategies.registry import register
 
 
@@ -52,6 +52,7 @@ class Arbitrage(Strategy):
 
     def on_start(self) -> None:
         self.sync = BarSync(self.symbols)
+        self.orders = WorkingOrders()
         lots = sorted((instrument(self, s).lot_size for s in self.symbols), reverse=True)
         if lots[0] % lots[1] != 0:
             # Both legs trade one quantity: it must be a whole number of lots on each venue.
@@ -74,7 +75,7 @@ class Arbitrage(Strategy):
         if closes is None:
             return
         sym_a, sym_b = self.symbols
-        if open_orders(self, sym_a) or open_orders(self, sym_b):
+        if self.orders.working():
             return
         price_a, price_b = dec(closes[sym_a]), dec(closes[sym_b])
         gap = (price_b - price_a) / price_a
@@ -83,8 +84,8 @@ class Arbitrage(Strategy):
             closed = gap <= self.p.exit_gap if held > 0 else gap >= -self.p.exit_gap
             if closed:
                 self.signal("unwind", float(gap))
-                self.close_position(sym_a)
-                self.close_position(sym_b)
+                self.orders.add(self.close_position(sym_a))
+                self.orders.add(self.close_position(sym_b))
             return
         if abs(gap) <= self.threshold():
             return
@@ -95,8 +96,8 @@ class Arbitrage(Strategy):
             return
         buy, sell = (sym_a, sym_b) if gap > 0 else (sym_b, sym_a)
         self.signal("enter", float(gap), buy=buy, sell=sell)
-        self.ctx.order(buy, OrderSide.BUY, qty)
-        self.ctx.order(sell, OrderSide.SELL, qty)
+        self.orders.add(self.ctx.order(buy, OrderSide.BUY, qty))
+        self.orders.add(self.ctx.order(sell, OrderSide.SELL, qty))
 
 
 __all__ = ["Arbitrage", "ArbitrageParams"]

@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 
 from alphintra.engine.core.enums import OrderSide
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
-from alphintra.strategies.builtins._common import instrument
+from alphintra.strategies.builtins._common import WorkingOrders, instrument
 from alphintra.strategies.registry import register
 
 if TYPE_CHECKING:
@@ -78,6 +78,9 @@ class MarketMaking(Strategy):
     def p(self) -> MarketMakingParams:
         return cast(MarketMakingParams, self.params)
 
+    def on_start(self) -> None:
+        self.quotes = WorkingOrders()
+
     def book_mid(self, symbol: str) -> Decimal | None:
         """Mid of the venue's best bid and ask, or the last price when the book lacks a side."""
         # A live exchange venue may not keep a book of its own: then the last price stands in for the mid.
@@ -92,7 +95,7 @@ class MarketMaking(Strategy):
 
     def on_bar(self, bar: BarData) -> None:
         symbol = bar.symbol
-        self.cancel_all(symbol)
+        self.quotes.cancel(self, symbol)
         mid = self.book_mid(symbol)
         if mid is None:
             return
@@ -100,9 +103,9 @@ class MarketMaking(Strategy):
         quotes = quote_prices(mid, inventory, self.p, instrument(self, symbol))
         self.signal("quote", float(mid), inventory=str(inventory), bid=str(quotes.bid), ask=str(quotes.ask))
         if quotes.bid is not None:
-            self.limit(symbol, OrderSide.BUY, self.p.quantity, quotes.bid, post_only=self.p.post_only)
+            self.quotes.add(self.limit(symbol, OrderSide.BUY, self.p.quantity, quotes.bid, post_only=self.p.post_only))
         if quotes.ask is not None:
-            self.limit(symbol, OrderSide.SELL, self.p.quantity, quotes.ask, post_only=self.p.post_only)
+            self.quotes.add(self.limit(symbol, OrderSide.SELL, self.p.quantity, quotes.ask, post_only=self.p.post_only))
 
 
 __all__ = ["MarketMaking", "MarketMakingParams", "Quotes", "quote_prices"]

@@ -28,7 +28,7 @@ from pydantic import Field, model_validator
 
 from alphintra.engine.core.enums import OrderSide
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
-from alphintra.strategies.builtins._common import BarSync, dec, open_orders, qty_for_notional
+from alphintra.strategies.builtins._common import BarSync, WorkingOrders, dec, qty_for_notional
 from alphintra.strategies.registry import register
 
 
@@ -89,6 +89,7 @@ class Pairs(Strategy):
         self.b: deque[float] = deque(maxlen=self.p.window)
         self.blocked = False
         self.last: SpreadStats | None = None
+        self.orders = WorkingOrders()
 
     def on_bar(self, bar: BarData) -> None:
         closes = self.sync.update(bar)
@@ -101,7 +102,7 @@ class Pairs(Strategy):
             return
         stats = spread_zscore(list(self.a), list(self.b))
         self.last = stats
-        if stats is None or open_orders(self, sym_a) or open_orders(self, sym_b):
+        if stats is None or self.orders.working():
             return
         p = self.p
         z = stats.z
@@ -115,8 +116,8 @@ class Pairs(Strategy):
             if broken or done:
                 self.signal("stop" if broken else "exit", z, beta=stats.beta)
                 self.blocked = broken
-                self.close_position(sym_a)
-                self.close_position(sym_b)
+                self.orders.add(self.close_position(sym_a))
+                self.orders.add(self.close_position(sym_b))
             return
         if self.blocked or abs(z) <= p.entry_z:
             return
@@ -127,8 +128,8 @@ class Pairs(Strategy):
         # z > 0: A is rich against B -> sell A, buy B.
         side_a, side_b = (OrderSide.SELL, OrderSide.BUY) if z > 0 else (OrderSide.BUY, OrderSide.SELL)
         self.signal("enter_short_spread" if z > 0 else "enter_long_spread", z, beta=stats.beta)
-        self.ctx.order(sym_a, side_a, qty_a)
-        self.ctx.order(sym_b, side_b, qty_b)
+        self.orders.add(self.ctx.order(sym_a, side_a, qty_a))
+        self.orders.add(self.ctx.order(sym_b, side_b, qty_b))
 
 
 __all__ = ["Pairs", "PairsParams", "SpreadStats", "spread_zscore"]

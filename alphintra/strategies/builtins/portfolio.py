@@ -25,7 +25,7 @@ from alphintra.engine.core.events import OrderEvent
 from alphintra.engine.core.orders import Order
 from alphintra.errors import ValidationError
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
-from alphintra.strategies.builtins._common import BarSync, dec, open_orders
+from alphintra.strategies.builtins._common import BarSync, WorkingOrders, dec
 from alphintra.strategies.registry import register
 
 
@@ -84,6 +84,7 @@ class Portfolio(Strategy):
         self.instants = 0
         self.rebalances = 0
         self.pending_buys: list[str] = []
+        self.orders = WorkingOrders()
 
     def on_bar(self, bar: BarData) -> None:
         closes = self.sync.update(bar)
@@ -91,7 +92,7 @@ class Portfolio(Strategy):
             return
         due = self.instants % self.p.rebalance_every == 0
         self.instants += 1
-        if due and not any(open_orders(self, s) for s in self.symbols):
+        if due and not self.orders.working():
             self.rebalance({s: dec(c) for s, c in closes.items()})
 
     def weights(self, prices: dict[str, Decimal]) -> dict[str, Decimal]:
@@ -116,16 +117,16 @@ class Portfolio(Strategy):
         sells = [s for s in trades if current[s] > self.targets[s]]
         self.pending_buys = [s for s in trades if s not in sells]
         for symbol in sells:
-            self.target_percent(symbol, self.targets[symbol])
+            self.orders.add(self.target_percent(symbol, self.targets[symbol]))
         self._buy_when_sold()
 
     def _buy_when_sold(self) -> None:
         """Buy once no sale is working: the sales' proceeds then count in the equity the purchases are sized on."""
-        if not self.pending_buys or any(o.side is OrderSide.SELL for o in open_orders(self)):
+        if not self.pending_buys or any(o.side is OrderSide.SELL for o in self.orders.working()):
             return
         buys, self.pending_buys = self.pending_buys, []
         for symbol in buys:
-            self.target_percent(symbol, self.targets[symbol])
+            self.orders.add(self.target_percent(symbol, self.targets[symbol]))
 
     def on_order_update(self, order: Order, event: OrderEvent) -> None:
         if order.is_terminal:
