@@ -57,7 +57,11 @@ def _ewm(shocks: np.ndarray, alpha: float) -> np.ndarray:
     import numpy as np
     import polars as pl
 
-    frame = pl.DataFrame({str(i): shocks[i] for i in range(shocks.shape[0])})
+    # Start the recursion at y_0 = alpha * x_0 (the stationary scale), not at x_0: an ewm_mean seeded with the
+    # full first shock makes the first stretch of every series about 1/sqrt(alpha) times too volatile.
+    seeded = shocks.copy()
+    seeded[:, 0] = shocks[:, 0] * alpha
+    frame = pl.DataFrame({str(i): seeded[i] for i in range(seeded.shape[0])})
     smoothed = frame.select(pl.all().ewm_mean(alpha=alpha, adjust=False)).to_numpy().T
     return np.asarray(smoothed / np.sqrt(alpha / (2 - alpha)), dtype=np.float64)
 

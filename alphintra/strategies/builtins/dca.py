@@ -79,6 +79,10 @@ class Dca(Strategy):
         if name == "dca":
             self.purchase(self.symbols[0])
 
+    def on_schedule(self) -> None:
+        """One cron firing (``alphintra schedule``) is one purchase, whatever ``every_bars`` says."""
+        self.purchase(self.symbols[0])
+
     def purchase(self, symbol: str) -> None:
         p = self.p
         price = self.price(symbol)

@@ -95,6 +95,12 @@ class Portfolio(Strategy):
         if due and not self.orders.working():
             self.rebalance({s: dec(c) for s, c in closes.items()})
 
+    def on_schedule(self) -> None:
+        """One cron firing (``alphintra schedule``) is one rebalance at the last prices."""
+        prices = {s: self.price(s) for s in self.symbols}
+        if all(p is not None for p in prices.values()) and not self.orders.working():
+            self.rebalance({s: p for s, p in prices.items() if p is not None})
+
     def weights(self, prices: dict[str, Decimal]) -> dict[str, Decimal]:
         """Each symbol's share of equity at ``prices``."""
         equity = self.cash + sum((self.position(s) * prices[s] for s in self.symbols), Decimal(0))

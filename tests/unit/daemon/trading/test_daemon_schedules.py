@@ -103,10 +103,11 @@ def test_run_now_pause_resume_remove(engine: Engine) -> None:
 
 def test_the_schedule_instance_lives_between_firings(engine: Engine) -> None:
     c = engine.client
-    c.post("/api/v1/schedules", json={**JOB, "params": {"every_bars": 2, "amount": "300"}})
-    # every_bars=2 counts firings: buys at the 1st and 3rd, not the 2nd -- so the instance carried over.
+    c.post("/api/v1/schedules", json={**JOB, "params": {"amount": "300"}})
+    # dca's on_schedule buys once per firing; its purchase counter keeps counting, so the instance carried over.
     counts = [len(c.post("/api/v1/schedules/dca-eth/run").json()["orders"]) for _ in range(3)]
-    assert counts == [1, 0, 1]
+    assert counts == [1, 1, 1]
+    assert engine.host.scheduler.instances["dca-eth"].runner.strategy.purchases == 3  # type: ignore[attr-defined]
 
 
 def test_failures_are_recorded_and_the_instance_rebuilt(engine: Engine) -> None:
