@@ -249,25 +249,12 @@ class OrderEmulator:
                 # A market order in the book may walk up to the collar: lock what it may cost, not the trigger.
                 price = inst.round_price(price * (1 + model.market_collar_bps / _BPS), "up")
             try:
-                node._reserve_raw(order.account, order.id, inst, order.side, order.leaves_quantity, price)
+                node._reserve_and_record(order.account, order.id, inst, order.side, order.leaves_quantity, price)
             except ValidationError as exc:
                 node.emit(
                     order, OrderRejected(order.id, now, reason=RejectReason.INSUFFICIENT_BALANCE, message=exc.message)
                 )
                 return
-            res = node.ledger.reservation(order.id)
-            assert res is not None
-            node.record(
-                {
-                    "type": "Reserved",
-                    "order_id": order.id,
-                    "account": order.account,
-                    "symbol": order.symbol,
-                    "side": order.side.value,
-                    "quantity": str(order.leaves_quantity),
-                    "price": None if res.price is None else str(res.price),
-                }
-            )
         market = order.order_type is not OrderType.STOP_LIMIT
         trigger = fill_ref
         if not market and fill_ref is not None and order.price is not None:
@@ -405,20 +392,7 @@ class OrderEmulator:
         now = node.clock.now_ns()
         if is_take_profit:
             inst = node.instruments.get(leg.symbol)
-            node._reserve_raw(leg.account, leg.id, inst, leg.side, leg.leaves_quantity, leg.price)
-            res = node.ledger.reservation(leg.id)
-            assert res is not None
-            node.record(
-                {
-                    "type": "Reserved",
-                    "order_id": leg.id,
-                    "account": leg.account,
-                    "symbol": leg.symbol,
-                    "side": leg.side.value,
-                    "quantity": str(leg.leaves_quantity),
-                    "price": None if res.price is None else str(res.price),
-                }
-            )
+            node._reserve_and_record(leg.account, leg.id, inst, leg.side, leg.leaves_quantity, leg.price)
             node._route(leg)
         else:
             node.emit(leg, OrderSubmitted(leg.id, now))

@@ -54,7 +54,7 @@ from alphintra.engine.core.events import (
 )
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.core.ledger import Ledger
-from alphintra.engine.core.ledger_types import AccountMode
+from alphintra.engine.core.ledger_types import AccountMode, Reservation
 from alphintra.engine.core.orders import Order
 from alphintra.engine.core.validation import check_order
 from alphintra.engine.data import Bar, QuoteTick, TradeTick
@@ -234,27 +234,17 @@ class TradingNode:
         )
         price = None if hold else self._reservation_price(init, inst)
         if not hold and not _no_lock:
-            self._reserve(init, inst, init.quantity, price)  # raises InsufficientBalance before anything is kept
+            # Raises (InsufficientBalance) before anything is kept; journaled below, after OrderInitialized.
+            self._reserve(account, order_id, inst, init.side, init.quantity, price)
         self._seq += 1
         order = Order.create(init)
         self.orders[order_id] = order
         if init.client_order_id is not None:
             self._client_ids[(account, init.client_order_id)] = order_id
         self._after(order, init)
-        if self.ledger.reservation(order_id) is not None:
-            res = self.ledger.reservation(order_id)
-            assert res is not None
-            self._record(
-                {
-                    "type": "Reserved",
-                    "order_id": order_id,
-                    "account": account,
-                    "symbol": init.symbol,
-                    "side": init.side.value,
-                    "quantity": str(init.quantity),
-                    "price": None if res.price is None else str(res.price),
-                }
-            )
+        res = self.ledger.reservation(order_id)
+        if res is not None:
+            self._record_reserved(res)
         if not hold:
             self._route(order)
         return order
@@ -437,24 +427,7 @@ class TradingNode:
             # Re-size the lock first: if the account cannot fund the larger order, nothing changes.
             new_leaves = (qty if qty is not None else order.quantity) - order.filled_quantity
             new_price = px if px is not None else res.price
-            self.ledger.release(order.id)
-            try:
-                self._reserve_raw(order.account, order.id, inst, order.side, new_leaves, new_price)
-            except Exception:
-                self._reserve_raw(order.account, order.id, inst, order.side, res.remaining, res.price)
-                raise
-            self._record({"type": "Released", "order_id": order.id})
-            self._record(
-                {
-                    "type": "Reserved",
-                    "order_id": order.id,
-                    "account": order.account,
-                    "symbol": order.symbol,
-                    "side": order.side.value,
-                    "quantity": str(new_leaves),
-                    "price": None if new_price is None else str(new_price),
-                }
-            )
+            self._reserve_and_record(order.account, order.id, inst, order.side, new_leaves, new_price, replacing=res)
         self._emit(order, OrderUpdated(order.id, self.clock.now_ns(), quantity=qty, price=px, stop_price=stop))
         key = self.emulator.venue_key(order)
         if key is not None and self.venue.is_working(key) and (qty is not None or px is not None):
@@ -683,14 +656,55 @@ class TradingNode:
             return inst.round_price(ref * (1 + self.venue.model.market_collar_bps / _BPS), "up")
         return ref
 
-    def _reserve(self, init: OrderInitialized, inst: Instrument, qty: Decimal, price: Decimal | None) -> None:
-        self._reserve_raw(init.account, init.order_id, inst, init.side, qty, price)
+    def _reserve_and_record(
+        self,
+        account: str,
+        order_id: str,
+        inst: Instrument,
+        side: OrderSide,
+        qty: Decimal,
+        price: Decimal | None,
+        *,
+        replacing: Reservation | None = None,
+    ) -> Reservation:
+        """Lock funds for a working order and journal the lock; raises (journaling nothing) when it cannot be funded.
 
-    def _reserve_raw(
+        ``replacing`` is the order's current lock, swapped for the new one: released first (its funds count
+        towards the new lock) and put back unchanged if the new lock is refused.
+        """
+        if replacing is None:
+            res = self._reserve(account, order_id, inst, side, qty, price)
+        else:
+            self.ledger.release(order_id)
+            try:
+                res = self._reserve(account, order_id, inst, side, qty, price)
+            except Exception:
+                self._reserve(account, order_id, inst, side, replacing.remaining, replacing.price)
+                raise
+            self._record({"type": "Released", "order_id": order_id})
+        self._record_reserved(res)
+        return res
+
+    def _record_reserved(self, res: Reservation) -> None:
+        """Journal a lock (the one place a ``Reserved`` record is built; :meth:`replay` reads it back)."""
+        self._record(
+            {
+                "type": "Reserved",
+                "order_id": res.order_id,
+                "account": res.account_id,
+                "symbol": res.symbol,
+                "side": res.side.value,
+                "quantity": str(res.remaining),
+                "price": None if res.price is None else str(res.price),
+            }
+        )
+
+    def _reserve(
         self, account: str, order_id: str, inst: Instrument, side: OrderSide, qty: Decimal, price: Decimal | None
-    ) -> None:
+    ) -> Reservation:
+        """Lock funds in the ledger only (the caller journals it, see :meth:`_record_reserved`)."""
         try:
-            self.ledger.reserve(account, order_id, inst, side, qty, price)
+            return self.ledger.reserve(account, order_id, inst, side, qty, price)
         except ValidationError as exc:
             # Funds and margin refusals are order rejections (the caller carries on), not engine errors.
             if getattr(exc, "reason", None) in (RejectReason.INSUFFICIENT_BALANCE.value, "LEVERAGE_LIMIT", "NO_MARK"):
