@@ -1,0 +1,78 @@
+"""`alphintra portfolio`: the account's value, positions, balances and performance from the running daemon.
+
+``alphintra portfolio`` alone shows the summary (cash, positions value, equity, PnL).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import typer
+
+from alphintra.cli.common import JsonOption, emit, print_json, print_table
+from alphintra.cli.order import engine_client
+
+app = typer.Typer(
+    help="Account value, positions, balances and performance (needs a running engine).",
+    invoke_without_command=True,
+)
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+@app.callback()
+def summary(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Cash, positions value, equity, exposure and PnL of the engine's account."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with engine_client() as client:
+        data = client.get("/api/v1/portfolio")
+    emit(data, as_json, title=f"portfolio {data.get('account', '')}".strip())
+
+
+@app.command("positions")
+def positions(as_json: JsonOption = False) -> None:
+    """Open positions with their mark, market value and PnL."""
+    with engine_client() as client:
+        rows = client.get("/api/v1/portfolio/positions")
+    if as_json:
+        print_json(rows)
+        return
+    shown = [
+        {
+            "symbol": p["symbol"],
+            **{
+                k: _dec(p.get(k))
+                for k in ("quantity", "average_price", "mark", "market_value", "unrealised_pnl", "realised_pnl")
+            },
+            "fees": ", ".join(f"{v} {a}" for a, v in (p.get("fees") or {}).items()),
+        }
+        for p in rows
+    ]
+    print_table(shown, title="positions", empty="no positions")
+
+
+@app.command("balances")
+def balances(as_json: JsonOption = False) -> None:
+    """Each asset's total, available and locked (reserved by working orders) amount."""
+    with engine_client() as client:
+        rows = client.get("/api/v1/portfolio/balances")
+    if as_json:
+        print_json(rows)
+        return
+    shown = [{"asset": b["asset"], **{k: _dec(b[k]) for k in ("total", "available", "locked")}} for b in rows]
+    print_table(shown, title="balances", empty="no balances")
+
+
+@app.command("performance")
+def performance(as_json: JsonOption = False) -> None:
+    """Equity against the session's start: PnL, return, fees paid and number of fills."""
+    with engine_client() as client:
+        data = client.get("/api/v1/portfolio/performance")
+    emit(data, as_json, title="performance")
+
+
+__all__ = ["app"]
