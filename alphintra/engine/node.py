@@ -16,6 +16,9 @@ nothing. The node is single-threaded; the daemon hands it work on its own thread
 
 Execution algorithms (TWAP/VWAP) live in :mod:`alphintra.engine.algos` as ``node.algos``; ``submit_twap`` and
 ``submit_vwap`` start them. Venue latency (book mode) and every other delay run on the clock's timers.
+
+Two private modules hold parts of the node: ``_node_funds`` (reservation prices, ledger locks, the reduce-only
+rule and the venue's fill capacity) and ``_node_recovery`` (journal replay and resume).
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 
+from alphintra.engine import _node_recovery
+from alphintra.engine._node_funds import capacity, check_reduce_only, reservation_price, reserve
 from alphintra.engine.algos import AlgoEngine, AlgoProgress, TwapRequest, VwapRequest
 from alphintra.engine.clock import Clock
 from alphintra.engine.commands import BracketRequest, OrderRequest
@@ -50,7 +56,6 @@ from alphintra.engine.core.events import (
     OrderRejected,
     OrderSubmitted,
     OrderUpdated,
-    event_from_dict,
 )
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.core.ledger import Ledger
@@ -66,7 +71,6 @@ from alphintra.engine.venue.simulated import SimulatedVenue
 _log = logging.getLogger("alphintra.engine.node")
 _EMULATED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 _TERMINAL_EVENTS = (OrderCanceled, OrderExpired, OrderRejected)
-_BPS = Decimal(10_000)
 
 
 class JournalSink(Protocol):
@@ -121,7 +125,7 @@ class TradingNode:
         self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
         for inst in instruments:
             self.ledger.register(inst)
-        venue.bind(self, capacity=self._capacity, schedule=self._schedule_venue)
+        venue.bind(self, capacity=partial(capacity, self), schedule=self._schedule_venue)
         self.algos = AlgoEngine(self)
 
     # -- accounts -------------------------------------------------------------------------------------------
@@ -225,17 +229,17 @@ class TradingNode:
         if self.risk is not None:
             self.risk.check(self, init, inst)
         if init.reduce_only:
-            self._check_reduce_only(init)
+            check_reduce_only(self.ledger, init)
         # A bracket's exits wait (NEW, nothing locked) for the entry; an algorithm's children go out at once.
         hold = (
             _contingency is not None
             and _contingency.get("parent_order_id") is not None
             and _contingency.get("contingency_type") is ContingencyType.BRACKET
         )
-        price = None if hold else self._reservation_price(init, inst)
+        price = None if hold else reservation_price(self, init, inst)
         if not hold and not _no_lock:
             # Raises (InsufficientBalance) before anything is kept; journaled below, after OrderInitialized.
-            self._reserve(account, order_id, inst, init.side, init.quantity, price)
+            reserve(self.ledger, account, order_id, inst, init.side, init.quantity, price)
         self._seq += 1
         order = Order.create(init)
         self.orders[order_id] = order
@@ -593,69 +597,6 @@ class TradingNode:
         self._venue_timers += 1
         self.clock.set_timer(f"venue:{self._venue_timers}", lambda _name, _ts: action(), at_ns=due_ns)
 
-    def _capacity(self, key: str, price: Decimal) -> Decimal | None:
-        """How much of a venue order the account can still pay for at ``price``.
-
-        Spot: the available funds (plus what the order itself locks). Margin: the largest quantity whose fill keeps
-        gross exposure within equity x leverage after the fee (reducing exposure is always allowed); with ``q`` the
-        position, ``E`` the equity at ``price``, ``X`` the other exposure, ``L`` the leverage and ``f`` the fee rate,
-        a buy may reach ``(L*E - X - q*p) / (p*(1 + L*f))`` and a sell ``(L*E - X + q*p) / (p*(1 + L*f))``.
-        """
-        order = self.orders.get(self.emulator.order_for_key(key))
-        if order is None:
-            return None
-        inst = self.instruments.get(order.symbol)
-        fee_rate = max(inst.taker_fee, inst.maker_fee, Decimal(0))
-        if self.ledger.account_mode(order.account) is not AccountMode.SPOT:
-            return self._margin_capacity(order, inst, price, fee_rate)
-        res = self.ledger.reservation(order.id)
-        locked = res.locked if res is not None else Decimal(0)
-        if order.side is OrderSide.BUY:
-            funds = self.ledger.balance(order.account, inst.quote).available + locked
-            return funds / (price * (1 + fee_rate))
-        return self.ledger.balance(order.account, inst.base).available + locked
-
-    def _margin_capacity(self, order: Order, inst: Instrument, price: Decimal, fee_rate: Decimal) -> Decimal | None:
-        ledger = self.ledger
-        leverage = ledger.account_leverage(order.account)
-        pos = ledger.position(order.account, order.symbol)
-        q = pos.quantity if pos is not None else Decimal(0)
-        mark = ledger.marks().get(order.symbol, price)
-        valuation = ledger.valuation(order.account)
-        if valuation.unpriced:
-            return None
-        equity = valuation.equity + q * (price - mark)
-        other = valuation.exposure - abs(q) * mark
-        denom = price * (1 + leverage * fee_rate)
-        if order.side is OrderSide.BUY:
-            return max(-q, (leverage * equity - other - q * price) / denom, Decimal(0))
-        return max(q, (leverage * equity - other + q * price) / denom, Decimal(0))
-
-    def _reservation_price(self, init: OrderInitialized, inst: Instrument) -> Decimal | None:
-        if init.side is not OrderSide.BUY:
-            return None
-        # A margin reservation locks nothing and is only checked against the leverage limit: check it at the
-        # market, not at the protective collar (the venue caps the fill to what the limit allows).
-        collar = self.venue.model.mode == "book" and self.ledger.account_mode(init.account) is AccountMode.SPOT
-        if init.order_type in (OrderType.LIMIT, OrderType.ICEBERG, OrderType.STOP_LIMIT) and init.price is not None:
-            return init.price
-        if init.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and init.stop_price is not None:
-            if collar:
-                # Once triggered it is a market order that may walk the book up to the collar.
-                return inst.round_price(init.stop_price * (1 + self.venue.model.market_collar_bps / _BPS), "up")
-            return init.stop_price
-        ref = self.last_price(init.symbol)
-        if ref is None:
-            raise OrderRejectedError(
-                "price",
-                "a market buy needs a reference price; no market data has been seen for the symbol",
-                init.symbol,
-                reason=RejectReason.NO_LIQUIDITY,
-            )
-        if collar:
-            return inst.round_price(ref * (1 + self.venue.model.market_collar_bps / _BPS), "up")
-        return ref
-
     def _reserve_and_record(
         self,
         account: str,
@@ -673,13 +614,13 @@ class TradingNode:
         towards the new lock) and put back unchanged if the new lock is refused.
         """
         if replacing is None:
-            res = self._reserve(account, order_id, inst, side, qty, price)
+            res = reserve(self.ledger, account, order_id, inst, side, qty, price)
         else:
             self.ledger.release(order_id)
             try:
-                res = self._reserve(account, order_id, inst, side, qty, price)
+                res = reserve(self.ledger, account, order_id, inst, side, qty, price)
             except Exception:
-                self._reserve(account, order_id, inst, side, replacing.remaining, replacing.price)
+                reserve(self.ledger, account, order_id, inst, side, replacing.remaining, replacing.price)
                 raise
             self._record({"type": "Released", "order_id": order_id})
         self._record_reserved(res)
@@ -698,32 +639,6 @@ class TradingNode:
                 "price": None if res.price is None else str(res.price),
             }
         )
-
-    def _reserve(
-        self, account: str, order_id: str, inst: Instrument, side: OrderSide, qty: Decimal, price: Decimal | None
-    ) -> Reservation:
-        """Lock funds in the ledger only (the caller journals it, see :meth:`_record_reserved`)."""
-        try:
-            return self.ledger.reserve(account, order_id, inst, side, qty, price)
-        except ValidationError as exc:
-            # Funds and margin refusals are order rejections (the caller carries on), not engine errors.
-            if getattr(exc, "reason", None) in (RejectReason.INSUFFICIENT_BALANCE.value, "LEVERAGE_LIMIT", "NO_MARK"):
-                raise OrderRejectedError(
-                    exc.field, exc.rule, exc.value, reason=RejectReason.INSUFFICIENT_BALANCE
-                ) from None
-            raise
-
-    def _check_reduce_only(self, init: OrderInitialized) -> None:
-        pos = self.ledger.position(init.account, init.symbol)
-        held = pos.quantity if pos is not None else Decimal(0)
-        reduces = (held > 0 and init.side is OrderSide.SELL) or (held < 0 and init.side is OrderSide.BUY)
-        if not reduces or init.quantity > abs(held):
-            raise OrderRejectedError(
-                "quantity",
-                f"reduce-only order must not exceed the position {held}",
-                init.quantity,
-                reason=RejectReason.INVALID_QUANTITY,
-            )
 
     def _route(self, order: Order) -> None:
         now = self.clock.now_ns()
@@ -819,73 +734,11 @@ class TradingNode:
 
     def replay(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Rebuild orders, balances and positions from journal records (into a fresh node). Returns the count."""
-        if self.orders:
-            raise ConflictError("replay needs a fresh node")
-        self._replaying = True
-        count = 0
-        try:
-            for rec in records:
-                count += 1
-                kind = rec.get("type")
-                if kind == "AccountOpened":
-                    self.ledger.open_account(
-                        str(rec["account"]),
-                        mode=str(rec["mode"]),
-                        currency=str(rec["currency"]),
-                        leverage=str(rec["leverage"]),
-                    )
-                elif kind == "Deposited":
-                    self.ledger.deposit(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-                elif kind == "Withdrawn":
-                    self.ledger.withdraw(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-                elif kind == "Reserved":
-                    inst = self.instruments.get(str(rec["symbol"]))
-                    price = rec.get("price")
-                    self.ledger.reserve(
-                        str(rec["account"]),
-                        str(rec["order_id"]),
-                        inst,
-                        str(rec["side"]),
-                        str(rec["quantity"]),
-                        None if price is None else str(price),
-                    )
-                elif kind == "Released":
-                    self.ledger.release(str(rec["order_id"]))
-                elif kind == "EmulatorLink":
-                    self.emulator.restore_record(rec)
-                elif isinstance(kind, str) and kind.startswith("Algo"):
-                    self.algos.restore_record(rec)
-                elif isinstance(kind, str) and kind.startswith("Order"):
-                    event = event_from_dict(rec)
-                    if isinstance(event, OrderInitialized):
-                        order = Order.create(event)
-                        self.orders[order.id] = order
-                        self._seq = max(self._seq, _seq_of(order.id, self.id_prefix))
-                        if event.client_order_id is not None:
-                            self._client_ids[(event.account, event.client_order_id)] = order.id
-                    else:
-                        order = self.orders[event.order_id]
-                        order.apply(event)
-                        self._effects(order, event)
-        finally:
-            self._replaying = False
-        return count
+        return _node_recovery.replay(self, records)
 
     def resume(self) -> None:
         """After a replay: put working orders back on the venue and re-arm the emulator, oldest first."""
-        for order in sorted(self.orders.values(), key=lambda o: (o.created_at, o.id)):
-            if order.is_terminal:
-                continue
-            if order.status is OrderStatus.PENDING_CANCEL:
-                self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason="canceled during restart"))
-                continue
-            self.emulator.resume(order)
-        self.algos.resume()
-
-
-def _seq_of(order_id: str, prefix: str) -> int:
-    head, _, tail = order_id.rpartition("-")
-    return int(tail) if head == prefix and tail.isdigit() else 0
+        _node_recovery.resume(self)
 
 
 __all__ = ["JournalSink", "OrderListener", "PreTradeCheck", "TradingNode"]
