@@ -6,7 +6,7 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|optimize"|"|risk"|"|schedule"|"|strategy"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|watch"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -88,6 +88,9 @@ _alphintra() {
         "engine start|--wait") return 0 ;;
         "engine stop|--wait") return 0 ;;
         "export postgres|--url") return 0 ;;
+        "market book|--depth"|"market book|-d") return 0 ;;
+        "market ohlcv|--timeframe"|"market ohlcv|-t") return 0 ;;
+        "market ohlcv|--limit"|"market ohlcv|-n") return 0 ;;
         "optimize|--symbol"|"optimize|-s") return 0 ;;
         "optimize|--param"|"optimize|-p") return 0 ;;
         "optimize|--timeframe"|"optimize|-t") return 0 ;;
@@ -101,6 +104,41 @@ _alphintra() {
         "optimize|--workers") return 0 ;;
         "optimize|--seed") return 0 ;;
         "optimize|--top") return 0 ;;
+        "order buy|--limit") return 0 ;;
+        "order buy|--stop") return 0 ;;
+        "order buy|--trail") return 0 ;;
+        "order buy|--iceberg") return 0 ;;
+        "order buy|--twap") return 0 ;;
+        "order buy|--vwap") return 0 ;;
+        "order buy|--slices") return 0 ;;
+        "order buy|--tif") return 0 ;;
+        "order buy|--expires") return 0 ;;
+        "order buy|--tp") return 0 ;;
+        "order buy|--sl") return 0 ;;
+        "order buy|--client-id") return 0 ;;
+        "order buy|--strategy") return 0 ;;
+        "order cancel|--symbol") return 0 ;;
+        "order cancel|--strategy") return 0 ;;
+        "order list|--status") return 0 ;;
+        "order list|--symbol") return 0 ;;
+        "order list|--strategy") return 0 ;;
+        "order list|--limit"|"order list|-n") return 0 ;;
+        "order modify|--price") return 0 ;;
+        "order modify|--qty") return 0 ;;
+        "order modify|--stop") return 0 ;;
+        "order sell|--limit") return 0 ;;
+        "order sell|--stop") return 0 ;;
+        "order sell|--trail") return 0 ;;
+        "order sell|--iceberg") return 0 ;;
+        "order sell|--twap") return 0 ;;
+        "order sell|--vwap") return 0 ;;
+        "order sell|--slices") return 0 ;;
+        "order sell|--tif") return 0 ;;
+        "order sell|--expires") return 0 ;;
+        "order sell|--tp") return 0 ;;
+        "order sell|--sl") return 0 ;;
+        "order sell|--client-id") return 0 ;;
+        "order sell|--strategy") return 0 ;;
         "risk alerts|--severity") return 0 ;;
         "risk alerts|--ack") return 0 ;;
         "risk alerts|--by") return 0 ;;
@@ -145,13 +183,25 @@ _alphintra() {
         "strategy start|--symbol"|"strategy start|-s") return 0 ;;
         "strategy start|--param"|"strategy start|-p") return 0 ;;
         "strategy start|--description") return 0 ;;
+        "trades list|--symbol") return 0 ;;
+        "trades list|--order") return 0 ;;
+        "trades list|--limit"|"trades list|-n") return 0 ;;
+        "trades summary|--symbol") return 0 ;;
+        "watch book|--depth"|"watch book|-d") return 0 ;;
+        "watch book|--count") return 0 ;;
+        "watch orders|--symbol") return 0 ;;
+        "watch orders|--rows"|"watch orders|-n") return 0 ;;
+        "watch orders|--count") return 0 ;;
+        "watch trades|--symbol") return 0 ;;
+        "watch trades|--rows"|"watch trades|-n") return 0 ;;
+        "watch trades|--count") return 0 ;;
     esac
     if [[ -n "$choices" ]]; then
         COMPREPLY=( $(compgen -W "$choices" -- "$cur") )
         return 0
     fi
     case "$cmdpath" in
-        "") words='auth backtest bench completions config data engine export optimize risk schedule strategy --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='auth backtest bench completions config data engine export market optimize order portfolio risk schedule strategy trades watch --version -v --verbose -q --quiet --home --config --help -h' ;;
         "auth") words='token --help -h' ;;
         "auth token") words='create --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
@@ -187,7 +237,23 @@ _alphintra() {
         "engine stop") words='--wait --help -h' ;;
         "export") words='postgres --help -h' ;;
         "export postgres") words='--url --market --no-market --state --no-state --json --help -h' ;;
+        "market") words='book ohlcv symbols ticker --help -h' ;;
+        "market book") words='--depth -d --json --help -h' ;;
+        "market ohlcv") words='--timeframe -t --limit -n --json --help -h' ;;
+        "market symbols") words='--json --help -h' ;;
+        "market ticker") words='--json --help -h' ;;
         "optimize") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --json --help -h' ;;
+        "order") words='buy cancel list modify sell show --help -h' ;;
+        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --client-id --strategy --yes -y --json --help -h' ;;
+        "order cancel") words='--all --symbol --strategy --json --help -h' ;;
+        "order list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
+        "order modify") words='--price --qty --stop --json --help -h' ;;
+        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --client-id --strategy --yes -y --json --help -h' ;;
+        "order show") words='--json --help -h' ;;
+        "portfolio") words='balances performance positions --json --help -h' ;;
+        "portfolio balances") words='--json --help -h' ;;
+        "portfolio performance") words='--json --help -h' ;;
+        "portfolio positions") words='--json --help -h' ;;
         "risk") words='alerts halt limits metrics resume stress --help -h' ;;
         "risk alerts") words='--severity --unacknowledged --ack --by --limit --json --help -h' ;;
         "risk halt") words='--strategy --symbol --account --reason --by --json --help -h' ;;
@@ -213,6 +279,13 @@ _alphintra() {
         "strategy start") words='--strategy --symbol -s --param -p --description --json --help -h' ;;
         "strategy status") words='--json --help -h' ;;
         "strategy stop") words='--keep-orders --json --help -h' ;;
+        "trades") words='list summary --help -h' ;;
+        "trades list") words='--symbol --order --limit -n --json --help -h' ;;
+        "trades summary") words='--symbol --json --help -h' ;;
+        "watch") words='book orders trades --help -h' ;;
+        "watch book") words='--depth -d --json --count --help -h' ;;
+        "watch orders") words='--symbol --rows -n --json --count --help -h' ;;
+        "watch trades") words='--symbol --rows -n --json --count --help -h' ;;
     esac
     COMPREPLY=( $(compgen -W "$words" -- "$cur") )
 }

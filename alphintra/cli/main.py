@@ -22,10 +22,15 @@ from alphintra.cli import (
     data,
     engine,
     export,
+    market,
     optimize,
+    order,
+    portfolio,
     risk,
     schedule,
     strategy,
+    trades,
+    watch,
 )
 from alphintra.cli.common import OutputState, err_console
 from alphintra.errors import AlphintraError
@@ -76,6 +81,11 @@ def root(
     setup_logging(verbose, quiet)
 
 
+app.add_typer(order.app, name="order")
+app.add_typer(trades.app, name="trades")
+app.add_typer(portfolio.app, name="portfolio")
+app.add_typer(market.app, name="market")
+app.add_typer(watch.app, name="watch")
 app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
 app.command("optimize")(optimize.optimize)
