@@ -65,7 +65,21 @@ def run_backtrader(df: Any, fast: int = 10, slow: int = 30) -> tuple[float, int,
     return time.perf_counter() - t0, strat.fills, cerebro.broker.getvalue()
 
 
-def sweep(df: Any, sets: int, workers: int) -> float:
+def sweep(df: Any, sets: int, workers: int) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (this process and its workers) of a sweep of ``sets`` runs.
+
+    On a shared machine the wall clock also measures other processes; CPU time shows the work itself, so
+    ``cpu / wall`` near the worker count means the workers really ran in parallel."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = _sweep(df, sets, workers)
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before, strict=True))
+    return wall, cpu
+
+
+def _sweep(df: Any, sets: int, workers: int) -> float:
     from alphintra.strategies import optimize as opt
     from alphintra.strategies.backtest import BacktestConfig, backtest_objective
 
