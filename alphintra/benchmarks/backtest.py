@@ -126,8 +126,8 @@ def run(
         out["speedup_vs_backtrader"] = round(theirs[0] / ours[0], 2)
     if sweep_sets:
         small = synthetic(sweep_bars, seed=2)
-        one = sweep(small, sweep_sets, 1)
-        many = sweep(small, sweep_sets, workers)
+        one, one_cpu = sweep(small, sweep_sets, 1)
+        many, many_cpu = sweep(small, sweep_sets, workers)
         out["optimizer"] = {
             "sets": sweep_sets,
             "bars_each": sweep_bars,
@@ -135,5 +135,8 @@ def run(
             f"seconds_{workers}_workers": round(many, 2),
             "scaling": round(one / many, 2),
             "ideal": workers,
+            "cpu_seconds_1_worker": round(one_cpu, 2),
+            f"cpu_seconds_{workers}_workers": round(many_cpu, 2),
+            "parallelism": round(many_cpu / many, 2),
         }
     return out
