@@ -40,6 +40,8 @@ class Tally:
     post_only: set[int] = field(default_factory=set)
     fills: list[Fill] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)
+    # The taker's side and limit when each fill happened (a later modify may change the limit).
+    fill_limits: dict[int, tuple[OrderSide, int | None]] = field(default_factory=dict)
 
 
 def record(tally: Tally, taker: int, result: MatchResult) -> None:
@@ -47,6 +49,7 @@ def record(tally: Tally, taker: int, result: MatchResult) -> None:
     assert sum(f.qty for f in result.fills) == result.filled  # what the makers gave is what the taker got
     for f in result.fills:
         assert f.taker_id == taker
+        tally.fill_limits[f.seq] = tally.limits[taker]
         tally.filled[f.maker_id] += f.qty
         tally.filled[f.taker_id] += f.qty
     tally.canceled[taker] += result.canceled
@@ -127,7 +130,7 @@ def test_invariants_hold_after_every_command(cmds: list[tuple[Any, ...]], mode: 
     for f in tally.fills:
         if mode is not SelfTradeMode.ALLOW:
             assert f.maker_account != f.taker_account
-        side, limit = tally.limits[f.taker_id]
+        side, limit = tally.fill_limits[f.seq]
         assert f.taker_side is side
         if limit is not None:
             assert f.price <= limit if side is B else f.price >= limit
