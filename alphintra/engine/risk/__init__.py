@@ -43,7 +43,8 @@ from alphintra.engine.risk.metrics import (
     portfolio_pnl,
     scale_to_horizon,
 )
-from alphintra.engine.risk.pretrade import MarketStats, RiskEngine, RiskLimitError, StatsTracker
+from alphintra.engine.risk.pretrade import RiskEngine, RiskLimitError
+from alphintra.engine.risk.stats import MarketStats, StatsTracker
 from alphintra.engine.risk.stress import (
     SCENARIOS,
     CovarianceShock,
