@@ -43,8 +43,9 @@ def _coerce_params(strategy: str, raw: dict[str, str]) -> dict[str, Any]:
         return cls.Params.model_validate(raw).model_dump()
     except PydanticError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "--param"
-        raise ValidationError(f"--param {field}", str(err["msg"]), raw.get(field)) from None
+        name = ".".join(str(p) for p in err["loc"])
+        rule = str(err["msg"]).removeprefix("Value error, ")
+        raise ValidationError(f"--param {name}" if name else "--param", rule, raw.get(name)) from None
 
 
 @app.command("run")
