@@ -1,0 +1,78 @@
+"""The backtest, optimize and strategy command groups through the real entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def test_backtest_run_json_report_and_listing(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    result = run_cli(
+        "backtest",
+        "run",
+        "sma_cross",
+        "-s",
+        "GOOG",
+        "--fee",
+        "0.2%",
+        "--cash",
+        "10000",
+        "-p",
+        "fast=10",
+        "-p",
+        "slow=20",
+        "--json",
+    )
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["metrics"]["end_equity"] == "55843.07578"
+    assert data["metrics"]["num_trades"] == 93
+    run_id = data["run_id"]
+    assert (isolated_home / "reports" / run_id / "report.html").read_text().startswith("<!DOCTYPE html>")
+    listed = run_cli("backtest", "list", "--json")
+    assert [r["id"] for r in json.loads(listed.out)] == [run_id]
+    shown = run_cli("backtest", "show", run_id, "--json")
+    assert json.loads(shown.out)["metrics"]["end_equity"] == "55843.07578"
+
+
+def test_bad_backtest_input_exits_2_with_the_field(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    bad = run_cli("backtest", "run", "sma_cross", "-s", "GOOG", "-p", "fast=30", "-p", "slow=20")
+    assert bad.code == 2
+    assert "fast (30) must be below slow (20)" in bad.err
+    assert run_cli("backtest", "run", "sma_cross", "-s", "GOOG", "--fee", "abc").code == 2
+    missing = run_cli("backtest", "run", "sma_cross", "-s", "NOPE")
+    assert missing.code == 1 and "no ohlcv data for NOPE" in missing.err
+    unknown = run_cli("backtest", "run", "nope", "-s", "GOOG")
+    assert unknown.code == 1 and "unknown strategy 'nope'" in unknown.err
+    assert "Traceback" not in bad.err + missing.err + unknown.err
+
+
+def test_strategy_list_and_info(run_cli) -> None:  # type: ignore[no-untyped-def]
+    names = {row["name"] for row in json.loads(run_cli("strategy", "list", "--json").out)}
+    assert {
+        "sma_cross",
+        "donchian",
+        "mean_reversion",
+        "pairs",
+        "grid",
+        "dca",
+        "market_making",
+        "arbitrage",
+        "portfolio",
+        "ml_lightgbm",
+    } <= names
+    info = json.loads(run_cli("strategy", "info", "sma_cross", "--json").out)
+    assert [p["name"] for p in info["params"]][:2] == ["fast", "slow"]
+
+
+def test_optimize_ranks_runs(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    result = run_cli(
+        "optimize", "sma_cross", "-s", "GOOG", "-p", "fast=5:10:5", "-p", "slow=20", "--workers", "1", "--json"
+    )
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert [(r["fast"], r["slow"]) for r in rows] in ([(10, 20), (5, 20)], [(5, 20), (10, 20)])
+    assert rows[0]["sharpe"] >= rows[1]["sharpe"]
