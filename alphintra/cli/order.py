@@ -291,7 +291,7 @@ def _place(
 
 def _order_command(side: str) -> Any:
     def command(
-        symbol: Annotated[str, typer.Argument(help="Instrument, e.g. BTC/USD.")],
+        symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="Instrument, e.g. BTC/USD.")],
         quantity: Annotated[str, typer.Argument(metavar="QTY", help="Quantity in the base asset.")],
         limit: Annotated[
             Price, typer.Option("--limit", help="Limit price (with --stop: the stop-limit's price).")
