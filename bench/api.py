@@ -1,0 +1,67 @@
+"""Order entry through a real daemon: sustained orders/s and p50/p99 latency from 1 and N concurrent clients.
+
+python bench/api.py [--seconds 3] [--clients 1,16,64] [--batch 100] [--batch-clients 1,8] [--json]
+
+Single REST orders, batches, and one sequential EngineClient (the CLI's path); every order is acknowledged only
+once the journal has fsync-ed it. Target (the plan's KPI): >= 10,000 orders/s sustained with p99 < 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+from alphintra.benchmarks.api import run
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
+def _line(name: str, r: dict[str, object]) -> str:
+    return (
+        f"{name:<8} clients {r['clients']:>3}  batch {r['batch']:>4}  {r['orders_per_sec']:>8,} orders/s  "
+        f"p50 {r['p50_ms']:>8.3f} ms  p99 {r['p99_ms']:>8.3f} ms  ({r['orders']:,} orders in {r['seconds']} s)"
+        + (f"  ERRORS {r['errors']}" if r["errors"] else "")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="duration of each scenario")
+    parser.add_argument("--clients", type=_ints, default=(1, 16, 64), help="concurrent connections, e.g. 1,16,64")
+    parser.add_argument("--batch", type=int, default=100, help="orders per batch request")
+    parser.add_argument("--batch-clients", type=_ints, default=(1, 8), help="connections posting batches")
+    parser.add_argument("--client-seconds", type=float, default=1.0, help="EngineClient scenario; 0 skips it")
+    parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    args = parser.parse_args(argv)
+    result = run(
+        seconds=args.seconds,
+        clients=args.clients,
+        batch=args.batch,
+        batch_clients=args.batch_clients,
+        client_seconds=args.client_seconds,
+    )
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for r in result["rest"]:
+        print(_line("rest", r))
+    for r in result["batch"]:
+        print(_line("batch", r))
+    if "client" in result:
+        print(_line("client", result["client"]))
+    verdict = "met" if result["kpi_met_rest"] else "MISSED"
+    print(
+        f"KPI >= {result['target_orders_per_sec']:,} orders/s with p99 < {result['target_p99_ms']} ms on "
+        f"{result['cpus']} CPUs: single orders {verdict}; any scenario {'met' if result['kpi_met_any'] else 'MISSED'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
