@@ -1,0 +1,1 @@
+"""One module per screen; ``dialogs`` holds the modal ones."""
