@@ -1,9 +1,12 @@
 """The trading host: one TradingNode on one engine thread, behind the daemon's API.
 
 Threading: the node is single-threaded. Every API call is a command put on the engine thread's queue
-(:meth:`TradingHost.call`); the thread runs a batch of queued commands, then syncs the journal **once**, and only
-then answers their callers -- group commit: each acknowledged change is on disk, and concurrent clients share
-fsyncs. Between batches the thread fires due timers and moves the paper market.
+(:meth:`TradingHost.call`, or :meth:`TradingHost.acall` from the event loop); the thread runs a batch of queued
+commands, then writes what they journaled in **one** write and syncs it **once**, and only then answers their
+callers -- group commit: each acknowledged change is on disk, and concurrent clients share the write and the
+fsync. Streams and the SQL projection hear of a batch's changes after that sync (one row per touched order,
+positions and balances once per batch), so a stream never shows a change a crash could take back. Between
+batches the thread fires due timers and moves the paper market.
 
 Recovery: on start the journal is replayed into a fresh node (orders, balances, positions, links, algos) and
 working orders go back on the venue; a first start opens the paper account with the configured cash. Trading
@@ -12,8 +15,10 @@ state is projected into the SQLModel store (SQLite by default) by a separate thr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -42,6 +47,68 @@ if TYPE_CHECKING:
 log = get_logger("daemon.trading")
 T = TypeVar("T")
 _BATCH = 256
+# Another thread holding the GIL (the projector, the event loop) keeps the engine thread waiting up to this long
+# after each blocking call; Python's default of 5 ms would put 5 ms into an order's round trip.
+_SWITCH_INTERVAL_S = 0.0005
+
+
+class _AsyncWaiter:
+    """A caller on an event loop: its result is handed over with one loop wake-up per batch, not per call."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+
+def _settle_async(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, value, failure in items:
+        if fut.done():  # the caller gave up (timeout, disconnect)
+            continue
+        if failure is None:
+            fut.set_result(value)
+        else:
+            fut.set_exception(failure)
+
+
+class BatchJournal:
+    """The node's journal sink: records gather in memory while the engine thread runs a batch and reach the file
+    in one ``append_many`` (one write) at :meth:`sync`, right before its fsync. Nothing is acknowledged before
+    that sync, so a crash can only lose records nobody was told about -- and the engine thread makes one system
+    call per batch instead of one per record (each would let another thread take the GIL)."""
+
+    def __init__(self, journal: Any) -> None:
+        self.journal = journal
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()  # strategies may journal from the stopping thread after the engine's end
+
+    def append(self, record: dict[str, Any]) -> int:
+        with self._lock:
+            self._pending.append(record)
+            return int(self.journal.last_seq) + len(self._pending)
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.journal.last_seq) + len(self._pending)
+
+    def write(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            if pending:
+                self.journal.append_many(pending)
+
+    def sync(self) -> int:
+        self.write()
+        return int(self.journal.sync())
+
+    def close(self) -> None:
+        self.write()
+        self.journal.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.journal, name)
+
 
 # Instruments of a fresh paper session when neither the config nor the market store names any.
 DEMO_INSTRUMENTS = (
@@ -66,7 +133,7 @@ class TradingHost:
         self.app: FastAPI | None = None
         self.risk_store: Any = None
         self.start_equity: Decimal | None = None
-        self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._engine_ident: int | None = None
@@ -74,6 +141,10 @@ class TradingHost:
         self._next_bar = 0.0
         self._interval = 60.0 / settings.paper.replay_speed
         self._error: BaseException | None = None
+        # Changes of the running batch, told to streams and the projection once the batch is durable.
+        self._touched: dict[str, Order] = {}
+        self._fills: list[tuple[Order, OrderFilled]] = []
+        self._published: list[tuple[str, str, Any]] = []
 
     # -- EngineHost -----------------------------------------------------------------------------------------
 
@@ -96,6 +167,7 @@ class TradingHost:
         except BaseException:
             self.state = HostState.FAILED
             raise
+        sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL_S))
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._thread.start()
         self.state = HostState.RUNNING
@@ -116,6 +188,10 @@ class TradingHost:
             self._thread.join(timeout=30)
         if self.strategies is not None:
             self.strategies.shutdown()  # the engine thread is gone: on_stop hooks run here, journal still open
+        if self.journal is not None:
+            with contextlib.suppress(Exception):  # the close below reports a journal that cannot be written
+                self.journal.sync()
+        self._tell()
         if self.risk_watch is not None:
             self.risk_watch.close()
         if self._projector is not None:
@@ -156,6 +232,19 @@ class TradingHost:
         self._queue.put((fn, fut))
         return fut.result(timeout=timeout)
 
+    async def acall(self, fn: Callable[[], T], timeout: float = 30.0) -> T:
+        """:meth:`call` for handlers on the event loop: no worker thread is tied up while the engine works."""
+        if self.state is not HostState.RUNNING or self.node is None:
+            from alphintra.daemon.protocol import NotReadyError
+
+            raise NotReadyError("the trading engine is not running")
+        waiter = _AsyncWaiter(asyncio.get_running_loop())
+        self._queue.put((fn, waiter))
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
+        except TimeoutError:
+            raise OperationFailed(f"the engine did not answer within {timeout:g} s") from None
+
     @property
     def account(self) -> str:
         return self.settings.engine.account
@@ -175,7 +264,9 @@ class TradingHost:
         venue = SimulatedVenue(instruments, FillModel(mode="book"), now=clock.now_ns)
         paper = settings.paper
         liquidity = LiquidityModel(paper.liquidity_levels, paper.liquidity_spread_bps, paper.liquidity_level_notional)
-        self.journal = Journal(paths.journal, fsync="group", group_records=1_000_000, group_interval_ms=60_000)
+        self.journal = BatchJournal(
+            Journal(paths.journal, fsync="group", group_records=1_000_000, group_interval_ms=60_000)
+        )
         node = TradingNode(
             instruments=instruments,
             venue=venue,
@@ -220,6 +311,7 @@ class TradingHost:
 
             start_services(self)
             self.journal.sync()
+        self._tell()
 
     def _risk(self) -> Any:
         """The pre-trade gate and circuit breakers, with the limits and halts stored by `alphintra risk`."""
@@ -283,7 +375,7 @@ class TradingHost:
         assert node is not None
         while not self._stop.is_set():
             timeout = max(0.0, min(self._next_bar - time.monotonic(), 0.05))
-            batch: list[tuple[Callable[[], Any], Future[Any]]] = []
+            batch: list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]] = []
             try:
                 item = self._queue.get(timeout=timeout)
                 while item is not None:
@@ -293,9 +385,9 @@ class TradingHost:
                     item = self._queue.get_nowait()
             except queue.Empty:
                 pass
-            results: list[tuple[Future[Any], Any, BaseException | None]] = []
+            results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
             for fn, fut in batch:
-                if not fut.set_running_or_notify_cancel():
+                if isinstance(fut, Future) and not fut.set_running_or_notify_cancel():
                     continue
                 try:
                     results.append((fut, fn(), None))
@@ -311,19 +403,32 @@ class TradingHost:
                 log.exception("engine loop failure: %s", exc)
                 err = OperationFailed(f"the engine could not make the change durable: {exc}")
                 results = [(fut, None, failure or err) for fut, _, failure in results]
-            for fut, value, failure in results:
-                if failure is None:
-                    fut.set_result(value)
-                else:
-                    fut.set_exception(failure)
+            self._answer(results)
+            self._tell()
         # Drain what is left so no caller waits forever.
+        left: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is not None:
-                item[1].set_exception(OperationFailed("the engine is stopping"))
+                left.append((item[1], None, OperationFailed("the engine is stopping")))
+        self._answer(left)
+
+    @staticmethod
+    def _answer(results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+        for fut, value, failure in results:
+            if isinstance(fut, _AsyncWaiter):
+                by_loop.setdefault(fut.loop, []).append((fut.future, value, failure))
+            elif failure is None:
+                fut.set_result(value)
+            else:
+                fut.set_exception(failure)
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle_async, items)
 
     def _tick_all(self) -> None:
         assert self.node is not None and self.feed is not None
@@ -393,40 +498,60 @@ class TradingHost:
     # -- events ---------------------------------------------------------------------------------------------
 
     def _on_event(self, order: Order, event: OrderEvent) -> None:
-        data = order_view(order)
+        """Engine thread: note the change; :meth:`_tell` passes it on once the batch is durable."""
         hub = self._hub()
         metrics = self._metrics()
         if metrics is not None:
             metrics.orders_total.labels(status=order.status.value).inc()
-        if hub is not None:
-            hub.publish("orders/updates", "order", data)
+        # Every state an order goes through is streamed, so the view is taken now; only when someone listens.
+        if hub is not None and hub.subscriber_count("orders/updates"):
+            self._published.append(("orders/updates", "order", order_view(order)))
+        self._touched[order.id] = order
         if isinstance(event, OrderFilled):
-            trade = fill_view(event, order)
             if metrics is not None:
                 metrics.fills_total.inc()
+            self._fills.append((order, event))
             if hub is not None:
-                hub.publish("trades/updates", "trade", trade)
-                hub.publish(
-                    f"market-data/trades/{order.symbol}",
-                    "trade",
-                    {
-                        "ts": event.ts,
-                        "price": str(event.last_px),
-                        "quantity": str(event.last_qty),
-                        "side": event.side.value,
-                    },
+                self._published.append(("trades/updates", "trade", fill_view(event, order)))
+                self._published.append(
+                    (
+                        f"market-data/trades/{order.symbol}",
+                        "trade",
+                        {
+                            "ts": event.ts,
+                            "price": str(event.last_px),
+                            "quantity": str(event.last_qty),
+                            "side": event.side.value,
+                        },
+                    )
                 )
-            if self._projector is not None:
-                self._projector.fill(order, event, self.node)
-        if self._projector is not None:
-            self._projector.order(order)
+
+    def _tell(self) -> None:
+        """Engine thread, after a batch's sync: publish its stream messages and hand its rows to the projector."""
+        published, self._published = self._published, []
+        touched, self._touched = self._touched, {}
+        fills, self._fills = self._fills, []
+        hub = self._hub()
+        if hub is not None:
+            for topic, kind, data in published:
+                hub.publish(topic, kind, data)
+        projector = self._projector
+        if projector is None or self.node is None or not (touched or fills):
+            return
+        for order, event in fills:
+            projector.trade(order, event)
+        for order in touched.values():
+            projector.order(order)
+        if fills:
+            projector.positions_and_balances(self.node, sorted({event.symbol for _, event in fills}))
 
     def _publish_market(self, symbol: str, bar: Any) -> None:
         hub = self._hub()
         if hub is None:
             return
-        hub.publish(f"market-data/ticker/{symbol}", "ticker", self.ticker(symbol))
-        hub.publish(f"market-data/orderbook/{symbol}", "orderbook", self.book(symbol))
+        # Queued behind the batch's order and trade messages, which the same bar may have caused.
+        self._published.append((f"market-data/ticker/{symbol}", "ticker", self.ticker(symbol)))
+        self._published.append((f"market-data/orderbook/{symbol}", "orderbook", self.book(symbol)))
         metrics = self._metrics()
         if metrics is not None and self.node is not None:
             with contextlib.suppress(Exception):

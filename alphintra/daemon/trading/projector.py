@@ -2,8 +2,10 @@
 
 The journal is the source of truth; this projection is for other readers (`alphintra order list` without a
 daemon, exports, dashboards). It runs on its own thread so a slow database never stalls the engine: the engine
-thread hands over plain dicts, the projector writes them in batched transactions. Report values with more
-digits than the store keeps (averages are 34-digit quotients) are rounded to 18 decimal places here.
+thread hands over plain dicts, the projector writes them in batched transactions. Under load it lets rows gather
+for a moment (``linger``) and keeps only the newest row per order, position and balance, so an order's four
+state changes cost one upsert; every trade is written. Report values with more digits than the store keeps
+(averages are 34-digit quotients) are rounded to 18 decimal places here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -23,16 +26,37 @@ if TYPE_CHECKING:
 
 log = get_logger("daemon.projector")
 _Q18 = Decimal(1).scaleb(-18)
+_MAX_BATCH = 5000
+# The row that identifies what a later row of the same kind replaces (trades are never replaced).
+_KEYS = {
+    "order": ("id",),
+    "position": ("account_id", "symbol"),
+    "balance": ("account_id", "asset"),
+    "account": ("id",),
+}
 
 
 def _d(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_Q18, rounding=ROUND_HALF_EVEN)
 
 
+def coalesce(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The batch with only the newest row per order, position and balance (trades all).
+
+    A row takes the place where its key was first seen, so an order's row still comes before the trades that
+    refer to it."""
+    out: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+    for n, (kind, row) in enumerate(batch):
+        keys = _KEYS.get(kind)
+        out[(kind, *(row.get(k) for k in keys)) if keys else (kind, n)] = (kind, row)
+    return list(out.values())
+
+
 class Projector:
-    def __init__(self, url: str, account: str) -> None:
+    def __init__(self, url: str, account: str, *, linger: float = 0.05) -> None:
         from alphintra.storage.state import StateStore
 
+        self.linger = linger
         self.account_id = account
         self.store = StateStore(url)
         self.store.create_all()
@@ -79,6 +103,13 @@ class Projector:
         )
 
     def fill(self, order: Order, event: OrderFilled, node: TradingNode) -> None:
+        self.trade(order, event)
+        self._positions_and_balances(node, [event.symbol])
+
+    def positions_and_balances(self, node: TradingNode, symbols: list[str]) -> None:
+        self._positions_and_balances(node, symbols)
+
+    def trade(self, order: Order, event: OrderFilled) -> None:
         self._queue.put(
             (
                 "trade",
@@ -98,7 +129,6 @@ class Projector:
                 },
             )
         )
-        self._positions_and_balances(node, [event.symbol])
 
     def snapshot(self, node: TradingNode) -> None:
         for order in node.orders.values():
@@ -144,15 +174,17 @@ class Projector:
             item = self._queue.get()
             if item is None:
                 return
+            if self.linger > 0:
+                time.sleep(self.linger)  # let the rest of a burst arrive: one transaction, fewer duplicate rows
             batch = [item]
             with contextlib.suppress(queue.Empty):
-                while len(batch) < 500:
+                while len(batch) < _MAX_BATCH:
                     nxt = self._queue.get_nowait()
                     if nxt is None:
-                        self._write(batch)
+                        self._write(coalesce(batch))
                         return
                     batch.append(nxt)
-            self._write(batch)
+            self._write(coalesce(batch))
 
     def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
         try:

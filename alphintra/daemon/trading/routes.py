@@ -1,9 +1,14 @@
 """The ``/api/v1`` routers of the trading engine (plan §5.1). Handlers validate with pydantic, then run their
 work on the engine thread through ``TradingHost.call``; what they change is journaled and synced before they
-answer. Roles: viewers read, traders trade, admins move the paper market and change risk limits."""
+answer. Roles: viewers read, traders trade, admins move the paper market and change risk limits.
+
+The order-entry handlers are ``async`` and await the engine (``TradingHost.acall``) instead of blocking a worker
+thread, and answer with JSON they encode themselves: the views are already plain JSON values, and FastAPI's
+response-model pass would validate and copy each of them again (the models stay declared for the OpenAPI)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import asdict
 from decimal import Decimal
@@ -15,7 +20,6 @@ from alphintra.daemon.auth import Principal, require_role
 from alphintra.daemon.trading.host import fill_view, order_view
 from alphintra.daemon.trading.schemas import (
     BatchCreate,
-    BatchItem,
     BatchOut,
     CancelAll,
     CancelAllOut,
@@ -36,6 +40,10 @@ if TYPE_CHECKING:
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 Trader = Annotated[Principal, Depends(require_role("trader"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
+
+
+def _json(data: Any, status_code: int = 200) -> Response:
+    return Response(json.dumps(data, separators=(",", ":")), status_code=status_code, media_type="application/json")
 
 
 def _request(body: OrderCreate, account: str) -> OrderRequest:
@@ -132,25 +140,23 @@ def _orders(host: TradingHost) -> APIRouter:
     r = APIRouter(prefix="/orders", tags=["orders"])
 
     @r.post("", response_model=OrderOut | dict[str, Any], status_code=201)
-    def create_order(body: OrderCreate, response: Response, who: Trader) -> dict[str, Any]:
-        view, created = host.call(lambda: place(_node(host), body, host.account))
-        if not created:
-            response.status_code = 200
-        return view
+    async def create_order(body: OrderCreate, who: Trader) -> Response:
+        view, created = await host.acall(lambda: place(_node(host), body, host.account))
+        return _json(view, 201 if created else 200)
 
     @r.post("/batch", response_model=BatchOut)
-    def create_batch(body: BatchCreate, who: Trader) -> BatchOut:
-        def run() -> BatchOut:
-            items = []
+    async def create_batch(body: BatchCreate, who: Trader) -> Response:
+        def run() -> dict[str, Any]:
+            items: list[dict[str, Any]] = []
             for item in body.orders:
                 try:
                     view, _ = place(_node(host), item, host.account)
-                    items.append(BatchItem(order=OrderOut(**view)) if "algo" not in view else BatchItem())
+                    items.append({"order": view if "algo" not in view else None, "error": None})
                 except AlphintraError as exc:
-                    items.append(BatchItem(error=exc.to_dict()))
-            return BatchOut(results=items)
+                    items.append({"order": None, "error": exc.to_dict()})
+            return {"results": items}
 
-        return host.call(run)
+        return _json(await host.acall(run))
 
     @r.get("", response_model=list[OrderOut])
     def list_orders(
@@ -180,31 +186,33 @@ def _orders(host: TradingHost) -> APIRouter:
         return host.call(run)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
-    def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
-        done = host.call(lambda: _node(host).cancel_all(symbol=body.symbol, strategy=body.strategy))
+    async def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
+        done = await host.acall(lambda: _node(host).cancel_all(symbol=body.symbol, strategy=body.strategy))
         return CancelAllOut(canceled=[o.id for o in done])
 
     @r.get("/{order_id}", response_model=OrderOut)
-    def get_order(order_id: str, who: Viewer) -> dict[str, Any]:
-        return host.call(lambda: order_view(_node(host).order(order_id)))
+    async def get_order(order_id: str, who: Viewer) -> Response:
+        return _json(await host.acall(lambda: order_view(_node(host).order(order_id))))
 
     @r.put("/{order_id}", response_model=OrderOut)
-    def modify_order(order_id: str, body: OrderModify, who: Trader) -> dict[str, Any]:
+    async def modify_order(order_id: str, body: OrderModify, who: Trader) -> Response:
         if body.quantity is None and body.price is None and body.stop_price is None:
             raise ValidationError("body", "give at least one of quantity, price, stop_price")
-        return host.call(
-            lambda: order_view(
-                _node(host).modify(order_id, quantity=body.quantity, price=body.price, stop_price=body.stop_price)
+        return _json(
+            await host.acall(
+                lambda: order_view(
+                    _node(host).modify(order_id, quantity=body.quantity, price=body.price, stop_price=body.stop_price)
+                )
             )
         )
 
     @r.delete("/{order_id}", response_model=OrderOut)
-    def delete_order(order_id: str, who: Trader) -> dict[str, Any]:
-        return host.call(lambda: order_view(_node(host).cancel(order_id)))
+    async def delete_order(order_id: str, who: Trader) -> Response:
+        return _json(await host.acall(lambda: order_view(_node(host).cancel(order_id))))
 
     @r.post("/{order_id}/cancel", response_model=OrderOut)
-    def cancel_order(order_id: str, who: Trader) -> dict[str, Any]:
-        return host.call(lambda: order_view(_node(host).cancel(order_id)))
+    async def cancel_order(order_id: str, who: Trader) -> Response:
+        return _json(await host.acall(lambda: order_view(_node(host).cancel(order_id))))
 
     return r
 
