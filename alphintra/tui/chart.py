@@ -64,7 +64,7 @@ def render_chart(
     if width < 10 or height < 3 or not candles:
         return Text(empty, style=AXIS_STYLE)
     prices = [c.high for c in candles] + [c.low for c in candles]
-    sample = [_fmt(p, decimals) for p in prices[:1] + prices[-1:]] + [_fmt(m.price, decimals) for m in marks]
+    sample = [_fmt(p, decimals) for p in prices[:1] + prices[-1:]] + [m.label + _fmt(m.price, decimals) for m in marks]
     axis_w = max(len(s) for s in sample) + 3
     plot_w = max(1, width - axis_w)
     plot_h = height - 1
