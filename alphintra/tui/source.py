@@ -178,10 +178,13 @@ class EngineDataSource:
             await self._load_account()
 
     async def _follow(self, topic: str, kind: str) -> None:
+        # Market data is keyed by symbol so that a burst coalesces to the newest message per frame; orders, fills
+        # and alerts by their own id, so that none is lost.
+        field = "symbol" if kind in ("book", "ticker") else "id"
         async for message in self.client.subscribe(topic):
             if message.type == "subscribed" or not isinstance(message.data, dict):
                 continue
-            key = str(message.data.get("id", message.seq))
+            key = str(message.data.get(field, message.seq))
             self._emit(kind, key, message.data)
         raise OperationFailed(f"the engine ended the stream {topic}")
 
@@ -227,14 +230,18 @@ class EngineDataSource:
                 continue
             stream = asyncio.create_task(self._follow_book(symbol))
             changed = asyncio.create_task(self._focus_changed.wait())
-            done, _ = await asyncio.wait({stream, changed}, return_when=asyncio.FIRST_COMPLETED)
-            if stream in done:
-                changed.cancel()
-                stream.result()
-                return
-            stream.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stream
+            try:
+                done, _ = await asyncio.wait({stream, changed}, return_when=asyncio.FIRST_COMPLETED)
+                if stream in done:
+                    stream.result()  # the stream failed: let the session end and reconnect
+                    return
+            finally:
+                # Also when this task is cancelled (another stream lost the engine): no orphan may outlive it.
+                for task in (stream, changed):
+                    task.cancel()
+                for task in (stream, changed):
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
 
     async def _follow_book(self, symbol: str) -> None:
         path = f"{API}/market-data/orderbook"

@@ -21,6 +21,7 @@ class TradeScreen(WorkspaceScreen):
         Binding("f", "next_timeframe", "Timeframe"),
         Binding("v", "toggle_chart", "Candles/line"),
         Binding("o", "focus_form", "Order entry"),
+        Binding("ctrl+s", "review", "Review order"),
     ]
 
     def body(self) -> ComposeResult:
@@ -45,6 +46,9 @@ class TradeScreen(WorkspaceScreen):
     def action_toggle_chart(self) -> None:
         chart = self.query_one(PriceChart)
         chart.mode = "line" if chart.mode == "candles" else "candles"
+
+    def action_review(self) -> None:
+        self.query_one(OrderForm).action_review()
 
     def action_focus_form(self) -> None:
         self.query_one("#of-qty").focus()

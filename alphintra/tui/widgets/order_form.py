@@ -7,12 +7,11 @@ opens a confirmation; only a confirmed ticket is sent.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -34,7 +33,6 @@ SELECTS = {"side": "of-side", "order_type": "of-type", "time_in_force": "of-tif"
 class OrderForm(Panel):
     KINDS = frozenset({"symbol", "ticker", "balances", "symbols"})
     TITLE = "Order entry"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s", "review", "Review order")]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
