@@ -145,6 +145,7 @@ class TradingHost:
         self._touched: dict[str, Order] = {}
         self._fills: list[tuple[Order, OrderFilled]] = []
         self._published: list[tuple[str, str, Any]] = []
+        self._last_busy = 0.0  # monotonic time the engine last ran a batch of commands
 
     # -- EngineHost -----------------------------------------------------------------------------------------
 
@@ -302,7 +303,7 @@ class TradingHost:
         node.listeners.append(self._on_event)
         self.node = node
         self.start_equity = self._equity()
-        self._projector = Projector(settings.effective_database_url, self.account)
+        self._projector = Projector(settings.effective_database_url, self.account, idle=self._idle)
         self._projector.account(self.account, settings.base_currency, paper.account_mode)
         self._projector.snapshot(node)
         log.info("journal replayed", extra={"records": count, "snapshot": snapshot is not None})
@@ -385,6 +386,8 @@ class TradingHost:
                     item = self._queue.get_nowait()
             except queue.Empty:
                 pass
+            if batch:
+                self._last_busy = time.monotonic()
             results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
             for fn, fut in batch:
                 if isinstance(fut, Future) and not fut.set_running_or_notify_cancel():
@@ -542,8 +545,12 @@ class TradingHost:
             projector.trade(order, event)
         for order in touched.values():
             projector.order(order)
-        if fills:
-            projector.positions_and_balances(self.node, sorted({event.symbol for _, event in fills}))
+        # Balances change with every lock and release, positions only with fills.
+        projector.positions_and_balances(self.node, sorted({event.symbol for _, event in fills}))
+
+    def _idle(self) -> bool:
+        """No command for a tenth of a second: the projector may take the GIL for its writes."""
+        return time.monotonic() - self._last_busy >= 0.1
 
     def _publish_market(self, symbol: str, bar: Any) -> None:
         hub = self._hub()
