@@ -16,10 +16,10 @@ HELP = """\
 **Screens**: `1` Dashboard · `2` Trade · `3` Strategies · `4` Risk · `5` Backtests · `ctrl+p` command palette ·
 `f1` this help · `f2` light/dark theme · `ctrl+q` quit
 
-**Watchlist**: type in the search box to filter; `Enter` or moving the cursor selects the symbol for the book,
-chart and order entry.
+**Watchlist**: type in the search box to filter; `Enter` or a click selects the symbol for the book, chart and
+order entry. `Escape` leaves a text field, so that the single keys work again.
 
-**Trade**: `o` jumps to the order form; `Enter` or `ctrl+s` in the form reviews the order, which is checked
+**Trade**: `o` jumps to the order form; `Enter` in the form or `ctrl+s` reviews the order, which is checked
 against tick, lot and minimum notional as you type, with notional, fee and buying power after the order.
 `y` sends, `n` goes back. `f` switches the chart's timeframe, `v` candles or line. Your working orders are
 lines on the chart (B / S on the axis), your fills ▲ ▼ markers.
