@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui_fixed import SIZE, fixed_app, settle  # noqa: E402
+from tui_fixed import SIZE, fixed_app, settle
 
 SHOTS = {
     "dashboard": (),
