@@ -235,16 +235,22 @@ class TradingHost:
 
     async def acall(self, fn: Callable[[], T], timeout: float = 30.0) -> T:
         """:meth:`call` for handlers on the event loop: no worker thread is tied up while the engine works."""
+        future = self.submit(fn)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            raise OperationFailed(f"the engine did not answer within {timeout:g} s") from None
+
+    def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """Queue ``fn`` for the engine thread from the event loop; the future resolves once its changes are durable.
+        Commands submitted in order run in that order (the order-entry stream relies on it)."""
         if self.state is not HostState.RUNNING or self.node is None:
             from alphintra.daemon.protocol import NotReadyError
 
             raise NotReadyError("the trading engine is not running")
         waiter = _AsyncWaiter(asyncio.get_running_loop())
         self._queue.put((fn, waiter))
-        try:
-            return await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
-        except TimeoutError:
-            raise OperationFailed(f"the engine did not answer within {timeout:g} s") from None
+        return waiter.future
 
     @property
     def account(self) -> str:

@@ -4,19 +4,28 @@ answer. Roles: viewers read, traders trade, admins move the paper market and cha
 
 The order-entry handlers are ``async`` and await the engine (``TradingHost.acall``) instead of blocking a worker
 thread, and answer with JSON they encode themselves: the views are already plain JSON values, and FastAPI's
-response-model pass would validate and copy each of them again (the models stay declared for the OpenAPI)."""
+response-model pass would validate and copy each of them again (the models stay declared for the OpenAPI).
+
+``/api/v1/orders/entry`` is an order-entry WebSocket for clients that send many orders: each text frame is
+``{"ref": <anything>, "order": OrderCreate}``; each answer is ``{"ref", "order": Order}`` (or ``"algo"``) or
+``{"ref", "error": {...}}``, in the order the requests came. A client may send without waiting for answers:
+requests go to the engine as they arrive (so they share its batches and fsyncs), answers only once durable.
+It needs the trader role."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections import defaultdict
 from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Response, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError as SchemaError
 
-from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.auth import WS_FORBIDDEN, Principal, Role, principal_of, require_role
 from alphintra.daemon.trading.host import fill_view, order_view
 from alphintra.daemon.trading.schemas import (
     BatchCreate,
@@ -128,7 +137,7 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
 def build_routers(host: TradingHost) -> list[APIRouter]:
     from alphintra.daemon.trading.strategies import daemon_routers
 
-    return [_orders(host), _trades(host), _portfolio(host), _market(host), *daemon_routers(host)]
+    return [_orders(host), _order_entry(host), _trades(host), _portfolio(host), _market(host), *daemon_routers(host)]
 
 
 def _node(host: TradingHost) -> TradingNode:
@@ -213,6 +222,84 @@ def _orders(host: TradingHost) -> APIRouter:
     @r.post("/{order_id}/cancel", response_model=OrderOut)
     async def cancel_order(order_id: str, who: Trader) -> Response:
         return _json(await host.acall(lambda: order_view(_node(host).cancel(order_id))))
+
+    return r
+
+
+_ENTRY_BACKLOG = 1000  # answers not yet sent before the stream stops reading requests (back-pressure)
+
+
+def _entry_error(ref: Any, code: str, detail: str, field: str | None) -> dict[str, Any]:
+    return {"ref": ref, "error": {"error": code, "detail": detail, "field": field}}
+
+
+def _entry_request(host: TradingHost, text: str) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
+    """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer)."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None, _entry_error(None, "bad_request", "message is not valid JSON", None)
+    if not isinstance(message, dict) or not isinstance(message.get("order"), dict):
+        return None, _entry_error(None, "validation_error", 'a message is {"ref": ..., "order": {...}}', "order")
+    ref = message.get("ref")
+    try:
+        body = OrderCreate.model_validate(message["order"])
+    except SchemaError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "order"
+        return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
+    try:
+        return ref, host.submit(lambda: place(_node(host), body, host.account))
+    except AlphintraError as exc:
+        return ref, {"ref": ref, "error": exc.to_dict()}
+
+
+def _order_entry(host: TradingHost) -> APIRouter:
+    r = APIRouter(prefix="/orders", tags=["orders"])
+
+    @r.websocket("/entry")
+    async def order_entry(websocket: WebSocket) -> None:
+        await websocket.accept()
+        if not principal_of(websocket).role.allows(Role.TRADER):
+            await websocket.close(WS_FORBIDDEN, "trader role required")
+            return
+        answers: asyncio.Queue[tuple[Any, asyncio.Future[Any] | dict[str, Any]] | None] = asyncio.Queue(_ENTRY_BACKLOG)
+
+        async def answer() -> None:
+            while (item := await answers.get()) is not None:
+                ref, outcome = item
+                if isinstance(outcome, dict):
+                    reply = outcome
+                else:
+                    try:
+                        view, _ = await outcome
+                        reply = {"ref": ref, **(view if "algo" in view else {"order": view})}
+                    except AlphintraError as exc:
+                        reply = {"ref": ref, "error": exc.to_dict()}
+                    except Exception:  # a bug must not end the stream without an answer
+                        reply = _entry_error(ref, "internal_error", "internal error", None)
+                await websocket.send_text(json.dumps(reply, separators=(",", ":")))
+
+        sender = asyncio.create_task(answer())
+        try:
+            while True:
+                frame = await websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                text = frame.get("text")
+                if text is None:
+                    await answers.put((None, _entry_error(None, "bad_request", "send JSON in text frames", None)))
+                    continue
+                await answers.put(_entry_request(host, text))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            try:
+                answers.put_nowait(None)  # answer what is queued (each order is placed anyway), then end
+            except asyncio.QueueFull:
+                sender.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(sender, 30)
 
     return r
 

@@ -8,6 +8,7 @@ The daemon is shared by the module (starting one costs seconds); each test moves
 from __future__ import annotations
 
 import io
+import json
 import signal
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -313,3 +314,33 @@ def test_without_a_daemon_the_cli_says_how_to_start_one(run_cli: Run, isolated_h
     assert "no engine is running" in result.err and "alphintra engine start" in result.err
     as_json = run_cli("portfolio", "--json")
     assert as_json.code == 1 and as_json.out == "" and "no engine is running" in as_json.err
+
+
+def test_order_entry_websocket_answers_pipelined_orders_in_order(daemon: Daemon) -> None:
+    from websockets.sync.client import unix_connect
+
+    daemon.tick("GOOG", "800")
+    limit = {"symbol": "GOOG", "side": "BUY", "quantity": "2", "type": "LIMIT", "price": "750"}
+    market = {"symbol": "GOOG", "side": "BUY", "quantity": "1"}
+    with unix_connect(str(daemon.socket), "ws://engine/api/v1/orders/entry") as ws:
+        # Sent back to back, before any answer: answers come in the same order, each after it is durable.
+        ws.send(json.dumps({"ref": "a", "order": limit}))
+        ws.send(json.dumps({"ref": "b", "order": {**limit, "quantity": "-1"}}))
+        ws.send("not json")
+        ws.send(json.dumps({"ref": 7, "order": market}))
+        ws.send(json.dumps({"ref": "c", "order": {**limit, "symbol": "NOPE"}}))
+        answers = [json.loads(ws.recv(timeout=10)) for _ in range(5)]
+    assert [a["ref"] for a in answers] == ["a", "b", None, 7, "c"]
+    assert answers[0]["order"]["status"] == "ACCEPTED" and answers[0]["order"]["price"] == "750"
+    assert answers[1]["error"] == {
+        "error": "validation_error",
+        "detail": "quantity: Input should be greater than 0",
+        "field": "quantity",
+    }
+    assert answers[2]["error"]["error"] == "bad_request"
+    assert (answers[3]["order"]["status"], answers[3]["order"]["average_price"]) == ("FILLED", "800.40")
+    assert answers[4]["error"]["field"] == "symbol" and "NOPE" in answers[4]["error"]["detail"]
+    assert daemon.order(answers[0]["order"]["id"])["status"] == "ACCEPTED"
+    with daemon.client() as c:
+        c.post(f"/api/v1/orders/{answers[0]['order']['id']}/cancel")
+        assert_books_balance(c)
