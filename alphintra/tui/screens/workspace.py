@@ -26,6 +26,8 @@ class WorkspaceScreen(Screen[None]):
     def body(self) -> ComposeResult:
         raise NotImplementedError
 
+    _panels: list[Panel] | None = None
+
     def on_mount(self) -> None:
         self.sub_title = self.NAME
 
@@ -38,7 +40,10 @@ class WorkspaceScreen(Screen[None]):
         state, symbol = app.state, app.symbol
         if changed is None or "connection" in changed:
             self.query_one(ConnectionBanner).show(state)
-        for panel in self.query(Panel):
+        if self._panels is None:
+            # Panels are fixed once composed; querying the DOM every frame cost half of a frame's work.
+            self._panels = list(self.query(Panel))
+        for panel in self._panels:
             if changed is None or panel.wants(changed):
                 panel.refresh_state(state, symbol)
 
