@@ -146,6 +146,7 @@ class TradingHost:
         self._fills: list[tuple[Order, OrderFilled]] = []
         self._published: list[tuple[str, str, Any]] = []
         self._last_busy = 0.0  # monotonic time the engine last ran a batch of commands
+        self._order_counters: dict[str, Any] = {}
 
     # -- EngineHost -----------------------------------------------------------------------------------------
 
@@ -511,7 +512,11 @@ class TradingHost:
         hub = self._hub()
         metrics = self._metrics()
         if metrics is not None:
-            metrics.orders_total.labels(status=order.status.value).inc()
+            status = order.status.value
+            counter = self._order_counters.get(status)
+            if counter is None:  # a labels() lookup costs more than the increment; keep the child per status
+                counter = self._order_counters[status] = metrics.orders_total.labels(status=status)
+            counter.inc()
         # Every state an order goes through is streamed, so the view is taken now; only when someone listens.
         if hub is not None and hub.subscriber_count("orders/updates"):
             self._published.append(("orders/updates", "order", order_view(order)))
