@@ -175,28 +175,11 @@ def list_runs(
     """Past backtest runs with their headline metrics."""
     from alphintra.config.settings import get_settings
     from alphintra.storage.state import StateStore
+    from alphintra.strategies.runs import list_runs
 
     with StateStore(get_settings().effective_database_url) as store:
         store.create_all()
-        rows = []
-        for ex in store.list_executions(execution_type="backtest", limit=limit):
-            cfg = ex.config or {}
-            if strategy and cfg.get("strategy") != strategy:
-                continue
-            m = (ex.results or {}).get("metrics", {})
-            rows.append(
-                {
-                    "id": cfg.get("run_id"),
-                    "strategy": cfg.get("strategy"),
-                    "symbols": ",".join(cfg.get("symbols", [])),
-                    "timeframe": cfg.get("timeframe"),
-                    "total_return": m.get("total_return"),
-                    "sharpe": m.get("sharpe"),
-                    "max_drawdown": m.get("max_drawdown"),
-                    "trades": m.get("num_trades"),
-                    "completed_at": ex.completed_at,
-                }
-            )
+        rows = list_runs(store, limit=limit, strategy=strategy)
     emit(rows, as_json, title="backtests")
 
 
@@ -209,13 +192,10 @@ def show(
     """Show a past run from its saved report."""
     from alphintra.cli.common import console
     from alphintra.config.settings import get_settings
-    from alphintra.errors import NotFoundError
-    from alphintra.strategies.report import equity_chart, load_result, report_dir, summary
+    from alphintra.strategies.report import equity_chart, summary
+    from alphintra.strategies.runs import load_run
 
-    path = report_dir(run_id, get_settings().paths.reports) / "result.json"
-    if not path.exists():
-        raise NotFoundError(f"no saved run {run_id!r} (looked in {path.parent})")
-    result = load_result(path)
+    result = load_run(get_settings().paths.reports, run_id)
     if as_json:
         print_json(result.to_dict())
         return

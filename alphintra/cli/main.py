@@ -30,6 +30,7 @@ from alphintra.cli import (
     schedule,
     strategy,
     trades,
+    tui,
     watch,
 )
 from alphintra.cli.common import OutputState, err_console
@@ -89,6 +90,7 @@ app.add_typer(watch.app, name="watch")
 app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
 app.command("optimize")(optimize.optimize)
+app.command("tui")(tui.tui)
 app.add_typer(strategy.app, name="strategy")
 app.add_typer(risk.app, name="risk")
 app.add_typer(schedule.app, name="schedule")

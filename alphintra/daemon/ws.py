@@ -73,9 +73,14 @@ class WebSocketLike(Protocol):
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
+    """``{name}`` matches one path segment, except ``{symbol}``: ccxt symbols carry a slash (``BTC/USD``)."""
     parts = _PLACEHOLDER.split(pattern)
     names = _PLACEHOLDER.findall(pattern)
-    regex = "".join(re.escape(part) + ("[^/]+" if i < len(names) else "") for i, part in enumerate(parts))
+    regex = ""
+    for i, part in enumerate(parts):
+        regex += re.escape(part)
+        if i < len(names):
+            regex += "[^/]+(?:/[^/]+)?" if names[i] == "{symbol}" else "[^/]+"
     return re.compile(f"^{regex}$")
 
 

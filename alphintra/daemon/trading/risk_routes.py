@@ -16,6 +16,7 @@ run. VaR/ES of stored history is `alphintra risk metrics` (market data, not the 
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
@@ -37,7 +38,7 @@ from alphintra.engine.risk.limits import (
     parse_value,
     set_limit,
 )
-from alphintra.errors import ValidationError
+from alphintra.errors import ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.host import TradingHost
@@ -343,7 +344,69 @@ def risk_router(host: TradingHost) -> APIRouter:
     def acknowledge(alert_id: int, who: Trader) -> dict[str, Any]:
         return alert_view(_watch(host).store.acknowledge_alert(alert_id, by=who.user))
 
+    @r.post("/halt")
+    def halt(body: HaltRequest, who: Trader) -> dict[str, Any]:
+        """The kill switch: any trader may stop trading (all, a strategy or a symbol); the halt is stored."""
+        risk = _risk_engine(host)
+
+        def run() -> dict[str, Any]:
+            assert host.node is not None
+            done = risk.halt(
+                host.node,
+                body.scope,
+                body.scope_id,
+                by=who.user,
+                reason=body.reason,
+                cancel_orders=body.cancel_orders,
+                flatten=body.flatten,
+            )
+            return {"halted": done is not None, "halts": [h.to_dict() for h in risk.halts]}
+
+        return host.call(run)
+
+    @r.post("/resume")
+    def resume(body: ResumeRequest, who: Admin) -> dict[str, Any]:
+        """Only an explicit command resumes trading after a halt (manual or a circuit breaker)."""
+        from alphintra.engine.risk.breakers import store_resume
+
+        risk = _risk_engine(host)
+
+        def run() -> dict[str, Any]:
+            assert host.node is not None
+            risk.resume(host.node, body.scope, body.scope_id, by=who.user, reason=body.reason)
+            return {"resumed": True, "halts": [h.to_dict() for h in risk.halts]}
+
+        out = host.call(run)
+        with contextlib.suppress(NotFoundError):  # a halt raised by the engine may not be in the store yet
+            store_resume(_watch(host).store, body.scope, body.scope_id, by=who.user, reason=body.reason)
+        return out
+
     return r
+
+
+class HaltRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: str = Field(default="global", description="global, account, strategy or symbol")
+    scope_id: str = "*"
+    reason: str = Field(min_length=1, max_length=500)
+    cancel_orders: bool = False
+    flatten: bool = False
+
+
+class ResumeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: str = "global"
+    scope_id: str = "*"
+    reason: str = Field(default="", max_length=500)
+
+
+def _risk_engine(host: TradingHost) -> Any:
+    risk = host.node.risk if host.node is not None else None
+    if risk is None or not hasattr(risk, "halt"):
+        raise ConflictError("this engine runs without a risk engine")
+    return risk
 
 
 def _node_risk(host: TradingHost) -> Any:

@@ -135,9 +135,18 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
 
 
 def build_routers(host: TradingHost) -> list[APIRouter]:
+    from alphintra.daemon.trading.backtest_routes import backtest_router
     from alphintra.daemon.trading.strategies import daemon_routers
 
-    return [_orders(host), _order_entry(host), _trades(host), _portfolio(host), _market(host), *daemon_routers(host)]
+    return [
+        _orders(host),
+        _order_entry(host),
+        _trades(host),
+        _portfolio(host),
+        _market(host),
+        *daemon_routers(host),
+        backtest_router(host),
+    ]
 
 
 def _node(host: TradingHost) -> TradingNode:
