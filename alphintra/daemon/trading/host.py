@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import sys
 import threading
@@ -173,6 +174,7 @@ class TradingHost:
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._thread.start()
         self.state = HostState.RUNNING
+        self.event("INFO", f"engine started (paper, account {self.account})")
         if self.scheduler is not None:
             self.scheduler.resume()
         log.info("trading engine running", extra={"orders": len(self.node.orders) if self.node else 0})
@@ -334,6 +336,10 @@ class TradingHost:
 
         def persist(halt: Any) -> None:
             store_halt(store, halt)
+            self.event("WARNING", f"trading halted ({halt.where}): {halt.reason}")
+            metrics = self._metrics()
+            if metrics is not None:
+                metrics.risk_alerts_total.labels(rule=halt.rule).inc()
 
         return RiskEngine(load_limits(store), halts=load_halts(store), on_halt=persist)
 
@@ -574,6 +580,15 @@ class TradingHost:
         if metrics is not None and self.node is not None:
             with contextlib.suppress(Exception):
                 metrics.portfolio_value.labels(account=self.account).set(float(self._equity()))
+
+    def event(self, level: str, message: str) -> None:
+        """An engine event for the operators (the TUI's engine log), also written to the daemon's log."""
+        log.log(
+            logging.getLevelName(level) if level in ("DEBUG", "INFO", "WARNING", "ERROR") else logging.INFO, message
+        )
+        hub = self._hub()
+        if hub is not None:
+            hub.publish("engine/events", "event", {"level": level, "message": message})
 
     def _hub(self) -> Any:
         return None if self.app is None else getattr(self.app.state, "hub", None)
