@@ -487,10 +487,13 @@ class TradingNode:
             bar_venue.cross(symbol, prev, prev)
         for point in path[1:]:
             if point != prev:
-                emulator.on_segment(symbol, prev, point)
                 if bar_venue is None:
+                    # Book mode: the market is at ``point`` first (the ladder moves there, resting limits it
+                    # crosses fill), then the stops it reached trigger and meet that book, not the old one.
                     self._post_liquidity(symbol, point)
+                    emulator.on_segment(symbol, prev, point)
                 else:
+                    emulator.on_segment(symbol, prev, point)
                     bar_venue.cross(symbol, prev, point)
                 self.last_prices[symbol] = point
                 prev = point

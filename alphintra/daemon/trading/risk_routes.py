@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphintra.config.logs import get_logger
@@ -341,7 +341,7 @@ def risk_router(host: TradingHost) -> APIRouter:
         return [alert_view(x) for x in rows]
 
     @r.post("/alerts/{alert_id}/ack")
-    def acknowledge(alert_id: int, who: Trader) -> dict[str, Any]:
+    def acknowledge(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], who: Trader) -> dict[str, Any]:
         return alert_view(_watch(host).store.acknowledge_alert(alert_id, by=who.user))
 
     @r.post("/halt")

@@ -491,7 +491,9 @@ class StrategyManager:
     # -- API operations (request threads) -----------------------------------------------------------------------
 
     def row(self, key: str) -> TradingStrategy:
-        return self.store.get_strategy(int(key) if key.isdigit() else key)
+        # Only plain ASCII digits that fit a database integer are ids ("²".isdigit() is True, too).
+        is_id = key.isascii() and key.isdigit() and len(key) <= 18
+        return self.store.get_strategy(int(key) if is_id else key)
 
     def view(self, row: TradingStrategy) -> dict[str, Any]:
         assert row.id is not None
