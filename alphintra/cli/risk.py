@@ -56,6 +56,18 @@ def _store() -> StateStore:
     return store
 
 
+def _live_engine() -> Any:
+    """A client of the running daemon, or None. A running engine must hear of halts and limit changes at once:
+    writing only the store would leave it trading on the old rules until its next restart."""
+    from alphintra.config.settings import get_settings
+    from alphintra.daemon.client import EngineClient
+    from alphintra.daemon.runfiles import probe_daemon
+
+    if not probe_daemon(get_settings().paths.pid_file).running:
+        return None
+    return EngineClient.local()
+
+
 def _who(by: str | None) -> str:
     if by and by.strip():
         return by.strip()
@@ -191,7 +203,13 @@ def limits_set(
         from alphintra.errors import NotFoundError
 
         raise NotFoundError(f"risk limit {key} is not set for {sc.value} {sid}")
-    store.set_risk_limit(key, new, changed_by=_who(by), scope=sc.value, scope_id=sid, reason=reason)
+    client = _live_engine()
+    if client is None:
+        store.set_risk_limit(key, new, changed_by=_who(by), scope=sc.value, scope_id=sid, reason=reason)
+    else:
+        with client:  # the daemon checks, stores (with its caller as the author) and applies the change live
+            change = {"name": key, "value": None if new is None else str(new), "scope": sc.value, "scope_id": sid}
+            client.put("/api/v1/risk/limits", {"limits": [change], "reason": reason})
     result = {"name": key, "scope": sc.value, "scope_id": sid, "old_value": old, "new_value": new}
     if as_json:
         emit(result, True)
@@ -223,7 +241,13 @@ def halt(
     sc, sid = check_halt_scope(scope, scope_id)
     who = _who(by)
     record = Halt(sc, sid, "manual", reason or "halted from the command line", who, time.time_ns())
-    done = store_halt(_store(), record)
+    client = _live_engine()
+    if client is None:
+        done = store_halt(_store(), record)
+    else:
+        with client:  # the running engine halts now (and stores the halt itself)
+            body = {"scope": sc.value, "scope_id": sid, "reason": record.reason}
+            done = bool(client.post("/api/v1/risk/halt", body)["halted"])
     if as_json:
         emit({"halted": done, **record.to_dict()}, True)
         return
@@ -245,7 +269,13 @@ def resume(
     scope, scope_id = _scope(account, strategy, symbol)
     sc, sid = check_halt_scope(scope, scope_id)
     who = _who(by)
-    store_resume(_store(), sc, sid, by=who, reason=reason or "resumed from the command line")
+    client = _live_engine()
+    if client is None:
+        store_resume(_store(), sc, sid, by=who, reason=reason or "resumed from the command line")
+    else:
+        with client:
+            body = {"scope": sc.value, "scope_id": sid, "reason": reason or "resumed from the command line"}
+            client.post("/api/v1/risk/resume", body)
     if as_json:
         emit({"resumed": True, "scope": sc.value, "scope_id": sid, "by": who}, True)
         return

@@ -44,3 +44,26 @@ def test_backtests_are_listed_and_opened_through_the_api() -> None:
             with pytest.raises(AlphintraError) as missing:
                 c.get("/api/v1/backtests/nope")
             assert "no saved run" in missing.value.message
+
+
+def test_risk_cli_reaches_a_running_engine_at_once() -> None:
+    """`risk halt|resume|limits set` with a daemon up change the live engine, not only the stored state."""
+    with daemon_home() as d:
+        d.start()
+        halted = d.cli("risk", "halt", "--symbol", "GOOG", "--reason", "news")
+        assert halted.returncode == 0, halted.stderr
+        with d.client() as c:
+            with pytest.raises(AlphintraError) as refused:
+                c.post("/api/v1/orders", {"symbol": "GOOG", "side": "BUY", "quantity": "1"})
+            assert "halt" in refused.value.message.lower()
+            assert c.post("/api/v1/orders", {"symbol": "ETH/USD", "side": "BUY", "quantity": "0.01"})["status"] == (
+                "FILLED"
+            )
+        assert d.cli("risk", "resume", "--symbol", "GOOG").returncode == 0
+        limited = d.cli("risk", "limits", "set", "max_order_qty", "2", "--symbol", "GOOG")
+        assert limited.returncode == 0, limited.stderr
+        with d.client() as c:
+            assert c.post("/api/v1/orders", {"symbol": "GOOG", "side": "BUY", "quantity": "2"})["status"] == "FILLED"
+            with pytest.raises(AlphintraError) as over:
+                c.post("/api/v1/orders", {"symbol": "GOOG", "side": "BUY", "quantity": "3"})
+            assert "max_order_qty" in over.value.message
