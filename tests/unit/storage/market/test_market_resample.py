@@ -143,3 +143,57 @@ def test_same_bars_as_polars_dynamic_group_by_with_gaps(steps: list[int], target
         )
     )
     assert ours.select(ref.columns).equals(ref)
+
+
+def _dynamic_reference(src: pl.DataFrame, target: str) -> pl.DataFrame:
+    from alphintra.storage.market.timeframes import TIMEFRAMES
+
+    return (
+        src.set_sorted("time")
+        .group_by_dynamic("time", every=TIMEFRAMES[target].polars_every, closed="left", label="left")
+        .agg(
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+            pl.col("volume").sum(),
+            pl.col("trades_count").sum(),
+        )
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=3000),
+    st.integers(min_value=0, max_value=20_000),
+    st.sampled_from([0, 1, 30]),
+    st.sampled_from(["5m", "1h", "4h", "1d", "1w", "1M"]),
+)
+def test_complete_series_shortcut_matches_polars(n: int, offset: int, seconds: int, target: str) -> None:
+    """Gap-free series take the fixed-size-bar shortcut (or not, off the minute grid): same bars as polars."""
+    start = datetime(2030, 7, 1, tzinfo=UTC) + timedelta(minutes=offset, seconds=seconds)
+    src = bars_1m(start, [float(i % 23 + 1) for i in range(n)])
+    ours = resample_bars(src, target)
+    ref = _dynamic_reference(src, target)
+    assert ours.select(ref.columns).equals(ref)
+
+
+def test_the_last_bar_is_kept_far_from_the_epoch() -> None:
+    # The calendar grid was once sized by np.arange in float64, which at these magnitudes dropped the last week
+    # and folded its rows into the week before.
+    start = datetime(2023, 12, 5, tzinfo=UTC)
+    days = [start + timedelta(days=d) for d in range(0, 2415, 2)]
+    src = bars_1m(start, [1.0] * len(days)).with_columns(
+        pl.Series("time", days, dtype=pl.Datetime("ns", "UTC")), pl.lit("1d").alias("timeframe")
+    )
+    ours = resample_bars(src, "1w")
+    assert ours.select("time", "trades_count").equals(_dynamic_reference(src, "1w").select("time", "trades_count"))
+
+
+def test_interleaved_symbols_are_still_split_correctly() -> None:
+    a = bars_1m(datetime(2024, 1, 1, tzinfo=UTC), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    b = bars_1m(datetime(2024, 1, 1, tzinfo=UTC), [10.0, 20.0]).with_columns(pl.lit("Y").alias("symbol"))
+    # One stray Y row inside the X block: probing the block's ends alone would miss it.
+    mixed = pl.concat([a.slice(0, 3), b.slice(0, 1), a.slice(3, 3), b.slice(1, 1)])
+    out = resample_bars(mixed, "1h")
+    assert out.select("symbol", "open", "close", "trades_count").rows() == [("X", 1.0, 6.0, 6), ("Y", 10.0, 20.0, 2)]
