@@ -192,9 +192,7 @@ class MarketStore:
             outcomes = list(
                 pool.map(lambda job: self._write_dataset(job[0], job[1], replace=replace, progress=progress), prepared)
             )
-        for manifest, _ in outcomes:
-            if manifest is not None:
-                self._catalog_dataset(manifest)
+        self._catalog_datasets([manifest for manifest, _ in outcomes if manifest is not None])
         return [result for _, result in outcomes]
 
     def _write_dataset(
@@ -267,16 +265,19 @@ class MarketStore:
         self._create_views()
         db.execute("COMMIT")
 
-    def _catalog_dataset(self, manifest: Manifest) -> None:
-        if self._db is None:
+    def _catalog_datasets(self, manifests: list[Manifest]) -> None:
+        """Project committed datasets into the catalog; one transaction and one rebuild of the views for all of
+        them (rebuilding the views per dataset cost ~10 ms each, most of the catalog's share of an ingest)."""
+        if self._db is None or not manifests:
             return
         db = self._db
-        k = manifest.key
         db.execute("BEGIN")
-        args = [k.kind.value, k.exchange, k.symbol, k.timeframe]
-        db.execute("DELETE FROM datasets WHERE kind=? AND exchange=? AND symbol=? AND timeframe=?", args)
-        db.execute("DELETE FROM files WHERE kind=? AND exchange=? AND symbol=? AND timeframe=?", args)
-        self._insert_dataset(manifest)
+        for manifest in manifests:
+            k = manifest.key
+            args = [k.kind.value, k.exchange, k.symbol, k.timeframe]
+            db.execute("DELETE FROM datasets WHERE kind=? AND exchange=? AND symbol=? AND timeframe=?", args)
+            db.execute("DELETE FROM files WHERE kind=? AND exchange=? AND symbol=? AND timeframe=?", args)
+            self._insert_dataset(manifest)
         self._create_views()
         db.execute("COMMIT")
 
@@ -422,8 +423,9 @@ def _by_year(df: pl.DataFrame) -> list[tuple[int, pl.DataFrame]]:
     """Split a time-sorted frame into calendar years (UTC) with zero-copy slices."""
     import polars as pl
 
-    first_year = int(df["time"].dt.year()[0])
-    last_year = int(df["time"].dt.year()[-1])
+    # Years of the two ends only: ``dt.year()`` over the column cost ~20 ms per million rows.
+    times = df["time"]
+    first_year, last_year = times[0].year, times[-1].year
     if first_year == last_year:
         return [(first_year, df)]
     bounds = pl.Series(
