@@ -117,7 +117,8 @@ def _margin_capacity(ledger: Ledger, order: Order, price: Decimal, fee_rate: Dec
     leverage = ledger.account_leverage(order.account)
     pos = ledger.position(order.account, order.symbol)
     q = pos.quantity if pos is not None else _ZERO
-    mark = ledger.marks().get(order.symbol, price)
+    marked = ledger.mark(order.symbol)
+    mark = price if marked is None else marked
     valuation = ledger.valuation(order.account)
     if valuation.unpriced:
         return None

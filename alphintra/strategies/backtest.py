@@ -8,8 +8,10 @@ the close) after every bar. A run is deterministic: same data, parameters and se
 
 from __future__ import annotations
 
+import gc
 import random
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +32,11 @@ from alphintra.errors import NotFoundError, ValidationError
 from alphintra.strategies import registry
 from alphintra.strategies.base import BarData, Strategy, StrategyError
 from alphintra.strategies.context import NodeContext, StrategyRunner
+from alphintra.strategies.metrics import EquityCurve
 from alphintra.strategies.result import BacktestResult, ClosedTrade, Fill, Halt, PriceSeries, TradeSide
 
 if TYPE_CHECKING:
+    import numpy as np
     import polars as pl
 
     from alphintra.storage.market import MarketData
@@ -58,6 +62,9 @@ class BacktestConfig:
     account_mode: Literal["margin", "spot"] = "margin"
     leverage: Decimal = Decimal(1)
     seed: int = 42
+    # Bars on which nothing can trade and the strategy's wake mask says it would not act are not shown to it
+    # (time, prices and equity still move). False shows every bar and checks the mask instead.
+    skip_quiet_bars: bool = True
     calendar: Literal["24x7", "equity"] | None = None
     run_id: str | None = None
     instruments: Sequence[Instrument] = ()
@@ -97,17 +104,22 @@ def infer_instrument(symbol: str, prices: Sequence[float], fee: Decimal | None) 
 
 @dataclass
 class _Feed:
-    """Bars of all symbols merged in time order, as plain columns (no per-bar DataFrame access)."""
+    """Bars of all symbols merged in time order, as numpy columns; Python lists of a column on demand (a run
+    that shows the strategy every bar reads every column per bar, one that skips quiet bars only a few)."""
 
     symbols: list[str]
-    ts: list[int]
-    close_ts: list[int]
-    sym: list[int]
-    open: list[float]
-    high: list[float]
-    low: list[float]
-    close: list[float]
-    volume: list[float]
+    columns: dict[str, np.ndarray]  # ts, close_ts, sym, row (a bar's position among its symbol's bars), prices
+    frames: dict[str, pl.DataFrame]  # each symbol's bars in time order, as the feed holds them
+    _lists: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.columns["ts"])
+
+    def list(self, name: str) -> list[Any]:
+        got = self._lists.get(name)
+        if got is None:
+            got = self._lists[name] = self.columns[name].tolist()
+        return got
 
 
 def load_frames(market: MarketData, config: BacktestConfig) -> dict[str, pl.DataFrame]:
@@ -136,25 +148,20 @@ def _build_feed(frames: Mapping[str, pl.DataFrame], timeframe: str) -> _Feed:
             "low",
             "close",
             pl.col("volume").fill_null(0.0),
-        ).sort("ts")
+        ).sort("ts", maintain_order=True)
         if tf.is_calendar:
             nxt = part["ts"].shift(-1)
             last = int(part["ts"][-1])
             part = part.with_columns(close_ts=nxt.fill_null(last + tf.approx_nanos))
         else:
             part = part.with_columns(close_ts=pl.col("ts") + tf.nanos)
-        parts.append(part)
-    merged = pl.concat(parts).sort(["close_ts", "sym"])
+        parts.append(part.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("row")))
+    merged = pl.concat(parts) if len(parts) == 1 else pl.concat(parts).sort(["close_ts", "sym"], maintain_order=True)
+    names = ("ts", "close_ts", "sym", "row", "open", "high", "low", "close", "volume")
     return _Feed(
         symbols=list(frames),
-        ts=merged["ts"].to_list(),
-        close_ts=merged["close_ts"].to_list(),
-        sym=merged["sym"].to_list(),
-        open=merged["open"].to_list(),
-        high=merged["high"].to_list(),
-        low=merged["low"].to_list(),
-        close=merged["close"].to_list(),
-        volume=merged["volume"].to_list(),
+        columns={name: merged[name].to_numpy() for name in names},
+        frames=dict(zip(frames, parts, strict=True)),
     )
 
 
@@ -289,9 +296,11 @@ class Backtest:
         # Cash and positions change only on fills: keep them here instead of asking the ledger every bar.
         self._cash = config.cash
         self._held: dict[str, Decimal] = {}
+        self._events = 0  # order events seen, to check a strategy's wake mask
         self.node.listeners.append(self._on_event)
 
     def _on_event(self, order: Order, event: OrderEvent) -> None:
+        self._events += 1
         if isinstance(event, OrderFilled):
             fill = Fill(
                 ts=event.ts,
@@ -315,32 +324,78 @@ class Backtest:
                 self._held[event.symbol] = pos.quantity
 
     @staticmethod
-    def _ticks(feed: _Feed, insts: list[Instrument]) -> list[list[int]]:
+    def _ticks(feed: _Feed, insts: list[Instrument]) -> list[np.ndarray]:
         """Prices as integer ticks of each bar's instrument, computed column-wise (stored bars are floats)."""
         import numpy as np
 
-        scale = np.array([float(1 / inst.tick_size) for inst in insts])[np.asarray(feed.sym, dtype=np.int64)]
+        scale = np.array([float(1 / inst.tick_size) for inst in insts])[feed.columns["sym"].astype(np.int64)]
         return [
-            np.rint(np.asarray(col, dtype=float) * scale).astype(np.int64).tolist()
-            for col in (feed.open, feed.high, feed.low, feed.close)
+            np.rint(feed.columns[col].astype(float) * scale).astype(np.int64)
+            for col in ("open", "high", "low", "close")
         ]
 
+    def _wake_mask(self, feed: _Feed) -> np.ndarray | None:
+        """The strategy's wake masks of all symbols, in feed order; None if any symbol has none."""
+        import numpy as np
+
+        strategy = self.strategy
+        masks = []
+        for symbol in feed.symbols:
+            try:
+                mask = strategy.wake(symbol, feed.frames[symbol].select("ts", "open", "high", "low", "close", "volume"))
+            except Exception as exc:
+                raise StrategyError(f"strategy {self.ctx.name} failed in wake: {type(exc).__name__}: {exc}") from exc
+            if mask is None:
+                return None
+            arr = np.asarray(mask, dtype=bool)
+            rows = feed.frames[symbol].height
+            if arr.shape != (rows,):
+                raise StrategyError(
+                    f"strategy {self.ctx.name}: wake({symbol!r}) must give one flag per bar ({rows}), got {arr.shape}"
+                )
+            masks.append(arr)
+        sym = feed.columns["sym"].astype(np.int64)
+        row = feed.columns["row"]
+        merged = np.zeros(len(sym), dtype=bool)
+        for k, arr in enumerate(masks):
+            at = sym == k
+            merged[at] = arr[row[at]]
+        return merged
+
     def run(self, progress: Callable[[int], None] | None = None) -> BacktestResult:
+        # A run builds a few small immutable objects per bar (prices, equity and drawdown points: millions over a
+        # long minute series) and no reference cycles worth collecting; the cyclic collector would walk the
+        # growing series again and again (a fifth of the run time in the bench). It is back on when the run ends.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(progress)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _run(self, progress: Callable[[int], None] | None) -> BacktestResult:
+        import numpy as np
+
         started = time.time_ns()
         random.seed(self.config.seed)
         feed = _build_feed(self.frames, self.config.timeframe)
-        n = len(feed.ts)
+        n = len(feed)
         insts = [self.instruments.get(s) for s in feed.symbols]
         node = self.node
         runner = self.runner
-        equity: list[tuple[int, Decimal]] = []
+        # Equity as two columns (one point per instant); the result's (ts, value) pairs are made once at the end.
+        eq_ts: list[int] = []
+        eq_val: list[Decimal] = []
         prices: dict[str, list[tuple[int, Decimal]]] = {s: [] for s in feed.symbols}
         exposed = 0
         last_exposed = False
         step = max(1, n // 100)
         ticks = self._ticks(feed, insts)
-        if self._simulated:
-            self.clock.advance_to(feed.ts[0])
+        simulated = self._simulated
+        ts_of, end_of = feed.list("ts"), feed.list("close_ts")
+        if simulated:
+            self.clock.advance_to(ts_of[0])
         pace = self.pace
         runner.start()
         last_close: dict[str, Decimal] = {}
@@ -352,84 +407,188 @@ class Backtest:
         # In book mode every bar re-posts the liquidity ladder the next order will meet: no fast path.
         book_mode = self.config.fill_mode == "book"
         held = self._held
+        lines = self.ctx.lines
+        # A backtest knows every bar: indicator lines are computed once, vectorised (paper feeds them bar by bar).
+        if simulated and lines.by_symbol and runner.running:
+            lines.precompute(feed.frames)
+        seek = lines.seek if lines.precomputed else None
+        wake = self._wake_mask(feed) if simulated and runner.running else None
+        # Skipping needs every bar's consequences to be known without showing it: no risk engine watching bars,
+        # no liquidity ladder to re-post, and a strategy that says where it may act.
+        skip = wake is not None and self.config.skip_quiet_bars and risk_on_bar is None and not book_mode
+        verify = wake is not None and not skip
+        wake_at: list[int] = np.flatnonzero(wake).tolist() if skip and wake is not None else []
+        woken: list[bool] = wake.tolist() if verify and wake is not None else []
+        symbols = feed.symbols
+        one_symbol = len(symbols) == 1
+        close_ticks = ticks[3].tolist()
+        # A run that shows every bar reads every column as Python values; a skipping one reads a few bars only.
+        columns: Callable[[str], Any] = (lambda name: feed.columns[name]) if skip else feed.list
+        opens, highs, lows, closes_f, volumes = (columns(c) for c in ("open", "high", "low", "close", "volume"))
+        open_ticks, high_ticks, low_ticks = ticks[0], ticks[1], ticks[2]
+        if not skip:
+            open_ticks, high_ticks, low_ticks = open_ticks.tolist(), high_ticks.tolist(), low_ticks.tolist()
+        sym_of: list[int] = [0] * n if one_symbol else feed.list("sym")
+        row_of: list[int] = feed.list("row")
         # Minute bars repeat the same prices endlessly: build each Decimal once per instrument and tick.
         price_cache: list[dict[int, Decimal]] = [{} for _ in insts]
-        for i in range(n):
-            k = feed.sym[i]
-            inst = insts[k]
-            symbol = inst.symbol
+        increasing = one_symbol and bool(np.all(np.diff(feed.columns["close_ts"]) > 0))
+
+        def close_price(k: int, t: int) -> Decimal:
             cache = price_cache[k]
-            close_ticks = ticks[3][i]
-            close = cache.get(close_ticks)
-            if close is None:
-                close = cache[close_ticks] = inst.ticks_to_price(close_ticks)
-            tp = inst.ticks_to_price
-            end = feed.close_ts[i]
+            price = cache.get(t)
+            if price is None:
+                price = cache[t] = insts[k].ticks_to_price(t)
+            return price
+
+        def engine_busy() -> bool:
+            return any(venue.has_work(s) or emulator.has_armed(s) for s in symbols)
+
+        def record(end: int, value: Decimal) -> None:
+            # One equity point per instant: bars of several symbols closing together make one point.
+            nonlocal exposed, last_exposed
+            if eq_ts and eq_ts[-1] == end:
+                eq_val[-1] = value
+                exposed += bool(held) and not last_exposed
+                last_exposed = last_exposed or bool(held)
+            else:
+                eq_ts.append(end)
+                eq_val.append(value)
+                last_exposed = bool(held)
+                exposed += last_exposed
+
+        def quiet(i: int, j: int) -> None:
+            """Bars ``[i, j)`` where nothing trades and the strategy would not act: move time, prices, equity."""
+            nonlocal exposed, last_exposed
+            cash = self._cash
+            if increasing:
+                # One symbol, one equity point per bar: whole-segment list operations.
+                symbol = symbols[0]
+                cache = price_cache[0]
+                tp = insts[0].ticks_to_price
+                closes = [cache[t] if t in cache else cache.setdefault(t, tp(t)) for t in close_ticks[i:j]]
+                prices[symbol].extend(zip(ts_of[i:j], closes, strict=True))
+                qty = held.get(symbol)
+                eq_ts.extend(end_of[i:j])
+                if qty is None:
+                    eq_val.extend([cash] * (j - i))
+                else:
+                    eq_val.extend([cash + qty * c for c in closes])
+                    exposed += j - i
+                last_exposed = qty is not None
+                last_close[symbol] = last_prices[symbol] = closes[-1]
+                if seek is not None:
+                    seek(symbol, row_of[j - 1])
+            else:
+                for b in range(i, j):
+                    k = sym_of[b]
+                    symbol = symbols[k]
+                    close = close_price(k, close_ticks[b])
+                    last_close[symbol] = last_prices[symbol] = close
+                    prices[symbol].append((ts_of[b], close))
+                    value = cash
+                    for s, qty in held.items():
+                        value += qty * last_close[s]
+                    record(end_of[b], value)
+                    if seek is not None:
+                        seek(symbol, row_of[b])
+            if end_of[j - 1] > clock.now_ns():
+                clock.advance_to(end_of[j - 1])
+
+        def bar_at(i: int, symbol: str, close: Decimal, end: int) -> Bar:
+            tp = insts[sym_of[i]].ticks_to_price
+            return Bar(
+                symbol,
+                ts_of[i],
+                tp(int(open_ticks[i])),
+                tp(int(high_ticks[i])),
+                tp(int(low_ticks[i])),
+                close,
+                Decimal(repr(float(volumes[i]))),
+                end,
+            )
+
+        def show(i: int) -> None:
+            """Bar ``i`` in full: the node trades it, the strategy sees it, equity is recorded."""
+            k = sym_of[i]
+            symbol = symbols[k]
+            close = close_price(k, close_ticks[i])
+            end = end_of[i]
             if pace is not None:
                 pace(end)
-            if not self._simulated:
+            if not simulated:
                 clock.fire_due()
             due = clock.next_due_ns()
-            horizon = end if self._simulated else clock.now_ns()
+            horizon = end if simulated else clock.now_ns()
             if (
                 book_mode
                 or venue.has_work(symbol)
                 or emulator.has_armed(symbol)
                 or (due is not None and due <= horizon)
             ):
-                bar = Bar(
-                    symbol,
-                    feed.ts[i],
-                    tp(ticks[0][i]),
-                    tp(ticks[1][i]),
-                    tp(ticks[2][i]),
-                    close,
-                    Decimal(repr(feed.volume[i])),
-                    end,
-                )
-                node.process_bar(bar)
+                node.process_bar(bar_at(i, symbol, close, end))
             else:
                 # Nothing can trade on this bar: only time and the last price move (the fast path).
                 last_prices[symbol] = close
-                if self._simulated and end > clock.now_ns():
+                if simulated and end > clock.now_ns():
                     clock.advance_to(end)
                 if risk_on_bar is not None:
                     # The risk engine still sees the bar (live figures, circuit breakers).
-                    risk_on_bar(
-                        node,
-                        Bar(
-                            symbol,
-                            feed.ts[i],
-                            tp(ticks[0][i]),
-                            tp(ticks[1][i]),
-                            tp(ticks[2][i]),
-                            close,
-                            Decimal(repr(feed.volume[i])),
-                            end,
-                        ),
-                    )
+                    risk_on_bar(node, bar_at(i, symbol, close, end))
             last_close[symbol] = close
-            prices[symbol].append((feed.ts[i], close))
+            prices[symbol].append((ts_of[i], close))
+            if seek is not None:
+                seek(symbol, row_of[i])
+            if verify:
+                before = (len(node.orders), self._events, len(self.ctx.signals))
             runner.bar(
-                BarData(symbol, feed.ts[i], feed.open[i], feed.high[i], feed.low[i], feed.close[i], feed.volume[i])
+                BarData(
+                    symbol,
+                    ts_of[i],
+                    float(opens[i]),
+                    float(highs[i]),
+                    float(lows[i]),
+                    float(closes_f[i]),
+                    float(volumes[i]),
+                )
             )
             if runner.error is not None:
                 raise runner.error
+            if verify and not woken[i] and before != (len(node.orders), self._events, len(self.ctx.signals)):
+                raise StrategyError(
+                    f"strategy {self.ctx.name} acted on bar {ts_of[i]} of {symbol}, which its wake mask left out: "
+                    "wake() must mark every bar on_bar may act on"
+                )
             value = self._cash
             if held:
                 for sym, qty in held.items():
                     value += qty * last_close[sym]
-            # One equity point per instant: bars of several symbols closing together make one point.
-            if equity and equity[-1][0] == end:
-                equity[-1] = (end, value)
-                exposed += bool(held) and not last_exposed
-                last_exposed = last_exposed or bool(held)
-            else:
-                equity.append((end, value))
-                last_exposed = bool(held)
-                exposed += last_exposed
-            if progress is not None and (i % step == 0 or i == n - 1):
-                progress(i + 1)
+            record(end, value)
+
+        i = 0
+        next_wake = 0  # index into wake_at
+        reported = -1
+        while i < n:
+            if skip and not engine_busy():
+                while next_wake < len(wake_at) and wake_at[next_wake] < i:
+                    next_wake += 1
+                j = wake_at[next_wake] if next_wake < len(wake_at) else n
+                due = clock.next_due_ns()
+                if due is not None:
+                    # A timer falls due: the bar it falls due in is shown (its on_timer may act).
+                    j = min(j, bisect_left(end_of, due, i))
+                if j > i:
+                    quiet(i, j)
+                    i = j
+                    if progress is not None and (i - 1) // step != reported:
+                        reported = (i - 1) // step
+                        progress(i)
+                    continue
+            show(i)
+            i += 1
+            if progress is not None and ((i - 1) % step == 0 or i == n):
+                reported = (i - 1) // step
+                progress(i)
         runner.stop()
         if runner.error is not None:
             raise runner.error
@@ -452,14 +611,21 @@ class Backtest:
             params=self.strategy.params.model_dump(mode="json"),
             symbols=list(config.symbols),
             timeframe=config.timeframe,
-            start_ns=feed.ts[0],
-            end_ns=feed.close_ts[-1],
-            equity=equity,
+            start_ns=ts_of[0],
+            end_ns=end_of[-1],
+            equity=list(zip(eq_ts, eq_val, strict=True)),
+            curve=EquityCurve(
+                np.fromiter(eq_ts, dtype=np.int64, count=len(eq_ts)),
+                eq_val,
+                np.fromiter(map(float, eq_val), dtype=np.float64, count=len(eq_val)),
+            )
+            if eq_val
+            else None,
             trades=self._round_trips.trades,
             fills=self.fills,
             prices=[PriceSeries(symbol=s, points=tuple(p)) for s, p in prices.items()],
             calendar=calendar,
-            exposure=exposed / len(equity) if equity else 0.0,
+            exposure=exposed / len(eq_ts) if eq_ts else 0.0,
             halts=self.halts,
             notes=notes,
             currency=self.currency,

@@ -22,10 +22,14 @@ from alphintra.engine.core.enums import OrderSide, OrderType, TimeInForce, Trail
 from alphintra.errors import AlphintraError
 
 if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+
     from alphintra.engine.core.events import OrderEvent, OrderFilled
     from alphintra.engine.core.orders import Order
     from alphintra.engine.data import QuoteTick, TradeTick
     from alphintra.strategies.context import NodeContext as StrategyContext
+    from alphintra.strategies.lines import Line
 
 
 class StrategyError(AlphintraError):
@@ -101,6 +105,21 @@ class Strategy:
 
     def on_stop(self) -> None: ...
 
+    def wake(self, symbol: str, bars: pl.DataFrame) -> np.ndarray | None:
+        """Optional, for fast backtests: which of ``bars`` (all of ``symbol``'s, in time order: ``ts`` in ns,
+        ``open``, ``high``, ``low``, ``close``, ``volume``) ``on_bar`` may act on, as a boolean array.
+
+        A backtest has every bar up front; with a wake mask it shows the strategy only the bars the mask marks
+        (and the bars on which its orders can trade or its timers fire), and only moves time, prices and equity
+        over the others. The mask may mark more bars than needed, never fewer: "act" is placing, changing or
+        cancelling an order or recording a signal. It is computed from the bars and the strategy's indicator
+        lines (``line.array()``, row by row like ``bars``, NaN during the warm-up). ``on_bar`` stays the
+        strategy's only decision logic (paper and live never skip a bar), and a backtest with
+        ``skip_quiet_bars=False`` shows every bar and fails the run if ``on_bar`` acts on an unmarked one.
+        ``None`` (the default) shows every bar.
+        """
+        return None
+
     # -- portfolio ----------------------------------------------------------------------------------------
 
     def position(self, symbol: str | None = None) -> Decimal:
@@ -116,6 +135,13 @@ class Strategy:
 
     def price(self, symbol: str | None = None) -> Decimal | None:
         return self.ctx.price(symbol or self.symbols[0])
+
+    def indicator(self, name: str, symbol: str | None = None, *, output: str | None = None, **params: Any) -> Line:
+        """An indicator line of ``symbol`` (default: the first), for ``on_start``: ``line.value`` is its value at
+        the bar ``on_bar`` is shown, ``line.previous`` at the bar before (``None`` while warming up). ``name`` and
+        ``params`` as in :func:`alphintra.strategies.indicators.compute`; ``output`` picks one output of a
+        multi-output indicator (default: the first)."""
+        return self.ctx.indicator(name, symbol or self.symbols[0], output, params)
 
     def now(self) -> int:
         return self.ctx.now_ns()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -22,6 +22,7 @@ from alphintra.engine.core.events import OrderEvent, OrderFilled
 from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
 from alphintra.strategies.base import BarData, Strategy, StrategyError
+from alphintra.strategies.lines import Line, Lines
 
 _log = logging.getLogger("alphintra.strategies")
 
@@ -63,6 +64,7 @@ class NodeContext:
         self.signals: list[Signal] = []
         self._on_signal = on_signal
         self.runner: StrategyRunner | None = None
+        self.lines = Lines()
 
     # -- state --------------------------------------------------------------------------------------------
 
@@ -79,18 +81,24 @@ class NodeContext:
 
     def equity(self) -> Decimal:
         self._refresh_marks()
-        return self.node.ledger.valuation(self.account).equity
+        return self.node.ledger.equity(self.account)
 
     def _refresh_marks(self) -> None:
         """The node marks the ledger only when it trades a bar; bring the marks up to the last prices."""
-        ledger = self.node.ledger
-        marks = ledger.marks()
-        stale = {s: p for s, p in self.node.last_prices.items() if marks.get(s) != p}
+        mark = self.node.ledger.mark
+        stale = {s: p for s, p in self.node.last_prices.items() if mark(s) != p}
         if stale:
-            ledger.mark_to_market(stale)
+            self.node.ledger.mark_to_market(stale)
 
     def price(self, symbol: str) -> Decimal | None:
         return self.node.last_price(symbol)
+
+    def indicator(self, name: str, symbol: str, output: str | None, params: Mapping[str, Any]) -> Line:
+        if symbol not in self.symbols:
+            raise ValidationError(
+                "symbol", f"must be one of the strategy's symbols ({', '.join(self.symbols)})", symbol
+            )
+        return self.lines.add(name, symbol, output, params)
 
     # -- orders -------------------------------------------------------------------------------------------
 
@@ -242,7 +250,12 @@ class StrategyRunner:
 
     def bar(self, bar: BarData) -> None:
         if self.running:
-            self._call("on_bar", self.strategy.on_bar, bar)
+            self._call("on_bar", self._on_bar, bar)
+
+    def _on_bar(self, bar: BarData) -> None:
+        # Incremental lines see the bar before the strategy does (a backtest's precomputed ones ignore it).
+        self.ctx.lines.feed(bar)
+        self.strategy.on_bar(bar)
 
     def trade(self, tick: Any) -> None:
         self._call("on_trade", self.strategy.on_trade, tick)

@@ -46,7 +46,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, Protocol
+from operator import itemgetter
+from typing import Any, Literal, Protocol, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -80,7 +81,7 @@ class TradeLike(Protocol):
     def fees(self) -> Decimal: ...
 
 
-EquityInput = Sequence[tuple[int, Decimal]] | tuple[npt.NDArray[Any], npt.NDArray[Any]]
+EquityInput = Union[Sequence[tuple[int, Decimal]], tuple[npt.NDArray[Any], npt.NDArray[Any]], "EquityCurve"]
 
 
 def timeframe_seconds(timeframe: str) -> int:
@@ -242,7 +243,34 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _well_formed(equity: object) -> tuple[npt.NDArray[np.int64], list[Decimal], npt.NDArray[np.float64]] | None:
+    """Timestamps, values and float values of a list of (int, finite Decimal) pairs, checked in C-speed passes
+    (a backtest's equity has a point per bar); None if it is anything else, and the slow path names the bad point."""
+    if not isinstance(equity, list | tuple) or not equity:
+        return None
+    if set(map(type, equity)) != {tuple} or set(map(len, equity)) != {2}:
+        return None
+    stamps = list(map(itemgetter(0), equity))
+    money = list(map(itemgetter(1), equity))
+    if set(map(type, stamps)) != {int} or set(map(type, money)) != {Decimal}:
+        return None
+    try:
+        values = np.fromiter(map(float, money), dtype=np.float64, count=len(money))
+    except ValueError:  # a signalling NaN
+        return None
+    if not np.isfinite(values).all():
+        return None
+    return np.fromiter(stamps, dtype=np.int64, count=len(stamps)), money, values
+
+
 def _equity_arrays(equity: EquityInput) -> tuple[npt.NDArray[np.int64], list[Decimal], npt.NDArray[np.float64]]:
+    if isinstance(equity, EquityCurve):
+        return equity.ts, equity.money, equity.values
+    fast = _well_formed(equity)
+    if fast is not None:
+        ts, money, values = fast
+        _check_curve(ts, money)
+        return ts, money, values
     if isinstance(equity, tuple) and len(equity) == 2 and all(isinstance(a, np.ndarray) for a in equity):
         ts_raw: npt.NDArray[Any] = equity[0]  # type: ignore[assignment]
         eq_raw: npt.NDArray[Any] = equity[1]  # type: ignore[assignment]
@@ -263,13 +291,30 @@ def _equity_arrays(equity: EquityInput) -> tuple[npt.NDArray[np.int64], list[Dec
             ts_list.append(int(stamp))
             money.append(_decimal("equity", value))
         ts = np.asarray(ts_list, dtype=np.int64)
+    _check_curve(ts, money)
+    return ts, money, np.fromiter(map(float, money), dtype=np.float64, count=len(money))
+
+
+def _check_curve(ts: npt.NDArray[np.int64], money: list[Decimal]) -> None:
     if len(money) == 0:
         raise ValidationError("equity", "must have at least one point", 0)
     if len(ts) > 1 and bool(np.any(np.diff(ts) <= 0)):
         raise ValidationError("equity", "timestamps must be strictly increasing")
     if money[0] <= 0:
         raise ValidationError("equity", "must start above zero", str(money[0]))
-    return ts, money, np.asarray([float(m) for m in money], dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class EquityCurve:
+    """An equity series checked once, in the three forms the metrics and the drawdown chart read."""
+
+    ts: npt.NDArray[np.int64]
+    money: list[Decimal]
+    values: npt.NDArray[np.float64]  # float(money), for statistics
+
+    @classmethod
+    def of(cls, equity: EquityInput) -> EquityCurve:
+        return cls(*_equity_arrays(equity))
 
 
 def _returns(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -459,6 +504,7 @@ def compute_metrics(
 
 __all__ = [
     "Calendar",
+    "EquityCurve",
     "EquityInput",
     "Metrics",
     "TradeLike",

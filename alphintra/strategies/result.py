@@ -18,7 +18,7 @@ from typing import Any
 
 from alphintra.engine.core.enums import LiquiditySide, OrderSide
 from alphintra.errors import ValidationError
-from alphintra.strategies.metrics import Calendar, Metrics, compute_metrics, periods_per_year
+from alphintra.strategies.metrics import Calendar, EquityCurve, Metrics, compute_metrics, periods_per_year
 
 SCHEMA_VERSION = 1
 # A run id names a directory under reports/: no separators, no "..", nothing a shell or a URL would mangle.
@@ -220,18 +220,20 @@ def _points(field_name: str, raw: object) -> tuple[EquityPoint, ...]:
     return tuple(out)
 
 
-def drawdown_series(equity: Sequence[EquityPoint]) -> tuple[tuple[int, float], ...]:
+def drawdown_series(equity: Sequence[EquityPoint] | EquityCurve) -> tuple[tuple[int, float], ...]:
     """Drawdown at every point: ``equity / running peak - 1`` (a fraction <= 0).
 
     Computed in floats exactly as ``metrics`` does, so the chart's lowest point is ``Metrics.max_drawdown``.
     """
-    out: list[tuple[int, float]] = []
-    peak = -math.inf
-    for ts, value in equity:
-        current = float(value)
-        peak = max(peak, current)
-        out.append((ts, current / peak - 1.0 if peak > 0 else 0.0))
-    return tuple(out)
+    import numpy as np
+
+    curve = equity if isinstance(equity, EquityCurve) else EquityCurve.of(equity) if equity else None
+    if curve is None:
+        return ()
+    peaks = np.maximum.accumulate(curve.values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drawdown = np.where(peaks > 0, curve.values / peaks - 1.0, 0.0)
+    return tuple(zip(curve.ts.tolist(), drawdown.tolist(), strict=True))
 
 
 def _encode_param(name: str, value: object) -> object:
@@ -338,20 +340,25 @@ class BacktestResult:
         started_at_ns: int | None = None,
         completed_at_ns: int | None = None,
         extra: Mapping[str, Any] | None = None,
+        curve: EquityCurve | None = None,
     ) -> BacktestResult:
         """Derive drawdown and metrics from the raw series: the one way the backtester needs to call.
 
         Fees and traded notional come from the fills when there are any (so open positions count too), else
-        from the trades; buy and hold is measured on the first price series.
+        from the trades; buy and hold is measured on the first price series. ``curve`` is ``equity`` already in
+        array form, when the caller has it (a backtest does), so a long series is not converted twice.
         """
         fees = sum((f.fee for f in fills), Decimal(0)) if fills else None
         notional = sum((f.qty * f.price for f in fills), Decimal(0)) if fills else None
+        if curve is None:
+            curve = EquityCurve.of(list(equity))
         metrics = compute_metrics(
-            list(equity),
+            curve,
             list(trades),
             periods_per_year=periods_per_year(timeframe, calendar),
             risk_free=risk_free,
-            benchmark_close=[px for _, px in prices[0].points] if prices else None,
+            # Buy and hold needs the first and the last close only.
+            benchmark_close=[prices[0].points[0][1], prices[0].points[-1][1]] if prices and prices[0].points else None,
             fees_total=fees,
             traded_notional=notional,
             exposure=exposure,
@@ -365,7 +372,7 @@ class BacktestResult:
             start_ns=start_ns,
             end_ns=end_ns,
             equity=tuple(equity),
-            drawdown=drawdown_series(equity),
+            drawdown=drawdown_series(curve),
             prices=tuple(prices),
             trades=tuple(trades),
             fills=tuple(fills),

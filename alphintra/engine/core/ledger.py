@@ -428,10 +428,20 @@ class Ledger:
         """Fees charged by fills of every account, per asset (they left the accounts; conservation counts them)."""
         return dict(self._fees)
 
-    def valuation(self, account_id: str) -> Valuation:
+    def mark(self, symbol: str) -> Decimal | None:
+        """The latest mark of ``symbol`` (None before the first)."""
+        return self._marks.get(symbol)
+
+    def equity(self, account_id: str) -> Decimal:
+        """``valuation(account_id).equity`` alone: what order sizing asks on every signal, without the PnL breakdown."""
         acct = self._account(account_id)
         cur = acct.currency
         cash = acct.balances[cur].total if cur in acct.balances else ZERO
+        return REPORT.add(cash, self._assets_value(acct)[0])
+
+    def _assets_value(self, acct: _Account) -> tuple[Decimal, Decimal, list[str]]:
+        """Value and gross exposure of every asset but the valuation currency at the marks, and the unpriced ones."""
+        cur = acct.currency
         value = exposure = ZERO
         unpriced: list[str] = []
         for asset, bal in sorted(acct.balances.items()):
@@ -444,6 +454,13 @@ class Ledger:
             worth = REPORT.multiply(bal.total, price)
             value = REPORT.add(value, worth)
             exposure = REPORT.add(exposure, abs(worth))
+        return value, exposure, unpriced
+
+    def valuation(self, account_id: str) -> Valuation:
+        acct = self._account(account_id)
+        cur = acct.currency
+        cash = acct.balances[cur].total if cur in acct.balances else ZERO
+        value, exposure, unpriced = self._assets_value(acct)
         unrealised = realised = ZERO
         for symbol, pos in acct.positions.items():
             rate = self._price(pos.quote, cur, self._marks, self._pairs)

@@ -1,0 +1,307 @@
+"""Backtests that skip quiet bars: indicator lines and wake masks change how fast a run is, never its result.
+
+A run with ``skip_quiet_bars=False`` shows the strategy every bar and checks its wake mask; the default run shows
+it only the bars the mask marks and the bars its orders or timers need. Both must give the same fills, equity,
+prices, trades and metrics, exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alphintra.errors import ValidationError
+from alphintra.storage.market import generate_bars
+from alphintra.strategies.backtest import Backtest, BacktestConfig
+from alphintra.strategies.base import BarData, Strategy, StrategyError, StrategyParams
+from alphintra.strategies.lines import Lines
+from alphintra.strategies.result import BacktestResult
+from tests.unit.strategies.builtins.strategy_checks import sample
+
+HOUR = 3_600_000_000_000
+
+
+def bars(symbols: list[str], n: int, seed: int) -> dict[str, pl.DataFrame]:
+    df = generate_bars(symbols, periods=n, timeframe="1m", seed=seed, annual_vol=0.4)
+    return {
+        s: df.filter(pl.col("symbol") == s).select("time", "open", "high", "low", "close", "volume") for s in symbols
+    }
+
+
+def run(config: BacktestConfig, frames: dict[str, pl.DataFrame], strategy: Strategy | None = None) -> Backtest:
+    bt = Backtest(config, frames, strategy=strategy)
+    shown: list[int] = []
+    target = bt.strategy
+    original = target.on_bar
+
+    def on_bar(bar: BarData) -> None:
+        shown.append(bar.ts)
+        original(bar)
+
+    target.on_bar = on_bar  # type: ignore[method-assign]
+    bt.result = bt.run()  # type: ignore[attr-defined]
+    bt.shown = shown  # type: ignore[attr-defined]
+    return bt
+
+
+def assert_same(skipped: Backtest, full: Backtest) -> None:
+    a: BacktestResult = skipped.result  # type: ignore[attr-defined]
+    b: BacktestResult = full.result  # type: ignore[attr-defined]
+    assert skipped.fills == full.fills
+    assert a.equity == b.equity
+    assert a.drawdown == b.drawdown
+    assert a.prices == b.prices
+    assert a.trades == b.trades
+    assert a.metrics == b.metrics
+    assert skipped.ctx.signals == full.ctx.signals
+
+
+def both(config: BacktestConfig, frames: dict[str, pl.DataFrame], make: Any = None) -> tuple[Backtest, Backtest]:
+    skipped = run(config, frames, make() if make else None)
+    full = run(dataclasses.replace(config, skip_quiet_bars=False), frames, make() if make else None)
+    return skipped, full
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    fast=st.integers(1, 12),
+    gap=st.integers(1, 30),
+    allow_short=st.booleans(),
+    n=st.integers(50, 1_500),
+)
+def test_sma_cross_skipping_gives_the_same_run(seed: int, fast: int, gap: int, allow_short: bool, n: int) -> None:
+    frames = bars(["SYN"], n, seed)
+    params = {"fast": fast, "slow": fast + gap, "allow_short": allow_short}
+    config = BacktestConfig("sma_cross", ("SYN",), "1m", params=params, cash=Decimal(100_000), fee=Decimal("0.001"))
+    skipped, full = both(config, frames)
+    assert_same(skipped, full)
+    assert len(full.shown) == n  # type: ignore[attr-defined]
+    # Shown: the crossing bars and the bars their orders fill on, no more.
+    assert len(skipped.shown) <= 2 * len(skipped.ctx.signals) + 1  # type: ignore[attr-defined]
+
+
+def test_sma_cross_on_goog_skips_most_bars_and_keeps_the_pinned_result() -> None:
+    goog = sample("GOOG", "1d")
+    config = BacktestConfig(
+        "sma_cross", ("GOOG",), "1d", params={"fast": 10, "slow": 20}, cash=Decimal(10_000), fee=Decimal("0.002")
+    )
+    skipped, full = both(config, {"GOOG": goog})
+    assert_same(skipped, full)
+    assert skipped.result.equity[-1][1] == Decimal("55843.07578")  # type: ignore[attr-defined]
+    assert len(skipped.fills) == 94
+    assert len(skipped.shown) < len(full.shown) // 5  # type: ignore[attr-defined]
+
+
+class _Params(StrategyParams):
+    act_at: int = 50
+
+
+class MissesABar(Strategy):
+    """Buys on one bar that its wake mask leaves out: a broken mask."""
+
+    name = "misses_a_bar"
+
+    def on_start(self) -> None:
+        self.count = 0
+
+    def wake(self, symbol: str, bars: pl.DataFrame) -> np.ndarray:
+        return np.zeros(bars.height, dtype=bool)
+
+    def on_bar(self, bar: BarData) -> None:
+        self.count += 1
+        if self.count == self.params.act_at:  # type: ignore[attr-defined]
+            self.buy(bar.symbol, 1)
+
+
+def test_a_wake_mask_that_misses_a_bar_fails_the_checked_run() -> None:
+    frames = bars(["SYN"], 200, 3)
+
+    def make() -> MissesABar:
+        return MissesABar(_Params())
+
+    config = BacktestConfig("misses_a_bar", ("SYN",), "1m", skip_quiet_bars=False)
+    with pytest.raises(StrategyError, match="wake mask left out"):
+        Backtest(config, frames, strategy=make()).run()
+    # Skipping trusts the mask: the strategy is never shown the bar, so it never buys.
+    skipped = run(dataclasses.replace(config, skip_quiet_bars=True), frames, make())
+    assert skipped.fills == [] and skipped.shown == []  # type: ignore[attr-defined]
+
+
+class WrongLength(Strategy):
+    name = "wrong_length"
+
+    def wake(self, symbol: str, bars: pl.DataFrame) -> np.ndarray:
+        return np.ones(3, dtype=bool)
+
+
+def test_a_wake_mask_of_the_wrong_length_is_refused() -> None:
+    config = BacktestConfig("wrong_length", ("SYN",), "1m")
+    with pytest.raises(StrategyError, match=r"one flag per bar \(200\)"):
+        Backtest(config, bars(["SYN"], 200, 1), strategy=WrongLength()).run()
+
+
+class Hourly(Strategy):
+    """Never wakes on a bar; buys one share on an hourly timer (timers must still fire on time when skipping)."""
+
+    name = "hourly"
+
+    def on_start(self) -> None:
+        self.set_timer("buy", interval_ns=HOUR)
+
+    def wake(self, symbol: str, bars: pl.DataFrame) -> np.ndarray:
+        return np.zeros(bars.height, dtype=bool)
+
+    def on_timer(self, name: str, ts: int) -> None:
+        self.signal("tick", float(ts))
+        self.buy(self.symbols[0], 1)
+
+
+def test_timers_fire_on_the_same_bars_when_skipping() -> None:
+    frames = bars(["SYN"], 600, 9)
+    config = BacktestConfig("hourly", ("SYN",), "1m", cash=Decimal(100_000))
+    skipped, full = both(config, frames, Hourly)
+    assert_same(skipped, full)
+    assert len(skipped.fills) == 9  # hours 1..9 of a 10-hour series (the last timer falls due after the last fill)
+    assert len(skipped.shown) < 30  # type: ignore[attr-defined]
+
+
+class LeadLagParams(StrategyParams):
+    fast: int = 5
+    slow: int = 20
+
+
+class LeadLag(Strategy):
+    """Two symbols: trades B on crosses of A's averages, with B's own average as a filter (cross-symbol lines)."""
+
+    name = "lead_lag"
+    symbols_required = 2
+    Params = LeadLagParams
+
+    def on_start(self) -> None:
+        a, b = self.symbols
+        p: LeadLagParams = self.params  # type: ignore[assignment]
+        self.fast = self.indicator("sma", a, period=p.fast)
+        self.slow = self.indicator("sma", a, period=p.slow)
+        self.trend = self.indicator("ema", b, period=p.slow)
+
+    def wake(self, symbol: str, bars: pl.DataFrame) -> np.ndarray:
+        diff = self.fast.array() - self.slow.array()
+        prev = np.concatenate(([np.nan], diff[:-1]))
+        crossed = ((prev <= 0) & (diff > 0)) | ((prev >= 0) & (diff < 0))
+        return crossed if symbol == self.symbols[0] else np.zeros(len(diff), dtype=bool)
+
+    def on_bar(self, bar: BarData) -> None:
+        a, b = self.symbols
+        if bar.symbol != a:
+            return
+        values = (self.fast.value, self.slow.value, self.fast.previous, self.slow.previous, self.trend.value)
+        if any(v is None for v in values):
+            return
+        fast, slow, pf, ps, trend = values
+        diff, prev = fast - slow, pf - ps  # type: ignore[operator]
+        if prev <= 0 < diff:
+            self.signal("up", diff, trend=trend)
+            self.target_percent(b, Decimal("0.5"))
+        elif prev >= 0 > diff:
+            self.signal("down", diff, trend=trend)
+            self.target_percent(b, Decimal("-0.5"))
+
+
+def test_two_symbols_with_cross_symbol_lines_skip_identically() -> None:
+    frames = bars(["AAA", "BBB"], 800, 21)
+    config = BacktestConfig("lead_lag", ("AAA", "BBB"), "1m", cash=Decimal(100_000), fee=Decimal("0.001"))
+    skipped, full = both(config, frames, LeadLag)
+    assert_same(skipped, full)
+    assert skipped.fills and len(skipped.shown) < len(full.shown) // 3  # type: ignore[attr-defined]
+    # Bars of both symbols close together: one equity point per minute.
+    assert len(skipped.result.equity) == 800  # type: ignore[attr-defined]
+
+
+def test_a_risk_engine_sees_every_bar_so_nothing_is_skipped() -> None:
+    frames = bars(["SYN"], 300, 4)
+    config = BacktestConfig("sma_cross", ("SYN",), "1m", params={"fast": 3, "slow": 9}, cash=Decimal(100_000))
+
+    class Watcher:
+        def __init__(self) -> None:
+            self.bars = 0
+
+        def check(self, *args: Any) -> None:
+            return None
+
+        def on_bar(self, node: Any, bar: Any) -> None:
+            self.bars += 1
+
+    watcher = Watcher()
+    bt = Backtest(config, frames, risk=watcher)
+    bt.run()
+    assert watcher.bars == 300
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "output"),
+    [
+        ("sma", {"period": 7}, None),
+        ("ema", {"period": 9}, None),
+        ("rsi", {"period": 14}, None),
+        ("macd", {"fast": 5, "slow": 13, "signal": 4}, "histogram"),
+        ("bollinger", {"period": 10}, "upper"),
+        ("atr", {"period": 7}, None),
+        ("stochastic", {}, "slow_d"),
+        ("donchian", {"period": 12}, "middle"),
+    ],
+)
+def test_precomputed_and_incremental_lines_agree(name: str, params: dict[str, Any], output: str | None) -> None:
+    frame = bars(["SYN"], 300, 11)["SYN"]
+    incremental, precomputed = Lines(), Lines()
+    live = incremental.add(name, "SYN", output, params)
+    whole = precomputed.add(name, "SYN", output, params)
+    precomputed.precompute({"SYN": frame})
+    assert whole.precomputed and not live.precomputed
+    seen_value = False
+    for row, rec in enumerate(frame.iter_rows(named=True)):
+        bar = BarData("SYN", 0, rec["open"], rec["high"], rec["low"], rec["close"], rec["volume"])
+        incremental.feed(bar)
+        precomputed.seek("SYN", row)
+        for a, b in ((live.value, whole.value), (live.previous, whole.previous)):
+            assert (a is None) == (b is None), (row, a, b)
+            if a is not None:
+                seen_value = True
+                assert a == pytest.approx(b, rel=1e-9, abs=1e-9)
+    assert seen_value
+
+
+def test_line_requests_are_checked() -> None:
+    lines = Lines()
+    with pytest.raises(ValidationError) as exc:
+        lines.add("smaa", "SYN", None, {})
+    assert exc.value.field == "indicator"
+    with pytest.raises(ValidationError) as exc:
+        lines.add("macd", "SYN", "hist", {})
+    assert exc.value.field == "output" and "histogram" in exc.value.message
+    with pytest.raises(ValidationError) as exc:
+        lines.add("sma", "SYN", None, {"period": 0}).value  # noqa: B018
+    assert exc.value.field == "period"
+    live = lines.add("sma", "SYN", None, {"period": 3})
+    with pytest.raises(ValidationError, match="precomputed"):
+        live.array()
+
+
+class OtherSymbol(Strategy):
+    name = "other_symbol"
+
+    def on_start(self) -> None:
+        self.indicator("sma", "NOPE", period=3)
+
+
+def test_a_line_of_a_symbol_the_strategy_does_not_trade_is_refused() -> None:
+    config = BacktestConfig("other_symbol", ("SYN",), "1m")
+    with pytest.raises(StrategyError, match="must be one of the strategy's symbols"):
+        Backtest(config, bars(["SYN"], 50, 1), strategy=OtherSymbol()).run()
