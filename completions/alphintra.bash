@@ -214,7 +214,7 @@ _alphintra() {
         "auth token create") words='--user --role --ttl --json --help -h' ;;
         "backtest") words='list run show --help -h' ;;
         "backtest list") words='--limit --strategy --json --help -h' ;;
-        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --json --help -h' ;;
+        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h' ;;
         "backtest show") words='--trades --json --help -h' ;;
         "bench") words='backtest matching risk --help -h' ;;
         "bench backtest") words='--bars --baseline --no-baseline --json --help -h' ;;

@@ -72,6 +72,7 @@ complete -c alphintra -n '__alphintra_at \'backtest run\'' -l html -rF -d 'Also 
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l paper -x -d 'Paper mode: replay on the wall clock at this speed (sim seconds per second)'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l trades -x -d 'Trades to list (0: none, -1: all)'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l chart -l no-chart -d 'Terminal equity chart'
+complete -c alphintra -n '__alphintra_at \'backtest run\'' -l no-skip -d 'Show the strategy every bar and check its wake mask (slower; same result)'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l json -d 'Print machine-readable JSON instead of tables'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l help -s h -d 'Show help and exit'
 complete -c alphintra -n '__alphintra_at \'backtest show\'' -l trades -x -d 'Trades to list (-1: all)'

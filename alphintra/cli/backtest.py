@@ -70,6 +70,10 @@ def run(
     ] = None,
     trades: Annotated[int, typer.Option("--trades", help="Trades to list (0: none, -1: all).")] = 20,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal equity chart.")] = True,
+    no_skip: Annotated[
+        bool,
+        typer.Option("--no-skip", help="Show the strategy every bar and check its wake mask (slower; same result)."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run STRATEGY over stored bars and report metrics, trades and charts."""
@@ -99,6 +103,7 @@ def run(
         account_mode="spot" if spot else "margin",
         seed=bt.seed if seed is None else seed,
         instruments=_configured_instruments(symbol),
+        skip_quiet_bars=not no_skip,
     )
     frames = load_frames(MarketData(settings.paths.market), config)
     total = sum(df.height for df in frames.values())

@@ -76,3 +76,14 @@ def test_optimize_ranks_runs(run_cli) -> None:  # type: ignore[no-untyped-def]
     rows = json.loads(result.out)
     assert [(r["fast"], r["slow"]) for r in rows] in ([(10, 20), (5, 20)], [(5, 20), (10, 20)])
     assert rows[0]["sharpe"] >= rows[1]["sharpe"]
+
+
+def test_no_skip_shows_every_bar_and_gives_the_same_result(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    common = ("backtest", "run", "sma_cross", "-s", "GOOG", "--fee", "0.2%", "--cash", "10000", "--json")
+    skipped = json.loads(run_cli(*common).out)
+    checked = run_cli(*common, "--no-skip")
+    assert checked.code == 0, checked.err
+    full = json.loads(checked.out)
+    assert full["metrics"] == skipped["metrics"]
+    assert full["equity"] == skipped["equity"] and full["fills"] == skipped["fills"]
