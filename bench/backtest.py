@@ -15,6 +15,7 @@ if __name__ == "__main__":
     parser.add_argument("--sweep", type=int, default=100, help="optimiser sweep size (0: skip)")
     parser.add_argument("--sweep-bars", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--dense-bars", type=int, default=200_000, help="bars of the no-commission run (0: skip)")
     args = parser.parse_args()
     print(
         json.dumps(
@@ -25,6 +26,7 @@ if __name__ == "__main__":
                 sweep_sets=args.sweep,
                 sweep_bars=args.sweep_bars,
                 workers=args.workers,
+                dense_bars=args.dense_bars,
             ),
             indent=2,
         )
