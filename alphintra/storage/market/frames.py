@@ -318,6 +318,7 @@ def _probe_runs(col: pl.Series) -> list[tuple[int, int]] | None:
 
 
 __all__ = [
+    "CHECK_BLOCK",
     "first_true",
     "misaligned_mask",
     "normalize_book",

@@ -134,10 +134,31 @@ def temp_path(target: Path) -> Path:
 
 def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     """Run ``write(tmp)``, fsync the result and rename it onto ``target``; on any failure the temp file goes."""
+    publish(write_temp(target, write), target)
+
+
+def write_temp(target: Path, write: Callable[[Path], None]) -> Path:
+    """First half of :func:`atomic_write`: ``write(tmp)`` next to ``target`` and start its writeback.
+
+    Nothing is visible under ``target`` until :func:`publish`. The writeback is only started here (not waited
+    for), so the disk works while the caller encodes its next file; fsyncing each file right after writing it
+    left the CPU idle for the disk and the disk idle for the CPU, and made an ingest up to twice as slow.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(target)
     try:
         write(tmp)
+        _start_writeback(tmp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def publish(tmp: Path, target: Path) -> None:
+    """Second half of :func:`atomic_write`: fsync ``tmp``, rename it onto ``target`` and make the rename durable."""
+    try:
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -149,6 +170,21 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
             tmp.unlink()
         raise
     fsync_dir(target.parent)
+
+
+def _start_writeback(path: Path) -> None:
+    # POSIX_FADV_DONTNEED makes Linux queue the file's dirty pages for writeback without waiting (PostgreSQL's
+    # pg_flush_data does the same where sync_file_range is missing); pages under writeback stay cached, so
+    # readers that follow still hit memory. Only a hint: durability still comes from publish()'s fsync.
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
 
 def commit_manifest(directory: Path, manifest: Manifest) -> None:
@@ -212,5 +248,7 @@ __all__ = [
     "decode_part",
     "encode_part",
     "find_manifests",
+    "publish",
     "read_manifest",
+    "write_temp",
 ]

@@ -5,11 +5,13 @@ volume and trade count (left null when the source has none). Output bars carry t
 ``time`` and follow the calendar alignment of :mod:`.timeframes` (weeks on Monday, months on the 1st, UTC).
 A period with no source rows produces no bar; the last bar may be partial if the source ends inside it.
 
-How: each series is sorted by time, so every output bar is a contiguous run of input rows. The run boundaries
-come from one binary search of the calendar grid (polars builds calendar grids for weeks and months); then
-first/last are gathers and max/min/sum are numpy ``reduceat`` calls over the boundaries. No Python loop touches
-rows. Measured on the bench machine this is 3-4x faster than polars' ``group_by_dynamic`` (which spends its time
-on per-window bookkeeping when windows are small), and it gives identical results (see the tests).
+How: each series is sorted by time, so every output bar is a contiguous run of input rows. A complete series on its
+source grid (the usual case, checked in one pass) has the same number of rows in every bar, so the run boundaries
+are an arange; otherwise they come from one binary search of the calendar grid (polars builds calendar grids for
+weeks and months). Then first/last are gathers and max/min/sum are numpy ``reduceat`` calls over the boundaries,
+series in parallel threads, and one frame is built for all series at the end. No Python loop touches rows. The
+reductions are memory-bound: on the bench machine a resample of 10M rows costs ~1.5x a bare ``sum()`` over the
+columns it must read, and it gives the same results as polars' ``group_by_dynamic`` (see the tests).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from alphintra.errors import ValidationError
 
-from .frames import split_runs
+from .frames import CHECK_BLOCK, split_runs
 from .timeframes import Timeframe, parse_timeframe
 
 if TYPE_CHECKING:
@@ -120,17 +122,13 @@ def _regular_segments(t0: int, n: int, step: int, tf: Timeframe) -> tuple[np.nda
     return labels, first, last
 
 
-# Rows per block of the regularity check: the block's gaps stay in L2 cache instead of a full-length temporary
-# written to and read back from memory (the check then costs about one read of the times).
-_CHECK_BLOCK = 131_072
-
-
 def _is_regular(times: np.ndarray, step: int) -> bool:
     """Whether ``times`` advance by exactly ``step`` from row to row (so they are also sorted and unique)."""
     if step <= 0:
         return False
-    for start in range(0, len(times) - 1, _CHECK_BLOCK):
-        block = times[start : start + _CHECK_BLOCK + 1]
+    # In cache-sized blocks, as strictly_increasing: one read of the times, no full-length temporaries.
+    for start in range(0, len(times) - 1, CHECK_BLOCK):
+        block = times[start : start + CHECK_BLOCK + 1]
         gaps = block[1:] - block[:-1]
         if gaps.min() != step or gaps.max() != step:
             return False

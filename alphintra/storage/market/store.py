@@ -7,6 +7,7 @@ need that lock: :class:`~alphintra.storage.market.reader.MarketData` reads the m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable
@@ -22,12 +23,13 @@ from .frames import normalize_book, normalize_ohlcv, normalize_trades, sort_dedu
 from .layout import (
     Manifest,
     PartFile,
-    atomic_write,
     collect_garbage,
     commit_manifest,
     dataset_dir,
     find_manifests,
+    publish,
     read_manifest,
+    write_temp,
 )
 from .reader import MarketData, default_root
 from .schema import DatasetKey, Kind
@@ -213,30 +215,39 @@ class MarketStore:
         generation = (old.generation if old else 0) + 1
 
         new_files: dict[int, PartFile] = dict(old_files)
+        written: list[tuple[Path, Path]] = []  # (temp file, final name) of each new part file
         added = replaced = 0
-        for year, part in _by_year(df):
-            previous = old_files.get(year)
-            if previous is not None:
-                stored = pl.read_parquet(directory / previous.path)
-                if _last_ns(stored) < _first_ns(part):  # appending: already sorted and disjoint
-                    merged = pl.concat([stored, part], how="vertical")
+        try:
+            for year, part in _by_year(df):
+                previous = old_files.get(year)
+                if previous is not None:
+                    stored = pl.read_parquet(directory / previous.path)
+                    if _last_ns(stored) < _first_ns(part):  # appending: already sorted and disjoint
+                        merged = pl.concat([stored, part], how="vertical")
+                    else:
+                        merged, _ = sort_dedupe(pl.concat([stored, part], how="vertical"), keys)
+                    added += merged.height - stored.height
+                    replaced += part.height - (merged.height - stored.height)
+                    if merged.equals(stored):
+                        continue  # nothing new for this year: keep the committed file, write nothing
                 else:
-                    merged, _ = sort_dedupe(pl.concat([stored, part], how="vertical"), keys)
-                added += merged.height - stored.height
-                replaced += part.height - (merged.height - stored.height)
-                if merged.equals(stored):
-                    continue  # nothing new for this year: keep the committed file, write nothing
-            else:
-                merged = part
-                added += part.height
-            rel = f"year={year}/part-{generation:08d}.parquet"
-            target = directory / rel
-            atomic_write(target, functools.partial(_write_parquet, merged))
-            new_files[year] = PartFile(
-                rel, year, merged.height, _first_ns(merged), _last_ns(merged), target.stat().st_size
-            )
-            if progress:
-                progress(part.height)
+                    merged = part
+                    added += part.height
+                rel = f"year={year}/part-{generation:08d}.parquet"
+                target = directory / rel
+                tmp = write_temp(target, functools.partial(_write_parquet, merged))
+                written.append((tmp, target))
+                size = tmp.stat().st_size
+                new_files[year] = PartFile(rel, year, merged.height, _first_ns(merged), _last_ns(merged), size)
+                if progress:
+                    progress(part.height)
+            # Every part file is encoded before the first fsync, so the disk writes one while the next is encoded.
+            while written:
+                publish(*written[0])
+                written.pop(0)
+        except BaseException:
+            _discard(written)  # never named by a manifest; the next write's GC would remove them too
+            raise
         if replace and old is not None:
             added, replaced = df.height, 0
         if old is not None and not replace and new_files == old_files:
@@ -403,6 +414,13 @@ def _write_parquet(df: pl.DataFrame, path: Path) -> None:
     # zstd level 1: nearly the ratio of the default level at several times the speed; statistics let readers skip
     # row groups outside a time range.
     df.write_parquet(path, compression="zstd", compression_level=1, statistics=True, row_group_size=ROW_GROUP_ROWS)
+
+
+def _discard(written: list[tuple[Path, Path]]) -> None:
+    """Remove temp files of a write that failed before publishing them (the next write's GC would, too)."""
+    for tmp, _ in written:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _first_ns(df: pl.DataFrame) -> int:

@@ -128,6 +128,36 @@ def test_a_crash_before_the_commit_leaves_the_store_unchanged(tmp_path: Path, mo
     assert on_disk == {f.path for f in manifest.files} | set(manifest.previous)
 
 
+def test_a_failed_part_file_leaves_no_temp_files_and_the_store_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part files are encoded to temp names first and published together; a failure on a later year removes
+    the temp files already written (and the committed dataset stays as it was)."""
+    root = tmp_path / "m"
+    bars = generate_bars(1, periods=3 * 365, timeframe="1d", start="2021-06-01")  # three calendar years
+    with MarketStore(root) as store:
+        store.write_bars(bars, timeframe="1d")
+    symbol = bars["symbol"][0]
+    before = MarketData(root).bars(symbol, "1d")
+    real = store_module._write_parquet
+    calls: list[Path] = []
+
+    def fail_on_second(df: pl.DataFrame, path: Path) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(df, path)
+
+    monkeypatch.setattr(store_module, "_write_parquet", fail_on_second)
+    with MarketStore(root) as store, pytest.raises(OSError):
+        store.write_bars(bars.with_columns(pl.col("close") * 2), timeframe="1d")
+    assert MarketData(root).bars(symbol, "1d").equals(before)
+    directory = dataset_dir(root, DatasetKey(Kind.OHLCV, "SYNTH", symbol, "1d"))
+    assert not [p for p in directory.rglob("*") if p.name.endswith(".tmp")]
+    manifest = read_manifest(directory)
+    assert manifest is not None and manifest.generation == 1
+
+
 def test_a_killed_import_leaves_the_store_readable_and_unchanged(tmp_path: Path) -> None:
     root = tmp_path / "m"
     import_goog(root)
