@@ -4,6 +4,10 @@ Nothing here fills orders or keeps balances: the node, its emulator, the simulat
 exactly as in paper and live trading. The backtester only replays bars in time order, asks the node to trade
 each bar (``process_bar``), then shows the closed bar to the strategy, and records equity (cash plus positions at
 the close) after every bar. A run is deterministic: same data, parameters and seed, same result.
+
+Quiet bars: when the strategy gives a wake mask (see ``Strategy.wake``) and no order of it can trade, no timer
+falls due and no risk engine watches bars, the bars up to the next marked one can change nothing but time, the
+last price and equity; the backtester moves those over the whole stretch at once instead of bar by bar.
 """
 
 from __future__ import annotations

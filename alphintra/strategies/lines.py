@@ -152,8 +152,5 @@ class Lines:
         if cursor is not None:
             cursor[0] = row
 
-    def cursor(self, symbol: str) -> list[int] | None:
-        return self._cursors.get(symbol)
-
 
 __all__ = ["Line", "Lines"]
