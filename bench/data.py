@@ -45,7 +45,8 @@ def main() -> int:
             "-" if target is None else f"{target:,.0f} {'ok' if met else 'MISSED'}",
             "-" if s["meets_5x"] is None else ("yes" if s["meets_5x"] else "no"),
         )
-    console = Console()
+    # Wide enough for full figures when the output is piped (rich assumes 80 columns then).
+    console = Console(width=None if sys.stdout.isatty() else 120)
     console.print(table)
     console.print(f"[dim]generation of the input took {result['generate_s']} s (not measured)[/dim]")
     return 0

@@ -82,7 +82,8 @@ def _constant_column(df: pl.DataFrame, name: str, value: str | None, source: str
     if name in df.columns:
         col = df[name]
         # min == max without nulls says "one value" without hashing every string (``unique`` cost ~7 ms per
-        # million rows, a fifth of an ingest); polars answers it from flags for columns built from a literal.
+        # million rows per column, ~0.2 s of a 10M-row ingest); polars answers it from flags for columns built
+        # from a literal, and with one scan otherwise.
         single = len(col) > 0 and col.null_count() == 0 and col.min() == col.max()
         only = col[0] if single else None
         if value is None:
@@ -245,13 +246,13 @@ def sort_dedupe(df: pl.DataFrame, keys: tuple[str, ...]) -> tuple[pl.DataFrame, 
 # Above this many runs the probing below costs more than one scan, and the general path is taken.
 _MAX_PROBED_RUNS = 256
 
-
 # Rows per block of the order checks: a block's temporaries stay in L2 cache instead of full-length arrays
 # written to and read back from memory, so a check costs about one read of the column.
 CHECK_BLOCK = 131_072
 
 
 def strictly_increasing(values: np.ndarray) -> bool:
+    """Whether every value is greater than the one before (NaN compares false, so it counts as unordered)."""
     for start in range(0, len(values) - 1, CHECK_BLOCK):
         block = values[start : start + CHECK_BLOCK + 1]
         if not bool((block[1:] > block[:-1]).all()):
