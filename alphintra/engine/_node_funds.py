@@ -77,8 +77,7 @@ def reserve(
 
 def check_reduce_only(ledger: Ledger, init: OrderInitialized) -> None:
     """Refuse a reduce-only order that would not shrink the position, or would go past it."""
-    pos = ledger.position(init.account, init.symbol)
-    held = pos.quantity if pos is not None else _ZERO
+    held = ledger.quantity(init.account, init.symbol)
     reduces = (held > 0 and init.side is OrderSide.SELL) or (held < 0 and init.side is OrderSide.BUY)
     if not reduces or init.quantity > abs(held):
         raise OrderRejectedError(
@@ -115,8 +114,7 @@ def capacity(node: TradingNode, key: str, price: Decimal) -> Decimal | None:
 
 def _margin_capacity(ledger: Ledger, order: Order, price: Decimal, fee_rate: Decimal) -> Decimal | None:
     leverage = ledger.account_leverage(order.account)
-    pos = ledger.position(order.account, order.symbol)
-    q = pos.quantity if pos is not None else _ZERO
+    q = ledger.quantity(order.account, order.symbol)
     marked = ledger.mark(order.symbol)
     mark = price if marked is None else marked
     valuation = ledger.valuation(order.account)

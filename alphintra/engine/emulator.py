@@ -222,7 +222,7 @@ class OrderEmulator:
             sibling = node.orders.get(sibling_id)
             if sibling is not None and not sibling.is_terminal:
                 node.cancel(sibling_id, reason="OCO: the other leg triggered")
-                shares = order.id in self._parent or node.ledger.reservation(order.id) is None
+                shares = order.id in self._parent or not node.ledger.has_reservation(order.id)
                 if shares and not sibling.is_terminal:
                     # The stop shares what it sells with the other leg (a bracket's take-profit, or an OCO limit
                     # holding the common lock), whose cancel is still in flight (venue latency): it may yet
@@ -240,7 +240,7 @@ class OrderEmulator:
         node = self.node
         now = node.clock.now_ns()
         inst = node.instruments.get(order.symbol)
-        if node.ledger.reservation(order.id) is None:
+        if not node.ledger.has_reservation(order.id):
             price = order.price if order.order_type is OrderType.STOP_LIMIT else fill_ref
             if price is None:
                 price = node.last_price(order.symbol)

@@ -246,9 +246,10 @@ class TradingNode:
         if init.client_order_id is not None:
             self._client_ids[(account, init.client_order_id)] = order_id
         self._after(order, init)
-        res = self.ledger.reservation(order_id)
-        if res is not None:
-            self._record_reserved(res)
+        if self.journal is not None:  # a backtest keeps no journal: no record to build
+            res = self.ledger.reservation(order_id)
+            if res is not None:
+                self._record_reserved(res)
         if not hold:
             self._route(order)
         return order
@@ -713,7 +714,7 @@ class TradingNode:
     def _effects(self, order: Order, event: OrderEvent) -> None:
         if isinstance(event, OrderFilled):
             inst = self.instruments.get(order.symbol)
-            reserved = self.ledger.reservation(order.id) is not None
+            reserved = self.ledger.has_reservation(order.id)
             self.ledger.apply_fill(
                 order.account,
                 inst,
@@ -726,7 +727,7 @@ class TradingNode:
             )
             self.fills.append(event)
             self.last_prices[order.symbol] = event.last_px
-        elif isinstance(event, _TERMINAL_EVENTS) and self.ledger.reservation(order.id) is not None:
+        elif isinstance(event, _TERMINAL_EVENTS) and self.ledger.has_reservation(order.id):
             self.ledger.release(order.id)
 
     def _record(self, record: dict[str, Any]) -> None:

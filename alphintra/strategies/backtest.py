@@ -321,11 +321,11 @@ class Backtest:
             self._round_trips.add(fill)
             ledger = self.node.ledger
             self._cash = ledger.balance(ACCOUNT, self.currency).total
-            pos = ledger.position(ACCOUNT, event.symbol)
-            if pos is None or pos.quantity == 0:
+            qty = ledger.quantity(ACCOUNT, event.symbol)
+            if qty == 0:
                 self._held.pop(event.symbol, None)
             else:
-                self._held[event.symbol] = pos.quantity
+                self._held[event.symbol] = qty
 
     @staticmethod
     def _ticks(feed: _Feed, insts: list[Instrument]) -> list[np.ndarray]:

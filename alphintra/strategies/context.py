@@ -72,8 +72,7 @@ class NodeContext:
         return self.node.clock.now_ns()
 
     def position(self, symbol: str) -> Decimal:
-        pos = self.node.ledger.position(self.account, symbol)
-        return pos.quantity if pos is not None else Decimal(0)
+        return self.node.ledger.quantity(self.account, symbol)
 
     def cash(self) -> Decimal:
         currency = self.node.instruments.get(self.symbols[0]).quote
@@ -228,6 +227,7 @@ class StrategyRunner:
         strategy.bind(ctx)
         self._listener = self._order_event
         ctx.node.listeners.append(self._listener)
+        self._wants_updates = self._wants_fills = True
 
     def _call(self, hook: str, fn: Callable[..., None], *args: Any) -> None:
         if not self.running:
@@ -244,7 +244,13 @@ class StrategyRunner:
             self.error.__cause__ = exc
             _log.error("%s", self.error.message, exc_info=exc)
 
+    def _overrides(self, hook: str) -> bool:
+        return hook in vars(self.strategy) or getattr(type(self.strategy), hook) is not getattr(Strategy, hook)
+
     def start(self) -> None:
+        # Most strategies never look at order events: do not wrap a call to an empty hook four times per order.
+        self._wants_updates = self._overrides("on_order_update")
+        self._wants_fills = self._overrides("on_fill")
         self.running = True
         self._call("on_start", self.strategy.on_start)
 
@@ -275,8 +281,9 @@ class StrategyRunner:
     def _order_event(self, order: Order, event: OrderEvent) -> None:
         if order.strategy != self.ctx.name or order.account != self.ctx.account:
             return
-        self._call("on_order_update", self.strategy.on_order_update, order, event)
-        if isinstance(event, OrderFilled):
+        if self._wants_updates:
+            self._call("on_order_update", self.strategy.on_order_update, order, event)
+        if self._wants_fills and isinstance(event, OrderFilled):
             self._call("on_fill", self.strategy.on_fill, order, event)
 
 

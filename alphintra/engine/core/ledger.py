@@ -307,6 +307,10 @@ class Ledger:
         res = self._reservations.get(order_id)
         return None if res is None else res.view()
 
+    def has_reservation(self, order_id: str) -> bool:
+        """Whether ``order_id`` holds a lock (without building its view: the node asks on every event)."""
+        return order_id in self._reservations
+
     def reservations(self, account_id: str | None = None) -> list[Reservation]:
         return [r.view() for r in self._reservations.values() if account_id is None or r.account_id == account_id]
 
@@ -419,6 +423,11 @@ class Ledger:
     def position(self, account_id: str, symbol: str) -> Position | None:
         pos = self._account(account_id).positions.get(symbol)
         return None if pos is None else self._position_view(symbol, pos)
+
+    def quantity(self, account_id: str, symbol: str) -> Decimal:
+        """The signed position in ``symbol`` (0 when flat): the one figure sizing and funding checks need."""
+        pos = self._account(account_id).positions.get(symbol)
+        return ZERO if pos is None else pos.quantity
 
     def positions(self, account_id: str) -> dict[str, Position]:
         acct = self._account(account_id)
