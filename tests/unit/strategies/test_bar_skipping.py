@@ -63,6 +63,27 @@ def assert_same(skipped: Backtest, full: Backtest) -> None:
     assert skipped.ctx.signals == full.ctx.signals
 
 
+def audit_equity(bt: Backtest, frame: pl.DataFrame, bar_ns: int) -> None:
+    """Equity at every bar re-derived from the fills and the closes alone: cash + position x close, exactly."""
+    result: BacktestResult = bt.result  # type: ignore[attr-defined]
+    times = frame["time"].dt.epoch("ns").to_list()
+    ends = [t + bar_ns for t in times]  # a bar's equity point is at its close
+    inst = bt.instruments.get(bt.config.symbols[0])
+    fills = sorted(bt.fills, key=lambda f: f.ts)
+    cash, held, k = bt.config.cash, Decimal(0), 0
+    assert len(result.equity) == len(times)
+    for i, close in enumerate(frame["close"].to_list()):
+        while k < len(fills) and fills[k].ts < ends[i]:
+            f = fills[k]
+            signed_qty = f.qty if f.side.value == "BUY" else -f.qty
+            cash -= signed_qty * f.price + f.fee
+            held += signed_qty
+            k += 1
+        expected = cash + held * inst.round_price(Decimal(repr(close)))
+        assert result.equity[i] == (ends[i], expected), (i, result.equity[i], expected)
+    assert k == len(fills)
+
+
 def both(config: BacktestConfig, frames: dict[str, pl.DataFrame], make: Any = None) -> tuple[Backtest, Backtest]:
     skipped = run(config, frames, make() if make else None)
     full = run(dataclasses.replace(config, skip_quiet_bars=False), frames, make() if make else None)
@@ -83,6 +104,7 @@ def test_sma_cross_skipping_gives_the_same_run(seed: int, fast: int, gap: int, a
     config = BacktestConfig("sma_cross", ("SYN",), "1m", params=params, cash=Decimal(100_000), fee=Decimal("0.001"))
     skipped, full = both(config, frames)
     assert_same(skipped, full)
+    audit_equity(skipped, frames["SYN"], bar_ns=60_000_000_000)
     assert len(full.shown) == n  # type: ignore[attr-defined]
     # Shown: the crossing bars and the bars their orders fill on, no more.
     assert len(skipped.shown) <= 2 * len(skipped.ctx.signals) + 1  # type: ignore[attr-defined]
@@ -96,6 +118,7 @@ def test_sma_cross_on_goog_skips_most_bars_and_keeps_the_pinned_result() -> None
     skipped, full = both(config, {"GOOG": goog})
     assert_same(skipped, full)
     assert skipped.result.equity[-1][1] == Decimal("55843.07578")  # type: ignore[attr-defined]
+    audit_equity(skipped, goog, bar_ns=86_400_000_000_000)
     assert len(skipped.fills) == 94
     assert len(skipped.shown) < len(full.shown) // 5  # type: ignore[attr-defined]
 
