@@ -122,7 +122,6 @@ def test_resampling_conserves_volume_and_extremes(closes: list[float], offset: i
 )
 def test_same_bars_as_polars_dynamic_group_by_with_gaps(steps: list[int], target: str) -> None:
     """The segment reductions agree with polars' calendar windows, including empty windows and partial ones."""
-    from alphintra.storage.market.timeframes import TIMEFRAMES
 
     minutes = [sum(steps[: i + 1]) * 37 for i in range(len(steps))]  # strictly increasing, irregular gaps
     start = datetime(2023, 12, 30, 22, 0, tzinfo=UTC)
@@ -130,18 +129,7 @@ def test_same_bars_as_polars_dynamic_group_by_with_gaps(steps: list[int], target
         pl.Series("time", [start + timedelta(minutes=m) for m in minutes], dtype=pl.Datetime("ns", "UTC"))
     )
     ours = resample_bars(src, target)
-    ref = (
-        src.set_sorted("time")
-        .group_by_dynamic("time", every=TIMEFRAMES[target].polars_every, closed="left", label="left")
-        .agg(
-            pl.col("open").first(),
-            pl.col("high").max(),
-            pl.col("low").min(),
-            pl.col("close").last(),
-            pl.col("volume").sum(),
-            pl.col("trades_count").sum(),
-        )
-    )
+    ref = _dynamic_reference(src, target)
     assert ours.select(ref.columns).equals(ref)
 
 
