@@ -10,12 +10,15 @@
 
 Sizing: ``fraction`` of equity in whole lots, fee included. Orders are market orders placed at the bar's close, so
 they trade at the next bar's open under the default fill model.
+
+The channels and the ATR are indicator lines; a backtest shows the strategy only the bars that close beyond a
+channel (its ``wake`` mask) and the bars its orders, including a working stop, can trade on.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from pydantic import Field, model_validator
 
@@ -24,8 +27,12 @@ from alphintra.engine.core.events import OrderFilled
 from alphintra.engine.core.orders import Order
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
 from alphintra.strategies.builtins._common import cancel_if_open, dec, price_on_grid
-from alphintra.strategies.indicators import ATR, Donchian
+from alphintra.strategies.lines import Line
 from alphintra.strategies.registry import register
+
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
 
 
 class DonchianParams(StrategyParams):
@@ -58,33 +65,49 @@ class DonchianBreakout(Strategy):
 
     def on_start(self) -> None:
         p = self.p
-        self.entry_channel = Donchian(p.entry)
-        self.exit_channel = Donchian(p.exit)
-        self.atr = ATR(p.atr_period)
+        self.entry_upper = self.indicator("donchian", period=p.entry, output="upper")
+        self.entry_lower = self.indicator("donchian", period=p.entry, output="lower")
+        self.exit_upper = self.indicator("donchian", period=p.exit, output="upper")
+        self.exit_lower = self.indicator("donchian", period=p.exit, output="lower")
+        self.atr = self.indicator("atr", period=p.atr_period)
         self.stop_order: Order | None = None
 
+    def wake(self, symbol: str, bars: pl.DataFrame) -> np.ndarray:
+        import numpy as np
+
+        close = bars["close"].to_numpy()
+
+        def before(line: Line) -> np.ndarray:  # the channel of the bars before each bar
+            return np.concatenate(([np.nan], line.array()[:-1]))
+
+        # Every test on_bar makes, whatever the position (NaN, the warm-up, compares false as on_bar returns).
+        return (
+            (close > before(self.entry_upper))
+            | (close < before(self.entry_lower))
+            | (close < before(self.exit_lower))
+            | (close > before(self.exit_upper))
+        )
+
     def on_bar(self, bar: BarData) -> None:
-        # The channels of the bars before this one: read before feeding this bar.
-        entry, exit_ = self.entry_channel.value, self.exit_channel.value
-        self.entry_channel.update(bar.high, bar.low)
-        self.exit_channel.update(bar.high, bar.low)
-        self.atr.update(bar.high, bar.low, bar.close)
-        if entry is None or exit_ is None:
+        # The channels of the bars before this one.
+        entry_upper, entry_lower = self.entry_upper.previous, self.entry_lower.previous
+        exit_upper, exit_lower = self.exit_upper.previous, self.exit_lower.previous
+        if entry_upper is None or entry_lower is None or exit_upper is None or exit_lower is None:
             return
         p = self.p
         held = self.position(bar.symbol)
         close = bar.close
-        if held > 0 and close < exit_.lower:
-            self.signal("exit_long", close, channel=exit_.lower)
+        if held > 0 and close < exit_lower:
+            self.signal("exit_long", close, channel=exit_lower)
             self._go(bar.symbol, -p.fraction if p.reverse else Decimal(0))
-        elif held < 0 and close > exit_.upper:
-            self.signal("exit_short", close, channel=exit_.upper)
+        elif held < 0 and close > exit_upper:
+            self.signal("exit_short", close, channel=exit_upper)
             self._go(bar.symbol, p.fraction if p.reverse else Decimal(0))
-        elif held == 0 and close > entry.upper:
-            self.signal("breakout_up", close, channel=entry.upper)
+        elif held == 0 and close > entry_upper:
+            self.signal("breakout_up", close, channel=entry_upper)
             self._go(bar.symbol, p.fraction)
-        elif held == 0 and p.allow_short and close < entry.lower:
-            self.signal("breakout_down", close, channel=entry.lower)
+        elif held == 0 and p.allow_short and close < entry_lower:
+            self.signal("breakout_down", close, channel=entry_lower)
             self._go(bar.symbol, -p.fraction)
 
     def _go(self, symbol: str, percent: Decimal) -> None:

@@ -123,6 +123,30 @@ def test_sma_cross_on_goog_skips_most_bars_and_keeps_the_pinned_result() -> None
     assert len(skipped.shown) < len(full.shown) // 5  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"entry": 20, "exit": 10},
+        {"entry": 15, "exit": 5, "allow_short": True, "reverse": True},
+        {"entry": 20, "exit": 10, "allow_short": True, "reverse": True, "atr_stop": "1.5", "atr_period": 14},
+    ],
+)
+def test_donchian_skipping_gives_the_same_run(params: dict[str, Any]) -> None:
+    goog = sample("GOOG", "1d")
+    config = BacktestConfig("donchian", ("GOOG",), "1d", params=params, cash=Decimal(10_000), fee=Decimal("0.001"))
+    skipped, full = both(config, {"GOOG": goog})
+    assert_same(skipped, full)
+    audit_equity(skipped, goog, bar_ns=86_400_000_000_000)
+    assert skipped.fills
+    if "atr_stop" not in params:  # a working stop keeps the engine busy: every bar in a position is shown
+        assert len(skipped.shown) < len(full.shown) // 3  # type: ignore[attr-defined]
+    minute = bars(["SYN"], 3_000, 5)
+    config = dataclasses.replace(config, symbols=("SYN",), timeframe="1m", cash=Decimal(100_000))
+    skipped, full = both(config, minute)
+    assert_same(skipped, full)
+    assert skipped.fills
+
+
 class _Params(StrategyParams):
     act_at: int = 50
 

@@ -22,7 +22,10 @@ def goog(rows: int = 600) -> pl.DataFrame:
 
 def test_breakouts_follow_the_channels_and_equity_is_exact() -> None:
     frame = goog()
-    config = BacktestConfig("donchian", ("GOOG",), "1d", params={"entry": 20, "exit": 10}, fee=FEE)
+    # Every bar shown (the audit watches on_bar), which also checks the strategy's wake mask.
+    config = BacktestConfig(
+        "donchian", ("GOOG",), "1d", params={"entry": 20, "exit": 10}, fee=FEE, skip_quiet_bars=False
+    )
     bt = Backtest(config, {"GOOG": frame})
     result, audit = audited_run(bt)
     fills = audit.fills
@@ -60,7 +63,7 @@ def test_breakouts_follow_the_channels_and_equity_is_exact() -> None:
 def test_atr_stop_protects_each_position() -> None:
     frame = goog(900)
     params = {"entry": 20, "exit": 10, "allow_short": True, "reverse": True, "atr_stop": "1.5", "atr_period": 14}
-    config = BacktestConfig("donchian", ("GOOG",), "1d", params=params, fee=FEE)
+    config = BacktestConfig("donchian", ("GOOG",), "1d", params=params, fee=FEE, skip_quiet_bars=False)
     bt = Backtest(config, {"GOOG": frame})
     _result, audit = audited_run(bt)
     stops = [o for o in bt.node.orders.values() if o.order_type is OrderType.STOP]
