@@ -112,7 +112,8 @@ def describe(cls: type[Strategy]) -> dict[str, Any]:
         )
     return {
         "name": cls.name,
-        "description": cls.description or (cls.__doc__ or "").strip().splitlines()[0],
+        # A user's strategy may have neither a description nor a docstring.
+        "description": cls.description or next(iter((cls.__doc__ or "").strip().splitlines()), ""),
         "symbols_required": cls.symbols_required,
         "params": params,
     }

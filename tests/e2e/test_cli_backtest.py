@@ -87,3 +87,27 @@ def test_no_skip_shows_every_bar_and_gives_the_same_result(run_cli) -> None:  # 
     full = json.loads(checked.out)
     assert full["metrics"] == skipped["metrics"]
     assert full["equity"] == skipped["equity"] and full["fills"] == skipped["fills"]
+
+
+def test_the_readme_strategy_runs_as_a_user_strategy(isolated_home: Path) -> None:
+    """The README's example, dropped into the user strategies folder, is listed, described and backtested."""
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("```python\n", readme.index("## Writing a strategy")) + len("```python\n")
+    folder = isolated_home / "strategies"
+    folder.mkdir(parents=True)
+    (folder / "breakout.py").write_text(readme[start : readme.index("```", start)])
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        # A fresh process: the strategy registry loads the user folder once per process.
+        return subprocess.run([sys.executable, "-m", "alphintra", *argv], capture_output=True, text=True, timeout=120)
+
+    assert cli("data", "sample").returncode == 0
+    info = cli("strategy", "info", "breakout", "--json")
+    assert info.returncode == 0, info.stderr
+    assert [p["name"] for p in json.loads(info.stdout)["params"]] == ["period"]
+    run = cli("backtest", "run", "breakout", "-s", "GOOG", "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["metrics"]["num_trades"] > 10
