@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from alphintra.errors import ValidationError
-from alphintra.strategies.indicators import create
-from alphintra.strategies.indicators import lookup as lookup_indicator
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,6 +48,9 @@ class Line:
         self.symbol = symbol
         self.output = output
         self.params = dict(params)
+        # The registry loads polars; a live process that never asks for a line should not import it.
+        from alphintra.strategies.indicators import create
+
         self._incremental = create(name, **self.params)
         self._value: float | None = None
         self._previous: float | None = None
@@ -106,7 +107,9 @@ class Lines:
         self._cursors: dict[str, list[int]] = {}
 
     def add(self, name: str, symbol: str, output: str | None, params: Mapping[str, Any]) -> Line:
-        spec = lookup_indicator(name)
+        from alphintra.strategies.indicators import lookup
+
+        spec = lookup(name)
         chosen = output if output is not None else spec.outputs[0]
         if chosen not in spec.outputs:
             raise ValidationError("output", f"must be one of: {', '.join(spec.outputs)}", chosen)
