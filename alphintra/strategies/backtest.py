@@ -448,9 +448,12 @@ class Backtest:
         def engine_busy() -> bool:
             return any(venue.has_work(s) or emulator.has_armed(s) for s in symbols)
 
-        def record(end: int, value: Decimal) -> None:
+        def record(end: int) -> None:
             # One equity point per instant: bars of several symbols closing together make one point.
             nonlocal exposed, last_exposed
+            value = self._cash
+            for s, qty in held.items():
+                value += qty * last_close[s]
             if eq_ts and eq_ts[-1] == end:
                 eq_val[-1] = value
                 exposed += bool(held) and not last_exposed
@@ -464,9 +467,9 @@ class Backtest:
         def quiet(i: int, j: int) -> None:
             """Bars ``[i, j)`` where nothing trades and the strategy would not act: move time, prices, equity."""
             nonlocal exposed, last_exposed
-            cash = self._cash
             if increasing:
                 # One symbol, one equity point per bar: whole-segment list operations.
+                cash = self._cash
                 symbol = symbols[0]
                 cache = price_cache[0]
                 tp = insts[0].ticks_to_price
@@ -490,10 +493,7 @@ class Backtest:
                     close = close_price(k, close_ticks[b])
                     last_close[symbol] = last_prices[symbol] = close
                     prices[symbol].append((ts_of[b], close))
-                    value = cash
-                    for s, qty in held.items():
-                        value += qty * last_close[s]
-                    record(end_of[b], value)
+                    record(end_of[b])
                     if seek is not None:
                         seek(symbol, row_of[b])
             if end_of[j - 1] > clock.now_ns():
@@ -563,11 +563,7 @@ class Backtest:
                     f"strategy {self.ctx.name} acted on bar {ts_of[i]} of {symbol}, which its wake mask left out: "
                     "wake() must mark every bar on_bar may act on"
                 )
-            value = self._cash
-            if held:
-                for sym, qty in held.items():
-                    value += qty * last_close[sym]
-            record(end, value)
+            record(end)
 
         i = 0
         next_wake = 0  # index into wake_at
@@ -618,13 +614,7 @@ class Backtest:
             start_ns=ts_of[0],
             end_ns=end_of[-1],
             equity=list(zip(eq_ts, eq_val, strict=True)),
-            curve=EquityCurve(
-                np.fromiter(eq_ts, dtype=np.int64, count=len(eq_ts)),
-                eq_val,
-                np.fromiter(map(float, eq_val), dtype=np.float64, count=len(eq_val)),
-            )
-            if eq_val
-            else None,
+            curve=EquityCurve.from_columns(eq_ts, eq_val) if eq_val else None,
             trades=self._round_trips.trades,
             fills=self.fills,
             prices=[PriceSeries(symbol=s, points=tuple(p)) for s, p in prices.items()],

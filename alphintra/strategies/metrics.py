@@ -254,6 +254,13 @@ def _well_formed(equity: object) -> tuple[npt.NDArray[np.int64], list[Decimal], 
     money = list(map(itemgetter(1), equity))
     if set(map(type, stamps)) != {int} or set(map(type, money)) != {Decimal}:
         return None
+    return _finite_arrays(stamps, money)
+
+
+def _finite_arrays(
+    stamps: list[int], money: list[Decimal]
+) -> tuple[npt.NDArray[np.int64], list[Decimal], npt.NDArray[np.float64]] | None:
+    """The array forms of integer stamps and Decimal values; None if a value is not finite."""
     try:
         values = np.fromiter(map(float, money), dtype=np.float64, count=len(money))
     except ValueError:  # a signalling NaN
@@ -315,6 +322,15 @@ class EquityCurve:
     @classmethod
     def of(cls, equity: EquityInput) -> EquityCurve:
         return cls(*_equity_arrays(equity))
+
+    @classmethod
+    def from_columns(cls, stamps: list[int], money: list[Decimal]) -> EquityCurve:
+        """From integer stamps and Decimal values kept as two columns (a backtest's), with the same checks."""
+        arrays = _finite_arrays(stamps, money)
+        if arrays is None:
+            return cls.of(list(zip(stamps, money, strict=True)))  # the checking path names the bad point
+        _check_curve(arrays[0], money)
+        return cls(*arrays)
 
 
 def _returns(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -227,13 +227,16 @@ def drawdown_series(equity: Sequence[EquityPoint] | EquityCurve) -> tuple[tuple[
     """
     import numpy as np
 
-    curve = equity if isinstance(equity, EquityCurve) else EquityCurve.of(equity) if equity else None
-    if curve is None:
-        return ()
-    peaks = np.maximum.accumulate(curve.values)
+    if isinstance(equity, EquityCurve):
+        stamps, values = equity.ts.tolist(), equity.values
+    else:
+        # Any series, unchecked (a chart of a ruined account is still a chart).
+        stamps = [ts for ts, _ in equity]
+        values = np.fromiter((float(v) for _, v in equity), dtype=np.float64, count=len(stamps))
+    peaks = np.maximum.accumulate(values)
     with np.errstate(divide="ignore", invalid="ignore"):
-        drawdown = np.where(peaks > 0, curve.values / peaks - 1.0, 0.0)
-    return tuple(zip(curve.ts.tolist(), drawdown.tolist(), strict=True))
+        drawdown = np.where(peaks > 0, values / peaks - 1.0, 0.0)
+    return tuple(zip(stamps, drawdown.tolist(), strict=True))
 
 
 def _encode_param(name: str, value: object) -> object:
