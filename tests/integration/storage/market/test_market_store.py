@@ -139,7 +139,7 @@ def test_a_failed_part_file_leaves_no_temp_files_and_the_store_unchanged(
         store.write_bars(bars, timeframe="1d")
     symbol = bars["symbol"][0]
     before = MarketData(root).bars(symbol, "1d")
-    real = store_module._write_parquet
+    real = store_module.encode_parquet
     calls: list[Path] = []
 
     def fail_on_second(df: pl.DataFrame, path: Path) -> None:
@@ -148,7 +148,7 @@ def test_a_failed_part_file_leaves_no_temp_files_and_the_store_unchanged(
             raise OSError("disk full")
         real(df, path)
 
-    monkeypatch.setattr(store_module, "_write_parquet", fail_on_second)
+    monkeypatch.setattr(store_module, "encode_parquet", fail_on_second)
     with MarketStore(root) as store, pytest.raises(OSError):
         store.write_bars(bars.with_columns(pl.col("close") * 2), timeframe="1d")
     assert MarketData(root).bars(symbol, "1d").equals(before)
