@@ -377,20 +377,10 @@ def _tags() -> dict[str, list[str]]:
 
 def _returns(symbols: tuple[str, ...], timeframe: str, window: int) -> ReturnHistory:
     """Simple returns of the stored closes, aligned on time (rows missing for any symbol are dropped)."""
-    import polars as pl
-
     from alphintra.engine.risk.metrics import as_history
     from alphintra.storage.market import MarketData
 
-    market = MarketData()
-    frame: pl.DataFrame | None = None
-    for symbol in symbols:
-        bars = market.bars(symbol, timeframe, limit=window + 1, newest=True)
-        closes = bars.select(pl.col("time"), pl.col("close").cast(pl.Float64).pct_change().alias(symbol))
-        frame = closes if frame is None else frame.join(closes, on="time", how="inner")
-    if frame is None:
-        return as_history({}, [])
-    return as_history(frame.sort("time").slice(1), drop_missing=True)
+    return as_history(MarketData().close_returns(symbols, timeframe, window=window), drop_missing=True)
 
 
 @app.command("metrics")

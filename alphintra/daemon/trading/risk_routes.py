@@ -11,7 +11,9 @@ limit) thresholds derived from the global/account limits ``max_daily_loss``, ``m
 persists) is journaled (``RiskAlert`` record), stored (``risk_alerts``), published on the ``risk/alerts`` stream
 and counted by ``alphintra_risk_alerts_total{rule=...}``. When the node's risk engine offers live ``figures`` they
 are used (its session and peak); otherwise they are computed here from the ledger, the session being this daemon's
-run. VaR/ES of stored history is `alphintra risk metrics` (market data, not the live book).
+run. ``/risk/metrics`` also carries the historical 1-day VaR and ES (95 % and 99 %) of the live book: today's
+positions at their live marks held through each of the last 250 daily returns stored in the market data (the
+same figures as `alphintra risk metrics`, which measures the stored positions instead).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -38,7 +41,8 @@ from alphintra.engine.risk.limits import (
     parse_value,
     set_limit,
 )
-from alphintra.errors import ConflictError, NotFoundError, ValidationError
+from alphintra.engine.risk.metrics import PortfolioSnapshot, RiskConfig, as_history, compute_risk_report
+from alphintra.errors import AlphintraError, ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.host import TradingHost
@@ -68,6 +72,38 @@ def _ns(value: datetime | None) -> int | None:
     if value is None:
         return None
     return int(value.timestamp()) * 1_000_000_000 + value.microsecond * 1_000
+
+
+VAR_TIMEFRAME = "1d"
+VAR_LEVELS = {"95": 0.95, "99": 0.99}  # key suffix -> confidence
+
+
+def live_var(market_root: FilePath, book: PortfolioSnapshot | str) -> dict[str, Any]:
+    """Historical VaR/ES of ``book`` over the stored daily closes, as positive losses in account currency.
+
+    Runs on the request thread: it reads Parquet, which must not stall the engine. ``book`` is the live
+    snapshot, or why there is none; figures that cannot be computed are None with the reason in ``var_detail``.
+    """
+    keys = [f"{name}_{suffix}" for suffix in VAR_LEVELS for name in ("var", "es")]
+    out: dict[str, Any] = {"var_method": "historical", "var_timeframe": VAR_TIMEFRAME, "var_observations": 0}
+    if isinstance(book, str):
+        return out | dict.fromkeys(keys) | {"var_detail": book}
+    if not book.symbols:
+        return out | dict.fromkeys(keys, 0.0) | {"var_detail": "no open positions"}
+    config = RiskConfig(confidences=tuple(VAR_LEVELS.values()))
+    try:
+        from alphintra.storage.market import MarketData
+
+        returns = MarketData(market_root).close_returns(book.symbols, VAR_TIMEFRAME, window=config.window)
+        report = compute_risk_report(as_history(returns, drop_missing=True), book, config)
+    except AlphintraError as exc:
+        return out | dict.fromkeys(keys) | {"var_detail": f"no {VAR_TIMEFRAME} return history: {exc.message}"}
+    for suffix, confidence in VAR_LEVELS.items():
+        estimate = report.estimate("historical", confidence)
+        out[f"var_{suffix}"] = round(estimate.var, 2)
+        out[f"es_{suffix}"] = round(estimate.es, 2)
+    out["var_observations"] = report.observations
+    return out
 
 
 def thresholds_for(limits: LimitSet, account: str) -> list[Threshold]:
@@ -145,6 +181,15 @@ class RiskWatch:
             "open_orders": len(node.open_orders()),
             "source": "ledger",
         }
+
+    def book(self, equity: Decimal) -> PortfolioSnapshot | str:
+        """Engine thread: the open positions at their live marks, or why they cannot be valued."""
+        node = self.node
+        held = [p for p in node.ledger.positions(self.host.account).values() if p.quantity != 0]
+        try:
+            return PortfolioSnapshot.from_positions(held, equity, prices=node.last_prices)
+        except ValidationError as exc:
+            return f"the book cannot be valued: {exc.message}"
 
     def observe(self) -> list[Alert]:
         """Engine thread, after a bar: feed the monitor; journal, store, publish and count each level change."""
@@ -321,13 +366,15 @@ def risk_router(host: TradingHost) -> APIRouter:
     def metrics(who: Viewer) -> dict[str, Any]:
         watch = _watch(host)
 
-        def run() -> dict[str, Any]:
+        def run() -> tuple[dict[str, Any], PortfolioSnapshot | str]:
             figs = watch.figures()
             figs["alert_levels"] = {k: v.name for k, v in watch.monitor.active().items()}
             figs["thresholds"] = [t.to_dict() for t in watch.monitor.thresholds.values()]
-            return figs
+            return figs, watch.book(figs["equity"])
 
-        out: dict[str, Any] = _jsonable(host.call(run))
+        figs, book = host.call(run)
+        figs.update(live_var(host.settings.paths.market, book))
+        out: dict[str, Any] = _jsonable(figs)
         return out
 
     @r.get("/alerts")

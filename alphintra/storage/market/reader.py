@@ -19,7 +19,7 @@ from .schema import DatasetKey, Kind, TimeLike, from_ns, to_ns
 from .timeframes import TIMEFRAMES, parse_timeframe
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     import polars as pl
 
@@ -241,6 +241,27 @@ class MarketData:
         if len(exchanges) > 1 and exchange is None:
             raise ValidationError("exchange", f"is needed: {symbol} is stored for {', '.join(sorted(exchanges))}")
         return max(candidates, key=lambda c: (c.time, c.source == "trade"))
+
+    def close_returns(
+        self, symbols: Sequence[str], timeframe: str, *, window: int, exchange: str | None = None
+    ) -> pl.DataFrame:
+        """Simple returns of the stored closes: ``time`` and one column per symbol, oldest first.
+
+        Only times every symbol has a bar at are kept (an inner join), from each symbol's newest ``window + 1``
+        bars, so at most ``window`` rows; the risk figures hold today's book through each of these periods.
+        """
+        import polars as pl
+
+        if window < 1:
+            raise ValidationError("window", "must be at least 1", window)
+        frame: pl.DataFrame | None = None
+        for symbol in symbols:
+            bars = self.bars(symbol, timeframe, exchange=exchange, limit=window + 1, newest=True)
+            closes = bars.select("time", pl.col("close").cast(pl.Float64).pct_change().alias(symbol))
+            frame = closes if frame is None else frame.join(closes, on="time", how="inner")
+        if frame is None:
+            return pl.DataFrame(schema={"time": pl.Datetime("ns", "UTC")})
+        return frame.sort("time").drop_nulls()
 
     # ------------------------------------------------------------------ internals
     def _manifest(self, key: DatasetKey) -> Manifest:

@@ -129,3 +129,53 @@ def test_alerts_fire_once_per_level_change(engine: Engine) -> None:
     assert len(c.get("/api/v1/risk/alerts", params={"unacknowledged": True}).json()) == 2
     m = c.get("/api/v1/risk/metrics").json()
     assert m["alert_levels"] == {"gross_exposure": "WARNING"}
+
+
+def _store_daily_closes(engine: Engine, symbol: str, closes: list[float]) -> None:
+    import polars as pl
+
+    from alphintra.storage.market import MarketStore
+
+    times = pl.datetime_range(
+        pl.datetime(2024, 1, 1, time_zone="UTC"),
+        pl.datetime(2024, 1, 1, time_zone="UTC") + pl.duration(days=len(closes) - 1),
+        "1d",
+        eager=True,
+    )
+    bars = pl.DataFrame({"time": times, "open": closes, "high": closes, "low": closes, "close": closes, "volume": 1.0})
+    with MarketStore(engine.settings.paths.market) as store:
+        store.write_bars(bars, timeframe="1d", symbol=symbol, exchange="TEST")
+
+
+def test_metrics_carry_the_historical_var_of_the_live_book(engine: Engine) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    closes = list(np.round(3000 * np.cumprod(1 + rng.normal(0, 0.03, 300)), 2))
+    _store_daily_closes(engine, "ETH/USD", closes)
+    _buy(engine, "ETH/USD", "2")
+    engine.tick("ETH/USD", "3100")
+    m = engine.client.get("/api/v1/risk/metrics").json()
+
+    # Independently: today's book (2 ETH at 3,100) through each of the last 250 daily returns; VaR is the
+    # ceil(0.95 * 250) = 238th smallest loss, ES the mean of it and the larger ones.
+    returns = np.diff(closes[-251:]) / np.array(closes[-251:-1])
+    losses = np.sort(-(2 * 3100 * returns))
+    assert (m["var_method"], m["var_timeframe"], m["var_observations"]) == ("historical", "1d", 250)
+    assert m["var_95"] == pytest.approx(losses[237], abs=0.005)
+    assert m["es_95"] == pytest.approx(losses[237:].mean(), abs=0.005)
+    assert m["var_99"] == pytest.approx(losses[247], abs=0.005)  # ceil(0.99 * 250) = 248th
+    assert m["es_99"] == pytest.approx(losses[247:].mean(), abs=0.005)
+    assert 0 < m["var_95"] < m["es_95"] <= m["es_99"] and m["var_95"] < m["var_99"]
+    assert "var_detail" not in m
+
+
+def test_var_says_why_it_is_missing(engine: Engine) -> None:
+    m = engine.client.get("/api/v1/risk/metrics").json()
+    assert (m["var_95"], m["es_99"], m["var_detail"]) == (0.0, 0.0, "no open positions")
+
+    _buy(engine, "ETH/USD", "1")
+    engine.tick("ETH/USD", "3100")
+    m = engine.client.get("/api/v1/risk/metrics").json()
+    assert m["var_95"] is None and m["es_95"] is None and m["var_observations"] == 0
+    assert m["var_detail"].startswith("no 1d return history: ") and "ETH/USD" in m["var_detail"]
