@@ -73,6 +73,7 @@ def _replay_event(node: TradingNode, rec: Mapping[str, Any]) -> None:
     if isinstance(event, OrderInitialized):
         order = Order.create(event)
         node.orders[order.id] = order
+        node.track(order)
         # New ids continue after the highest one replayed.
         node._seq = max(node._seq, _seq_of(order.id, node.id_prefix))
         if event.client_order_id is not None:

@@ -112,6 +112,9 @@ class TradingNode:
         self.id_prefix = id_prefix
         self.liquidity = liquidity
         self.orders: dict[str, Order] = {}
+        # The working orders, oldest first: ``orders`` keeps every order ever placed, and a long-running daemon's
+        # open-order questions (risk figures, cancel-all, status) must not scan all of them.
+        self._open: dict[str, Order] = {}
         self.fills: list[OrderFilled] = []
         self.last_prices: dict[str, Decimal] = {}
         self.listeners: list[OrderListener] = []
@@ -170,13 +173,22 @@ class TradingNode:
         return order
 
     def open_orders(self, symbol: str | None = None, strategy: str | None = None) -> list[Order]:
+        """Orders not yet in a terminal state, oldest first."""
         return [
             o
-            for o in self.orders.values()
-            if not o.is_terminal
-            and (symbol is None or o.symbol == symbol)
-            and (strategy is None or o.strategy == strategy)
+            for o in self._open.values()
+            if (symbol is None or o.symbol == symbol) and (strategy is None or o.strategy == strategy)
         ]
+
+    def open_count(self) -> int:
+        return len(self._open)
+
+    def track(self, order: Order) -> None:
+        """Keep the working-order index in step with ``order``'s state (after each event applied to it)."""
+        if order.is_terminal:
+            self._open.pop(order.id, None)
+        else:
+            self._open[order.id] = order
 
     def last_price(self, symbol: str) -> Decimal | None:
         return self.last_prices.get(symbol)
@@ -712,6 +724,7 @@ class TradingNode:
             listener(order, event)
 
     def _effects(self, order: Order, event: OrderEvent) -> None:
+        self.track(order)
         if isinstance(event, OrderFilled):
             inst = self.instruments.get(order.symbol)
             reserved = self.ledger.has_reservation(order.id)

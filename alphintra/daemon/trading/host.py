@@ -216,7 +216,7 @@ class TradingHost:
             "state": self.state.value,
             "mode": "paper",
             "orders": 0 if node is None else len(node.orders),
-            "open_orders": 0 if node is None else len(node.open_orders()),
+            "open_orders": 0 if node is None else node.open_count(),
             "symbols": [] if node is None else node.instruments.symbols(),
             "journal_seq": None if self.journal is None else self.journal.last_seq,
             "account": self.settings.engine.account,
@@ -558,10 +558,12 @@ class TradingHost:
         projector = self._projector
         if projector is None or self.node is None or not (touched or fills):
             return
-        for order, event in fills:
-            projector.trade(order, event)
+        # Orders before trades: a trade row refers to its order's row, and an order placed and filled in this
+        # batch has no row yet (written the other way round, the whole batch was refused).
         for order in touched.values():
             projector.order(order)
+        for order, event in fills:
+            projector.trade(order, event)
         # Balances change with every lock and release, positions only with fills.
         projector.positions_and_balances(self.node, sorted({event.symbol for _, event in fills}))
 

@@ -58,6 +58,10 @@ def coalesce(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[st
     return list(out.values())
 
 
+def _key(kind: str, row: dict[str, Any]) -> str:
+    return "/".join(str(row.get(k)) for k in _KEYS.get(kind, ("id",)))
+
+
 class Projector:
     def __init__(self, url: str, account: str, *, linger: float = 0.05, idle: Callable[[], bool] | None = None) -> None:
         from alphintra.storage.state import StateStore
@@ -215,8 +219,13 @@ class Projector:
     def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
         try:
             self.store.apply_batch(batch)
-        except Exception as exc:  # the projection is best effort; the journal stays the truth
-            log.error("state projection failed (%d rows): %s", len(batch), exc)
+        except Exception:
+            # One bad row must not cost the batch its good ones: they go one by one, and each refusal is logged.
+            for kind, row in batch:
+                try:
+                    self.store.apply_batch([(kind, row)])
+                except Exception as exc:  # the projection is best effort; the journal stays the truth
+                    log.error("state projection refused a %s row (%s): %s", kind, _key(kind, row), exc)
 
     def close(self) -> None:
         self._queue.put(None)

@@ -178,7 +178,7 @@ class RiskWatch:
             "net_exposure": net,
             "leverage": gross / equity if equity > 0 else None,
             "positions": positions,
-            "open_orders": len(node.open_orders()),
+            "open_orders": node.open_count(),
             "source": "ledger",
         }
 

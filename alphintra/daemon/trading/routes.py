@@ -39,7 +39,7 @@ from alphintra.daemon.trading.schemas import (
     TradeOut,
 )
 from alphintra.engine.commands import BracketRequest, OrderRequest
-from alphintra.engine.core.enums import OrderStatus
+from alphintra.engine.core.enums import OrderSide, OrderStatus
 from alphintra.errors import AlphintraError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -187,7 +187,10 @@ def _orders(host: TradingHost) -> APIRouter:
     ) -> list[dict[str, Any]]:
         def run() -> list[dict[str, Any]]:
             out = []
-            for order in reversed(list(_node(host).orders.values())):
+            node = _node(host)
+            # Newest first; an open-only listing walks the working orders, not every order ever placed.
+            working_only = open or (status is not None and not status.is_terminal)
+            for order in reversed(node.open_orders() if working_only else node.orders.values()):
                 if status is not None and order.status is not status:
                     continue
                 if symbol is not None and order.symbol != symbol:
@@ -316,9 +319,24 @@ def _order_entry(host: TradingHost) -> APIRouter:
 def _trades(host: TradingHost) -> APIRouter:
     r = APIRouter(prefix="/trades", tags=["trades"])
 
-    def _all() -> list[dict[str, Any]]:
+    # These run on the engine thread, which waits for them: they build views only for the fills they return,
+    # newest first, however many fills a long-running daemon holds.
+    def _newest(symbol: str | None, order_id: str | None, limit: int) -> list[dict[str, Any]]:
         node = _node(host)
-        return [fill_view(f, node.orders[f.order_id]) for f in node.fills]
+        out = []
+        for fill in reversed(node.fills):
+            if (order_id is None or fill.order_id == order_id) and (symbol is None or fill.symbol == symbol):
+                out.append(fill_view(fill, node.orders[fill.order_id]))
+                if len(out) >= limit:
+                    break
+        return out
+
+    def _one(trade_id: str) -> dict[str, Any] | None:
+        node = _node(host)
+        for fill in reversed(node.fills):
+            if fill.trade_id == trade_id:
+                return fill_view(fill, node.orders[fill.order_id])
+        return None
 
     @r.get("", response_model=list[TradeOut])
     def list_trades(
@@ -327,26 +345,23 @@ def _trades(host: TradingHost) -> APIRouter:
         order_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
     ) -> list[dict[str, Any]]:
-        rows = host.call(_all)
-        rows = [
-            t
-            for t in reversed(rows)
-            if (symbol is None or t["symbol"] == symbol) and (order_id is None or t["order_id"] == order_id)
-        ]
-        return rows[:limit]
+        return host.call(lambda: _newest(symbol, order_id, limit))
 
     @r.get("/summary")
     def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
-        rows = [t for t in host.call(_all) if symbol is None or t["symbol"] == symbol]
+        # Fill events are immutable: the engine thread only copies the list, the sums are made here.
+        fills = host.call(lambda: list(_node(host).fills))
         by: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for t in rows:
-            agg = by[t["symbol"]]
-            qty, px = Decimal(t["quantity"]), Decimal(t["price"])
+        for fill in fills:
+            if symbol is not None and fill.symbol != symbol:
+                continue
+            agg = by[fill.symbol]
+            qty = fill.last_qty
             agg["count"] += 1
             agg["volume"] += qty
-            agg["notional"] += qty * px
-            agg["fees"] += Decimal(t["fee"])
-            agg["buy_volume" if t["side"] == "BUY" else "sell_volume"] += qty
+            agg["notional"] += qty * fill.last_px
+            agg["fees"] += fill.fee
+            agg["buy_volume" if fill.side is OrderSide.BUY else "sell_volume"] += qty
         total = {k: sum((v[k] for v in by.values()), Decimal(0)) for k in ("count", "volume", "notional", "fees")}
         return {
             "count": int(total["count"]),
@@ -360,10 +375,10 @@ def _trades(host: TradingHost) -> APIRouter:
 
     @r.get("/{trade_id}", response_model=TradeOut)
     def get_trade(trade_id: str, who: Viewer) -> dict[str, Any]:
-        for t in host.call(_all):
-            if t["id"] == trade_id:
-                return t
-        raise NotFoundError(f"trade {trade_id!r} not found")
+        found = host.call(lambda: _one(trade_id))
+        if found is None:
+            raise NotFoundError(f"trade {trade_id!r} not found")
+        return found
 
     return r
 

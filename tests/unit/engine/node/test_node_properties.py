@@ -228,12 +228,15 @@ def check_invariants(node: TradingNode, *, pairs_only: bool) -> None:
         assert order.filled_quantity == by_order.get(order.id, Decimal(0))
         if order.is_terminal:
             assert node.ledger.reservation(order.id) is None, order
+    # The working-order index agrees with a scan of every order, in placing order.
+    assert node.open_orders() == [o for o in node.orders.values() if not o.is_terminal]
+    assert node.open_count() == len(node.open_orders())
 
 
 def state(node: TradingNode) -> tuple[Any, ...]:
     ledger = node.ledger.to_dict()
     ledger.pop("marks")  # marks come from market data, which is not journaled
-    return dict(node.orders), ledger, [p for p in node.algos.list_algos()]
+    return dict(node.orders), ledger, [p for p in node.algos.list_algos()], [o.id for o in node.open_orders()]
 
 
 def replayed(node: TradingNode, journal: ListJournal, mode: str) -> TradingNode:

@@ -1,0 +1,95 @@
+"""/api/v1/trades (newest first, filtered, limited), its summary and one trade by id; /api/v1/orders' open-only
+listing. They answer from the engine's memory on its thread, building views only for what they return."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from trading_support import Engine
+
+
+@pytest.fixture
+def engine(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    from alphintra.config.settings import reset_settings_cache
+
+    monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
+    reset_settings_cache()
+    eng = Engine()
+    try:
+        yield eng
+    finally:
+        eng.close()
+
+
+def _order(engine: Engine, **body: str) -> dict[str, Any]:
+    r = engine.client.post("/api/v1/orders", json=body)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def test_trades_newest_first_filtered_limited_and_summed(engine: Engine) -> None:
+    c = engine.client
+    engine.tick("ETH/USD", "3000")
+    engine.tick("BTC/USD", "60000")
+    placed = [
+        _order(engine, symbol="ETH/USD", side="BUY", quantity="1"),
+        _order(engine, symbol="BTC/USD", side="BUY", quantity="0.1"),
+        _order(engine, symbol="ETH/USD", side="SELL", quantity="0.4"),
+        _order(engine, symbol="ETH/USD", side="BUY", quantity="0.2"),
+    ]
+    assert [o["status"] for o in placed] == ["FILLED"] * 4
+
+    trades = c.get("/api/v1/trades").json()
+    # Newest first; an order may fill in several trades (the paper venue's book has depth at each level).
+    assert list(dict.fromkeys(t["order_id"] for t in trades)) == [o["id"] for o in reversed(placed)]
+    assert sum(Decimal(t["quantity"]) for t in trades if t["order_id"] == placed[1]["id"]) == Decimal("0.1")
+    eth = c.get("/api/v1/trades", params={"symbol": "ETH/USD", "limit": 2}).json()
+    assert [t["order_id"] for t in eth] == [placed[3]["id"], placed[2]["id"]]
+    one = c.get("/api/v1/trades", params={"order_id": placed[1]["id"]}).json()
+    assert one == [t for t in trades if t["order_id"] == placed[1]["id"]]
+    assert {(t["symbol"], t["side"]) for t in one} == {("BTC/USD", "BUY")}
+    assert c.get("/api/v1/trades", params={"symbol": "ETH/USD", "order_id": placed[1]["id"]}).json() == []
+
+    assert c.get(f"/api/v1/trades/{trades[-1]['id']}").json() == trades[-1]
+    missing = c.get("/api/v1/trades/no-such-trade")
+    assert missing.status_code == 404 and "no-such-trade" in missing.json()["detail"]
+
+    summary = c.get("/api/v1/trades/summary").json()
+    notional = sum(Decimal(t["quantity"]) * Decimal(t["price"]) for t in trades)
+    fees = sum(Decimal(t["fee"]) for t in trades)
+    assert (summary["count"], Decimal(summary["notional"]), Decimal(summary["fees"])) == (len(trades), notional, fees)
+    assert Decimal(summary["volume"]) == Decimal("1.7")
+    by_eth = summary["by_symbol"]["ETH/USD"]
+    eth_trades = [t for t in trades if t["symbol"] == "ETH/USD"]
+    assert (by_eth["count"], Decimal(by_eth["buy_volume"]), Decimal(by_eth["sell_volume"])) == (
+        len(eth_trades),
+        Decimal("1.2"),
+        Decimal("0.4"),
+    )
+    only_btc = c.get("/api/v1/trades/summary", params={"symbol": "BTC/USD"}).json()
+    assert (only_btc["count"], list(only_btc["by_symbol"])) == (len(one), ["BTC/USD"])
+
+
+def test_open_orders_listing_shows_only_working_orders(engine: Engine) -> None:
+    c = engine.client
+    engine.tick("ETH/USD", "3000")
+    resting = [
+        _order(engine, symbol="ETH/USD", side="BUY", quantity="0.1", type="LIMIT", price=p)
+        for p in ("2000", "2100", "2200")
+    ]
+    _order(engine, symbol="ETH/USD", side="BUY", quantity="0.1")  # fills at once
+    assert c.delete(f"/api/v1/orders/{resting[1]['id']}").status_code == 200
+
+    working = c.get("/api/v1/orders", params={"open": True}).json()
+    assert [o["id"] for o in working] == [resting[2]["id"], resting[0]["id"]]
+    assert [o["id"] for o in c.get("/api/v1/orders", params={"open": True, "limit": 1}).json()] == [resting[2]["id"]]
+    assert [o["id"] for o in c.get("/api/v1/orders", params={"status": "ACCEPTED"}).json()] == [
+        resting[2]["id"],
+        resting[0]["id"],
+    ]
+    assert len(c.get("/api/v1/orders").json()) == 4
+    assert c.get("/api/v1/orders", params={"status": "CANCELED"}).json()[0]["id"] == resting[1]["id"]
+    assert c.get("/api/v1/risk/metrics").json()["open_orders"] == 2
