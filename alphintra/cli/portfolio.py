@@ -72,6 +72,8 @@ def performance(as_json: JsonOption = False) -> None:
     """Equity against the session's start: PnL, return, fees paid and number of fills."""
     with engine_client() as client:
         data = client.get("/api/v1/portfolio/performance")
+    if not as_json:
+        data = {**data, "fees": ", ".join(f"{v} {a}" for a, v in data["fees"].items()) or "0"}
     emit(data, as_json, title="performance")
 
 

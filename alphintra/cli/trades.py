@@ -62,17 +62,30 @@ def summary(
     if as_json:
         print_json(data)
         return
-    emit({k: data[k] for k in ("count", "volume", "notional", "fees")}, False, title="all trades")
+    emit(
+        {"count": data["count"], "notional": _amounts(data["notional"]), "fees": _amounts(data["fees"])},
+        False,
+        title="all trades",
+    )
     rows = [
         {
             "symbol": sym,
             "count": agg.get("count", 0),
-            **{k: Decimal(agg.get(k, "0")) for k in ("buy_volume", "sell_volume", "notional", "fees")},
+            **{k: Decimal(agg.get(k, "0")) for k in ("buy_volume", "sell_volume")},
+            "notional": _amounts({agg.get("currency", ""): agg.get("notional", "0")}),
+            "fees": _amounts(agg.get("fees", {})),
         }
         for sym, agg in sorted(data["by_symbol"].items())
     ]
     if rows:
         print_table(rows, title="by symbol")
+
+
+def _amounts(by_currency: dict[str, str]) -> str:
+    """``{"USD": "12.5", "EUR": "3"}`` -> ``12.50 USD, 3.00 EUR`` (amounts in different currencies are never added)."""
+    if not by_currency:
+        return "0"
+    return ", ".join(f"{Decimal(v):,.2f} {c}".rstrip() for c, v in by_currency.items())
 
 
 __all__ = ["app", "trade_row"]

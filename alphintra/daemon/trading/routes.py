@@ -44,6 +44,7 @@ from alphintra.errors import AlphintraError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.host import TradingHost
+    from alphintra.engine.core.events import OrderFilled
     from alphintra.engine.node import TradingNode
 
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
@@ -350,8 +351,17 @@ def _trades(host: TradingHost) -> APIRouter:
     @r.get("/summary")
     def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
         # Fill events are immutable: the engine thread only copies the list, the sums are made here.
-        fills = host.call(lambda: list(_node(host).fills))
+        def take() -> tuple[list[OrderFilled], dict[str, str]]:
+            node = _node(host)
+            return list(node.fills), {inst.symbol: inst.quote for inst in node.instruments}
+
+        fills, quotes = host.call(take)
         by: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        fees_by: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        # Notional is in each instrument's quote currency and fees in their own asset: totals are per currency,
+        # never a sum of dollars and euros (nor a volume summed over different instruments).
+        notional: dict[str, Decimal] = defaultdict(Decimal)
+        fees: dict[str, Decimal] = defaultdict(Decimal)
         for fill in fills:
             if symbol is not None and fill.symbol != symbol:
                 continue
@@ -359,17 +369,20 @@ def _trades(host: TradingHost) -> APIRouter:
             qty = fill.last_qty
             agg["count"] += 1
             agg["volume"] += qty
-            agg["notional"] += qty * fill.last_px
-            agg["fees"] += fill.fee
             agg["buy_volume" if fill.side is OrderSide.BUY else "sell_volume"] += qty
-        total = {k: sum((v[k] for v in by.values()), Decimal(0)) for k in ("count", "volume", "notional", "fees")}
+            agg["notional"] += qty * fill.last_px
+            notional[quotes.get(fill.symbol, "?")] += qty * fill.last_px
+            if fill.fee:
+                fees[fill.fee_asset] += fill.fee
+                fees_by[fill.symbol][fill.fee_asset] += fill.fee
         return {
-            "count": int(total["count"]),
-            "volume": str(total["volume"]),
-            "notional": str(total["notional"]),
-            "fees": str(total["fees"]),
+            "count": sum(int(agg["count"]) for agg in by.values()),
+            "notional": {currency: str(v) for currency, v in sorted(notional.items())},
+            "fees": {asset: str(v) for asset, v in sorted(fees.items())},
             "by_symbol": {
-                s: {k: (int(v) if k == "count" else str(v)) for k, v in agg.items()} for s, agg in by.items()
+                s: {k: (int(v) if k == "count" else str(v)) for k, v in agg.items()}
+                | {"currency": quotes.get(s, "?"), "fees": {a: str(v) for a, v in sorted(fees_by[s].items())}}
+                for s, agg in sorted(by.items())
             },
         }
 
@@ -443,13 +456,16 @@ def _portfolio(host: TradingHost) -> APIRouter:
             equity = host._equity()
             start = host.start_equity or equity
             node = _node(host)
-            fees = sum((f.fee for f in node.fills), Decimal(0))
+            fees: dict[str, Decimal] = defaultdict(Decimal)
+            for fill in node.fills:  # per asset: fees in different assets are not one number
+                if fill.fee:
+                    fees[fill.fee_asset] += fill.fee
             return {
                 "start_equity": str(start),
                 "equity": str(equity),
                 "pnl": str(equity - start),
                 "return_pct": float((equity - start) / start * 100) if start else None,
-                "fees": str(fees),
+                "fees": {asset: str(v) for asset, v in sorted(fees.items())},
                 "trades": len(node.fills),
             }
 

@@ -259,10 +259,13 @@ def test_portfolio_trades_and_market_views_agree(daemon: Daemon, cli: Run) -> No
     summary = cli("trades", "summary", "--json")
     trades = cli("trades", "list", "--limit", "10000", "--json")
     assert summary["count"] == len(trades)
-    assert Decimal(summary["fees"]) == sum(Decimal(t["fee"]) for t in trades)
-    assert Decimal(summary["notional"]) == sum(Decimal(t["quantity"]) * Decimal(t["price"]) for t in trades)
+    assert {t["fee_asset"] for t in trades} == {"USD"} == set(summary["fees"])
+    assert Decimal(summary["fees"]["USD"]) == sum(Decimal(t["fee"]) for t in trades)
+    assert list(summary["notional"]) == ["USD"] and summary["by_symbol"]["GOOG"]["currency"] == "USD"
+    assert Decimal(summary["notional"]["USD"]) == sum(Decimal(t["quantity"]) * Decimal(t["price"]) for t in trades)
     perf = cli("portfolio", "performance", "--json")
-    assert perf["trades"] == len(trades) and Decimal(perf["fees"]) == Decimal(summary["fees"])
+    assert perf["trades"] == len(trades) and perf["fees"] == summary["fees"]
+    assert "USD" in cli("trades", "summary").out and "USD" in cli("portfolio", "performance").out
     portfolio = cli("portfolio", "--json")
     assert Decimal(perf["equity"]) == Decimal(portfolio["equity"])
     positions = {p["symbol"]: p for p in cli("portfolio", "positions", "--json")}

@@ -60,10 +60,17 @@ def test_trades_newest_first_filtered_limited_and_summed(engine: Engine) -> None
     summary = c.get("/api/v1/trades/summary").json()
     notional = sum(Decimal(t["quantity"]) * Decimal(t["price"]) for t in trades)
     fees = sum(Decimal(t["fee"]) for t in trades)
-    assert (summary["count"], Decimal(summary["notional"]), Decimal(summary["fees"])) == (len(trades), notional, fees)
-    assert Decimal(summary["volume"]) == Decimal("1.7")
+    assert (summary["count"], Decimal(summary["notional"]["USD"]), Decimal(summary["fees"]["USD"])) == (
+        len(trades),
+        notional,
+        fees,
+    )
+    assert (list(summary["notional"]), list(summary["fees"])) == (["USD"], ["USD"])  # both books quote USD
+    assert "volume" not in summary  # 0.1 BTC and 1.6 ETH do not add up to anything
     by_eth = summary["by_symbol"]["ETH/USD"]
     eth_trades = [t for t in trades if t["symbol"] == "ETH/USD"]
+    assert (by_eth["currency"], Decimal(by_eth["volume"])) == ("USD", Decimal("1.6"))
+    assert Decimal(by_eth["fees"]["USD"]) == sum(Decimal(t["fee"]) for t in eth_trades)
     assert (by_eth["count"], Decimal(by_eth["buy_volume"]), Decimal(by_eth["sell_volume"])) == (
         len(eth_trades),
         Decimal("1.2"),
