@@ -4,7 +4,6 @@ balances), an order's trades never arrive before its row, and one refused row do
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,33 +14,14 @@ from alphintra.daemon.trading.projector import Projector, coalesce
 from alphintra.storage.state import StateStore
 
 
-@pytest.fixture
-def engine(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    from alphintra.config.settings import reset_settings_cache
-
-    monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
-    reset_settings_cache()
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.close()
-
-
-def _order(engine: Engine, **body: str) -> dict[str, Any]:
-    r = engine.client.post("/api/v1/orders", json=body)
-    assert r.status_code == 201, r.text
-    return dict(r.json())
-
-
 def test_orders_filled_at_once_reach_the_store_with_their_trades(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine.tick("ETH/USD", "3000")
-    bought = _order(engine, symbol="ETH/USD", side="BUY", quantity="1.5")  # placed and filled in one batch
-    sold = _order(engine, symbol="ETH/USD", side="SELL", quantity="0.5")
-    resting = _order(engine, symbol="ETH/USD", side="BUY", quantity="0.1", type="LIMIT", price="2000")
-    canceled = _order(engine, symbol="ETH/USD", side="BUY", quantity="0.1", type="LIMIT", price="2100")
+    bought = engine.order(symbol="ETH/USD", side="BUY", quantity="1.5")  # placed and filled in one batch
+    sold = engine.order(symbol="ETH/USD", side="SELL", quantity="0.5")
+    resting = engine.order(symbol="ETH/USD", side="BUY", quantity="0.1", type="LIMIT", price="2000")
+    canceled = engine.order(symbol="ETH/USD", side="BUY", quantity="0.1", type="LIMIT", price="2100")
     assert engine.client.delete(f"/api/v1/orders/{canceled['id']}").status_code == 200
     node = engine.host.node
     assert node is not None
@@ -74,7 +54,7 @@ def test_orders_filled_at_once_reach_the_store_with_their_trades(
 
 
 def test_coalesce_keeps_the_newest_row_per_key_where_the_key_first_came() -> None:
-    batch = [
+    batch: list[tuple[str, dict[str, Any]]] = [
         ("order", {"id": "O-1", "status": "NEW"}),
         ("trade", {"id": "T-1", "order_id": "O-1"}),
         ("order", {"id": "O-1", "status": "FILLED"}),

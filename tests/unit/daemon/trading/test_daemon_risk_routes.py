@@ -4,7 +4,6 @@ counted and never repeated while the condition persists."""
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -12,19 +11,6 @@ import pytest
 from trading_support import Engine, wait_for
 
 from alphintra.storage.journal import read_journal
-
-
-@pytest.fixture
-def engine(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    from alphintra.config.settings import reset_settings_cache
-
-    monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
-    reset_settings_cache()
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.close()
 
 
 def _buy(engine: Engine, symbol: str, qty: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -42,19 +41,6 @@ class OnSchedule(Strategy):
 
     def on_bar(self, bar: BarData) -> None:
         raise AssertionError("a strategy with on_schedule is not evaluated with a bar")
-
-
-@pytest.fixture
-def engine(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    from alphintra.config.settings import reset_settings_cache
-
-    monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
-    reset_settings_cache()
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.close()
 
 
 DCA = {"name": "d1", "strategy": "dca", "symbols": ["BTC/USD"], "params": {"every_bars": 1, "amount": "1000"}}

@@ -3,31 +3,9 @@ listing. They answer from the engine's memory on its thread, building views only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
-import pytest
 from trading_support import Engine
-
-
-@pytest.fixture
-def engine(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    from alphintra.config.settings import reset_settings_cache
-
-    monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
-    reset_settings_cache()
-    eng = Engine()
-    try:
-        yield eng
-    finally:
-        eng.close()
-
-
-def _order(engine: Engine, **body: str) -> dict[str, Any]:
-    r = engine.client.post("/api/v1/orders", json=body)
-    assert r.status_code == 201, r.text
-    return dict(r.json())
 
 
 def test_trades_newest_first_filtered_limited_and_summed(engine: Engine) -> None:
@@ -35,10 +13,10 @@ def test_trades_newest_first_filtered_limited_and_summed(engine: Engine) -> None
     engine.tick("ETH/USD", "3000")
     engine.tick("BTC/USD", "60000")
     placed = [
-        _order(engine, symbol="ETH/USD", side="BUY", quantity="1"),
-        _order(engine, symbol="BTC/USD", side="BUY", quantity="0.1"),
-        _order(engine, symbol="ETH/USD", side="SELL", quantity="0.4"),
-        _order(engine, symbol="ETH/USD", side="BUY", quantity="0.2"),
+        engine.order(symbol="ETH/USD", side="BUY", quantity="1"),
+        engine.order(symbol="BTC/USD", side="BUY", quantity="0.1"),
+        engine.order(symbol="ETH/USD", side="SELL", quantity="0.4"),
+        engine.order(symbol="ETH/USD", side="BUY", quantity="0.2"),
     ]
     assert [o["status"] for o in placed] == ["FILLED"] * 4
 
@@ -84,10 +62,10 @@ def test_open_orders_listing_shows_only_working_orders(engine: Engine) -> None:
     c = engine.client
     engine.tick("ETH/USD", "3000")
     resting = [
-        _order(engine, symbol="ETH/USD", side="BUY", quantity="0.1", type="LIMIT", price=p)
+        engine.order(symbol="ETH/USD", side="BUY", quantity="0.1", type="LIMIT", price=p)
         for p in ("2000", "2100", "2200")
     ]
-    _order(engine, symbol="ETH/USD", side="BUY", quantity="0.1")  # fills at once
+    engine.order(symbol="ETH/USD", side="BUY", quantity="0.1")  # fills at once
     assert c.delete(f"/api/v1/orders/{resting[1]['id']}").status_code == 200
 
     working = c.get("/api/v1/orders", params={"open": True}).json()

@@ -47,6 +47,12 @@ class Engine:
         r = self.client.post("/api/v1/market-data/ticks", json={"symbol": symbol, "price": price})
         assert r.status_code == 200, r.text
 
+    def order(self, **body: str) -> dict[str, Any]:
+        """Place an order through the API (201 expected); the order's view."""
+        r = self.client.post("/api/v1/orders", json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
     def orders(self, strategy: str) -> list[dict[str, Any]]:
         r = self.client.get("/api/v1/orders", params={"strategy": strategy})
         assert r.status_code == 200, r.text
