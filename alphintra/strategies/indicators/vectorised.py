@@ -305,12 +305,14 @@ def stochastic(
         .then(50.0)
         .otherwise(100.0 * ((pl.col("c") - pl.col("ll")) / (pl.col("hh") - pl.col("ll"))))
     ).to_series()
-    slow_k = fast_k.rolling_mean(k_smooth)
+    # Means of values in [0, 100] stay there, but polars' running-sum rolling mean can leave -1e-14 where a 100
+    # has just left the window (the incremental twin's compensated sums do not): clip the float noise off.
+    slow_k = fast_k.rolling_mean(k_smooth).clip(0.0, 100.0)
     columns = {
         "fast_k": fast_k,
-        "fast_d": fast_k.rolling_mean(d_period),
+        "fast_d": fast_k.rolling_mean(d_period).clip(0.0, 100.0),
         "slow_k": slow_k,
-        "slow_d": slow_k.rolling_mean(d_period),
+        "slow_d": slow_k.rolling_mean(d_period).clip(0.0, 100.0),
     }
     return _frame(columns, k_period + k_smooth + d_period - 3)
 
