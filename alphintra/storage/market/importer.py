@@ -7,6 +7,7 @@ the rule. Nothing is written until the whole file has been read and checked, and
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,8 +129,13 @@ def _detect_csv_separator(first_line: str) -> str:
     return max(counts, key=lambda k: counts[k]) if max(counts.values()) else ","
 
 
-def read_table(path: Path) -> tuple[pl.DataFrame, int, str]:
-    """The file's rows as strings (CSV) or typed columns (Parquet), plus row offset and label for messages."""
+# Columns a CSV read parses as numbers straight away; integers (trade counts) are left to the checks.
+_FLOAT_COLUMNS = frozenset({"open", "high", "low", "close", "volume", "quote_volume", "price", "quantity"})
+
+
+def read_table(path: Path, kind: Kind | None = None) -> tuple[pl.DataFrame, int, str]:
+    """The file's rows, plus row offset and label for messages: Parquet typed; CSV with ``kind``'s price and
+    volume columns as floats when every value reads as one, else as strings (so the checks can name the line)."""
     import polars as pl
 
     source = str(path)
@@ -147,13 +153,35 @@ def read_table(path: Path) -> tuple[pl.DataFrame, int, str]:
             raise ValidationError(source, "is not a readable Parquet file", None, reason=str(exc)) from exc
     with path.open("r", encoding="utf-8", errors="replace") as fh:
         first = fh.readline()
+    separator = _detect_csv_separator(first)
+    floats = _float_columns(path, separator, kind) if kind is not None else {}
+    if floats:
+        # The CSV reader parses numbers on all cores while it reads; a value it cannot parse sends the file down
+        # the text path below, whose checks report the line.
+        with contextlib.suppress(pl.exceptions.PolarsError):
+            typed = pl.read_csv(
+                path, infer_schema=False, schema_overrides=floats, separator=separator, truncate_ragged_lines=False
+            )
+            return typed, 2, "line"
     try:
-        df = pl.read_csv(path, infer_schema=False, separator=_detect_csv_separator(first), truncate_ragged_lines=False)
+        df = pl.read_csv(path, infer_schema=False, separator=separator, truncate_ragged_lines=False)
     except pl.exceptions.NoDataError as exc:
         raise ValidationError(source, "file is empty", None) from exc
     except pl.exceptions.PolarsError as exc:
         raise ValidationError(source, "is not a readable CSV file", None, reason=str(exc).splitlines()[0]) from exc
     return df, 2, "line"
+
+
+def _float_columns(path: Path, separator: str, kind: Kind) -> dict[str, pl.DataType]:
+    """The file's columns that mean a price or volume of ``kind``, by their names in the header."""
+    import polars as pl
+
+    try:
+        header = pl.read_csv(path, n_rows=0, infer_schema=False, separator=separator).columns
+        mapping = canonical_columns(header, kind, str(path))
+    except (pl.exceptions.PolarsError, ValidationError):
+        return {}  # the full read reports what is wrong
+    return {original: pl.Float64() for canon, original in mapping.items() if canon in _FLOAT_COLUMNS}
 
 
 def parse_times(
@@ -176,7 +204,8 @@ def parse_times(
     row = first_true(text.is_null() | (text == ""))
     if row is not None:
         raise ValidationError(f"{source}: {row_label} {row + row_offset} column {column!r}", "timestamp is empty", None)
-    text = text.str.replace(r"Z$", "+00:00")
+    if bool(text.str.ends_with("Z").any()):  # a tenth of the cost of the replacement on files without a Z
+        text = text.str.replace(r"Z$", "+00:00")
     sample = text.head(_SAMPLE)
     if (
         fmt is None
@@ -186,7 +215,8 @@ def parse_times(
         return _parse_epoch(text, where=where, source=source, column=column, row_offset=row_offset, row_label=row_label)
     if fmt is None:
         fmt = _detect_format(sample, where)
-    parsed = text.str.to_datetime(fmt, strict=False, time_unit="ns")
+    # No cache: bar times are nearly all distinct, and the cache halved the parse speed.
+    parsed = text.str.to_datetime(fmt, strict=False, time_unit="ns", cache=False)
     row = first_true(parsed.is_null())
     if row is not None:
         raise ValidationError(
@@ -265,7 +295,7 @@ def load_file(
     import polars as pl
 
     source = str(path)
-    df, offset, label = read_table(path)
+    df, offset, label = read_table(path, kind)
     if df.height == 0:
         raise ValidationError(source, "has a header but no data rows", None)
     mapping = canonical_columns(df.columns, kind, source)

@@ -43,7 +43,7 @@ def test_column_names_are_case_insensitive_and_extra_columns_ignored(tmp_path: P
     path = write(tmp_path, "DATE;Open;HIGH;Low;Close;Adj Close;VOLUME\n2024-01-02;1;2;0.5;1.5;1.4;10\n")
     frame = load_file(path).frame
     assert frame.columns == ["time", "open", "high", "low", "close", "volume"]
-    assert frame.row(0)[1:] == ("1", "2", "0.5", "1.5", "10")
+    assert frame.row(0)[1:] == (1.0, 2.0, 0.5, 1.5, 10.0)  # numbers that all read are parsed with the file
 
 
 def test_naive_times_can_be_read_in_a_zone(tmp_path: Path) -> None:
