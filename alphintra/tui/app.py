@@ -153,8 +153,13 @@ class AlphintraApp(App[None]):
         return changed
 
     def _redraw(self, changed: set[str] | None) -> None:
+        # Once the app is exiting its screens lose their widgets one by one while the frame timer still fires; a
+        # frame in between would look up a table that has just gone. The state still takes the updates.
+        # (``is_attached`` turns false as soon as the app is told to exit.)
+        if not self.is_running:
+            return
         for screen in self.screen_stack:
-            if isinstance(screen, WorkspaceScreen) and screen.is_mounted:
+            if isinstance(screen, WorkspaceScreen) and screen.is_mounted and screen.is_attached:
                 screen.refresh_panels(changed)
 
     def watch_symbol(self, symbol: str) -> None:

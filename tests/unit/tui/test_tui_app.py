@@ -200,3 +200,20 @@ async def test_theme_toggle_and_help() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_no_frame_is_drawn_while_the_app_shuts_down() -> None:
+    """Shutting down removes widgets one by one while the frame timer still runs: a frame in between looked for
+    a table that had just gone (NoMatches, seen in CI). Once the app is exiting, updates are folded, not drawn."""
+    from alphintra.tui.base import SyncTable
+    from alphintra.tui.widgets.account import Positions
+
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one(Positions)
+        await panel.query_one("#positions", SyncTable).remove()  # as the shutdown does, child before parent
+        app.exit()
+        app.buffer.put("positions", "all", [])
+        assert app.flush() == {"positions"}  # folded into the state; drawing it would have raised
+        assert app.state.positions == []
