@@ -151,6 +151,10 @@ Upgrader = Callable[[dict[str, Any]], dict[str, Any]]
 
 _REGISTRY: dict[str, type[OrderEvent]] = {}
 _DECODERS: dict[str, tuple[tuple[str, Decoder, bool], ...]] = {}
+# Per event type, worked out once at registration (replay decodes every journaled event through these):
+# (field name, "Type.field" for messages, decoder, may be null, has a default)
+_SPECS: dict[str, tuple[tuple[str, str, Decoder, bool, bool], ...]] = {}
+_KNOWN: dict[str, frozenset[str]] = {}
 _UPGRADERS: dict[tuple[str, int], Upgrader] = {}
 EVENT_TYPES: Mapping[str, type[OrderEvent]] = types.MappingProxyType(_REGISTRY)
 
@@ -191,10 +195,12 @@ def _decode_str_tuple(name: str, raw: object) -> tuple[str, ...]:
 
 
 def _enum_decoder(enum_cls: type[Enum]) -> Decoder:
+    members = {m.value: m for m in enum_cls}  # a dict lookup costs a fraction of calling the enum class
+
     def decode(name: str, raw: object) -> object:
         try:
-            return enum_cls(raw)
-        except ValueError:
+            return members[raw]
+        except (KeyError, TypeError):  # TypeError: an unhashable value (a list) in a damaged record
             allowed = ", ".join(str(m.value) for m in enum_cls)
             raise ValidationError(name, f"must be one of {allowed}", raw) from None
 
@@ -232,13 +238,18 @@ def register_event(cls: type[E]) -> type[E]:
         raise ValueError(f"event type {name!r} is already registered")
     hints = typing.get_type_hints(cls)
     specs = []
+    full = []
     for f in fields(cls):
         if f.name in ("type", "v"):
             raise TypeError(f"{name}.{f.name}: field name is reserved by the codec")
         decoder, optional = _decoder_for(hints[f.name])
         specs.append((f.name, decoder, optional))
+        has_default = f.default is not MISSING or f.default_factory is not MISSING
+        full.append((f.name, f"{name}.{f.name}", decoder, optional, has_default))
     _REGISTRY[name] = cls
     _DECODERS[name] = tuple(specs)
+    _SPECS[name] = tuple(full)
+    _KNOWN[name] = frozenset(spec[0] for spec in specs) | {"type", "v"}
     return cls
 
 
@@ -275,24 +286,22 @@ def event_from_dict(data: Mapping[str, Any]) -> OrderEvent:
     version = data.get("v")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= EVENT_SCHEMA_VERSION:
         raise ValidationError(f"{name}.v", f"must be a schema version between 1 and {EVENT_SCHEMA_VERSION}", version)
-    payload = dict(data)
-    while version < EVENT_SCHEMA_VERSION:
-        upgrade = _UPGRADERS.get((name, version))
-        if upgrade is not None:
-            payload = upgrade(payload)
-        version += 1
-    specs = _DECODERS[name]
-    known = {spec[0] for spec in specs}
-    unknown = sorted(set(payload) - known - {"type", "v"})
-    if unknown:
+    payload: Mapping[str, Any] = data
+    if version < EVENT_SCHEMA_VERSION:
+        upgraded = dict(data)  # upgraders rewrite a copy, never the caller's record
+        while version < EVENT_SCHEMA_VERSION:
+            upgrade = _UPGRADERS.get((name, version))
+            if upgrade is not None:
+                upgraded = upgrade(upgraded)
+            version += 1
+        payload = upgraded
+    if not _KNOWN[name].issuperset(payload):
+        unknown = sorted(set(payload) - _KNOWN[name])
         raise ValidationError(f"{name}.{unknown[0]}", "is not a field of this event")
-    cls = _REGISTRY[name]
-    defaults = {f.name for f in fields(cls) if f.default is not MISSING or f.default_factory is not MISSING}
     kwargs: dict[str, Any] = {}
-    for field_name, decoder, optional in specs:
-        where = f"{name}.{field_name}"
+    for field_name, where, decoder, optional, has_default in _SPECS[name]:
         if field_name not in payload:
-            if field_name in defaults:
+            if has_default:
                 continue
             raise ValidationError(where, "is required")
         raw = payload[field_name]
@@ -302,7 +311,7 @@ def event_from_dict(data: Mapping[str, Any]) -> OrderEvent:
             kwargs[field_name] = None
         else:
             kwargs[field_name] = decoder(where, raw)
-    return cls(**kwargs)
+    return _REGISTRY[name](**kwargs)
 
 
 for _cls in (

@@ -134,6 +134,7 @@ _DROP = object()
         (_with(FILLED.to_dict(), last_qty="NaN"), "OrderFilled.last_qty"),
         (_with(FILLED.to_dict(), last_px="abc"), "OrderFilled.last_px"),
         (_with(FILLED.to_dict(), side="LONG"), "OrderFilled.side"),
+        (_with(FILLED.to_dict(), side=["BUY"]), "OrderFilled.side"),  # unhashable: still a named field error
         (_with(FILLED.to_dict(), fee=None), "OrderFilled.fee"),
         (_with(SAMPLES[0].to_dict(), post_only="yes"), "OrderInitialized.post_only"),
         (_with(SAMPLES[0].to_dict(), linked_order_ids=[1]), "OrderInitialized.linked_order_ids"),
@@ -157,6 +158,7 @@ def test_old_versions_are_upgraded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(ev._UPGRADERS, ("OrderCanceled", 1), _rename_why)
     old = {"type": "OrderCanceled", "v": 1, "order_id": "o", "ts": 1, "why": "user"}
     assert ev.event_from_dict(old) == ev.OrderCanceled("o", 1, reason="user")
+    assert "why" in old and "reason" not in old  # the upgrade worked on a copy, not on the journal's record
     assert ev.OrderCanceled("o", 1).to_dict()["v"] == 2
 
 
