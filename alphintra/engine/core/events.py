@@ -155,6 +155,7 @@ _DECODERS: dict[str, tuple[tuple[str, Decoder, bool], ...]] = {}
 # (field name, "Type.field" for messages, decoder, may be null, has a default)
 _SPECS: dict[str, tuple[tuple[str, str, Decoder, bool, bool], ...]] = {}
 _KNOWN: dict[str, frozenset[str]] = {}
+_ENCODERS: dict[type, tuple[str, tuple[tuple[str, Callable[[Any], object] | None], ...]]] = {}
 _UPGRADERS: dict[tuple[str, int], Upgrader] = {}
 EVENT_TYPES: Mapping[str, type[OrderEvent]] = types.MappingProxyType(_REGISTRY)
 
@@ -207,6 +208,24 @@ def _enum_decoder(enum_cls: type[Enum]) -> Decoder:
     return decode
 
 
+def _encoder_for(annotation: object) -> Callable[[Any], object] | None:
+    """How a field of this type is written: None keeps the value as it is (ints, strings, bools)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = args[0]
+    if annotation is Decimal:
+        return str
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return _enum_value
+    if typing.get_origin(annotation) is tuple:
+        return list
+    return None
+
+
+def _enum_value(member: Enum) -> object:
+    return member.value
+
+
 def _decoder_for(annotation: object) -> tuple[Decoder, bool]:
     """The decoder of one field type and whether ``None`` is allowed."""
     optional = False
@@ -250,6 +269,7 @@ def register_event(cls: type[E]) -> type[E]:
     _DECODERS[name] = tuple(specs)
     _SPECS[name] = tuple(full)
     _KNOWN[name] = frozenset(spec[0] for spec in specs) | {"type", "v"}
+    _ENCODERS[cls] = (name, tuple((f.name, _encoder_for(hints[f.name])) for f in fields(cls)))
     return cls
 
 
@@ -258,23 +278,17 @@ def register_upgrader(type_name: str, from_version: int, upgrade: Upgrader) -> N
     _UPGRADERS[(type_name, from_version)] = upgrade
 
 
-def _encode(value: object) -> object:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
 def event_to_dict(event: OrderEvent) -> dict[str, Any]:
-    name = type(event).__name__
-    if _REGISTRY.get(name) is not type(event):
-        raise TypeError(f"event type {name!r} is not registered")
+    # Every event the engine applies is journaled through here: each field's writer is looked up once per type
+    # at registration rather than found by isinstance tests per value.
+    spec = _ENCODERS.get(type(event))
+    if spec is None:
+        raise TypeError(f"event type {type(event).__name__!r} is not registered")
+    name, encoders = spec
     out: dict[str, Any] = {"type": name, "v": EVENT_SCHEMA_VERSION}
-    for field_name, _, _ in _DECODERS[name]:
-        out[field_name] = _encode(getattr(event, field_name))
+    for field_name, encode in encoders:
+        value = getattr(event, field_name)
+        out[field_name] = value if encode is None or value is None else encode(value)
     return out
 
 
