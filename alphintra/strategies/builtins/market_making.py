@@ -7,8 +7,13 @@ and best ask, once its own quotes are gone; the last price when the book has no 
   ``ask = mid x (1 + (half_spread_bps - skew) / 10^4)`` rounded up, where
   ``skew = skew_bps x inventory / max_inventory``: the longer the position, the lower *both* quotes, so the ask
   is likelier to be hit than the bid and the inventory drifts back towards zero (the reverse when short);
-* **inventory limits**: no bid when buying ``quantity`` more would take the position beyond ``max_inventory``,
-  no ask when selling would take it beyond ``-max_inventory``;
+* **size**: ``quantity`` base units per quote, or, left empty, ``quote_pct`` of the account's equity at the mid
+  in whole lots (so the defaults fit any instrument and account: a fixed 1,000 units meant three million dollars
+  of ETH per quote);
+* **inventory limits**: no bid when buying one more quote would take the position beyond ``max_inventory`` (empty:
+  five quotes), no ask when selling would take it beyond ``-max_inventory``;
+* in a **spot** account the ask is at most the free base balance (a spot account cannot sell what it does not
+  hold), so a flat book quotes the bid only;
 * quotes are post-only (``post_only``) so that they never pay the taker fee: one the book would cross is refused by
   the venue, and the next bar quotes again.
 
@@ -24,20 +29,29 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 from pydantic import Field, model_validator
 
 from alphintra.engine.core.enums import OrderSide
+from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
-from alphintra.strategies.builtins._common import WorkingOrders, instrument
+from alphintra.strategies.builtins._common import WorkingOrders, instrument, qty_for_notional
 from alphintra.strategies.registry import register
 
 if TYPE_CHECKING:
     from alphintra.engine.core.instrument import Instrument
 
 _BPS = Decimal(10_000)
+QUOTES_HELD = 5  # the inventory limit, in quotes, when max_inventory is left empty
 
 
 class MarketMakingParams(StrategyParams):
     half_spread_bps: Decimal = Field(Decimal(3), gt=0, le=1000, description="distance of each quote from the mid (bps)")
-    quantity: Decimal = Field(Decimal(1000), gt=0, description="size of each quote")
-    max_inventory: Decimal = Field(Decimal(5000), gt=0, description="largest position either way")
+    quantity: Decimal | None = Field(
+        None, gt=0, description="size of each quote in base units (empty: quote_pct of equity)"
+    )
+    quote_pct: Decimal = Field(
+        Decimal(2), gt=0, le=100, description="size of each quote as % of equity at the mid, when quantity is empty"
+    )
+    max_inventory: Decimal | None = Field(
+        None, gt=0, description=f"largest position either way in base units (empty: {QUOTES_HELD} quotes)"
+    )
     skew_bps: Decimal = Field(
         Decimal(2), ge=0, le=1000, description="how far both quotes move per full max_inventory held (bps)"
     )
@@ -45,7 +59,7 @@ class MarketMakingParams(StrategyParams):
 
     @model_validator(mode="after")
     def _room_for_one_quote(self) -> MarketMakingParams:
-        if self.quantity > self.max_inventory:
+        if self.quantity is not None and self.max_inventory is not None and self.quantity > self.max_inventory:
             raise ValueError(f"quantity ({self.quantity}) must not exceed max_inventory ({self.max_inventory})")
         return self
 
@@ -55,16 +69,25 @@ class Quotes(NamedTuple):
     ask: Decimal | None
 
 
-def quote_prices(mid: Decimal, inventory: Decimal, p: MarketMakingParams, inst: Instrument) -> Quotes:
-    """The bid and ask for ``inventory`` around ``mid`` (None: that side would breach the inventory limit)."""
-    skew = p.skew_bps * inventory / p.max_inventory
+def quote_prices(
+    mid: Decimal, inventory: Decimal, p: MarketMakingParams, inst: Instrument, quantity: Decimal | None = None
+) -> Quotes:
+    """The bid and ask for ``inventory`` around ``mid`` (None: that side would breach the inventory limit).
+
+    ``quantity`` is the size of this bar's quotes; it defaults to ``p.quantity``, which must then be set.
+    """
+    size = p.quantity if quantity is None else quantity
+    if size is None:
+        raise ValueError("a quote size is needed: p.quantity is empty and none was given")
+    limit = p.max_inventory if p.max_inventory is not None else QUOTES_HELD * size
+    skew = p.skew_bps * inventory / limit
     bid = inst.round_price(mid * (1 - (p.half_spread_bps + skew) / _BPS), "down")
     ask = inst.round_price(mid * (1 + (p.half_spread_bps - skew) / _BPS), "up")
     if ask <= bid:
         ask = bid + inst.tick_size
     return Quotes(
-        bid if bid > 0 and inventory + p.quantity <= p.max_inventory else None,
-        ask if inventory - p.quantity >= -p.max_inventory else None,
+        bid if bid > 0 and inventory + size <= limit else None,
+        ask if inventory - size >= -limit else None,
     )
 
 
@@ -99,13 +122,27 @@ class MarketMaking(Strategy):
         mid = self.book_mid(symbol)
         if mid is None:
             return
+        size = self.p.quantity
+        if size is None:
+            size = qty_for_notional(self, symbol, self.equity * self.p.quote_pct / 100, mid)
+            if size <= 0:
+                self.signal("no_quote", float(mid), reason="quote_pct of equity is less than one lot")
+                return
         inventory = self.position(symbol)
-        quotes = quote_prices(mid, inventory, self.p, instrument(self, symbol))
-        self.signal("quote", float(mid), inventory=str(inventory), bid=str(quotes.bid), ask=str(quotes.ask))
+        inst = instrument(self, symbol)
+        quotes = quote_prices(mid, inventory, self.p, inst, size)
+        ask_size = size
+        ledger, account = self.ctx.node.ledger, self.ctx.account
+        if ledger.account_mode(account) is AccountMode.SPOT:
+            # A spot account sells only what it holds: the ask shrinks to the free base balance, none when flat
+            # (else every flat bar's ask is refused for want of the asset).
+            ask_size = min(size, inst.round_qty(max(ledger.balance(account, inst.base).available, Decimal(0)), "down"))
+        ask = quotes.ask if ask_size > 0 else None
+        self.signal("quote", float(mid), inventory=str(inventory), bid=str(quotes.bid), ask=str(ask))
         if quotes.bid is not None:
-            self.quotes.add(self.limit(symbol, OrderSide.BUY, self.p.quantity, quotes.bid, post_only=self.p.post_only))
-        if quotes.ask is not None:
-            self.quotes.add(self.limit(symbol, OrderSide.SELL, self.p.quantity, quotes.ask, post_only=self.p.post_only))
+            self.quotes.add(self.limit(symbol, OrderSide.BUY, size, quotes.bid, post_only=self.p.post_only))
+        if ask is not None:
+            self.quotes.add(self.limit(symbol, OrderSide.SELL, ask_size, ask, post_only=self.p.post_only))
 
 
-__all__ = ["MarketMaking", "MarketMakingParams", "Quotes", "quote_prices"]
+__all__ = ["QUOTES_HELD", "MarketMaking", "MarketMakingParams", "Quotes", "quote_prices"]

@@ -84,3 +84,57 @@ def test_flat_quotes_are_symmetric_and_params_checked() -> None:
     assert (q.bid, q.ask) == (Decimal("1.09967"), Decimal("1.10033"))
     with pytest.raises(PydanticError, match="max_inventory"):
         MarketMakingParams(quantity="10", max_inventory="5")  # type: ignore[arg-type]
+
+
+def test_default_quotes_are_a_share_of_equity_in_whole_lots() -> None:
+    """Left empty, a quote is quote_pct (2 %) of equity at the mid, rounded down to the lot, and the inventory
+    limit is five quotes: the defaults fit any account (a fixed 1,000 units was $3M of ETH per quote)."""
+    frame = sample("EUR/USD", "1h").head(200)
+    config = BacktestConfig("market_making", ("EUR/USD",), "1h", fee=Decimal("0.00005"), fill_mode="book")
+    bt = Backtest(config, {"EUR/USD": frame})
+    result, audit = audited_run(bt)
+    quotes = [o for o in bt.node.orders.values() if o.order_type is OrderType.LIMIT]
+    assert quotes and all(o.status.value != "REJECTED" for o in quotes)
+    mids = {s.ts: Decimal(repr(s.value)) for s in bt.ctx.signals if s.name == "quote"}
+    low = min(Decimal(v) for _, v in result.equity)
+    high = max(Decimal(v) for _, v in result.equity)
+    lot = EURUSD.lot_size
+    for order in quotes:
+        mid = mids[order.created_at]
+        # 2 % of the equity on that bar, in whole lots: between the run's lowest and highest equity's share.
+        assert EURUSD.round_qty(low * Decimal("0.02") / mid, "down") <= order.quantity, order
+        assert order.quantity <= high * Decimal("0.02") / mid and order.quantity % lot == 0, order
+    assert high * Decimal("0.02") / max(mids.values()) < 1000  # far below the old fixed 1,000 units
+    assert {f.side for f in audit.fills} == {OrderSide.BUY, OrderSide.SELL}
+    held = Decimal(0)
+    for f in audit.fills:
+        held += signed(f)
+        assert abs(held) <= 5 * max(o.quantity for o in quotes)
+
+
+def test_quote_prices_needs_a_size() -> None:
+    p = MarketMakingParams()
+    with pytest.raises(ValueError, match="quote size"):
+        quote_prices(Decimal("1.1"), Decimal(0), p, EURUSD)
+    q = quote_prices(Decimal("1.10000"), Decimal(0), p, EURUSD, Decimal("100"))
+    assert (q.bid, q.ask) == (Decimal("1.09967"), Decimal("1.10033"))
+    assert quote_prices(Decimal("1.10000"), Decimal(400), p, EURUSD, Decimal("100")).bid is not None  # 5 quotes
+    assert quote_prices(Decimal("1.10000"), Decimal(450), p, EURUSD, Decimal("100")).bid is None  # beyond 5
+
+
+def test_a_spot_account_asks_only_what_it_holds() -> None:
+    frame = sample("EUR/USD", "1h").head(200)
+    config = BacktestConfig(
+        "market_making", ("EUR/USD",), "1h", fee=Decimal("0.00005"), fill_mode="book", account_mode="spot"
+    )
+    bt = Backtest(config, {"EUR/USD": frame})
+    _result, audit = audited_run(bt)
+    orders = sorted(bt.node.orders.values(), key=lambda o: (o.created_at, o.id))
+    assert [o.status.value for o in orders if o.status.value == "REJECTED"] == []
+    assert [o.side for o in orders if o.created_at == orders[0].created_at] == [OrderSide.BUY]  # flat: bid only
+    asks = [o for o in orders if o.side is OrderSide.SELL]
+    assert asks, "once it holds euros it quotes an ask"
+    held = Decimal(0)
+    for f in audit.fills:
+        held += signed(f)
+        assert held >= 0, "a spot account never goes short"
