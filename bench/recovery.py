@@ -1,10 +1,13 @@
-"""Crash recovery: replaying a journal of N filled orders into a fresh node, next to the live run that wrote it.
+"""Crash recovery: replaying an on-disk journal of N filled orders into a fresh node, next to the live run
+that wrote it.
 
 python bench/recovery.py [--orders 50000] [--repeat 3] [--json]
 
-The daemon rebuilds its state at start by replaying the whole journal (orders, reservations, fills), so restart
-time grows with the history; this prints what an order costs to replay, what it cost live (the baseline, same
-run), how much of the replay is decoding the records, and the restart time that implies for a million orders.
+The daemon rebuilds its state at start by reading the whole journal back (``Journal.replay``) and replaying it
+into a node (orders, reservations, fills), so restart time grows with the history. This prints what an order
+costs to read and replay, what it cost live with the same journal (the baseline, same run; group fsync as in the
+daemon), the share of the replay spent decoding order events, and the restart time that implies per million
+orders.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -28,21 +32,13 @@ from alphintra.engine.data import Bar
 from alphintra.engine.node import TradingNode
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.storage.journal import Journal
 
 GOOG = Instrument.create("GOOG", tick_size="0.01", lot_size="1", min_notional="10", taker_fee="0.001")
 MINUTE = 60_000_000_000
 
 
-class ListJournal:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def append(self, record: dict[str, Any]) -> int:
-        self.records.append(dict(record))
-        return len(self.records)
-
-
-def node(journal: ListJournal | None = None) -> TradingNode:
+def node(journal: Journal | None = None) -> TradingNode:
     registry = InstrumentRegistry((GOOG,))
     clock = TestClock(0)
     venue = SimulatedVenue(registry, FillModel(mode="bar"), now=clock.now_ns)
@@ -54,8 +50,8 @@ def bar(t: int) -> Bar:
     return Bar("GOOG", t * MINUTE, d("100"), d("100.5"), d("99.5"), d("100"), d("1000000"), (t + 1) * MINUTE - 1)
 
 
-def live(orders: int) -> tuple[float, ListJournal]:
-    journal = ListJournal()
+def live(orders: int, directory: Path) -> float:
+    journal = Journal(directory, fsync="group", group_records=1_000_000, group_interval_ms=60_000)
     n = node(journal)
     n.open_account("main", cash={"USD": "1000000000", "GOOG": "10000000"})
     n.process_bar(bar(1))
@@ -66,19 +62,31 @@ def live(orders: int) -> tuple[float, ListJournal]:
         if i % 100 == 99:
             n.process_bar(bar(2 + i // 100))  # market orders fill at the next bar's open
     n.process_bar(bar(3 + orders // 100))
-    return time.perf_counter() - start, journal
+    journal.sync()
+    elapsed = time.perf_counter() - start
+    journal.close()
+    return elapsed
+
+
+def replay(directory: Path) -> tuple[float, list[dict[str, Any]]]:
+    """Open the journal as the daemon does at start and replay every record into a fresh node."""
+    start = time.perf_counter()
+    journal = Journal(directory, fsync="group")
+    _, stream = journal.replay()
+    records = [rec.record for rec in stream]
+    node().replay(records)
+    elapsed = time.perf_counter() - start
+    journal.close()
+    return elapsed, records
 
 
 def run(orders: int, repeat: int) -> dict[str, Any]:
-    live_s, journal = min((live(orders) for _ in range(repeat)), key=lambda r: r[0])
-    records = journal.records
+    with tempfile.TemporaryDirectory(prefix="alphintra-recovery-") as tmp:
+        live_s = min(live(orders, Path(tmp) / f"live-{i}") for i in range(repeat))
+        replay_s, records = min((replay(Path(tmp) / "live-0") for _ in range(repeat)), key=lambda r: r[0])
     events = [r for r in records if str(r.get("type", "")).startswith("Order")]
-    replay_s = decode_s = float("inf")
+    decode_s = float("inf")
     for _ in range(repeat):
-        fresh = node()
-        start = time.perf_counter()
-        fresh.replay(records)
-        replay_s = min(replay_s, time.perf_counter() - start)
         start = time.perf_counter()
         for record in events:
             event_from_dict(record)
