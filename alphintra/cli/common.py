@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -106,6 +106,14 @@ def emit(data: Any, as_json: bool, *, columns: Sequence[str] | None = None, titl
         print_table([{"key": k, "value": v} for k, v in data.items()], ["key", "value"], title=title)
     else:
         print_table(list(data), columns, title=title)
+
+
+def ns_time(ns: int | None, *, millis: bool = True) -> str | None:
+    """An engine timestamp (ns since the epoch) as UTC text for tables; None stays None."""
+    if ns is None:
+        return None
+    text = datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text[:-3] if millis else text[:-7]
 
 
 def info(message: str) -> None:

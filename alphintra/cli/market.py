@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, console, print_json, print_table
-from alphintra.cli.order import engine_client, ns_time
+from alphintra.cli.common import JsonOption, console, ns_time, print_json, print_table
+from alphintra.cli.order import engine_client
 
 app = typer.Typer(help="Market data from the running engine: ticker, book, candles, symbols.", no_args_is_help=True)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, emit, info, print_json, print_table
+from alphintra.cli.common import JsonOption, emit, info, ns_time, print_json, print_table
 
 if TYPE_CHECKING:
     from alphintra.daemon.client import EngineClient
@@ -216,12 +216,6 @@ def order_notional(client: EngineClient, body: dict[str, Any]) -> Decimal | None
 
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
-
-
-def ns_time(ns: int | None) -> str | None:
-    if ns is None:
-        return None
-    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def order_row(order: dict[str, Any]) -> dict[str, Any]:
@@ -463,7 +457,6 @@ __all__ = [
     "app",
     "build_order",
     "engine_client",
-    "ns_time",
     "order_row",
     "parse_decimal",
     "parse_duration",

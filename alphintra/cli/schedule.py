@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, emit, info, parse_params, print_json
+from alphintra.cli.common import JsonOption, emit, info, ns_time, parse_params, print_json
 
 if TYPE_CHECKING:
     from alphintra.storage.state import StateStore
@@ -49,11 +49,7 @@ def _path(job_id: str) -> str:
 
 
 def _when(ns: int | None) -> str:
-    if ns is None:
-        return "-"
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return ns_time(ns, millis=False) or "-"
 
 
 def _rows(views: list[dict[str, Any]]) -> list[dict[str, Any]]:

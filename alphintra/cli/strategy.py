@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, console, emit, info, parse_params, print_json
+from alphintra.cli.common import JsonOption, console, emit, info, ns_time, parse_params, print_json
 
 app = typer.Typer(
     help="Strategies: list them, show their parameters, run them in the daemon, evaluate one once.",
@@ -161,7 +161,10 @@ def status_cmd(
                 title="strategies",
             )
             return
-        emit(engine.get(_path(name) + "/status"), as_json, title=f"strategy {name}")
+        status = engine.get(_path(name) + "/status")
+        if not as_json and isinstance(status.get("started_at"), int):
+            status = {**status, "started_at": ns_time(status["started_at"])}
+        emit(status, as_json, title=f"strategy {name}")
 
 
 @app.command("signals")
@@ -174,7 +177,8 @@ def signals_cmd(
     """A strategy's recent signals (kept in the daemon's memory), optionally followed live."""
     with _engine() as engine:
         rows = engine.get(_path(name) + "/signals", params={"limit": limit})
-        emit(rows, as_json, columns=["ts", "name", "value", "data"], title=f"signals of {name}")
+        shown = rows if as_json else [{**r, "ts": ns_time(r.get("ts"))} for r in rows]
+        emit(shown, as_json, columns=["ts", "name", "value", "data"], title=f"signals of {name}")
         if not follow:
             return
         strategy_id = engine.get(_path(name))["id"]
@@ -187,7 +191,7 @@ def signals_cmd(
                         print_json(message.data)
                     else:
                         d = message.data
-                        console.print(f"{d['ts']}  {d['name']}  {d['value']}  {d['data']}", highlight=False)
+                        console.print(f"{ns_time(d['ts'])}  {d['name']}  {d['value']}  {d['data']}", highlight=False)
         except KeyboardInterrupt:
             return
 

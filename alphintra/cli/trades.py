@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, emit, print_json, print_table
-from alphintra.cli.order import engine_client, ns_time
+from alphintra.cli.common import JsonOption, emit, ns_time, print_json, print_table
+from alphintra.cli.order import engine_client
 
 app = typer.Typer(help="Fills and trade summaries (needs a running engine).", no_args_is_help=True)
 
