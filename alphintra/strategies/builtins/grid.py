@@ -5,14 +5,17 @@ Levels sit at fixed spacing around a reference price (the first bar's close unle
 ``k`` in ``-levels .. levels``, snapped to the tick.
 
 The grid keeps one level empty, the *gap* (at first the reference itself). Every empty level below the gap gets a
-limit buy of ``quantity``, every empty level above it a limit sell. When an order fills, its level becomes the gap,
+limit buy of ``quantity``, every empty level above it a limit sell. Left empty, ``quantity`` is ``level_pct`` of
+the account's equity at the reference, in whole lots, fixed when the grid is built (a fixed 1 unit was a
+$60,000 order per level on BTC). When an order fills, its level becomes the gap,
 so the order one level away on the other side is re-armed: a buy filled at level ``k`` puts a sell at ``k + 1``, a
 sell filled at ``k`` a buy at ``k - 1``. Each round trip earns one spacing per ``quantity``, less fees. Re-arming
 happens on the fill itself, so a bar that falls through a level and comes back can complete a round trip. Working
 orders are never moved: when the market gaps through several levels, each of them fills.
 
 Inventory is bounded: an order is not armed if filling it, together with the other working orders on its side,
-would take the position beyond ``max_inventory`` either way (default: ``levels x quantity``). With ``recenter``,
+would take the position beyond ``max_inventory`` either way (default: ``levels x quantity``); in a spot account
+a sell is armed only against what is held (a spot account cannot sell what it does not have). With ``recenter``,
 a close beyond the outermost level rebuilds the grid around that close (the inventory is kept).
 """
 
@@ -26,10 +29,11 @@ from pydantic import Field
 
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.core.events import OrderFilled
+from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.errors import ValidationError
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
-from alphintra.strategies.builtins._common import cancel_if_open, dec, instrument
+from alphintra.strategies.builtins._common import cancel_if_open, dec, instrument, qty_for_notional
 from alphintra.strategies.registry import register
 
 
@@ -39,7 +43,12 @@ class GridParams(StrategyParams):
     )
     mode: Literal["absolute", "percent"] = Field("percent", description="how spacing is measured")
     levels: int = Field(5, ge=1, le=200, description="levels on each side of the reference")
-    quantity: Decimal = Field(Decimal(1), gt=0, description="order size at each level")
+    quantity: Decimal | None = Field(
+        None, gt=0, description="order size at each level in base units (empty: level_pct of equity)"
+    )
+    level_pct: Decimal = Field(
+        Decimal(10), gt=0, le=100, description="order size at each level as % of equity, when quantity is empty"
+    )
     reference: Decimal | None = Field(None, gt=0, description="centre of the grid (empty: the first bar's close)")
     max_inventory: Decimal | None = Field(
         None, gt=0, description="largest position either way (empty: levels x quantity)"
@@ -62,6 +71,7 @@ class Grid(Strategy):
         self.orders: dict[int, Order] = {}  # level -> its working order
         self.level_of: dict[str, int] = {}  # order id -> level
         self.gap = 0
+        self.size = self.p.quantity or Decimal(0)  # set when the grid is built if quantity is empty
         self.rearms = 0
         self._busy = False
         self._dirty = False
@@ -82,7 +92,9 @@ class Grid(Strategy):
             )
         self.prices = prices
         self.gap = 0
-        self.signal("grid", float(reference), low=str(ordered[0]), high=str(ordered[-1]))
+        if p.quantity is None:
+            self.size = qty_for_notional(self, symbol, self.equity * p.level_pct / 100, reference)
+        self.signal("grid", float(reference), low=str(ordered[0]), high=str(ordered[-1]), quantity=str(self.size))
 
     def desired_side(self, level: int) -> OrderSide | None:
         if level == self.gap:
@@ -106,7 +118,12 @@ class Grid(Strategy):
 
     def _reconcile_once(self, symbol: str) -> None:
         p = self.p
-        cap = p.max_inventory if p.max_inventory is not None else p.quantity * p.levels
+        size = self.size
+        if size <= 0:
+            return  # level_pct of equity is less than one lot: nothing to arm
+        cap = p.max_inventory if p.max_inventory is not None else size * p.levels
+        # In a spot account the sell side may not go below zero: it sells what the grid bought, never short.
+        floor = Decimal(0) if self.ctx.node.ledger.account_mode(self.ctx.account) is AccountMode.SPOT else -cap
         held = self.position(symbol)
         for level in [k for k, o in self.orders.items() if o.is_terminal]:
             self._forget(level)
@@ -120,14 +137,14 @@ class Grid(Strategy):
             if side is None or level in self.orders:
                 continue
             if side is OrderSide.BUY:
-                if held + pending_buy + p.quantity > cap:
+                if held + pending_buy + size > cap:
                     continue
-                pending_buy += p.quantity
+                pending_buy += size
             else:
-                if held - pending_sell - p.quantity < -cap:
+                if held - pending_sell - size < floor:
                     continue
-                pending_sell += p.quantity
-            order = self.limit(symbol, side, p.quantity, self.prices[level], tags=(f"grid:{level}",))
+                pending_sell += size
+            order = self.limit(symbol, side, size, self.prices[level], tags=(f"grid:{level}",))
             self.orders[level] = order
             self.level_of[order.id] = level
 

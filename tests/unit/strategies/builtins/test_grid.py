@@ -109,3 +109,37 @@ def test_levels_that_collapse_on_the_tick_are_refused() -> None:
         bt.run()
     with pytest.raises(PydanticError):
         GridParams(levels=0)
+
+
+def test_default_level_size_is_a_share_of_equity() -> None:
+    """Left empty, each level is level_pct (10 %) of equity at the reference in whole lots: the defaults fit any
+    instrument (a fixed 1 unit was a $60,000 order per level on BTC)."""
+    frame = sample("GOOG", "1d").slice(1550, 250)
+    config = BacktestConfig("grid", ("GOOG",), "1d", params={"spacing": "0.02"}, fee=FEE, cash=Decimal(100_000))
+    bt = Backtest(config, {"GOOG": frame})
+    _result, audit = audited_run(bt)
+    reference = Decimal(repr(frame["close"][0]))
+    size = (Decimal(100_000) * Decimal("0.10") / reference).to_integral_value(rounding="ROUND_FLOOR")  # lot = 1
+    limits = [o for o in bt.node.orders.values() if o.order_type is OrderType.LIMIT]
+    assert limits and {o.quantity for o in limits} == {size}
+    assert not [o for o in limits if o.status is OrderStatus.REJECTED]
+    held = Decimal(0)
+    for f in audit.fills:
+        held += signed(f)
+        assert abs(held) <= 5 * size
+
+
+def test_a_spot_account_sells_only_what_the_grid_bought() -> None:
+    frame = sample("GOOG", "1d").slice(1550, 250)
+    params = {"spacing": "0.02", "quantity": 10}
+    config = BacktestConfig("grid", ("GOOG",), "1d", params=params, fee=FEE, cash=Decimal(100_000), account_mode="spot")
+    bt = Backtest(config, {"GOOG": frame})
+    _result, audit = audited_run(bt)
+    limits = sorted((o for o in bt.node.orders.values() if o.order_type is OrderType.LIMIT), key=lambda o: o.id)
+    assert not [o for o in limits if o.status is OrderStatus.REJECTED]
+    assert {o.side for o in limits[:5]} == {OrderSide.BUY}, "flat: no sells armed"
+    assert any(o.side is OrderSide.SELL for o in limits), "sells are armed once it holds shares"
+    held = Decimal(0)
+    for f in audit.fills:
+        held += signed(f)
+        assert held >= 0
