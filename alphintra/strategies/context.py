@@ -19,6 +19,7 @@ from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderType
 from alphintra.engine.core.errors import OrderRejectedError, ValidationError
 from alphintra.engine.core.events import OrderEvent, OrderFilled
+from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
 from alphintra.strategies.base import BarData, Strategy, StrategyError
@@ -174,8 +175,11 @@ class NodeContext:
         """Whole lots worth ``percent`` of equity at the last price, with the taker fee paid out of it.
 
         When the target is on the other side of the current position (a reversal), the fee of closing the
-        current position comes out of the equity first, so the whole trade is affordable at that price.
+        current position comes out of the equity first, so the whole trade is affordable at that price. In a spot
+        account a short target means flat: it cannot hold a short, and the sell would be refused every time.
         """
+        if percent < 0 and self.node.ledger.account_mode(self.account) is AccountMode.SPOT:
+            percent = Decimal(0)
         price = self.price(symbol)
         if price is None:
             raise StrategyError(f"no price yet for {symbol}")

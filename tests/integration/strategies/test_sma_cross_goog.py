@@ -119,3 +119,26 @@ def test_trade_list_is_printable(run: Backtest) -> None:
 
     text = render_text(trades_table(run.result.trades, limit=None), width=160)  # type: ignore[attr-defined]
     assert "2004-11-17" in text and "169.02" in text
+
+
+def test_a_spot_account_goes_flat_instead_of_short(goog: pl.DataFrame, run: Backtest) -> None:
+    """allow_short asks for a short on a downward cross; a spot account cannot hold one, so the target is flat:
+    the same entries as the margin run, each closed by one sell, and not one refused order."""
+    config = BacktestConfig(
+        "sma_cross",
+        ("GOOG",),
+        "1d",
+        params={"fast": 10, "slow": 20},
+        cash=Decimal(10_000),
+        fee=FEE,
+        account_mode="spot",
+    )
+    bt = Backtest(config, {"GOOG": goog})
+    result = bt.run()
+    assert result.extra["rejections"] == 0, result.notes[:3]
+    held = Decimal(0)
+    for fill in bt.node.fills:
+        held += fill.last_qty if fill.side is OrderSide.BUY else -fill.last_qty
+        assert held >= 0
+    margin_sells = [f for f in run.node.fills if f.side is OrderSide.SELL]
+    assert any(f.last_qty > 0 for f in margin_sells) and len(bt.node.fills) < len(run.node.fills)
