@@ -220,7 +220,8 @@ class Strategy:
         return self.ctx.close_position(symbol or self.symbols[0])
 
     def target_percent(self, symbol: str, percent: Decimal | float | str, **kw: Any) -> Order | None:
-        """Trade towards holding ``percent`` of equity in ``symbol`` (negative: short); whole lots, fees included."""
+        """Trade towards holding ``percent`` of equity in ``symbol`` (negative: short, or flat in a spot account,
+        which cannot hold a short); whole lots, fees included."""
         return self.ctx.target_percent(symbol, Decimal(str(percent)), **kw)
 
     def set_timer(self, name: str, *, interval_ns: int | None = None, at_ns: int | None = None) -> None:
