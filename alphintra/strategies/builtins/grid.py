@@ -14,8 +14,10 @@ happens on the fill itself, so a bar that falls through a level and comes back c
 orders are never moved: when the market gaps through several levels, each of them fills.
 
 Inventory is bounded: an order is not armed if filling it, together with the other working orders on its side,
-would take the position beyond ``max_inventory`` either way (default: ``levels x quantity``); in a spot account
-a sell is armed only against what is held (a spot account cannot sell what it does not have). With ``recenter``,
+would take the position beyond ``max_inventory`` either way (default: ``levels x quantity``). Sells are armed
+only against what is held (a long grid: it sells what it bought) unless ``allow_short`` and the account is a
+margin account, which makes it a neutral grid, short above the reference. A neutral grid stays short through a
+rally that leaves the grid, so it is something to ask for, not the default. With ``recenter``,
 a close beyond the outermost level rebuilds the grid around that close (the inventory is kept).
 """
 
@@ -54,6 +56,9 @@ class GridParams(StrategyParams):
         None, gt=0, description="largest position either way (empty: levels x quantity)"
     )
     recenter: bool = Field(False, description="rebuild the grid around the close when the price leaves it")
+    allow_short: bool = Field(
+        False, description="neutral grid: arm sells above the reference without holdings (margin accounts only)"
+    )
 
 
 @register
@@ -122,8 +127,10 @@ class Grid(Strategy):
         if size <= 0:
             return  # level_pct of equity is less than one lot: nothing to arm
         cap = p.max_inventory if p.max_inventory is not None else size * p.levels
-        # In a spot account the sell side may not go below zero: it sells what the grid bought, never short.
-        floor = Decimal(0) if self.ctx.node.ledger.account_mode(self.ctx.account) is AccountMode.SPOT else -cap
+        # A long grid sells what it bought; only a neutral grid in a margin account may go short (a spot account
+        # cannot hold a short at all).
+        margin = self.ctx.node.ledger.account_mode(self.ctx.account) is AccountMode.MARGIN
+        floor = -cap if p.allow_short and margin else Decimal(0)
         held = self.position(symbol)
         for level in [k for k, o in self.orders.items() if o.is_terminal]:
             self._forget(level)

@@ -26,7 +26,14 @@ def run_grid(params: dict[str, object], rows: int = 250, start: int = 0):  # typ
 
 def test_ladder_and_rearming_one_level_away() -> None:
     frame = sample("GOOG", "1d").slice(1550, 250)
-    params = {"spacing": "10", "mode": "absolute", "levels": 5, "quantity": 3, "reference": "560"}
+    params = {
+        "spacing": "10",
+        "mode": "absolute",
+        "levels": 5,
+        "quantity": 3,
+        "reference": "560",
+        "allow_short": True,  # neutral: sells above the reference from the start
+    }
     bt = Backtest(BacktestConfig("grid", ("GOOG",), "1d", params=params, fee=FEE), {"GOOG": frame})
     events: list[tuple[str, Order]] = []
     # First in line, so that the orders the strategy places in reaction to a fill are seen after that fill.
@@ -82,7 +89,7 @@ def test_ladder_and_rearming_one_level_away() -> None:
 
 
 def test_inventory_never_exceeds_its_bound() -> None:
-    params = {"spacing": "0.02", "levels": 6, "quantity": 2, "max_inventory": 5}
+    params = {"spacing": "0.02", "levels": 6, "quantity": 2, "max_inventory": 5, "allow_short": True}
     _bt, _result, audit, _frame = run_grid(params, rows=400, start=0)
     held = Decimal(0)
     worst = Decimal(0)
@@ -126,7 +133,7 @@ def test_default_level_size_is_a_share_of_equity() -> None:
     held = Decimal(0)
     for f in audit.fills:
         held += signed(f)
-        assert abs(held) <= 5 * size
+        assert 0 <= held <= 5 * size, "by default a long grid: it sells what it bought, in a margin account too"
 
 
 def test_a_spot_account_sells_only_what_the_grid_bought() -> None:
