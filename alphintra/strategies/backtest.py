@@ -18,7 +18,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -604,6 +604,17 @@ class Backtest:
         ]
         notes = [f"rejected: {r}" for r in runner.rejections[:50]]
         config = self.config
+        if eq_val and config.account_mode == "margin":
+            low = min(range(len(eq_val)), key=eq_val.__getitem__)
+            if eq_val[low] <= 0:
+                # The simulated margin account has no maintenance margin: nothing liquidates a losing position, so
+                # equity can go through zero. Say so rather than let the figures pass for a broker's.
+                when = datetime.fromtimestamp(eq_ts[low] / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
+                notes.insert(
+                    0,
+                    f"equity fell to {eq_val[low]:,.2f} {self.currency} on {when} UTC: this margin account is never "
+                    "liquidated (no maintenance margin is simulated), where a broker would have closed the positions",
+                )
         calendar = config.calendar or ("24x7" if "/" in config.symbols[0] else "equity")
         return BacktestResult.build(
             run_id=config.run_id or f"{config.strategy}-{started // 1_000_000_000}-{config.seed}",

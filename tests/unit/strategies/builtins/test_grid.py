@@ -150,3 +150,18 @@ def test_a_spot_account_sells_only_what_the_grid_bought() -> None:
     for f in audit.fills:
         held += signed(f)
         assert held >= 0
+
+
+def test_a_margin_run_through_zero_equity_says_so() -> None:
+    """A neutral grid short through GOOG's rally takes the margin account below zero; nothing in the simulator
+    liquidates it, and the result says so instead of passing the figures off as a broker's."""
+    frame = sample("GOOG", "1d")
+    params = {"spacing": "0.01", "allow_short": True}
+    bt = Backtest(BacktestConfig("grid", ("GOOG",), "1d", params=params, fee=FEE), {"GOOG": frame})
+    result = bt.run()
+    _, low = min(result.equity, key=lambda point: point[1])
+    assert low < 0
+    assert result.notes[0].startswith(f"equity fell to {low:,.2f} USD on ")
+    assert "never liquidated" in result.notes[0]
+    long_only = Backtest(BacktestConfig("grid", ("GOOG",), "1d", params={"spacing": "0.01"}, fee=FEE), {"GOOG": frame})
+    assert not [n for n in long_only.run().notes if n.startswith("equity fell")]
