@@ -23,6 +23,7 @@ rule and the venue's fill capacity) and ``_node_recovery`` (journal replay and r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -71,6 +72,8 @@ from alphintra.engine.venue.simulated import SimulatedVenue
 _log = logging.getLogger("alphintra.engine.node")
 _EMULATED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 _TERMINAL_EVENTS = (OrderCanceled, OrderExpired, OrderRejected)
+# The tag of the orders a margin call places (they close the positions of an account below its maintenance margin).
+MARGIN_CALL = "margin-call"
 
 
 class JournalSink(Protocol):
@@ -189,6 +192,55 @@ class TradingNode:
             self._open.pop(order.id, None)
         else:
             self._open[order.id] = order
+
+    def check_margin(self) -> list[Order]:
+        """Margin call: close every position of a margin account whose equity fell below its maintenance margin.
+
+        The account's working orders are canceled and each position gets a reduce-only market order (tagged
+        ``margin-call``), as a broker would do; a ``MarginCall`` record says why in the journal. While those orders
+        work the account is not called again. Returns the orders placed.
+        """
+        placed: list[Order] = []
+        if self._replaying:
+            return placed
+        ledger = self.ledger
+        for account in ledger.accounts():
+            if ledger.account_mode(account) is not AccountMode.MARGIN:
+                continue
+            if any(o.account == account and MARGIN_CALL in o.tags for o in self._open.values()):
+                continue  # already being closed
+            shortfall = ledger.maintenance_shortfall(account)
+            if shortfall is None:
+                continue
+            equity, requirement = shortfall
+            now = self.clock.now_ns()
+            self._record(
+                {
+                    "type": "MarginCall",
+                    "account": account,
+                    "equity": str(equity),
+                    "requirement": str(requirement),
+                    "ts": now,
+                }
+            )
+            for order in self.open_orders():
+                if order.account == account and order.status is not OrderStatus.PENDING_CANCEL:
+                    self.cancel(order.id, reason="margin call")
+            for symbol, position in ledger.positions(account).items():
+                if position.quantity == 0:
+                    continue
+                side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
+                request = OrderRequest(
+                    account=account,
+                    symbol=symbol,
+                    side=side,
+                    quantity=abs(position.quantity),
+                    reduce_only=True,
+                    tags=(MARGIN_CALL,),
+                )
+                with contextlib.suppress(OrderRejectedError):  # e.g. no price yet: the next check tries again
+                    placed.append(self.submit(request))
+        return placed
 
     def last_price(self, symbol: str) -> Decimal | None:
         return self.last_prices.get(symbol)
@@ -487,6 +539,7 @@ class TradingNode:
         end = bar.close_ts or bar.ts
         if advance is not None and end > clock.now_ns():
             advance(end)
+        self.check_margin()
         on_bar = getattr(self.risk, "on_bar", None)
         if on_bar is not None:
             on_bar(self, bar)  # live risk figures and the circuit breakers see every closed bar
@@ -522,6 +575,7 @@ class TradingNode:
         if prev != tick.price:
             self.emulator.on_segment(tick.symbol, prev, tick.price)
         self.ledger.mark_to_market({tick.symbol: tick.price})
+        self.check_margin()
         on_price = getattr(self.risk, "on_price", None)
         if on_price is not None:
             on_price(self, tick.symbol, tick.price, tick.ts)
@@ -758,4 +812,4 @@ class TradingNode:
         _node_recovery.resume(self)
 
 
-__all__ = ["JournalSink", "OrderListener", "PreTradeCheck", "TradingNode"]
+__all__ = ["MARGIN_CALL", "JournalSink", "OrderListener", "PreTradeCheck", "TradingNode"]

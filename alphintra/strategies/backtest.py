@@ -26,9 +26,10 @@ from alphintra.engine.clock import TestClock
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.core.events import OrderEvent, OrderFilled
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
+from alphintra.engine.core.ledger import MAINTENANCE
 from alphintra.engine.core.orders import Order
 from alphintra.engine.data import Bar
-from alphintra.engine.node import TradingNode
+from alphintra.engine.node import MARGIN_CALL, TradingNode
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
 from alphintra.engine.venue.simulated import SimulatedVenue
@@ -448,6 +449,59 @@ class Backtest:
         def engine_busy() -> bool:
             return any(venue.has_work(s) or emulator.has_armed(s) for s in symbols)
 
+        # Margin calls: the node closes an account's positions when its equity falls below the maintenance margin
+        # (Ledger.maintenance_shortfall). It checks on the bars it trades; the bars a backtest moves past without
+        # the node (the fast paths) are checked here, on the same cash and positions, at each bar's close.
+        margin_rate = MAINTENANCE / self.config.leverage if self.config.account_mode == "margin" else None
+        close_ticks_np = ticks[3]
+        tick_size_f = float(insts[0].tick_size)
+
+        def breached(closes: Mapping[str, Decimal]) -> bool:
+            if margin_rate is None or not held:
+                return False
+            equity = self._cash
+            exposure = Decimal(0)
+            for s, qty in held.items():
+                worth = qty * closes[s]
+                equity += worth
+                exposure += abs(worth)
+            return equity < exposure * margin_rate
+
+        def first_breach(i: int, j: int) -> int:
+            """The first bar of ``[i, j)`` (a quiet stretch: positions fixed) whose close breaches, else ``j``."""
+            if margin_rate is None or not held:
+                return j
+            if one_symbol:
+                # cash + q p < |q| p m holds past one price: below -cash / (q (1 - m)) for a long on borrowed cash,
+                # above cash / (|q| (1 + m)) for a short. numpy finds the bars near or past it (a small slack for
+                # float), the exact check decides, so both runs agree to the last digit.
+                ((symbol, qty),) = held.items()
+                cash = self._cash
+                scaled = close_ticks_np[i:j] * tick_size_f
+                if qty > 0:
+                    if cash >= 0:
+                        return j  # a long paid in full can lose at most its own value
+                    near = np.flatnonzero(scaled < float(-cash / (qty * (1 - margin_rate))) * (1 + 1e-9))
+                else:
+                    near = np.flatnonzero(scaled > float(cash / (-qty * (1 + margin_rate))) * (1 - 1e-9))
+                for offset in near.tolist():
+                    b = i + offset
+                    if breached({symbol: close_price(0, close_ticks[b])}):
+                        return b
+                return j
+            closes = dict(last_close)
+            for b in range(i, j):
+                k = sym_of[b]
+                closes[symbols[k]] = close_price(k, close_ticks[b])
+                if breached(closes):
+                    return b
+            return j
+
+        def margin_check() -> None:
+            if margin_rate is not None and held and breached(last_close):
+                node.ledger.mark_to_market({s: last_close[s] for s in held})
+                node.check_margin()
+
         def record(end: int) -> None:
             # One equity point per instant: bars of several symbols closing together make one point.
             nonlocal exposed, last_exposed
@@ -564,6 +618,7 @@ class Backtest:
                     "wake() must mark every bar on_bar may act on"
                 )
             record(end)
+            margin_check()
 
         i = 0
         next_wake = 0  # index into wake_at
@@ -577,6 +632,8 @@ class Backtest:
                 if due is not None:
                     # A timer falls due: the bar it falls due in is shown (its on_timer may act).
                     j = min(j, bisect_left(end_of, due, i))
+                # A margin call falls due: the bar whose close breaches is shown (and the positions closed).
+                j = first_breach(i, j)
                 if j > i:
                     quiet(i, j)
                     i = j
@@ -604,16 +661,23 @@ class Backtest:
         ]
         notes = [f"rejected: {r}" for r in runner.rejections[:50]]
         config = self.config
+        calls: dict[int, int] = {}
+        for order in node.orders.values():
+            if MARGIN_CALL in order.tags:
+                calls[order.created_at] = calls.get(order.created_at, 0) + 1
+        notes[:0] = [
+            f"margin call at {_utc(ts)} UTC: equity below the maintenance margin, {count} position(s) closed at market"
+            for ts, count in sorted(calls.items())[:50]
+        ]
         if eq_val and config.account_mode == "margin":
             low = min(range(len(eq_val)), key=eq_val.__getitem__)
             if eq_val[low] <= 0:
-                # The simulated margin account has no maintenance margin: nothing liquidates a losing position, so
-                # equity can go through zero. Say so rather than let the figures pass for a broker's.
-                when = datetime.fromtimestamp(eq_ts[low] / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
+                # A margin call closes at the next price: a gap can take equity through zero first. Say so rather
+                # than let a negative balance pass without comment.
                 notes.insert(
                     0,
-                    f"equity fell to {eq_val[low]:,.2f} {self.currency} on {when} UTC: this margin account is never "
-                    "liquidated (no maintenance margin is simulated), where a broker would have closed the positions",
+                    f"equity fell to {eq_val[low]:,.2f} {self.currency} at {_utc(eq_ts[low])} UTC, below zero before "
+                    "a margin call could close the positions",
                 )
         calendar = config.calendar or ("24x7" if "/" in config.symbols[0] else "equity")
         return BacktestResult.build(
@@ -648,6 +712,10 @@ class Backtest:
                 "rejections": len(runner.rejections),
             },
         )
+
+
+def _utc(ts_ns: int) -> str:
+    return datetime.fromtimestamp(ts_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def run_backtest(

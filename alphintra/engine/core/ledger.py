@@ -20,7 +20,9 @@ Rules, and why:
   ``equity x leverage``. A fill or reservation that would breach this *and* increase exposure raises
   :class:`LeverageExceeded` (reducing risk is always allowed, even past the limit); so does a withdrawal that
   would leave the account past the limit. Margin reservations lock
-  nothing: they are checked against the limit at the order's price instead. Valuing needs a mark for every asset
+  nothing: they are checked against the limit at the order's price instead. Equity below the maintenance margin
+  (half the initial margin, ``exposure / leverage / 2``) is a margin call: :meth:`Ledger.maintenance_shortfall`
+  says so, and the node closes the positions. Valuing needs a mark for every asset
   held (the last fill price or :meth:`Ledger.mark_to_market`); a missing one is refused with reason ``NO_MARK``.
 * **Positions** are the trading record per symbol: average entry price on increase, realised PnL (gross of fees,
   in the quote asset) on reduction, and a flip through zero realises the closed part and opens the rest at the
@@ -64,6 +66,8 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 SNAPSHOT_VERSION = 1
+# Maintenance margin as a fraction of the initial margin (exposure / leverage): a common broker ratio.
+MAINTENANCE = Decimal("0.5")
 
 
 def _exact(fn: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -448,6 +452,24 @@ class Ledger:
         cash = acct.balances[cur].total if cur in acct.balances else ZERO
         return REPORT.add(cash, self._assets_value(acct)[0])
 
+    def maintenance_shortfall(self, account_id: str) -> tuple[Decimal, Decimal] | None:
+        """``(equity, requirement)`` when a margin account's equity at the marks is below its maintenance margin,
+        else None (always None for spot accounts, which cannot owe anything).
+
+        The requirement is half the initial margin of the positions: ``exposure / leverage x MAINTENANCE``. A
+        broker closes the positions there; without it a losing short takes the account through zero.
+        """
+        acct = self._account(account_id)
+        if acct.mode is not AccountMode.MARGIN:
+            return None
+        value, exposure, unpriced = self._assets_value(acct)
+        if exposure == 0 or unpriced:
+            return None
+        cur = acct.currency
+        equity = REPORT.add(acct.balances[cur].total if cur in acct.balances else ZERO, value)
+        requirement = REPORT.multiply(REPORT.divide(exposure, acct.leverage), MAINTENANCE)
+        return (equity, requirement) if equity < requirement else None
+
     def _assets_value(self, acct: _Account) -> tuple[Decimal, Decimal, list[str]]:
         """Value and gross exposure of every asset but the valuation currency at the marks, and the unpriced ones."""
         cur = acct.currency
@@ -732,6 +754,7 @@ def total_by_asset(ledger: Ledger, accounts: Iterable[str] | None = None) -> dic
 
 
 __all__ = [
+    "MAINTENANCE",
     "AccountMode",
     "Balance",
     "FillResult",

@@ -352,3 +352,61 @@ def test_a_line_of_a_symbol_the_strategy_does_not_trade_is_refused() -> None:
     config = BacktestConfig("other_symbol", ("SYN",), "1m")
     with pytest.raises(StrategyError, match="must be one of the strategy's symbols"):
         Backtest(config, bars(["SYN"], 50, 1), strategy=OtherSymbol()).run()
+
+
+class ShortsOnce(Strategy):
+    """Goes short with all its equity on the first bar and never acts again (its mask wakes it once)."""
+
+    name = "shorts_once"
+
+    def wake(self, symbol: str, bars: pl.DataFrame) -> np.ndarray:
+        mask = np.zeros(bars.height, dtype=bool)
+        mask[0] = True
+        return mask
+
+    def on_start(self) -> None:
+        self.done = False
+
+    def on_bar(self, bar: BarData) -> None:
+        if not self.done:
+            self.done = True
+            self.target_percent(bar.symbol, -1)
+
+
+def rising(n: int, start: float = 100.0, step: float = 0.25) -> dict[str, pl.DataFrame]:
+    closes = [start + step * i for i in range(n)]
+    times = pl.datetime_range(
+        pl.datetime(2024, 1, 1, time_zone="UTC"),
+        pl.datetime(2024, 1, 1, time_zone="UTC") + pl.duration(minutes=n - 1),
+        "1m",
+        eager=True,
+    )
+    frame = pl.DataFrame({"time": times, "open": closes, "high": closes, "low": closes, "close": closes})
+    return {"SYN": frame.with_columns(pl.lit(1000.0).alias("volume"))}
+
+
+def test_a_margin_call_closes_the_short_on_the_same_bar_when_skipping() -> None:
+    """Equity of an all-in short falls with a rally; below the maintenance margin (half the initial) the node
+    closes the position at the next open. The skipping run finds that bar in its quiet stretch and matches the
+    run that shows every bar, fill for fill."""
+    frames = rising(400)
+    config = BacktestConfig("shorts_once", ("SYN",), "1m", cash=Decimal(10_000), fee=Decimal(0))
+    skipped, full = both(config, frames, ShortsOnce)
+    assert_same(skipped, full)
+    assert len(skipped.shown) < 5 < len(full.shown)  # type: ignore[attr-defined]
+    entry, cover = skipped.fills
+    assert (entry.side.value, cover.side.value) == ("SELL", "BUY") and cover.qty == entry.qty
+    called = [o for o in skipped.node.orders.values() if "margin-call" in o.tags]
+    assert [(o.order_type.value, o.reduce_only, o.status.value) for o in called] == [("MARKET", True, "FILLED")]
+    # The call came on the first close where cash + position x close < |position| x close x 0.5, and filled at
+    # the next bar's open; equity stayed positive.
+    cash = Decimal(10_000) + entry.qty * entry.price
+    closes = frames["SYN"]["close"].to_list()
+    first = next(
+        i for i, c in enumerate(closes) if cash - entry.qty * Decimal(repr(c)) < entry.qty * Decimal(repr(c)) / 2
+    )
+    assert cover.price == Decimal(repr(closes[first + 1]))
+    result: BacktestResult = skipped.result  # type: ignore[attr-defined]
+    assert min(v for _, v in result.equity) > 0
+    assert any(n.startswith("margin call") for n in result.notes)
+    audit_equity(skipped, frames["SYN"], 60_000_000_000)

@@ -261,3 +261,20 @@ def test_bad_input_is_refused_by_field(ledger: Ledger) -> None:
         ledger.release("never")
     with pytest.raises(ValidationError):
         ledger.register(Instrument.create("BTC/USDT", base="XBT"))
+
+
+def test_maintenance_margin_is_half_the_initial_margin() -> None:
+    ledger = Ledger()
+    ledger.open_account("m", mode=AccountMode.MARGIN, leverage=2)
+    ledger.deposit("m", "USDT", D("1000"))
+    ledger.apply_fill("m", FREE, "SELL", D("0.1"), D("20000"))  # short 2,000 of BTC on 1,000 equity (2x)
+    assert ledger.maintenance_shortfall("m") is None
+    # Equity 3000 - 0.1 p, requirement 0.1 p / 2 / 2: a call once 3000 - 0.1 p < 0.025 p, i.e. p > 24,000.
+    ledger.mark_to_market({"BTC/USDT": D("24000")})
+    assert ledger.maintenance_shortfall("m") is None  # 600 == 600: not below
+    ledger.mark_to_market({"BTC/USDT": D("24000.01")})
+    assert ledger.maintenance_shortfall("m") == (D("599.999"), D("600.00025"))
+    spot = Ledger()
+    spot.open_account("s", mode=AccountMode.SPOT)
+    spot.deposit("s", "USDT", D("100"))
+    assert spot.maintenance_shortfall("s") is None

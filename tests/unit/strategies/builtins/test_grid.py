@@ -152,16 +152,17 @@ def test_a_spot_account_sells_only_what_the_grid_bought() -> None:
         assert held >= 0
 
 
-def test_a_margin_run_through_zero_equity_says_so() -> None:
-    """A neutral grid short through GOOG's rally takes the margin account below zero; nothing in the simulator
-    liquidates it, and the result says so instead of passing the figures off as a broker's."""
+def test_a_neutral_grid_short_through_a_rally_is_margin_called() -> None:
+    """A neutral grid short through GOOG's rally: below the maintenance margin the node closes its positions (a
+    margin call, in the notes) instead of letting the account go through zero (it ended at -21,524.77 USD)."""
     frame = sample("GOOG", "1d")
     params = {"spacing": "0.01", "allow_short": True}
     bt = Backtest(BacktestConfig("grid", ("GOOG",), "1d", params=params, fee=FEE), {"GOOG": frame})
     result = bt.run()
-    _, low = min(result.equity, key=lambda point: point[1])
-    assert low < 0
-    assert result.notes[0].startswith(f"equity fell to {low:,.2f} USD on ")
-    assert "never liquidated" in result.notes[0]
+    assert min(v for _, v in result.equity) > 0
+    calls = [n for n in result.notes if n.startswith("margin call at ")]
+    called = [o for o in bt.node.orders.values() if "margin-call" in o.tags]
+    assert calls and len(calls) == len({o.created_at for o in called})
+    assert all(o.reduce_only and o.order_type is OrderType.MARKET for o in called)
     long_only = Backtest(BacktestConfig("grid", ("GOOG",), "1d", params={"spacing": "0.01"}, fee=FEE), {"GOOG": frame})
-    assert not [n for n in long_only.run().notes if n.startswith("equity fell")]
+    assert not [n for n in long_only.run().notes if n.startswith("margin call")]
