@@ -223,9 +223,7 @@ class TradingNode:
                     "ts": now,
                 }
             )
-            for order in self.open_orders():
-                if order.account == account and order.status is not OrderStatus.PENDING_CANCEL:
-                    self.cancel(order.id, reason="margin call")
+            self.cancel_all(account=account, reason="margin call")
             for symbol, position in ledger.positions(account).items():
                 if position.quantity == 0:
                     continue
@@ -430,11 +428,20 @@ class TradingNode:
             self.venue.cancel(key)
         return order
 
-    def cancel_all(self, *, symbol: str | None = None, strategy: str | None = None) -> list[Order]:
+    def cancel_all(
+        self,
+        *,
+        symbol: str | None = None,
+        strategy: str | None = None,
+        account: str | None = None,
+        reason: str = "canceled by user",
+    ) -> list[Order]:
         done = []
         for order in self.open_orders(symbol, strategy):
+            if account is not None and order.account != account:
+                continue
             if not order.is_terminal and order.status is not OrderStatus.PENDING_CANCEL:
-                done.append(self.cancel(order.id))
+                done.append(self.cancel(order.id, reason=reason))
         return done
 
     def modify(

@@ -18,7 +18,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -661,12 +661,15 @@ class Backtest:
         ]
         notes = [f"rejected: {r}" for r in runner.rejections[:50]]
         config = self.config
+        from alphintra.strategies.report._format import fmt_ts
+
         calls: dict[int, int] = {}
         for order in node.orders.values():
             if MARGIN_CALL in order.tags:
                 calls[order.created_at] = calls.get(order.created_at, 0) + 1
         notes[:0] = [
-            f"margin call at {_utc(ts)} UTC: equity below the maintenance margin, {count} position(s) closed at market"
+            f"margin call at {fmt_ts(ts)} UTC: equity below the maintenance margin, "
+            f"{count} position(s) closed at market"
             for ts, count in sorted(calls.items())[:50]
         ]
         if eq_val and config.account_mode == "margin":
@@ -676,7 +679,7 @@ class Backtest:
                 # than let a negative balance pass without comment.
                 notes.insert(
                     0,
-                    f"equity fell to {eq_val[low]:,.2f} {self.currency} at {_utc(eq_ts[low])} UTC, below zero before "
+                    f"equity fell to {eq_val[low]:,.2f} {self.currency} at {fmt_ts(eq_ts[low])} UTC, below zero before "
                     "a margin call could close the positions",
                 )
         calendar = config.calendar or ("24x7" if "/" in config.symbols[0] else "equity")
@@ -712,10 +715,6 @@ class Backtest:
                 "rejections": len(runner.rejections),
             },
         )
-
-
-def _utc(ts_ns: int) -> str:
-    return datetime.fromtimestamp(ts_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def run_backtest(

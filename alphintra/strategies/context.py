@@ -79,6 +79,10 @@ class NodeContext:
         currency = self.node.instruments.get(self.symbols[0]).quote
         return self.node.ledger.balance(self.account, currency).total
 
+    def can_short(self) -> bool:
+        """Whether the account may hold a short (a margin account); a spot account sells only what it holds."""
+        return self.node.ledger.account_mode(self.account) is AccountMode.MARGIN
+
     def equity(self) -> Decimal:
         self._refresh_marks()
         return self.node.ledger.equity(self.account)
@@ -178,7 +182,7 @@ class NodeContext:
         current position comes out of the equity first, so the whole trade is affordable at that price. In a spot
         account a short target means flat: it cannot hold a short, and the sell would be refused every time.
         """
-        if percent < 0 and self.node.ledger.account_mode(self.account) is AccountMode.SPOT:
+        if percent < 0 and not self.can_short():
             percent = Decimal(0)
         price = self.price(symbol)
         if price is None:

@@ -150,12 +150,11 @@ Decoder = Callable[[str, object], object]
 Upgrader = Callable[[dict[str, Any]], dict[str, Any]]
 
 _REGISTRY: dict[str, type[OrderEvent]] = {}
-_DECODERS: dict[str, tuple[tuple[str, Decoder, bool], ...]] = {}
 # Per event type, worked out once at registration (replay decodes every journaled event through these):
 # (field name, "Type.field" for messages, decoder, may be null, has a default)
 _SPECS: dict[str, tuple[tuple[str, str, Decoder, bool, bool], ...]] = {}
 _KNOWN: dict[str, frozenset[str]] = {}
-_ENCODERS: dict[type, tuple[str, tuple[tuple[str, Callable[[Any], object] | None], ...]]] = {}
+_ENCODERS: dict[type, tuple[str, tuple[tuple[str, Callable[[Any], object] | None], ...]]] = {}  # type -> name, writers
 _UPGRADERS: dict[tuple[str, int], Upgrader] = {}
 EVENT_TYPES: Mapping[str, type[OrderEvent]] = types.MappingProxyType(_REGISTRY)
 
@@ -208,26 +207,16 @@ def _enum_decoder(enum_cls: type[Enum]) -> Decoder:
     return decode
 
 
-def _encoder_for(annotation: object) -> Callable[[Any], object] | None:
-    """How a field of this type is written: None keeps the value as it is (ints, strings, bools)."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        annotation = args[0]
-    if annotation is Decimal:
-        return str
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return _enum_value
-    if typing.get_origin(annotation) is tuple:
-        return list
-    return None
-
-
 def _enum_value(member: Enum) -> object:
     return member.value
 
 
-def _decoder_for(annotation: object) -> tuple[Decoder, bool]:
-    """The decoder of one field type and whether ``None`` is allowed."""
+Encoder = Callable[[Any], object]
+
+
+def _codec_for(annotation: object) -> tuple[Decoder, Encoder | None, bool]:
+    """How a field of this type is read back and written (None writes the value as it is: ints, strings, bools),
+    and whether ``None`` is allowed."""
     optional = False
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -236,17 +225,17 @@ def _decoder_for(annotation: object) -> tuple[Decoder, bool]:
             raise TypeError(f"unsupported event field type {annotation!r}")
         annotation = args[0]
     if annotation is Decimal:
-        return _decode_decimal, optional
+        return _decode_decimal, str, optional
     if annotation is bool:
-        return _decode_bool, optional
+        return _decode_bool, None, optional
     if annotation is int:
-        return _decode_int, optional
+        return _decode_int, None, optional
     if annotation is str:
-        return _decode_str, optional
+        return _decode_str, None, optional
     if typing.get_origin(annotation) is tuple and typing.get_args(annotation) == (str, ...):
-        return _decode_str_tuple, optional
+        return _decode_str_tuple, list, optional
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return _enum_decoder(annotation), optional
+        return _enum_decoder(annotation), _enum_value, optional
     raise TypeError(f"unsupported event field type {annotation!r}")
 
 
@@ -257,19 +246,18 @@ def register_event(cls: type[E]) -> type[E]:
         raise ValueError(f"event type {name!r} is already registered")
     hints = typing.get_type_hints(cls)
     specs = []
-    full = []
+    encoders = []
     for f in fields(cls):
         if f.name in ("type", "v"):
             raise TypeError(f"{name}.{f.name}: field name is reserved by the codec")
-        decoder, optional = _decoder_for(hints[f.name])
-        specs.append((f.name, decoder, optional))
+        decoder, encoder, optional = _codec_for(hints[f.name])
         has_default = f.default is not MISSING or f.default_factory is not MISSING
-        full.append((f.name, f"{name}.{f.name}", decoder, optional, has_default))
+        specs.append((f.name, f"{name}.{f.name}", decoder, optional, has_default))
+        encoders.append((f.name, encoder))
     _REGISTRY[name] = cls
-    _DECODERS[name] = tuple(specs)
-    _SPECS[name] = tuple(full)
+    _SPECS[name] = tuple(specs)
     _KNOWN[name] = frozenset(spec[0] for spec in specs) | {"type", "v"}
-    _ENCODERS[cls] = (name, tuple((f.name, _encoder_for(hints[f.name])) for f in fields(cls)))
+    _ENCODERS[cls] = (name, tuple(encoders))
     return cls
 
 

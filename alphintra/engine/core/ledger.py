@@ -448,9 +448,7 @@ class Ledger:
     def equity(self, account_id: str) -> Decimal:
         """``valuation(account_id).equity`` alone: what order sizing asks on every signal, without the PnL breakdown."""
         acct = self._account(account_id)
-        cur = acct.currency
-        cash = acct.balances[cur].total if cur in acct.balances else ZERO
-        return REPORT.add(cash, self._assets_value(acct)[0])
+        return REPORT.add(_cash(acct), self._assets_value(acct)[0])
 
     def maintenance_shortfall(self, account_id: str) -> tuple[Decimal, Decimal] | None:
         """``(equity, requirement)`` when a margin account's equity at the marks is below its maintenance margin,
@@ -465,8 +463,7 @@ class Ledger:
         value, exposure, unpriced = self._assets_value(acct)
         if exposure == 0 or unpriced:
             return None
-        cur = acct.currency
-        equity = REPORT.add(acct.balances[cur].total if cur in acct.balances else ZERO, value)
+        equity = REPORT.add(_cash(acct), value)
         requirement = REPORT.multiply(REPORT.divide(exposure, acct.leverage), MAINTENANCE)
         return (equity, requirement) if equity < requirement else None
 
@@ -490,7 +487,7 @@ class Ledger:
     def valuation(self, account_id: str) -> Valuation:
         acct = self._account(account_id)
         cur = acct.currency
-        cash = acct.balances[cur].total if cur in acct.balances else ZERO
+        cash = _cash(acct)
         value, exposure, unpriced = self._assets_value(acct)
         unrealised = realised = ZERO
         for symbol, pos in acct.positions.items():
@@ -710,6 +707,12 @@ class Ledger:
             if asset != acct.currency:
                 exposure = REPORT.add(exposure, abs(worth))
         return exposure, equity
+
+
+def _cash(acct: _Account) -> Decimal:
+    """The account's balance of its valuation currency."""
+    bal = acct.balances.get(acct.currency)
+    return ZERO if bal is None else bal.total
 
 
 def _fold_position(pos: _Pos, signed_qty: Decimal, price: Decimal, mode: AccountMode) -> tuple[_Pos, Decimal]:

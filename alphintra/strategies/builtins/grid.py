@@ -31,7 +31,6 @@ from pydantic import Field
 
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.core.events import OrderFilled
-from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.errors import ValidationError
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
@@ -129,8 +128,7 @@ class Grid(Strategy):
         cap = p.max_inventory if p.max_inventory is not None else size * p.levels
         # A long grid sells what it bought; only a neutral grid in a margin account may go short (a spot account
         # cannot hold a short at all).
-        margin = self.ctx.node.ledger.account_mode(self.ctx.account) is AccountMode.MARGIN
-        floor = -cap if p.allow_short and margin else Decimal(0)
+        floor = -cap if p.allow_short and self.ctx.can_short() else Decimal(0)
         held = self.position(symbol)
         for level in [k for k, o in self.orders.items() if o.is_terminal]:
             self._forget(level)

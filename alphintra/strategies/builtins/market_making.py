@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 from pydantic import Field, model_validator
 
 from alphintra.engine.core.enums import OrderSide
-from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
 from alphintra.strategies.builtins._common import WorkingOrders, instrument, qty_for_notional
 from alphintra.strategies.registry import register
@@ -132,11 +131,11 @@ class MarketMaking(Strategy):
         inst = instrument(self, symbol)
         quotes = quote_prices(mid, inventory, self.p, inst, size)
         ask_size = size
-        ledger, account = self.ctx.node.ledger, self.ctx.account
-        if ledger.account_mode(account) is AccountMode.SPOT:
+        if not self.ctx.can_short():
             # A spot account sells only what it holds: the ask shrinks to the free base balance, none when flat
             # (else every flat bar's ask is refused for want of the asset).
-            ask_size = min(size, inst.round_qty(max(ledger.balance(account, inst.base).available, Decimal(0)), "down"))
+            free = self.ctx.node.ledger.balance(self.ctx.account, inst.base).available
+            ask_size = min(size, inst.round_qty(max(free, Decimal(0)), "down"))
         ask = quotes.ask if ask_size > 0 else None
         self.signal("quote", float(mid), inventory=str(inventory), bid=str(quotes.bid), ask=str(ask))
         if quotes.bid is not None:
