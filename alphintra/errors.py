@@ -7,6 +7,7 @@ from alphintra.engine.core.errors import (
     NotFoundError,
     OperationFailed,
     RetryableError,
+    StorageUnavailable,
     ValidationError,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "NotFoundError",
     "OperationFailed",
     "RetryableError",
+    "StorageUnavailable",
     "ValidationError",
 ]

@@ -36,6 +36,7 @@ from alphintra.errors import (
     NotFoundError,
     OperationFailed,
     RetryableError,
+    StorageUnavailable,
     ValidationError,
 )
 
@@ -120,6 +121,7 @@ _BY_CODE: dict[str, type[AlphintraError]] = {
     ConflictError.code: ConflictError,
     NotReadyError.code: NotReadyError,
     RetryableError.code: RetryableError,
+    StorageUnavailable.code: StorageUnavailable,
     OperationFailed.code: OperationFailed,
 }
 

@@ -71,6 +71,15 @@ class RetryableError(OperationFailed):
     code = "retryable"
 
 
+class StorageUnavailable(RetryableError):
+    """A change could not be made durable (disk full, I/O error): nothing of it was kept or applied.
+
+    The daemon answers 503 ``storage_unavailable`` and refuses new orders until a write succeeds again.
+    """
+
+    code = "storage_unavailable"
+
+
 class InvalidTransition(ConflictError):
     """An event does not fit its order's current state (illegal status change, overfill, repeated trade id).
 
@@ -109,5 +118,6 @@ __all__ = [
     "OperationFailed",
     "OrderRejectedError",
     "RetryableError",
+    "StorageUnavailable",
     "ValidationError",
 ]
