@@ -14,6 +14,12 @@ Rules, and why:
 * **Catch-up.** A slice does not send its planned size blindly: it sends what is needed to bring the cumulative
   amount (filled plus still working) up to the plan's cumulative target. An unfilled child is canceled when the next
   slice is due, so what it missed -- and what a skipped slice did not send -- rolls into the next slice.
+* **Halts and restarts: no burst.** A slice that comes due while a risk halt covers the algorithm sends nothing
+  (the pre-trade check refuses it with ``HALTED``; it is noted ``halted``), and a slice that came due while the
+  engine was not running is noted ``missed``. Catching those up in one slice would be a burst the trader never
+  asked for, so the first slice sent afterwards first *respreads*: what is left to trade (the total less what
+  filled and what still works) is split again over the slices left, in the plan's proportions
+  (``AlgoRespread``). After a restart past the schedule's end nothing more is sent.
 * **Guard.** With ``limit_price`` set, a slice whose market (the node's last price) is beyond the guard (above it
   for a buy, below it for a sell) is either skipped (``GuardMode.SKIP``: its quantity rolls forward) or sent as a
   limit order at the guard (``GuardMode.LIMIT``). Otherwise the child is a market order.
@@ -31,6 +37,9 @@ Rules, and why:
   node continues the schedule. Progress (filled, average price) is always computed from the child orders, which
   the replay rebuilds exactly. Should a crash fall between a child's submission and its ``AlgoSlice`` record, the
   slice fires again on resume and the ``client_order_id`` makes the node return the existing child.
+  ``AlgoRespread`` records a new plan tail; ``AlgoCanceled`` is a durable stop (a replay never restarts it).
+* **Cancel-all.** ``TradingNode.cancel_all`` cancels the running algorithms it covers (symbol, strategy,
+  account) before the orders, so no slice goes out after it.
 
 VWAP differs from TWAP only in its weights: a volume profile per slice (see :func:`volume_profile`). The algorithm
 takes the profile as plain weights, so it does not depend on the market data store.
@@ -38,28 +47,34 @@ takes the profile as plain weights, so it does not depend on the market data sto
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from enum import StrEnum, unique
 from typing import TYPE_CHECKING, Any
 
+from alphintra.engine.algo_plan import (
+    NS_PER_DAY,
+    Slice,
+    check_window,
+    plan_slices,
+    respread,
+    split_lots,
+    volume_profile,
+    volume_profile_from_bars,
+    volume_profile_from_frame,
+)
 from alphintra.engine.commands import OrderRequest
-from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType
+from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType, RejectReason
 from alphintra.engine.core.errors import ConflictError, NotFoundError, ValidationError
 from alphintra.engine.core.events import OrderEvent
-from alphintra.engine.core.instrument import Instrument, to_decimal
+from alphintra.engine.core.instrument import to_decimal
 from alphintra.engine.core.orders import Order
 
 if TYPE_CHECKING:
-    from alphintra.engine.data import Bar
     from alphintra.engine.node import TradingNode
 
-NS_PER_DAY = 86_400 * 1_000_000_000
-_MAX_SLICES = 100_000
 _DIV = Context(prec=34)
-_JITTER_STEPS = 1_000_000  # randomisation resolution: r is applied in millionths
 
 
 @unique
@@ -114,12 +129,6 @@ class VwapRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Slice:
-    due_ns: int
-    quantity: Decimal
-
-
-@dataclass(frozen=True, slots=True)
 class AlgoProgress:
     algo_id: str
     kind: str
@@ -135,6 +144,15 @@ class AlgoProgress:
     slices_done: int  # slices fired whose child (if any) is finished
     working_order_id: str | None
     child_order_ids: tuple[str, ...]
+    account: str = ""
+    strategy: str | None = None
+    limit_price: Decimal | None = None
+    guard: GuardMode = GuardMode.LIMIT
+    created_ns: int = 0
+    start_ns: int = 0
+    end_ns: int = 0  # the schedule's end
+    ended_ns: int | None = None  # when it was canceled or completed
+    reason: str | None = None  # why it was canceled or completed
 
 
 @dataclass(slots=True)
@@ -156,150 +174,20 @@ class _Algo:
     next_slice: int = 0
     children: list[str] = field(default_factory=list)
     notes: dict[int, str] = field(default_factory=dict)  # slice -> why it sent nothing
+    created_ns: int = 0
+    start_ns: int = 0
+    ended_ns: int | None = None
+    reason: str | None = None
+    respread: bool = False  # a slice was halted or missed: the next one sent respreads what is left
+    base_slice: int = 0  # the plan from this slice on splits what was left to trade then ...
+    base_qty: Decimal = Decimal(0)  # ... which was the total less this (filled or working) amount
 
     @property
     def timer(self) -> str:
         return f"algo:{self.algo_id}"
 
     def target(self, upto: int) -> Decimal:
-        return sum((s.quantity for s in self.plan[: upto + 1]), Decimal(0))
-
-
-# -- planning (pure) ---------------------------------------------------------------------------------------------
-
-
-def _int_weights(weights: Sequence[Decimal]) -> list[int]:
-    """Scale exact decimal weights to integers with the same ratios (so the split is integer arithmetic)."""
-    places = 0
-    for w in weights:
-        exponent = w.as_tuple().exponent
-        assert isinstance(exponent, int)
-        places = max(places, -exponent)
-    return [int(w.scaleb(places)) for w in weights]
-
-
-def split_lots(total: int, weights: Sequence[Decimal], min_lots: int = 1) -> list[int]:
-    """Split ``total`` lots by ``weights``: floors, the leftover lots one each to the last slices, then slices
-    below ``min_lots`` merged forward (the last into the previous non-empty one). The result sums to ``total``."""
-    ints = _int_weights(weights)
-    whole = sum(ints)
-    if whole <= 0:
-        raise ValidationError("weights", "must have a positive sum", list(weights))
-    lots = [total * w // whole for w in ints]
-    left = total - sum(lots)
-    n = len(lots)
-    for i in range(left):  # left < n: the floors lose less than one lot per slice
-        lots[n - 1 - (i % n)] += 1
-    carry = 0
-    for i in range(n):
-        lots[i] += carry
-        carry = 0
-        if 0 < lots[i] < min_lots and i < n - 1:
-            carry, lots[i] = lots[i], 0
-    if 0 < lots[-1] < min_lots:
-        for j in range(n - 2, -1, -1):
-            if lots[j] > 0:
-                lots[j] += lots[-1]
-                lots[-1] = 0
-                break
-    return lots
-
-
-def plan_slices(
-    inst: Instrument,
-    quantity: Decimal,
-    weights: Sequence[Decimal],
-    start_ns: int,
-    duration_ns: int,
-    *,
-    randomize: Decimal = Decimal(0),
-    seed: int | None = None,
-) -> tuple[Slice, ...]:
-    """The schedule: slice ``i`` is due at ``start + i * duration / n`` (plus jitter) with its share of the lots."""
-    n = len(weights)
-    weights = list(weights)
-    offsets = [0] * n
-    if randomize > 0:
-        rng = random.Random(seed)
-        steps = int(randomize * _JITTER_STEPS)  # r in millionths
-        interval = duration_ns // n
-        whole = _JITTER_STEPS * _JITTER_STEPS
-        for i in range(n):
-            offsets[i] = interval * steps * rng.randrange(_JITTER_STEPS) // whole  # in [0, r x interval)
-            draw = rng.randrange(-_JITTER_STEPS, _JITTER_STEPS + 1)
-            # An integer factor in [1 - r, 1 + r] x whole keeps the weights exact (only their ratios matter).
-            weights[i] = weights[i] * (whole + steps * draw)
-    min_lots = inst.qty_to_lots(inst.round_qty(inst.min_qty, "up")) if inst.min_qty > 0 else 1
-    lots = split_lots(inst.qty_to_lots(quantity), weights, max(min_lots, 1))
-    return tuple(Slice(start_ns + i * duration_ns // n + offsets[i], inst.lots_to_qty(lots[i])) for i in range(n))
-
-
-def volume_profile(
-    samples: Iterable[tuple[int, Decimal | int | str]],
-    start_ns: int,
-    duration_ns: int,
-    slices: int,
-    *,
-    period_ns: int = NS_PER_DAY,
-) -> tuple[Decimal, ...]:
-    """Weights per slice from historical volume: each ``(ts_ns, volume)`` sample counts towards the slice whose
-    time of day (``ts mod period``) it falls in, for the window ``[start, start + duration)`` taken modulo the
-    period. Normalised to sum to 1 (rounded to 34 digits; the split only uses the ratios)."""
-    _check_window(duration_ns, slices)
-    if duration_ns > period_ns:
-        raise ValidationError("duration_ns", f"must not exceed the profile period {period_ns} ns", duration_ns)
-    sums = [Decimal(0)] * slices
-    origin = start_ns % period_ns
-    for ts, volume in samples:
-        offset = (ts - origin) % period_ns
-        if offset < duration_ns:
-            sums[offset * slices // duration_ns] += to_decimal("volume", volume)
-    total = sum(sums, Decimal(0))
-    if total <= 0:
-        raise ValidationError("volume", "the history has no volume inside the algorithm's window", str(total))
-    return tuple(_DIV.divide(v, total) for v in sums)
-
-
-def volume_profile_from_bars(
-    bars: Iterable[Bar], start_ns: int, duration_ns: int, slices: int, *, period_ns: int = NS_PER_DAY
-) -> tuple[Decimal, ...]:
-    """:func:`volume_profile` over stored bars (each counted at its open time)."""
-    return volume_profile(((b.ts, b.volume) for b in bars), start_ns, duration_ns, slices, period_ns=period_ns)
-
-
-def volume_profile_from_frame(
-    frame: Any,
-    start_ns: int,
-    duration_ns: int,
-    slices: int,
-    *,
-    time_column: str = "time",
-    volume_column: str = "volume",
-    period_ns: int = NS_PER_DAY,
-) -> tuple[Decimal, ...]:
-    """:func:`volume_profile` over a polars DataFrame of bars (e.g. ``MarketData.bars(...)``): ``time`` as a
-    datetime or int nanoseconds, ``volume`` numeric."""
-    import polars as pl
-
-    times = frame.get_column(time_column)
-    if times.dtype.is_temporal():
-        times = times.dt.epoch("ns")
-    volumes = frame.get_column(volume_column).cast(pl.Utf8)
-    samples = zip(times.cast(pl.Int64).to_list(), volumes.to_list(), strict=True)
-    return volume_profile(
-        ((int(t), v) for t, v in samples if t is not None and v is not None),
-        start_ns,
-        duration_ns,
-        slices,
-        period_ns=period_ns,
-    )
-
-
-def _check_window(duration_ns: int, slices: int) -> None:
-    if not isinstance(slices, int) or isinstance(slices, bool) or not 1 <= slices <= _MAX_SLICES:
-        raise ValidationError("slices", f"must be an integer between 1 and {_MAX_SLICES}", slices)
-    if not isinstance(duration_ns, int) or isinstance(duration_ns, bool) or duration_ns < slices:
-        raise ValidationError("duration_ns", "must be an integer >= the number of slices (ns)", duration_ns)
+        return self.base_qty + sum((s.quantity for s in self.plan[self.base_slice : upto + 1]), Decimal(0))
 
 
 # -- the engine --------------------------------------------------------------------------------------------------
@@ -317,7 +205,7 @@ class AlgoEngine:
     # -- commands ---------------------------------------------------------------------------------------------
 
     def submit_twap(self, request: TwapRequest) -> AlgoProgress:
-        _check_window(request.duration_ns, request.slices)
+        check_window(request.duration_ns, request.slices)
         randomize = to_decimal("randomize", request.randomize)
         if not 0 <= randomize < 1:
             raise ValidationError("randomize", "must be >= 0 and < 1", randomize)
@@ -328,7 +216,7 @@ class AlgoEngine:
 
     def submit_vwap(self, request: VwapRequest) -> AlgoProgress:
         weights = [to_decimal(f"weights[{i}]", w) for i, w in enumerate(request.weights)]
-        _check_window(request.duration_ns, len(weights))
+        check_window(request.duration_ns, len(weights))
         for i, w in enumerate(weights):
             if w < 0:
                 raise ValidationError(f"weights[{i}]", "must be >= 0", w)
@@ -341,11 +229,35 @@ class AlgoEngine:
         algo = self._get(algo_id)
         if algo.status is not AlgoStatus.RUNNING:
             raise ConflictError(f"algorithm {algo_id} is {algo.status.value}; only a running one can be canceled")
-        self.node.clock.cancel_timer(algo.timer)
-        algo.status = AlgoStatus.CANCELED
-        self.node.record({"type": "AlgoCanceled", "algo_id": algo_id, "reason": reason})
-        self._cancel_children(algo, f"algo canceled: {reason}")
+        self._stop(algo, reason)
         return self.progress(algo_id)
+
+    def running(
+        self, *, symbol: str | None = None, strategy: str | None = None, account: str | None = None
+    ) -> list[str]:
+        """The ids of the running algorithms of ``symbol``/``strategy``/``account`` (None: any), oldest first."""
+        return [
+            a.algo_id
+            for a in self._algos.values()
+            if a.status is AlgoStatus.RUNNING
+            and (symbol is None or a.symbol == symbol)
+            and (strategy is None or a.strategy == strategy)
+            and (account is None or a.account == account)
+        ]
+
+    def cancel_all(
+        self,
+        *,
+        symbol: str | None = None,
+        strategy: str | None = None,
+        account: str | None = None,
+        reason: str = "canceled by user",
+    ) -> list[Order]:
+        """Cancel every running algorithm :meth:`running` names; returns the working children it asked to cancel."""
+        done: list[Order] = []
+        for algo_id in self.running(symbol=symbol, strategy=strategy, account=account):
+            done.extend(self._stop(self._algos[algo_id], reason))
+        return done
 
     # -- queries ----------------------------------------------------------------------------------------------
 
@@ -372,6 +284,15 @@ class AlgoEngine:
             slices_done=done,
             working_order_id=working[-1] if working else None,
             child_order_ids=tuple(algo.children),
+            account=algo.account,
+            strategy=algo.strategy,
+            limit_price=algo.limit_price,
+            guard=algo.guard,
+            created_ns=algo.created_ns,
+            start_ns=algo.start_ns,
+            end_ns=algo.end_ns,
+            ended_ns=algo.ended_ns,
+            reason=algo.reason,
         )
 
     def plan(self, algo_id: str) -> tuple[Slice, ...]:
@@ -379,6 +300,10 @@ class AlgoEngine:
 
     def list_algos(self, status: AlgoStatus | None = None) -> list[AlgoProgress]:
         return [self.progress(a) for a, algo in self._algos.items() if status is None or algo.status is status]
+
+    def notes(self, algo_id: str) -> dict[int, str]:
+        """Why each slice that sent nothing sent nothing (guard, halt, missed, refused)."""
+        return dict(self._get(algo_id).notes)
 
     def children(self, algo_id: str) -> list[Order]:
         return [self.node.orders[c] for c in self._get(algo_id).children]
@@ -432,6 +357,8 @@ class AlgoEngine:
             guard=GuardMode(request.guard),
             strategy=request.strategy,
             tags=tuple(request.tags),
+            created_ns=now,
+            start_ns=start,
         )
         self._algos[algo.algo_id] = algo
         node.record(
@@ -449,6 +376,8 @@ class AlgoEngine:
                 "guard": algo.guard.value,
                 "strategy": algo.strategy,
                 "tags": list(algo.tags),
+                "created_ns": now,
+                "start_ns": start,
             }
         )
         self._arm(algo)
@@ -479,9 +408,15 @@ class AlgoEngine:
             if all(self.node.orders[c].is_terminal for c in algo.children):
                 self._finish(algo, "the schedule ended")
             return
-        # Slices overdue together (a restart, a long gap in the data) are merged into the last of them.
-        while algo.next_slice + 1 < n and algo.plan[algo.next_slice + 1].due_ns <= now:
-            self._note(algo, algo.next_slice, "merged into a later slice")
+        # Slices overdue together (the engine was not running) are missed, not sent at once: the next slice sent
+        # respreads what they did not trade over the rest of the schedule. Past the end, nothing more goes out.
+        while algo.next_slice < n and (
+            now >= algo.end_ns or (algo.next_slice + 1 < n and algo.plan[algo.next_slice + 1].due_ns <= now)
+        ):
+            self._note(algo, algo.next_slice, "missed: the engine was not running when it was due", missed=True)
+        if algo.next_slice >= n:
+            self._arm(algo)
+            return
         self._cancel_children(algo, "algo: the next slice is due")
         self._send_slice(algo, algo.next_slice)
         self._arm(algo)
@@ -491,8 +426,12 @@ class AlgoEngine:
         inst = node.instruments.get(algo.symbol)
         children = [node.orders[c] for c in algo.children]
         committed = sum((o.filled_quantity if o.is_terminal else o.quantity for o in children), Decimal(0))
-        qty = inst.round_qty(algo.target(k) - committed) if algo.target(k) > committed else Decimal(0)
+        # After a halt or a restart the rest is re-cut (made durable only once the slice is not halted again).
+        tail = respread(inst, algo.plan[k:], algo.quantity - committed) if algo.respread else None
+        target = committed + tail[0].quantity if tail is not None else algo.target(k)
+        qty = inst.round_qty(target - committed) if target > committed else Decimal(0)
         if qty <= 0:
+            self._respread(algo, k, committed, tail)
             self._note(algo, k, "nothing left to send")
             return
         market = node.last_price(algo.symbol)
@@ -503,6 +442,7 @@ class AlgoEngine:
                 market > algo.limit_price if algo.side is OrderSide.BUY else market < algo.limit_price
             )
             if beyond and algo.guard is GuardMode.SKIP:
+                self._respread(algo, k, committed, tail)
                 self._note(algo, k, f"market {market} is beyond the guard {algo.limit_price}")
                 return
             if beyond:
@@ -521,31 +461,66 @@ class AlgoEngine:
         try:
             child = node.submit(request, _contingency={"parent_order_id": algo.algo_id})
         except ValidationError as exc:  # refused (funds, minimums, risk): nothing was created; it rolls forward
+            if getattr(exc, "reason", None) == RejectReason.HALTED:
+                self._note(algo, k, f"halted: {exc}", missed=True)
+                return
+            self._respread(algo, k, committed, tail)
             self._note(algo, k, f"refused: {exc}")
             return
+        self._respread(algo, k, committed, tail)
         if child.id not in algo.children:
             algo.children.append(child.id)
         algo.next_slice = k + 1
         node.record({"type": "AlgoSlice", "algo_id": algo.algo_id, "slice": k, "order_id": child.id, "note": None})
 
-    def _note(self, algo: _Algo, k: int, note: str) -> None:
+    def _respread(self, algo: _Algo, k: int, committed: Decimal, tail: tuple[Slice, ...] | None) -> None:
+        if tail is None:
+            return
+        algo.plan = algo.plan[:k] + tail
+        algo.base_slice, algo.base_qty, algo.respread = k, committed, False
+        self.node.record(
+            {
+                "type": "AlgoRespread",
+                "algo_id": algo.algo_id,
+                "slice": k,
+                "base": str(committed),
+                "plan": [[s.due_ns, str(s.quantity)] for s in tail],
+            }
+        )
+
+    def _note(self, algo: _Algo, k: int, note: str, *, missed: bool = False) -> None:
         algo.notes[k] = note
         algo.next_slice = k + 1
-        self.node.record({"type": "AlgoSlice", "algo_id": algo.algo_id, "slice": k, "order_id": None, "note": note})
+        algo.respread = algo.respread or missed
+        record: dict[str, Any] = {"type": "AlgoSlice", "algo_id": algo.algo_id, "slice": k, "order_id": None}
+        record["note"] = note
+        if missed:
+            record["missed"] = True
+        self.node.record(record)
 
-    def _cancel_children(self, algo: _Algo, reason: str, *, limits_only: bool = False) -> None:
+    def _cancel_children(self, algo: _Algo, reason: str, *, limits_only: bool = False) -> list[Order]:
         node = self.node
+        done = []
         for child_id in algo.children:
             child = node.orders[child_id]
             if limits_only and child.order_type is not OrderType.LIMIT:
                 continue
             if not child.is_terminal and child.status is not OrderStatus.PENDING_CANCEL:
-                node.cancel(child_id, reason=reason)
+                done.append(node.cancel(child_id, reason=reason))
+        return done
+
+    def _stop(self, algo: _Algo, reason: str) -> list[Order]:
+        now = self.node.clock.now_ns()
+        self.node.clock.cancel_timer(algo.timer)
+        algo.status, algo.reason, algo.ended_ns = AlgoStatus.CANCELED, reason, now
+        self.node.record({"type": "AlgoCanceled", "algo_id": algo.algo_id, "reason": reason, "ts": now})
+        return self._cancel_children(algo, f"algo canceled: {reason}")
 
     def _finish(self, algo: _Algo, why: str) -> None:
+        now = self.node.clock.now_ns()
         self.node.clock.cancel_timer(algo.timer)
-        algo.status = AlgoStatus.COMPLETED
-        self.node.record({"type": "AlgoCompleted", "algo_id": algo.algo_id, "reason": why})
+        algo.status, algo.reason, algo.ended_ns = AlgoStatus.COMPLETED, why, now
+        self.node.record({"type": "AlgoCompleted", "algo_id": algo.algo_id, "reason": why, "ts": now})
         self._cancel_children(algo, "algo: the schedule ended")
 
     def _on_order(self, order: Order, event: OrderEvent) -> None:
@@ -586,6 +561,10 @@ class AlgoEngine:
                 strategy=None if rec.get("strategy") is None else str(rec["strategy"]),
                 tags=tuple(str(t) for t in rec.get("tags") or ()),
             )
+            algo = self._algos[algo_id]
+            # Journals written before these fields: the first slice's time stands in for both.
+            algo.start_ns = int(rec.get("start_ns") or (algo.plan[0].due_ns if algo.plan else 0))
+            algo.created_ns = int(rec.get("created_ns") or algo.start_ns)
             _, _, tail = algo_id.rpartition("-")
             if tail.isdigit():
                 self._seq = max(self._seq, int(tail))
@@ -596,13 +575,19 @@ class AlgoEngine:
             order_id = rec.get("order_id")
             if order_id is None:
                 algo.notes[k] = str(rec.get("note") or "")
+                algo.respread = algo.respread or bool(rec.get("missed"))
             elif order_id not in algo.children:
                 algo.children.append(str(order_id))
             algo.next_slice = max(algo.next_slice, k + 1)
-        elif kind == "AlgoCanceled":
-            algo.status = AlgoStatus.CANCELED
-        elif kind == "AlgoCompleted":
-            algo.status = AlgoStatus.COMPLETED
+        elif kind == "AlgoRespread":
+            k = int(rec["slice"])
+            rest = tuple(Slice(int(due), Decimal(str(qty))) for due, qty in rec["plan"])
+            algo.plan = algo.plan[:k] + rest
+            algo.base_slice, algo.base_qty, algo.respread = k, Decimal(str(rec["base"])), False
+        elif kind in ("AlgoCanceled", "AlgoCompleted"):
+            algo.status = AlgoStatus.CANCELED if kind == "AlgoCanceled" else AlgoStatus.COMPLETED
+            algo.reason = None if rec.get("reason") is None else str(rec["reason"])
+            algo.ended_ns = None if rec.get("ts") is None else int(rec["ts"])
         else:
             raise ValidationError("type", "is not an algorithm record", kind)
 
@@ -623,6 +608,7 @@ __all__ = [
     "TwapRequest",
     "VwapRequest",
     "plan_slices",
+    "respread",
     "split_lots",
     "volume_profile",
     "volume_profile_from_bars",

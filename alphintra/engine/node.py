@@ -436,9 +436,11 @@ class TradingNode:
         account: str | None = None,
         reason: str = "canceled by user",
     ) -> list[Order]:
-        done = []
+        # Algorithms first: a running TWAP would otherwise send its next slice after the cancel-all.
+        done = self.algos.cancel_all(symbol=symbol, strategy=strategy, account=account, reason=reason)
+        asked = {o.id for o in done}
         for order in self.open_orders(symbol, strategy):
-            if account is not None and order.account != account:
+            if (account is not None and order.account != account) or order.id in asked:
                 continue
             if not order.is_terminal and order.status is not OrderStatus.PENDING_CANCEL:
                 done.append(self.cancel(order.id, reason=reason))

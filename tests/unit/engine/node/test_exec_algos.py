@@ -23,6 +23,7 @@ from alphintra.engine.algos import (
 from alphintra.engine.core.enums import OrderStatus, OrderType
 from alphintra.engine.core.errors import ConflictError, ValidationError
 from alphintra.engine.node import TradingNode
+from alphintra.engine.risk import RiskEngine
 from alphintra.storage.journal import FsyncPolicy, Journal
 
 S = OrderStatus
@@ -257,3 +258,137 @@ def test_replay_and_resume_continue_the_schedule(tmp_path: Path) -> None:
     )
     plan = restored.algos.plan(algo)
     assert [(c.created_at, c.quantity) for c in restored.algos.children(algo)] == [(s.due_ns, s.quantity) for s in plan]
+
+
+# -- controls: cancel-all, halts, restarts (issue 14) --------------------------------------------------------
+
+
+def test_cancel_all_stops_running_algorithms_and_their_working_children() -> None:
+    node = ready()
+    twap = node.submit_twap(TwapRequest("GOOG", SELL, D(30), duration_ns=6 * MIN, slices=6)).algo_id
+    other = node.submit_twap(TwapRequest("GOOG", BUY, D(12), duration_ns=6 * MIN, slices=6, strategy="s2")).algo_id
+    feed(node, 2, 2)
+    working = [c for c in node.algos.children(twap) + node.algos.children(other) if not c.is_terminal]
+    assert len(working) == 2
+    assert node.algos.running(strategy="s2") == [other]
+    done = node.cancel_all(reason="flat")
+    assert sorted(o.id for o in done) == sorted(o.id for o in working)
+    assert [node.algos.progress(a).status for a in (twap, other)] == [AlgoStatus.CANCELED] * 2
+    assert node.algos.progress(twap).reason == "flat"
+    feed(node, 3, 7)  # no slice goes out after the cancel-all
+    assert [len(node.algos.children(a)) for a in (twap, other)] == [2, 2]
+    assert node.algos.running() == []
+
+
+def test_cancel_all_with_a_filter_leaves_other_algorithms_running() -> None:
+    node = ready()
+    mine = node.submit_twap(TwapRequest("GOOG", BUY, D(10), duration_ns=2 * MIN, slices=2, strategy="a")).algo_id
+    theirs = node.submit_twap(TwapRequest("GOOG", BUY, D(10), duration_ns=2 * MIN, slices=2, strategy="b")).algo_id
+    node.cancel_all(strategy="a")
+    feed(node, 2, 4)
+    assert (node.algos.progress(mine).status, node.algos.progress(theirs).status) == (
+        AlgoStatus.CANCELED,
+        AlgoStatus.COMPLETED,
+    )
+    assert node.algos.progress(theirs).filled == D(10)
+
+
+def _risky() -> tuple[TradingNode, RiskEngine]:
+    node = ready()
+    risk = RiskEngine()
+    node.risk = risk
+    return node, risk
+
+
+def test_a_halt_stops_slices_and_resume_respreads_the_rest_without_a_burst() -> None:
+    node, risk = _risky()
+    algo = node.submit_twap(TwapRequest("GOOG", BUY, D(60), duration_ns=6 * MIN, slices=6)).algo_id
+    feed(node, 2, 2)  # slices 0 and 1 out (10 each); slice 0 filled at 101
+    risk.halt(node, by="me", reason="look")
+    feed(node, 3, 4)  # slices 2 and 3 come due while halted: nothing is sent
+    assert [c.quantity for c in node.algos.children(algo)] == [D(10), D(10)]
+    assert node.algos.notes(algo)[2].startswith("halted: ") and 3 in node.algos.notes(algo)
+    risk.resume(node, by="me")
+    feed(node, 5, 7)
+    # 20 traded before the halt; the 40 left are spread over slices 4 and 5 (20 each), not 40 then 0.
+    children = node.algos.children(algo)
+    assert [c.quantity for c in children] == [D(10), D(10), D(20), D(20)]
+    assert [s.quantity for s in node.algos.plan(algo)] == [D(10)] * 4 + [D(20)] * 2
+    done = node.algos.progress(algo)
+    assert (done.status, done.filled, done.slices_sent) == (AlgoStatus.COMPLETED, D(60), 4)
+
+
+def test_a_halt_that_outlasts_the_schedule_completes_with_the_remainder() -> None:
+    node, risk = _risky()
+    algo = node.submit_twap(TwapRequest("GOOG", BUY, D(20), duration_ns=4 * MIN, slices=4)).algo_id
+    risk.halt(node, by="me", reason="stop")
+    feed(node, 2, 7)
+    done = node.algos.progress(algo)
+    assert (done.status, done.filled, done.remaining, done.reason) == (
+        AlgoStatus.COMPLETED,
+        D(5),
+        D(15),
+        "the schedule ended",
+    )
+
+
+def test_a_restart_after_missed_slices_respreads_the_rest(tmp_path: Path) -> None:
+    request = TwapRequest("GOOG", BUY, D(60), duration_ns=6 * MIN, slices=6)
+    with Journal(tmp_path / "j", fsync=FsyncPolicy.GROUP) as journal:
+        node = ready(journal=journal)
+        algo = node.submit_twap(request).algo_id
+        feed(node, 2, 2)  # slices 0 and 1 sent; slice 0 filled
+    records = [r.record for r in Journal(tmp_path / "j").read()]
+    # The engine was down for slices 2 and 3 and comes back just after slice 4 was due.
+    restored = make_node(start_ns=6 * MIN - 1)
+    restored.replay(records)
+    restored.resume()
+    children = restored.algos.children(algo)
+    # Slice 1 (10) was still working and is canceled as slice 4 is due; the 50 left go 25 + 25 over 4 and 5.
+    assert [c.quantity for c in children] == [D(10), D(10), D(25)]
+    assert "missed" in restored.algos.notes(algo)[2] and "missed" in restored.algos.notes(algo)[3]
+    for t in range(6, 9):
+        restored.process_bar(bar(t, "100", "101", "99", "100"))
+    done = restored.algos.progress(algo)
+    assert (done.status, done.filled, [c.quantity for c in restored.algos.children(algo)]) == (
+        AlgoStatus.COMPLETED,
+        D(60),
+        [D(10), D(10), D(25), D(25)],
+    )
+
+
+def test_a_restart_after_the_end_sends_nothing_more(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j", fsync=FsyncPolicy.GROUP) as journal:
+        node = ready(journal=journal)
+        algo = node.submit_twap(TwapRequest("GOOG", BUY, D(20), duration_ns=4 * MIN, slices=4)).algo_id
+    records = [r.record for r in Journal(tmp_path / "j").read()]
+    restored = make_node(start_ns=60 * MIN)
+    restored.replay(records)
+    restored.resume()
+    restored.process_bar(bar(60, "100", "101", "99", "100"))
+    done = restored.algos.progress(algo)
+    assert (done.status, done.slices_sent, done.filled) == (AlgoStatus.COMPLETED, 1, D(5))
+
+
+def test_cancel_and_respread_are_journaled_and_replayed(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j", fsync=FsyncPolicy.GROUP) as journal:
+        node = ready(journal=journal)
+        node.risk = risk = RiskEngine()
+        halted = node.submit_twap(TwapRequest("GOOG", BUY, D(60), duration_ns=6 * MIN, slices=6)).algo_id
+        canceled = node.submit_twap(TwapRequest("GOOG", SELL, D(10), duration_ns=6 * MIN, slices=2)).algo_id
+        node.algos.cancel(canceled, reason="changed my mind")
+        risk.halt(node, by="me", reason="look")
+        feed(node, 2, 3)
+        risk.resume(node, by="me")
+        feed(node, 4, 4)
+    node.journal = None
+    records = [r.record for r in Journal(tmp_path / "j").read()]
+    assert [r["type"] for r in records if r["type"] == "AlgoRespread"] == ["AlgoRespread"]
+    restored = make_node(start_ns=node.clock.now_ns())
+    restored.replay(records)
+    for algo in (halted, canceled):
+        assert restored.algos.progress(algo) == node.algos.progress(algo)
+        assert restored.algos.plan(algo) == node.algos.plan(algo)
+    assert restored.algos.progress(canceled).reason == "changed my mind"
+    restored.resume()
+    assert restored.algos.running() == [halted]  # a replay never restarts a canceled algorithm
