@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
-from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -116,10 +115,9 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
                     strategy=body.strategy,
                 )
             )
-        data = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(progress).items()}
-        data["side"] = progress.side.value
-        data["status"] = progress.status.value
-        return {"algo": data}, True
+        from alphintra.daemon.trading.algo_routes import algo_view
+
+        return {"algo": algo_view(progress, detail=True)}, True
     if body.take_profit is not None or body.stop_loss is not None:
         if body.take_profit is None or body.stop_loss is None:
             raise ValidationError("take_profit", "a bracket needs both take_profit and stop_loss")
@@ -136,12 +134,14 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
 
 
 def build_routers(host: TradingHost) -> list[APIRouter]:
+    from alphintra.daemon.trading.algo_routes import algo_router
     from alphintra.daemon.trading.backtest_routes import backtest_router
     from alphintra.daemon.trading.strategies import daemon_routers
 
     return [
         _orders(host),
         _order_entry(host),
+        algo_router(host),
         _trades(host),
         _portfolio(host),
         _market(host),
@@ -184,11 +184,13 @@ def _orders(host: TradingHost) -> APIRouter:
         symbol: str | None = None,
         strategy: str | None = None,
         open: bool = False,
+        children: bool = True,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
     ) -> list[dict[str, Any]]:
         def run() -> list[dict[str, Any]]:
             out = []
             node = _node(host)
+            algos = set() if children else {a.algo_id for a in node.algos.list_algos()}
             # Newest first; an open-only listing walks the working orders, not every order ever placed.
             working_only = open or (status is not None and not status.is_terminal)
             for order in reversed(node.open_orders() if working_only else node.orders.values()):
@@ -200,6 +202,8 @@ def _orders(host: TradingHost) -> APIRouter:
                     continue
                 if open and order.is_terminal:
                     continue
+                if not children and order.parent_order_id is not None and order.parent_order_id in algos:
+                    continue
                 out.append(order_view(order))
                 if len(out) >= limit:
                     break
@@ -209,8 +213,13 @@ def _orders(host: TradingHost) -> APIRouter:
 
     @r.post("/cancel-all", response_model=CancelAllOut)
     async def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
-        done = await host.acall(lambda: _node(host).cancel_all(symbol=body.symbol, strategy=body.strategy))
-        return CancelAllOut(canceled=[o.id for o in done])
+        def run() -> CancelAllOut:
+            node = _node(host)
+            algos = node.algos.running(symbol=body.symbol, strategy=body.strategy)
+            done = node.cancel_all(symbol=body.symbol, strategy=body.strategy)  # the algorithms first, then orders
+            return CancelAllOut(canceled=[o.id for o in done], canceled_algos=algos)
+
+        return await host.acall(run)
 
     @r.get("/{order_id}", response_model=OrderOut)
     async def get_order(order_id: str, who: Viewer) -> Response:

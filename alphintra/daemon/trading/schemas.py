@@ -123,4 +123,5 @@ class BatchOut(BaseModel):
 
 
 class CancelAllOut(BaseModel):
-    canceled: list[str]
+    canceled: list[str]  # orders, the canceled algorithms' working children included
+    canceled_algos: list[str] = []
