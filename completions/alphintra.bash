@@ -6,12 +6,16 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|watch"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
         "|--home") return 0 ;;
         "|--config") return 0 ;;
+        "algo list|--status") return 0 ;;
+        "algo list|--symbol") return 0 ;;
+        "algo list|--strategy") return 0 ;;
+        "algo list|--limit"|"algo list|-n") return 0 ;;
         "auth token create|--user") return 0 ;;
         "auth token create|--role") choices='viewer trader admin' ;;
         "auth token create|--ttl") return 0 ;;
@@ -208,7 +212,11 @@ _alphintra() {
         return 0
     fi
     case "$cmdpath" in
-        "") words='auth backtest bench completions config data engine export market optimize order portfolio risk schedule strategy trades tui watch --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='algo auth backtest bench completions config data engine export market optimize order portfolio risk schedule strategy trades tui watch --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "algo") words='cancel list show --help -h' ;;
+        "algo cancel") words='--json --help -h' ;;
+        "algo list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
+        "algo show") words='--slices --json --help -h' ;;
         "auth") words='token --help -h' ;;
         "auth token") words='create --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
@@ -253,7 +261,7 @@ _alphintra() {
         "order") words='buy cancel list modify sell show --help -h' ;;
         "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --client-id --strategy --yes -y --json --help -h' ;;
         "order cancel") words='--all --symbol --strategy --json --help -h' ;;
-        "order list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
+        "order list") words='--status --symbol --strategy --open --children --limit -n --json --help -h' ;;
         "order modify") words='--price --qty --stop --json --help -h' ;;
         "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --client-id --strategy --yes -y --json --help -h' ;;
         "order show") words='--json --help -h' ;;

@@ -14,6 +14,7 @@ import typer
 
 from alphintra import __version__
 from alphintra.cli import (
+    algo,
     auth,
     backtest,
     bench,
@@ -83,6 +84,7 @@ def root(
 
 
 app.add_typer(order.app, name="order")
+app.add_typer(algo.app, name="algo")
 app.add_typer(trades.app, name="trades")
 app.add_typer(portfolio.app, name="portfolio")
 app.add_typer(market.app, name="market")

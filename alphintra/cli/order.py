@@ -4,6 +4,9 @@ Every command is a request to the daemon over its unix socket (``EngineClient.lo
 client's error says so and how to start one. The order type follows from the flags: ``--limit`` makes a limit
 order, ``--stop`` a stop (a stop-limit with ``--limit``), ``--trail`` a trailing stop, ``--iceberg`` an iceberg
 (needs ``--limit``), ``--twap``/``--vwap`` an execution algorithm, ``--tp`` with ``--sl`` a bracket.
+Execution algorithms (``ALGO-...``) are first-class here: ``order list`` shows each as a parent row with its child
+orders hidden (``--children`` lists them under it), ``order show``/``order cancel`` take an algorithm id, and
+``order cancel --all`` cancels running algorithms before the orders.
 Orders whose notional exceeds ``engine.confirm_notional`` ask before they go out (``--yes`` skips the question).
 """
 
@@ -359,6 +362,32 @@ app.command("buy")(_order_command("BUY"))
 app.command("sell")(_order_command("SELL"))
 
 
+def _when(value: Any) -> int:
+    """An order's or algorithm's creation time as ns, whether the API gave nanoseconds or ISO text."""
+    from alphintra.cli.algo import iso_ns
+
+    if isinstance(value, int):
+        return value
+    return (iso_ns(value) or 0) if isinstance(value, str) else 0
+
+
+def algo_parent_row(algo: dict[str, Any]) -> dict[str, Any]:
+    """An algorithm as a parent row of the order table: its kind as the type, slices sent of the plan's."""
+    return {
+        "id": algo["algo_id"],
+        "symbol": algo["symbol"],
+        "side": algo["side"],
+        "type": algo["kind"],
+        "quantity": _dec(algo["quantity"]),
+        "price": _dec(algo.get("limit_price")),
+        "tif": None,
+        "status": algo["status"],
+        "filled": _dec(algo["filled"]),
+        "avg_price": _dec(algo.get("average_price")),
+        "slices": f"{algo['slices_sent']}/{algo['slices_total']}",
+    }
+
+
 @app.command("list")
 def list_orders(
     status: Annotated[
@@ -366,32 +395,79 @@ def list_orders(
     ] = None,
     symbol: Annotated[str | None, typer.Option("--symbol", help="Only this instrument.")] = None,
     strategy: Annotated[str | None, typer.Option("--strategy", help="Only this strategy's orders.")] = None,
-    open_only: Annotated[bool, typer.Option("--open", help="Only working orders.")] = False,
+    open_only: Annotated[bool, typer.Option("--open", help="Only working orders (and running algorithms).")] = False,
+    children: Annotated[
+        bool, typer.Option("--children", help="List each algorithm's child orders under it (hidden by default).")
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="At most this many.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """Orders, newest first."""
-    params: dict[str, Any] = {"limit": limit}
+    """Orders and execution algorithms, newest first; an algorithm's child orders only with --children."""
+    from alphintra.cli.algo import ALGO_STATUSES, ALGOS
+
+    params: dict[str, Any] = {"limit": limit, "children": False}
+    algo_params: dict[str, Any] = {"limit": limit}
     if status is not None:
         params["status"] = status.upper()
+        algo_params["status"] = status.upper()
     if symbol is not None:
-        params["symbol"] = symbol
+        params["symbol"] = algo_params["symbol"] = symbol
     if strategy is not None:
-        params["strategy"] = strategy
+        params["strategy"] = algo_params["strategy"] = strategy
     if open_only:
         params["open"] = True
+        algo_params["status"] = "RUNNING"
     with engine_client() as client:
         orders = client.get(ORDERS, params=params)
-    if as_json:
-        print_json(orders)
+        wanted = algo_params.get("status")
+        algos = client.get(ALGOS, params=algo_params) if wanted is None or wanted in ALGO_STATUSES else []
+        kids = {a["algo_id"]: client.get(f"{ALGOS}/{a['algo_id']}/orders") for a in algos} if children else {}
+    entries = sorted(
+        [(_when(o.get("created_at")), o, None) for o in orders]
+        + [(_when(a.get("created_at")), None, a) for a in algos],
+        key=lambda e: -e[0],
+    )[:limit]
+    if as_json:  # orders only (algorithms: `algo list --json`); with --children, each algorithm's in its place
+        flat: list[dict[str, Any]] = []
+        for _, order, algo in entries:
+            if order is not None:
+                flat.append(order)
+            elif algo is not None:
+                flat.extend(kids.get(algo["algo_id"], []))
+        print_json(flat)
         return
-    print_table([order_row(o) for o in orders], ORDER_COLUMNS, title="orders", empty="no orders")
+    rows: list[dict[str, Any]] = []
+    hidden = parents = 0
+    for _, order, algo in entries:
+        if order is not None:
+            rows.append(order_row(order))
+            continue
+        assert algo is not None
+        parents += 1
+        rows.append(algo_parent_row(algo))
+        if not children:
+            hidden += int(algo["slices_sent"])  # one child order per slice sent
+            continue
+        for child in kids[algo["algo_id"]]:
+            row = order_row(child)
+            row["id"] = f"└ {child['id']}"
+            row["parent"] = algo["algo_id"]
+            rows.append(row)
+    columns = ORDER_COLUMNS + (["slices"] if parents else []) + (["parent"] if children and parents else [])
+    print_table(rows, columns, title="orders", empty="no orders")
+    if hidden:
+        info(f"{hidden} child order(s) of {parents} algorithm(s) not shown; --children lists them")
 
 
 @app.command("show")
 def show(order_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False) -> None:
-    """One order with every field."""
+    """One order with every field (or an execution algorithm: ALGO-...)."""
+    from alphintra.cli.algo import fetch_algo, is_algo_id, show_algo
+
     with engine_client() as client:
+        if is_algo_id(order_id):
+            show_algo(fetch_algo(client, order_id), as_json)
+            return
         data = client.get(f"{ORDERS}/{order_id}")
     show_order(data, as_json)
 
@@ -404,7 +480,8 @@ def cancel(
     strategy: Annotated[str | None, typer.Option("--strategy", help="With --all: only this strategy.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Cancel one order (ID) or every working order (--all)."""
+    """Cancel one order or algorithm (ID) or every working order and running algorithm (--all)."""
+    from alphintra.cli.algo import cancel_algo, is_algo_id
     from alphintra.errors import ValidationError
 
     if (order_id is None) == (not all_):
@@ -417,9 +494,17 @@ def cancel(
             if as_json:
                 print_json(data)
             else:
-                ids = data["canceled"]
+                algos = data.get("canceled_algos") or []
+                ids = algos + data["canceled"]
                 shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-                info(f"cancel requested for {len(ids)} order(s)" + (f": {shown}" if ids else ""))
+                info(
+                    f"canceled {len(algos)} algorithm(s); cancel requested for {len(data['canceled'])} order(s)"
+                    + (f": {shown}" if ids else "")
+                )
+            return
+        assert order_id is not None
+        if is_algo_id(order_id):
+            cancel_algo(client, order_id, as_json)
             return
         data = client.post(f"{ORDERS}/{order_id}/cancel")
     if as_json:

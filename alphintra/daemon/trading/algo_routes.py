@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query
 
 from alphintra.daemon.auth import Principal, require_role
 from alphintra.daemon.trading.host import order_view
+from alphintra.daemon.trading.schemas import OrderOut
 from alphintra.engine.algos import AlgoStatus
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def algo_router(host: TradingHost) -> APIRouter:
 
         return await host.acall(run)
 
-    @r.get("/{algo_id}/orders")
+    @r.get("/{algo_id}/orders", response_model=list[OrderOut])  # the shape of /orders' listing
     async def algo_orders(
         algo_id: str, who: Viewer, limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000
     ) -> list[dict[str, Any]]:

@@ -161,7 +161,7 @@ def test_twap_and_vwap_work_the_order_in_slices(daemon: Daemon, cli: Run) -> Non
         fills = cli("trades", "list", "--symbol", "BTC/USD", "--limit", "500", "--json")
         children = {
             o["id"]
-            for o in cli("order", "list", "--symbol", "BTC/USD", "--limit", "500", "--json")
+            for o in cli("order", "list", "--symbol", "BTC/USD", "--children", "--limit", "500", "--json")
             if o["parent_order_id"] == algo["algo_id"]
         }
         return sum((Decimal(t["quantity"]) for t in fills if t["order_id"] in children), Decimal(0))
