@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from node_kit import BUY, MIN, SELL, D, bar, kinds, make_node
+from node_kit import BUY, GOOG, MIN, SELL, D, bar, kinds, make_node
 
 from alphintra.engine.algos import (
     AlgoStatus,
     GuardMode,
+    Slice,
     TwapRequest,
     VwapRequest,
+    respread,
     split_lots,
     volume_profile,
     volume_profile_from_bars,
@@ -57,6 +59,18 @@ def test_split_is_exact_and_respects_the_minimum(total: int, weights: list[Decim
     assert len(lots) == len(weights) and sum(lots) == total
     nonzero = [x for x in lots if x]
     assert all(x >= min_lots for x in nonzero) or len(nonzero) == 1
+
+
+@given(
+    lots=st.lists(st.integers(0, 40), min_size=1, max_size=20),
+    left=st.integers(0, 2_000),
+)
+def test_respread_keeps_the_times_and_splits_exactly_what_is_left(lots: list[int], left: int) -> None:
+    plan = tuple(Slice(i * MIN, D(n)) for i, n in enumerate(lots))
+    again = respread(GOOG, plan, D(left))
+    assert [s.due_ns for s in again] == [s.due_ns for s in plan] and sum(s.quantity for s in again) == left
+    if sum(lots) > 0:  # nothing changed: the plan comes back as it was
+        assert respread(GOOG, plan, D(sum(lots))) == plan
 
 
 def test_leftover_lots_go_to_the_last_slices() -> None:
