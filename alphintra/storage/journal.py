@@ -33,10 +33,14 @@ error. The next append works as soon as space returns. A segment or snapshot tha
 records are already durable is only logged: the append succeeded. ``io`` swaps the system calls for a
 :class:`~alphintra.storage.journal_io.FillingDisk` in tests.
 
-Recovery on open: only the last segment can end in a torn record (a segment is fsync-ed before the next one is
-started). Invalid bytes after the last valid record are a torn tail and are truncated -- a complete record that was
-fsync-ed is never touched. An invalid record *followed by valid ones*, a sequence gap, or a torn record in a sealed
-segment is corruption: :class:`JournalCorrupted` is raised and nothing is repaired automatically.
+Recovery on open: only the newest segment can end in a torn record (a segment is fsync-ed before the next one is
+started), and a torn record is one without its newline: the crash interrupted its write, so it was never
+acknowledged, and it is cut. Everything else is corruption and :class:`JournalCorrupted` is raised, naming the
+file and the byte offset, with nothing repaired automatically: a complete line that fails its checksum (even the
+last one: it was written whole and may have been acknowledged), a sequence gap, a sealed segment that does not end
+exactly at a record boundary or whose last record is not the one before the next segment's first.
+``alphintra engine repair`` (:mod:`alphintra.storage.journal_repair`) backs the journal up and cuts it at the
+first invalid record.
 
 Snapshots are written atomically (temporary file, fsync, rename, fsync of the directory) after the records they
 cover are durable; replay = newest snapshot + the records after it (:meth:`Journal.replay`).
@@ -50,6 +54,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import logging
 import os
@@ -91,7 +96,12 @@ class JournalCorrupted(OperationFailed):
     def __init__(self, path: Path, offset: int, why: str) -> None:
         self.path = path
         self.offset = offset
-        super().__init__(f"journal corrupted: {path} at byte {offset}: {why}")
+        self.why = why
+        super().__init__(
+            f"journal corrupted: {path} at byte {offset}: {why}",
+            detail="the engine will not start on a damaged journal; run `alphintra engine repair` "
+            "(it keeps a backup of the journal, then cuts it at the first damaged record)",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +200,13 @@ def _segment_path(directory: Path, first_seq: int) -> Path:
 def _read_segments(
     segments: list[tuple[int, Path]], from_seq: int, upto: int | None, *, tolerate_torn_tail: bool
 ) -> Iterator[JournalRecord]:
-    """Records with ``from_seq <= seq (<= upto)``, checking checksums and continuity on the way."""
+    """Records with ``from_seq <= seq (<= upto)``, checking checksums and continuity on the way.
+
+    A line without its newline at the very end of the newest segment is a write still in progress (or one a
+    crash interrupted: never acknowledged); with ``tolerate_torn_tail`` it ends the iteration quietly. Any other
+    invalid bytes -- a complete line that fails its checksum, an incomplete line in a sealed segment -- are
+    corruption.
+    """
     start = 0
     for index, (first, _) in enumerate(segments):
         if first <= from_seq:
@@ -203,32 +219,77 @@ def _read_segments(
         if expected is not None and first != expected:
             raise JournalCorrupted(path, 0, f"segment starts at seq {first}, expected {expected}")
         expected = first
-        last_segment = index == len(segments) - 1
-        bad_at: int | None = None
+        newest = index == len(segments) - 1
         for offset, _, raw in _lines(path):
             if upto is not None and expected > upto:
                 return
             frame = _decode(raw)
             if frame is None:
-                bad_at = offset if bad_at is None else bad_at
-                continue
-            if bad_at is not None:
-                raise JournalCorrupted(path, bad_at, "invalid record followed by valid ones")
+                if not raw.endswith(b"\n") and newest and tolerate_torn_tail:
+                    return
+                raise JournalCorrupted(path, offset, _why_invalid(raw, newest))
             seq, payload = frame
             if seq != expected:
                 raise JournalCorrupted(path, offset, f"sequence {seq} where {expected} was expected")
             expected += 1
             if seq >= from_seq:
                 yield JournalRecord(seq, _load(path, offset, payload))
-        if bad_at is not None and not (last_segment and tolerate_torn_tail):
-            raise JournalCorrupted(path, bad_at, "invalid record at the end of a sealed segment")
+
+
+def _why_invalid(raw: bytes, newest: bool) -> str:
+    if raw.endswith(b"\n"):
+        return "a complete record fails its checksum"
+    if newest:
+        return "an incomplete record"
+    return "a sealed segment does not end at a record boundary"
+
+
+def _last_line(path: Path) -> tuple[int, bytes]:
+    """(offset, bytes) of the last line of a file, reading backwards from its end (empty file: (0, b""))."""
+    with path.open("rb") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        position, tail = end, b""
+        while position > 0:
+            step = min(65536, position)
+            position -= step
+            fh.seek(position)
+            tail = fh.read(step) + tail
+            cut = tail.rfind(b"\n", 0, len(tail) - 1)
+            if cut >= 0:
+                return position + cut + 1, tail[cut + 1 :]
+        return 0, tail
+
+
+def _check_sealed(segments: list[tuple[int, Path]]) -> None:
+    """Every sealed segment starts where its name says and ends, on a record boundary, right before the next.
+
+    Only the ends are read (replay checks every record in between): a start must not have to read the journal
+    twice to catch the damage a torn-tail rule would otherwise have swallowed.
+    """
+    for (first, path), (following, _) in itertools.pairwise(segments):
+        with path.open("rb") as fh:
+            head = fh.readline()
+        frame = _decode(head)
+        if frame is None:
+            raise JournalCorrupted(path, 0, _why_invalid(head, False) if head else "a sealed segment is empty")
+        if frame[0] != first:
+            raise JournalCorrupted(path, 0, f"sequence {frame[0]} where {first} was expected")
+        offset, raw = _last_line(path)
+        frame = _decode(raw)
+        if frame is None:
+            raise JournalCorrupted(path, offset, _why_invalid(raw, False))
+        if frame[0] != following - 1:
+            raise JournalCorrupted(
+                path, offset, f"the segment ends at seq {frame[0]} but the next one starts at {following}"
+            )
 
 
 def read_journal(directory: Path | str, from_seq: int = 1) -> Iterator[JournalRecord]:
     """Read a journal without opening it for writing (another process may be appending to it).
 
-    A damaged record at the very end of the last segment is treated as not-yet-written and ends the iteration;
-    damage anywhere else raises :class:`JournalCorrupted`.
+    A record without its newline at the very end of the newest segment is treated as not-yet-written and ends the
+    iteration; damage anywhere else, a complete last line that fails its checksum included, raises
+    :class:`JournalCorrupted`.
     """
     root = Path(directory)
     if not root.is_dir():
@@ -528,6 +589,7 @@ class Journal:
         if not segments:
             self._next_in_segment = floor + 1
             return Recovery(None, 0, floor)
+        _check_sealed(segments)
         first, path = segments[-1]
         last = first - 1
         good_end = 0
@@ -535,10 +597,12 @@ class Journal:
         for offset, end, raw in _lines(path):
             frame = _decode(raw)
             if frame is None:
-                bad_at = offset if bad_at is None else bad_at
+                # Only a line the crash left without its newline was never acknowledged; a complete line that
+                # fails its checksum was written whole, fsync-ed and maybe acknowledged: it is damage.
+                if raw.endswith(b"\n"):
+                    raise JournalCorrupted(path, offset, _why_invalid(raw, True))
+                bad_at = offset
                 continue
-            if bad_at is not None:
-                raise JournalCorrupted(path, bad_at, "invalid record followed by valid ones")
             if frame[0] != last + 1:
                 raise JournalCorrupted(path, offset, f"sequence {frame[0]} where {last + 1} was expected")
             last, good_end = frame[0], end
