@@ -84,6 +84,7 @@ def _uptime(seconds: float) -> str:
 @app.command("status")
 def status(as_json: JsonOption = False) -> None:
     """Is a daemon running? pid, uptime, socket, tcp, readiness and version (exit 0 either way)."""
+    from alphintra.config.paths import warn_if_exposed
     from alphintra.config.settings import get_settings
     from alphintra.daemon.client import EngineClient
     from alphintra.daemon.runfiles import probe_daemon
@@ -91,6 +92,7 @@ def status(as_json: JsonOption = False) -> None:
     from alphintra.errors import OperationFailed
 
     settings = get_settings()
+    warn_if_exposed(settings.paths)
     socket_path = socket_path_for(settings)
     probe = probe_daemon(settings.paths.pid_file)
     data: dict[str, Any]

@@ -78,7 +78,7 @@ def spawn_daemon(
         command += ["--tcp", tcp]
     command += ["-v"] * verbosity
     start_offset = out_path.stat().st_size if out_path.exists() else 0
-    with out_path.open("ab") as out:
+    with open(os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
         proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

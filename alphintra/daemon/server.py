@@ -247,6 +247,7 @@ def run_daemon(
     """Serve until stopped, in this process; returns the exit code. Raises ConflictError when already running."""
     from alphintra import __version__
     from alphintra.config.logs import setup_logging
+    from alphintra.config.paths import ensure_home, private_umask, warn_if_exposed
     from alphintra.daemon.app import DaemonInfo, create_app
     from alphintra.daemon.auth import Authenticator, load_or_create_secret
     from alphintra.daemon.metrics import EngineMetrics
@@ -254,9 +255,12 @@ def run_daemon(
     from alphintra.daemon.ws import WebSocketHub
 
     tcp = tcp if tcp is not None else settings.engine.tcp
+    private_umask()  # the journal, state.db and its -wal/-shm, logs, market data: owner only
+    ensure_home(settings.paths.root)
     check_socket_path(socket_path_for(settings))
     logger = setup_logging(verbosity, False, json_file=log_file_for(settings))
     _route_uvicorn_logs(logger)
+    warn_if_exposed(settings.paths)
     with PidFile(settings.paths.pid_file), _listeners(settings, tcp) as listeners:
         secret = load_or_create_secret(settings) if listeners.tcp is not None else None
         metrics = EngineMetrics()
