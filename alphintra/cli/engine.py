@@ -150,8 +150,10 @@ def repair(
     if damage is None:
         if as_json:
             print_json({"journal": str(paths.journal), "damaged": False, "backup": None})
-        else:
+        elif paths.journal.is_dir():
             info(f"the journal {paths.journal} is intact: nothing to repair")
+        else:
+            info(f"there is no journal at {paths.journal}: nothing to repair")
         return
     if not as_json:
         console.print(f"journal damaged: {damage.segment} at byte {damage.offset}: {damage.why}")
