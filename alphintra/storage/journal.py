@@ -428,6 +428,7 @@ class Journal:
         """fsync everything appended so far; returns the durable sequence number."""
         with self._lock:
             self._check_open()
+            self._finish_cut_locked()  # a failed write's fragment still on disk would outlive a crash
             self._sync_locked()
             return self._durable_seq
 

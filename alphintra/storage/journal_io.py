@@ -33,12 +33,14 @@ class FillingDisk(JournalIO):
     """Real writes until ``free`` bytes have been written, then ``ENOSPC`` (for tests of the full-disk paths).
 
     ``free=None`` is unlimited. Truncating a file gives its cut bytes back, like a real file system. Call
-    :meth:`make_room` to free space, :meth:`fail_next_fsync` to make the next fsync report an I/O error.
+    :meth:`make_room` to free space, :meth:`fail_next_fsync` / :meth:`fail_next_truncate` to make the next fsync
+    or ftruncate report an I/O error.
     """
 
     def __init__(self, free: int | None = None) -> None:
         self.free = free
         self.fsync_errors: list[int] = []
+        self.truncate_errors: list[int] = []
         self.failures = 0
 
     def make_room(self, free: int | None) -> None:
@@ -46,6 +48,9 @@ class FillingDisk(JournalIO):
 
     def fail_next_fsync(self, code: int = errno.EIO) -> None:
         self.fsync_errors.append(code)
+
+    def fail_next_truncate(self, code: int = errno.EIO) -> None:
+        self.truncate_errors.append(code)
 
     def open(self, path: os.PathLike[str] | str, flags: int, mode: int = 0o600) -> int:
         # A full file system has no block for a new file either.
@@ -73,6 +78,10 @@ class FillingDisk(JournalIO):
         os.fsync(fd)
 
     def ftruncate(self, fd: int, size: int) -> None:
+        if self.truncate_errors:
+            code = self.truncate_errors.pop(0)
+            self.failures += 1
+            raise OSError(code, os.strerror(code))
         before = os.fstat(fd).st_size
         os.ftruncate(fd, size)
         if self.free is not None and before > size:

@@ -98,6 +98,27 @@ def test_failed_fsync_cuts_the_unsynced_records_and_never_reports_them_durable(t
     assert replayed(directory) == [(1, {"i": 0}), (2, {"i": "after"})]
 
 
+def test_a_fragment_that_could_not_be_cut_is_cut_before_anything_else(tmp_path: Path) -> None:
+    disk = FillingDisk()
+    with Journal(tmp_path, io=disk) as journal:
+        journal.append({"i": 0})
+        before = segment(tmp_path).read_bytes()
+        disk.make_room(len(before) + 70)  # the next batch's first record fits whole, the second does not
+        disk.fail_next_truncate()
+        with pytest.raises(StorageUnavailable):
+            journal.append_many([{"i": 1, "pad": "q" * 20}, {"i": 2, "pad": "q" * 20}])
+        assert segment(tmp_path).read_bytes().count(b"\n") == 2  # the cut failed: a whole record is still there
+        assert journal.last_seq == 1
+        disk.fail_next_truncate()
+        with pytest.raises(StorageUnavailable) as failed:
+            journal.sync()  # nothing may be called durable while the fragment stays
+        assert "cannot cut the failed write from" in failed.value.message
+        disk.make_room(None)
+        assert journal.append({"i": "next"}) == 2  # cut first, then written
+        assert segment(tmp_path).read_bytes().startswith(before)
+    assert replayed(tmp_path) == [(1, {"i": 0}), (2, {"i": "next"})]
+
+
 def test_a_full_disk_at_rotation_keeps_the_durable_records_and_rotates_later(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
