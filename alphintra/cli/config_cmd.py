@@ -54,9 +54,10 @@ def init(
 @app.command("path")
 def path(as_json: JsonOption = False) -> None:
     """Print where the config file and the data home are."""
-    from alphintra.config.paths import HomePaths, config_file
+    from alphintra.config.paths import HomePaths, config_file, warn_if_exposed
 
     home = HomePaths()
+    warn_if_exposed(home)
     data = {
         "config_file": str(config_file()),
         "home": str(home.root),

@@ -1,4 +1,4 @@
-"""`alphintra engine`: run the daemon, stop it, ask how it is, read its log."""
+"""`alphintra engine`: run the daemon, stop it, ask how it is, read its log, repair its journal."""
 
 from __future__ import annotations
 
@@ -84,6 +84,7 @@ def _uptime(seconds: float) -> str:
 @app.command("status")
 def status(as_json: JsonOption = False) -> None:
     """Is a daemon running? pid, uptime, socket, tcp, readiness and version (exit 0 either way)."""
+    from alphintra.config.paths import warn_if_exposed
     from alphintra.config.settings import get_settings
     from alphintra.daemon.client import EngineClient
     from alphintra.daemon.runfiles import probe_daemon
@@ -91,6 +92,7 @@ def status(as_json: JsonOption = False) -> None:
     from alphintra.errors import OperationFailed
 
     settings = get_settings()
+    warn_if_exposed(settings.paths)
     socket_path = socket_path_for(settings)
     probe = probe_daemon(settings.paths.pid_file)
     data: dict[str, Any]
@@ -125,6 +127,52 @@ def status(as_json: JsonOption = False) -> None:
         "problem": data.get("problem"),
     }
     emit({k: v for k, v in shown.items() if v is not None}, False, title="engine")
+
+
+@app.command("repair")
+def repair(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before cutting the journal.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Back up a damaged journal and cut it at its first invalid record (the engine must be stopped).
+
+    The whole journal is copied to $ALPHINTRA_HOME/backups/journal-<UTC time>/ first; segments and snapshots
+    after the damage are moved there, never deleted. Every valid record before the damage is kept.
+    """
+    from alphintra.config.settings import get_settings
+    from alphintra.errors import ValidationError
+    from alphintra.storage.journal_repair import find_damage, repair_journal
+
+    paths = get_settings().paths
+    if as_json and not yes:
+        raise ValidationError("--yes", "is required with --json (repair asks before it changes anything)")
+    damage = find_damage(paths.journal) if paths.journal.is_dir() else None
+    if damage is None:
+        if as_json:
+            print_json({"journal": str(paths.journal), "damaged": False, "backup": None})
+        elif paths.journal.is_dir():
+            info(f"the journal {paths.journal} is intact: nothing to repair")
+        else:
+            info(f"there is no journal at {paths.journal}: nothing to repair")
+        return
+    if not as_json:
+        console.print(f"journal damaged: {damage.segment} at byte {damage.offset}: {damage.why}")
+        console.print(f"  keeps {damage.records} records (up to seq {damage.last_good_seq})")
+        moved = len(damage.later_segments) + len(damage.later_snapshots)
+        console.print(
+            f"  cuts {damage.cut_bytes} bytes ({damage.records_lost} records or fragments)"
+            + (f"; {moved} later file(s) move into the backup" if moved else "")
+        )
+    if not yes:
+        typer.confirm(f"Back up the journal into {paths.root / 'backups'} and cut it there?", abort=True)
+    report = repair_journal(paths.journal, paths.root / "backups")
+    if as_json:
+        print_json(report.to_dict())
+        return
+    if report.damage is None:
+        info("the journal is intact now: nothing was cut")
+        return
+    info(f"journal repaired: it ends at seq {report.damage.last_good_seq}; the original is in {report.backup}")
 
 
 @app.command("logs")

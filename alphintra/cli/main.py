@@ -70,10 +70,12 @@ def root(
     ] = None,
 ) -> None:
     from alphintra.config.logs import setup_logging
+    from alphintra.config.paths import private_umask
     from alphintra.config.settings import reset_settings_cache
 
     OutputState.verbose = verbose
     OutputState.quiet = quiet
+    private_umask()  # what the commands write into the data home (state.db, market data, reports) is owner-only
     # Flags beat the environment: setting the variables here makes every layer below see the same values.
     if home is not None:
         os.environ["ALPHINTRA_HOME"] = str(home.expanduser())

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
@@ -29,6 +31,14 @@ class JsonLinesFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, separators=(",", ":"))
+
+
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log whose files are created 0600 whatever the process umask (logs name orders and accounts)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def level_for(verbosity: int, quiet: bool) -> int:
@@ -60,8 +70,8 @@ def setup_logging(verbosity: int = 0, quiet: bool = False, json_file: Path | Non
         if handler.get_name() == "console":
             handler.setLevel(console_level)
     if json_file is not None and not any(h.get_name() == "jsonl" for h in logger.handlers):
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = RotatingFileHandler(json_file, maxBytes=20_000_000, backupCount=5, encoding="utf-8")
+        json_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        file_handler = PrivateRotatingFileHandler(json_file, maxBytes=20_000_000, backupCount=5, encoding="utf-8")
         file_handler.setFormatter(JsonLinesFormatter())
         file_handler.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
         file_handler.set_name("jsonl")

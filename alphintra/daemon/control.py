@@ -78,7 +78,7 @@ def spawn_daemon(
         command += ["--tcp", tcp]
     command += ["-v"] * verbosity
     start_offset = out_path.stat().st_size if out_path.exists() else 0
-    with out_path.open("ab") as out:
+    with open(os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
         proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -93,9 +93,11 @@ def spawn_daemon(
         while True:
             code = proc.poll()
             if code is not None:
+                detail = _failure_detail(out_path, start_offset)
+                reason = _start_failure(detail)
                 raise OperationFailed(
-                    f"the engine exited during start (exit code {code})",
-                    detail=_failure_detail(out_path, start_offset),
+                    f"the engine exited during start (exit code {code})" + (f": {reason}" if reason else ""),
+                    detail=None if reason else detail,
                 )
             if socket_path.exists():
                 try:
@@ -110,6 +112,14 @@ def spawn_daemon(
                     detail=_failure_detail(out_path, start_offset),
                 )
             time.sleep(POLL_SECONDS)
+
+
+def _start_failure(output: str | None) -> str | None:
+    """The reason the daemon logged for a failed start (its last such line), if it logged one."""
+    from alphintra.daemon.server import START_FAILED
+
+    found = [line.split(START_FAILED, 1)[1] for line in (output or "").splitlines() if START_FAILED in line]
+    return found[-1].strip() if found else None
 
 
 def _failure_detail(out_path: Path, offset: int) -> str | None:

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from alphintra.config.settings import Settings
     from alphintra.daemon.lifecycle import EngineHost
 
+# The prefix of the log line that says why the engine did not start; ``spawn_daemon`` looks for it.
+START_FAILED = "engine failed to start: "
+
 log = get_logger("daemon.server")
 
 GRACEFUL_SECONDS = 5.0
@@ -181,7 +184,7 @@ async def _serve(app: FastAPI, host: EngineHost, listeners: Listeners) -> int:
         if started in done:
             error = started.exception()
             if error is not None:
-                log.error("engine failed to start: %s", error, exc_info=error)
+                _start_failed(error)
                 exit_code = 1
                 break
             log.info("engine ready")
@@ -215,12 +218,23 @@ async def _serve(app: FastAPI, host: EngineHost, listeners: Listeners) -> int:
     if not started.done():
         log.error("engine start was still running at exit")
         exit_code = 1
-    elif exit_code == 0 and started.exception() is not None:  # a start that failed after the stop request
-        log.error("engine failed to start: %s", started.exception(), exc_info=started.exception())
+    elif exit_code == 0 and (error := started.exception()) is not None:  # a start that failed after the stop
+        _start_failed(error)
         exit_code = 1
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.remove_signal_handler(signum)
     return exit_code
+
+
+def _start_failed(error: BaseException) -> None:
+    """One log line a person can act on (the parent of a background start shows it): an error the project raised
+    on purpose (a damaged journal, a full disk) is its message and advice, not a traceback; anything else is a bug
+    and keeps its traceback."""
+    if isinstance(error, AlphintraError):
+        advice = f"; {error.detail}" if error.detail else ""
+        log.error("%s%s%s", START_FAILED, error.message, advice)
+    else:
+        log.error("%s%s", START_FAILED, error, exc_info=error)
 
 
 def run_daemon(
@@ -233,6 +247,7 @@ def run_daemon(
     """Serve until stopped, in this process; returns the exit code. Raises ConflictError when already running."""
     from alphintra import __version__
     from alphintra.config.logs import setup_logging
+    from alphintra.config.paths import ensure_home, private_umask, warn_if_exposed
     from alphintra.daemon.app import DaemonInfo, create_app
     from alphintra.daemon.auth import Authenticator, load_or_create_secret
     from alphintra.daemon.metrics import EngineMetrics
@@ -240,9 +255,12 @@ def run_daemon(
     from alphintra.daemon.ws import WebSocketHub
 
     tcp = tcp if tcp is not None else settings.engine.tcp
+    private_umask()  # the journal, state.db and its -wal/-shm, logs, market data: owner only
+    ensure_home(settings.paths.root)
     check_socket_path(socket_path_for(settings))
     logger = setup_logging(verbosity, False, json_file=log_file_for(settings))
     _route_uvicorn_logs(logger)
+    warn_if_exposed(settings.paths)
     with PidFile(settings.paths.pid_file), _listeners(settings, tcp) as listeners:
         secret = load_or_create_secret(settings) if listeners.tcp is not None else None
         metrics = EngineMetrics()

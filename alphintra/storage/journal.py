@@ -25,10 +25,22 @@ Durability (``fsync``):
   thread enforces the time bound when appends stop. :meth:`Journal.wait_durable` lets a caller acknowledge only
   once its record is on disk, while still sharing one fsync with its neighbours.
 
-Recovery on open: only the last segment can end in a torn record (a segment is fsync-ed before the next one is
-started). Invalid bytes after the last valid record are a torn tail and are truncated -- a complete record that was
-fsync-ed is never touched. An invalid record *followed by valid ones*, a sequence gap, or a torn record in a sealed
-segment is corruption: :class:`JournalCorrupted` is raised and nothing is repaired automatically.
+A write or fsync that fails (``ENOSPC``, ``EIO``, ``EDQUOT``...) leaves nothing behind: the segment is cut back
+to where the batch began -- after a failed fsync, to where the last good fsync left it, since the kernel may have
+dropped the pages it could not write and a later fsync would not say so -- ``last_seq`` does not move (the cut
+records' numbers go to the next ones) and :class:`~alphintra.errors.StorageUnavailable` names the file and the
+error. The next append works as soon as space returns. A segment or snapshot that cannot be started while the
+records are already durable is only logged: the append succeeded. ``io`` swaps the system calls for a
+:class:`~alphintra.storage.journal_io.FillingDisk` in tests.
+
+Recovery on open: only the newest segment can end in a torn record (a segment is fsync-ed before the next one is
+started), and a torn record is one without its newline: the crash interrupted its write, so it was never
+acknowledged, and it is cut. Everything else is corruption and :class:`JournalCorrupted` is raised, naming the
+file and the byte offset, with nothing repaired automatically: a complete line that fails its checksum (even the
+last one: it was written whole and may have been acknowledged), a sequence gap, a sealed segment that does not end
+exactly at a record boundary or whose last record is not the one before the next segment's first.
+``alphintra engine repair`` (:mod:`alphintra.storage.journal_repair`) backs the journal up and cuts it at the
+first invalid record.
 
 Snapshots are written atomically (temporary file, fsync, rename, fsync of the directory) after the records they
 cover are durable; replay = newest snapshot + the records after it (:meth:`Journal.replay`).
@@ -40,6 +52,9 @@ another process may be writing (it stops quietly at a half-written last line).
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import itertools
 import json
 import logging
 import os
@@ -53,7 +68,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from alphintra.errors import ConflictError, OperationFailed, ValidationError
+from alphintra.errors import ConflictError, OperationFailed, StorageUnavailable, ValidationError
+from alphintra.storage.journal_io import JournalIO
 
 try:
     import fcntl
@@ -80,7 +96,12 @@ class JournalCorrupted(OperationFailed):
     def __init__(self, path: Path, offset: int, why: str) -> None:
         self.path = path
         self.offset = offset
-        super().__init__(f"journal corrupted: {path} at byte {offset}: {why}")
+        self.why = why
+        super().__init__(
+            f"journal corrupted: {path} at byte {offset}: {why}",
+            detail="the engine will not start on a damaged journal; run `alphintra engine repair` "
+            "(it keeps a backup of the journal, then cuts it at the first damaged record)",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +200,13 @@ def _segment_path(directory: Path, first_seq: int) -> Path:
 def _read_segments(
     segments: list[tuple[int, Path]], from_seq: int, upto: int | None, *, tolerate_torn_tail: bool
 ) -> Iterator[JournalRecord]:
-    """Records with ``from_seq <= seq (<= upto)``, checking checksums and continuity on the way."""
+    """Records with ``from_seq <= seq (<= upto)``, checking checksums and continuity on the way.
+
+    A line without its newline at the very end of the newest segment is a write still in progress (or one a
+    crash interrupted: never acknowledged); with ``tolerate_torn_tail`` it ends the iteration quietly. Any other
+    invalid bytes -- a complete line that fails its checksum, an incomplete line in a sealed segment -- are
+    corruption.
+    """
     start = 0
     for index, (first, _) in enumerate(segments):
         if first <= from_seq:
@@ -192,32 +219,77 @@ def _read_segments(
         if expected is not None and first != expected:
             raise JournalCorrupted(path, 0, f"segment starts at seq {first}, expected {expected}")
         expected = first
-        last_segment = index == len(segments) - 1
-        bad_at: int | None = None
+        newest = index == len(segments) - 1
         for offset, _, raw in _lines(path):
             if upto is not None and expected > upto:
                 return
             frame = _decode(raw)
             if frame is None:
-                bad_at = offset if bad_at is None else bad_at
-                continue
-            if bad_at is not None:
-                raise JournalCorrupted(path, bad_at, "invalid record followed by valid ones")
+                if not raw.endswith(b"\n") and newest and tolerate_torn_tail:
+                    return
+                raise JournalCorrupted(path, offset, _why_invalid(raw, newest))
             seq, payload = frame
             if seq != expected:
                 raise JournalCorrupted(path, offset, f"sequence {seq} where {expected} was expected")
             expected += 1
             if seq >= from_seq:
                 yield JournalRecord(seq, _load(path, offset, payload))
-        if bad_at is not None and not (last_segment and tolerate_torn_tail):
-            raise JournalCorrupted(path, bad_at, "invalid record at the end of a sealed segment")
+
+
+def _why_invalid(raw: bytes, newest: bool) -> str:
+    if raw.endswith(b"\n"):
+        return "a complete record fails its checksum"
+    if newest:
+        return "an incomplete record"
+    return "a sealed segment does not end at a record boundary"
+
+
+def _last_line(path: Path) -> tuple[int, bytes]:
+    """(offset, bytes) of the last line of a file, reading backwards from its end (empty file: (0, b""))."""
+    with path.open("rb") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        position, tail = end, b""
+        while position > 0:
+            step = min(65536, position)
+            position -= step
+            fh.seek(position)
+            tail = fh.read(step) + tail
+            cut = tail.rfind(b"\n", 0, len(tail) - 1)
+            if cut >= 0:
+                return position + cut + 1, tail[cut + 1 :]
+        return 0, tail
+
+
+def _check_sealed(segments: list[tuple[int, Path]]) -> None:
+    """Every sealed segment starts where its name says and ends, on a record boundary, right before the next.
+
+    Only the ends are read (replay checks every record in between): a start must not have to read the journal
+    twice to catch the damage a torn-tail rule would otherwise have swallowed.
+    """
+    for (first, path), (following, _) in itertools.pairwise(segments):
+        with path.open("rb") as fh:
+            head = fh.readline()
+        frame = _decode(head)
+        if frame is None:
+            raise JournalCorrupted(path, 0, _why_invalid(head, False) if head else "a sealed segment is empty")
+        if frame[0] != first:
+            raise JournalCorrupted(path, 0, f"sequence {frame[0]} where {first} was expected")
+        offset, raw = _last_line(path)
+        frame = _decode(raw)
+        if frame is None:
+            raise JournalCorrupted(path, offset, _why_invalid(raw, False))
+        if frame[0] != following - 1:
+            raise JournalCorrupted(
+                path, offset, f"the segment ends at seq {frame[0]} but the next one starts at {following}"
+            )
 
 
 def read_journal(directory: Path | str, from_seq: int = 1) -> Iterator[JournalRecord]:
     """Read a journal without opening it for writing (another process may be appending to it).
 
-    A damaged record at the very end of the last segment is treated as not-yet-written and ends the iteration;
-    damage anywhere else raises :class:`JournalCorrupted`.
+    A record without its newline at the very end of the newest segment is treated as not-yet-written and ends the
+    iteration; damage anywhere else, a complete last line that fails its checksum included, raises
+    :class:`JournalCorrupted`.
     """
     root = Path(directory)
     if not root.is_dir():
@@ -242,6 +314,7 @@ class Journal:
         keep_snapshots: int = 2,
         flusher: bool = False,
         monotonic_ns: Callable[[], int] = time.monotonic_ns,
+        io: JournalIO | None = None,
     ) -> None:
         try:
             self.policy = FsyncPolicy(str(fsync).lower())
@@ -256,7 +329,11 @@ class Journal:
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise ValidationError(name, f"must be an integer >= {minimum}", value)
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self._io = io or JournalIO()
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unavailable("create the journal directory", self.directory, exc) from None
         self._group_records = group_records
         self._group_interval_ns = group_interval_ms * 1_000_000
         self._segment_bytes = segment_bytes
@@ -276,6 +353,9 @@ class Journal:
         self._last_seq = self.recovery.last_seq
         self._durable_seq = self._last_seq
         self._unsynced = 0
+        # Bumped whenever records that were written but not yet durable are cut after a failed fsync: their
+        # sequence numbers are then given to the next records, and a waiter must not mistake those for its own.
+        self._cuts = 0
         self._oldest_unsynced_ns = 0
         self._segments = _segments(self.directory)
         if not self._segments:
@@ -286,10 +366,21 @@ class Journal:
             # so the sequence inside every segment stays contiguous.
             first, path = self._last_seq + 1, _segment_path(self.directory, self._last_seq + 1)
             self._segments.append((first, path))
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self._fd = self._io.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            os.close(self._lock_fd)
+            raise _unavailable("open the journal segment", path, exc) from None
         self._size = os.fstat(self._fd).st_size
+        self._durable_size = self._size  # where the current segment ends once every record in it is fsync-ed
+        self._pending_cut: int | None = None  # a size the segment must be cut back to before anything else
         if self._size == 0:
-            _fsync_dir(self.directory)
+            try:
+                _fsync_dir(self.directory)
+            except OSError as exc:
+                os.close(self._fd)
+                os.close(self._lock_fd)
+                raise _unavailable("sync the journal directory", self.directory, exc) from None
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         if flusher and self.policy is FsyncPolicy.GROUP:
@@ -319,6 +410,7 @@ class Journal:
             raise ValidationError("records", "must not be empty")
         with self._lock:
             self._check_open()
+            self._finish_cut_locked()
             first = self._last_seq + 1
             data = b"".join(_frame(first + i, p) for i, p in enumerate(payloads))
             self._write(data)
@@ -336,6 +428,7 @@ class Journal:
         """fsync everything appended so far; returns the durable sequence number."""
         with self._lock:
             self._check_open()
+            self._finish_cut_locked()  # a failed write's fragment still on disk would outlive a crash
             self._sync_locked()
             return self._durable_seq
 
@@ -348,11 +441,15 @@ class Journal:
             return True
 
     def wait_durable(self, seq: int, timeout: float | None = None) -> bool:
-        """Block until record ``seq`` is fsync-ed (by the group policy or another caller); False on timeout."""
+        """Block until record ``seq`` is fsync-ed (by the group policy or another caller); False on timeout.
+
+        Also False when a failed fsync cut the not-yet-durable records while waiting: the record is gone (call it
+        right after the append, so that its number cannot have been cut and given to another record before).
+        """
         with self._durable:
-            return self._durable.wait_for(lambda: self._durable_seq >= seq or self._closed, timeout) and (
-                self._durable_seq >= seq
-            )
+            cuts = self._cuts
+            self._durable.wait_for(lambda: self._durable_seq >= seq or self._closed or self._cuts != cuts, timeout)
+            return self._cuts == cuts and self._durable_seq >= seq
 
     def close(self) -> None:
         """fsync what is pending and release the journal; idempotent."""
@@ -364,6 +461,7 @@ class Journal:
             if self._closed:
                 return
             try:
+                self._finish_cut_locked()
                 self._sync_locked()
             finally:
                 self._closed = True
@@ -403,16 +501,23 @@ class Journal:
         path = self.directory / f"snapshot-{covered:020d}.json"
         tmp = path.with_name(path.name + ".tmp")
         with self._snapshot_lock:  # appends go on meanwhile; only snapshot writers wait for each other
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                _write_all(fd, _frame(covered, payload))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-            _fsync_dir(self.directory)
+                fd = self._io.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                try:
+                    self._write_all(fd, _frame(covered, payload))
+                    self._io.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, path)
+                _fsync_dir(self.directory)
+            except OSError as exc:
+                # No half-written snapshot may stay behind; the records it would have covered are all still there.
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise _unavailable("write the snapshot", path, exc) from None
             for _, old in self._snapshot_files()[: -self._keep_snapshots]:
-                old.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # an old snapshot left behind costs space, nothing else
+                    old.unlink(missing_ok=True)
         return Snapshot(covered, json.loads(payload), path)
 
     def latest_snapshot(self) -> Snapshot | None:
@@ -464,7 +569,10 @@ class Journal:
             raise OperationFailed(f"journal {self.directory} is closed")
 
     def _take_lock(self) -> int:
-        fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = self._io.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise _unavailable("create the journal lock", self.directory / "LOCK", exc) from None
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -482,6 +590,7 @@ class Journal:
         if not segments:
             self._next_in_segment = floor + 1
             return Recovery(None, 0, floor)
+        _check_sealed(segments)
         first, path = segments[-1]
         last = first - 1
         good_end = 0
@@ -489,20 +598,27 @@ class Journal:
         for offset, end, raw in _lines(path):
             frame = _decode(raw)
             if frame is None:
-                bad_at = offset if bad_at is None else bad_at
+                # Only a line the crash left without its newline was never acknowledged; a complete line that
+                # fails its checksum was written whole, fsync-ed and maybe acknowledged: it is damage.
+                if raw.endswith(b"\n"):
+                    raise JournalCorrupted(path, offset, _why_invalid(raw, True))
+                bad_at = offset
                 continue
-            if bad_at is not None:
-                raise JournalCorrupted(path, bad_at, "invalid record followed by valid ones")
             if frame[0] != last + 1:
                 raise JournalCorrupted(path, offset, f"sequence {frame[0]} where {last + 1} was expected")
             last, good_end = frame[0], end
         truncated = 0
         if bad_at is not None:
             truncated = path.stat().st_size - good_end
-            with path.open("r+b") as fh:
-                fh.truncate(good_end)
-                fh.flush()
-                os.fsync(fh.fileno())
+            try:
+                fd = self._io.open(path, os.O_WRONLY, 0o600)
+                try:
+                    self._io.ftruncate(fd, good_end)
+                    self._io.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise _unavailable("cut the torn tail of", path, exc) from None
             _log.warning("journal %s: cut a torn tail of %d bytes after seq %d", path, truncated, last)
         self._next_in_segment = last + 1
         return Recovery(path, truncated, max(last, floor))
@@ -515,9 +631,44 @@ class Journal:
                 found.append((int(match.group(1)), path))
         return sorted(found)
 
+    def _segment_now(self) -> Path:
+        return self._segments[-1][1]
+
+    def _write_all(self, fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = self._io.write(fd, view)
+            view = view[written:]
+
     def _write(self, data: bytes) -> None:
-        _write_all(self._fd, data)
+        """Write a batch of records whole, or leave the segment exactly as it was and raise StorageUnavailable."""
+        try:
+            self._write_all(self._fd, data)
+        except OSError as exc:
+            # A full disk takes part of the batch: cut the fragment, or the next record would follow a torn one
+            # and the next start would refuse the journal.
+            self._cut_locked(self._size)
+            raise _unavailable("write", self._segment_now(), exc) from None
         self._size += len(data)
+
+    def _cut_locked(self, size: int) -> None:
+        """Cut the current segment back to ``size``; if even that fails, remember to retry before the next write."""
+        self._pending_cut = size
+        self._size = size
+        try:
+            self._finish_cut_locked()
+        except StorageUnavailable as exc:
+            _log.error("%s", exc.message)
+
+    def _finish_cut_locked(self) -> None:
+        if self._pending_cut is None:
+            return
+        try:
+            self._io.ftruncate(self._fd, self._pending_cut)
+            self._io.fsync(self._fd)
+        except OSError as exc:
+            raise _unavailable("cut the failed write from", self._segment_now(), exc) from None
+        self._pending_cut = None
 
     def _group_due(self) -> bool:
         return (
@@ -526,36 +677,72 @@ class Journal:
 
     def _sync_locked(self) -> None:
         if self._unsynced:
-            os.fsync(self._fd)
+            try:
+                self._io.fsync(self._fd)
+            except OSError as exc:
+                # After a failed fsync the kernel may have dropped the dirty pages and a later fsync would report
+                # success for data that never reached the disk: nothing since the last good fsync is durable, so
+                # it is cut and its sequence numbers go to the next records.
+                lost = self._last_seq - self._durable_seq
+                self._cut_locked(self._durable_size)
+                self._last_seq = self._durable_seq
+                self._unsynced = 0
+                self._cuts += 1
+                self._durable.notify_all()
+                raise _unavailable("sync", self._segment_now(), exc, lost=lost) from None
             self._unsynced = 0
+            self._durable_size = self._size
         if self._durable_seq != self._last_seq:
             self._durable_seq = self._last_seq
             self._durable.notify_all()
 
     def _rotate_locked(self) -> None:
         self._sync_locked()
-        os.close(self._fd)
         first = self._last_seq + 1
         path = _segment_path(self.directory, first)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        _fsync_dir(self.directory)
+        # The records written so far are durable whatever happens here: a segment that cannot be started only
+        # means the current one grows past its size until a later append manages to rotate.
+        try:
+            fd = self._io.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            _log.warning("journal: cannot start segment %s (%s); the current one goes on", path, _os_error(exc))
+            return
+        try:
+            _fsync_dir(self.directory)
+        except OSError as exc:
+            try:
+                path.unlink()
+            except OSError:
+                pass  # the empty file stays: use it, rather than leave a segment that the records do not continue
+            else:
+                os.close(fd)
+                _log.warning("journal: cannot start segment %s (%s); the current one goes on", path, _os_error(exc))
+                return
+        os.close(self._fd)
+        self._fd = fd
         self._segments.append((first, path))
-        self._size = 0
+        self._size = self._durable_size = 0
 
     def _flush_loop(self) -> None:
         interval = max(self._group_interval_ns / 1e9, 0.001)
         while not self._stop.wait(interval):
             try:
                 self.maybe_sync()
-            except OSError:
-                _log.exception("journal background fsync failed")
+            except StorageUnavailable as exc:
+                _log.error("journal background fsync failed: %s", exc.message)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _os_error(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0)
+    text = exc.strerror or str(exc)
+    return f"{name}: {text}" if name else text
+
+
+def _unavailable(action: str, path: Path, exc: OSError, *, lost: int = 0) -> StorageUnavailable:
+    message = f"cannot {action} {path} ({_os_error(exc)}); nothing of this change was kept"
+    if lost > 1:
+        message += f" ({lost} records not yet on disk were cut)"
+    return StorageUnavailable(message)
 
 
 __all__ = [

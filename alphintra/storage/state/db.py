@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,10 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            file = Path(database).expanduser()
+            file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # SQLite gives its -wal, -shm and -journal files the database file's mode: create that one 0600.
+            os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
         engine = create_engine(
             parsed,
             echo=echo,

@@ -112,11 +112,11 @@ def test_torn_tail_is_truncated_and_complete_records_survive(tmp_path: Path) -> 
     "tail",
     [
         b"\x00" * 4096,  # the file grew but the data never reached the disk
-        b'{"seq":4,"crc":"00000000","rec":{"i":3}}\n',  # a complete line whose bytes are not the ones written
-        b'{"seq":4,"crc":"1234abcd","rec":{"i":3}}\n\x00\x00',
+        b'{"seq":4,"crc":"00000000","rec":{"i":3}}',  # the write stopped right before the newline
+        b'{"seq":4,"crc":"1234ab',  # a crash mid-write
     ],
 )
-def test_damaged_last_record_is_a_torn_tail(tmp_path: Path, tail: bytes) -> None:
+def test_an_incomplete_last_line_is_a_torn_tail(tmp_path: Path, tail: bytes) -> None:
     with Journal(tmp_path) as journal:
         journal.append_many([{"i": i} for i in range(3)])
     segment = tmp_path / segment_files(tmp_path)[0]
@@ -125,6 +125,37 @@ def test_damaged_last_record_is_a_torn_tail(tmp_path: Path, tail: bytes) -> None
     with Journal(tmp_path) as journal:
         assert journal.recovery.truncated_bytes == len(tail)
         assert [r.seq for r in journal.read()] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["flip", "complete bad line", "bad line then junk"],
+)
+def test_a_complete_last_record_that_fails_its_checksum_is_corruption(tmp_path: Path, damage: str) -> None:
+    """Changed rule (issue 13): a complete line was written whole and may have been acknowledged; dropping it
+    as a torn tail re-executed an acknowledged fill at restart."""
+    with Journal(tmp_path) as journal:
+        journal.append_many([{"i": i, "fill": "10.25"} for i in range(3)])
+    segment = tmp_path / segment_files(tmp_path)[0]
+    data = bytearray(segment.read_bytes())
+    last = data.rindex(b"\n", 0, len(data) - 1) + 1
+    if damage == "flip":
+        data[data.index(b"10.25", last) + 1] = ord("9")  # bit rot in the last, complete record
+    elif damage == "complete bad line":
+        last = len(data)
+        data += b'{"seq":4,"crc":"00000000","rec":{"i":3}}\n'
+    else:
+        last = len(data)
+        data += b'{"seq":4,"crc":"1234abcd","rec":{"i":3}}\n\x00\x00'
+    segment.write_bytes(bytes(data))
+    with pytest.raises(JournalCorrupted) as opened:
+        Journal(tmp_path)
+    assert opened.value.offset == last
+    assert f"journal corrupted: {segment} at byte {last}: a complete record fails its checksum" in str(opened.value)
+    assert "run `alphintra engine repair`" in (opened.value.detail or "")
+    assert segment.read_bytes() == bytes(data)  # nothing was cut
+    with pytest.raises(JournalCorrupted):
+        list(read_journal(tmp_path))  # a reader must not take it for a line still being written
 
 
 def test_corruption_in_the_middle_is_detected_not_repaired(tmp_path: Path) -> None:
@@ -138,12 +169,19 @@ def test_corruption_in_the_middle_is_detected_not_repaired(tmp_path: Path) -> No
     with pytest.raises(JournalCorrupted) as opened:
         Journal(tmp_path)
     assert opened.value.offset == second
-    assert "followed by valid ones" in str(opened.value)
+    assert "a complete record fails its checksum" in str(opened.value)
     with pytest.raises(JournalCorrupted):
         list(read_journal(tmp_path))
     assert segment.read_bytes() == bytes(data)  # nothing was truncated
     with pytest.raises(JournalCorrupted):
         Journal(tmp_path)  # the failed open released its lock: the same error again, not "already open"
+
+
+def sealed_journal(directory: Path) -> list[Path]:
+    with Journal(directory, segment_bytes=50) as journal:
+        for i in range(4):
+            journal.append({"i": i, "pad": "y" * 30})
+    return [directory / name for name in segment_files(directory)]
 
 
 def test_sequence_gap_and_damage_in_a_sealed_segment_are_corruption(tmp_path: Path) -> None:
@@ -159,14 +197,39 @@ def test_sequence_gap_and_damage_in_a_sealed_segment_are_corruption(tmp_path: Pa
     assert "sequence 5 where 2 was expected" in str(gap.value)
 
     other = tmp_path / "sealed"
-    with Journal(other, segment_bytes=50) as journal:
-        for i in range(4):
-            journal.append({"i": i, "pad": "y" * 30})
-    first = other / segment_files(other)[0]
+    first = sealed_journal(other)[0]
+    size = first.stat().st_size
     first.write_bytes(first.read_bytes()[:-5])  # a sealed segment cannot have a torn tail
     with pytest.raises(JournalCorrupted) as sealed:
         list(read_journal(other))
-    assert "sealed segment" in str(sealed.value)
+    assert "a sealed segment does not end at a record boundary" in str(sealed.value)
+    with pytest.raises(JournalCorrupted) as opened:  # and the writer refuses it at open, before any replay
+        Journal(other, segment_bytes=50)
+    assert opened.value.path == first and opened.value.offset == 0 and "does not end" in str(opened.value)
+    assert first.stat().st_size == size - 5
+
+
+def test_an_older_segment_missing_its_last_records_is_corruption(tmp_path: Path) -> None:
+    """Bytes cut from an older segment's end on a record boundary: every line left is valid, yet records are gone."""
+    segments = sealed_journal(tmp_path)
+    first = segments[0]
+    data = first.read_bytes()
+    first.write_bytes(data[: data.rindex(b"\n", 0, len(data) - 1) + 1] if data.count(b"\n") > 1 else b"")
+    with pytest.raises(JournalCorrupted) as opened:
+        Journal(tmp_path, segment_bytes=50)
+    assert opened.value.path == first
+    assert "next one starts at" in str(opened.value) or "sealed segment is empty" in str(opened.value)
+    with pytest.raises(JournalCorrupted):
+        list(read_journal(tmp_path))
+
+
+def test_a_segment_whose_first_record_does_not_continue_the_previous_one_is_corruption(tmp_path: Path) -> None:
+    segments = sealed_journal(tmp_path)
+    newest = segments[-1]
+    newest.rename(newest.with_name("segment-00000000000000000009.jsonl"))  # its records start at 4, not 9
+    with pytest.raises(JournalCorrupted) as opened:
+        Journal(tmp_path, segment_bytes=50)
+    assert "next one starts at 9" in str(opened.value)
 
 
 def test_every_policy_fsyncs_each_append(tmp_path: Path, fsyncs: list[int]) -> None:
