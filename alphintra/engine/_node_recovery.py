@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.errors import ConflictError
-from alphintra.engine.core.events import OrderCanceled, OrderInitialized, event_from_dict
+from alphintra.engine.core.events import OrderCanceled, OrderFilled, OrderInitialized, event_from_dict
 from alphintra.engine.core.orders import Order
 
 if TYPE_CHECKING:
@@ -82,6 +82,9 @@ def _replay_event(node: TradingNode, rec: Mapping[str, Any]) -> None:
         order = node.orders[event.order_id]
         order.apply(event)
         node._effects(order, event)
+        if isinstance(event, OrderFilled):
+            # The venue's trade ids continue after every one journaled, like order ids (unique for the home's life).
+            node.venue.trade_id_issued(event.trade_id)
 
 
 def resume(node: TradingNode) -> None:
