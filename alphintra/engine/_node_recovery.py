@@ -27,44 +27,51 @@ def replay(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
     if node.orders:
         raise ConflictError("replay needs a fresh node")
     node._replaying = True
-    ledger = node.ledger
-    count = 0
     try:
-        for rec in records:
-            count += 1
-            kind = rec.get("type")
-            if kind == "AccountOpened":
-                ledger.open_account(
-                    str(rec["account"]),
-                    mode=str(rec["mode"]),
-                    currency=str(rec["currency"]),
-                    leverage=str(rec["leverage"]),
-                )
-            elif kind == "Deposited":
-                ledger.deposit(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-            elif kind == "Withdrawn":
-                ledger.withdraw(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-            elif kind == "Reserved":
-                inst = node.instruments.get(str(rec["symbol"]))
-                price = rec.get("price")
-                ledger.reserve(
-                    str(rec["account"]),
-                    str(rec["order_id"]),
-                    inst,
-                    str(rec["side"]),
-                    str(rec["quantity"]),
-                    None if price is None else str(price),
-                )
-            elif kind == "Released":
-                ledger.release(str(rec["order_id"]))
-            elif kind == "EmulatorLink":
-                node.emulator.restore_record(rec)
-            elif isinstance(kind, str) and kind.startswith("Algo"):
-                node.algos.restore_record(rec)
-            elif isinstance(kind, str) and kind.startswith("Order"):
-                _replay_event(node, rec)
+        return fold(node, records)
     finally:
         node._replaying = False
+
+
+def fold(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
+    """Fold records into ``node`` exactly as :func:`replay` does -- for a node that only ever folds (the state
+    projection's copy of the engine), which may fold the journal a piece at a time. Records of unknown types are
+    skipped. Nothing is journaled, emitted or sent while ``node._replaying`` is set; :func:`replay` sets it."""
+    ledger = node.ledger
+    count = 0
+    for rec in records:
+        count += 1
+        kind = rec.get("type")
+        if kind == "AccountOpened":
+            ledger.open_account(
+                str(rec["account"]),
+                mode=str(rec["mode"]),
+                currency=str(rec["currency"]),
+                leverage=str(rec["leverage"]),
+            )
+        elif kind == "Deposited":
+            ledger.deposit(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
+        elif kind == "Withdrawn":
+            ledger.withdraw(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
+        elif kind == "Reserved":
+            inst = node.instruments.get(str(rec["symbol"]))
+            price = rec.get("price")
+            ledger.reserve(
+                str(rec["account"]),
+                str(rec["order_id"]),
+                inst,
+                str(rec["side"]),
+                str(rec["quantity"]),
+                None if price is None else str(price),
+            )
+        elif kind == "Released":
+            ledger.release(str(rec["order_id"]))
+        elif kind == "EmulatorLink":
+            node.emulator.restore_record(rec)
+        elif isinstance(kind, str) and kind.startswith("Algo"):
+            node.algos.restore_record(rec)
+        elif isinstance(kind, str) and kind.startswith("Order"):
+            _replay_event(node, rec)
     return count
 
 
@@ -104,4 +111,4 @@ def _seq_of(order_id: str, prefix: str) -> int:
     return int(tail) if head == prefix and tail.isdigit() else 0
 
 
-__all__ = ["replay", "resume"]
+__all__ = ["fold", "replay", "resume"]
