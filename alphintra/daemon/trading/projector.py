@@ -392,6 +392,7 @@ class StateProjection:
         self.instruments = instruments
         self.applied_seq = 0
         self.rebuilding = False
+        self.chunk = _CHUNK
         self.reset()
 
     def reset(self) -> None:
@@ -437,7 +438,7 @@ class StateProjection:
     def advance(self, upto: int) -> int:
         """Project the next piece of the journal (at most a chunk of records, up to ``upto``) in one transaction;
         the number of records applied."""
-        records = self.tail.read(upto)
+        records = self.tail.read(upto, self.chunk)
         if not records and not self.rebuilding:
             return 0
         for rec in records:

@@ -51,5 +51,3 @@ def test_orders_filled_at_once_reach_the_store_with_their_trades(
         assert meta is not None and meta.applied_seq == engine.host.journal.last_seq
     finally:
         store.close()
-
-
