@@ -415,7 +415,7 @@ class StateProjection:
         if why is None and meta is not None:
             why = self._catch_up_silently(meta.applied_seq, meta.journal_id, meta.applied_digest, upto)
         if why is not None:
-            log.warning("rebuilding the state projection from the journal: %s", why)
+            (log.info if rebuild else log.warning)("rebuilding the state projection from the journal: %s", why)
             self.reset()
             self.rebuilding = True
 
@@ -458,7 +458,13 @@ class StateProjection:
                 w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
         except RetryableError:
             raise
-        except AlphintraError:
+        except AlphintraError as exc:
+            log.warning(
+                "state projection: a piece of the journal up to record %d was refused whole (%s: %s)",
+                fold.seq,
+                exc,
+                getattr(exc, "detail", ""),
+            )
             # One row the store refuses must not hold back the others (nor the position): they go one by one in one
             # transaction, and each refusal is logged with what it was.
             with self.store.batch() as w:
@@ -473,7 +479,13 @@ class StateProjection:
             w.clear(PROJECTED_TABLES)
         if not one_by_one:
             w.prefetch(rows)
+        previous = None
         for kind, row in rows:
+            if kind != previous and previous is not None:
+                # Parents reach the database before their children: the session's unit of work does not order
+                # inserts of tables linked only by foreign keys, and SQLite checks them at once.
+                w.session.flush()
+            previous = kind
             if kind == "trade":
                 _unique_trade_id(w, row)
             try:

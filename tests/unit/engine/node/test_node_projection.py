@@ -35,10 +35,12 @@ def session(directory: Path, **journal: Any) -> tuple[TradingNode, int]:
         return node, j.last_seq
 
 
-def project(store: StateStore, directory: Path, node: TradingNode, upto: int, chunk: int = 5000) -> StateProjection:
+def project(
+    store: StateStore, directory: Path, node: TradingNode, upto: int, chunk: int = 5000, *, rebuild: bool = False
+) -> StateProjection:
     core = StateProjection(store, directory, node.instruments)
     core.chunk = chunk
-    core.open(upto)
+    core.open(upto, rebuild=rebuild)
     while core.advance(upto) or core.rebuilding:
         pass
     return core
@@ -67,13 +69,18 @@ def assert_equal(store: StateStore, node: TradingNode) -> None:
         assert positions == {s: p.quantity for s, p in node.ledger.positions(account).items()}
 
 
-def test_the_projection_of_a_journal_equals_the_node_that_wrote_it(tmp_path: Path) -> None:
+def test_the_projection_of_a_journal_equals_the_node_that_wrote_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     journal = tmp_path / "journal"
     node, last = session(journal, segment_bytes=2_000)  # many segments
     assert len(list(journal.glob("segment-*.jsonl"))) > 3
     with StateStore(f"sqlite:///{tmp_path / 'state.db'}") as store:
         store.create_all()
-        core = project(store, journal, node, last, chunk=7)  # seven records per transaction
+        with caplog.at_level(logging.WARNING, logger="alphintra.daemon.projector"):
+            core = project(store, journal, node, last, chunk=7)  # seven records per transaction
+            project(store, journal, node, last, rebuild=True)  # all at once: parents are written before children
+        assert not caplog.records, caplog.text  # no piece had to fall back to one row at a time
         assert core.applied_seq == last
         assert_equal(store, node)
         meta = store.projection_meta()
