@@ -69,6 +69,27 @@ def stop(
     info(f"engine stopped (pid {pid})")
 
 
+@app.command("rebuild-state")
+def rebuild_state(as_json: JsonOption = False) -> None:
+    """Rebuild the SQL state (orders, trades, positions, balances) from the journal, from its first record.
+
+    The daemon must be stopped: a running one keeps the state caught up by itself, and rebuilds it on start when
+    it is missing or does not match the journal. Tables the journal does not hold are left as they are.
+    """
+    from alphintra.config.settings import get_settings
+    from alphintra.daemon.trading.projector import rebuild_state as rebuild
+
+    report = rebuild(get_settings())
+    if as_json:
+        print_json(report)
+        return
+    info(
+        f"state rebuilt from the journal up to record {report['applied_seq']}: {report['orders']} orders, "
+        f"{report['trades']} trades, {report['positions']} positions, {report['balances']} balances "
+        f"in {report['seconds']} s ({report['database']})"
+    )
+
+
 def _uptime(seconds: float) -> str:
     whole = int(seconds)
     days, rest = divmod(whole, 86400)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.errors import ConflictError
-from alphintra.engine.core.events import OrderCanceled, OrderInitialized, event_from_dict
+from alphintra.engine.core.events import OrderCanceled, OrderFilled, OrderInitialized, event_from_dict
 from alphintra.engine.core.orders import Order
 
 if TYPE_CHECKING:
@@ -27,44 +27,51 @@ def replay(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
     if node.orders:
         raise ConflictError("replay needs a fresh node")
     node._replaying = True
-    ledger = node.ledger
-    count = 0
     try:
-        for rec in records:
-            count += 1
-            kind = rec.get("type")
-            if kind == "AccountOpened":
-                ledger.open_account(
-                    str(rec["account"]),
-                    mode=str(rec["mode"]),
-                    currency=str(rec["currency"]),
-                    leverage=str(rec["leverage"]),
-                )
-            elif kind == "Deposited":
-                ledger.deposit(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-            elif kind == "Withdrawn":
-                ledger.withdraw(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-            elif kind == "Reserved":
-                inst = node.instruments.get(str(rec["symbol"]))
-                price = rec.get("price")
-                ledger.reserve(
-                    str(rec["account"]),
-                    str(rec["order_id"]),
-                    inst,
-                    str(rec["side"]),
-                    str(rec["quantity"]),
-                    None if price is None else str(price),
-                )
-            elif kind == "Released":
-                ledger.release(str(rec["order_id"]))
-            elif kind == "EmulatorLink":
-                node.emulator.restore_record(rec)
-            elif isinstance(kind, str) and kind.startswith("Algo"):
-                node.algos.restore_record(rec)
-            elif isinstance(kind, str) and kind.startswith("Order"):
-                _replay_event(node, rec)
+        return fold(node, records)
     finally:
         node._replaying = False
+
+
+def fold(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
+    """Fold records into ``node`` exactly as :func:`replay` does -- for a node that only ever folds (the state
+    projection's copy of the engine), which may fold the journal a piece at a time. Records of unknown types are
+    skipped. Nothing is journaled, emitted or sent while ``node._replaying`` is set; :func:`replay` sets it."""
+    ledger = node.ledger
+    count = 0
+    for rec in records:
+        count += 1
+        kind = rec.get("type")
+        if kind == "AccountOpened":
+            ledger.open_account(
+                str(rec["account"]),
+                mode=str(rec["mode"]),
+                currency=str(rec["currency"]),
+                leverage=str(rec["leverage"]),
+            )
+        elif kind == "Deposited":
+            ledger.deposit(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
+        elif kind == "Withdrawn":
+            ledger.withdraw(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
+        elif kind == "Reserved":
+            inst = node.instruments.get(str(rec["symbol"]))
+            price = rec.get("price")
+            ledger.reserve(
+                str(rec["account"]),
+                str(rec["order_id"]),
+                inst,
+                str(rec["side"]),
+                str(rec["quantity"]),
+                None if price is None else str(price),
+            )
+        elif kind == "Released":
+            ledger.release(str(rec["order_id"]))
+        elif kind == "EmulatorLink":
+            node.emulator.restore_record(rec)
+        elif isinstance(kind, str) and kind.startswith("Algo"):
+            node.algos.restore_record(rec)
+        elif isinstance(kind, str) and kind.startswith("Order"):
+            _replay_event(node, rec)
     return count
 
 
@@ -82,6 +89,9 @@ def _replay_event(node: TradingNode, rec: Mapping[str, Any]) -> None:
         order = node.orders[event.order_id]
         order.apply(event)
         node._effects(order, event)
+        if isinstance(event, OrderFilled):
+            # The venue's trade ids continue after every one journaled, like order ids (unique for the home's life).
+            node.venue.trade_id_issued(event.trade_id)
 
 
 def resume(node: TradingNode) -> None:
@@ -101,4 +111,4 @@ def _seq_of(order_id: str, prefix: str) -> int:
     return int(tail) if head == prefix and tail.isdigit() else 0
 
 
-__all__ = ["replay", "resume"]
+__all__ = ["fold", "replay", "resume"]

@@ -39,6 +39,7 @@ from alphintra.strategies.base import BarData, Strategy, StrategyError
 from alphintra.strategies.context import NodeContext, StrategyRunner
 from alphintra.strategies.metrics import EquityCurve
 from alphintra.strategies.result import BacktestResult, ClosedTrade, Fill, Halt, PriceSeries, TradeSide
+from alphintra.strategies.runs import new_run_id
 
 if TYPE_CHECKING:
     import numpy as np
@@ -684,7 +685,7 @@ class Backtest:
                 )
         calendar = config.calendar or ("24x7" if "/" in config.symbols[0] else "equity")
         return BacktestResult.build(
-            run_id=config.run_id or f"{config.strategy}-{started // 1_000_000_000}-{config.seed}",
+            run_id=config.run_id or new_run_id(config.strategy, started, config.seed),
             strategy=config.strategy,
             params=self.strategy.params.model_dump(mode="json"),
             symbols=list(config.symbols),

@@ -3,6 +3,7 @@ CLI (`alphintra backtest list|show`) and the daemon (`/api/v1/backtests`)."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,13 @@ from alphintra.errors import NotFoundError
 if TYPE_CHECKING:
     from alphintra.storage.state import StateStore
     from alphintra.strategies.result import BacktestResult
+
+
+def new_run_id(strategy: str, started_ns: int, seed: int) -> str:
+    """``<strategy>-<start, unix seconds>-<seed>-<6 hex>``: readable, sorted by start within a strategy, and unique
+    although two runs may start in the same second with the same seed (the random tail; the report writer also
+    claims its directory exclusively, so a repeat never overwrites another run's reports)."""
+    return f"{strategy}-{started_ns // 1_000_000_000}-{seed}-{secrets.token_hex(3)}"
 
 
 def list_runs(store: StateStore, *, limit: int = 20, strategy: str | None = None) -> list[dict[str, Any]]:
@@ -46,4 +54,4 @@ def load_run(reports: Path, run_id: str) -> BacktestResult:
     return load_result(path)
 
 
-__all__ = ["list_runs", "load_run"]
+__all__ = ["list_runs", "load_run", "new_run_id"]

@@ -111,3 +111,31 @@ def test_the_readme_strategy_runs_as_a_user_strategy(isolated_home: Path) -> Non
     run = cli("backtest", "run", "breakout", "-s", "GOOG", "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["metrics"]["num_trades"] > 10
+
+
+def test_two_backtests_in_the_same_second_keep_their_own_ids_and_reports(  # type: ignore[no-untyped-def]
+    run_cli, isolated_home: Path, monkeypatch
+) -> None:
+    import types
+
+    import alphintra.strategies.backtest as backtest
+
+    # Both runs start (and end) at the same wall-clock nanosecond, with the same seed: the old id
+    # '<strategy>-<second>-<seed>' was the same for both, the second report overwrote the first.
+    frozen = types.SimpleNamespace(time_ns=lambda: 1_765_000_000_123_456_789)
+    monkeypatch.setattr(backtest, "time", frozen)
+    assert run_cli("data", "sample").code == 0
+    ids = []
+    for fast in ("10", "12"):
+        done = run_cli("backtest", "run", "sma_cross", "-s", "GOOG", "-p", f"fast={fast}", "-p", "slow=20", "--json")
+        assert done.code == 0, done.err
+        ids.append(json.loads(done.out)["run_id"])
+    assert ids[0] != ids[1]
+    assert all(i.startswith("sma_cross-1765000000-") for i in ids)
+    for run_id, fast in zip(ids, (10, 12), strict=True):
+        saved = json.loads((isolated_home / "reports" / run_id / "result.json").read_text())
+        assert (saved["run_id"], saved["params"]["fast"]) == (run_id, fast)
+        shown = json.loads(run_cli("backtest", "show", run_id, "--json").out)
+        assert shown["params"]["fast"] == fast
+    listed = json.loads(run_cli("backtest", "list", "--json").out)
+    assert sorted(r["id"] for r in listed) == sorted(ids)

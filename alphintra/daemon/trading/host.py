@@ -4,13 +4,14 @@ Threading: the node is single-threaded. Every API call is a command put on the e
 (:meth:`TradingHost.call`, or :meth:`TradingHost.acall` from the event loop); the thread runs a batch of queued
 commands, then writes what they journaled in **one** write and syncs it **once**, and only then answers their
 callers -- group commit: each acknowledged change is on disk, and concurrent clients share the write and the
-fsync. Streams and the SQL projection hear of a batch's changes after that sync (one row per touched order,
-positions and balances once per batch), so a stream never shows a change a crash could take back. Between
+fsync. Streams hear of a batch's changes after that sync, so a stream never shows a change a crash could take
+back; the SQL projection is told only how far the journal is durable and reads the records itself. Between
 batches the thread fires due timers and moves the paper market.
 
 Recovery: on start the journal is replayed into a fresh node (orders, balances, positions, links, algos) and
 working orders go back on the venue; a first start opens the paper account with the configured cash. Trading
-state is projected into the SQLModel store (SQLite by default) by a separate thread, after the journal.
+state is projected from the journal into the SQLModel store (SQLite by default) by a separate thread
+(:mod:`alphintra.daemon.trading.projector`), which catches up from its stored journal position on every start.
 """
 
 from __future__ import annotations
@@ -142,9 +143,7 @@ class TradingHost:
         self._next_bar = 0.0
         self._interval = 60.0 / settings.paper.replay_speed
         self._error: BaseException | None = None
-        # Changes of the running batch, told to streams and the projection once the batch is durable.
-        self._touched: dict[str, Order] = {}
-        self._fills: list[tuple[Order, OrderFilled]] = []
+        # Stream messages of the running batch, published once the batch is durable.
         self._published: list[tuple[str, str, Any]] = []
         self._last_busy = 0.0  # monotonic time the engine last ran a batch of commands
         self._order_counters: dict[str, Any] = {}
@@ -312,9 +311,15 @@ class TradingHost:
         node.listeners.append(self._on_event)
         self.node = node
         self.start_equity = self._equity()
-        self._projector = Projector(settings.effective_database_url, self.account, idle=self._idle)
-        self._projector.account(self.account, settings.base_currency, paper.account_mode)
-        self._projector.snapshot(node)
+        # The projection reads the journal itself, from where the store says it stands (catching up, or rebuilding
+        # a missing or foreign store); from here on the engine thread only tells it how far the journal is durable.
+        self._projector = Projector(
+            settings.effective_database_url,
+            paths.journal,
+            instruments,
+            durable_seq=self.journal.durable_seq,
+            idle=self._idle,
+        )
         log.info("journal replayed", extra={"records": count, "snapshot": snapshot is not None})
         if self.services:
             from alphintra.daemon.trading.strategies import start_services
@@ -526,11 +531,9 @@ class TradingHost:
         # Every state an order goes through is streamed, so the view is taken now; only when someone listens.
         if hub is not None and hub.subscriber_count("orders/updates"):
             self._published.append(("orders/updates", "order", order_view(order)))
-        self._touched[order.id] = order
         if isinstance(event, OrderFilled):
             if metrics is not None:
                 metrics.fills_total.inc()
-            self._fills.append((order, event))
             if hub is not None:
                 self._published.append(("trades/updates", "trade", fill_view(event, order)))
                 self._published.append(
@@ -547,25 +550,14 @@ class TradingHost:
                 )
 
     def _tell(self) -> None:
-        """Engine thread, after a batch's sync: publish its stream messages and hand its rows to the projector."""
+        """Engine thread, after a batch's sync: publish its stream messages and tell the projector the durable end."""
         published, self._published = self._published, []
-        touched, self._touched = self._touched, {}
-        fills, self._fills = self._fills, []
         hub = self._hub()
         if hub is not None:
             for topic, kind, data in published:
                 hub.publish(topic, kind, data)
-        projector = self._projector
-        if projector is None or self.node is None or not (touched or fills):
-            return
-        # Orders before trades: a trade row refers to its order's row, and an order placed and filled in this
-        # batch has no row yet (written the other way round, the whole batch was refused).
-        for order in touched.values():
-            projector.order(order)
-        for order, event in fills:
-            projector.trade(order, event)
-        # Balances change with every lock and release, positions only with fills.
-        projector.positions_and_balances(self.node, sorted({event.symbol for _, event in fills}))
+        if self._projector is not None and self.journal is not None:
+            self._projector.notify(self.journal.durable_seq)  # a compare under a lock: the projection reads the rest
 
     def _idle(self) -> bool:
         """No command for a tenth of a second: the projector may take the GIL for its writes."""

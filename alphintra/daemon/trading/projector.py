@@ -1,233 +1,683 @@
-"""Projects the engine's state into the SQLModel store (SQLite by default, PostgreSQL by URL).
+"""The SQL state (SQLModel store: SQLite by default, PostgreSQL by URL) as a true projection of the journal.
 
-The journal is the source of truth; this projection is for other readers (`alphintra order list` without a
-daemon, exports, dashboards). It runs on its own thread so a slow database never stalls the engine: the engine
-thread hands over plain dicts, the projector writes them in batched transactions. It lets rows gather for a
-moment (``linger``) and keeps only the newest row per order, position and balance, so an order's four state
-changes cost one upsert; every trade is written. While the engine is busy (``idle()`` is false) it holds its
-writes back -- ORM work takes the GIL the engine and the event loop need -- and catches up in the next quiet
-moment, or at once when the backlog passes ``_MAX_BACKLOG`` rows: under a burst the projection lags, the engine
-does not. Report values with more digits than the store keeps (averages are 34-digit quotients) are rounded to
-18 decimal places here.
+The journal is the source of truth; these rows are for other readers (`alphintra order list` without a daemon,
+exports, dashboards). The projection reads the journal's records itself, in order, folds them into rows and
+writes each piece in one transaction **together with the journal position it brings the rows to**
+(``projection_meta``): whatever the moment of a crash, the rows are exactly the fold of records ``1..applied_seq``,
+and the next start continues from there. Nothing reaches it from the engine's memory: the engine thread only
+tells the projector how far the journal is durable (:meth:`Projector.notify`, one condition variable), so a slow
+database never delays an acknowledgement, and the projection never shows a change a crash could take back.
+
+The fold is the engine's own: a private :class:`TradingNode` that only folds (``_node_recovery.fold``, the code of
+the daemon's restart replay), fed one record at a time, so order states, fills, fees, positions and balances follow
+the node's rules without a second copy of them. Chosen over driving ``Order.apply`` and a ``Ledger`` here: the
+node's fold also books reservations, releases and fills exactly as the engine does. Orders leave its memory once
+finished and projected (no later record can refer to them), so it holds only working orders, the ledger and the
+emulator's links.
+
+On start the stored position is checked against the journal (the first record's digest identifies the journal,
+the digest of record ``applied_seq`` shows it was not rewritten) while the fold is brought up to it, without
+writing. A missing, empty or foreign projection -- no position stored, a position beyond the journal's end, a
+digest that does not match -- is rebuilt from the first record (journal segments are never pruned yet). `alphintra
+engine rebuild-state` does the same on demand (:func:`rebuild_state`).
+
+Record types: :data:`PROJECTIONS` maps a record type to what it changes in the rows (an unknown type is folded by
+the node, which skips what it does not know, and logged at debug). Another record family plugs in with an entry
+there and its tables in :data:`PROJECTED_TABLES` (cleared by a rebuild); a handler may queue any write with
+:meth:`Projection.later`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
+import hashlib
+import json
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
+from alphintra.engine import _node_recovery
+from alphintra.engine.clock import TestClock
 from alphintra.engine.core.events import OrderFilled
+from alphintra.engine.core.instrument import InstrumentRegistry
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node import TradingNode
+from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.errors import AlphintraError, ConflictError, RetryableError
+from alphintra.storage.journal import JournalCorrupted, JournalRecord, _decode, _load, _segments
+from alphintra.storage.state.models import AccountBalance, Position, Trade, TradingAccount
+from alphintra.storage.state.models import Order as OrderRow
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.config.settings import Settings
+    from alphintra.storage.state import StateStore, StateWriter
 
 log = get_logger("daemon.projector")
 _Q18 = Decimal(1).scaleb(-18)
-_CHUNK = 2000  # rows per transaction: the projector checks for a busy engine between them
-_MAX_BACKLOG = 50_000  # rows held back while the engine is busy before writing anyway (bounds memory)
+_CHUNK = 5_000  # journal records per transaction (a rebuild commits as it goes; memory stays bounded)
 _BUSY_WAIT_S = 0.02
-# The row that identifies what a later row of the same kind replaces (trades are never replaced).
-_KEYS = {
-    "order": ("id",),
-    "position": ("account_id", "symbol"),
-    "balance": ("account_id", "asset"),
-    "account": ("id",),
-}
+_MAX_HOLD_S = 1.0  # while the engine is busy the projection waits for a quiet moment, at most this long
+_RETRY_S = 0.5
+# What a rebuild clears, children first. Another record family's projection adds its tables here.
+PROJECTED_TABLES: list[type[Any]] = [Trade, AccountBalance, Position, OrderRow, TradingAccount]
 
 
 def _d(value: Decimal | None) -> Decimal | None:
+    """Report values with more digits than the store keeps (averages are 34-digit quotients): 18 places."""
     return None if value is None else value.quantize(_Q18, rounding=ROUND_HALF_EVEN)
 
 
-def coalesce(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    """The batch with only the newest row per order, position and balance (trades all).
-
-    A row takes the place where its key was first seen, so an order's row still comes before the trades that
-    refer to it."""
-    out: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
-    for n, (kind, row) in enumerate(batch):
-        keys = _KEYS.get(kind)
-        out[(kind, *(row.get(k) for k in keys)) if keys else (kind, n)] = (kind, row)
-    return list(out.values())
+def digest(record: Mapping[str, Any]) -> str:
+    """A record's identity for the stored position (its canonical JSON's SHA-256, 32 hex digits)."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _key(kind: str, row: dict[str, Any]) -> str:
-    return "/".join(str(row.get(k)) for k in _KEYS.get(kind, ("id",)))
+# ---------------------------------------------------------------------------------------------- reading
+
+
+class JournalTail:
+    """Reads a journal's records in order from where the last read stopped (a file offset, not a rescan of the
+    segment), while another process or thread appends. Only records up to ``upto`` are read (the durable ones)."""
+
+    def __init__(self, directory: Path, from_seq: int = 1) -> None:
+        self.directory = directory
+        self.next_seq = from_seq
+        self._path: Path | None = None
+        self._offset = 0
+        self._expected = 0  # seq of the record at _offset
+
+    def read(self, upto: int, limit: int = _CHUNK) -> list[JournalRecord]:
+        out: list[JournalRecord] = []
+        if self.next_seq > upto or (self._path is None and not self._position()):
+            return out
+        while self.next_seq <= upto and len(out) < limit:
+            assert self._path is not None
+            got = self._read_segment(self._path, upto, limit - len(out), out)
+            if got:
+                continue
+            following = self.directory / f"segment-{self._expected:020d}.jsonl"
+            if not following.exists():
+                break
+            self._path, self._offset = following, 0
+        return out
+
+    def _position(self) -> bool:
+        if not self.directory.is_dir():
+            return False
+        segments = _segments(self.directory)
+        if not segments:
+            return False
+        first, path = segments[0]
+        if first > self.next_seq:
+            raise ConflictError(
+                f"journal {self.directory}: records {self.next_seq}..{first - 1} were pruned; the state cannot be "
+                "rebuilt from it"
+            )
+        for seg_first, seg_path in segments:
+            if seg_first <= self.next_seq:
+                first, path = seg_first, seg_path
+        self._path, self._offset, self._expected = path, 0, first
+        return True
+
+    def _read_segment(self, path: Path, upto: int, limit: int, out: list[JournalRecord]) -> bool:
+        """Append what ``path`` holds from the offset on; True if anything was consumed."""
+        consumed = False
+        with path.open("rb") as fh:
+            fh.seek(self._offset)
+            while self.next_seq <= upto and limit > 0:
+                raw = fh.readline()
+                if not raw.endswith(b"\n"):
+                    break  # the end, or a line still being written
+                frame = _decode(raw)
+                if frame is None:
+                    if fh.read(1) == b"" and not (self.directory / f"segment-{self._expected + 1:020d}.jsonl").exists():
+                        break  # a torn last record: never acknowledged, cut by the writer's next start
+                    raise JournalCorrupted(path, self._offset, "invalid record")
+                seq, payload = frame
+                if seq != self._expected:
+                    raise JournalCorrupted(path, self._offset, f"sequence {seq} where {self._expected} was expected")
+                record_offset = self._offset
+                self._offset += len(raw)
+                self._expected += 1
+                consumed = True
+                if seq >= self.next_seq:
+                    out.append(JournalRecord(seq, _load(path, record_offset, payload)))
+                    self.next_seq = seq + 1
+                    limit -= 1
+        return consumed
+
+
+# ---------------------------------------------------------------------------------------------- folding
+
+Later = Callable[["StateWriter"], object]
+RecordProjector = Callable[["Projection", JournalRecord], None]
+
+
+class Projection:
+    """The fold of the journal and the rows it owes the store since the last :meth:`take`."""
+
+    def __init__(self, instruments: InstrumentRegistry) -> None:
+        self.node = TradingNode(instruments=instruments, venue=SimulatedVenue(instruments), clock=TestClock())
+        self.node._replaying = True  # it only ever folds: nothing is journaled, emitted or sent
+        self.seq = 0
+        self.first_digest = ""
+        self.last_digest = ""
+        self.ts = 0  # newest event time folded: the time of rows whose change carries none
+        self._accounts: dict[str, dict[str, Any]] = {}
+        self._orders: dict[str, int] = {}  # order id -> seq of its newest event
+        self._trades: list[dict[str, Any]] = []
+        self._positions: dict[tuple[str, str], int] = {}  # -> time of the fill
+        self._balances = False
+        self._later: list[Later] = []
+        self._finished: list[str] = []
+
+    def apply(self, rec: JournalRecord, *, project: bool = True) -> None:
+        record = rec.record
+        kind = record.get("type")
+        ts = record.get("ts")
+        if isinstance(ts, int) and ts > self.ts:
+            self.ts = ts
+        handler = _handler(kind)
+        pnl_before = self._realised(record) if project and kind == "OrderFilled" else None
+        try:
+            _node_recovery.fold(self.node, [record])
+        except Exception as exc:  # a record the engine's own replay would refuse too: say which, go on
+            log.error("journal record %d (%s) could not be folded into the state projection: %s", rec.seq, kind, exc)
+            handler = None
+        if rec.seq == 1:
+            self.first_digest = digest(record)
+        self.seq = rec.seq
+        if kind is not None and str(kind).startswith("Order"):
+            order = self.node.orders.get(str(record.get("order_id")))
+            if order is not None and order.is_terminal:
+                self._finished.append(order.id)
+        if not project:
+            self._forget()
+            return
+        if handler is None:
+            log.debug("journal record %d of type %r has no projection", rec.seq, kind)
+            return
+        handler(self, rec)
+        if pnl_before is not None:
+            self._trades[-1]["realized_pnl"] = _d(self._realised(record) - pnl_before)
+
+    def later(self, write: Later) -> None:
+        """Queue a write for the transaction of this piece of the journal (for record families of their own)."""
+        self._later.append(write)
+
+    def take(self) -> tuple[list[tuple[str, dict[str, Any]]], list[Later]]:
+        """The rows owed since the last call (accounts, orders, trades, positions, balances) and queued writes."""
+        rows: list[tuple[str, dict[str, Any]]] = [("account", a) for a in self._accounts.values()]
+        for order_id, seq in self._orders.items():
+            order = self.node.orders.get(order_id)
+            if order is not None:
+                rows.append(("order", _order_row(order, seq)))
+        rows += [("trade", t) for t in self._trades]
+        ledger = self.node.ledger
+        for (account, symbol), ts in self._positions.items():
+            pos = ledger.position(account, symbol)
+            if pos is not None:
+                rows.append(("position", _position_row(account, symbol, pos, ts, self.seq)))
+        if self._balances:
+            for account in ledger.accounts():
+                for bal in ledger.balances(account).values():
+                    rows.append(("balance", _balance_row(account, bal, self.ts, self.seq)))
+        later = self._later
+        self._accounts, self._orders, self._trades, self._positions = {}, {}, [], {}
+        self._balances, self._later = False, []
+        self._forget()
+        return rows, later
+
+    def _forget(self) -> None:
+        # A finished order never gets another event: once its row is owed, the fold needs it no more.
+        node = self.node
+        for order_id in self._finished:
+            if order_id not in self._orders:
+                node.orders.pop(order_id, None)
+        self._finished = [o for o in self._finished if o in self._orders]
+        node.fills.clear()
+        node._client_ids.clear()  # only submit() reads them; this node never submits
+
+    def _realised(self, record: Mapping[str, Any]) -> Decimal:
+        with contextlib.suppress(Exception):
+            pos = self.node.ledger.position(str(record["account"]), str(record["symbol"]))
+            return Decimal(0) if pos is None else pos.realised_pnl
+        return Decimal(0)
+
+
+def _order_row(order: Order, seq: int) -> dict[str, Any]:
+    fee_asset, fee = next(iter(order.fees.items()), (None, Decimal(0)))
+    return {
+        "id": order.id,
+        "client_order_id": order.client_order_id,
+        "account_id": order.account,
+        "strategy": order.strategy,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "order_type": order.order_type.value,
+        "quantity": order.quantity,
+        "price": order.price,
+        "stop_price": order.stop_price,
+        "time_in_force": order.time_in_force.value,
+        "status": order.status.value,
+        "filled_quantity": order.filled_quantity,
+        "average_price": _d(order.average_price),
+        "fee": fee,
+        "fee_currency": fee_asset,
+        "post_only": order.post_only,
+        "reduce_only": order.reduce_only,
+        "parent_order_id": order.parent_order_id,
+        "reason": order.status_message or None,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "expires_at": order.expires_at,
+        "journal_seq": seq,
+    }
+
+
+def _position_row(account: str, symbol: str, pos: Any, ts: int, seq: int) -> dict[str, Any]:
+    return {
+        "account_id": account,
+        "symbol": symbol,
+        "quantity": pos.quantity,
+        "average_price": _d(pos.average_price) or Decimal(0),
+        "market_value": _d(pos.market_value),
+        "unrealized_pnl": _d(pos.unrealised_pnl),
+        "realized_pnl": _d(pos.realised_pnl),
+        "journal_seq": seq,
+    } | _at("updated_at", ts)
+
+
+def _at(field: str, ts: int) -> dict[str, int]:
+    """A row's time from the journal; before any timestamped record there is none and the store takes its now."""
+    return {field: ts} if ts else {}
+
+
+def _balance_row(account: str, bal: Any, ts: int, seq: int) -> dict[str, Any]:
+    return {
+        "account_id": account,
+        "asset": bal.asset,
+        "total_balance": bal.total,
+        "locked_balance": bal.locked,
+        "available_balance": bal.available,
+        "journal_seq": seq,
+    } | _at("updated_at", ts)
+
+
+def _project_account(p: Projection, rec: JournalRecord) -> None:
+    r = rec.record
+    account = str(r["account"])
+    p._accounts[account] = {
+        "id": account,
+        "account_type": str(r["mode"]).lower(),
+        "exchange": "SIM",
+        "base_currency": str(r["currency"]),
+    } | _at("created_at", p.ts)
+    p._balances = True
+
+
+def _project_funds(p: Projection, rec: JournalRecord) -> None:
+    p._balances = True
+
+
+def _project_order(p: Projection, rec: JournalRecord) -> None:
+    order_id = str(rec.record["order_id"])
+    p._orders[order_id] = rec.seq
+    p._balances = True  # a placement locks, a finished order releases
+
+
+def _project_fill(p: Projection, rec: JournalRecord) -> None:
+    _project_order(p, rec)
+    order = p.node.orders[str(rec.record["order_id"])]
+    event = order.events[-1]
+    assert isinstance(event, OrderFilled)
+    p._trades.append(
+        {
+            "id": event.trade_id,
+            "order_id": event.order_id,
+            "account_id": event.account,
+            "strategy": order.strategy,
+            "symbol": event.symbol,
+            "side": event.side.value,
+            "quantity": event.last_qty,
+            "price": event.last_px,
+            "fee": event.fee,
+            "fee_currency": event.fee_asset,
+            "trade_type": event.liquidity_side.value,
+            "timestamp": event.ts,
+            "realized_pnl": Decimal(0),
+            "journal_seq": rec.seq,
+        }
+    )
+    p._positions[(event.account, event.symbol)] = event.ts
+
+
+# Record type -> its projection. Order events other than fills share one (by prefix, see _handler); node records
+# that change no row (emulator links, algorithm progress, margin calls) have none.
+PROJECTIONS: dict[str, RecordProjector] = {
+    "AccountOpened": _project_account,
+    "Deposited": _project_funds,
+    "Withdrawn": _project_funds,
+    "Reserved": _project_funds,
+    "Released": _project_funds,
+    "OrderFilled": _project_fill,
+}
+
+
+def _handler(kind: object) -> RecordProjector | None:
+    if not isinstance(kind, str):
+        return None
+    found = PROJECTIONS.get(kind)
+    if found is None and kind.startswith("Order"):
+        return _project_order
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- the store side
+
+
+class StateProjection:
+    """Brings the store's projection up to a journal position, a piece (one transaction) at a time. The
+    :class:`Projector` runs it on its thread; `engine rebuild-state` in the foreground."""
+
+    def __init__(self, store: StateStore, journal_dir: Path, instruments: InstrumentRegistry) -> None:
+        self.store = store
+        self.journal_dir = journal_dir
+        self.instruments = instruments
+        self.applied_seq = 0
+        self.rebuilding = False
+        self.chunk = _CHUNK
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the fold (after a failed write its rows are gone: :meth:`open` brings it back from the store)."""
+        self.fold = Projection(self.instruments)
+        self.tail = JournalTail(self.journal_dir)
+        self.applied_seq = 0
+        self.rebuilding = False
+
+    def open(self, upto: int, *, rebuild: bool = False) -> None:
+        """Check the stored position against the journal (up to ``upto``, its durable end) and bring the fold up to
+        it without writing; or prepare a rebuild from the first record when asked or when it does not match."""
+        meta = self.store.projection_meta()
+        why = "asked for" if rebuild else None
+        if why is None and meta is None:
+            why = "no stored journal position" if any(self.store.counts().get(t, 0) for t in _tables()) else None
+            if why is None:  # an empty store: projecting from the start is all there is to do
+                self.rebuilding = True
+                return
+        if why is None and meta is not None:
+            why = self._catch_up_silently(meta.applied_seq, meta.journal_id, meta.applied_digest, upto)
+        if why is not None:
+            (log.info if rebuild else log.warning)("rebuilding the state projection from the journal: %s", why)
+            self.reset()
+            self.rebuilding = True
+
+    def _catch_up_silently(self, seq: int, journal_id: str, applied_digest: str, upto: int) -> str | None:
+        if seq > upto:
+            return f"it stands at journal record {seq}, beyond the journal's end ({upto})"
+        while self.fold.seq < seq:
+            records = self.tail.read(seq)
+            if not records:
+                return f"the journal ends before record {seq}"
+            for rec in records:
+                self.fold.apply(rec, project=False)
+                if rec.seq == seq:
+                    self.fold.last_digest = digest(rec.record)
+        if seq and (self.fold.first_digest != journal_id or self.fold.last_digest != applied_digest):
+            return "it was made from another journal (or this one was rewritten)"
+        self.applied_seq = seq
+        return None
+
+    def advance(self, upto: int) -> int:
+        """Project the next piece of the journal (at most a chunk of records, up to ``upto``) in one transaction;
+        the number of records applied."""
+        records = self.tail.read(upto, self.chunk)
+        if not records and not self.rebuilding:
+            return 0
+        for rec in records:
+            self.fold.apply(rec)
+        if records:
+            self.fold.last_digest = digest(records[-1].record)
+        rows, later = self.fold.take()
+        self._write(rows, later)
+        self.applied_seq = self.fold.seq
+        return len(records)
+
+    def _write(self, rows: list[tuple[str, dict[str, Any]]], later: list[Later]) -> None:
+        fold = self.fold
+        try:
+            with self.store.batch() as w:
+                self._apply(w, rows, later, one_by_one=False)
+                w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
+        except RetryableError:
+            raise
+        except AlphintraError as exc:
+            log.warning(
+                "state projection: a piece of the journal up to record %d was refused whole (%s: %s)",
+                fold.seq,
+                exc,
+                getattr(exc, "detail", ""),
+            )
+            # One row the store refuses must not hold back the others (nor the position): they go one by one in one
+            # transaction, and each refusal is logged with what it was.
+            with self.store.batch() as w:
+                self._apply(w, rows, later, one_by_one=True)
+                w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
+        self.rebuilding = False
+
+    def _apply(
+        self, w: StateWriter, rows: list[tuple[str, dict[str, Any]]], later: list[Later], *, one_by_one: bool
+    ) -> None:
+        if self.rebuilding:
+            w.clear(PROJECTED_TABLES)
+        if not one_by_one:
+            w.prefetch(rows)
+        previous = None
+        for kind, row in rows:
+            if kind != previous and previous is not None:
+                # Parents reach the database before their children: the session's unit of work does not order
+                # inserts of tables linked only by foreign keys, and SQLite checks them at once.
+                w.session.flush()
+            previous = kind
+            if kind == "trade":
+                _unique_trade_id(w, row)
+            try:
+                w.apply(kind, row)
+            except AlphintraError as exc:
+                if not one_by_one:
+                    raise
+                key = row.get("id") or "/".join(str(row.get(k)) for k in ("account_id", "symbol", "asset") if k in row)
+                log.error("state projection refused a %s row (%s): %s", kind, key, exc)
+        for write in later:
+            try:
+                write(w)
+            except AlphintraError as exc:
+                if not one_by_one:
+                    raise
+                log.error("state projection refused a write: %s", exc)
+
+
+def _unique_trade_id(w: StateWriter, row: dict[str, Any]) -> None:
+    """A journal written before trade ids were unique holds one id for several fills: the later fills are stored
+    as ``<id>~<journal seq>`` (stable across rebuilds) rather than refused."""
+    existing = w.find_trade(row["id"])
+    if existing is not None and existing.journal_seq is not None and existing.journal_seq != row["journal_seq"]:
+        renamed = f"{row['id']}~{row['journal_seq']}"
+        log.warning(
+            "trade id %s was issued twice (journal record %s): stored as %s", row["id"], row["journal_seq"], renamed
+        )
+        row["id"] = renamed
+
+
+def _tables() -> list[str]:
+    return [t.__tablename__ for t in PROJECTED_TABLES]
+
+
+# ---------------------------------------------------------------------------------------------- the thread
 
 
 class Projector:
-    def __init__(self, url: str, account: str, *, linger: float = 0.05, idle: Callable[[], bool] | None = None) -> None:
+    """Keeps the projection caught up with the journal's durable end on its own thread."""
+
+    def __init__(
+        self,
+        url: str,
+        journal_dir: Path,
+        instruments: InstrumentRegistry,
+        *,
+        durable_seq: int = 0,
+        idle: Callable[[], bool] | None = None,
+    ) -> None:
         from alphintra.storage.state import StateStore
 
-        self.linger = linger
         self.idle = idle or (lambda: True)
-        self.account_id = account
         self.store = StateStore(url)
         self.store.create_all()
-        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self.core = StateProjection(self.store, Path(journal_dir), instruments)
+        self._durable = durable_seq
+        self._cond = threading.Condition()
+        self._closing = False
+        self._opened = False
         self._thread = threading.Thread(target=self._run, name="projector", daemon=True)
         self._thread.start()
 
-    def account(self, account: str, currency: str, mode: str) -> None:
-        # Written at once, in its own transaction: every later row refers to it.
-        self.store.upsert_account({"id": account, "account_type": mode, "exchange": "SIM", "base_currency": currency})
+    @property
+    def applied_seq(self) -> int:
+        return self.core.applied_seq
 
-    def order(self, order: Order) -> None:
-        fees = order.fees
-        fee_asset, fee = next(iter(fees.items()), (None, Decimal(0)))
-        self._queue.put(
-            (
-                "order",
-                {
-                    "id": order.id,
-                    "client_order_id": order.client_order_id,
-                    "account_id": order.account,
-                    "strategy": order.strategy,
-                    "symbol": order.symbol,
-                    "side": order.side.value,
-                    "order_type": order.order_type.value,
-                    "quantity": order.quantity,
-                    "price": order.price,
-                    "stop_price": order.stop_price,
-                    "time_in_force": order.time_in_force.value,
-                    "status": order.status.value,
-                    "filled_quantity": order.filled_quantity,
-                    "average_price": _d(order.average_price),
-                    "fee": fee,
-                    "fee_currency": fee_asset,
-                    "post_only": order.post_only,
-                    "reduce_only": order.reduce_only,
-                    "parent_order_id": order.parent_order_id,
-                    "reason": order.status_message or None,
-                    "created_at": order.created_at,
-                    "updated_at": order.updated_at,
-                    "expires_at": order.expires_at,
-                },
-            )
-        )
+    def notify(self, durable_seq: int) -> None:
+        """The journal is durable up to ``durable_seq`` (the engine thread, after each batch's sync)."""
+        with self._cond:
+            if durable_seq > self._durable:
+                self._durable = durable_seq
+                self._cond.notify_all()
 
-    def fill(self, order: Order, event: OrderFilled, node: TradingNode) -> None:
-        self.trade(order, event)
-        self._positions_and_balances(node, [event.symbol])
+    def wait_applied(self, seq: int, timeout: float = 30.0) -> bool:
+        """Block until the projection has applied record ``seq`` (False on timeout)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._opened and self.core.applied_seq >= seq, timeout)
 
-    def positions_and_balances(self, node: TradingNode, symbols: list[str]) -> None:
-        self._positions_and_balances(node, symbols)
-
-    def trade(self, order: Order, event: OrderFilled) -> None:
-        self._queue.put(
-            (
-                "trade",
-                {
-                    "id": event.trade_id,
-                    "order_id": event.order_id,
-                    "account_id": event.account,
-                    "strategy": order.strategy,
-                    "symbol": event.symbol,
-                    "side": event.side.value,
-                    "quantity": event.last_qty,
-                    "price": event.last_px,
-                    "fee": event.fee,
-                    "fee_currency": event.fee_asset,
-                    "trade_type": event.liquidity_side.value,
-                    "timestamp": event.ts,
-                },
-            )
-        )
-
-    def snapshot(self, node: TradingNode) -> None:
-        for order in node.orders.values():
-            self.order(order)
-        self._positions_and_balances(node, [p for p in node.ledger.positions(self.account_id)])
-
-    def _positions_and_balances(self, node: TradingNode, symbols: list[str]) -> None:
-        ledger = node.ledger
-        for symbol in symbols:
-            pos = ledger.position(self.account_id, symbol)
-            if pos is None:
-                continue
-            self._queue.put(
-                (
-                    "position",
-                    {
-                        "account_id": self.account_id,
-                        "symbol": symbol,
-                        "quantity": pos.quantity,
-                        "average_price": _d(pos.average_price) or Decimal(0),
-                        "market_value": _d(pos.market_value),
-                        "unrealized_pnl": _d(pos.unrealised_pnl),
-                        "realized_pnl": _d(pos.realised_pnl),
-                    },
-                )
-            )
-        for asset, bal in ledger.balances(self.account_id).items():
-            self._queue.put(
-                (
-                    "balance",
-                    {
-                        "account_id": self.account_id,
-                        "asset": asset,
-                        "total_balance": bal.total,
-                        "locked_balance": bal.locked,
-                        "available_balance": bal.available,
-                    },
-                )
-            )
+    def close(self, timeout: float = 60.0) -> None:
+        """Project what is durable, then stop."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout=timeout)
+        self.store.close()
 
     def _run(self) -> None:
-        pending: list[tuple[str, dict[str, Any]]] = []
+        core = self.core
         while True:
-            if not pending:
-                item = self._queue.get()
-                if item is None:
-                    return
-                pending.append(item)
-                if self.linger > 0:
-                    time.sleep(self.linger)  # let the rest of a burst arrive: one transaction, fewer duplicate rows
-            closing = self._drain(pending)
-            if not closing and len(pending) < _MAX_BACKLOG and not self.idle():
+            try:
+                if not self._opened:
+                    core.open(self._durable)
+                    with self._cond:
+                        self._opened = True
+                        self._cond.notify_all()
+                self._loop()
+                return
+            except Exception as exc:  # the database is away or busy: the journal keeps everything, try again
+                log.error("state projection stopped at journal record %d: %s", core.applied_seq, exc)
+                with self._cond:
+                    self._opened = False
+                    if self._closing:
+                        return
+                    self._cond.wait(_RETRY_S)
+                core.reset()  # what was folded but not written is read again from the stored position
+
+    def _loop(self) -> None:
+        core = self.core
+        last_write = time.monotonic()
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._closing or self._durable > core.applied_seq or core.rebuilding)
+                upto, closing = self._durable, self._closing
+            if closing and core.applied_seq >= upto and not core.rebuilding:
+                return
+            # ORM work takes the GIL the engine thread needs: wait for a quiet moment, but not for long (the
+            # journal holds the backlog, so waiting costs no memory).
+            if not closing and not self.idle() and time.monotonic() - last_write < _MAX_HOLD_S:
                 time.sleep(_BUSY_WAIT_S)
                 continue
-            rows = coalesce(pending)
-            pending = []
-            for start in range(0, len(rows), _CHUNK):
-                if start and not closing and not self.idle():
-                    pending = rows[start:]  # the engine got busy: the rest waits for the next quiet moment
-                    break
-                self._write(rows[start : start + _CHUNK])
-            if closing:
-                if pending:
-                    self._write(pending)
-                return
-
-    def _drain(self, into: list[tuple[str, dict[str, Any]]]) -> bool:
-        """Move every queued row into ``into``; True when the close sentinel came."""
-        with contextlib.suppress(queue.Empty):
+            applied = 0
             while True:
-                item = self._queue.get_nowait()
-                if item is None:
-                    return True
-                into.append(item)
-        return False
+                step = core.advance(upto)
+                applied += step
+                if not step and not core.rebuilding:
+                    break
+            last_write = time.monotonic()
+            with self._cond:
+                self._cond.notify_all()
+                if not applied and core.applied_seq < upto:  # said durable, not readable (yet): no busy loop
+                    if closing:
+                        log.error("state projection: journal records %d..%d cannot be read", core.applied_seq + 1, upto)
+                        return
+                    self._cond.wait(_RETRY_S)
 
-    def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+
+# ---------------------------------------------------------------------------------------------- on demand
+
+
+@contextlib.contextmanager
+def _journal_lock(directory: Path) -> Iterator[None]:
+    """The journal's writer lock: held, no daemon can start (or is running) while the state is rebuilt."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
         try:
-            self.store.apply_batch(batch)
-        except Exception:
-            # One bad row must not cost the batch its good ones: they go one by one, and each refusal is logged.
-            for kind, row in batch:
-                try:
-                    self.store.apply_batch([(kind, row)])
-                except Exception as exc:  # the projection is best effort; the journal stays the truth
-                    log.error("state projection refused a %s row (%s): %s", kind, _key(kind, row), exc)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConflictError(
+                "the engine daemon is running (it holds the journal): stop it first with `alphintra engine stop`; "
+                "a running daemon keeps the state caught up by itself"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
-        self.store.close()
+
+def rebuild_state(settings: Settings) -> dict[str, Any]:
+    """Rebuild the SQL state from the journal, from the first record (the daemon must not be running)."""
+    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.storage.state import StateStore
+
+    started = time.monotonic()
+    journal = settings.paths.journal
+    with _journal_lock(journal):
+        instruments, _ = TradingHost(settings, services=False)._instruments()
+        with StateStore(settings.effective_database_url) as store:
+            store.create_all()
+            core = StateProjection(store, journal, instruments)
+            core.open(0, rebuild=True)
+            while core.advance(1 << 62) or core.rebuilding:
+                pass
+            counts = store.counts()
+    return {
+        "database": store.url,
+        "applied_seq": core.applied_seq,
+        "orders": counts.get("orders", 0),
+        "trades": counts.get("trades", 0),
+        "positions": counts.get("positions", 0),
+        "balances": counts.get("account_balances", 0),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+__all__ = [
+    "PROJECTED_TABLES",
+    "PROJECTIONS",
+    "JournalTail",
+    "Projection",
+    "Projector",
+    "StateProjection",
+    "rebuild_state",
+]

@@ -105,6 +105,14 @@ class SimulatedVenue:
         self._trade_seq += 1
         return f"{self.name}-T{self._trade_seq}"
 
+    def trade_id_issued(self, trade_id: str) -> None:
+        """Tell the venue that ``trade_id`` was issued before (a journaled fill, at recovery): its next trade ids
+        continue after it, so an id is never issued twice in the life of a home. Ids of other venues (or not of
+        this venue's form) are ignored."""
+        head, sep, tail = trade_id.rpartition("-T")
+        if sep and head == self.name and tail.isdigit():
+            self._trade_seq = max(self._trade_seq, int(tail))
+
     # -- commands -------------------------------------------------------------------------------------------
 
     def submit(self, order: VenueOrder) -> None:

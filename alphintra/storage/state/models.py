@@ -265,6 +265,21 @@ class ScheduledJob(StateModel, table=True):
     run_count: int = 0
 
 
+class ProjectionMeta(StateModel, table=True):
+    """Where the projection of the journal stands: written in the same transaction as the rows it accounts for,
+    so the rows are always exactly the fold of journal records ``1..applied_seq``. ``journal_id`` and
+    ``applied_digest`` (digests of the first record and of record ``applied_seq``) tell a different or rewritten
+    journal from this one: the daemon then rebuilds the projection. Bookkeeping: not exported."""
+
+    __tablename__ = "projection_meta"
+
+    id: str = Field(primary_key=True, max_length=32)  # "journal": one row per projected source
+    journal_id: str = Field(max_length=64)
+    applied_seq: int = Field(sa_type=BigInteger)
+    applied_digest: str = Field(max_length=64)
+    updated_at: datetime = _time("updated_at")
+
+
 # Parents before children: the order in which rows can be inserted (and exported).
 TABLES_IN_ORDER: tuple[type[StateModel], ...] = (
     TradingAccount,
@@ -295,6 +310,7 @@ __all__ = [
     "AccountBalance",
     "Order",
     "Position",
+    "ProjectionMeta",
     "RiskAlert",
     "RiskLimit",
     "RiskLimitChange",

@@ -33,6 +33,7 @@ from alphintra.storage.state.models import (
     AccountBalance,
     Order,
     Position,
+    ProjectionMeta,
     RiskAlert,
     RiskLimit,
     RiskLimitChange,
@@ -544,6 +545,11 @@ class StateStore:
         if enabled is not None:
             query = query.where(col(ScheduledJob.enabled).is_(enabled))
         return self._all(query.order_by(col(ScheduledJob.id)))
+
+    def projection_meta(self, source: str = "journal") -> ProjectionMeta | None:
+        """Where the projection of the journal stands (None: nothing projected, or a store older than it)."""
+        with self._sessions() as session:
+            return session.get(ProjectionMeta, source)
 
     def counts(self) -> dict[str, int]:
         """Rows per table, parents first."""

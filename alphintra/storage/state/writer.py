@@ -28,6 +28,7 @@ from alphintra.storage.state.models import (
     AccountBalance,
     Order,
     Position,
+    ProjectionMeta,
     RiskAlert,
     RiskLimit,
     RiskLimitChange,
@@ -271,6 +272,40 @@ class StateWriter:
         self.session.add(trade)
         self._remember(Trade, trade.id, trade)
         return trade
+
+    def find_trade(self, trade_id: str) -> Trade | None:
+        """The stored (or in this transaction written) trade with this id."""
+        return self._find(Trade, trade_id, lambda: self.session.get(Trade, trade_id))
+
+    # -- the projection's own bookkeeping ---------------------------------------------------------------------
+
+    def projection_meta(self, source: str = "journal") -> ProjectionMeta | None:
+        return self.session.get(ProjectionMeta, source)
+
+    def set_projection_meta(
+        self, journal_id: str, applied_seq: int, applied_digest: str, source: str = "journal"
+    ) -> None:
+        """Record the journal position the rows of this transaction bring the projection to (commits with them)."""
+        meta = self.session.get(ProjectionMeta, source)
+        if meta is None:
+            meta = ProjectionMeta(
+                id=source, journal_id=journal_id, applied_seq=0, applied_digest="", updated_at=self._now()
+            )
+            self.session.add(meta)
+        meta.journal_id, meta.applied_seq, meta.applied_digest = journal_id, applied_seq, applied_digest
+        meta.updated_at = self._now()
+
+    def clear(self, models: Sequence[type[Any]]) -> None:
+        """Delete every row of ``models`` (children first) and the projection's position: a rebuild starts here."""
+        from sqlmodel import delete
+
+        self.session.flush()
+        for model in models:
+            self.session.exec(delete(model))
+        self.session.exec(delete(ProjectionMeta))
+        self._rows.clear()
+        self._client_ids.clear()
+        self._client_ids_loaded.clear()
 
     # -- positions and balances ---------------------------------------------------------------------------------
 

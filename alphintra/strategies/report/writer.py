@@ -1,11 +1,14 @@
 """Writing a run's reports under ``$ALPHINTRA_HOME/reports/<run-id>/``, and the run's database record.
 
 Files are written to a temporary name and renamed into place, so a reader (the TUI, a browser refreshing the
-HTML) never sees half a report, and a crash leaves the previous version intact.
+HTML) never sees half a report, and a crash leaves the previous version intact. A run's directory is created
+exclusively: a run never writes into another run's directory (should two runs carry the same id, the second gets
+a ``-2``, ``-3`` ... suffix, and its reports and record say so).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterable
@@ -28,12 +31,17 @@ FILE_NAMES = {"json": "result.json", "html": "report.html", "txt": "summary.txt"
 
 @dataclass(frozen=True, slots=True)
 class ReportFiles:
-    """Where the reports of one run went; a format not asked for is None."""
+    """Where the reports of one run went; a format not asked for is None. ``run_id`` is the id the reports were
+    written under (the directory's name)."""
 
     directory: Path
     json: Path | None = None
     html: Path | None = None
     txt: Path | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.directory.name
 
     def to_dict(self) -> dict[str, str | None]:
         return {
@@ -82,8 +90,9 @@ def write_report(
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
         raise ValidationError("formats", f"must be some of {', '.join(FORMATS)}", ", ".join(unknown) or "none")
-    directory = report_dir(result.run_id, reports_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory, run_id = _claim_directory(result.run_id, reports_dir)
+    if run_id != result.run_id:
+        result = dataclasses.replace(result, run_id=run_id)
     written: dict[str, Path] = {}
     for fmt in chosen:
         path = directory / FILE_NAMES[fmt]
@@ -96,6 +105,25 @@ def write_report(
         _write_atomic(path, content)
         written[fmt] = path
     return ReportFiles(directory, written.get("json"), written.get("html"), written.get("txt"))
+
+
+_MAX_CLAIMS = 1000
+
+
+def _claim_directory(run_id: str, reports_dir: Path | None) -> tuple[Path, str]:
+    """A new, empty directory for ``run_id`` (or ``run_id-2``, ``-3`` ... when taken): mkdir without exist_ok is
+    atomic, so two processes never share one."""
+    base = report_dir(run_id, reports_dir)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, _MAX_CLAIMS + 1):
+        name = run_id if n == 1 else f"{run_id}-{n}"
+        directory = base.with_name(name)
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        return directory, name
+    raise ValidationError("run_id", f"has {_MAX_CLAIMS} report directories already; choose another id", run_id)
 
 
 def _moment(ts_ns: int | None) -> datetime | None:
@@ -112,7 +140,7 @@ def execution_record(
     """
     encoded = result.to_dict()
     config = {
-        "run_id": result.run_id,
+        "run_id": result.run_id if files is None else files.run_id,
         "strategy": result.strategy,
         "params": encoded["params"],
         "symbols": list(result.symbols),

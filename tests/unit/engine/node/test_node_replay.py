@@ -88,3 +88,30 @@ def test_resume_puts_working_orders_back_and_new_ids_continue(tmp_path: Path) ->
             assert key is not None and fresh.venue.is_working(key), order_id
     again = fresh.submit(OrderRequest("GOOG", BUY, D(1), OrderType.LIMIT, price=D(90)))
     assert again.id not in node.orders and int(again.id.rpartition("-")[2]) == len(node.orders) + 1
+
+
+def test_trade_and_algo_ids_continue_after_replay(tmp_path: Path) -> None:
+    with Journal(tmp_path / "journal", fsync=FsyncPolicy.GROUP) as journal:
+        node = make_node(journal=journal)
+        trade_a_session(node)
+    records = [r.record for r in Journal(tmp_path / "journal").read()]
+    fresh = make_node(start_ns=node.clock.now_ns())
+    fresh.replay(records)
+    fresh.resume()
+    fresh.submit(OrderRequest("GOOG", BUY, D(3), account="other"))
+    fresh.submit_twap(TwapRequest("GOOG", BUY, D(4), duration_ns=2 * MIN, slices=2, account="other"))
+    fresh.process_bar(bar(5, "102", "102.5", "101", "102"))
+    old = {f.trade_id for f in node.fills}
+    new = [f.trade_id for f in fresh.fills[len(node.fills) :]]  # the replayed fills come first
+    assert new and not set(new) & old  # a restart never issues a trade id again
+    highest = max(int(t.rpartition("T")[2]) for t in old)
+    assert sorted(int(t.rpartition("T")[2]) for t in new)[0] == highest + 1
+    algo_ids = [a.algo_id for a in fresh.algos.list_algos()]
+    assert len(algo_ids) == len(set(algo_ids)) == 2
+
+
+def test_the_venue_is_told_which_trade_ids_were_issued() -> None:
+    venue = make_node().venue
+    for issued in ("SIM-T7", "SIM-T3", "OTHER-T99", "SIM-Tx", "T12"):
+        venue.trade_id_issued(issued)
+    assert venue._trade_id() == "SIM-T8"

@@ -217,6 +217,16 @@ def test_write_report_puts_files_under_the_run_directory(isolated_home: Path) ->
     assert (err.value.field, err.value.value) == ("formats", "pdf")
 
 
+def test_write_report_never_writes_into_another_runs_directory(isolated_home: Path) -> None:
+    first = write_report(make_result("bt-7", notes=("first",)))
+    second = write_report(make_result("bt-7", notes=("second",)))  # the same id again: a new directory
+    assert (first.run_id, second.run_id) == ("bt-7", "bt-7-2")
+    assert load_result(first.json).notes == ("first",)  # type: ignore[arg-type]
+    again = load_result(second.json)  # type: ignore[arg-type]
+    assert (again.run_id, again.notes) == ("bt-7-2", ("second",))
+    assert execution_record(make_result("bt-7"), files=second)["config"]["run_id"] == "bt-7-2"
+
+
 def test_execution_record_matches_the_strategy_executions_row() -> None:
     r = make_result()
     record = execution_record(r)
