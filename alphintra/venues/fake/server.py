@@ -28,6 +28,7 @@ from alphintra.venues.fake.klines import PricePath
 from alphintra.venues.fake.market import Market, default_spec, fmt
 from alphintra.venues.fake.rest import Rest
 from alphintra.venues.fake.state import Account, Exchange, FakeOrder
+from alphintra.venues.fake.streams import StreamHub
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
@@ -90,6 +91,7 @@ class FakeExchange:
                 funds[m.inst.base] = Decimal(10)
         self.account = self.exchange.add_account(config.api_key, config.api_secret, funds)
         self.rest = Rest(self.exchange, self.paths)
+        self.streams = StreamHub(self.exchange, self.rest, self.now_ms)
         self._tasks: list[asyncio.Task[None]] = []
 
     def now_ms(self) -> int:
@@ -107,6 +109,7 @@ class FakeExchange:
                 self.exchange.reladder(m)
 
     def start_background(self) -> None:
+        self.streams.start()
         if self.config.walk_ms > 0:
             self._tasks.append(asyncio.create_task(self._walk()))
 
@@ -117,6 +120,7 @@ class FakeExchange:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.streams.stop()
 
     # -- HTTP ---------------------------------------------------------------------------------------------------
 
@@ -205,6 +209,7 @@ class FakeExchange:
             ("POST", "fill"): self._admin_fill,
             ("POST", "cancel"): self._admin_cancel,
             ("GET", "orders"): self._admin_orders,
+            ("POST", "streams/drop"): self._admin_drop_streams,
         }
 
     async def _admin_state(self, data: dict[str, Any]) -> dict[str, object]:
@@ -256,6 +261,9 @@ class FakeExchange:
             "duplicates_refused": list(self.exchange.duplicates_refused),
         }
 
+    async def _admin_drop_streams(self, data: dict[str, Any]) -> dict[str, object]:
+        return {"dropped": await self.streams.drop()}
+
     def _acct(self, data: dict[str, Any]) -> Account:
         key = data.get("api_key") or self.account.api_key
         acct = self.exchange.accounts.get(key)
@@ -293,6 +301,9 @@ class FakeExchange:
         app.router.add_route("*", "/api/v3/{path:.*}", self.handle_api)
         app.router.add_route("*", "/api/v1/{path:.*}", self.handle_api)
         app.router.add_route("*", "/admin/{action:.*}", self.handle_admin)
+        for path in ("/stream", "/stream/{n}", "/ws", "/ws/{n}"):
+            app.router.add_get(path, self.streams.handle_public)
+        app.router.add_get("/ws-api/v3", self.streams.handle_ws_api)
         return app
 
 
