@@ -277,3 +277,5 @@ def test_venue_fake_cli_refuses_bad_options(run_cli) -> None:  # type: ignore[no
     assert result.code == 2 and "--api-secret" in result.err
     result = run_cli("venue", "fake", "--symbols", "BTCUSDT")
     assert result.code == 2 and "BASE/QUOTE" in result.err
+    result = run_cli("venue", "fake", "--faults", "boom=1")
+    assert result.code == 2 and "unknown fault 'boom'" in result.err
