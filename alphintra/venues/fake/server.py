@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import signal
 import time
@@ -33,6 +34,7 @@ from alphintra.venues.fake.state import Account, Exchange, FakeOrder
 from alphintra.venues.fake.streams import StreamHub
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -229,6 +231,9 @@ class FakeExchange:
                 result = handler(params)
         except BinanceError as exc:
             return _error(exc)
+        except Exception:  # a bug of the fake must still answer like Binance, not with a traceback page
+            log.exception("fake exchange: %s /api/v3/%s failed", method, path)
+            return _error(BinanceError(-1000, "An unknown error occurred while processing the request.", 500))
         if method == "POST" and path == "order" and isinstance(result, dict):
             unknown = self.faults.take("unknown", method, path)
             if unknown is not None:

@@ -353,6 +353,9 @@ class StreamHub(Listener):
                 raise BinanceError(-1000, f"Unknown method {method!r}.")
         except BinanceError as exc:
             return {"id": rid, "status": exc.status, "error": exc.body()}
+        except (TypeError, ValueError):
+            bad = BinanceError(-1100, "Illegal characters found in a parameter.")
+            return {"id": rid, "status": 400, "error": bad.body()}
         return {"id": rid, "status": 200, "result": result, "rateLimits": []}
 
 
