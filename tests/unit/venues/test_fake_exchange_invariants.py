@@ -41,7 +41,7 @@ order_ops = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 1), order_ops), max_size=40), st.booleans())
 def test_locked_funds_always_equal_the_open_orders_and_nothing_goes_negative(ops, fee_in_base) -> None:  # type: ignore[no-untyped-def]
     ex, market = make_exchange(fee_in_base)
