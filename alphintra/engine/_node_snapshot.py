@@ -24,7 +24,7 @@ positions at them until the feed moves), which a full replay cannot know; everyt
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -134,6 +134,42 @@ def restore(node: TradingNode, state: Mapping[str, Any]) -> None:
     node._restored = True
 
 
+def empty_state(node: TradingNode) -> dict[str, Any]:
+    """The state of a node before its first record (what a rewind starts from when no snapshot exists yet)."""
+    return {
+        "version": SNAPSHOT_VERSION,
+        "order_seq": 0,
+        "venue_trade_seq": 0,
+        "ledger": Ledger().to_dict(),
+        "emulator": {},
+        "algos": {},
+        "last_prices": {s: str(p) for s, p in node.last_prices.items()},
+        "orders": [],
+        "fills": [],
+        "finished": [],
+        "used_client_ids": [],
+    }
+
+
+def rewind(node: TradingNode, venue: Any, state: Mapping[str, Any] | None, records: Iterable[Mapping[str, Any]]) -> int:
+    """Put a running node back to what its journal holds: ``state`` (a snapshot, or None for none) and the records
+    after it, on the fresh ``venue`` (the old one holds orders that were never written). The timers of the
+    engine's own orders and algorithms go (:meth:`TradingNode.resume` sets them again); counters never go back,
+    so an id handed out by the undone work is not reused. Returns the records replayed."""
+    clock = node.clock
+    for name in list(getattr(clock, "timer_names", list)()):
+        if name.startswith(("gtd:", "algo:", "venue:")):
+            clock.cancel_timer(name)
+    node._expiring.clear()
+    node._cancel_reasons.clear()
+    old_trades = int(getattr(node.venue, "_trade_seq", 0))
+    node.bind_venue(venue)
+    if hasattr(venue, "_trade_seq"):
+        venue._trade_seq = max(venue._trade_seq, old_trades)
+    restore(node, empty_state(node) if state is None else state)
+    return node.replay(records)
+
+
 def _fill_of(order: Order, trade_id: str) -> OrderFilled:
     for event in order.events:
         if isinstance(event, OrderFilled) and event.trade_id == trade_id:
@@ -185,4 +221,13 @@ def _tied_to_working(node: TradingNode, order_id: str) -> bool:
     return parent is not None and node.algos.is_running(parent)
 
 
-__all__ = ["NodeCapture", "capture", "client_key", "forget_finished", "restore", "snapshot_state"]
+__all__ = [
+    "NodeCapture",
+    "capture",
+    "client_key",
+    "empty_state",
+    "forget_finished",
+    "restore",
+    "rewind",
+    "snapshot_state",
+]

@@ -141,7 +141,7 @@ class TradingNode:
         self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
         for inst in instruments:
             self.ledger.register(inst)
-        venue.bind(self, capacity=partial(capacity, self), schedule=self._schedule_venue)
+        self.bind_venue(venue)
         self.algos = AlgoEngine(self)
 
     # -- accounts -------------------------------------------------------------------------------------------
@@ -759,6 +759,17 @@ class TradingNode:
     def restore_state(self, state: Mapping[str, Any]) -> None:
         """Put a :meth:`snapshot_state` back; :meth:`replay` the records after it, then :meth:`resume`."""
         _node_snapshot.restore(self, state)
+
+    def bind_venue(self, venue: SimulatedVenue) -> None:
+        self.venue = venue
+        venue.bind(self, capacity=partial(capacity, self), schedule=self._schedule_venue)
+
+    def rewind(self, state: Mapping[str, Any] | None, records: Iterable[Mapping[str, Any]]) -> int:
+        """Back to what the journal holds (a snapshot's ``node`` part, or None, and the records after it) on a fresh
+        venue; then :meth:`resume`. For a store that failed to write what the node did (see ``_node_snapshot``)."""
+        old = self.venue
+        venue = SimulatedVenue(old.instruments, old.model, name=old.name, now=self.clock.now_ns)
+        return _node_snapshot.rewind(self, venue, state, records)
 
     def forget_finished(self, *, keep: int, max_age_ns: int) -> int:
         """Retention: finished orders beyond the newest ``keep`` or older than ``max_age_ns`` leave memory."""
