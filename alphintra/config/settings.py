@@ -84,7 +84,7 @@ class EngineSettings(_Section):
         default=10_000, ge=100, description="journal records between snapshots; a restart replays only those after one"
     )
     order_retention: int = Field(
-        default=5_000, ge=0, description="finished orders kept in the engine's memory (newest); older ones leave it"
+        default=1_000, ge=0, description="finished orders kept in the engine's memory (newest); older ones leave it"
     )
     order_retention_s: int = Field(
         default=3_600, ge=0, description="finished orders older than this (seconds) leave the engine's memory"

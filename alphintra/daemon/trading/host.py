@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.lifecycle import HostState
+from alphintra.daemon.trading.archive import Archive
 from alphintra.daemon.trading.durability import (
     STORAGE_CHECK,
     BatchJournal,
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
 log = get_logger("daemon.trading")
 T = TypeVar("T")
 _BATCH = 256
+# A start scans the newest segment and the one a snapshot falls in: smaller segments bound that work.
+JOURNAL_SEGMENT_BYTES = 16 * 1024 * 1024
 # Another thread holding the GIL (the projector, the event loop) keeps the engine thread waiting up to this long
 # after each blocking call; Python's default of 5 ms would put 5 ms into an order's round trip.
 _SWITCH_INTERVAL_S = 0.0005
@@ -123,6 +126,7 @@ class TradingHost:
         # journal_fsync "group": the engine waits up to group_commit_ms for more commands to share a batch's fsync.
         self._group_s = engine.group_commit_ms / 1000 if engine.journal_fsync == "group" else 0.0
         self.guard = StorageGuard()
+        self.archive = Archive(settings.effective_database_url)  # orders past retention, from the projection
         self.snapshots: Snapshots | None = None
         self._next_retention = 0.0
 
@@ -194,6 +198,7 @@ class TradingHost:
                 log.error("journal closed without its last records (never acknowledged): %s", exc)
         if self.risk_store is not None:
             self.risk_store.close()
+        self.archive.close()
         self.state = HostState.STOPPED
 
     def flush(self) -> None:
@@ -271,7 +276,13 @@ class TradingHost:
         # The host writes and fsyncs once per batch of commands itself (engine.journal_fsync, group_commit_ms), before
         # answering any caller of the batch; the journal's own time and count bounds are set out of its way.
         self.journal = BatchJournal(
-            Journal(paths.journal, fsync="group", group_records=1_000_000, group_interval_ms=60_000)
+            Journal(
+                paths.journal,
+                fsync="group",
+                group_records=1_000_000,
+                group_interval_ms=60_000,
+                segment_bytes=JOURNAL_SEGMENT_BYTES,
+            )
         )
         self.snapshots = Snapshots(self.journal, settings.engine.snapshot_every)
         node = TradingNode(
