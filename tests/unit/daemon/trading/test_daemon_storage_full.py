@@ -9,6 +9,7 @@ from typing import Any
 
 from trading_support import Engine, wait_for
 
+from alphintra.cli.engine import _storage
 from alphintra.errors import StorageUnavailable
 
 
@@ -82,6 +83,10 @@ def test_a_full_disk_refuses_undoes_turns_read_only_and_recovers(engine: Engine)
     assert "No space left on device" in ready.json()["detail"]
     status = c.get("/api/v1/engine/status").json()
     assert status["ready"] is False and status["host"]["storage"]["read_only"] is True
+    # `alphintra engine status` shows it from the same answer.
+    assert _storage(status) == (
+        "READ-ONLY, new orders refused: journal write failed: [Errno 28] No space left on device"
+    )
     assert engine.gauge("alphintra_storage_read_only") == 1
     # Read-only: a new order (and any other change) is refused before it reaches the engine; reads still work.
     again = c.post("/api/v1/orders", json=limit("lost"))
@@ -93,7 +98,7 @@ def test_a_full_disk_refuses_undoes_turns_read_only_and_recovers(engine: Engine)
     disk.full = False  # space comes back: the engine's probe writes and leaves read-only mode
     wait_for(lambda: c.get("/ready").status_code == 200, "the engine to leave read-only mode")
     assert engine.gauge("alphintra_storage_read_only") == 0
-    assert c.get("/api/v1/engine/status").json()["host"]["storage"]["read_only"] is False
+    assert _storage(c.get("/api/v1/engine/status").json()) == "ok"
     resent = c.post("/api/v1/orders", json=limit("lost"))
     assert resent.status_code == 201, resent.text  # a NEW order, acknowledged once durable
     new_id = resent.json()["id"]
