@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.lifecycle import HostState
+from alphintra.daemon.trading import _host_durability as durable
 from alphintra.daemon.trading.archive import Archive
 from alphintra.daemon.trading.durability import (
-    STORAGE_CHECK,
     BatchJournal,
     SnapshotPart,
     Snapshots,
@@ -185,6 +185,7 @@ class TradingHost:
             with contextlib.suppress(Exception):  # the close below reports a journal that cannot be written
                 self.journal.sync()
         self._tell()
+        durable.last_snapshot(self)
         if self.risk_watch is not None:
             self.risk_watch.close()
         if self._projector is not None:
@@ -299,7 +300,7 @@ class TradingHost:
         snapshot, records = self.journal.replay()
         if snapshot is not None:
             self.snapshots.restore(snapshot.seq, snapshot.state)
-        count = node.replay(rec.record for rec in records)
+        count = node.replay(durable.retaining(self, node, (rec.record for rec in records)))
         node.journal = self.journal
         if self.account not in node.ledger.accounts():
             node.open_account(
@@ -405,7 +406,7 @@ class TradingHost:
             if batch:
                 self._last_busy = time.monotonic()
             if self.guard.read_only:
-                self._run_read_only(batch)
+                durable.run_read_only(self, batch)
                 continue
             results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
             for fn, fut in batch:
@@ -430,12 +431,12 @@ class TradingHost:
                 failure = as_storage_error(exc)
                 # Nothing of this batch is on disk: no caller is told it worked (a read saw undurable state too).
                 results = [(fut, None, failure if error is None else error) for fut, _, error in results]
-                self._storage_failed(failure)
+                durable.storage_failed(self, failure)
                 self._answer(results)
                 continue
             self._answer(results)
             self._tell()
-            self._after_batch()
+            durable.after_batch(self)
         # Drain what is left so no caller waits forever.
         left: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
         while True:
@@ -464,100 +465,6 @@ class TradingHost:
         except queue.Empty:
             pass
         return batch
-
-    # -- durability ---------------------------------------------------------------------------------------------
-
-    def _storage_failed(self, failure: StorageUnavailable) -> None:
-        """Engine thread: a batch could not be written. Put the node back to exactly what the journal holds and
-        turn read-only."""
-        first = not self.guard.read_only
-        self.guard.enter(failure)
-        self._rewind()
-        metrics = self._metrics()
-        if metrics is not None:
-            metrics.storage_read_only.set(1)
-        if first:
-            self.event("ERROR", f"journal write failed; the engine is read-only until it can write again: {failure}")
-
-    def _rewind(self) -> None:
-        """Discard what was not written and rebuild the node's state from the journal, as a restart does (newest
-        snapshot + the records after it), in place: strategies, listeners and risk keep their node."""
-        node = self.node
-        assert node is not None and self.snapshots is not None
-        dropped = self.journal.discard()
-        self._touched, self._fills, self._published = {}, [], []
-        snapshot, records = self.journal.replay()
-        state = None if snapshot is None else snapshot.state
-        for name, part in self.snapshots.parts.items():
-            if name != "node" and state is not None and name in state:
-                part.restore(state[name])
-        node.rewind(None if state is None else state.get("node"), (rec.record for rec in records))
-        for symbol in node.instruments.symbols():
-            price = node.last_prices.get(symbol)
-            if price is not None:
-                self._post(node, symbol, price)
-        node.resume()  # what resume journals waits in the buffer for the probe that ends read-only mode
-        attach = getattr(node.risk, "attach", None)
-        if attach is not None:
-            attach(node)
-        log.warning("node rewound to the journal", extra={"dropped_records": dropped, "seq": self.journal.last_seq})
-
-    def _run_read_only(self, batch: list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]]) -> None:
-        """Engine thread, read-only: reads are served; a command that journals anything is refused and undone; the
-        market and the timers wait (what they would change could not be written); the disk is probed."""
-        node = self.node
-        assert node is not None
-        results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
-        changed = False
-        for fn, fut in batch:
-            if isinstance(fut, Future) and not fut.set_running_or_notify_cancel():
-                continue
-            before = self.journal.pending
-            try:
-                value: Any = fn()
-                error: BaseException | None = None
-            except BaseException as exc:
-                value, error = None, exc
-            if self.journal.pending != before or changed:
-                changed = True
-                error = self.guard.refusal()
-            results.append((fut, value if error is None else None, error))
-        if changed:
-            self._rewind()
-        self._answer(results)
-        if self.guard.probe_due():
-            self._probe()
-
-    def _probe(self) -> None:
-        """Engine thread: write and sync a small record; on success the engine leaves read-only mode."""
-        try:
-            self.journal.retry()
-            self.journal.append({"type": STORAGE_CHECK, "ts": time.time_ns()})
-            self.journal.sync()
-        except Exception as exc:
-            self.guard.probe_failed()
-            log.debug("storage probe failed: %s", exc)
-            return
-        self.guard.leave()
-        self._next_bar = time.monotonic() + self._interval
-        metrics = self._metrics()
-        if metrics is not None:
-            metrics.storage_read_only.set(0)
-        self.event("INFO", "the journal takes writes again; the engine left read-only mode")
-        self._tell()
-
-    def _after_batch(self) -> None:
-        """Engine thread, after a durable batch: let old finished orders go, and snapshot when one is due."""
-        node, snapshots = self.node, self.snapshots
-        assert node is not None and snapshots is not None
-        now = time.monotonic()
-        engine = self.settings.engine
-        if now >= self._next_retention:
-            self._next_retention = now + 1.0
-            node.forget_finished(keep=engine.order_retention, max_age_ns=engine.order_retention_s * 1_000_000_000)
-        seq = self.journal.last_seq
-        if snapshots.due(seq):
-            snapshots.take(seq)
 
     @staticmethod
     def _answer(results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]]) -> None:
