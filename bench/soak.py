@@ -90,8 +90,8 @@ async def traffic(socket_path: str, worker: int, until: float, counts: dict[str,
                     "quantity": "0.01",
                     "client_order_id": f"s{worker}-{n}{side}",
                 }
-                status, _ = await conn.post("/api/v1/orders", json.dumps(body).encode())
-                counts["orders" if status == 201 else "errors"] += 1
+                status, raw = await conn.post("/api/v1/orders", json.dumps(body).encode())
+                _count(counts, status, 201, raw)
             body = {"symbol": "ETH/USD", "side": "BUY", "type": "LIMIT", "quantity": "0.01", "price": "1000"}
             status, raw = await conn.post("/api/v1/orders", json.dumps(body).encode())
             if not _count(counts, status, 201, raw):
