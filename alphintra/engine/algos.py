@@ -38,11 +38,12 @@ takes the profile as plain weights, so it does not depend on the market data sto
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
-from enum import StrEnum, unique
+from enum import Enum, StrEnum, unique
 from typing import TYPE_CHECKING, Any
 
 from alphintra.engine.commands import OrderRequest
@@ -613,45 +614,19 @@ class AlgoEngine:
                 self._arm(algo)
 
     def to_state(self) -> dict[str, Any]:
-        """Every algorithm and the id counter, for a journal snapshot (:meth:`from_state` reads it back)."""
-        return {
-            "seq": self._seq,
-            "algos": [
-                {
-                    "algo_id": a.algo_id,
-                    "kind": a.kind,
-                    "account": a.account,
-                    "symbol": a.symbol,
-                    "side": a.side.value,
-                    "quantity": str(a.quantity),
-                    "plan": [[s.due_ns, str(s.quantity)] for s in a.plan],
-                    "end_ns": a.end_ns,
-                    "limit_price": None if a.limit_price is None else str(a.limit_price),
-                    "guard": a.guard.value,
-                    "strategy": a.strategy,
-                    "tags": list(a.tags),
-                    "status": a.status.value,
-                    "ended": a.ended,
-                    "next_slice": a.next_slice,
-                    "children": list(a.children),
-                    "notes": [[k, v] for k, v in sorted(a.notes.items())],
-                }
-                for a in self._algos.values()
-            ],
-        }
+        """Every algorithm (each field of ``_Algo``, whatever fields it has) and the id counter, for a journal
+        snapshot; :meth:`from_state` reads it back."""
+        algos = [{f.name: _encode(getattr(a, f.name)) for f in _FIELDS} for a in self._algos.values()]
+        return {"seq": self._seq, "algos": algos}
 
     def from_state(self, state: Mapping[str, Any]) -> None:
-        """Replace every algorithm with those of :meth:`to_state` (timers are re-armed by :meth:`resume`)."""
+        """Replace every algorithm with those of :meth:`to_state` (timers are re-armed by :meth:`resume`); a field
+        missing from an older snapshot keeps its default."""
         self._algos.clear()
         self._seq = int(state.get("seq", 0))
         for raw in state.get("algos", ()):
-            self.restore_record({**raw, "type": "AlgoStarted"})
-            algo = self._algos[str(raw["algo_id"])]
-            algo.status = AlgoStatus(raw["status"])
-            algo.ended = bool(raw["ended"])
-            algo.next_slice = int(raw["next_slice"])
-            algo.children = [str(c) for c in raw["children"]]
-            algo.notes = {int(k): str(v) for k, v in raw["notes"]}
+            algo = _Algo(**{f.name: _decode(f.type, raw[f.name]) for f in _FIELDS if f.name in raw})
+            self._algos[algo.algo_id] = algo
 
     def is_running(self, algo_id: str) -> bool:
         algo = self._algos.get(algo_id)
@@ -666,6 +641,37 @@ class AlgoEngine:
             and all(c in order_ids or c not in self.node.orders for c in a.children)
         ]:
             del self._algos[algo_id]
+
+
+_FIELDS = dataclasses.fields(_Algo)
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "Decimal": Decimal,
+    "Decimal | None": lambda v: None if v is None else Decimal(v),
+    "OrderSide": OrderSide,
+    "GuardMode": GuardMode,
+    "AlgoStatus": AlgoStatus,
+    "tuple[Slice, ...]": lambda v: tuple(Slice(int(due), Decimal(qty)) for due, qty in v),
+    "tuple[str, ...]": tuple,
+    "list[str]": list,
+    "dict[int, str]": lambda v: {int(k): str(note) for k, note in v},
+}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return [[k, v] for k, v in sorted(value.items())]
+    if isinstance(value, (tuple, list)):
+        return [[s.due_ns, str(s.quantity)] if isinstance(s, Slice) else _encode(s) for s in value]
+    return value
+
+
+def _decode(annotation: Any, value: Any) -> Any:
+    decode = _DECODERS.get(str(annotation))
+    return value if decode is None else decode(value)
 
 
 __all__ = [
