@@ -102,6 +102,17 @@ def _uptime(seconds: float) -> str:
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
+def _storage(data: dict[str, Any]) -> str | None:
+    """ "READ-ONLY (why)" while the daemon cannot write its journal (disk full), else "ok"."""
+    host = data.get("host")
+    storage = host.get("storage") if isinstance(host, dict) else None
+    if not isinstance(storage, dict):
+        return None
+    if storage.get("read_only"):
+        return f"READ-ONLY, new orders refused: {storage.get('reason')}"
+    return "ok"
+
+
 @app.command("status")
 def status(as_json: JsonOption = False) -> None:
     """Is a daemon running? pid, uptime, socket, tcp, readiness and version (exit 0 either way)."""
@@ -145,6 +156,7 @@ def status(as_json: JsonOption = False) -> None:
         "tcp": data.get("tcp"),
         "version": data.get("version"),
         "websocket clients": data.get("websocket_clients"),
+        "storage": _storage(data),
         "problem": data.get("problem"),
     }
     emit({k: v for k, v in shown.items() if v is not None}, False, title="engine")

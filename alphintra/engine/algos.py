@@ -47,10 +47,11 @@ takes the profile as plain weights, so it does not depend on the market data sto
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
-from enum import StrEnum, unique
+from enum import Enum, StrEnum, unique
 from typing import TYPE_CHECKING, Any
 
 from alphintra.engine.algo_plan import (
@@ -596,6 +597,66 @@ class AlgoEngine:
         for algo in self._algos.values():
             if algo.status is AlgoStatus.RUNNING:
                 self._arm(algo)
+
+    def to_state(self) -> dict[str, Any]:
+        """Every algorithm (each field of ``_Algo``, whatever fields it has) and the id counter, for a journal
+        snapshot; :meth:`from_state` reads it back."""
+        algos = [{f.name: _encode(getattr(a, f.name)) for f in _FIELDS} for a in self._algos.values()]
+        return {"seq": self._seq, "algos": algos}
+
+    def from_state(self, state: Mapping[str, Any]) -> None:
+        """Replace every algorithm with those of :meth:`to_state` (timers are re-armed by :meth:`resume`); a field
+        missing from an older snapshot keeps its default."""
+        self._algos.clear()
+        self._seq = int(state.get("seq", 0))
+        for raw in state.get("algos", ()):
+            algo = _Algo(**{f.name: _decode(f.type, raw[f.name]) for f in _FIELDS if f.name in raw})
+            self._algos[algo.algo_id] = algo
+
+    def is_running(self, algo_id: str) -> bool:
+        algo = self._algos.get(algo_id)
+        return algo is not None and algo.status is AlgoStatus.RUNNING
+
+    def forget(self, order_ids: set[str]) -> None:
+        """Finished algorithms whose children all left memory leave with them (retention of finished orders)."""
+        for algo_id in [
+            a.algo_id
+            for a in self._algos.values()
+            if a.status is not AlgoStatus.RUNNING
+            and all(c in order_ids or c not in self.node.orders for c in a.children)
+        ]:
+            del self._algos[algo_id]
+
+
+_FIELDS = dataclasses.fields(_Algo)
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "Decimal": Decimal,
+    "Decimal | None": lambda v: None if v is None else Decimal(v),
+    "OrderSide": OrderSide,
+    "GuardMode": GuardMode,
+    "AlgoStatus": AlgoStatus,
+    "tuple[Slice, ...]": lambda v: tuple(Slice(int(due), Decimal(qty)) for due, qty in v),
+    "tuple[str, ...]": tuple,
+    "list[str]": list,
+    "dict[int, str]": lambda v: {int(k): str(note) for k, note in v},
+}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return [[k, v] for k, v in sorted(value.items())]
+    if isinstance(value, (tuple, list)):
+        return [[s.due_ns, str(s.quantity)] if isinstance(s, Slice) else _encode(s) for s in value]
+    return value
+
+
+def _decode(annotation: Any, value: Any) -> Any:
+    decode = _DECODERS.get(str(annotation))
+    return value if decode is None else decode(value)
 
 
 __all__ = [

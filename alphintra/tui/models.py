@@ -465,6 +465,8 @@ class Connection:
     connected: bool
     detail: str = ""
     attempt: int = 0
+    # Why the engine is read-only (its journal cannot be written, e.g. a full disk); "" when it takes orders.
+    read_only: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,6 +176,17 @@ class EngineDataSource:
         while True:
             await asyncio.sleep(self.poll_interval)
             await self._load_account()
+            await self._load_storage()
+
+    async def _load_storage(self) -> None:
+        """Read-only (journal not writable) shows as a banner: the engine status says so and why."""
+        status = await self.client.get(f"{API}/engine/status")
+        host = status.get("host") if isinstance(status, dict) else None
+        storage = host.get("storage") if isinstance(host, dict) else None
+        reason = ""
+        if isinstance(storage, dict) and storage.get("read_only"):
+            reason = str(storage.get("reason") or "the journal cannot be written")
+        self._emit("connection", "engine", Connection(True, read_only=reason))
 
     async def _follow(self, topic: str, kind: str) -> None:
         # Market data is keyed by symbol so that a burst coalesces to the newest message per frame; orders, fills

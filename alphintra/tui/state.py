@@ -199,6 +199,11 @@ class TuiState:
                 raise TypeError("connection update must carry a Connection")
             if data.connected != self.connection.connected:
                 self.add_log("INFO" if data.connected else "WARNING", _connection_text(data))
+            elif data.read_only != self.connection.read_only:
+                if data.read_only:
+                    self.add_log("ERROR", f"engine read-only: {data.read_only}")
+                else:
+                    self.add_log("INFO", "engine writable again")
             self.connection = data
             return "connection"
         raise KeyError(f"unknown update kind {kind!r}")

@@ -213,12 +213,14 @@ class EngineLog(Panel):
 
 
 class ConnectionBanner(Static):
-    """Shown across the top while the daemon is unreachable."""
+    """Shown across the top while the daemon is unreachable or read-only (its journal cannot be written)."""
 
     def show(self, state: TuiState) -> None:
         conn = state.connection
-        self.display = not conn.connected
-        if not conn.connected and conn.attempt == 0:
+        self.display = not conn.connected or bool(conn.read_only)
+        if conn.connected and conn.read_only:
+            self.update(f"⚠ engine READ-ONLY — new orders are refused until it can write its journal: {conn.read_only}")
+        elif not conn.connected and conn.attempt == 0:
             self.update(f"connecting to the engine{': ' + conn.detail if conn.detail else ''}...")
         elif not conn.connected:
             attempt = f" (attempt {conn.attempt})" if conn.attempt else ""

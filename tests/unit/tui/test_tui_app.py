@@ -161,6 +161,27 @@ async def test_a_lost_engine_shows_a_banner_until_it_is_back() -> None:
         assert banner.display is False
 
 
+async def test_a_read_only_engine_shows_a_banner_until_it_can_write_again() -> None:
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        banner = app.screen.query_one("#banner", Static)
+        why = "journal write failed: [Errno 28] No space left on device"
+        app.buffer.put("connection", "engine", Connection(True, read_only=why))
+        app.flush()
+        await pilot.pause()
+        assert banner.display is True
+        assert static_text(banner) == (
+            f"⚠ engine READ-ONLY — new orders are refused until it can write its journal: {why}"
+        )
+        assert (app.state.log[-1].level, app.state.log[-1].text) == ("ERROR", f"engine read-only: {why}")
+        app.buffer.put("connection", "engine", Connection(True))
+        app.flush()
+        await pilot.pause()
+        assert banner.display is False
+        assert app.state.log[-1].text == "engine writable again"
+
+
 async def test_enter_on_the_watchlist_selects_the_symbol_everywhere() -> None:
     app = fixed_app()
     async with app.run_test(size=SIZE) as pilot:
