@@ -4,6 +4,7 @@ state.db (stopped, or SIGKILLed) comes back still halted, with its limits enforc
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,37 @@ def test_an_old_home_imports_its_stored_limits_and_halts_once() -> None:
         assert _seen(d) == imported
         journal = "".join(p.read_text() for p in sorted((d.root / "journal").glob("segment-*.jsonl")))
         assert journal.count('"RiskStateImported"') == 1
+
+
+def test_cli_halt_cancels_and_flattens_and_resume_is_an_alert() -> None:
+    """`risk halt --cancel-orders --flatten` does what the API's flags do; `risk resume` is logged and alerted."""
+    with daemon_home() as d:
+        d.start()
+        with d.client() as c:
+            assert _order(c, "GOOG", "2")["status"] == "FILLED"
+            limit = {"symbol": "GOOG", "side": "BUY", "quantity": "1", "type": "LIMIT", "price": "700"}
+            working = c.post("/api/v1/orders", limit)
+            assert working["status"] == "ACCEPTED"
+        done = d.cli("risk", "halt", "--reason", "desk closed", "--by", "bob", "--cancel-orders", "--flatten")
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.strip() == "halted all trading (bob): desk closed (orders canceled, positions closed)"
+        with d.client() as c:
+            assert d.order(working["id"])["status"] == "CANCELED"
+            positions = {p["symbol"]: p["quantity"] for p in c.get("/api/v1/portfolio/positions")}
+            assert Decimal(positions.get("GOOG", "0")) == 0
+        resumed = _cli_json(d, "risk", "resume", "--by", "carol", "--reason", "desk open")
+        assert resumed == {"resumed": True, "scope": "global", "scope_id": "*", "by": "carol"}
+        alerts = _cli_json(d, "risk", "alerts")
+        assert [(a["id"], a["severity"], a["rule"]) for a in alerts] == [
+            (2, "INFO", "manual"),
+            (1, "CRITICAL", "manual"),
+        ]
+        assert alerts[0]["message"].startswith("resumed all trading (by ") and alerts[0]["message"].endswith(
+            "): desk open"
+        )
+        from alphintra.daemon.server import LOG_FILE
+
+        lines = [json.loads(x) for x in (d.root / "logs" / LOG_FILE).read_text().splitlines() if x.strip()]
+        resumed_lines = [str(x["msg"]) for x in lines if str(x.get("msg", "")).startswith("trading resumed")]
+        assert len(resumed_lines) == 1 and resumed_lines[0].endswith(": desk open"), resumed_lines
+        assert resumed_lines[0].startswith("trading resumed (all trading) by ")  # the caller's user
