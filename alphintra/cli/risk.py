@@ -1,9 +1,10 @@
 """`alphintra risk`: limits (with their history), live metrics, alerts, stress tests and the kill switch.
 
-Everything here works without a daemon: limits, halts and alerts are read from and written to the trading state
-store (the daemon reads limits and halts from there at start); metrics and stress tests value the stored positions
-with the stored market data. Halts are stored as the reserved limit ``trading_halt``, so ``risk limits show
---history`` shows who halted and resumed, when and why.
+Everything here works without a daemon. Limits, halts and alerts are journal records: with a daemon running a
+change goes through its API (it journals it and applies it at once); without one the command journals it itself
+(the daemon replays it at its next start) and updates the trading state store, the projection every listing here
+reads. Metrics and stress tests value the stored positions with the stored market data. Halts show as the
+reserved limit ``trading_halt``, so ``risk limits show --history`` shows who halted and resumed, when and why.
 """
 
 from __future__ import annotations
@@ -205,7 +206,10 @@ def limits_set(
         raise NotFoundError(f"risk limit {key} is not set for {sc.value} {sid}")
     client = _live_engine()
     if client is None:
-        store.set_risk_limit(key, new, changed_by=_who(by), scope=sc.value, scope_id=sid, reason=reason)
+        from alphintra.engine.risk.records import RiskLimitSet
+
+        who = _who(by)
+        _journal(store, lambda state, now: [RiskLimitSet(now, key, sc.value, sid, old, new, who, reason)])
     else:
         with client:  # the daemon checks, stores (with its caller as the author) and applies the change live
             change = {"name": key, "value": None if new is None else str(new), "scope": sc.value, "scope_id": sid}
@@ -230,12 +234,18 @@ def halt(
     account: AccountOption = None,
     reason: ReasonOption = None,
     by: ByOption = None,
+    cancel_orders: Annotated[
+        bool, typer.Option("--cancel-orders", help="Also cancel the working orders the halt covers.")
+    ] = False,
+    flatten: Annotated[
+        bool, typer.Option("--flatten", help="Also close the positions it covers (reduce-only market orders).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Stop new orders: all trading, or one strategy, symbol or account. Lasts until `risk resume`."""
     import time
 
-    from alphintra.engine.risk.breakers import Halt, check_halt_scope, store_halt
+    from alphintra.engine.risk.breakers import Halt, check_halt_scope
 
     scope, scope_id = _scope(account, strategy, symbol)
     sc, sid = check_halt_scope(scope, scope_id)
@@ -243,15 +253,65 @@ def halt(
     record = Halt(sc, sid, "manual", reason or "halted from the command line", who, time.time_ns())
     client = _live_engine()
     if client is None:
-        done = store_halt(_store(), record)
+        if cancel_orders or flatten:
+            from alphintra.errors import ValidationError
+
+            flag = "--cancel-orders" if cancel_orders else "--flatten"
+            raise ValidationError(flag, "needs a running engine (start it with `alphintra engine start`)")
+        done = _store_halt(record)
     else:
-        with client:  # the running engine halts now (and stores the halt itself)
-            body = {"scope": sc.value, "scope_id": sid, "reason": record.reason}
+        with client:  # the running engine halts now (and journals the halt itself)
+            body = {
+                "scope": sc.value,
+                "scope_id": sid,
+                "reason": record.reason,
+                "cancel_orders": cancel_orders,
+                "flatten": flatten,
+            }
             done = bool(client.post("/api/v1/risk/halt", body)["halted"])
     if as_json:
-        emit({"halted": done, **record.to_dict()}, True)
+        emit({"halted": done, **record.to_dict(), "cancel_orders": cancel_orders, "flatten": flatten}, True)
         return
-    info(f"halted {record.where} ({who}): {record.reason}" if done else f"{record.where} was already halted")
+    if not done:
+        info(f"{record.where} was already halted")
+        return
+    also = [text for flag, text in ((cancel_orders, "orders canceled"), (flatten, "positions closed")) if flag]
+    info(f"halted {record.where} ({who}): {record.reason}" + (f" ({', '.join(also)})" if also else ""))
+
+
+def _store_halt(halt: Any) -> bool:
+    """No daemon: journal the halt and its alert (the next start enforces it); False when already halted."""
+    from alphintra.engine.risk.breakers import halt_alert, halted_record
+    from alphintra.engine.risk.records import RiskAlertRaised, RiskRecord
+    from alphintra.engine.risk.state import RiskState
+
+    def build(state: RiskState, now: int) -> list[RiskRecord]:
+        if (halt.scope.value, halt.scope_id) in state.halts:
+            return []
+        row = halt_alert(halt)
+        alert = RiskAlertRaised(
+            halt.at_ns,
+            state.alert_id(),
+            row["severity"],
+            row["rule"],
+            row["message"],
+            row["account_id"],
+            row["strategy"],
+            row["symbol"],
+            row["value"],
+            row["threshold"],
+        )
+        return [halted_record(halt), alert]
+
+    return bool(_journal(_store(), build))
+
+
+def _journal(store: StateStore, build: Any) -> list[Any]:
+    """No daemon: journal the change here (the journal is the truth; the daemon rebuilds the store from it)."""
+    from alphintra.config.settings import get_settings
+    from alphintra.daemon.trading.riskstate import offline_write
+
+    return offline_write(get_settings(), store, build)
 
 
 @app.command("resume")
@@ -263,15 +323,15 @@ def resume(
     by: ByOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Lift a halt (the only way trading resumes after a manual halt or a circuit breaker)."""
-    from alphintra.engine.risk.breakers import check_halt_scope, store_resume
+    """Lift a halt (the only way trading resumes after a manual halt or a circuit breaker); raises an alert."""
+    from alphintra.engine.risk.breakers import check_halt_scope
 
     scope, scope_id = _scope(account, strategy, symbol)
     sc, sid = check_halt_scope(scope, scope_id)
     who = _who(by)
     client = _live_engine()
     if client is None:
-        store_resume(_store(), sc, sid, by=who, reason=reason or "resumed from the command line")
+        _store_resume(sc.value, sid, who, reason or "resumed from the command line")
     else:
         with client:
             body = {"scope": sc.value, "scope_id": sid, "reason": reason or "resumed from the command line"}
@@ -280,6 +340,32 @@ def resume(
         emit({"resumed": True, "scope": sc.value, "scope_id": sid, "by": who}, True)
         return
     info(f"resumed {'all trading' if sc.value == 'global' else sc.value + ' ' + sid} ({who})")
+
+
+def _store_resume(scope: str, scope_id: str, who: str, reason: str) -> None:
+    """No daemon: journal the resumption and its alert, as the daemon does (``RiskKeeper.on_resume``)."""
+    from alphintra.engine.risk.records import RiskAlertRaised, RiskRecord, TradingResumed
+    from alphintra.engine.risk.state import RiskState
+    from alphintra.errors import NotFoundError
+
+    def build(state: RiskState, now: int) -> list[RiskRecord]:
+        halt = state.halts.get((scope, scope_id))
+        if halt is None:
+            raise NotFoundError(f"{'trading' if scope == 'global' else scope + ' ' + scope_id} is not halted")
+        message = f"resumed {halt.where} (by {who}): {reason}"
+        alert = RiskAlertRaised(
+            now,
+            state.alert_id(),
+            "INFO",
+            halt.rule,
+            message,
+            account=scope_id if scope == "account" else None,
+            strategy=scope_id if scope == "strategy" else None,
+            symbol=scope_id if scope == "symbol" else None,
+        )
+        return [TradingResumed(now, scope, scope_id, who, reason), alert]
+
+    _journal(_store(), build)
 
 
 # -- alerts ----------------------------------------------------------------------------------------------------
@@ -299,7 +385,7 @@ def alerts(
     """Risk alerts, newest first (threshold crossings, halts); --ack ID acknowledges one."""
     store = _store()
     if ack is not None:
-        store.acknowledge_alert(ack, by=_who(by))
+        _acknowledge(store, ack, _who(by))
     rows: list[dict[str, Any]] = [
         {
             "id": a.id,
@@ -329,6 +415,25 @@ def alerts(
             for r in rows
         ]
     emit(rows, as_json, title="Risk alerts")
+
+
+def _acknowledge(store: StateStore, alert_id: int, who: str) -> None:
+    client = _live_engine()
+    if client is not None:
+        with client:  # the daemon journals it (with its caller as the author)
+            client.post(f"/api/v1/risk/alerts/{alert_id}/ack", {})
+        return
+    from alphintra.engine.risk.records import RiskAlertAcknowledged, RiskRecord
+    from alphintra.engine.risk.state import RiskState
+    from alphintra.errors import NotFoundError
+
+    def build(state: RiskState, now: int) -> list[RiskRecord]:
+        alert = state.alerts.get(alert_id)
+        if alert is None:
+            raise NotFoundError(f"alert {alert_id} does not exist")
+        return [] if alert["acknowledged"] else [RiskAlertAcknowledged(now, alert_id, who)]
+
+    _journal(store, build)
 
 
 # -- metrics and stress ----------------------------------------------------------------------------------------

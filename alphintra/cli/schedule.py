@@ -1,8 +1,9 @@
 """`alphintra schedule`: strategies evaluated on a cron, by the daemon or by the system's crontab.
 
-With a daemon running every command goes through it (it fires the jobs); without one they edit the stored
-schedules directly (the daemon loads them at its next start) and `run-now` evaluates in-process like
-`strategy run-once`. `schedule crontab` prints crontab lines that do the same firings without any daemon.
+With a daemon running every command goes through it (it fires the jobs); without one they journal the change
+themselves and update the stored schedules (the daemon loads them at its next start), and `run-now` evaluates
+in-process like `strategy run-once`. `schedule crontab` prints crontab lines that do the same firings without any
+daemon.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ import typer
 from alphintra.cli.common import JsonOption, emit, info, ns_time, parse_params, print_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from alphintra.engine.risk.records import RiskRecord
+    from alphintra.engine.risk.state import RiskState
     from alphintra.storage.state import StateStore
 
 app = typer.Typer(help="Schedules: run a strategy's evaluation on a cron (daemon or crontab).", no_args_is_help=True)
@@ -40,6 +45,31 @@ def _daemon() -> Any:
     if not probe_daemon(settings.paths.pid_file).running:
         return None
     return EngineClient.local(settings)
+
+
+def _journal(store: StateStore, build: Callable[[RiskState, int], list[RiskRecord]]) -> None:
+    """No daemon: the change is journaled here (the daemon rebuilds the store from the journal at start)."""
+    from alphintra.config.settings import get_settings
+    from alphintra.daemon.trading.riskstate import offline_write
+
+    offline_write(get_settings(), store, build)
+
+
+def _known(state: RiskState, job_id: str) -> str:
+    if job_id not in state.schedules:
+        from alphintra.errors import NotFoundError
+
+        raise NotFoundError(f"schedule {job_id!r} does not exist")
+    return job_id
+
+
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "cli"
 
 
 def _path(job_id: str) -> str:
@@ -99,8 +129,8 @@ def add(
     """Evaluate STRATEGY on a cron: one evaluation, rebalance or DCA buy per firing."""
     from datetime import UTC, datetime
 
-    from alphintra.daemon.trading.scheduler import ScheduleCreate, add_job_row, job_view, next_fire_times, parse_cron
-    from alphintra.errors import ValidationError
+    from alphintra.daemon.trading.scheduler import ScheduleCreate, added_record, job_view, next_fire_times, validate_job
+    from alphintra.errors import ConflictError, ValidationError
 
     if not symbols:
         raise ValidationError("--symbol", "give the symbols the strategy trades", None)
@@ -120,9 +150,17 @@ def add(
             view = engine.post("/api/v1/schedules", body.model_dump())
         where = "the daemon fires it"
     else:
-        spec = parse_cron(cron, tz)
+        spec, checked = validate_job(body)
+
+        def build(state: RiskState, now: int) -> list[RiskRecord]:
+            if body.name in state.schedules:
+                raise ConflictError(f"a schedule named {body.name!r} already exists")
+            return [added_record(body, spec, checked, now, _who())]
+
+        store = _store()
+        _journal(store, build)
         first = next_fire_times(spec, datetime.now(UTC), 1) if not paused else []
-        view = job_view(add_job_row(_store(), body, None, next_run=first[0] if first else None))
+        view = job_view(store.upsert_job({"id": job_id, "next_run_at": first[0] if first else None}))
         where = "no daemon runs: it fires once `alphintra engine start` runs, or use `alphintra schedule crontab`"
     _show(view, as_json, f"schedule {view['id']} added ({view['cron']}, next {_when(view['next_run_at'])}); {where}")
 
@@ -149,7 +187,9 @@ def remove(job_id: Annotated[str, typer.Argument(help="Schedule id.")], as_json:
         with engine:
             out = engine.delete(_path(job_id))
     else:
-        _store().delete_job(job_id)
+        from alphintra.engine.risk.records import ScheduleRemoved
+
+        _journal(_store(), lambda state, now: [ScheduleRemoved(now, _known(state, job_id), _who())])
         out = {"removed": job_id}
     _show(out, as_json, f"schedule {job_id} removed")
 
@@ -164,12 +204,14 @@ def _toggle(job_id: str, enabled: bool, as_json: bool) -> None:
         with engine:
             view = engine.post(_path(job_id) + ("/resume" if enabled else "/pause"))
     else:
+        from alphintra.engine.risk.records import SchedulePaused, ScheduleResumed
+
         store = _store()
+        kind = ScheduleResumed if enabled else SchedulePaused
+        _journal(store, lambda state, now: [kind(now, _known(state, job_id), _who())])
         row = store.get_job(job_id)
         first = next_fire_times(job_spec(row), datetime.now(UTC), 1) if enabled else []
-        view = job_view(
-            store.upsert_job({"id": job_id, "enabled": enabled, "next_run_at": first[0] if first else None})
-        )
+        view = job_view(store.upsert_job({"id": job_id, "next_run_at": first[0] if first else None}))
     state = f"resumed (next {_when(view['next_run_at'])})" if enabled else "paused"
     _show(view, as_json, f"schedule {job_id} {state}")
 

@@ -123,9 +123,38 @@ def test_halt_and_resume_without_a_daemon_record_who_and_why(cli: Run) -> None:
         ("bob", None, "fixed"),
         ("alice", "1", "[manual] bad fills"),
     ]
-    acked = cli("risk", "alerts", "--ack", str(alerts[0]["id"]), "--by", "carol", "--json").json()
-    assert acked[0]["acknowledged"] is True
-    assert cli("risk", "alerts", "--unacknowledged", "--json").json() == []
+    # The resumption is an alert too, like the halt.
+    alerts = cli("risk", "alerts", "--json").json()
+    assert [(a["id"], a["severity"], a["rule"], a["strategy"], a["message"]) for a in alerts] == [
+        (2, "INFO", "manual", "momentum", "resumed strategy momentum (by bob): fixed"),
+        (1, "CRITICAL", "manual", "momentum", "halted strategy momentum: bad fills (by alice)"),
+    ]
+    acked = cli("risk", "alerts", "--ack", "1", "--by", "carol", "--json").json()
+    assert [(a["id"], a["acknowledged"]) for a in acked] == [(2, False), (1, True)]
+    assert [a["id"] for a in cli("risk", "alerts", "--unacknowledged", "--json").json()] == [2]
+    missing_alert = cli("risk", "alerts", "--ack", "99")
+    assert missing_alert.code == 1 and "alert 99 does not exist" in missing_alert.err
+
+
+def test_halt_flags_need_a_running_engine_and_are_in_the_json(cli: Run) -> None:
+    refused = cli("risk", "halt", "--cancel-orders")
+    assert refused.code == 2 and "--cancel-orders" in refused.err and "needs a running engine" in refused.err
+    refused = cli("risk", "halt", "--flatten")
+    assert refused.code == 2 and "--flatten" in refused.err
+    assert cli("risk", "limits", "show", "--json").json()["halts"] == []  # nothing half-applied
+    r = cli("risk", "halt", "--symbol", "GOOG", "--reason", "news", "--by", "al", "--json").json()
+    assert {k: r[k] for k in ("halted", "scope", "scope_id", "rule", "reason", "by", "cancel_orders", "flatten")} == {
+        "halted": True,
+        "scope": "symbol",
+        "scope_id": "GOOG",
+        "rule": "manual",
+        "reason": "news",
+        "by": "al",
+        "cancel_orders": False,
+        "flatten": False,
+    }
+    text = cli("risk", "resume", "--symbol", "GOOG", "--by", "al")
+    assert text.code == 0 and text.err.strip() == "resumed symbol GOOG (al)"
 
 
 def test_global_halt(cli: Run) -> None:

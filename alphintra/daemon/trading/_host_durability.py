@@ -8,7 +8,7 @@ that the host's command and market flow stays readable; it uses the host's priva
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +77,14 @@ def rewind(host: TradingHost) -> None:
     for name, part in host.snapshots.parts.items():
         if name != "node" and state is not None and name in state:
             part.restore(state[name])
-    node.rewind(None if state is None else state.get("node"), (rec.record for rec in records))
+    tail: Iterable[Mapping[str, Any]] = (rec.record for rec in records)
+    keeper = host.risk_keeper
+    if keeper is not None:
+        # The risk fold saw the discarded records as they were buffered: it starts again from the snapshot too.
+        if state is None or "risk" not in state:
+            keeper.reset(None)
+        tail = keeper.fold(tail)
+    node.rewind(None if state is None else state.get("node"), tail)
     for symbol in node.instruments.symbols():
         price = node.last_prices.get(symbol)
         if price is not None:

@@ -108,6 +108,7 @@ class TradingHost:
         self.journal: Any = None
         self.app: FastAPI | None = None
         self.risk_store: Any = None
+        self.risk_keeper: Any = None
         self.start_equity: Decimal | None = None
         self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -187,6 +188,8 @@ class TradingHost:
         durable.last_snapshot(self)
         if self.risk_watch is not None:
             self.risk_watch.close()
+        if self.risk_keeper is not None:
+            self.risk_keeper.close()
         if self._projector is not None:
             self._projector.close()
         if self.snapshots is not None:
@@ -297,10 +300,13 @@ class TradingHost:
             "node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state)
         )
         snapshot, records = self.journal.replay()
+        keeper = self.risk_keeper
+        self.snapshots.register("risk", SnapshotPart(capture=keeper.capture, restore=keeper.reset))
         if snapshot is not None:
             self.snapshots.restore(snapshot.seq, snapshot.state)
-        count = node.replay(durable.retaining(self, node, (rec.record for rec in records)))
+        count = node.replay(keeper.fold(durable.retaining(self, node, (rec.record for rec in records))))
         node.journal = self.journal
+        self.risk_keeper.start(node)  # limits, halts, alerts, schedules, strategies: from the journal
         if self.account not in node.ledger.accounts():
             node.open_account(
                 self.account,
@@ -343,24 +349,16 @@ class TradingHost:
         self._tell()
 
     def _risk(self) -> Any:
-        """The pre-trade gate and circuit breakers, with the limits and halts stored by `alphintra risk`."""
+        """The pre-trade gate and circuit breakers; their limits and halts come from the journal's replay
+        (``riskstate.RiskKeeper.start``)."""
+        from alphintra.daemon.trading.riskstate import RiskKeeper
         from alphintra.engine.risk import RiskEngine
-        from alphintra.engine.risk.breakers import load_halts, store_halt
-        from alphintra.engine.risk.limits import load_limits
         from alphintra.storage.state import StateStore
 
         self.risk_store = StateStore(self.settings.effective_database_url)
         self.risk_store.create_all()
-        store = self.risk_store
-
-        def persist(halt: Any) -> None:
-            store_halt(store, halt)
-            self.event("WARNING", f"trading halted ({halt.where}): {halt.reason}")
-            metrics = self._metrics()
-            if metrics is not None:
-                metrics.risk_alerts_total.labels(rule=halt.rule).inc()
-
-        return RiskEngine(load_limits(store), halts=load_halts(store), on_halt=persist)
+        keeper = self.risk_keeper = RiskKeeper(self, self.risk_store)
+        return RiskEngine(on_halt=keeper.on_halt, on_resume=keeper.on_resume)
 
     def _instruments(self) -> tuple[InstrumentRegistry, dict[str, Decimal]]:
         settings = self.settings

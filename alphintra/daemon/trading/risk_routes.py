@@ -1,14 +1,16 @@
 """The daemon's side of risk: ``/api/v1/risk`` (limits, live metrics, alerts) and the alert watch.
 
-Limits live in the trading state store with their history (``engine.risk.limits``). ``PUT /risk/limits`` (admins
-only) validates every change before writing any, stores them with ``changed_by`` = the caller's user, and hands the
-new limit set to the node's pre-trade engine when one is wired (``set_limits``), so the next order sees it.
+Limits, halts and alerts are journal records (``engine.risk.records``) folded by the host's risk keeper
+(``riskstate.py``); the state store holds their projection, which the reads here serve. ``PUT /risk/limits``
+(admins only) validates every change before writing any, journals them (``RiskLimitSet``, with what each replaced
+and ``by`` = the caller's user) on the engine thread and hands the new limit set to the node's pre-trade engine in
+the same batch, so the next order sees it; the answer comes once the change is durable and projected.
 
 The alert watch (:class:`RiskWatch`) observes the account after every bar the engine trades: session loss, drawdown
 from the session's peak equity, gross exposure and leverage, against warning (80 % of the limit) and breach (the
 limit) thresholds derived from the global/account limits ``max_daily_loss``, ``max_drawdown_pct``,
 ``max_gross_exposure`` and ``max_leverage``. A level change (and only a change: no repeats while the condition
-persists) is journaled (``RiskAlert`` record), stored (``risk_alerts``), published on the ``risk/alerts`` stream
+persists) is journaled (``RiskAlertRaised``, projected into ``risk_alerts``), published on the ``risk/alerts`` stream
 and counted by ``alphintra_risk_alerts_total{rule=...}``. When the node's risk engine offers live ``figures`` they
 are used (its session and peak); otherwise they are computed here from the ledger, the session being this daemon's
 run. ``/risk/metrics`` also carries the historical 1-day VaR and ES (95 % and 99 %) of the live book: today's
@@ -18,8 +20,6 @@ same figures as `alphintra risk metrics`, which measures the stored positions in
 
 from __future__ import annotations
 
-import contextlib
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path as FilePath
@@ -39,13 +39,15 @@ from alphintra.engine.risk.limits import (
     fmt,
     load_limits,
     parse_value,
-    set_limit,
 )
 from alphintra.engine.risk.metrics import PortfolioSnapshot, RiskConfig, as_history, compute_risk_report
+from alphintra.engine.risk.records import RiskAlertAcknowledged, RiskLimitSet
+from alphintra.engine.risk.state import RiskState
 from alphintra.errors import AlphintraError, ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.riskstate import RiskKeeper
     from alphintra.engine.node import TradingNode
     from alphintra.storage.state import RiskAlert, RiskLimit, StateStore
 
@@ -128,7 +130,6 @@ class RiskWatch:
         self.monitor = ThresholdMonitor(thresholds_for(self.limits, host.account))
         self.peak: Decimal | None = None
         self.raised: list[Alert] = []
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-store")
 
     @property
     def node(self) -> TradingNode:
@@ -216,7 +217,17 @@ class RiskWatch:
         message = f"{alert.metric} {fmt(alert.value)} {verb} (threshold {fmt(alert.threshold)}, limit {rule})"
         account = self.host.account
         self.raised.append(alert)
-        self.node.record({"type": "RiskAlert", "rule": rule, "account": account, "message": message, **alert.to_dict()})
+        keeper = self.host.risk_keeper
+        if keeper is not None:  # journaled, then projected into the store (``risk_alerts``)
+            keeper.raise_alert(
+                SEVERITY[alert.level],
+                rule,
+                message,
+                account=account,
+                value=alert.value,
+                threshold=alert.threshold,
+                ts=alert.ts_ns,
+            )
         data = {"rule": rule, "account": account, "message": message, **alert.to_dict()}
         hub = self.host._hub()
         if hub is not None:
@@ -225,25 +236,9 @@ class RiskWatch:
         if metrics is not None and alert.level is not AlertLevel.CLEARED:
             metrics.risk_alerts_total.labels(rule=rule).inc()
         log.warning("risk alert: %s", message, extra={"rule": rule, "level": alert.level.value})
-        payload = {
-            "time": alert.ts_ns,
-            "severity": SEVERITY[alert.level],
-            "rule": rule,
-            "message": message,
-            "account_id": account,
-            "value": alert.value,
-            "threshold": alert.threshold,
-        }
-        self._writer.submit(self._store_alert, payload)
-
-    def _store_alert(self, payload: dict[str, Any]) -> None:
-        try:
-            self.store.add_alert(payload)
-        except Exception as exc:  # journaled and published already; the projection can lag, not the engine
-            log.error("risk alert not stored: %s", exc)
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
+        """Nothing of its own to flush: its alerts are journal records, projected by the host's risk keeper."""
 
 
 # -- API ---------------------------------------------------------------------------------------------------------
@@ -347,19 +342,37 @@ def risk_router(host: TradingHost) -> APIRouter:
                 )
             scope, scope_id = check_scope(change.name, change.scope, change.scope_id)
             checked.append((change.name, _value(change), scope, scope_id))
-        for name, value, scope, scope_id in checked:
-            set_limit(store, name, value, changed_by=who.user, scope=scope, scope_id=scope_id, reason=body.reason)
-        limits = load_limits(store)
+        keeper = _keeper(host)
 
-        def apply() -> None:
+        def build(state: RiskState) -> list[RiskLimitSet]:
+            # Engine thread: each change is journaled with what it replaced, and the gate sees the new limits in
+            # the same batch (the journal and the engine never disagree, not even for one order).
+            now = _node(host).clock.now_ns()
+            records = []
+            for name, value, scope, scope_id in checked:
+                before = state.limit(name, scope.value, scope_id)
+                if before == value:
+                    continue  # no change, no record (as the store's history never had one)
+                if value is None and before is None:
+                    raise NotFoundError(f"risk limit {name!r} ({scope.value} {scope_id}) is not set")
+                records.append(RiskLimitSet(now, name, scope.value, scope_id, before, value, who.user, body.reason))
+            return records
+
+        def apply() -> int:
+            records = build(keeper.state)
+            for rec in records:
+                keeper.record(rec)
+            limits = keeper.state.limits
             engine = _node_risk(host)
             setter = getattr(engine, "set_limits", None)
             if callable(setter):
                 setter(limits)
             watch.set_limits(limits)
+            return len(records)
 
-        host.call(apply)
-        log.info("risk limits changed", extra={"by": who.user, "changes": len(checked)})
+        changes = host.call(apply)
+        keeper.wait_projected()
+        log.info("risk limits changed", extra={"by": who.user, "changes": changes})
         return limits_now(store)
 
     @r.get("/metrics")
@@ -389,7 +402,21 @@ def risk_router(host: TradingHost) -> APIRouter:
 
     @r.post("/alerts/{alert_id}/ack")
     def acknowledge(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], who: Trader) -> dict[str, Any]:
-        return alert_view(_watch(host).store.acknowledge_alert(alert_id, by=who.user))
+        store = _watch(host).store
+
+        def build(state: RiskState) -> list[RiskAlertAcknowledged]:
+            alert = state.alerts.get(alert_id)
+            if alert is None:
+                raise NotFoundError(f"alert {alert_id} does not exist")
+            if alert["acknowledged"]:
+                return []  # the first acknowledgement stands
+            return [RiskAlertAcknowledged(_node(host).clock.now_ns(), alert_id, who.user)]
+
+        _keeper(host).write(build)
+        rows = [a for a in store.list_alerts(limit=100_000) if a.id == alert_id]
+        if not rows:
+            raise NotFoundError(f"alert {alert_id} does not exist")
+        return alert_view(rows[0])
 
     @r.post("/halt")
     def halt(body: HaltRequest, who: Trader) -> dict[str, Any]:
@@ -409,13 +436,13 @@ def risk_router(host: TradingHost) -> APIRouter:
             )
             return {"halted": done is not None, "halts": [h.to_dict() for h in risk.halts]}
 
-        return host.call(run)
+        out = host.call(run)
+        _keeper(host).wait_projected()
+        return out
 
     @r.post("/resume")
     def resume(body: ResumeRequest, who: Admin) -> dict[str, Any]:
         """Only an explicit command resumes trading after a halt (manual or a circuit breaker)."""
-        from alphintra.engine.risk.breakers import store_resume
-
         risk = _risk_engine(host)
 
         def run() -> dict[str, Any]:
@@ -424,8 +451,7 @@ def risk_router(host: TradingHost) -> APIRouter:
             return {"resumed": True, "halts": [h.to_dict() for h in risk.halts]}
 
         out = host.call(run)
-        with contextlib.suppress(NotFoundError):  # a halt raised by the engine may not be in the store yet
-            store_resume(_watch(host).store, body.scope, body.scope_id, by=who.user, reason=body.reason)
+        _keeper(host).wait_projected()
         return out
 
     return r
@@ -454,6 +480,21 @@ def _risk_engine(host: TradingHost) -> Any:
     if risk is None or not hasattr(risk, "halt"):
         raise ConflictError("this engine runs without a risk engine")
     return risk
+
+
+def _keeper(host: TradingHost) -> RiskKeeper:
+    keeper = getattr(host, "risk_keeper", None)
+    if keeper is None:
+        from alphintra.daemon.protocol import NotReadyError
+
+        raise NotReadyError("the risk state is not loaded")
+    return keeper  # type: ignore[no-any-return]
+
+
+def _node(host: TradingHost) -> TradingNode:
+    node = host.node
+    assert node is not None
+    return node
 
 
 def _node_risk(host: TradingHost) -> Any:

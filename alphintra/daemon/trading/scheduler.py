@@ -1,10 +1,11 @@
 """Schedules: a strategy evaluated on a cron, inside the daemon (APScheduler) or from the system's crontab.
 
-A schedule is a row of the trading state store's ``scheduled_jobs`` table (id = its name, ``schedule`` = the cron
-expression, ``command = "strategy"``, ``args = {"strategy", "symbols", "params", "timezone"}``). That table, not
-APScheduler's SQLAlchemy job store, is the persistent store: it is the project's schema, the CLI lists and edits
-it without a daemon, it records every run (status, error, next run), and it holds no pickled callables. The daemon
-loads it into an in-memory APScheduler at start and writes through on every change.
+A schedule is journaled (``ScheduleAdded``/``SchedulePaused``/``ScheduleResumed``/``ScheduleRemoved``, folded by
+the host's risk keeper) and projected into the trading state store's ``scheduled_jobs`` table (id = its name,
+``schedule`` = the cron expression, ``command = "strategy"``, ``args = {"strategy", "symbols", "params",
+"timezone"}``), which also records every run (status, error, next run). Neither is APScheduler's SQLAlchemy job
+store: no pickled callables. The daemon rebuilds the table from the journal at start, loads it into an in-memory
+APScheduler, and journals every change before APScheduler hears of it.
 
 Cron: five fields (minute hour day-of-month month day-of-week, as in crontab: 0 and 7 are Sunday) or six with
 seconds first (``*/2 * * * * *``). Restricting both day-of-month and day-of-week is refused: crontab fires when
@@ -27,6 +28,7 @@ import re
 import shlex
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Annotated, Any
@@ -50,6 +52,13 @@ from alphintra.daemon.trading.strategies import (
     validate_params,
     validate_symbols,
 )
+from alphintra.engine.risk.records import (
+    RiskRecord,
+    ScheduleAdded,
+    SchedulePaused,
+    ScheduleRemoved,
+    ScheduleResumed,
+)
 from alphintra.errors import ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -59,6 +68,7 @@ if TYPE_CHECKING:
 
     from alphintra.daemon.trading.host import TradingHost
     from alphintra.daemon.trading.strategies import StrategyManager
+    from alphintra.engine.risk.state import RiskState
     from alphintra.storage.state import ScheduledJob, StateStore
 
 log = get_logger("daemon.scheduler")
@@ -289,6 +299,21 @@ def add_job_row(
             "enabled": body.enabled,
             "next_run_at": next_run,
         }
+    )
+
+
+def added_record(body: ScheduleCreate, spec: CronSpec, symbols: list[str], now: int, by: str = "") -> ScheduleAdded:
+    """The journal record of a new, validated schedule (the daemon's API and the CLI without a daemon)."""
+    return ScheduleAdded(
+        now,
+        body.name,
+        spec.expr,
+        body.strategy,
+        tuple(symbols),
+        jsonable(body.params),
+        body.timezone,
+        body.enabled,
+        by,
     )
 
 
@@ -544,42 +569,62 @@ class Scheduler:
         row = self.store.get_job(job_id)
         return job_view(row, self.next_run(job_id))
 
-    def add(self, body: ScheduleCreate) -> dict[str, Any]:
+    def _journal(self, build: Callable[[RiskState], Iterable[RiskRecord]]) -> None:
+        """Journal a change (durable, then projected into ``scheduled_jobs``) before APScheduler hears of it."""
+        self.host.risk_keeper.write(build)
+
+    def add(self, body: ScheduleCreate, by: str = "") -> dict[str, Any]:
         symbols = self.host.call(lambda: self.manager.node.instruments.symbols())
-        spec, _ = validate_job(body, symbols)
+        spec, checked = validate_job(body, symbols)
+
+        def build(state: RiskState) -> Iterable[RiskRecord]:
+            if body.name in state.schedules:
+                raise ConflictError(f"a schedule named {body.name!r} already exists")
+            return [added_record(body, spec, checked, self._now(), by)]
+
+        self._journal(build)
+        row = self.store.get_job(body.name)
         first = next_fire_times(spec, datetime.now(UTC), 1) if body.enabled else []
-        row = add_job_row(self.store, body, symbols, next_run=first[0] if first else None)
+        if first:
+            row = self.store.upsert_job({"id": row.id, "next_run_at": first[0]})
         try:
             self._add(row)
         except Exception:
-            self.store.delete_job(row.id)
+            self._journal(lambda state: [ScheduleRemoved(self._now(), body.name, by)])
             raise
         log.info("schedule added", extra={"job": row.id, "cron": row.schedule})
         return self.get(row.id)
 
-    def remove(self, job_id: str) -> dict[str, Any]:
+    def _now(self) -> int:
+        node = self.host.node
+        assert node is not None
+        return node.clock.now_ns()
+
+    def remove(self, job_id: str, by: str = "") -> dict[str, Any]:
         self._row(job_id)
+        self._journal(lambda state: [ScheduleRemoved(self._now(), job_id, by)])
         if self.aps.get_job(job_id) is not None:
             self.aps.remove_job(job_id)
         with self._lock:
             self.rows.pop(job_id, None)
         self._drop_instance(job_id)
-        self.store.delete_job(job_id)
         log.info("schedule removed", extra={"job": job_id})
         return {"removed": job_id}
 
-    def pause(self, job_id: str) -> dict[str, Any]:
+    def pause(self, job_id: str, by: str = "") -> dict[str, Any]:
         self._row(job_id)
+        self._journal(lambda state: [SchedulePaused(self._now(), job_id, by)])
         self.aps.pause_job(job_id)
-        row = self.store.upsert_job({"id": job_id, "enabled": False, "next_run_at": None})
+        row = self.store.get_job(job_id)
         with self._lock:
             self.rows[job_id] = row
         return self.get(job_id)
 
-    def resume_job(self, job_id: str) -> dict[str, Any]:
+    def resume_job(self, job_id: str, by: str = "") -> dict[str, Any]:
         self._row(job_id)
+        self._journal(lambda state: [ScheduleResumed(self._now(), job_id, by)])
         self.aps.resume_job(job_id)
-        row = self.store.upsert_job({"id": job_id, "enabled": True, "next_run_at": self.next_run(job_id)})
+        row = self.store.upsert_job({"id": job_id, "next_run_at": self.next_run(job_id)})
         with self._lock:
             self.rows[job_id] = row
         return self.get(job_id)
@@ -608,7 +653,7 @@ def schedules_router(host: TradingHost) -> APIRouter:
 
     @r.post("", response_model=ScheduleOut, status_code=201)
     def add_schedule(body: ScheduleCreate, who: Trader) -> dict[str, Any]:
-        return scheduler_of(host).add(body)
+        return scheduler_of(host).add(body, who.user)
 
     @r.get("/{job_id}", response_model=ScheduleOut)
     def get_schedule(job_id: str, who: Viewer) -> dict[str, Any]:
@@ -616,15 +661,15 @@ def schedules_router(host: TradingHost) -> APIRouter:
 
     @r.delete("/{job_id}")
     def remove_schedule(job_id: str, who: Trader) -> dict[str, Any]:
-        return scheduler_of(host).remove(job_id)
+        return scheduler_of(host).remove(job_id, who.user)
 
     @r.post("/{job_id}/pause", response_model=ScheduleOut)
     def pause_schedule(job_id: str, who: Trader) -> dict[str, Any]:
-        return scheduler_of(host).pause(job_id)
+        return scheduler_of(host).pause(job_id, who.user)
 
     @r.post("/{job_id}/resume", response_model=ScheduleOut)
     def resume_schedule(job_id: str, who: Trader) -> dict[str, Any]:
-        return scheduler_of(host).resume_job(job_id)
+        return scheduler_of(host).resume_job(job_id, who.user)
 
     @r.post("/{job_id}/run", response_model=EvaluationOut)
     def run_schedule(job_id: str, who: Trader) -> dict[str, Any]:
@@ -642,6 +687,7 @@ __all__ = [
     "ScheduleOut",
     "Scheduler",
     "add_job_row",
+    "added_record",
     "crontab_lines",
     "crontab_weekdays",
     "job_spec",

@@ -6,9 +6,11 @@ A saved strategy is a row of the trading state store (``trading_strategies``: na
 closed bar of its symbols and the runner routes its orders' events to it. Orders carry the saved name as their
 ``strategy`` tag, so risk limits per strategy and ``order list --strategy`` see them.
 
-Durability: a start sets the row's status to ``ACTIVE`` and journals ``StrategyStarted`` (a stop: ``INACTIVE`` and
-``StrategyStopped``); on start the daemon resumes every ``ACTIVE`` strategy (its indicators start afresh, its orders
-and positions come back from the journal). A strategy that raises is stopped alone, marked ``ERROR`` with the
+Durability: a start journals ``StrategyStarted`` with the whole definition and sets the row's status to
+``ACTIVE`` (a stop: ``StrategyStopped`` and ``INACTIVE``); the journal is the truth (``engine/risk/records.py``):
+at start the host rebuilds the rows of the strategies it knows from it (a deleted state store included), and the
+daemon resumes every ``ACTIVE`` one (its indicators start afresh, its orders and positions come back from the
+journal). A strategy that raises is stopped alone, marked ``ERROR`` with the
 reason, and counted by the risk engine's error-rate breaker when one is wired. A daemon shutdown runs ``on_stop``
 hooks but keeps the rows ``ACTIVE``, so the next start resumes them.
 
@@ -24,24 +26,35 @@ so a slow database cannot stall the node.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
-from alphintra.errors import ConflictError, OperationFailed, ValidationError
-from alphintra.strategies.base import BarData, Strategy, StrategyError
-from alphintra.strategies.context import NodeContext, Signal, StrategyRunner
+from alphintra.daemon.trading.strategy_instances import (
+    Evaluation,
+    Instance,
+    bar_data,
+    build_instance,
+    check_name,
+    evaluate,
+    jsonable,
+    merged_bar,
+    signal_view,
+    strategy_class,
+    validate_params,
+    validate_symbols,
+)
+from alphintra.engine.risk.records import StrategyDeleted, StrategyStarted, StrategyStopped
+from alphintra.errors import ConflictError, OperationFailed
+from alphintra.strategies.base import BarData, StrategyError
+from alphintra.strategies.context import Signal
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.host import TradingHost
@@ -51,232 +64,11 @@ if TYPE_CHECKING:
 
 log = get_logger("daemon.strategies")
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SIGNALS_KEPT = 1000
 ACTIVE, INACTIVE, ERROR = "ACTIVE", "INACTIVE", "ERROR"
 
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 Trader = Annotated[Principal, Depends(require_role("trader"))]
-
-
-# -- validation shared by the API, the scheduler and the CLI -----------------------------------------------------
-
-
-def check_name(name: str, field_name: str = "name") -> str:
-    if not NAME_RE.match(name):
-        raise ValidationError(
-            field_name, "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", name
-        )
-    return name
-
-
-def strategy_class(strategy_type: str) -> type[Strategy]:
-    from alphintra.strategies import registry
-
-    return registry.get(strategy_type)
-
-
-def validate_params(cls: type[Strategy], params: Mapping[str, Any]) -> Any:
-    """The strategy's typed parameters, or the project's ValidationError naming the parameter at fault."""
-    try:
-        return cls.Params(**dict(params))
-    except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "params"
-        raise ValidationError(f"params.{where}", str(first.get("msg", "invalid")), first.get("input")) from None
-
-
-def validate_symbols(cls: type[Strategy], symbols: Iterable[str], known: Iterable[str] | None = None) -> list[str]:
-    out = [s.strip() for s in symbols if s.strip()]
-    if not out:
-        raise ValidationError("symbols", "at least one symbol is required", [])
-    if len(set(out)) != len(out):
-        raise ValidationError("symbols", "must not repeat a symbol", out)
-    need = cls.symbols_required
-    if need is not None and len(out) != need:
-        raise ValidationError("symbols", f"strategy {cls.name} trades exactly {need} symbol(s)", out)
-    if known is not None:
-        names = set(known)
-        missing = [s for s in out if s not in names]
-        if missing:
-            raise ValidationError("symbols", f"unknown to the engine (known: {', '.join(sorted(names))})", missing)
-    return out
-
-
-def jsonable(value: Any) -> Any:
-    """Decimals as strings (money stays exact on the wire), containers walked."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
-
-def signal_view(sig: Signal) -> dict[str, Any]:
-    return {"ts": sig.ts, "strategy": sig.strategy, "name": sig.name, "value": sig.value, "data": jsonable(sig.data)}
-
-
-# -- running a strategy ------------------------------------------------------------------------------------------
-
-
-class _Runner(StrategyRunner):
-    """The safe wrapper plus what the daemon needs: a scheduled evaluation, and leaving without ``on_stop``."""
-
-    def evaluate(self, bars: Callable[[], list[BarData]]) -> None:
-        strategy = self.strategy
-        hook = getattr(strategy, "on_schedule", None)
-        if callable(hook):
-            self._call("on_schedule", hook)
-            return
-        for bar in bars():
-            self.bar(bar)
-
-    def detach(self) -> None:
-        """Stop listening (a one-shot run ends without ``on_stop``: that hook may flatten what it just bought)."""
-        self.running = False
-        ctx = self.ctx
-        if self._listener in ctx.node.listeners:
-            ctx.node.listeners.remove(self._listener)
-
-
-@dataclass
-class Instance:
-    """A strategy living on the engine thread (a started strategy, or a schedule's instance between firings)."""
-
-    key: str
-    name: str
-    strategy_type: str
-    symbols: list[str]
-    params: dict[str, Any]
-    runner: _Runner
-    started_at: int
-    strategy_id: int | None = None
-    execution_id: int | None = None
-    last_eval_ns: int | None = None
-    bars: int = 0
-    evaluations: int = 0
-
-    @property
-    def error(self) -> StrategyError | None:
-        return self.runner.error
-
-
-@dataclass
-class Evaluation:
-    """What one evaluation did."""
-
-    name: str
-    strategy: str
-    symbols: list[str]
-    ts: int
-    orders: list[str] = field(default_factory=list)
-    fills: int = 0
-    signals: list[dict[str, Any]] = field(default_factory=list)
-    rejections: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "strategy": self.strategy,
-            "symbols": self.symbols,
-            "ts": self.ts,
-            "ok": self.ok,
-            "orders": self.orders,
-            "fills": self.fills,
-            "signals": self.signals,
-            "rejections": self.rejections,
-            "error": self.error,
-        }
-
-
-def bar_data(bar: Bar) -> BarData:
-    return BarData(
-        bar.symbol, bar.ts, float(bar.open), float(bar.high), float(bar.low), float(bar.close), float(bar.volume)
-    )
-
-
-def merged_bar(node: TradingNode, bars: Iterable[Bar], symbol: str, since_ns: int | None, now: int) -> BarData:
-    """One bar of ``symbol`` covering (since_ns, now]: the closed bars in it merged, else flat at the last price."""
-    inside = [b for b in bars if b.symbol == symbol and (since_ns is None or (b.close_ts or b.ts) > since_ns)]
-    if inside:
-        return BarData(
-            symbol,
-            inside[0].ts,
-            float(inside[0].open),
-            float(max(b.high for b in inside)),
-            float(min(b.low for b in inside)),
-            float(inside[-1].close),
-            float(sum((b.volume for b in inside), Decimal(0))),
-        )
-    price = node.last_price(symbol)
-    if price is None:
-        raise StrategyError(f"no price for {symbol} yet: nothing to evaluate on")
-    p = float(price)
-    return BarData(symbol, since_ns if since_ns is not None else now, p, p, p, p, 0.0)
-
-
-def evaluate(
-    node: TradingNode,
-    instance: Instance,
-    recent_bars: Callable[[str], Iterable[Bar]],
-) -> Evaluation:
-    """Engine thread: one evaluation of ``instance`` (see the module docstring); never raises for strategy errors."""
-    now = node.clock.now_ns()
-    result = Evaluation(instance.name, instance.strategy_type, list(instance.symbols), now)
-    runner = instance.runner
-    ctx = runner.ctx
-    before_orders, before_fills, before_signals = len(node.orders), len(node.fills), len(ctx.signals)
-    before_rejections = len(runner.rejections)
-    since = instance.last_eval_ns
-
-    def bars() -> list[BarData]:
-        return [merged_bar(node, recent_bars(s), s, since, now) for s in instance.symbols]
-
-    try:
-        runner.evaluate(bars)
-    except StrategyError as exc:  # no price yet: raised before any hook ran
-        result.error = exc.message
-    instance.last_eval_ns = now
-    instance.evaluations += 1
-    result.orders = [oid for oid in list(node.orders)[before_orders:] if node.orders[oid].strategy == instance.name]
-    result.fills = sum(1 for f in node.fills[before_fills:] if node.orders[f.order_id].strategy == instance.name)
-    result.signals = [signal_view(s) for s in ctx.signals[before_signals:]]
-    result.rejections = runner.rejections[before_rejections:]
-    if runner.error is not None:
-        result.error = runner.error.message
-    return result
-
-
-def build_instance(
-    node: TradingNode,
-    *,
-    key: str,
-    name: str,
-    strategy_type: str,
-    symbols: list[str],
-    params: Mapping[str, Any],
-    account: str | None = None,
-    on_signal: Callable[[Signal], None] | None = None,
-) -> Instance:
-    """Engine thread: a strategy object bound to ``node`` and started (``on_start`` ran)."""
-    cls = strategy_class(strategy_type)
-    typed = validate_params(cls, params)
-    symbols = validate_symbols(cls, symbols, node.instruments.symbols())
-    strategy = cls(typed)
-    ctx = NodeContext(node, strategy, symbols=list(symbols), account=account, on_signal=on_signal)
-    # Orders, signals and risk scopes carry the saved name, not the class name: two instances of one type differ.
-    ctx.name = name
-    runner = _Runner(strategy, ctx)
-    instance = Instance(key, name, strategy_type, list(symbols), dict(params), runner, node.clock.now_ns())
-    runner.start()
-    return instance
 
 
 # -- the manager -------------------------------------------------------------------------------------------------
@@ -359,22 +151,26 @@ class StrategyManager:
             raise StrategyError(instance.error.message)
         self.running[row.id] = instance
         self.errors.pop(row.id, None)
-        self.node.record(
-            {
-                "type": "StrategyStarted",
-                "ts": instance.started_at,
-                "strategy_id": row.id,
-                "strategy": row.name,
-                "strategy_type": row.strategy_type,
-                "symbols": symbols,
-                "params": jsonable(params),
-            }
+        account = self.host.account
+        started = StrategyStarted(
+            instance.started_at, row.id, row.name, row.strategy_type, tuple(symbols), jsonable(params), account
         )
+        self.node.record(started.to_dict())
         self._gauge()
         self._publish(f"strategies/{row.id}/status", "status", self._status_of(row.id))
         return instance
 
-    def _stop_instance(self, strategy_id: int, *, cancel_orders: bool, reason: str, hooks: bool = True) -> Instance:
+    def _stop_instance(
+        self,
+        strategy_id: int,
+        *,
+        cancel_orders: bool,
+        reason: str,
+        hooks: bool = True,
+        resume: bool = False,
+        error: str | None = None,
+    ) -> Instance:
+        """``resume``: a shutdown, the next start runs it again; ``error``: it raised (not resumed)."""
         instance = self.running.pop(strategy_id)
         node = self.node
         if hooks:
@@ -383,15 +179,8 @@ class StrategyManager:
             instance.runner.detach()
         if cancel_orders:
             node.cancel_all(strategy=instance.name)
-        node.record(
-            {
-                "type": "StrategyStopped",
-                "ts": node.clock.now_ns(),
-                "strategy_id": strategy_id,
-                "strategy": instance.name,
-                "reason": reason,
-            }
-        )
+        stopped = StrategyStopped(node.clock.now_ns(), strategy_id, instance.name, reason, resume, error)
+        node.record(stopped.to_dict())
         self._gauge()
         self._publish(f"strategies/{strategy_id}/status", "status", self._status_of(strategy_id, instance))
         return instance
@@ -416,7 +205,9 @@ class StrategyManager:
         if instance is None:
             return
         self.errors[strategy_id] = error.message
-        self._stop_instance(strategy_id, cancel_orders=False, reason=f"error: {error.message}", hooks=False)
+        self._stop_instance(
+            strategy_id, cancel_orders=False, reason=f"error: {error.message}", hooks=False, error=error.message
+        )
         risk = self.node.risk
         record = getattr(risk, "record_strategy_error", None)
         if callable(record):
@@ -482,7 +273,7 @@ class StrategyManager:
         """After the engine thread stopped: ``on_stop`` hooks run, rows stay ACTIVE so the next start resumes them."""
         for strategy_id in list(self.running):
             try:
-                self._stop_instance(strategy_id, cancel_orders=False, reason="engine stopping")
+                self._stop_instance(strategy_id, cancel_orders=False, reason="engine stopping", resume=True)
             except Exception as exc:
                 log.error("strategy %s did not stop cleanly: %s", strategy_id, exc)
         self._writer.shutdown(wait=True)
@@ -555,7 +346,10 @@ class StrategyManager:
         assert row.id is not None
         if row.id in self.running:
             raise ConflictError(f"strategy {row.name!r} is running; stop it before deleting it")
+        strategy_id, name = row.id, row.name
         executions = self.store.delete_strategy(row.id, with_executions=True)
+        # Journaled too, or a start would rebuild the row of a strategy the journal saw started.
+        self.host.call(lambda: self.node.record(StrategyDeleted(self.node.clock.now_ns(), strategy_id, name).to_dict()))
         with self._lock:
             self.signals.pop(row.id, None)
         self.errors.pop(row.id, None)
@@ -785,7 +579,8 @@ def start_services(host: TradingHost) -> None:
 
     manager = StrategyManager(host)
     host.strategies = manager
-    host.risk_watch = RiskWatch(host, manager.store)
+    keeper = host.risk_keeper
+    host.risk_watch = RiskWatch(host, manager.store, None if keeper is None else keeper.state.limits)
     resumed = manager.restore()
     scheduler = Scheduler(host, manager)
     host.scheduler = scheduler

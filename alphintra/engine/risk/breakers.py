@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from alphintra.engine.core.enums import OrderSide, OrderStatus
 from alphintra.engine.core.errors import AlphintraError, NotFoundError, ValidationError
 from alphintra.engine.risk.limits import HALT_NAME, NS_PER_MINUTE, Limit, LimitSet, Scope, fmt
+from alphintra.engine.risk.records import TradingHalted, TradingResumed, record_from_dict
 
 if TYPE_CHECKING:
     from alphintra.engine.node import TradingNode
@@ -156,6 +157,35 @@ class HaltBook:
         return halt
 
 
+def halted_record(halt: Halt, *, cancel_orders: bool = False, flatten: bool = False) -> TradingHalted:
+    """The journal record of a halt put in force."""
+    return TradingHalted(
+        halt.at_ns,
+        halt.scope.value,
+        halt.scope_id,
+        halt.rule,
+        halt.reason,
+        halt.by,
+        halt.value,
+        halt.limit,
+        cancel_orders,
+        flatten,
+    )
+
+
+def halt_of(record: TradingHalted) -> Halt:
+    return Halt(
+        Scope(record.scope),
+        record.scope_id,
+        record.rule,
+        record.reason,
+        record.by,
+        record.ts,
+        record.value,
+        record.limit,
+    )
+
+
 class MarketMove:
     """Largest move of each symbol's price within a sliding window, from running min/max deques."""
 
@@ -235,8 +265,8 @@ class CircuitBreakers:
     Owned by the :class:`~alphintra.engine.risk.pretrade.RiskEngine`, which feeds it measurements; ``limits`` holds
     the breaker settings (``halt_cancel_orders``, ``halt_flatten``, ``market_move_*``) and is kept current by the
     engine. ``strategy_positions`` maps ``(account, strategy, symbol)`` to the strategy's position, used to
-    flatten a strategy halt. Every halt is journaled as a ``RiskHalt`` record and published on ``risk.halt``; every
-    resume as ``RiskResume`` on ``risk.resume``.
+    flatten a strategy halt. Every halt is journaled as a ``TradingHalted`` record and published on ``risk.halt``;
+    every resume as ``TradingResumed`` on ``risk.resume`` (``records.py``).
     """
 
     def __init__(
@@ -277,7 +307,7 @@ class CircuitBreakers:
         if not self.book.halt(halt):
             return None
         _log.warning("risk halt of %s: %s", halt.where, halt.reason)
-        node.record({"type": "RiskHalt", **halt.to_dict()})
+        node.record(halted_record(halt, cancel_orders=cancel_orders, flatten=flatten).to_dict())
         if node.bus is not None:
             node.bus.publish("risk.halt", halt)
         if self.on_halt is not None:
@@ -290,17 +320,10 @@ class CircuitBreakers:
         """Lift a halt (the only way trading resumes after one); NotFoundError when that scope is not halted."""
         now = node.clock.now_ns()
         halt = self.book.resume(scope, scope_id, by=by, at_ns=now, reason=reason)
-        record = {
-            "type": "RiskResume",
-            "scope": halt.scope.value,
-            "scope_id": halt.scope_id,
-            "by": by,
-            "reason": reason,
-            "at_ns": now,
-        }
-        node.record(record)
+        record = TradingResumed(now, halt.scope.value, halt.scope_id, by, reason)
+        node.record(record.to_dict())
         if node.bus is not None:
-            node.bus.publish("risk.resume", record)
+            node.bus.publish("risk.resume", record.to_dict())
         if self.on_resume is not None:
             self.on_resume(halt, by, reason)
         # A fresh start: the window that tripped the breaker would trip it again at once.
@@ -311,19 +334,16 @@ class CircuitBreakers:
         return halt
 
     def restore(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Re-apply ``RiskHalt``/``RiskResume`` journal records in order (after a restart)."""
+        """Re-apply ``TradingHalted``/``TradingResumed`` journal records in order (after a restart); other records
+        are skipped."""
         for rec in records:
-            kind = rec.get("type")
-            if kind == "RiskHalt":
-                self.book.halt(Halt.from_dict(dict(rec)))
-            elif kind == "RiskResume" and self.book.get(str(rec["scope"]), str(rec["scope_id"])) is not None:
-                self.book.resume(
-                    str(rec["scope"]),
-                    str(rec["scope_id"]),
-                    by=str(rec.get("by", "")),
-                    at_ns=int(rec.get("at_ns", 0)),
-                    reason=str(rec.get("reason", "")),
-                )
+            if rec.get("type") not in ("TradingHalted", "TradingResumed", "RiskHalt", "RiskResume"):
+                continue
+            record = record_from_dict(rec)
+            if isinstance(record, TradingHalted):
+                self.book.halt(halt_of(record))
+            elif isinstance(record, TradingResumed) and self.book.get(record.scope, record.scope_id) is not None:
+                self.book.resume(record.scope, record.scope_id, by=record.by, at_ns=record.ts, reason=record.reason)
 
     def market_move(self, node: TradingNode, symbol: str, price: Decimal, ts: int) -> Halt | None:
         """Record a price; halt the symbol when it moved more than ``market_move_pct`` within the window."""
@@ -519,6 +539,8 @@ __all__ = [
     "RejectRate",
     "check_halt_scope",
     "halt_alert",
+    "halt_of",
+    "halted_record",
     "load_halts",
     "store_halt",
     "store_resume",

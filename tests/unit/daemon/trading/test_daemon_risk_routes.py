@@ -106,8 +106,9 @@ def test_alerts_fire_once_per_level_change(engine: Engine) -> None:
     )
     assert engine.gauge("alphintra_risk_alerts_total", {"rule": "max_gross_exposure"}) == 3.0
     assert engine.hub.last_seq("risk/alerts") == 3
-    journaled = [r.record for r in read_journal(engine.settings.paths.journal) if r.record["type"] == "RiskAlert"]
-    assert [j["level"] for j in journaled] == ["WARNING", "BREACH", "WARNING"]
+    journaled = [r.record for r in read_journal(engine.settings.paths.journal) if r.record["type"] == "RiskAlertRaised"]
+    assert [(j["alert_id"], j["severity"]) for j in journaled] == [(1, "WARNING"), (2, "CRITICAL"), (3, "WARNING")]
+    assert [a["id"] for a in rows] == [3, 2, 1]
 
     first = rows[-1]["id"]
     acked = engine.tcp("tom", "trader").post(f"/api/v1/risk/alerts/{first}/ack").json()

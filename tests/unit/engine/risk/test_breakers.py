@@ -117,7 +117,7 @@ def test_market_move_breaker_halts_only_that_symbol_until_resumed() -> None:
     tripped = bar(node, risk, "GOOG", 2, "100", "100", "94", "95")  # 101 -> 94 within 3 minutes: 6.93 %
     assert [(h.scope, h.scope_id, h.rule) for h in tripped] == [(Scope.SYMBOL, "GOOG", "market_move_pct")]
     assert tripped[0].value == (1 - D(94) / D(101)) * 100
-    assert seen == tripped and journal.records[-1]["type"] == "RiskHalt"
+    assert seen == tripped and journal.records[-1]["type"] == "TradingHalted"
     with pytest.raises(RiskLimitError) as info:
         node.submit(OrderRequest("GOOG", BUY, D(1)))
     assert info.value.reason == RejectReason.HALTED and "symbol GOOG is halted" in info.value.message
@@ -125,12 +125,13 @@ def test_market_move_breaker_halts_only_that_symbol_until_resumed() -> None:
     node.submit(OrderRequest("MSFT", BUY, D(1)))  # other symbols trade on
     risk.resume(node, "symbol", "GOOG", by="alice", reason="news digested")
     assert journal.records[-1] == {
-        "type": "RiskResume",
+        "type": "TradingResumed",
+        "v": 1,
+        "ts": node.clock.now_ns(),
         "scope": "symbol",
         "scope_id": "GOOG",
         "by": "alice",
         "reason": "news digested",
-        "at_ns": node.clock.now_ns(),
     }
     node.submit(OrderRequest("GOOG", BUY, D(1)))
 
@@ -194,9 +195,9 @@ def test_backtest_hitting_the_daily_loss_limit_halts_and_places_no_order_after()
         except RiskLimitError as exc:
             assert exc.reason in (RejectReason.RISK_LIMIT, RejectReason.HALTED)
             refused.append(minute)
-    halts = [r for r in journal.records if r["type"] == "RiskHalt"]
+    halts = [r for r in journal.records if r["type"] == "TradingHalted"]
     assert len(halts) == 1 and halts[0]["rule"] == "max_daily_loss" and halts[0]["scope_id"] == "main"
-    halted_at = int(halts[0]["at_ns"])
+    halted_at = int(halts[0]["ts"])
     assert all(o.created_at <= halted_at for o in node.orders.values())
     assert refused == list(range(refused[0], 40))  # every order after the halt was refused
     assert risk.figures(node, "main")["daily_loss"] > D(500)
