@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.protocol import error_body, status_for
-from alphintra.errors import AlphintraError
+from alphintra.errors import AlphintraError, StorageUnavailable
 
 log = get_logger("daemon.errors")
 
@@ -57,7 +57,8 @@ async def _alphintra_error(request: Request, exc: Exception) -> Response:
     status = status_for(exc)
     headers: dict[str, str] = {}
     if status == 503:
-        headers["Retry-After"] = "1"
+        # A full disk takes an operator to fix; a starting engine or a busy venue is back in a moment.
+        headers["Retry-After"] = "5" if isinstance(exc, StorageUnavailable) else "1"
     elif status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     body = exc.to_dict()

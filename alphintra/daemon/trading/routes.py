@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 from collections import defaultdict
 from dataclasses import asdict
 from decimal import Decimal
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError as SchemaError
 
+from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import WS_FORBIDDEN, Principal, Role, principal_of, require_role
+from alphintra.daemon.protocol import error_body
 from alphintra.daemon.trading.host import fill_view, order_view
 from alphintra.daemon.trading.schemas import (
     BatchCreate,
@@ -33,6 +36,7 @@ from alphintra.daemon.trading.schemas import (
     CancelAll,
     CancelAllOut,
     OrderCreate,
+    OrderLeg,
     OrderModify,
     OrderOut,
     PriceTick,
@@ -47,6 +51,8 @@ if TYPE_CHECKING:
     from alphintra.engine.core.events import OrderFilled
     from alphintra.engine.node import TradingNode
 
+log = get_logger("daemon.routes")
+
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 Trader = Annotated[Principal, Depends(require_role("trader"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
@@ -56,7 +62,7 @@ def _json(data: Any, status_code: int = 200) -> Response:
     return Response(json.dumps(data, separators=(",", ":")), status_code=status_code, media_type="application/json")
 
 
-def _request(body: OrderCreate, account: str) -> OrderRequest:
+def _request(body: OrderLeg, account: str) -> OrderRequest:
     return OrderRequest(
         symbol=body.symbol,
         side=body.side,
@@ -173,6 +179,11 @@ def _orders(host: TradingHost) -> APIRouter:
                     items.append({"order": view if "algo" not in view else None, "error": None})
                 except AlphintraError as exc:
                     items.append({"order": None, "error": exc.to_dict()})
+                except Exception:  # a bug: answer this item, keep the answers of those already placed
+                    incident = secrets.token_hex(4)
+                    log.exception("batch order failed", extra={"incident": incident})
+                    detail = f"internal error (incident {incident}; details are in the engine log)"
+                    items.append({"order": None, "error": error_body("internal_error", detail)})
             return {"results": items}
 
         return _json(await host.acall(run))
@@ -240,6 +251,7 @@ def _orders(host: TradingHost) -> APIRouter:
 
 
 _ENTRY_BACKLOG = 1000  # answers not yet sent before the stream stops reading requests (back-pressure)
+ENTRY_MAX_FRAME = 64 * 1024  # characters: an order is a few hundred; bigger frames are answered with an error
 
 
 def _entry_error(ref: Any, code: str, detail: str, field: str | None) -> dict[str, Any]:
@@ -247,19 +259,28 @@ def _entry_error(ref: Any, code: str, detail: str, field: str | None) -> dict[st
 
 
 def _entry_request(host: TradingHost, text: str) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
-    """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer)."""
+    """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer).
+
+    Whatever a frame holds (not JSON, nested too deeply for the parser, too big, the wrong shape or types), the
+    answer is an error for that frame; the stream stays open."""
+    if len(text) > ENTRY_MAX_FRAME:
+        detail = f"a message is at most {ENTRY_MAX_FRAME} characters"
+        return None, _entry_error(None, "too_large", detail, None)
     try:
         message = json.loads(text)
-    except ValueError:
-        return None, _entry_error(None, "bad_request", "message is not valid JSON", None)
+    except (ValueError, RecursionError):  # RecursionError: a frame nested deeper than the parser goes
+        return None, _entry_error(None, "bad_request", "message is not valid JSON (or is nested too deeply)", None)
     if not isinstance(message, dict) or not isinstance(message.get("order"), dict):
         return None, _entry_error(None, "validation_error", 'a message is {"ref": ..., "order": {...}}', "order")
     ref = message.get("ref")
+    if not (ref is None or isinstance(ref, int | float | bool) or (isinstance(ref, str) and len(ref) <= 256)):
+        detail = "ref must be a string of at most 256 characters, a number or null"
+        return None, _entry_error(None, "validation_error", detail, "ref")
     try:
         body = OrderCreate.model_validate(message["order"])
     except SchemaError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or "order"
+        field = ".".join(["order", *(str(p) for p in first.get("loc", ()))])
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
         return ref, host.submit(lambda: place(_node(host), body, host.account))

@@ -21,6 +21,7 @@ from alphintra.errors import (
     NotFoundError,
     OperationFailed,
     RetryableError,
+    StorageUnavailable,
     ValidationError,
 )
 
@@ -44,6 +45,7 @@ def _failing_router() -> APIRouter:
             "notfound": NotFoundError("order o-1 not found"),
             "conflict": ConflictError("client_order_id c-1 already used"),
             "retry": RetryableError("venue timed out"),
+            "storage": StorageUnavailable("the journal could not be written: No space left on device"),
             "failed": OperationFailed("insufficient balance"),
             "bug": RuntimeError("secret internals"),
         }
@@ -125,6 +127,15 @@ def test_ready_is_503_with_error_shape_until_started(local: TestClient, host: Li
         ("conflict", 409, {"error": "conflict", "detail": "client_order_id c-1 already used", "field": None}),
         ("retry", 503, {"error": "retryable", "detail": "venue timed out", "field": None}),
         ("failed", 400, {"error": "operation_failed", "detail": "insufficient balance", "field": None}),
+        (
+            "storage",
+            503,
+            {
+                "error": "storage_unavailable",
+                "detail": "the journal could not be written: No space left on device",
+                "field": None,
+            },
+        ),
     ],
 )
 def test_project_errors_map_to_status_and_json(
@@ -133,6 +144,8 @@ def test_project_errors_map_to_status_and_json(
     response = local.get(f"/api/v1/boom/{kind}")
     assert response.status_code == status
     assert response.json() == body
+    if status == 503:  # retryable: the client is told when to come back
+        assert response.headers["Retry-After"] == ("5" if kind == "storage" else "1")
 
 
 class _Records(logging.Handler):
