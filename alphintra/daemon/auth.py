@@ -235,7 +235,7 @@ class AuthMiddleware:
                 await self.app(scope, receive, send)
                 return
             if scope["type"] == "websocket":
-                await _refuse_websocket(receive, send, WS_UNAUTHORIZED, exc.message)
+                await refuse_websocket(receive, send, WS_UNAUTHORIZED, exc.message)
                 return
             body = error_body(exc.code, exc.message, None)
             response = JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -244,7 +244,7 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
-async def _refuse_websocket(receive: Receive, send: Send, code: int, reason: str) -> None:
+async def refuse_websocket(receive: Receive, send: Send, code: int, reason: str) -> None:
     """Accept then close with a reason: a bare handshake rejection would only tell the client "403"."""
     message = await receive()
     if message["type"] != "websocket.connect":
@@ -271,6 +271,7 @@ __all__ = [
     "load_or_create_secret",
     "parse_ttl",
     "principal_of",
+    "refuse_websocket",
     "require_role",
     "verify_token",
 ]

@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alphintra.config.logs import get_logger
-from alphintra.daemon.protocol import error_body, status_for
+from alphintra.daemon.limits import retry_after_header
+from alphintra.daemon.protocol import RateLimitedError, error_body, status_for
 from alphintra.errors import AlphintraError, StorageUnavailable
 
 log = get_logger("daemon.errors")
@@ -61,6 +62,8 @@ async def _alphintra_error(request: Request, exc: Exception) -> Response:
         headers["Retry-After"] = "5" if isinstance(exc, StorageUnavailable) else "1"
     elif status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = retry_after_header(exc.retry_after)
     body = exc.to_dict()
     return error_response(str(body["error"]), str(body["detail"]), body["field"], status, headers)
 

@@ -19,17 +19,30 @@ import contextlib
 import json
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError as SchemaError
+from starlette.requests import HTTPConnection
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import WS_FORBIDDEN, Principal, Role, principal_of, require_role
+from alphintra.daemon.limits import ApiLimits
 from alphintra.daemon.protocol import error_body
 from alphintra.daemon.trading.host import fill_view, order_view
+from alphintra.daemon.trading.listing import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    NEXT_CURSOR_HEADER,
+    OrderFilter,
+    fill_views,
+    order_views,
+    pick_fills,
+    pick_orders,
+)
 from alphintra.daemon.trading.schemas import (
     BatchCreate,
     BatchOut,
@@ -60,6 +73,25 @@ Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 def _json(data: Any, status_code: int = 200) -> Response:
     return Response(json.dumps(data, separators=(",", ":")), status_code=status_code, media_type="application/json")
+
+
+async def _page_response(build: Callable[[Any], list[dict[str, Any]]], picks: Any, next_cursor: str | None) -> Response:
+    """Views and JSON of a picked page on a worker thread: the engine thread has already moved on."""
+
+    def encode() -> str:
+        # One dumps per view, not one for the list: the C encoder holds the GIL for a whole call, and a
+        # 10,000-order list in one call would stall the engine thread for its whole length.
+        return "[" + ",".join([json.dumps(view, separators=(",", ":")) for view in build(picks)]) + "]"
+
+    headers = {NEXT_CURSOR_HEADER: next_cursor} if next_cursor is not None else None
+    return Response(await asyncio.to_thread(encode), media_type="application/json", headers=headers)
+
+
+def _charge_orders(conn: HTTPConnection, who: Principal, n: int) -> None:
+    """Count ``n`` orders against the caller's order rate ([api] settings); raises RateLimitedError (429)."""
+    limits: ApiLimits | None = getattr(conn.app.state, "limits", None)
+    if limits is not None:
+        limits.take_orders(who.listener, who.user, n)
 
 
 def _request(body: OrderLeg, account: str) -> OrderRequest:
@@ -165,12 +197,15 @@ def _orders(host: TradingHost) -> APIRouter:
     r = APIRouter(prefix="/orders", tags=["orders"])
 
     @r.post("", response_model=OrderOut | dict[str, Any], status_code=201)
-    async def create_order(body: OrderCreate, who: Trader) -> Response:
+    async def create_order(body: OrderCreate, who: Trader, request: Request) -> Response:
+        _charge_orders(request, who, 1)
         view, created = await host.acall(lambda: place(_node(host), body, host.account))
         return _json(view, 201 if created else 200)
 
     @r.post("/batch", response_model=BatchOut)
-    async def create_batch(body: BatchCreate, who: Trader) -> Response:
+    async def create_batch(body: BatchCreate, who: Trader, request: Request) -> Response:
+        _charge_orders(request, who, len(body.orders))
+
         def run() -> dict[str, Any]:
             items: list[dict[str, Any]] = []
             for item in body.orders:
@@ -189,34 +224,19 @@ def _orders(host: TradingHost) -> APIRouter:
         return _json(await host.acall(run))
 
     @r.get("", response_model=list[OrderOut])
-    def list_orders(
+    async def list_orders(
         who: Viewer,
         status: Annotated[OrderStatus | None, Query()] = None,
         symbol: str | None = None,
         strategy: str | None = None,
         open: bool = False,
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-    ) -> list[dict[str, Any]]:
-        def run() -> list[dict[str, Any]]:
-            out = []
-            node = _node(host)
-            # Newest first; an open-only listing walks the working orders, not every order ever placed.
-            working_only = open or (status is not None and not status.is_terminal)
-            for order in reversed(node.open_orders() if working_only else node.orders.values()):
-                if status is not None and order.status is not status:
-                    continue
-                if symbol is not None and order.symbol != symbol:
-                    continue
-                if strategy is not None and order.strategy != strategy:
-                    continue
-                if open and order.is_terminal:
-                    continue
-                out.append(order_view(order))
-                if len(out) >= limit:
-                    break
-            return out
-
-        return host.call(run)
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        cursor: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> Response:
+        """Newest first, one page; ``X-Next-Cursor`` names the next page when there is one (listing.py)."""
+        where = OrderFilter(status=status, symbol=symbol, strategy=strategy, open=open)
+        picks, next_cursor = await host.acall(lambda: pick_orders(_node(host), where, limit, cursor))
+        return await _page_response(order_views, picks, next_cursor)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
     async def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
@@ -258,7 +278,9 @@ def _entry_error(ref: Any, code: str, detail: str, field: str | None) -> dict[st
     return {"ref": ref, "error": {"error": code, "detail": detail, "field": field}}
 
 
-def _entry_request(host: TradingHost, text: str) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
+def _entry_request(
+    host: TradingHost, text: str, charge: Callable[[], None]
+) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
     """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer).
 
     Whatever a frame holds (not JSON, nested too deeply for the parser, too big, the wrong shape or types), the
@@ -283,6 +305,7 @@ def _entry_request(host: TradingHost, text: str) -> tuple[Any, asyncio.Future[An
         field = ".".join(["order", *(str(p) for p in first.get("loc", ()))])
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
+        charge()  # over the order rate: this frame is answered rate_limited, the stream stays open
         return ref, host.submit(lambda: place(_node(host), body, host.account))
     except AlphintraError as exc:
         return ref, {"ref": ref, "error": exc.to_dict()}
@@ -294,7 +317,8 @@ def _order_entry(host: TradingHost) -> APIRouter:
     @r.websocket("/entry")
     async def order_entry(websocket: WebSocket) -> None:
         await websocket.accept()
-        if not principal_of(websocket).role.allows(Role.TRADER):
+        who = principal_of(websocket)
+        if not who.role.allows(Role.TRADER):
             await websocket.close(WS_FORBIDDEN, "trader role required")
             return
         answers: asyncio.Queue[tuple[Any, asyncio.Future[Any] | dict[str, Any]] | None] = asyncio.Queue(_ENTRY_BACKLOG)
@@ -324,7 +348,7 @@ def _order_entry(host: TradingHost) -> APIRouter:
                 if text is None:
                     await answers.put((None, _entry_error(None, "bad_request", "send JSON in text frames", None)))
                     continue
-                await answers.put(_entry_request(host, text))
+                await answers.put(_entry_request(host, text, lambda: _charge_orders(websocket, who, 1)))
         except WebSocketDisconnect:
             pass
         finally:
@@ -341,18 +365,6 @@ def _order_entry(host: TradingHost) -> APIRouter:
 def _trades(host: TradingHost) -> APIRouter:
     r = APIRouter(prefix="/trades", tags=["trades"])
 
-    # These run on the engine thread, which waits for them: they build views only for the fills they return,
-    # newest first, however many fills a long-running daemon holds.
-    def _newest(symbol: str | None, order_id: str | None, limit: int) -> list[dict[str, Any]]:
-        node = _node(host)
-        out = []
-        for fill in reversed(node.fills):
-            if (order_id is None or fill.order_id == order_id) and (symbol is None or fill.symbol == symbol):
-                out.append(fill_view(fill, node.orders[fill.order_id]))
-                if len(out) >= limit:
-                    break
-        return out
-
     def _one(trade_id: str) -> dict[str, Any] | None:
         node = _node(host)
         for fill in reversed(node.fills):
@@ -361,13 +373,16 @@ def _trades(host: TradingHost) -> APIRouter:
         return None
 
     @r.get("", response_model=list[TradeOut])
-    def list_trades(
+    async def list_trades(
         who: Viewer,
         symbol: str | None = None,
         order_id: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-    ) -> list[dict[str, Any]]:
-        return host.call(lambda: _newest(symbol, order_id, limit))
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        cursor: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> Response:
+        """Newest first, one page; ``X-Next-Cursor`` names the next page when there is one (listing.py)."""
+        picks, next_cursor = await host.acall(lambda: pick_fills(_node(host), symbol, order_id, limit, cursor))
+        return await _page_response(fill_views, picks, next_cursor)
 
     @r.get("/summary")
     def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
