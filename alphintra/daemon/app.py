@@ -35,6 +35,7 @@ from alphintra.daemon.errors import install_error_handlers
 from alphintra.daemon.lifecycle import EngineHost
 from alphintra.daemon.limits import ApiLimits, BodyLimitMiddleware, RequestLimitMiddleware
 from alphintra.daemon.metrics import EngineMetrics
+from alphintra.daemon.openapi import install_openapi
 from alphintra.daemon.protocol import NotReadyError
 from alphintra.daemon.ws import WebSocketHub
 from alphintra.errors import OperationFailed
@@ -203,6 +204,7 @@ def create_app(
 
     for router in routers:
         include_api_router(app, router)
+    install_openapi(app)
     return app
 
 

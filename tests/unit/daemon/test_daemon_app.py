@@ -289,3 +289,41 @@ def test_two_apps_have_separate_registries(host: LifecycleHost) -> None:
     first.state.metrics.fills_total.inc()
     with TestClient(ListenerApp(second, "unix")) as client:
         assert "alphintra_fills_total 0.0" in client.get("/metrics").text.splitlines()
+
+
+def test_openapi_document_declares_the_real_error_body_and_bearer_security(local: TestClient) -> None:
+    doc = local.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert schemas["Error"]["required"] == ["error", "detail", "field"]
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "required over TCP (`alphintra auth token create`); the unix socket needs none",
+    }
+    post = doc["paths"]["/api/v1/orders"]["post"]
+    for status in ("400", "401", "403", "404", "405", "409", "413", "422", "429", "500", "503"):
+        assert post["responses"][status]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"
+        }
+    assert "Retry-After" in post["responses"]["429"]["headers"]
+    assert doc["paths"]["/health"]["get"]["security"] == []
+    assert doc["paths"]["/ready"]["get"]["security"] == []
+
+
+def test_probes_answer_over_tcp_without_a_token(host: LifecycleHost) -> None:
+    tcp = TestClient(ListenerApp(create_app(host), "tcp"))
+    assert tcp.get("/health").json() == {"status": "ok"}
+    assert tcp.get("/ready").json()["error"] == "not_ready"  # the answer, not a 401
+    assert tcp.get("/metrics").status_code == 401
+
+
+def test_405_lists_every_documented_method_of_the_path(local: TestClient) -> None:
+    r = local.request("OPTIONS", "/api/v1/orders")
+    assert (r.status_code, r.headers["Allow"]) == (405, "POST")
+    assert r.json() == {
+        "error": "method_not_allowed",
+        "detail": "method OPTIONS is not allowed on /api/v1/orders",
+        "field": None,
+    }
