@@ -302,7 +302,8 @@ def _entry_request(
         body = OrderCreate.model_validate(message["order"])
     except SchemaError as exc:
         first = exc.errors()[0]
-        field = ".".join(["order", *(str(p) for p in first.get("loc", ()))])
+        # Named inside the order, like the engine's own refusals on this stream (``symbol``, ``price``).
+        field = ".".join(str(p) for p in first.get("loc", ())) or "order"
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
         charge()  # over the order rate: this frame is answered rate_limited, the stream stays open

@@ -146,11 +146,11 @@ def test_order_entry_survives_hostile_frames(engine: Engine) -> None:
         ),
         (
             json.dumps({"ref": 7, "order": dict(ORDER, quantity="1E+999999999")}),
-            {"ref": 7, "error": _error("order.quantity", POSITIVE_MONEY_RULE)},
+            {"ref": 7, "error": _error("quantity", POSITIVE_MONEY_RULE)},
         ),
         (
             json.dumps({"ref": 8, "order": dict(ORDER, post_only="yes")}),
-            {"ref": 8, "error": _error("order.post_only", "Input should be a valid boolean")},
+            {"ref": 8, "error": _error("post_only", "Input should be a valid boolean")},
         ),
         (
             b"\x00\x01binary",
