@@ -104,6 +104,20 @@ class EngineSettings(_Section):
         return value
 
 
+class ApiSettings(_Section):
+    """Limits of the daemon's API (see docs/api.md "Limits"); a rate of 0 turns that limit off."""
+
+    max_body_bytes: int = Field(default=1_048_576, ge=0, description="largest request body; 0: no cap")
+    tcp_requests_per_second: float = Field(default=100.0, ge=0, description="requests per TCP peer address")
+    tcp_request_burst: int = Field(default=200, ge=1)
+    tcp_orders_per_second: float = Field(default=50.0, ge=0, description="orders per token user over TCP")
+    tcp_order_burst: int = Field(default=100, ge=1)
+    auth_failures_per_minute: float = Field(default=10.0, ge=0, description="failed authentications per TCP peer")
+    auth_failure_burst: int = Field(default=20, ge=1)
+    unix_requests_per_second: float = Field(default=0.0, ge=0, description="requests on the owner's unix socket")
+    unix_orders_per_second: float = Field(default=0.0, ge=0, description="orders on the owner's unix socket")
+
+
 class BacktestSettings(_Section):
     cash: Decimal = Field(default=Decimal("10000"), gt=0)
     fee_rate: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1, description="fee per side as a fraction")
@@ -138,6 +152,7 @@ class Settings(BaseSettings):
     exchange: str = Field(default="SIM", min_length=1, description="default exchange name for data and orders")
     base_currency: str = Field(default="USD", min_length=1)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
     paper: PaperSettings = Field(default_factory=PaperSettings)
     instruments: list[InstrumentSettings] = Field(default_factory=list)

@@ -33,7 +33,9 @@ from alphintra.daemon.auth import (
 )
 from alphintra.daemon.errors import install_error_handlers
 from alphintra.daemon.lifecycle import EngineHost
+from alphintra.daemon.limits import ApiLimits, BodyLimitMiddleware, RequestLimitMiddleware
 from alphintra.daemon.metrics import EngineMetrics
+from alphintra.daemon.openapi import install_openapi
 from alphintra.daemon.protocol import NotReadyError
 from alphintra.daemon.ws import WebSocketHub
 from alphintra.errors import OperationFailed
@@ -100,6 +102,7 @@ def create_app(
     info: DaemonInfo | None = None,
     routers: Sequence[APIRouter] = (),
     clock: Callable[[], int] = time.time_ns,
+    limits: ApiLimits | None = None,
 ) -> FastAPI:
     """Build the app around ``host``; ``routers`` are mounted under ``/api/v1`` (see ``include_api_router``).
 
@@ -110,6 +113,7 @@ def create_app(
     hub = hub if hub is not None else WebSocketHub(metrics=metrics, clock=clock)
     authenticator = authenticator if authenticator is not None else Authenticator(None)
     info = info if info is not None else DaemonInfo(started_at_ns=clock())
+    limits = limits if limits is not None else ApiLimits()
 
     app = FastAPI(
         title="Alphintra engine",
@@ -123,9 +127,14 @@ def create_app(
     app.state.hub = hub
     app.state.auth = authenticator
     app.state.info = info
+    app.state.limits = limits
     install_error_handlers(app)
-    # Added last so it is the outermost of the user middlewares: nothing runs for an anonymous TCP caller.
+    # Each added middleware wraps the ones before it. From the outside in: the request rate (every request, so a
+    # flood of bad tokens is throttled too), authentication (nothing else runs for an anonymous TCP caller), the
+    # body cap (read only for an authenticated caller), then the catch-all.
+    app.add_middleware(BodyLimitMiddleware, limits=limits)
     app.add_middleware(AuthMiddleware, authenticator=authenticator)
+    app.add_middleware(RequestLimitMiddleware, limits=limits)
 
     @app.get("/health", response_model=HealthResponse, tags=["observability"])
     def health() -> HealthResponse:
@@ -198,6 +207,7 @@ def create_app(
 
     for router in routers:
         include_api_router(app, router)
+    install_openapi(app)
     return app
 
 

@@ -1,9 +1,10 @@
 """Who may do what: JWT bearer tokens on TCP, trusted peers on the unix socket.
 
 The unix socket is mode 0600 inside the owner's data home, so whoever can connect to it is the owner, who is
-the admin. Over TCP every request except ``/health`` must carry ``Authorization: Bearer <jwt>`` (HS256, claims
-``sub``, ``role``, ``iat``, ``exp``). Roles are ordered viewer < trader < admin: a viewer reads, a trader also
-places and cancels orders and runs strategies, an admin also changes risk limits and stops the daemon.
+the admin. Over TCP every request except the probes ``/health`` and ``/ready`` must carry
+``Authorization: Bearer <jwt>`` (HS256, claims ``sub``, ``role``, ``iat``, ``exp``). Roles are ordered
+viewer < trader < admin: a viewer reads, a trader also places and cancels orders and runs strategies, an admin
+also changes risk limits and stops the daemon.
 
 Expiry is checked against an injected clock (not PyJWT's own ``time.time()``) so tests are exact.
 """
@@ -200,7 +201,8 @@ def require_role(role: Role | str) -> Callable[[HTTPConnection], Awaitable[Princ
     return dependency
 
 
-PUBLIC_PATHS = frozenset({"/health"})
+# Probes: a load balancer or supervisor asks these without a token; they reveal only "alive" and "ready".
+PUBLIC_PATHS = frozenset({"/health", "/ready"})
 # Application-defined close codes (4000-4999), mirroring the HTTP statuses.
 WS_UNAUTHORIZED = 4401
 WS_FORBIDDEN = 4403
@@ -235,7 +237,7 @@ class AuthMiddleware:
                 await self.app(scope, receive, send)
                 return
             if scope["type"] == "websocket":
-                await _refuse_websocket(receive, send, WS_UNAUTHORIZED, exc.message)
+                await refuse_websocket(receive, send, WS_UNAUTHORIZED, exc.message)
                 return
             body = error_body(exc.code, exc.message, None)
             response = JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -244,7 +246,7 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
-async def _refuse_websocket(receive: Receive, send: Send, code: int, reason: str) -> None:
+async def refuse_websocket(receive: Receive, send: Send, code: int, reason: str) -> None:
     """Accept then close with a reason: a bare handshake rejection would only tell the client "403"."""
     message = await receive()
     if message["type"] != "websocket.connect":
@@ -271,6 +273,7 @@ __all__ = [
     "load_or_create_secret",
     "parse_ttl",
     "principal_of",
+    "refuse_websocket",
     "require_role",
     "verify_token",
 ]

@@ -7,6 +7,7 @@ re-raise after answering and log every bug twice; it logs once with an incident 
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -18,8 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alphintra.config.logs import get_logger
-from alphintra.daemon.protocol import error_body, status_for
-from alphintra.errors import AlphintraError
+from alphintra.daemon.limits import retry_after_header
+from alphintra.daemon.protocol import RateLimitedError, error_body, status_for
+from alphintra.errors import AlphintraError, StorageUnavailable
 
 log = get_logger("daemon.errors")
 
@@ -57,9 +59,12 @@ async def _alphintra_error(request: Request, exc: Exception) -> Response:
     status = status_for(exc)
     headers: dict[str, str] = {}
     if status == 503:
-        headers["Retry-After"] = "1"
+        # A full disk takes an operator to fix; a starting engine or a busy venue is back in a moment.
+        headers["Retry-After"] = "5" if isinstance(exc, StorageUnavailable) else "1"
     elif status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = retry_after_header(exc.retry_after)
     body = exc.to_dict()
     return error_response(str(body["error"]), str(body["detail"]), body["field"], status, headers)
 
@@ -86,9 +91,35 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         detail = f"no such endpoint: {request.method} {request.url.path}"
     elif exc.status_code == 405:
         detail = f"method {request.method} is not allowed on {request.url.path}"
+        # Starlette's Allow names the methods of the first route matching the path; one path often has a route
+        # per method (GET and POST /orders), and RFC 9110 wants them all.
+        allowed = _allowed_methods(request)
+        if allowed:
+            return error_response("method_not_allowed", detail, None, 405, {"Allow": ", ".join(allowed)})
     else:
         detail = str(exc.detail)
     return error_response(code, detail, None, exc.status_code, dict(exc.headers or {}))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for the request's path (the document is the contract)."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, item in request.app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{regex}$"), {m.upper() for m in item if m in _METHODS}))
+        request.app.state.allow_table = table
+    methods: set[str] = set()
+    for pattern, verbs in table:
+        if pattern.pattern == f"^{re.escape(request.url.path)}$":
+            return sorted(verbs)  # a fixed path (``/orders/batch``) is its own resource, not an ``{order_id}``
+        if pattern.match(request.url.path):
+            methods |= verbs
+    return sorted(methods)
+
+
+_METHODS = frozenset({"get", "post", "put", "delete", "patch"})
 
 
 class CatchAllMiddleware:

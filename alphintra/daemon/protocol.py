@@ -16,6 +16,8 @@ AuthenticationError                         401     TCP request without a valid 
 PermissionDeniedError                       403     the token's role is too low
 NotFoundError (and unknown routes)          404
 ConflictError                               409     duplicate id, already running, ...
+body over ``[api] max_body_bytes``          413     refused before it is read whole
+RateLimitedError (and request rate limits)  429     over an ``[api]`` rate (``Retry-After`` is set)
 RetryableError, NotReadyError               503     try again later (``Retry-After`` is set)
 OperationFailed and any other AlphintraError 400    the operation was refused
 anything else                               500     a bug; logged with an incident id
@@ -82,6 +84,17 @@ class NotReadyError(RetryableError):
     code = "not_ready"
 
 
+class RateLimitedError(AlphintraError):
+    """Over a rate limit (``[api]`` settings): answered 429 with ``Retry-After``; the same call works later."""
+
+    code = "rate_limited"
+    retryable = True
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RemoteValidationError(ValidationError):
     """A ValidationError rebuilt on the client: keeps the server's message verbatim."""
 
@@ -105,6 +118,8 @@ def status_for(exc: AlphintraError) -> int:
         return 404
     if isinstance(exc, ConflictError):
         return 409
+    if isinstance(exc, RateLimitedError):
+        return 429
     if isinstance(exc, RetryableError):
         return 503
     return 400
@@ -120,6 +135,7 @@ _BY_CODE: dict[str, type[AlphintraError]] = {
     NotFoundError.code: NotFoundError,
     ConflictError.code: ConflictError,
     NotReadyError.code: NotReadyError,
+    RateLimitedError.code: RateLimitedError,
     RetryableError.code: RetryableError,
     StorageUnavailable.code: StorageUnavailable,
     OperationFailed.code: OperationFailed,
@@ -130,6 +146,7 @@ _BY_STATUS: dict[int, type[AlphintraError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    429: RateLimitedError,
     503: RetryableError,
 }
 
@@ -154,6 +171,7 @@ __all__ = [
     "AuthenticationError",
     "NotReadyError",
     "PermissionDeniedError",
+    "RateLimitedError",
     "RemoteValidationError",
     "Role",
     "error_body",

@@ -250,6 +250,7 @@ def run_daemon(
     from alphintra.config.paths import ensure_home, private_umask, warn_if_exposed
     from alphintra.daemon.app import DaemonInfo, create_app
     from alphintra.daemon.auth import Authenticator, load_or_create_secret
+    from alphintra.daemon.limits import ApiLimits, LimitSettings
     from alphintra.daemon.metrics import EngineMetrics
     from alphintra.daemon.runfiles import PidFile, check_socket_path
     from alphintra.daemon.ws import WebSocketHub
@@ -269,7 +270,13 @@ def run_daemon(
         host = host_factory(settings) if host_factory is not None else _default_host(settings)
         routers = host.routers() if hasattr(host, "routers") else ()
         app = create_app(
-            host, metrics=metrics, hub=hub, authenticator=Authenticator(secret), info=info, routers=routers
+            host,
+            metrics=metrics,
+            hub=hub,
+            authenticator=Authenticator(secret),
+            info=info,
+            routers=routers,
+            limits=ApiLimits(LimitSettings(**settings.api.model_dump())),
         )
         app.state.settings = settings
         if hasattr(host, "attach"):

@@ -26,7 +26,7 @@ from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
@@ -463,8 +463,8 @@ class HaltRequest(BaseModel):
     scope: str = Field(default="global", description="global, account, strategy or symbol")
     scope_id: str = "*"
     reason: str = Field(min_length=1, max_length=500)
-    cancel_orders: bool = False
-    flatten: bool = False
+    cancel_orders: StrictBool = False  # strict: 0 or "yes" is not a flag (what the OpenAPI document says)
+    flatten: StrictBool = False
 
 
 class ResumeRequest(BaseModel):

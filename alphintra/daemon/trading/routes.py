@@ -17,21 +17,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError as SchemaError
+from starlette.requests import HTTPConnection
 
+from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import WS_FORBIDDEN, Principal, Role, principal_of, require_role
+from alphintra.daemon.limits import ApiLimits
+from alphintra.daemon.protocol import error_body
 from alphintra.daemon.trading.host import fill_view, order_view
+from alphintra.daemon.trading.listing import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    NEXT_CURSOR_HEADER,
+    OrderFilter,
+    OrderPick,
+    fill_views,
+    order_views,
+    pick_fills,
+    pick_orders,
+)
 from alphintra.daemon.trading.schemas import (
     BatchCreate,
     BatchOut,
     CancelAll,
     CancelAllOut,
     OrderCreate,
+    OrderLeg,
     OrderModify,
     OrderOut,
     PriceTick,
@@ -46,6 +64,8 @@ if TYPE_CHECKING:
     from alphintra.engine.core.events import OrderFilled
     from alphintra.engine.node import TradingNode
 
+log = get_logger("daemon.routes")
+
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 Trader = Annotated[Principal, Depends(require_role("trader"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
@@ -55,7 +75,26 @@ def _json(data: Any, status_code: int = 200) -> Response:
     return Response(json.dumps(data, separators=(",", ":")), status_code=status_code, media_type="application/json")
 
 
-def _request(body: OrderCreate, account: str) -> OrderRequest:
+async def _page_response(build: Callable[[Any], list[dict[str, Any]]], picks: Any, next_cursor: str | None) -> Response:
+    """Views and JSON of a picked page on a worker thread: the engine thread has already moved on."""
+
+    def encode() -> str:
+        # One dumps per view, not one for the list: the C encoder holds the GIL for a whole call, and a
+        # 10,000-order list in one call would stall the engine thread for its whole length.
+        return "[" + ",".join([json.dumps(view, separators=(",", ":")) for view in build(picks)]) + "]"
+
+    headers = {NEXT_CURSOR_HEADER: next_cursor} if next_cursor is not None else None
+    return Response(await asyncio.to_thread(encode), media_type="application/json", headers=headers)
+
+
+def _charge_orders(conn: HTTPConnection, who: Principal, n: int) -> None:
+    """Count ``n`` orders against the caller's order rate ([api] settings); raises RateLimitedError (429)."""
+    limits: ApiLimits | None = getattr(conn.app.state, "limits", None)
+    if limits is not None:
+        limits.take_orders(who.listener, who.user, n)
+
+
+def _request(body: OrderLeg, account: str) -> OrderRequest:
     return OrderRequest(
         symbol=body.symbol,
         side=body.side,
@@ -159,12 +198,15 @@ def _orders(host: TradingHost) -> APIRouter:
     r = APIRouter(prefix="/orders", tags=["orders"])
 
     @r.post("", response_model=OrderOut | dict[str, Any], status_code=201)
-    async def create_order(body: OrderCreate, who: Trader) -> Response:
+    async def create_order(body: OrderCreate, who: Trader, request: Request) -> Response:
+        _charge_orders(request, who, 1)
         view, created = await host.acall(lambda: place(_node(host), body, host.account))
         return _json(view, 201 if created else 200)
 
     @r.post("/batch", response_model=BatchOut)
-    async def create_batch(body: BatchCreate, who: Trader) -> Response:
+    async def create_batch(body: BatchCreate, who: Trader, request: Request) -> Response:
+        _charge_orders(request, who, len(body.orders))
+
         def run() -> dict[str, Any]:
             items: list[dict[str, Any]] = []
             for item in body.orders:
@@ -173,43 +215,37 @@ def _orders(host: TradingHost) -> APIRouter:
                     items.append({"order": view if "algo" not in view else None, "error": None})
                 except AlphintraError as exc:
                     items.append({"order": None, "error": exc.to_dict()})
+                except Exception:  # a bug: answer this item, keep the answers of those already placed
+                    incident = secrets.token_hex(4)
+                    log.exception("batch order failed", extra={"incident": incident})
+                    detail = f"internal error (incident {incident}; details are in the engine log)"
+                    items.append({"order": None, "error": error_body("internal_error", detail)})
             return {"results": items}
 
         return _json(await host.acall(run))
 
     @r.get("", response_model=list[OrderOut])
-    def list_orders(
+    async def list_orders(
         who: Viewer,
         status: Annotated[OrderStatus | None, Query()] = None,
         symbol: str | None = None,
         strategy: str | None = None,
         open: bool = False,
         children: bool = True,
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-    ) -> list[dict[str, Any]]:
-        def run() -> list[dict[str, Any]]:
-            out = []
-            node = _node(host)
-            algos = set() if children else {a.algo_id for a in node.algos.list_algos()}
-            # Newest first; an open-only listing walks the working orders, not every order ever placed.
-            working_only = open or (status is not None and not status.is_terminal)
-            for order in reversed(node.open_orders() if working_only else node.orders.values()):
-                if status is not None and order.status is not status:
-                    continue
-                if symbol is not None and order.symbol != symbol:
-                    continue
-                if strategy is not None and order.strategy != strategy:
-                    continue
-                if open and order.is_terminal:
-                    continue
-                if not children and order.parent_order_id is not None and order.parent_order_id in algos:
-                    continue
-                out.append(order_view(order))
-                if len(out) >= limit:
-                    break
-            return out
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        cursor: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> Response:
+        """Newest first, one page; ``X-Next-Cursor`` names the next page when there is one (listing.py).
+        ``children=false`` leaves out the child orders of execution algorithms."""
 
-        return host.call(run)
+        def pick() -> tuple[list[OrderPick], str | None]:
+            node = _node(host)
+            hidden = frozenset() if children else frozenset(a.algo_id for a in node.algos.list_algos())
+            where = OrderFilter(status=status, symbol=symbol, strategy=strategy, open=open, hide_children_of=hidden)
+            return pick_orders(node, where, limit, cursor)
+
+        picks, next_cursor = await host.acall(pick)
+        return await _page_response(order_views, picks, next_cursor)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
     async def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
@@ -256,28 +292,42 @@ def _orders(host: TradingHost) -> APIRouter:
 
 
 _ENTRY_BACKLOG = 1000  # answers not yet sent before the stream stops reading requests (back-pressure)
+ENTRY_MAX_FRAME = 64 * 1024  # characters: an order is a few hundred; bigger frames are answered with an error
 
 
 def _entry_error(ref: Any, code: str, detail: str, field: str | None) -> dict[str, Any]:
     return {"ref": ref, "error": {"error": code, "detail": detail, "field": field}}
 
 
-def _entry_request(host: TradingHost, text: str) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
-    """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer)."""
+def _entry_request(
+    host: TradingHost, text: str, charge: Callable[[], None]
+) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
+    """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer).
+
+    Whatever a frame holds (not JSON, nested too deeply for the parser, too big, the wrong shape or types), the
+    answer is an error for that frame; the stream stays open."""
+    if len(text) > ENTRY_MAX_FRAME:
+        detail = f"a message is at most {ENTRY_MAX_FRAME} characters"
+        return None, _entry_error(None, "too_large", detail, None)
     try:
         message = json.loads(text)
-    except ValueError:
-        return None, _entry_error(None, "bad_request", "message is not valid JSON", None)
+    except (ValueError, RecursionError):  # RecursionError: a frame nested deeper than the parser goes
+        return None, _entry_error(None, "bad_request", "message is not valid JSON (or is nested too deeply)", None)
     if not isinstance(message, dict) or not isinstance(message.get("order"), dict):
         return None, _entry_error(None, "validation_error", 'a message is {"ref": ..., "order": {...}}', "order")
     ref = message.get("ref")
+    if not (ref is None or isinstance(ref, int | float | bool) or (isinstance(ref, str) and len(ref) <= 256)):
+        detail = "ref must be a string of at most 256 characters, a number or null"
+        return None, _entry_error(None, "validation_error", detail, "ref")
     try:
         body = OrderCreate.model_validate(message["order"])
     except SchemaError as exc:
         first = exc.errors()[0]
+        # Named inside the order, like the engine's own refusals on this stream (``symbol``, ``price``).
         field = ".".join(str(p) for p in first.get("loc", ())) or "order"
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
+        charge()  # over the order rate: this frame is answered rate_limited, the stream stays open
         return ref, host.submit(lambda: place(_node(host), body, host.account))
     except AlphintraError as exc:
         return ref, {"ref": ref, "error": exc.to_dict()}
@@ -289,7 +339,8 @@ def _order_entry(host: TradingHost) -> APIRouter:
     @r.websocket("/entry")
     async def order_entry(websocket: WebSocket) -> None:
         await websocket.accept()
-        if not principal_of(websocket).role.allows(Role.TRADER):
+        who = principal_of(websocket)
+        if not who.role.allows(Role.TRADER):
             await websocket.close(WS_FORBIDDEN, "trader role required")
             return
         answers: asyncio.Queue[tuple[Any, asyncio.Future[Any] | dict[str, Any]] | None] = asyncio.Queue(_ENTRY_BACKLOG)
@@ -319,7 +370,7 @@ def _order_entry(host: TradingHost) -> APIRouter:
                 if text is None:
                     await answers.put((None, _entry_error(None, "bad_request", "send JSON in text frames", None)))
                     continue
-                await answers.put(_entry_request(host, text))
+                await answers.put(_entry_request(host, text, lambda: _charge_orders(websocket, who, 1)))
         except WebSocketDisconnect:
             pass
         finally:
@@ -336,18 +387,6 @@ def _order_entry(host: TradingHost) -> APIRouter:
 def _trades(host: TradingHost) -> APIRouter:
     r = APIRouter(prefix="/trades", tags=["trades"])
 
-    # These run on the engine thread, which waits for them: they build views only for the fills they return,
-    # newest first, however many fills a long-running daemon holds.
-    def _newest(symbol: str | None, order_id: str | None, limit: int) -> list[dict[str, Any]]:
-        node = _node(host)
-        out = []
-        for fill in reversed(node.fills):
-            if (order_id is None or fill.order_id == order_id) and (symbol is None or fill.symbol == symbol):
-                out.append(fill_view(fill, node.orders[fill.order_id]))
-                if len(out) >= limit:
-                    break
-        return out
-
     def _one(trade_id: str) -> dict[str, Any] | None:
         node = _node(host)
         for fill in reversed(node.fills):
@@ -356,13 +395,16 @@ def _trades(host: TradingHost) -> APIRouter:
         return None
 
     @r.get("", response_model=list[TradeOut])
-    def list_trades(
+    async def list_trades(
         who: Viewer,
         symbol: str | None = None,
         order_id: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-    ) -> list[dict[str, Any]]:
-        return host.call(lambda: _newest(symbol, order_id, limit))
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        cursor: Annotated[str | None, Query(max_length=128)] = None,
+    ) -> Response:
+        """Newest first, one page; ``X-Next-Cursor`` names the next page when there is one (listing.py)."""
+        picks, next_cursor = await host.acall(lambda: pick_fills(_node(host), symbol, order_id, limit, cursor))
+        return await _page_response(fill_views, picks, next_cursor)
 
     @r.get("/summary")
     def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
@@ -220,7 +220,7 @@ class ScheduleCreate(BaseModel):
     symbols: list[str] = Field(min_length=1, max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
     timezone: str = Field(default="UTC", max_length=64)
-    enabled: bool = True
+    enabled: StrictBool = True  # strict: 0 or "yes" is not a flag (what the OpenAPI document says)
 
 
 class ScheduleOut(BaseModel):

@@ -2,53 +2,63 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from alphintra.daemon.fields import Flag, PositiveMoney, TimestampNs
 from alphintra.engine.core.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType
 
-Money = Decimal
+Money = PositiveMoney  # every amount an order carries is > 0
 
 
 class _In(BaseModel):
+    # Unknown fields are refused (a typo must not be ignored); ints and flags are strict (``"5"`` is not 5, ``1``
+    # is not true) so the server accepts exactly what the OpenAPI document says.
     model_config = ConfigDict(extra="forbid")
 
 
 class AlgoSpec(_In):
     kind: Literal["twap", "vwap"]
-    duration_s: int = Field(gt=0, le=7 * 86400, description="how long the algorithm works the order")
-    slices: int = Field(default=10, ge=1, le=10_000)
-    limit_price: Money | None = Field(default=None, gt=0, description="price guard: no slice beyond it")
+    duration_s: StrictInt = Field(gt=0, le=7 * 86400, description="how long the algorithm works the order")
+    slices: StrictInt = Field(default=10, ge=1, le=10_000)
+    limit_price: Money | None = Field(default=None, description="price guard: no slice beyond it")
 
 
-class OrderCreate(_In):
+class OrderLeg(_In):
+    """One order's terms: the body of a plain order, and the second leg of an OCO pair."""
+
     symbol: str = Field(min_length=1, max_length=40)
     side: OrderSide
-    quantity: Money = Field(gt=0)
+    quantity: Money
     type: OrderType = OrderType.MARKET
-    price: Money | None = Field(default=None, gt=0)
-    stop_price: Money | None = Field(default=None, gt=0)
-    trailing_offset: Money | None = Field(default=None, gt=0)
+    price: Money | None = None
+    stop_price: Money | None = None
+    trailing_offset: Money | None = None
     trailing_offset_type: TrailingOffsetType | None = None
-    display_quantity: Money | None = Field(default=None, gt=0)
+    display_quantity: Money | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
-    expires_at_ns: int | None = Field(default=None, gt=0)
-    post_only: bool = False
-    reduce_only: bool = False
+    expires_at_ns: TimestampNs | None = Field(
+        default=None, description="nanoseconds since the epoch (GTD orders), at most 2**63-1"
+    )
+    post_only: Flag = False
+    reduce_only: Flag = False
     client_order_id: str | None = Field(default=None, min_length=1, max_length=64)
     strategy: str | None = Field(default=None, max_length=255)
-    take_profit: Money | None = Field(default=None, gt=0)
-    stop_loss: Money | None = Field(default=None, gt=0)
-    oco_with: OrderCreate | None = None
+
+
+class OrderCreate(OrderLeg):
+    take_profit: Money | None = None
+    stop_loss: Money | None = None
+    # A leg, not another OrderCreate: a self-referencing body let a client nest orders without bound.
+    oco_with: OrderLeg | None = None
     algo: AlgoSpec | None = None
 
 
 class OrderModify(_In):
-    quantity: Money | None = Field(default=None, gt=0)
-    price: Money | None = Field(default=None, gt=0)
-    stop_price: Money | None = Field(default=None, gt=0)
+    quantity: Money | None = None
+    price: Money | None = None
+    stop_price: Money | None = None
 
 
 class BatchCreate(_In):
@@ -61,8 +71,8 @@ class CancelAll(_In):
 
 
 class PriceTick(_In):
-    symbol: str
-    price: Money = Field(gt=0)
+    symbol: str = Field(min_length=1, max_length=40)
+    price: Money
 
 
 class OrderOut(BaseModel):

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
@@ -457,7 +457,7 @@ class StrategyUpdate(_In):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     symbols: list[str] | None = Field(default=None, min_length=1, max_length=100)
     params: dict[str, Any] | None = None
-    replace_params: bool = Field(default=False, description="replace the parameters instead of merging them")
+    replace_params: StrictBool = Field(default=False, description="replace the parameters instead of merging them")
     description: str | None = Field(default=None, max_length=10_000)
 
 

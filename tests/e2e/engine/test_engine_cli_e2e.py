@@ -337,7 +337,8 @@ def test_order_entry_websocket_answers_pipelined_orders_in_order(daemon: Daemon)
     assert answers[0]["order"]["status"] == "ACCEPTED" and answers[0]["order"]["price"] == "750"
     assert answers[1]["error"] == {
         "error": "validation_error",
-        "detail": "quantity: Input should be greater than 0",
+        "detail": 'quantity: must be a plain decimal string greater than zero, such as "12.5" (no sign, exponent '
+        "or leading zeros; at most 20 digits before the point and 18 after)",
         "field": "quantity",
     }
     assert answers[2]["error"]["error"] == "bad_request"

@@ -21,6 +21,7 @@ from alphintra.errors import (
     NotFoundError,
     OperationFailed,
     RetryableError,
+    StorageUnavailable,
     ValidationError,
 )
 
@@ -44,6 +45,7 @@ def _failing_router() -> APIRouter:
             "notfound": NotFoundError("order o-1 not found"),
             "conflict": ConflictError("client_order_id c-1 already used"),
             "retry": RetryableError("venue timed out"),
+            "storage": StorageUnavailable("the journal could not be written: No space left on device"),
             "failed": OperationFailed("insufficient balance"),
             "bug": RuntimeError("secret internals"),
         }
@@ -125,6 +127,15 @@ def test_ready_is_503_with_error_shape_until_started(local: TestClient, host: Li
         ("conflict", 409, {"error": "conflict", "detail": "client_order_id c-1 already used", "field": None}),
         ("retry", 503, {"error": "retryable", "detail": "venue timed out", "field": None}),
         ("failed", 400, {"error": "operation_failed", "detail": "insufficient balance", "field": None}),
+        (
+            "storage",
+            503,
+            {
+                "error": "storage_unavailable",
+                "detail": "the journal could not be written: No space left on device",
+                "field": None,
+            },
+        ),
     ],
 )
 def test_project_errors_map_to_status_and_json(
@@ -133,6 +144,8 @@ def test_project_errors_map_to_status_and_json(
     response = local.get(f"/api/v1/boom/{kind}")
     assert response.status_code == status
     assert response.json() == body
+    if status == 503:  # retryable: the client is told when to come back
+        assert response.headers["Retry-After"] == ("5" if kind == "storage" else "1")
 
 
 class _Records(logging.Handler):
@@ -276,3 +289,41 @@ def test_two_apps_have_separate_registries(host: LifecycleHost) -> None:
     first.state.metrics.fills_total.inc()
     with TestClient(ListenerApp(second, "unix")) as client:
         assert "alphintra_fills_total 0.0" in client.get("/metrics").text.splitlines()
+
+
+def test_openapi_document_declares_the_real_error_body_and_bearer_security(local: TestClient) -> None:
+    doc = local.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert schemas["Error"]["required"] == ["error", "detail", "field"]
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "required over TCP (`alphintra auth token create`); the unix socket needs none",
+    }
+    post = doc["paths"]["/api/v1/orders"]["post"]
+    for status in ("400", "401", "403", "404", "405", "409", "413", "422", "429", "500", "503"):
+        assert post["responses"][status]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"
+        }
+    assert "Retry-After" in post["responses"]["429"]["headers"]
+    assert doc["paths"]["/health"]["get"]["security"] == []
+    assert doc["paths"]["/ready"]["get"]["security"] == []
+
+
+def test_probes_answer_over_tcp_without_a_token(host: LifecycleHost) -> None:
+    tcp = TestClient(ListenerApp(create_app(host), "tcp"))
+    assert tcp.get("/health").json() == {"status": "ok"}
+    assert tcp.get("/ready").json()["error"] == "not_ready"  # the answer, not a 401
+    assert tcp.get("/metrics").status_code == 401
+
+
+def test_405_lists_every_documented_method_of_the_path(local: TestClient) -> None:
+    r = local.request("OPTIONS", "/api/v1/orders")
+    assert (r.status_code, r.headers["Allow"]) == (405, "POST")
+    assert r.json() == {
+        "error": "method_not_allowed",
+        "detail": "method OPTIONS is not allowed on /api/v1/orders",
+        "field": None,
+    }

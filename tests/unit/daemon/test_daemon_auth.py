@@ -181,9 +181,15 @@ def bearer(role: str, ttl: int = 3600, user: str = "bob") -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(SECRET, user, role, ttl, now=NOW)}"}
 
 
-def test_tcp_without_token_is_401_everywhere_but_health(tcp: TestClient) -> None:
+def test_tcp_without_token_is_401_everywhere_but_the_probes(tcp: TestClient) -> None:
     assert tcp.get("/health").status_code == 200
-    for method, path in [("GET", "/ready"), ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/api/v1/open")]:
+    assert tcp.get("/ready").status_code in (200, 503)  # a probe: answered, whatever the engine's state
+    for method, path in [
+        ("GET", "/api/v1/auth/whoami"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+        ("GET", "/api/v1/open"),
+    ]:
         response = tcp.request(method, path)
         assert response.status_code == 401, path
         assert response.headers["www-authenticate"] == "Bearer"
@@ -195,16 +201,16 @@ def test_tcp_without_token_is_401_everywhere_but_health(tcp: TestClient) -> None
 
 
 def test_tcp_rejects_wrong_scheme(tcp: TestClient) -> None:
-    response = tcp.get("/ready", headers={"Authorization": "Basic Ym9iOnB3"})
+    response = tcp.get("/metrics", headers={"Authorization": "Basic Ym9iOnB3"})
     assert response.status_code == 401
     assert response.json()["detail"] == "the Authorization header must be `Bearer <token>`"
 
 
 def test_tcp_expired_token_is_401(tcp: TestClient, clock: Clock) -> None:
     headers = bearer("admin", ttl=60)
-    assert tcp.get("/ready", headers=headers).status_code == 200
+    assert tcp.get("/metrics", headers=headers).status_code == 200
     clock.now = NOW + 60
-    response = tcp.get("/ready", headers=headers)
+    response = tcp.get("/metrics", headers=headers)
     assert response.status_code == 401
     assert response.json()["detail"].startswith("token expired")
 
@@ -236,14 +242,14 @@ def test_unix_listener_trusts_the_peer_as_admin(app: FastAPI) -> None:
 
 def test_untagged_requests_are_treated_as_tcp(app: FastAPI) -> None:
     with TestClient(app) as client:
-        assert client.get("/ready").status_code == 401
+        assert client.get("/metrics").status_code == 401
 
 
 def test_no_secret_means_tcp_is_closed() -> None:
     host = LifecycleHost()
     with TestClient(ListenerApp(create_app(host), "tcp")) as client:
         forged = {"Authorization": f"Bearer {issue_token(SECRET, 'x', 'admin', 60, now=NOW)}"}
-        response = client.get("/ready", headers=forged)
+        response = client.get("/metrics", headers=forged)
         assert response.status_code == 401
         assert response.json()["detail"] == "this engine has no token secret configured"
 
