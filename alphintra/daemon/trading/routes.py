@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -55,13 +54,13 @@ from alphintra.daemon.trading.schemas import (
     PriceTick,
     TradeOut,
 )
+from alphintra.daemon.trading.trade_totals import caught_up_rows, summarise
 from alphintra.engine.commands import BracketRequest, OrderRequest
-from alphintra.engine.core.enums import OrderSide, OrderStatus
+from alphintra.engine.core.enums import OrderStatus
 from alphintra.errors import AlphintraError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.host import TradingHost
-    from alphintra.engine.core.events import OrderFilled
     from alphintra.engine.node import TradingNode
 
 log = get_logger("daemon.routes")
@@ -407,42 +406,10 @@ def _trades(host: TradingHost) -> APIRouter:
         return await _page_response(fill_views, picks, next_cursor)
 
     @r.get("/summary")
-    def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
-        # Fill events are immutable: the engine thread only copies the list, the sums are made here.
-        def take() -> tuple[list[OrderFilled], dict[str, str]]:
-            node = _node(host)
-            return list(node.fills), {inst.symbol: inst.quote for inst in node.instruments}
-
-        fills, quotes = host.call(take)
-        by: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        fees_by: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        # Notional is in each instrument's quote currency and fees in their own asset: totals are per currency,
-        # never a sum of dollars and euros (nor a volume summed over different instruments).
-        notional: dict[str, Decimal] = defaultdict(Decimal)
-        fees: dict[str, Decimal] = defaultdict(Decimal)
-        for fill in fills:
-            if symbol is not None and fill.symbol != symbol:
-                continue
-            agg = by[fill.symbol]
-            qty = fill.last_qty
-            agg["count"] += 1
-            agg["volume"] += qty
-            agg["buy_volume" if fill.side is OrderSide.BUY else "sell_volume"] += qty
-            agg["notional"] += qty * fill.last_px
-            notional[quotes.get(fill.symbol, "?")] += qty * fill.last_px
-            if fill.fee:
-                fees[fill.fee_asset] += fill.fee
-                fees_by[fill.symbol][fill.fee_asset] += fill.fee
-        return {
-            "count": sum(int(agg["count"]) for agg in by.values()),
-            "notional": {currency: str(v) for currency, v in sorted(notional.items())},
-            "fees": {asset: str(v) for asset, v in sorted(fees.items())},
-            "by_symbol": {
-                s: {k: (int(v) if k == "count" else str(v)) for k, v in agg.items()}
-                | {"currency": quotes.get(s, "?"), "fees": {a: str(v) for a, v in sorted(fees_by[s].items())}}
-                for s, agg in sorted(by.items())
-            },
-        }
+    async def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
+        quotes = {inst.symbol: inst.quote for inst in _node(host).instruments}  # instruments never change
+        rows = await asyncio.to_thread(caught_up_rows, host, symbol)
+        return summarise(rows, quotes)
 
     @r.get("/{trade_id}", response_model=TradeOut)
     def get_trade(trade_id: str, who: Viewer) -> dict[str, Any]:
@@ -515,21 +482,17 @@ def _portfolio(host: TradingHost) -> APIRouter:
         def run() -> dict[str, Any]:
             equity = host._equity()
             start = host.start_equity or equity
-            node = _node(host)
-            fees: dict[str, Decimal] = defaultdict(Decimal)
-            for fill in node.fills:  # per asset: fees in different assets are not one number
-                if fill.fee:
-                    fees[fill.fee_asset] += fill.fee
             return {
                 "start_equity": str(start),
                 "equity": str(equity),
                 "pnl": str(equity - start),
                 "return_pct": float((equity - start) / start * 100) if start else None,
-                "fees": {asset: str(v) for asset, v in sorted(fees.items())},
-                "trades": len(node.fills),
             }
 
-        return host.call(run)
+        view = host.call(run)
+        # Fees and the trade count cover the whole history (the projection), not only the orders kept in memory.
+        totals = summarise(caught_up_rows(host, None), {})
+        return view | {"fees": totals["fees"], "trades": totals["count"]}
 
     return r
 
