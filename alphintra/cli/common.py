@@ -6,6 +6,7 @@ Heavy libraries are never imported here: shell completion re-runs the program on
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from alphintra.formatting import iso_dt, plain
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,8 +38,10 @@ class OutputState:
 
 def _default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, datetime | date):
+        return plain(obj)  # str() would write "0E-9"
+    if isinstance(obj, datetime):
+        return iso_dt(obj)
+    if isinstance(obj, date):
         return obj.isoformat()
     if isinstance(obj, Enum):
         return obj.value
@@ -51,9 +56,24 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+_EXPONENT = re.compile(r"^-?\d+(\.\d+)?[eE][+-]?\d+$")
+
+
+def _no_exponent(data: Any) -> Any:
+    """Decimal text that a lower layer wrote with ``str(Decimal)`` (``"0E-8"``) rewritten plain (``"0"``)."""
+    if isinstance(data, str):
+        return plain(Decimal(data)) if _EXPONENT.match(data) else data
+    if isinstance(data, Mapping):
+        return {k: _no_exponent(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_no_exponent(v) for v in data]
+    return data
+
+
 def to_json(data: Any) -> str:
-    """Decimals become strings so that no precision is lost on the way to another program."""
-    return json.dumps(data, default=_default, indent=2, sort_keys=False)
+    """Decimals become plain strings (never exponent form) so that no precision is lost on the way to another
+    program; times become ISO-8601 UTC text."""
+    return json.dumps(_no_exponent(data), default=_default, indent=2, sort_keys=False)
 
 
 def print_json(data: Any) -> None:
@@ -108,8 +128,11 @@ def emit(data: Any, as_json: bool, *, columns: Sequence[str] | None = None, titl
         print_table(list(data), columns, title=title)
 
 
-def ns_time(ns: int | None, *, millis: bool = True) -> str | None:
-    """An engine timestamp (ns since the epoch) as UTC text for tables; None stays None."""
+def ns_time(value: int | str | None, *, millis: bool = True) -> str | None:
+    """An engine time (ns since the epoch, or the API's ISO-8601 text) as UTC text for tables; None stays None."""
+    from alphintra.formatting import ns_from_iso
+
+    ns = ns_from_iso(value)
     if ns is None:
         return None
     text = datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -40,6 +40,7 @@ from pydantic import ValidationError as PydanticValidationError
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
 from alphintra.errors import ConflictError, OperationFailed, ValidationError
+from alphintra.formatting import iso_dt, iso_ns
 from alphintra.strategies.base import BarData, Strategy, StrategyError
 from alphintra.strategies.context import NodeContext, Signal, StrategyRunner
 
@@ -115,7 +116,13 @@ def jsonable(value: Any) -> Any:
 
 
 def signal_view(sig: Signal) -> dict[str, Any]:
-    return {"ts": sig.ts, "strategy": sig.strategy, "name": sig.name, "value": sig.value, "data": jsonable(sig.data)}
+    return {
+        "ts": iso_ns(sig.ts),
+        "strategy": sig.strategy,
+        "name": sig.name,
+        "value": sig.value,
+        "data": jsonable(sig.data),
+    }
 
 
 # -- running a strategy ------------------------------------------------------------------------------------------
@@ -186,7 +193,7 @@ class Evaluation:
             "name": self.name,
             "strategy": self.strategy,
             "symbols": self.symbols,
-            "ts": self.ts,
+            "ts": iso_ns(self.ts),
             "ok": self.ok,
             "orders": self.orders,
             "fills": self.fills,
@@ -449,7 +456,7 @@ class StrategyManager:
             runner = inst.runner
             out.update(
                 name=inst.name,
-                started_at=inst.started_at,
+                started_at=iso_ns(inst.started_at),
                 bars=inst.bars,
                 rejections=len(runner.rejections),
                 open_orders=len(node.open_orders(strategy=inst.name)),
@@ -510,8 +517,8 @@ class StrategyManager:
             "status": status,
             "running": running,
             "error": self.errors.get(row.id),
-            "created_at": int(row.created_at.timestamp() * 1_000_000_000),
-            "updated_at": int(row.updated_at.timestamp() * 1_000_000_000),
+            "created_at": iso_dt(row.created_at),
+            "updated_at": iso_dt(row.updated_at),
         }
 
     def create(self, body: StrategyCreate) -> dict[str, Any]:
@@ -684,12 +691,12 @@ class StrategyOut(BaseModel):
     status: str
     running: bool
     error: str | None
-    created_at: int
-    updated_at: int
+    created_at: str
+    updated_at: str
 
 
 class SignalOut(BaseModel):
-    ts: int
+    ts: str
     strategy: str
     name: str
     value: float | str
@@ -700,7 +707,7 @@ class EvaluationOut(BaseModel):
     name: str
     strategy: str
     symbols: list[str]
-    ts: int
+    ts: str
     ok: bool
     orders: list[str]
     fills: int
