@@ -54,6 +54,13 @@ class NotFoundError(AlphintraError):
     code = "not_found"
 
 
+class UnknownNameError(NotFoundError):
+    """A name the user typed (a strategy, a risk limit) is not one of the known ones: a usage error on the command
+    line (exit 2, as the README promises for validation errors); still 404 in the API."""
+
+    exit_code = 2
+
+
 class ConflictError(AlphintraError):
     """The request contradicts current state (duplicate id, already running, ...)."""
 
