@@ -178,3 +178,21 @@ def parse_params(pairs: Iterable[str]) -> dict[str, str]:
             raise ValidationError("--param", "must look like key=value", pair)
         out[key.strip()] = value.strip()
     return out
+
+
+_NEGATIVE_NUMBER = re.compile(r"^-\d[\d_]*(\.\d*)?$|^-\.\d+$")
+
+
+class NumberArgsCommand(typer.core.TyperCommand):
+    """A command whose positional arguments may be negative numbers: ``order buy BTC/USD -1`` then reaches the
+    command's own check ("must be greater than 0") instead of Click's "No such option: -1". Any other unknown
+    option still fails as usual."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        known = {opt for p in self.params for opt in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))}
+        known.update(ctx.help_option_names)
+        head = args[: args.index("--")] if "--" in args else args
+        unknown = [a for a in head if a.startswith("-") and a.split("=", 1)[0] not in known]
+        if unknown and all(_NEGATIVE_NUMBER.match(a) for a in unknown):
+            ctx.ignore_unknown_options = True
+        return super().parse_args(ctx, args)

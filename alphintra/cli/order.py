@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, emit, info, ns_time, print_json, print_table
+from alphintra.cli.common import (
+    JsonOption,
+    NumberArgsCommand,
+    emit,
+    err_console,
+    info,
+    ns_time,
+    print_json,
+    print_table,
+)
 
 if TYPE_CHECKING:
     from alphintra.daemon.client import EngineClient
@@ -281,6 +290,14 @@ def _place(
                 )
         data = client.post(ORDERS, body)
     show_order(data, as_json)
+    if data.get("status") == "REJECTED":
+        # The order exists (and is shown) but the venue refused it: the operation failed, exit 1 (README).
+        reason = data.get("reject_reason") or "rejected"
+        message = data.get("status_message") or ""
+        err_console.print(
+            f"[bold red]error:[/bold red] order {data.get('id')} rejected: {reason} {message}".rstrip(), highlight=False
+        )
+        raise typer.Exit(1)
 
 
 def _order_command(side: str) -> Any:
@@ -355,8 +372,8 @@ def _order_command(side: str) -> Any:
     return command
 
 
-app.command("buy")(_order_command("BUY"))
-app.command("sell")(_order_command("SELL"))
+app.command("buy", cls=NumberArgsCommand)(_order_command("BUY"))
+app.command("sell", cls=NumberArgsCommand)(_order_command("SELL"))
 
 
 @app.command("list")

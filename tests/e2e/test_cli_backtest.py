@@ -45,7 +45,7 @@ def test_bad_backtest_input_exits_2_with_the_field(run_cli) -> None:  # type: ig
     missing = run_cli("backtest", "run", "sma_cross", "-s", "NOPE")
     assert missing.code == 1 and "no ohlcv data for NOPE" in missing.err
     unknown = run_cli("backtest", "run", "nope", "-s", "GOOG")
-    assert unknown.code == 1 and "unknown strategy 'nope'" in unknown.err
+    assert unknown.code == 2 and "unknown strategy 'nope'" in unknown.err
     assert "Traceback" not in bad.err + missing.err + unknown.err
 
 

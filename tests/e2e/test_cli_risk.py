@@ -90,6 +90,12 @@ def test_limits_set_refuses_bad_input_with_exit_code_2_or_1(cli: Run, args: tupl
     assert cli("risk", "limits", "show", "--json").json()["limits"] == []
 
 
+def test_an_unknown_limit_is_a_usage_error_exit_2(cli: Run) -> None:
+    r = cli("risk", "limits", "set", "no_such_limit", "1")
+    assert r.code == 2
+    assert r.err.splitlines()[0] == "error: no risk limit named 'no_such_limit'"
+
+
 def test_catalogue_lists_every_limit(cli: Run) -> None:
     from alphintra.engine.risk import LIMITS
 
