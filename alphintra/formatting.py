@@ -98,7 +98,7 @@ def amount(value: Decimal | int | float | str | None, places: int = DEFAULT_PLAC
     if not number.is_finite():
         return str(number)
     quantum = Decimal(1).scaleb(-places)
-    return f"{number.quantize(quantum):,}" if abs(number) < Decimal(10) ** 24 else f"{number:,.{places}f}"
+    return f"{number.quantize(quantum):,f}" if abs(number) < Decimal(10) ** 24 else f"{number:,.{places}f}"
 
 
 def money(value: Decimal | int | float | str | None, currency: str | None = None) -> str:

@@ -194,7 +194,7 @@ complete -c alphintra -n '__alphintra_at \'data validate\'' -l json -d 'Print ma
 complete -c alphintra -n '__alphintra_at \'data validate\'' -l help -s h -d 'Show help and exit'
 complete -c alphintra -n '__alphintra_at \'engine\'' -a 'logs' -d 'Show the daemon\'s log ($ALPHINTRA_HOME/logs/engine.jsonl)'
 complete -c alphintra -n '__alphintra_at \'engine\'' -a 'start' -d 'Start the engine daemon on the unix socket ($ALPHINTRA_HOME/engine.sock), in the background by default'
-complete -c alphintra -n '__alphintra_at \'engine\'' -a 'status' -d 'Is a daemon running? pid, uptime, socket, tcp, readiness and version (exit 0 either way)'
+complete -c alphintra -n '__alphintra_at \'engine\'' -a 'status' -d 'Is a daemon running? pid, uptime, socket, tcp, readiness and version (exit 1 when none runs)'
 complete -c alphintra -n '__alphintra_at \'engine\'' -a 'stop' -d 'Stop the daemon gracefully: strategies stop, the journal is flushed, socket and pid file are removed'
 complete -c alphintra -n '__alphintra_at \'engine\'' -l help -s h -d 'Show help and exit'
 complete -c alphintra -n '__alphintra_at \'engine logs\'' -s n -l lines -x -d 'How many of the last lines to show'

@@ -187,6 +187,12 @@ def list_runs(
     with StateStore(get_settings().effective_database_url) as store:
         store.create_all()
         rows = list_runs(store, limit=limit, strategy=strategy)
+    if not as_json:  # returns as percentages, as the reports show them
+        from alphintra.formatting import percent
+
+        rows = [
+            {**r, "total_return": percent(r["total_return"]), "max_drawdown": percent(r["max_drawdown"])} for r in rows
+        ]
     emit(rows, as_json, title="backtests")
 
 

@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alphintra.formatting import iso_dt, plain
+from alphintra.formatting import amount, iso_dt, money, plain
 
 console = Console()
 err_console = Console(stderr=True)
@@ -56,6 +56,7 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+_NUMERIC_TEXT = re.compile(r"^-?[\d,]+(\.\d+)?( %)?$")
 _EXPONENT = re.compile(r"^-?\d+(\.\d+)?[eE][+-]?\d+$")
 
 
@@ -85,7 +86,7 @@ def cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return table_decimal(value)
     if isinstance(value, float):
         return f"{value:,.6g}"
     if isinstance(value, datetime):
@@ -93,6 +94,23 @@ def cell(value: Any) -> str:
     if isinstance(value, Enum):
         return str(value.value)
     return str(value)
+
+
+# The most decimals a table shows of a figure that carries no precision of its own (a computed value such as
+# 93346.72052322477309129738387613454); amounts from the engine are already at their instrument's precision.
+MAX_TABLE_PLACES = 8
+
+
+def table_decimal(value: Decimal) -> str:
+    """A decimal for a table: its own precision (capped at MAX_TABLE_PLACES), thousands separators, no exponent."""
+    exponent = value.as_tuple().exponent
+    places = min(max(0, -exponent), MAX_TABLE_PLACES) if isinstance(exponent, int) else 0
+    return amount(value, places)
+
+
+def money_cell(value: Any, currency: str | None) -> str | None:
+    """A money figure at its currency's precision with separators (``90715.817092`` USD -> ``90,715.82``)."""
+    return None if value is None else money(Decimal(str(value)), currency)
 
 
 def print_table(
@@ -110,7 +128,9 @@ def print_table(
     table = Table(title=title, header_style="bold cyan")
     for col in cols:
         sample = rows[0].get(col)
-        numeric = isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)
+        numeric = (isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)) or (
+            isinstance(sample, str) and _NUMERIC_TEXT.match(sample) is not None
+        )
         table.add_column(col, justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(cell(row.get(col)) for col in cols))

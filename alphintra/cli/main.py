@@ -33,7 +33,7 @@ from alphintra.cli import (
     tui,
     watch,
 )
-from alphintra.cli.common import OutputState, err_console
+from alphintra.cli.common import OutputState, console, err_console
 from alphintra.errors import AlphintraError
 
 app = typer.Typer(
@@ -73,6 +73,7 @@ def root(
 
     OutputState.verbose = verbose
     OutputState.quiet = quiet
+    console.quiet = quiet  # -q: no result tables or summaries on stdout; --json output is written directly
     # Flags beat the environment: setting the variables here makes every layer below see the same values.
     if home is not None:
         os.environ["ALPHINTRA_HOME"] = str(home.expanduser())

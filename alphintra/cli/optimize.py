@@ -45,6 +45,13 @@ def optimize(
     from alphintra.strategies.report import results_table
 
     registry.get(strategy)
+    from dataclasses import fields
+
+    from alphintra.strategies.metrics import Metrics
+
+    known = [f.name for f in fields(Metrics) if f.name not in ("bars", "start_ts", "end_ts", "periods_per_year")]
+    if metric not in known:
+        raise ValidationError("--metric", f"must be one of: {', '.join(known)}", metric)
     space = opt.parse_space(param)
     settings = get_settings()
     config = BacktestConfig(

@@ -33,7 +33,20 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Place, list, cancel and modify orders (needs a running engine).", no_args_is_help=True)
 
 ORDERS = "/api/v1/orders"
-ORDER_COLUMNS = ["id", "symbol", "side", "type", "quantity", "price", "stop", "tif", "status", "filled", "avg_price"]
+ORDER_COLUMNS = [
+    "time",
+    "id",
+    "symbol",
+    "side",
+    "type",
+    "quantity",
+    "price",
+    "stop",
+    "tif",
+    "status",
+    "filled",
+    "avg_price",
+]
 _DURATION = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -229,6 +242,7 @@ def _dec(value: Any) -> Decimal | None:
 
 def order_row(order: dict[str, Any]) -> dict[str, Any]:
     return {
+        "time": ns_time(order.get("created_at"), millis=False),  # when it was placed (UTC)
         "id": order["id"],
         "symbol": order["symbol"],
         "side": order["side"],

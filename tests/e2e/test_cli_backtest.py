@@ -111,3 +111,25 @@ def test_the_readme_strategy_runs_as_a_user_strategy(isolated_home: Path) -> Non
     run = cli("backtest", "run", "breakout", "-s", "GOOG", "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["metrics"]["num_trades"] > 10
+
+
+def test_backtest_list_and_optimize_show_returns_as_percentages(run_cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from alphintra.cli.common import console
+
+    monkeypatch.setattr(console, "width", 200)
+    assert run_cli("data", "sample").code == 0
+    ran = run_cli("backtest", "run", "sma_cross", "-s", "GOOG", "-p", "fast=10", "-p", "slow=20", "--json")
+    metrics = json.loads(ran.out)["metrics"]
+    listed = run_cli("backtest", "list")
+    row = next(line for line in listed.out.splitlines() if "sma_cross" in line and "│" in line)
+    assert f"{metrics['total_return'] * 100:,.2f} %" in row
+    assert f"{metrics['max_drawdown'] * 100:,.2f} %" in row
+    swept = run_cli("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=10", "-p", "slow=20", "--metric", "total_return")
+    assert swept.code == 0, swept.err
+    best = next(line for line in swept.out.splitlines() if line.startswith("│"))
+    assert f"{metrics['total_return'] * 100:,.2f} %" in best
+    unknown = run_cli("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=10", "--metric", "profit")
+    assert unknown.code == 2
+    message = " ".join(unknown.err.split())
+    assert message.startswith("error: --metric: must be one of: start_equity, end_equity, net_profit, total_return,")
+    assert message.endswith("buy_and_hold_return (got 'profit')") and "sort_by" not in message

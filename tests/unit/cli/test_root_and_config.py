@@ -97,3 +97,14 @@ def test_an_unknown_environment_variable_exits_2_naming_it(run_cli, monkeypatch)
     for name, value in (("ALPHINTRA_BACKTEST__CASH", "5"), ("ALPHINTRA_TOKEN", "t"), ("ALPHINTRA_ENGINE_BARE", "0")):
         monkeypatch.setenv(name, value)
     assert run_cli("config", "show").code == 0
+
+
+def test_quiet_hides_result_tables_but_not_json(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample", "--json").code == 0
+    shown = run_cli("data", "list")
+    assert shown.code == 0 and "GOOG" in shown.out
+    quiet = run_cli("-q", "data", "list")
+    assert (quiet.code, quiet.out, quiet.err) == (0, "", "")
+    as_json = run_cli("-q", "data", "list", "--json")
+    assert {row["symbol"] for row in json.loads(as_json.out)} == {"GOOG", "EUR/USD", "BTC/USD"}
+    assert "GOOG" in run_cli("data", "list").out  # the next command is not quiet
