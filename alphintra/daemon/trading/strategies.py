@@ -83,8 +83,12 @@ def validate_params(cls: type[Strategy], params: Mapping[str, Any]) -> Any:
         return cls.Params(**dict(params))
     except PydanticValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "params"
-        raise ValidationError(f"params.{where}", str(first.get("msg", "invalid")), first.get("input")) from None
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        # A rule across parameters (fast below slow) has no location: name "params", not "params.params", and do not
+        # echo the whole mapping; pydantic's "Value error, " prefix is its internals.
+        rule = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        shown = first.get("input") if where else None
+        raise ValidationError(f"params.{where}" if where else "params", rule, shown) from None
 
 
 def validate_symbols(cls: type[Strategy], symbols: Iterable[str], known: Iterable[str] | None = None) -> list[str]:
