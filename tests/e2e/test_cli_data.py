@@ -146,7 +146,7 @@ def test_export_format_follows_the_extension_and_a_directory_is_refused(home: Pa
     forced = tmp_path / "goog.data"
     assert run_json("export", str(forced), "--symbol", "GOOG", "-f", "csv")["format"] == "csv"  # type: ignore[index]
     assert run_json("export", str(tmp_path / "goog.parquet"), "--symbol", "GOOG")["format"] == "parquet"  # type: ignore[index]
-    with pytest.raises(ValidationError, match="PATH: is a directory; give the file to write, such as goog.csv"):
+    with pytest.raises(ValidationError, match=r"PATH: is a directory; give the file to write, such as goog\.csv"):
         runner.invoke(app, ["export", str(tmp_path), "--symbol", "GOOG"], catch_exceptions=False)
 
 
