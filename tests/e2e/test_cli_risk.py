@@ -70,7 +70,7 @@ def test_limits_set_show_remove_and_history(cli: Run) -> None:
         ("max_order_notional", None, "25000", "alice", "desk cap"),
     ]
     table = cli("risk", "limits", "show")
-    assert table.code == 0 and "BTC/USDT" in table.out and "25000" in table.out and "mr" not in table.out
+    assert table.code == 0 and "BTC/USDT" in table.out and "25,000" in table.out and "mr" not in table.out
 
 
 @pytest.mark.parametrize(
