@@ -8,6 +8,7 @@ from alphintra.engine.core.errors import (
     OperationFailed,
     RetryableError,
     StorageUnavailable,
+    UnknownNameError,
     ValidationError,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "OperationFailed",
     "RetryableError",
     "StorageUnavailable",
+    "UnknownNameError",
     "ValidationError",
 ]

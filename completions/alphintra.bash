@@ -282,7 +282,7 @@ _alphintra() {
         "portfolio positions") words='--json --help -h' ;;
         "risk") words='alerts halt limits metrics resume stress --help -h' ;;
         "risk alerts") words='--severity --unacknowledged --ack --by --limit --json --help -h' ;;
-        "risk halt") words='--strategy --symbol --account --reason --by --json --help -h' ;;
+        "risk halt") words='--strategy --symbol --account --reason --by --cancel-orders --flatten --json --help -h' ;;
         "risk limits") words='set show --help -h' ;;
         "risk limits set") words='--strategy --symbol --account --tag --by --reason --json --help -h' ;;
         "risk limits show") words='--history --catalogue --name --limit --json --help -h' ;;

@@ -128,7 +128,9 @@ def run(
         html.write_text(render_html(result), encoding="utf-8")
     _record(result, files)
     if as_json:
-        data = result.to_dict()
+        from alphintra.strategies.result_view import result_view
+
+        data = result_view(result.to_dict())
         data["reports"] = files.to_dict()
         print_json(data)
         return
@@ -185,6 +187,12 @@ def list_runs(
     with StateStore(get_settings().effective_database_url) as store:
         store.create_all()
         rows = list_runs(store, limit=limit, strategy=strategy)
+    if not as_json:  # returns as percentages, as the reports show them
+        from alphintra.formatting import percent
+
+        rows = [
+            {**r, "total_return": percent(r["total_return"]), "max_drawdown": percent(r["max_drawdown"])} for r in rows
+        ]
     emit(rows, as_json, title="backtests")
 
 
@@ -202,7 +210,9 @@ def show(
 
     result = load_run(get_settings().paths.reports, run_id)
     if as_json:
-        print_json(result.to_dict())
+        from alphintra.strategies.result_view import result_view
+
+        print_json(result_view(result.to_dict()))
         return
     console.print(summary(result, trade_limit=None if trades < 0 else trades))
     if result.equity:

@@ -6,6 +6,7 @@ Heavy libraries are never imported here: shell completion re-runs the program on
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from alphintra.formatting import amount, iso_dt, money, plain
 
 console = Console()
 err_console = Console(stderr=True)
@@ -35,8 +38,10 @@ class OutputState:
 
 def _default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
-        return str(obj)
-    if isinstance(obj, datetime | date):
+        return plain(obj)  # str() would write "0E-9"
+    if isinstance(obj, datetime):
+        return iso_dt(obj)
+    if isinstance(obj, date):
         return obj.isoformat()
     if isinstance(obj, Enum):
         return obj.value
@@ -51,9 +56,25 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+_NUMERIC_TEXT = re.compile(r"^-?[\d,]+(\.\d+)?( %)?$")
+_EXPONENT = re.compile(r"^-?\d+(\.\d+)?[eE][+-]?\d+$")
+
+
+def _no_exponent(data: Any) -> Any:
+    """Decimal text that a lower layer wrote with ``str(Decimal)`` (``"0E-8"``) rewritten plain (``"0"``)."""
+    if isinstance(data, str):
+        return plain(Decimal(data)) if _EXPONENT.match(data) else data
+    if isinstance(data, Mapping):
+        return {k: _no_exponent(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_no_exponent(v) for v in data]
+    return data
+
+
 def to_json(data: Any) -> str:
-    """Decimals become strings so that no precision is lost on the way to another program."""
-    return json.dumps(data, default=_default, indent=2, sort_keys=False)
+    """Decimals become plain strings (never exponent form) so that no precision is lost on the way to another
+    program; times become ISO-8601 UTC text."""
+    return json.dumps(_no_exponent(data), default=_default, indent=2, sort_keys=False)
 
 
 def print_json(data: Any) -> None:
@@ -65,7 +86,7 @@ def cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return table_decimal(value)
     if isinstance(value, float):
         return f"{value:,.6g}"
     if isinstance(value, datetime):
@@ -73,6 +94,23 @@ def cell(value: Any) -> str:
     if isinstance(value, Enum):
         return str(value.value)
     return str(value)
+
+
+# The most decimals a table shows of a figure that carries no precision of its own (a computed value such as
+# 93346.72052322477309129738387613454); amounts from the engine are already at their instrument's precision.
+MAX_TABLE_PLACES = 8
+
+
+def table_decimal(value: Decimal) -> str:
+    """A decimal for a table: its own precision (capped at MAX_TABLE_PLACES), thousands separators, no exponent."""
+    exponent = value.as_tuple().exponent
+    places = min(max(0, -exponent), MAX_TABLE_PLACES) if isinstance(exponent, int) else 0
+    return amount(value, places)
+
+
+def money_cell(value: Any, currency: str | None) -> str | None:
+    """A money figure at its currency's precision with separators (``90715.817092`` USD -> ``90,715.82``)."""
+    return None if value is None else money(Decimal(str(value)), currency)
 
 
 def print_table(
@@ -90,7 +128,9 @@ def print_table(
     table = Table(title=title, header_style="bold cyan")
     for col in cols:
         sample = rows[0].get(col)
-        numeric = isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)
+        numeric = (isinstance(sample, int | float | Decimal) and not isinstance(sample, bool)) or (
+            isinstance(sample, str) and _NUMERIC_TEXT.match(sample) is not None
+        )
         table.add_column(col, justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(cell(row.get(col)) for col in cols))
@@ -108,8 +148,11 @@ def emit(data: Any, as_json: bool, *, columns: Sequence[str] | None = None, titl
         print_table(list(data), columns, title=title)
 
 
-def ns_time(ns: int | None, *, millis: bool = True) -> str | None:
-    """An engine timestamp (ns since the epoch) as UTC text for tables; None stays None."""
+def ns_time(value: int | str | None, *, millis: bool = True) -> str | None:
+    """An engine time (ns since the epoch, or the API's ISO-8601 text) as UTC text for tables; None stays None."""
+    from alphintra.formatting import ns_from_iso
+
+    ns = ns_from_iso(value)
     if ns is None:
         return None
     text = datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -155,3 +198,21 @@ def parse_params(pairs: Iterable[str]) -> dict[str, str]:
             raise ValidationError("--param", "must look like key=value", pair)
         out[key.strip()] = value.strip()
     return out
+
+
+_NEGATIVE_NUMBER = re.compile(r"^-\d[\d_]*(\.\d*)?$|^-\.\d+$")
+
+
+class NumberArgsCommand(typer.core.TyperCommand):
+    """A command whose positional arguments may be negative numbers: ``order buy BTC/USD -1`` then reaches the
+    command's own check ("must be greater than 0") instead of Click's "No such option: -1". Any other unknown
+    option still fails as usual."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        known = {opt for p in self.params for opt in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))}
+        known.update(ctx.help_option_names)
+        head = args[: args.index("--")] if "--" in args else args
+        unknown = [a for a in head if a.startswith("-") and a.split("=", 1)[0] not in known]
+        if unknown and all(_NEGATIVE_NUMBER.match(a) for a in unknown):
+            ctx.ignore_unknown_options = True
+        return super().parse_args(ctx, args)

@@ -64,6 +64,19 @@ def _reader() -> Any:
     return MarketData()
 
 
+def _check_tz(value: str) -> str:
+    """An IANA zone name, checked before any file is read (polars would fail deep inside with its own words)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from alphintra.errors import ValidationError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("--tz", "must be an IANA time zone such as UTC or America/New_York", value) from None
+    return value
+
+
 @app.command("import")
 def import_(
     path: Annotated[Path, typer.Argument(help="A .csv or .parquet file.", show_default=False)],
@@ -71,7 +84,9 @@ def import_(
     exchange: Annotated[str, typer.Option("--exchange", "-e", help="Exchange or venue name, e.g. NASDAQ.")],
     timeframe: OptTimeframeOpt = None,
     kind: Annotated[str, typer.Option("--kind", help="ohlcv (bars) or trades (prints).")] = "ohlcv",
-    tz: Annotated[str, typer.Option("--tz", help="Zone of timestamps that carry none.")] = "UTC",
+    tz: Annotated[
+        str, typer.Option("--tz", callback=_check_tz, help="Zone of timestamps that carry none (IANA name).")
+    ] = "UTC",
     time_format: Annotated[
         str | None, typer.Option("--time-format", help="strftime format when detection is ambiguous.")
     ] = None,
@@ -199,7 +214,9 @@ def validate(
     symbol: OptSymbolOpt = None,
     exchange: ExchangeOpt = None,
     timeframe: TimeframeOpt = "1d",
-    tz: Annotated[str, typer.Option("--tz", help="Zone of file timestamps that carry none.")] = "UTC",
+    tz: Annotated[
+        str, typer.Option("--tz", callback=_check_tz, help="Zone of file timestamps that carry none (IANA name).")
+    ] = "UTC",
     weekdays: Annotated[bool, typer.Option("--weekdays", help="Bars on Saturday/Sunday are not gaps.")] = False,
     z: Annotated[float, typer.Option("--z", help="Robust z-score above which a return is an outlier.")] = 8.0,
     drop_duplicates: Annotated[
@@ -318,15 +335,22 @@ def export(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet or csv.")] = "parquet",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="parquet or csv (default: from the file's extension, else parquet)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write one series to a Parquet or CSV file (atomically)."""
     from alphintra.errors import ValidationError
     from alphintra.storage.market.layout import atomic_write
 
+    if fmt is None:
+        fmt = "csv" if path.suffix.lower() == ".csv" else "parquet"
     if fmt not in ("parquet", "csv"):
         raise ValidationError("--format", "must be parquet or csv", fmt)
+    if path.is_dir():
+        raise ValidationError("PATH", "is a directory; give the file to write, such as goog.csv", str(path))
     frame = _reader().bars(symbol, timeframe, exchange=exchange, start=start, end=end)
     if fmt == "csv":
         atomic_write(path, lambda tmp: frame.write_csv(tmp))

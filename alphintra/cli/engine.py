@@ -115,7 +115,7 @@ def _storage(data: dict[str, Any]) -> str | None:
 
 @app.command("status")
 def status(as_json: JsonOption = False) -> None:
-    """Is a daemon running? pid, uptime, socket, tcp, readiness and version (exit 0 either way)."""
+    """Is a daemon running? pid, uptime, socket, tcp, readiness and version (exit 1 when none runs)."""
     from alphintra.config.paths import warn_if_exposed
     from alphintra.config.settings import get_settings
     from alphintra.daemon.client import EngineClient
@@ -144,9 +144,11 @@ def status(as_json: JsonOption = False) -> None:
             }
     if as_json:
         print_json(data)
-        return
-    if not data["running"]:
+    elif not data["running"]:
         console.print(f"engine: [bold]not running[/bold] (socket {socket_path})")
+    if not data["running"]:
+        raise typer.Exit(1)  # scripts test `alphintra engine status` for a running engine
+    if as_json:
         return
     shown = {
         "pid": data.get("pid"),

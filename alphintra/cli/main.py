@@ -35,7 +35,7 @@ from alphintra.cli import (
     venue,
     watch,
 )
-from alphintra.cli.common import OutputState, err_console
+from alphintra.cli.common import OutputState, console, err_console
 from alphintra.errors import AlphintraError
 
 app = typer.Typer(
@@ -77,6 +77,7 @@ def root(
     OutputState.verbose = verbose
     OutputState.quiet = quiet
     private_umask()  # what the commands write into the data home (state.db, market data, reports) is owner-only
+    console.quiet = quiet  # -q: no result tables or summaries on stdout; --json output is written directly
     # Flags beat the environment: setting the variables here makes every layer below see the same values.
     if home is not None:
         os.environ["ALPHINTRA_HOME"] = str(home.expanduser())

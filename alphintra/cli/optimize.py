@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -45,6 +45,13 @@ def optimize(
     from alphintra.strategies.report import results_table
 
     registry.get(strategy)
+    from dataclasses import fields
+
+    from alphintra.strategies.metrics import Metrics
+
+    known = [f.name for f in fields(Metrics) if f.name not in ("bars", "start_ts", "end_ts", "periods_per_year")]
+    if metric not in known:
+        raise ValidationError("--metric", f"must be one of: {', '.join(known)}", metric)
     space = opt.parse_space(param)
     settings = get_settings()
     config = BacktestConfig(
@@ -88,7 +95,7 @@ def optimize(
         table = wf.frame()
         overall = None if wf.oos_metrics is None else wf.oos_metrics.to_dict()
         if as_json:
-            print_json({"windows": table.to_dicts(), "out_of_sample": overall})
+            print_json({"windows": _iso_times(table.to_dicts()), "out_of_sample": overall and _iso_times([overall])[0]})
             return
         console.print(results_table(table, sort_by=None, top=None, title=f"walk-forward by {metric}"))
         if overall is not None:
@@ -111,9 +118,20 @@ def optimize(
             )
     frame = result.sorted(metric, descending=not minimize)
     if as_json:
-        print_json(frame.head(top).to_dicts())
+        print_json(_iso_times(frame.head(top).to_dicts()))
         return
     shown = [*space.names, metric, "total_return", "sharpe", "max_drawdown", "num_trades", "win_rate", "error"]
     columns = [c for c in dict.fromkeys(shown) if c in frame.columns]
     title = f"{strategy}: top {min(top, frame.height)} of {frame.height} by {metric}"
     console.print(results_table(frame.head(top), columns=columns, sort_by=None, top=None, title=title))
+
+
+def _iso_times(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Window bounds and metric spans (engine nanoseconds in the result frames) as ISO-8601 UTC text."""
+    from alphintra.formatting import iso_ns
+
+    def convert(key: str, value: Any) -> Any:
+        timed = key.endswith(("_ts", "_start", "_end"))
+        return iso_ns(value) if timed and isinstance(value, int) and not isinstance(value, bool) else value
+
+    return [{k: convert(k, v) for k, v in row.items()} for row in rows]

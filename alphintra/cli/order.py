@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, emit, info, ns_time, print_json, print_table
+from alphintra.cli.common import (
+    JsonOption,
+    NumberArgsCommand,
+    emit,
+    err_console,
+    info,
+    ns_time,
+    print_json,
+    print_table,
+)
 
 if TYPE_CHECKING:
     from alphintra.daemon.client import EngineClient
@@ -27,7 +36,20 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Place, list, cancel and modify orders (needs a running engine).", no_args_is_help=True)
 
 ORDERS = "/api/v1/orders"
-ORDER_COLUMNS = ["id", "symbol", "side", "type", "quantity", "price", "stop", "tif", "status", "filled", "avg_price"]
+ORDER_COLUMNS = [
+    "time",
+    "id",
+    "symbol",
+    "side",
+    "type",
+    "quantity",
+    "price",
+    "stop",
+    "tif",
+    "status",
+    "filled",
+    "avg_price",
+]
 _DURATION = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -223,6 +245,7 @@ def _dec(value: Any) -> Decimal | None:
 
 def order_row(order: dict[str, Any]) -> dict[str, Any]:
     return {
+        "time": ns_time(order.get("created_at"), millis=False),  # when it was placed (UTC)
         "id": order["id"],
         "symbol": order["symbol"],
         "side": order["side"],
@@ -284,6 +307,14 @@ def _place(
                 )
         data = client.post(ORDERS, body)
     show_order(data, as_json)
+    if data.get("status") == "REJECTED":
+        # The order exists (and is shown) but the venue refused it: the operation failed, exit 1 (README).
+        reason = data.get("reject_reason") or "rejected"
+        message = data.get("status_message") or ""
+        err_console.print(
+            f"[bold red]error:[/bold red] order {data.get('id')} rejected: {reason} {message}".rstrip(), highlight=False
+        )
+        raise typer.Exit(1)
 
 
 def _order_command(side: str) -> Any:
@@ -358,8 +389,8 @@ def _order_command(side: str) -> Any:
     return command
 
 
-app.command("buy")(_order_command("BUY"))
-app.command("sell")(_order_command("SELL"))
+app.command("buy", cls=NumberArgsCommand)(_order_command("BUY"))
+app.command("sell", cls=NumberArgsCommand)(_order_command("SELL"))
 
 
 def _when(value: Any) -> int:

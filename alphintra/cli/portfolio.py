@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, emit, print_json, print_table
+from alphintra.cli.common import JsonOption, emit, money_cell, print_json, print_table
 from alphintra.cli.order import engine_client
 
 app = typer.Typer(
@@ -23,6 +23,10 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+def _quote(symbol: str) -> str | None:
+    return symbol.split("/", 1)[1] if "/" in symbol else None
+
+
 @app.callback()
 def summary(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Cash, positions value, equity, exposure and PnL of the engine's account."""
@@ -30,7 +34,15 @@ def summary(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return
     with engine_client() as client:
         data = client.get("/api/v1/portfolio")
+    if not as_json:  # money at the account currency's precision, with separators
+        currency = data.get("currency")
+        data = {k: money_cell(v, currency) if k in _MONEY else v for k, v in data.items()}
     emit(data, as_json, title=f"portfolio {data.get('account', '')}".strip())
+
+
+_MONEY = frozenset(
+    {"cash", "positions_value", "equity", "exposure", "unrealised_pnl", "realised_pnl", "pnl", "start_equity"}
+)
 
 
 @app.command("positions")
@@ -44,9 +56,10 @@ def positions(as_json: JsonOption = False) -> None:
     shown = [
         {
             "symbol": p["symbol"],
+            **{k: _dec(p.get(k)) for k in ("quantity", "average_price", "mark")},
+            # Money in the instrument's quote currency (BTC/USD: USD, two decimals).
             **{
-                k: _dec(p.get(k))
-                for k in ("quantity", "average_price", "mark", "market_value", "unrealised_pnl", "realised_pnl")
+                k: money_cell(p.get(k), _quote(p["symbol"])) for k in ("market_value", "unrealised_pnl", "realised_pnl")
             },
             "fees": ", ".join(f"{v} {a}" for a, v in (p.get("fees") or {}).items()),
         }
@@ -63,17 +76,26 @@ def balances(as_json: JsonOption = False) -> None:
     if as_json:
         print_json(rows)
         return
-    shown = [{"asset": b["asset"], **{k: _dec(b[k]) for k in ("total", "available", "locked")}} for b in rows]
+    shown = [
+        {"asset": b["asset"], **{k: money_cell(b[k], b["asset"]) for k in ("total", "available", "locked")}}
+        for b in rows
+    ]
     print_table(shown, title="balances", empty="no balances")
 
 
 @app.command("performance")
 def performance(as_json: JsonOption = False) -> None:
     """Equity against the session's start: PnL, return, fees paid and number of fills."""
+    from alphintra.config.settings import get_settings
+
     with engine_client() as client:
         data = client.get("/api/v1/portfolio/performance")
     if not as_json:
-        data = {**data, "fees": ", ".join(f"{v} {a}" for a, v in data["fees"].items()) or "0"}
+        currency = get_settings().base_currency
+        data = {k: money_cell(v, currency) if k in _MONEY else v for k, v in data.items()}
+        if data.get("return_pct") is not None:
+            data["return_pct"] = f"{data['return_pct']:,.2f} %"
+        data["fees"] = ", ".join(f"{money_cell(v, a)} {a}" for a, v in data["fees"].items()) or "0"
     emit(data, as_json, title="performance")
 
 

@@ -162,7 +162,7 @@ def status_cmd(
             )
             return
         status = engine.get(_path(name) + "/status")
-        if not as_json and isinstance(status.get("started_at"), int):
+        if not as_json and status.get("started_at") is not None:
             status = {**status, "started_at": ns_time(status["started_at"])}
         emit(status, as_json, title=f"strategy {name}")
 

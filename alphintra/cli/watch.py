@@ -2,7 +2,8 @@
 
 Each view takes a snapshot over REST once the subscription is confirmed (so no update falls between the two),
 then applies the stream's updates to a Rich Live table until Ctrl-C, which ends it cleanly (exit 0).
-``--json`` prints one JSON line per update instead (for scripts); ``--count N`` stops after N updates.
+``--json`` prints one JSON line per update instead (for scripts); ``--count N`` stops after N updates. When stdout
+is not a terminal (a pipe, a file) a live table cannot redraw, so each update is printed as one line of text.
 """
 
 from __future__ import annotations
@@ -39,10 +40,14 @@ class _View:
         snapshot: Callable[[EngineClient], None],
         apply: Callable[[Any], None],
         render: Callable[[], Any],
+        line: Callable[[Any], str],
+        trim: Callable[[Any], Any] = lambda data: data,
     ) -> None:
         self.snapshot = snapshot
         self.apply = apply
         self.render = render
+        self.line = line  # one update as a line of text, for a stdout that is not a terminal
+        self.trim = trim  # what of an update the options ask to see (watch book -d)
 
 
 def _run(topic: str, view: _View, as_json: bool, count: int | None) -> None:
@@ -54,10 +59,11 @@ def _run(topic: str, view: _View, as_json: bool, count: int | None) -> None:
         first = stream.recv(timeout=10)
         if first is None:
             return
-        if not as_json:
+        lines = not as_json and not console.is_terminal
+        if not as_json and not lines:
             view.snapshot(client)
         info(f"watching {topic} (Ctrl-C to stop)")
-        live = None if as_json else Live(view.render(), console=console, auto_refresh=False, transient=False)
+        live = None if as_json or lines else Live(view.render(), console=console, auto_refresh=False, transient=False)
         try:
             if live is not None:
                 live.start(refresh=True)
@@ -71,7 +77,10 @@ def _run(topic: str, view: _View, as_json: bool, count: int | None) -> None:
                     break
                 seen += 1
                 if as_json:
-                    typer.echo(json.dumps(message.data, separators=(",", ":")))
+                    typer.echo(json.dumps(view.trim(message.data), separators=(",", ":")))
+                    continue
+                if lines:
+                    typer.echo(view.line(view.trim(message.data)))
                     continue
                 view.apply(message.data)
                 assert live is not None
@@ -94,6 +103,13 @@ def _table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> Any:
     for row in rows:
         table.add_row(*(cell(row.get(col)) for col in columns))
     return table
+
+
+def _line(row: dict[str, Any], columns: list[str]) -> str:
+    """A table row as one line of text: ``column=value`` pairs, so that a pipe can grep it."""
+    from alphintra.cli.common import cell
+
+    return "  ".join(f"{col}={cell(row.get(col))}" for col in columns if row.get(col) is not None)
 
 
 def _guard(fn: Callable[[], None]) -> None:
@@ -130,7 +146,10 @@ def orders(
         shown = [order_row(o) for o in reversed(latest.values())]
         return _table("orders (newest first)", [*ORDER_COLUMNS, "updated"], shown)
 
-    _guard(lambda: _run("orders/updates", _View(snapshot, apply, render), as_json, count))
+    def line(order: dict[str, Any]) -> str:
+        return _line(order_row(order), [*ORDER_COLUMNS, "updated"])
+
+    _guard(lambda: _run("orders/updates", _View(snapshot, apply, render, line), as_json, count))
 
 
 @app.command("trades")
@@ -160,7 +179,10 @@ def trades(
     def render() -> Any:
         return _table("trades (newest first)", TRADE_COLUMNS, [trade_row(t) for t in recent])
 
-    _guard(lambda: _run("trades/updates", _View(snapshot, apply, render), as_json, count))
+    def line(trade: dict[str, Any]) -> str:
+        return _line(trade_row(trade), TRADE_COLUMNS)
+
+    _guard(lambda: _run("trades/updates", _View(snapshot, apply, render, line), as_json, count))
 
 
 @app.command("book")
@@ -184,7 +206,20 @@ def book(
     def render() -> Any:
         return book_table(current, depth)
 
-    _guard(lambda: _run(f"market-data/orderbook/{symbol}", _View(snapshot, apply, render), as_json, count))
+    def trim(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "bids": (data.get("bids") or [])[:depth], "asks": (data.get("asks") or [])[:depth]}
+
+    def line(data: dict[str, Any]) -> str:
+        from alphintra.cli.common import ns_time
+
+        def side(levels: list[list[Any]]) -> str:
+            return " ".join(f"{qty}@{price}" for price, qty, *_ in levels) or "-"
+
+        when = ns_time(data.get("ts")) or "-"
+        return f"{when}  {symbol}  bids {side(data.get('bids') or [])}  |  asks {side(data.get('asks') or [])}"
+
+    view = _View(snapshot, apply, render, line, trim)
+    _guard(lambda: _run(f"market-data/orderbook/{symbol}", view, as_json, count))
 
 
 __all__ = ["app"]

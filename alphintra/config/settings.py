@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "ALPHINTRA_"
 ENV_NESTED = "__"
+# ALPHINTRA_* variables that are not settings: read by config.paths, the daemon, `tui --token` and the tests.
+OTHER_VARIABLES = frozenset({"HOME", "CONFIG", "TOKEN", "ENGINE_BARE", "TEST_PG_URL"})
 
 
 class _Section(BaseModel):
@@ -235,9 +238,35 @@ def _in_file(data: Any, loc: list[str]) -> bool:
     return True
 
 
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse an ``ALPHINTRA_*`` variable that names no setting (a typo would silently leave the default), and a
+    config file named by ``--config`` / ``ALPHINTRA_CONFIG`` that does not exist."""
+    env = os.environ if environ is None else environ
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name[len(ENV_PREFIX) :] in OTHER_VARIABLES:
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split(ENV_NESTED)
+        field = Settings.model_fields.get(parts[0])
+        known = field is not None
+        if known and len(parts) > 1:
+            section = field.annotation if field is not None else None
+            fields = getattr(section, "model_fields", None)
+            known = isinstance(fields, dict) and len(parts) == 2 and parts[1] in fields
+        if not known:
+            raise ConfigError(
+                name,
+                "unknown setting in the environment (check the spelling; `alphintra config show` lists them)",
+                reason="invalid_setting",
+            )
+    explicit = env.get("ALPHINTRA_CONFIG")
+    if explicit and not Path(explicit).expanduser().exists():
+        raise ConfigError("--config / ALPHINTRA_CONFIG", "names a file that does not exist", explicit)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the effective settings, raising one ConfigError that names the first bad key."""
     clean = {k: v for k, v in overrides.items() if v is not None}
+    check_environment()
     try:
         return Settings(**clean)
     except PydanticValidationError as exc:

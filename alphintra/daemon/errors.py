@@ -78,7 +78,7 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     field = _field_name(first.get("loc", ()))
     if first.get("type") == "json_invalid":
         return error_response("bad_request", "request body is not valid JSON", "body", 400)
-    message = f"{field}: {first.get('msg', 'invalid value')}"
+    message = f"{field}: {str(first.get('msg', 'invalid value')).removeprefix('Value error, ')}"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return error_response("validation_error", message, field, 422)

@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from alphintra.errors import NotFoundError, ValidationError
+from alphintra.errors import UnknownNameError, ValidationError
 from alphintra.strategies.base import Strategy
 
 _log = logging.getLogger("alphintra.strategies")
@@ -84,7 +84,7 @@ def get(name: str) -> type[Strategy]:
     cls = _REGISTRY.get(name)
     if cls is None:
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise NotFoundError(f"unknown strategy {name!r} (known: {known})")
+        raise UnknownNameError(f"unknown strategy {name!r} (known: {known})")
     return cls
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from alphintra.errors import ValidationError
+from alphintra.formatting import ns_from_iso
 
 OPEN_STATUSES = frozenset({"NEW", "PENDING_SUBMIT", "ACCEPTED", "PARTIALLY_FILLED", "PENDING_CANCEL", "TRIGGERED"})
 
@@ -50,6 +51,19 @@ def _int(data: Mapping[str, Any], key: str, default: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(key, "must be an integer", value)
     return int(value)
+
+
+def _time(data: Mapping[str, Any], key: str) -> int:
+    """An API time (ISO-8601 UTC text, docs/api.md) as engine nanoseconds; 0 when absent."""
+    value = data.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError(key, "must be an ISO-8601 time", value)
+    try:
+        return ns_from_iso(value) or 0
+    except ValueError:
+        raise ValidationError(key, "must be an ISO-8601 time", value) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +113,7 @@ class Ticker:
             ask=opt_dec(data.get("ask"), "ask"),
             change_pct=float(change),
             volume=opt_dec(data.get("volume"), "volume") or Decimal(0),
-            ts=_int(data, "ts"),
+            ts=_time(data, "ts"),
         )
 
 
@@ -131,7 +145,7 @@ class Book:
             symbol=_text(data, "symbol"),
             bids=_levels(data.get("bids", []), "bids"),
             asks=_levels(data.get("asks", []), "asks"),
-            ts=_int(data, "ts"),
+            ts=_time(data, "ts"),
         )
 
     @property
@@ -174,8 +188,8 @@ class Order:
             status=_text(data, "status"),
             filled_quantity=opt_dec(data.get("filled_quantity"), "filled_quantity") or Decimal(0),
             average_price=opt_dec(data.get("average_price"), "average_price"),
-            created_at=_int(data, "created_at"),
-            updated_at=_int(data, "updated_at"),
+            created_at=_time(data, "created_at"),
+            updated_at=_time(data, "updated_at"),
             strategy=data.get("strategy"),
             reject_reason=data.get("reject_reason"),
             linked_order_ids=tuple(data.get("linked_order_ids") or ()),
@@ -211,7 +225,7 @@ class Fill:
             price=dec(data.get("price"), "price"),
             fee=opt_dec(data.get("fee"), "fee") or Decimal(0),
             fee_asset=str(data.get("fee_asset") or ""),
-            timestamp=_int(data, "timestamp"),
+            timestamp=_time(data, "timestamp"),
             strategy=data.get("strategy"),
             liquidity=str(data.get("trade_type") or ""),
         )
@@ -322,7 +336,7 @@ class Alert:
     def from_api(cls, data: Mapping[str, Any]) -> Alert:
         return cls(
             id=_int(data, "id"),
-            time=_int(data, "time"),
+            time=_time(data, "time"),
             severity=str(data.get("severity") or "INFO"),
             rule=str(data.get("rule") or ""),
             message=str(data.get("message") or ""),
@@ -391,7 +405,7 @@ class Candle:
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Candle:
         return cls(
-            time=_int(data, "time"),
+            time=_time(data, "time"),
             open=dec(data.get("open"), "open"),
             high=dec(data.get("high"), "high"),
             low=dec(data.get("low"), "low"),
@@ -441,7 +455,7 @@ class BacktestDetail:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> BacktestDetail:
-        equity = tuple((int(ts), dec(v, "equity")) for ts, v in data.get("equity") or ())
+        equity = tuple((ns_from_iso(ts) or 0, dec(v, "equity")) for ts, v in data.get("equity") or ())
         return cls(
             run_id=_text(data, "run_id"),
             strategy=str(data.get("strategy") or ""),

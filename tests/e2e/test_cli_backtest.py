@@ -45,7 +45,7 @@ def test_bad_backtest_input_exits_2_with_the_field(run_cli) -> None:  # type: ig
     missing = run_cli("backtest", "run", "sma_cross", "-s", "NOPE")
     assert missing.code == 1 and "no ohlcv data for NOPE" in missing.err
     unknown = run_cli("backtest", "run", "nope", "-s", "GOOG")
-    assert unknown.code == 1 and "unknown strategy 'nope'" in unknown.err
+    assert unknown.code == 2 and "unknown strategy 'nope'" in unknown.err
     assert "Traceback" not in bad.err + missing.err + unknown.err
 
 
@@ -139,3 +139,25 @@ def test_two_backtests_in_the_same_second_keep_their_own_ids_and_reports(  # typ
         assert shown["params"]["fast"] == fast
     listed = json.loads(run_cli("backtest", "list", "--json").out)
     assert sorted(r["id"] for r in listed) == sorted(ids)
+
+
+def test_backtest_list_and_optimize_show_returns_as_percentages(run_cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from alphintra.cli.common import console
+
+    monkeypatch.setattr(console, "width", 200)
+    assert run_cli("data", "sample").code == 0
+    ran = run_cli("backtest", "run", "sma_cross", "-s", "GOOG", "-p", "fast=10", "-p", "slow=20", "--json")
+    metrics = json.loads(ran.out)["metrics"]
+    listed = run_cli("backtest", "list")
+    row = next(line for line in listed.out.splitlines() if "sma_cross" in line and "│" in line)
+    assert f"{metrics['total_return'] * 100:,.2f} %" in row
+    assert f"{metrics['max_drawdown'] * 100:,.2f} %" in row
+    swept = run_cli("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=10", "-p", "slow=20", "--metric", "total_return")
+    assert swept.code == 0, swept.err
+    best = next(line for line in swept.out.splitlines() if line.startswith("│"))
+    assert f"{metrics['total_return'] * 100:,.2f} %" in best
+    unknown = run_cli("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=10", "--metric", "profit")
+    assert unknown.code == 2
+    message = " ".join(unknown.err.split())
+    assert message.startswith("error: --metric: must be one of: start_equity, end_equity, net_profit, total_return,")
+    assert message.endswith("buy_and_hold_return (got 'profit')") and "sort_by" not in message

@@ -136,3 +136,25 @@ def test_the_root_error_handler_maps_a_bad_import_to_exit_code_2(
     printed = "".join(capsys.readouterr().err.split())  # Rich wraps long lines
     assert f"error:{bad}:column'volume':isrequired" in printed
     assert not (home / "market" / "ohlcv").exists()  # nothing half-written
+
+
+def test_export_format_follows_the_extension_and_a_directory_is_refused(home: Path, tmp_path: Path) -> None:
+    run_json("sample")
+    out = tmp_path / "goog.csv"
+    assert run_json("export", str(out), "--symbol", "GOOG") == {"path": str(out), "rows": 2148, "format": "csv"}
+    assert out.read_text().splitlines()[0].startswith("time,symbol,exchange,timeframe,open,high,low,close")
+    forced = tmp_path / "goog.data"
+    assert run_json("export", str(forced), "--symbol", "GOOG", "-f", "csv")["format"] == "csv"  # type: ignore[index]
+    assert run_json("export", str(tmp_path / "goog.parquet"), "--symbol", "GOOG")["format"] == "parquet"  # type: ignore[index]
+    with pytest.raises(ValidationError, match=r"PATH: is a directory; give the file to write, such as goog\.csv"):
+        runner.invoke(app, ["export", str(tmp_path), "--symbol", "GOOG"], catch_exceptions=False)
+
+
+def test_tz_is_checked_before_the_file_is_read(home: Path) -> None:
+    rule = r"--tz: must be an IANA time zone such as UTC or America/New_York \(got 'Mars/Base'\)"
+    for command in ("validate", "import"):
+        with pytest.raises(ValidationError, match=rule):
+            runner.invoke(
+                app, [command, "/work/shared/data/GOOG.csv", "-s", "GOOG", "--tz", "Mars/Base"], catch_exceptions=False
+            )
+    assert run_json("validate", "/work/shared/data/GOOG.csv", "--tz", "America/New_York")["rows"] == 2148  # type: ignore[index]

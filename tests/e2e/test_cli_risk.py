@@ -70,7 +70,7 @@ def test_limits_set_show_remove_and_history(cli: Run) -> None:
         ("max_order_notional", None, "25000", "alice", "desk cap"),
     ]
     table = cli("risk", "limits", "show")
-    assert table.code == 0 and "BTC/USDT" in table.out and "25000" in table.out and "mr" not in table.out
+    assert table.code == 0 and "BTC/USDT" in table.out and "25,000" in table.out and "mr" not in table.out
 
 
 @pytest.mark.parametrize(
@@ -88,6 +88,12 @@ def test_limits_set_refuses_bad_input_with_exit_code_2_or_1(cli: Run, args: tupl
     r = cli("risk", "limits", "set", *args)
     assert r.code in (1, 2) and message in r.err
     assert cli("risk", "limits", "show", "--json").json()["limits"] == []
+
+
+def test_an_unknown_limit_is_a_usage_error_exit_2(cli: Run) -> None:
+    r = cli("risk", "limits", "set", "no_such_limit", "1")
+    assert r.code == 2
+    assert r.err.splitlines()[0] == "error: no risk limit named 'no_such_limit'"
 
 
 def test_catalogue_lists_every_limit(cli: Run) -> None:

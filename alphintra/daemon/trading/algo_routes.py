@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from alphintra.daemon.auth import Principal, require_role
-from alphintra.daemon.trading.host import order_view
 from alphintra.daemon.trading.schemas import OrderOut
+from alphintra.daemon.trading.views import order_view
 from alphintra.engine.algos import AlgoStatus
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from alphintra.errors import NotFoundError
+from alphintra.formatting import iso_dt
 from alphintra.storage.state import StateStore
-from alphintra.storage.state.types import to_ns
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -51,9 +51,9 @@ class Archive:
             "leaves_quantity": str(row.quantity - row.filled_quantity),
             "average_price": _s(row.average_price),
             "fees": {} if row.fee_currency is None else {row.fee_currency: str(row.fee)},
-            "created_at": to_ns(row.created_at),
-            "updated_at": to_ns(row.updated_at),
-            "expires_at": None if row.expires_at is None else to_ns(row.expires_at),
+            "created_at": iso_dt(row.created_at),
+            "updated_at": iso_dt(row.updated_at),
+            "expires_at": iso_dt(row.expires_at),
             "parent_order_id": row.parent_order_id,
             "contingency_type": str(params.get("contingency_type", "NONE")),
             "linked_order_ids": list(params.get("linked_order_ids", ())),
@@ -79,7 +79,7 @@ class Archive:
             "price": str(row.price),
             "fee": str(row.fee),
             "fee_asset": row.fee_currency,
-            "timestamp": to_ns(row.timestamp),
+            "timestamp": iso_dt(row.timestamp),
             "trade_type": row.trade_type,
         }
 

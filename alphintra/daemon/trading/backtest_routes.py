@@ -30,8 +30,9 @@ def backtest_router(host: TradingHost) -> APIRouter:
 
     @r.get("/{run_id}")
     def get_backtest(run_id: str, who: Viewer) -> dict[str, Any]:
+        from alphintra.strategies.result_view import result_view
         from alphintra.strategies.runs import load_run
 
-        return load_run(host.settings.paths.reports, run_id).to_dict()
+        return result_view(load_run(host.settings.paths.reports, run_id).to_dict())
 
     return r

@@ -39,6 +39,7 @@ from alphintra.daemon.trading.durability import (
     StorageGuard,
     as_storage_error,
 )
+from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.engine._node_snapshot import capture as capture_node
 from alphintra.engine.clock import LiveClock
 from alphintra.engine.core.events import OrderEvent, OrderFilled
@@ -49,6 +50,7 @@ from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import NotFoundError, OperationFailed, StorageUnavailable
+from alphintra.formatting import iso_ns
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -529,7 +531,7 @@ class TradingHost:
             "ask": str(book["asks"][0][0]) if book["asks"] else None,
             "change_pct": change,
             "volume": str(sf.volume_24h) if sf is not None else "0",
-            "ts": node.clock.now_ns(),
+            "ts": iso_ns(node.clock.now_ns()),
         }
 
     def book(self, symbol: str, depth: int = 20) -> dict[str, Any]:
@@ -539,7 +541,7 @@ class TradingHost:
             "symbol": symbol,
             "bids": [[str(p), str(q), n] for p, q, n in levels["bids"]],
             "asks": [[str(p), str(q), n] for p, q, n in levels["asks"]],
-            "ts": self.node.clock.now_ns(),
+            "ts": iso_ns(self.node.clock.now_ns()),
         }
 
     def _equity(self) -> Decimal:
@@ -573,7 +575,7 @@ class TradingHost:
                         f"market-data/trades/{order.symbol}",
                         "trade",
                         {
-                            "ts": event.ts,
+                            "ts": iso_ns(event.ts),
                             "price": str(event.last_px),
                             "quantity": str(event.last_qty),
                             "side": event.side.value,
@@ -621,31 +623,6 @@ class TradingHost:
 
     def _metrics(self) -> Any:
         return None if self.app is None else getattr(self.app.state, "metrics", None)
-
-
-def order_view(order: Order) -> dict[str, Any]:
-    data = order.to_dict()
-    data["status"] = order.status.value
-    data["created_at"] = order.created_at
-    data["updated_at"] = order.updated_at
-    return data
-
-
-def fill_view(event: OrderFilled, order: Order) -> dict[str, Any]:
-    return {
-        "id": event.trade_id,
-        "order_id": event.order_id,
-        "account": event.account,
-        "strategy": order.strategy,
-        "symbol": event.symbol,
-        "side": event.side.value,
-        "quantity": str(event.last_qty),
-        "price": str(event.last_px),
-        "fee": str(event.fee),
-        "fee_asset": event.fee_asset,
-        "timestamp": event.ts,
-        "trade_type": event.liquidity_side.value,
-    }
 
 
 __all__ = ["DEMO_INSTRUMENTS", "TradingHost", "fill_view", "order_view"]

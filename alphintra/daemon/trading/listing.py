@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from alphintra.daemon.trading.host import fill_view, order_view
+from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.engine.core.orders import Order
 from alphintra.errors import ValidationError
 

@@ -44,6 +44,7 @@ from alphintra.engine.risk.metrics import PortfolioSnapshot, RiskConfig, as_hist
 from alphintra.engine.risk.records import RiskAlertAcknowledged, RiskLimitSet
 from alphintra.engine.risk.state import RiskState
 from alphintra.errors import AlphintraError, ConflictError, NotFoundError, ValidationError
+from alphintra.formatting import iso_dt
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.host import TradingHost
@@ -70,10 +71,9 @@ SEVERITY = {AlertLevel.WARNING: "WARNING", AlertLevel.BREACH: "CRITICAL", AlertL
 _OFF = {"none", "off", "unset", "-", ""}
 
 
-def _ns(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    return int(value.timestamp()) * 1_000_000_000 + value.microsecond * 1_000
+def _ns(value: datetime | None) -> str | None:
+    """A stored time as the API writes times: ISO-8601 UTC text."""
+    return iso_dt(value)
 
 
 VAR_TIMEFRAME = "1d"

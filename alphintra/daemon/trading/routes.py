@@ -30,7 +30,6 @@ from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import WS_FORBIDDEN, Principal, Role, principal_of, require_role
 from alphintra.daemon.limits import ApiLimits
 from alphintra.daemon.protocol import error_body
-from alphintra.daemon.trading.host import fill_view, order_view
 from alphintra.daemon.trading.listing import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -55,9 +54,11 @@ from alphintra.daemon.trading.schemas import (
     TradeOut,
 )
 from alphintra.daemon.trading.trade_totals import caught_up_rows, summarise
+from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import OrderStatus
 from alphintra.errors import AlphintraError, NotFoundError, ValidationError
+from alphintra.formatting import bar_price, iso_dt, iso_ns
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.host import TradingHost
@@ -535,7 +536,7 @@ def _market(host: TradingHost) -> APIRouter:
                 bars = list(feed.bars)[-limit:] if feed is not None else []
                 return [
                     {
-                        "time": b.ts,
+                        "time": iso_ns(b.ts),
                         "open": str(b.open),
                         "high": str(b.high),
                         "low": str(b.low),
@@ -551,8 +552,8 @@ def _market(host: TradingHost) -> APIRouter:
         df = MarketData(host.settings.paths.market).bars(symbol, timeframe, limit=limit, newest=True)
         return [
             {
-                "time": int(row["time"].timestamp() * 1_000_000_000),
-                **{k: str(row[k]) for k in ("open", "high", "low", "close", "volume")},
+                "time": iso_dt(row["time"]),
+                **{k: str(bar_price(row[k])) for k in ("open", "high", "low", "close", "volume")},
             }
             for row in df.iter_rows(named=True)
         ]
@@ -565,7 +566,7 @@ def _market(host: TradingHost) -> APIRouter:
             _symbol(symbol)
             fills = [f for f in _node(host).fills if f.symbol == symbol][-limit:]
             return [
-                {"ts": f.ts, "price": str(f.last_px), "quantity": str(f.last_qty), "side": f.side.value}
+                {"ts": iso_ns(f.ts), "price": str(f.last_px), "quantity": str(f.last_qty), "side": f.side.value}
                 for f in reversed(fills)
             ]
 

@@ -60,6 +60,7 @@ from alphintra.engine.risk.records import (
     ScheduleResumed,
 )
 from alphintra.errors import ConflictError, NotFoundError, ValidationError
+from alphintra.formatting import iso_dt
 
 if TYPE_CHECKING:
     from apscheduler.events import JobExecutionEvent
@@ -231,19 +232,16 @@ class ScheduleOut(BaseModel):
     params: dict[str, Any]
     timezone: str
     enabled: bool
-    next_run_at: int | None
-    last_run_at: int | None
+    next_run_at: str | None
+    last_run_at: str | None
     last_status: str | None
     last_error: str | None
     run_count: int
 
 
-def _ns(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp()) * 1_000_000_000 + value.microsecond * 1_000
+def _ns(value: datetime | None) -> str | None:
+    """A stored time as the API writes times: ISO-8601 UTC text (naive means UTC)."""
+    return iso_dt(value)
 
 
 def job_view(row: ScheduledJob, next_run: datetime | None = None) -> dict[str, Any]:

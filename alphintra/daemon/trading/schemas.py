@@ -92,9 +92,9 @@ class OrderOut(BaseModel):
     leaves_quantity: str
     average_price: str | None
     fees: dict[str, str]
-    created_at: int
-    updated_at: int
-    expires_at: int | None
+    created_at: str
+    updated_at: str
+    expires_at: str | None
     parent_order_id: str | None
     contingency_type: str
     linked_order_ids: list[str]
@@ -119,7 +119,7 @@ class TradeOut(BaseModel):
     price: str
     fee: str
     fee_asset: str
-    timestamp: int
+    timestamp: str
     trade_type: str
 
 

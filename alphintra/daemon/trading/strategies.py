@@ -53,6 +53,7 @@ from alphintra.daemon.trading.strategy_instances import (
 )
 from alphintra.engine.risk.records import StrategyDeleted, StrategyStarted, StrategyStopped
 from alphintra.errors import ConflictError, OperationFailed
+from alphintra.formatting import iso_dt, iso_ns
 from alphintra.strategies.base import BarData, StrategyError
 from alphintra.strategies.context import Signal
 
@@ -240,7 +241,7 @@ class StrategyManager:
             runner = inst.runner
             out.update(
                 name=inst.name,
-                started_at=inst.started_at,
+                started_at=iso_ns(inst.started_at),
                 bars=inst.bars,
                 rejections=len(runner.rejections),
                 open_orders=len(node.open_orders(strategy=inst.name)),
@@ -301,8 +302,8 @@ class StrategyManager:
             "status": status,
             "running": running,
             "error": self.errors.get(row.id),
-            "created_at": int(row.created_at.timestamp() * 1_000_000_000),
-            "updated_at": int(row.updated_at.timestamp() * 1_000_000_000),
+            "created_at": iso_dt(row.created_at),
+            "updated_at": iso_dt(row.updated_at),
         }
 
     def create(self, body: StrategyCreate) -> dict[str, Any]:
@@ -478,12 +479,12 @@ class StrategyOut(BaseModel):
     status: str
     running: bool
     error: str | None
-    created_at: int
-    updated_at: int
+    created_at: str
+    updated_at: str
 
 
 class SignalOut(BaseModel):
-    ts: int
+    ts: str
     strategy: str
     name: str
     value: float | str
@@ -494,7 +495,7 @@ class EvaluationOut(BaseModel):
     name: str
     strategy: str
     symbols: list[str]
-    ts: int
+    ts: str
     ok: bool
     orders: list[str]
     fills: int

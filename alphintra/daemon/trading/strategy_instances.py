@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError as PydanticValidationError
 
 from alphintra.errors import ValidationError
+from alphintra.formatting import iso_ns
 from alphintra.strategies.base import BarData, Strategy, StrategyError
 from alphintra.strategies.context import NodeContext, Signal, StrategyRunner
 
@@ -48,8 +49,12 @@ def validate_params(cls: type[Strategy], params: Mapping[str, Any]) -> Any:
         return cls.Params(**dict(params))
     except PydanticValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "params"
-        raise ValidationError(f"params.{where}", str(first.get("msg", "invalid")), first.get("input")) from None
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        # A rule across parameters (fast below slow) has no location: name "params", not "params.params", and do not
+        # echo the whole mapping; pydantic's "Value error, " prefix is its internals.
+        rule = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        shown = first.get("input") if where else None
+        raise ValidationError(f"params.{where}" if where else "params", rule, shown) from None
 
 
 def validate_symbols(cls: type[Strategy], symbols: Iterable[str], known: Iterable[str] | None = None) -> list[str]:
@@ -81,7 +86,13 @@ def jsonable(value: Any) -> Any:
 
 
 def signal_view(sig: Signal) -> dict[str, Any]:
-    return {"ts": sig.ts, "strategy": sig.strategy, "name": sig.name, "value": sig.value, "data": jsonable(sig.data)}
+    return {
+        "ts": iso_ns(sig.ts),
+        "strategy": sig.strategy,
+        "name": sig.name,
+        "value": sig.value,
+        "data": jsonable(sig.data),
+    }
 
 
 # -- running a strategy ------------------------------------------------------------------------------------------
@@ -152,7 +163,7 @@ class Evaluation:
             "name": self.name,
             "strategy": self.strategy,
             "symbols": self.symbols,
-            "ts": self.ts,
+            "ts": iso_ns(self.ts),
             "ok": self.ok,
             "orders": self.orders,
             "fills": self.fills,

@@ -9,6 +9,8 @@ errors, 1 for an operation that failed.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 class AlphintraError(Exception):
     """Base of every error the project raises on purpose."""
@@ -37,7 +39,8 @@ class ValidationError(AlphintraError):
         self.rule = rule
         self.value = value
         self.reason = reason or "invalid"
-        shown = "" if value is None else f" (got {value!r})"
+        # A Decimal as the number a trader typed (0.00001), never its Python repr (Decimal('0.00001')).
+        shown = "" if value is None else f" (got {format(value, 'f') if isinstance(value, Decimal) else repr(value)})"
         super().__init__(f"{field}: {rule}{shown}")
 
     def to_dict(self) -> dict[str, str | None]:
@@ -52,6 +55,13 @@ class ConfigError(ValidationError):
 
 class NotFoundError(AlphintraError):
     code = "not_found"
+
+
+class UnknownNameError(NotFoundError):
+    """A name the user typed (a strategy, a risk limit) is not one of the known ones: a usage error on the command
+    line (exit 2, as the README promises for validation errors); still 404 in the API."""
+
+    exit_code = 2
 
 
 class ConflictError(AlphintraError):
@@ -93,8 +103,26 @@ class InvalidTransition(ConflictError):
         self.event = event
         self.from_status = from_status
         self.to_status = to_status
-        target = f" -> {to_status}" if to_status is not None else ""
-        super().__init__(f"order {order_id!r}: cannot apply {event} in {from_status}{target}: {why}")
+        # A trader's sentence: what could not happen to the order, in which state, and why (no event class names).
+        action = _ACTIONS.get(event, "changed")
+        state = str(getattr(from_status, "value", from_status)).lower().replace("_", " ")
+        reason = "" if why == "not in the transition table" else f": {why}"
+        super().__init__(f"order {order_id} cannot be {action} while it is {state}{reason}")
+
+
+_ACTIONS = {
+    "OrderInitialized": "created again",
+    "OrderSubmitted": "submitted",
+    "OrderAccepted": "accepted",
+    "OrderRejected": "rejected",
+    "OrderTriggered": "triggered",
+    "OrderUpdated": "modified",
+    "OrderPendingCancel": "canceled",
+    "OrderCancelRejected": "refused a cancel",
+    "OrderCanceled": "canceled",
+    "OrderExpired": "expired",
+    "OrderFilled": "filled",
+}
 
 
 class OrderRejectedError(ValidationError):

@@ -34,7 +34,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from alphintra.engine.core.errors import NotFoundError, ValidationError
+from alphintra.engine.core.errors import UnknownNameError, ValidationError
 
 
 class Scope(StrEnum):
@@ -244,7 +244,7 @@ _TAG_RE = re.compile(r"^\S+$")
 def spec(name: str) -> LimitSpec:
     found = LIMITS.get(name)
     if found is None:
-        raise NotFoundError(f"no risk limit named {name!r}", detail="known: " + ", ".join(sorted(LIMITS)))
+        raise UnknownNameError(f"no risk limit named {name!r}", detail="known: " + ", ".join(sorted(LIMITS)))
     return found
 
 

@@ -16,6 +16,8 @@ from rich.text import Text
 
 from alphintra.strategies.metrics import Metrics
 from alphintra.strategies.report._format import (
+    METRIC_ROWS,
+    MISSING,
     fmt_money,
     fmt_param,
     fmt_pct,
@@ -151,9 +153,30 @@ def results_table(
     for col in cols:
         numeric = frame.schema[col].is_numeric()
         table.add_column(col, justify="right" if numeric else "left", style="bold" if col == sort_by else None)
+    kinds = [_column_kind(col) for col in cols]
     for row in rows.iter_rows():
-        table.add_row(*("-" if v is None else f"{v:,.4g}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(_result_cell(v, kind) for v, kind in zip(row, kinds, strict=True)))
     return table
+
+
+_KINDS = {name: kind for _, name, _, kind in METRIC_ROWS}
+
+
+def _column_kind(col: str) -> str | None:
+    """The metric kind of a results column (walk-forward columns carry an ``is_``/``oos_`` prefix)."""
+    for prefix in ("", "is_", "oos_"):
+        if col.startswith(prefix) and col[len(prefix) :] in _KINDS:
+            return _KINDS[col[len(prefix) :]]
+    return None
+
+
+def _result_cell(value: Any, kind: str | None) -> str:
+    """Returns, drawdowns and rates as percentages (0.0123 -> 1.23 %), like every other report of a run."""
+    if value is None:
+        return MISSING
+    if kind == "pct" and isinstance(value, int | float):
+        return fmt_pct(float(value))
+    return f"{value:,.4g}" if isinstance(value, float) else str(value)
 
 
 def render_text(renderable: RenderableType, *, width: int = 110, color: bool = False) -> str:

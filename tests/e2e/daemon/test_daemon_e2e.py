@@ -122,7 +122,8 @@ def test_background_start_status_and_stop(home: Home) -> None:
     assert not home.socket.exists()
     assert not home.pid_file.exists()
     wait_for(lambda: not _alive(pid), "the daemon process to exit")
-    assert json.loads(home.cli("engine", "status", "--json").stdout)["running"] is False
+    gone = home.cli("engine", "status", "--json")
+    assert gone.returncode == 1 and json.loads(gone.stdout)["running"] is False
     with home.client() as client, pytest.raises(OperationFailed, match="no engine is running"):
         client.health()
 

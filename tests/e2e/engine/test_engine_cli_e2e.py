@@ -178,7 +178,13 @@ def test_time_in_force_gtd_expires_ioc_and_fok_do_not_rest(daemon: Daemon, cli: 
     assert (gtd["time_in_force"], gtd["status"]) == ("GTD", "ACCEPTED")
     ioc = cli("order", "buy", "BTC/USD", "0.001", "--limit", "59000", "--tif", "IOC", "--json")
     # Far more than the ten 5,000 USD ladder levels hold: fill-or-kill cannot fill it all, so nothing trades.
-    fok = cli("order", "buy", "BTC/USD", "1.5", "--limit", "61000", "--tif", "FOK", "--yes", "--json")
+    # The venue refuses it: the order is shown (JSON on stdout) and the command fails with exit 1 (README).
+    refused = cli("order", "buy", "BTC/USD", "1.5", "--limit", "61000", "--tif", "FOK", "--yes", "--json", code=1)
+    fok = json.loads(refused.out)
+    assert fok["status"] == "REJECTED"
+    assert " ".join(refused.err.split()) == (
+        f"error: order {fok['id']} rejected: FOK_NOT_FILLABLE {fok['status_message']}".rstrip()
+    )
     ioc_done = wait_for(lambda: (o := daemon.order(ioc["id"]))["status"] == "CANCELED" and o, "the IOC to end")
     assert (ioc_done["filled_quantity"], ioc_done["status_message"]) == ("0", "IOC remainder")
     fok_done = wait_for(lambda: (o := daemon.order(fok["id"]))["status"] == "REJECTED" and o, "the FOK to end")
@@ -187,6 +193,12 @@ def test_time_in_force_gtd_expires_ioc_and_fok_do_not_rest(daemon: Daemon, cli: 
     assert done["filled_quantity"] == "0"
     balances = {b["asset"]: b for b in cli("portfolio", "balances", "--json")}
     assert Decimal(balances["USD"]["locked"]) == 0  # every lock of the three is released
+
+
+def test_a_post_only_order_that_would_trade_is_refused_with_exit_1(daemon: Daemon, cli: Run) -> None:
+    daemon.tick("BTC/USD", "60000")
+    refused = cli("order", "buy", "BTC/USD", "0.001", "--limit", "61000", "--post-only", code=1)
+    assert refused.err.startswith("error: order O-") and "rejected: POST_ONLY_WOULD_TRADE" in refused.err
 
 
 def test_bracket_takes_profit_and_cancels_its_stop_loss(daemon: Daemon, cli: Run) -> None:
@@ -297,15 +309,33 @@ def test_watch_streams_order_updates_and_ends_cleanly_on_ctrl_c(daemon: Daemon) 
         (placed["id"], "ACCEPTED"),
     ]
 
+    # stdout is a pipe here, not a terminal: a live table cannot redraw, so each update is one line of text.
+    piped = daemon.spawn("watch", "trades", "--count", "1")
+    assert piped.stderr is not None
+    assert "watching trades/updates" in piped.stderr.readline()
+    with daemon.client() as c:
+        c.post("/api/v1/orders", {"symbol": "GOOG", "side": "BUY", "quantity": "1"})
+        fill = c.get("/api/v1/trades", params={"limit": 1})[0]
+    out, err = piped.communicate(timeout=20)
+    assert piped.returncode == 0, err
+    assert out.splitlines()[0].startswith(f"time={fill['timestamp'][:10]} ")
+    assert f"id={fill['id']}  order_id={fill['order_id']}  symbol=GOOG  side=BUY  quantity=1" in out
+
+    book = daemon.spawn("watch", "book", "BTC/USD", "-d", "1", "--count", "1")
+    assert book.stderr is not None
+    assert "watching market-data/orderbook/BTC/USD" in book.stderr.readline()
+    daemon.tick("BTC/USD", "60000")
+    out, err = book.communicate(timeout=20)
+    assert book.returncode == 0, err
+    # -d 1: one level a side (the paper ladder's best bid and ask sit 5 bps either side of 60000)
+    assert out.strip().endswith("BTC/USD  bids 0.0833@59970.00  |  asks 0.0832@60030.00"), out
+
     live = daemon.spawn("watch", "trades")
     assert live.stderr is not None
     assert "watching trades/updates" in live.stderr.readline()
-    with daemon.client() as c:
-        c.post("/api/v1/orders", {"symbol": "GOOG", "side": "BUY", "quantity": "1"})
     live.send_signal(signal.SIGINT)
     out, err = live.communicate(timeout=20)
     assert live.returncode == 0, err
-    assert "trades (newest first)" in out
     with daemon.client() as c:
         c.post("/api/v1/orders/cancel-all", {})
 

@@ -66,3 +66,45 @@ def test_home_flag_beats_environment(run_cli, tmp_path: Path) -> None:  # type: 
 def test_usage_error_exits_2(run_cli) -> None:  # type: ignore[no-untyped-def]
     result = run_cli("config", "no-such-command")
     assert result.code == 2
+
+
+def test_a_missing_config_file_named_by_flag_or_environment_exits_2(run_cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "nope.toml"
+    result = run_cli("--config", str(missing), "config", "show")
+    assert (result.code, result.out) == (2, "")
+    assert " ".join(result.err.split()) == (
+        f"error: --config / ALPHINTRA_CONFIG: names a file that does not exist (got '{missing}')"
+    )
+    monkeypatch.setenv("ALPHINTRA_CONFIG", str(missing))
+    assert run_cli("config", "show").code == 2
+    assert run_cli("config", "init").code == 0  # creating it is what the name is for
+    assert run_cli("config", "show").code == 0
+
+
+def test_an_unknown_environment_variable_exits_2_naming_it(run_cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ALPHINTRA_BACKTEST__CASHH", "5")
+    result = run_cli("config", "show")
+    assert result.code == 2
+    assert " ".join(result.err.split()) == (
+        "error: ALPHINTRA_BACKTEST__CASHH: unknown setting in the environment (check the spelling; "
+        "`alphintra config show` lists them)"
+    )
+    monkeypatch.delenv("ALPHINTRA_BACKTEST__CASHH")
+    monkeypatch.setenv("ALPHINTRA_LOGLEVEL", "DEBUG")
+    assert "ALPHINTRA_LOGLEVEL" in run_cli("config", "show").err
+    monkeypatch.delenv("ALPHINTRA_LOGLEVEL")
+    # Settings, their sections and the documented non-setting variables are all known.
+    for name, value in (("ALPHINTRA_BACKTEST__CASH", "5"), ("ALPHINTRA_TOKEN", "t"), ("ALPHINTRA_ENGINE_BARE", "0")):
+        monkeypatch.setenv(name, value)
+    assert run_cli("config", "show").code == 0
+
+
+def test_quiet_hides_result_tables_but_not_json(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample", "--json").code == 0
+    shown = run_cli("data", "list")
+    assert shown.code == 0 and "GOOG" in shown.out
+    quiet = run_cli("-q", "data", "list")
+    assert (quiet.code, quiet.out, quiet.err) == (0, "", "")
+    as_json = run_cli("-q", "data", "list", "--json")
+    assert {row["symbol"] for row in json.loads(as_json.out)} == {"GOOG", "EUR/USD", "BTC/USD"}
+    assert "GOOG" in run_cli("data", "list").out  # the next command is not quiet

@@ -51,7 +51,7 @@ def test_token_create_rejects_bad_ttl_and_role() -> None:
 
 def test_status_when_nothing_runs(isolated_home: Path) -> None:
     result = runner.invoke(engine_app, ["status", "--json"])
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # scripts can test for a running engine
     assert json.loads(result.stdout) == {
         "running": False,
         "pid": None,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import alphintra.tui
 
-ALLOWED = ("alphintra.tui", "alphintra.daemon.client", "alphintra.errors")
+ALLOWED = ("alphintra.tui", "alphintra.daemon.client", "alphintra.errors", "alphintra.formatting")
 
 
 def imported_modules(path: Path) -> set[str]:

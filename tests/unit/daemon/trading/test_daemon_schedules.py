@@ -92,7 +92,7 @@ def test_run_now_pause_resume_remove(engine: Engine) -> None:
     assert c.post("/api/v1/schedules/dca-eth/run").json()["ok"] is True  # run-now works while paused
     resumed = c.post("/api/v1/schedules/dca-eth/resume").json()
     assert resumed["enabled"] is True
-    assert resumed["next_run_at"] == int(datetime(datetime.now(UTC).year + 1, 1, 1, tzinfo=UTC).timestamp()) * 10**9
+    assert resumed["next_run_at"] == f"{datetime.now(UTC).year + 1}-01-01T00:00:00+00:00"
 
     assert c.delete("/api/v1/schedules/dca-eth").json() == {"removed": "dca-eth"}
     assert c.get("/api/v1/schedules").json() == []

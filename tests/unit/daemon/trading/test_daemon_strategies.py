@@ -201,3 +201,10 @@ def test_viewers_read_traders_run(engine: Engine) -> None:
     assert viewer.post("/api/v1/strategies", json=DCA).status_code == 403
     assert trader.post("/api/v1/strategies", json=DCA).status_code == 201
     assert trader.post("/api/v1/strategies/d1/start").status_code == 200
+
+
+def test_a_rule_across_parameters_is_named_without_pydantic_internals(engine: Engine) -> None:
+    body = {"name": "x1", "strategy": "sma_cross", "symbols": ["BTC/USD"], "params": {"fast": 30, "slow": 20}}
+    r = engine.client.post("/api/v1/strategies", json=body)
+    assert (r.status_code, r.json()["field"]) == (422, "params")
+    assert r.json()["detail"] == "params: fast (30) must be below slow (20)"

@@ -359,3 +359,20 @@ def test_replaying_serialised_events_rebuilds_an_identical_order(kinds: list[str
     assert rebuilt == order
     assert rebuilt.to_dict() == order.to_dict()
     assert order.filled_quantity <= order.quantity
+
+
+def test_a_refused_change_is_told_in_a_traders_words() -> None:
+    filled = reach(S.FILLED)
+    with pytest.raises(InvalidTransition) as err:
+        filled.apply(OrderUpdated(OID, 9, price=D("101")))
+    assert err.value.message == f"order {OID} cannot be modified while it is filled: the order is already terminal"
+    accepted = reach(S.ACCEPTED)
+    with pytest.raises(InvalidTransition) as err:
+        accepted.apply(OrderUpdated(OID, 9, price=D("-1")))
+    assert err.value.message == f"order {OID} cannot be modified while it is accepted: price -1 must be > 0"
+
+
+def test_a_validation_message_shows_a_decimal_as_the_number_typed() -> None:
+    err = ValidationError("quantity", "must be a multiple of the lot size 0.001", D("0.00001"))
+    assert err.message == "quantity: must be a multiple of the lot size 0.001 (got 0.00001)"
+    assert ValidationError("side", "must be BUY or SELL", "UP").message == "side: must be BUY or SELL (got 'UP')"

@@ -1,0 +1,224 @@
+"""Every command that offers ``--json`` prints valid JSON with ISO-8601 UTC times and plain decimals.
+
+The commands are enumerated from the root Typer app, so a new command without an entry below fails the test
+(write its arguments into ``ARGS``). Commands that need an engine run against a real daemon started here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from engine_e2e_support import Daemon, daemon_home, register_groups
+
+from alphintra.config.settings import reset_settings_cache
+
+# One run of each command; a list of several runs where one is not enough to print times or decimals.
+# ``{tmp}`` is replaced by a scratch directory, ``{pg}`` by the test database URL.
+ARGS: dict[str, list[list[str]]] = {
+    "optimize": [["sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20", "--start", "2012-01-01"]],
+    "order buy": [["BTC/USD", "0.01"], ["BTC/USD", "0.01", "--limit", "50000"]],
+    "order sell": [["BTC/USD", "0.001"]],
+    "order list": [[]],
+    "order show": [["{order}"]],
+    "order cancel": [["{open_order}"]],
+    "order modify": [["{open_order2}", "--price", "50001"]],
+    "trades list": [[]],
+    "trades summary": [[]],
+    "portfolio positions": [[]],
+    "portfolio balances": [[]],
+    "portfolio performance": [[]],
+    "market ticker": [["BTC/USD"]],
+    "market book": [["BTC/USD"]],
+    "market ohlcv": [["BTC/USD"]],
+    "market symbols": [[]],
+    "watch orders": [["--count", "1"]],
+    "watch trades": [["--count", "1"]],
+    "watch book": [["BTC/USD", "--count", "1"]],
+    "data import": [["/work/shared/data/GOOG.csv", "-s", "GOOG", "-e", "NASDAQ", "-t", "1d"]],
+    "data generate": [["--symbols", "1", "--periods", "100", "--seed", "3"]],
+    "data sample": [[]],
+    "data list": [[]],
+    "data show": [["GOOG", "--timeframe", "1d", "--limit", "3"]],
+    "data validate": [["/work/shared/data/GOOG.csv"]],
+    "data resample": [["--symbol", "GOOG", "--from", "1d", "--to", "1w"]],
+    "data export": [["{tmp}/goog.parquet", "--symbol", "GOOG"]],
+    "data remove": [["--symbol", "{generated}", "--yes"]],
+    "backtest run": [["sma_cross", "-s", "GOOG", "--start", "2012-01-01"]],
+    "backtest list": [[]],
+    "backtest show": [["{run}"]],
+    "strategy list": [[]],
+    "strategy info": [["sma_cross"]],
+    "strategy start": [["j1", "--strategy", "sma_cross", "--symbol", "BTC/USD"]],
+    "strategy status": [["j1"]],
+    "strategy signals": [["j1"]],
+    "strategy stop": [["j1"]],
+    "strategy run-once": [["sma_cross", "--symbol", "BTC/USD"]],
+    "risk halt": [["--symbol", "ETH/USD", "--reason", "test"]],
+    "risk resume": [["--symbol", "ETH/USD", "--by", "admin"]],
+    "risk alerts": [[]],
+    "risk metrics": [["--timeframe", "1M"]],
+    "risk stress": [[]],
+    "risk limits show": [[], ["--history"]],
+    "risk limits set": [["max_order_notional", "1000000"]],
+    "schedule add": [["--cron", "0 9 * * 1-5", "--strategy", "sma_cross", "--symbol", "BTC/USD", "--name", "s1"]],
+    "schedule list": [[]],
+    "schedule pause": [["s1"]],
+    "schedule resume": [["s1"]],
+    "schedule run-now": [["s1"]],
+    "schedule remove": [["s1"]],
+    "engine start": [["--wait", "60"]],
+    "engine status": [[]],
+    "auth token create": [["--user", "ann", "--role", "viewer"]],
+    "export postgres": [["--url", "{pg}", "--state"]],
+    "bench matching": [["--orders", "2000", "--reference-orders", "2000", "--repeat", "1"]],
+    "bench risk": [["--orders", "2000", "--matching-orders", "2000"]],
+    "bench backtest": [["--bars", "2000"]],
+    "config show": [[]],
+    "config path": [[]],
+}
+
+# Run in this order: data first (the backtests need it), the orders before the commands that show them.
+FIRST = ["engine start", "data sample", "data import", "data generate", "backtest run", "order buy", "order sell"]
+LAST = ["order cancel", "data remove", "schedule remove", "strategy stop"]
+
+# A key naming a time: ``ts``, ``time``, ``start``... or ending in ``_at``, ``_ts``, ``_time``, ``_start``...
+TIME_KEY = re.compile(r"(^|_)(at|ts|time|timestamp|start|end)$")
+NOT_TIMES = {"resting_at_end"}  # a count of orders (bench matching)
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|\+00:00)$")
+BAR_FIELDS = {"open", "high", "low", "close"}
+NOISE = re.compile(r"\.\d*(0000000|9999999)\d$")  # 104.57000000000001, 0.30000000000000004
+EXPONENT = re.compile(r"^-?\d+(\.\d+)?[eE][+-]?\d+$")
+
+
+def json_commands() -> list[str]:
+    from alphintra.cli.main import app
+
+    register_groups()
+    out: list[str] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+        elif any("--json" in getattr(p, "opts", ()) for p in command.params):
+            out.append(" ".join(path))
+
+    walk(typer.main.get_command(app), [])
+    return out
+
+
+def problems(value: Any, where: str = "$") -> list[str]:
+    """Every time key that does not hold ISO-8601 UTC text and every decimal in exponent form."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}"
+            timed = TIME_KEY.search(str(key)) and key not in NOT_TIMES and item is not None
+            if timed and not isinstance(item, dict | list) and not (isinstance(item, str) and ISO_UTC.match(item)):
+                found.append(f"{path}: time {item!r} is not ISO-8601 UTC")
+            if key in BAR_FIELDS and isinstance(item, str | float) and NOISE.search(str(item)):
+                found.append(f"{path}: bar price with float noise {item!r}")
+            found += problems(item, path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += problems(item, f"{where}[{i}]")
+    elif isinstance(value, str) and EXPONENT.match(value):
+        found.append(f"{where}: decimal in exponent form {value!r}")
+    return found
+
+
+@contextlib.contextmanager
+def _activity(daemon: Daemon) -> Iterator[None]:
+    """Orders and price ticks in the background, so that a ``watch`` command has something to print."""
+    stop = threading.Event()
+
+    def trade() -> None:
+        price = 60000
+        with daemon.client() as c:
+            while not stop.is_set():
+                price += 1
+                c.post("/api/v1/market-data/ticks", {"symbol": "BTC/USD", "price": str(price)})
+                c.post("/api/v1/orders", {"symbol": "BTC/USD", "side": "BUY", "quantity": "0.001"})
+                stop.wait(0.1)
+
+    thread = threading.Thread(target=trade, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[Daemon]:
+    with daemon_home() as d:
+        yield d  # started by the test's own `engine start --json`
+
+
+def test_every_json_output_is_valid_with_iso_times_and_plain_decimals(
+    daemon: Daemon, run_cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str
+) -> None:
+    register_groups()
+    for key, value in daemon.env.items():
+        if key.startswith("ALPHINTRA_"):
+            monkeypatch.setenv(key, value)
+    reset_settings_cache()
+    commands = json_commands()
+    missing = sorted(set(commands) - set(ARGS))
+    assert not missing, f"commands with --json and no entry in ARGS: {missing}"
+    ordered = [c for c in FIRST if c in commands]
+    ordered += [c for c in commands if c not in FIRST and c not in LAST]
+    ordered += [c for c in LAST if c in commands]
+    values = {"tmp": str(tmp_path), "pg": pg_url}
+    failures: list[str] = []
+    for command in ordered:
+        for args in ARGS[command]:
+            if command == "order buy" and "--limit" in args:
+                for key in ("open_order", "open_order2"):
+                    argv = [*command.split(), *args, "--json"]
+                    result = run_cli(*argv)
+                    assert result.code == 0, f"{argv}: {result.err}"
+                    values[key] = result.json()["id"]  # type: ignore[index]
+                continue
+            try:
+                argv = [*command.split(), *(a.format(**values) for a in args), "--json"]
+            except KeyError as exc:
+                failures.append(f"{command}: no {exc} from an earlier command")
+                continue
+            if command.startswith("watch"):
+                with _activity(daemon):
+                    result = run_cli(*argv)
+            else:
+                result = run_cli(*argv)
+            if result.code != 0:
+                failures.append(f"{' '.join(argv)}: exit {result.code}: {result.err.strip()}")
+                continue
+            try:
+                data = (
+                    [json.loads(line) for line in result.out.splitlines()]
+                    if command.startswith("watch")
+                    else (json.loads(result.out))
+                )
+            except json.JSONDecodeError as exc:
+                failures.append(f"{' '.join(argv)}: not JSON ({exc}): {result.out[:200]!r}")
+                continue
+            failures += [f"{' '.join(argv)}: {p}" for p in problems(data)]
+            if command == "order buy" and "order" not in values:
+                values["order"] = data["id"]
+            if command == "engine start":
+                daemon.tick("BTC/USD", "60000")
+            if command == "data generate":
+                values["generated"] = data[0]["dataset"].split()[1].split(":")[-1]  # type: ignore[index]
+            if command == "backtest run":
+                values["run"] = data["run_id"]  # type: ignore[index]
+    unique = list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", f) for f in failures))
+    assert not unique, "\n".join(unique)
