@@ -111,3 +111,40 @@ def test_the_readme_strategy_runs_as_a_user_strategy(isolated_home: Path) -> Non
     run = cli("backtest", "run", "breakout", "-s", "GOOG", "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["metrics"]["num_trades"] > 10
+
+
+def test_cash_zero_is_refused_not_replaced_by_the_default(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    for bad in ("0", "-5"):
+        result = run_cli("backtest", "run", "sma_cross", "-s", "GOOG", "--cash", bad, "--json")
+        assert result.code == 2
+        assert result.out == ""
+        assert result.err.strip() == f"error: cash: must be > 0 (got '{bad}')"
+
+
+def test_slippage_zero_is_zero_not_the_configured_default(run_cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "slippy.toml"
+    config.write_text("[backtest]\nslippage_bps = 50\n")
+    monkeypatch.setenv("ALPHINTRA_CONFIG", str(config))
+    assert run_cli("data", "sample").code == 0
+    args = ("backtest", "run", "sma_cross", "-s", "GOOG", "--cash", "10000", "--fee", "0.2%", "-p", "fast=10")
+    zero = run_cli(*args, "-p", "slow=20", "--slippage", "0", "--json")
+    assert zero.code == 0, zero.err
+    assert json.loads(zero.out)["metrics"]["end_equity"] == "55843.07578"
+
+
+def test_trades_zero_lists_no_trades(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    args = ("backtest", "run", "sma_cross", "-s", "GOOG", "--cash", "10000", "-p", "fast=10", "-p", "slow=20")
+    none = run_cli(*args, "--trades", "0", "--no-chart")
+    assert none.code == 0, none.err
+    assert "entry px" not in none.out and _trade_rows(none.out) == 0
+    assert "Performance" in none.out
+    two = run_cli(*args, "--trades", "2", "--no-chart")
+    assert "last 2 of 93 trades" in two.out
+    assert _trade_rows(two.out) == 2
+
+
+def _trade_rows(out: str) -> int:
+    """Rows of the trade list: the only table with more than two columns (a narrow terminal elides cells)."""
+    return sum(1 for line in out.splitlines() if line.startswith("│") and line.count("│") > 8)
