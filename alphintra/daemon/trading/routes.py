@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import defaultdict
 from dataclasses import asdict
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, WebSocket, WebSocketDisconnect
@@ -135,6 +137,20 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
     return order_view(node.submit(req)), True
 
 
+def _observe_latency(host: TradingHost, started: float, orders: int = 1) -> None:
+    """Request receipt to acknowledgement (the order durable and answered) into order_latency_seconds."""
+    metrics = None if host.app is None else getattr(host.app.state, "metrics", None)
+    if metrics is not None:
+        elapsed = time.perf_counter() - started
+        for _ in range(orders):
+            metrics.order_latency_seconds.observe(elapsed)
+
+
+def _acknowledged(host: TradingHost, started: float, outcome: asyncio.Future[Any]) -> None:
+    if not outcome.cancelled() and outcome.exception() is None:
+        _observe_latency(host, started)
+
+
 def build_routers(host: TradingHost) -> list[APIRouter]:
     from alphintra.daemon.trading.backtest_routes import backtest_router
     from alphintra.daemon.trading.strategies import daemon_routers
@@ -160,11 +176,15 @@ def _orders(host: TradingHost) -> APIRouter:
 
     @r.post("", response_model=OrderOut | dict[str, Any], status_code=201)
     async def create_order(body: OrderCreate, who: Trader) -> Response:
+        started = time.perf_counter()
         view, created = await host.acall(lambda: place(_node(host), body, host.account))
+        _observe_latency(host, started)
         return _json(view, 201 if created else 200)
 
     @r.post("/batch", response_model=BatchOut)
     async def create_batch(body: BatchCreate, who: Trader) -> Response:
+        started = time.perf_counter()
+
         def run() -> dict[str, Any]:
             items: list[dict[str, Any]] = []
             for item in body.orders:
@@ -175,7 +195,9 @@ def _orders(host: TradingHost) -> APIRouter:
                     items.append({"order": None, "error": exc.to_dict()})
             return {"results": items}
 
-        return _json(await host.acall(run))
+        answer = await host.acall(run)
+        _observe_latency(host, started, sum(1 for item in answer["results"] if item["order"] is not None))
+        return _json(answer)
 
     @r.get("", response_model=list[OrderOut])
     def list_orders(
@@ -303,7 +325,11 @@ def _order_entry(host: TradingHost) -> APIRouter:
                 if text is None:
                     await answers.put((None, _entry_error(None, "bad_request", "send JSON in text frames", None)))
                     continue
-                await answers.put(_entry_request(host, text))
+                received = time.perf_counter()
+                request = _entry_request(host, text)
+                if not isinstance(request[1], dict):
+                    request[1].add_done_callback(partial(_acknowledged, host, received))
+                await answers.put(request)
         except WebSocketDisconnect:
             pass
         finally:

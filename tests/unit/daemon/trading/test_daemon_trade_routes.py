@@ -78,3 +78,33 @@ def test_open_orders_listing_shows_only_working_orders(engine: Engine) -> None:
     assert len(c.get("/api/v1/orders").json()) == 4
     assert c.get("/api/v1/orders", params={"status": "CANCELED"}).json()[0]["id"] == resting[1]["id"]
     assert c.get("/api/v1/risk/metrics").json()["open_orders"] == 2
+
+
+def test_order_latency_is_observed_for_each_acknowledged_order(engine: Engine) -> None:
+    c = engine.client
+    engine.tick("ETH/USD", "3000")
+
+    def observed() -> float:
+        text = c.get("/metrics").text
+        count = [line for line in text.splitlines() if line.startswith("alphintra_order_latency_seconds_count")]
+        return float(count[0].split()[-1])
+
+    assert observed() == 0.0
+    engine.order(symbol="ETH/USD", side="BUY", quantity="0.1")
+    assert observed() == 1.0
+    batch = c.post(
+        "/api/v1/orders/batch",
+        json={
+            "orders": [
+                {"symbol": "ETH/USD", "side": "BUY", "quantity": "0.1", "type": "LIMIT", "price": "2000"},
+                {"symbol": "NOPE/USD", "side": "BUY", "quantity": "0.1"},
+            ]
+        },
+    )
+    assert [item["error"] is None for item in batch.json()["results"]] == [True, False]
+    assert observed() == 2.0  # the refused order was never acknowledged
+    with c.websocket_connect("/api/v1/orders/entry") as ws:
+        ws.send_json({"ref": 1, "order": {"symbol": "ETH/USD", "side": "SELL", "quantity": "0.1"}})
+        assert ws.receive_json()["order"]["status"] == "FILLED"
+    assert observed() == 3.0
+    assert (engine.gauge("alphintra_order_latency_seconds_sum") or 0.0) > 0.0
