@@ -28,6 +28,11 @@ def test_backtest_run_json_report_and_listing(run_cli, isolated_home: Path) -> N
     data = json.loads(result.out)
     assert data["metrics"]["end_equity"] == "55843.07578"
     assert data["metrics"]["num_trades"] == 93
+    # The most money given back from a peak, and the money of the deepest percentage fall (-33.93 %).
+    assert (data["metrics"]["max_drawdown_amount"], data["metrics"]["max_drawdown_pct_amount"]) == (
+        "-18341.32980",
+        "-5293.70392",
+    )
     run_id = data["run_id"]
     assert (isolated_home / "reports" / run_id / "report.html").read_text().startswith("<!DOCTYPE html>")
     listed = run_cli("backtest", "list", "--json")
