@@ -61,7 +61,7 @@ async def _alphintra_error(request: Request, exc: Exception) -> Response:
     elif status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     body = exc.to_dict()
-    return error_response(str(body["error"]), str(body["detail"]), body["field"], status, headers)
+    return JSONResponse(body, status_code=status, headers=headers)  # with an order rejection's "reason" code
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:

@@ -73,6 +73,7 @@ def _request(body: OrderCreate, account: str) -> OrderRequest:
         display_quantity=body.display_quantity,
         post_only=body.post_only,
         reduce_only=body.reduce_only,
+        allow_immediate=body.allow_immediate,
         client_order_id=body.client_order_id,
         strategy=body.strategy,
         account=account,

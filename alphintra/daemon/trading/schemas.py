@@ -37,6 +37,11 @@ class OrderCreate(_In):
     expires_at_ns: int | None = Field(default=None, gt=0)
     post_only: bool = False
     reduce_only: bool = False
+    allow_immediate: bool = Field(
+        default=False,
+        description="send a stop the last price has already reached (it triggers at once); "
+        "refused with STOP_WOULD_TRIGGER otherwise",
+    )
     client_order_id: str | None = Field(default=None, min_length=1, max_length=64)
     strategy: str | None = Field(default=None, max_length=255)
     take_profit: Money | None = Field(default=None, gt=0)
