@@ -8,6 +8,7 @@ with the stored market data. Halts are stored as the reserved limit ``trading_ha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -364,15 +365,22 @@ def _book(store: StateStore, account: str | None) -> tuple[PortfolioSnapshot, di
     equity = cash + sum((q * prices[s] for s, q in quantities.items()), Decimal(0))
     if equity <= 0:
         raise ValidationError("equity", "must be > 0 to measure risk (no cash or positions stored?)", equity)
-    tags = _tags()
-    snapshot = PortfolioSnapshot(quantities, prices, equity, {s: tags[s] for s in quantities if s in tags})
+    snapshot = PortfolioSnapshot(quantities, prices, equity, _tags(quantities))
     return snapshot, {"cash": cash, "equity": equity}
 
 
-def _tags() -> dict[str, list[str]]:
+def _tags(symbols: Iterable[str]) -> dict[str, list[str]]:
+    """Each symbol's tags and asset class, from its [[instruments]] entry or else derived from the symbol."""
     from alphintra.config.settings import get_settings
+    from alphintra.engine.core.instrument import Instrument
 
-    return {i.symbol: list(i.tags) for i in get_settings().instruments if i.tags}
+    settings = get_settings()
+    configured = {i.symbol: i.to_instrument(settings.base_currency) for i in settings.instruments}
+    out: dict[str, list[str]] = {}
+    for symbol in symbols:
+        inst = configured.get(symbol) or Instrument.create(symbol, default_quote=settings.base_currency)
+        out[symbol] = sorted({*inst.tags, inst.asset_class})
+    return out
 
 
 def _returns(symbols: tuple[str, ...], timeframe: str, window: int) -> ReturnHistory:

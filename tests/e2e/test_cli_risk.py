@@ -183,3 +183,15 @@ def test_stress_reports_pnl_and_breaches_of_stored_limits(cli: Run) -> None:
     assert len(everything) == 13 and all("skipped" not in x for x in everything)
     unknown = cli("risk", "stress", "--scenario", "meteor")
     assert unknown.code == 1 and "no stress scenario named 'meteor'" in unknown.err
+
+
+def test_crypto_crash_hits_a_book_that_is_all_btc(cli: Run) -> None:
+    """BTC/USD has no [[instruments]] entry: its asset class (crypto) comes from the symbol."""
+    store = _state()
+    store.upsert_account({"id": "main", "base_currency": "USD"})
+    store.upsert_position({"account_id": "main", "symbol": "BTC/USD", "quantity": D("0.5"), "average_price": D(60000)})
+    r = cli("risk", "stress", "--scenario", "crypto-crash-50", "--json")
+    assert r.code == 0, r.err
+    (result,) = r.json()
+    assert (D(result["pnl"]), D(result["pnl_pct"]), D(result["equity_after"])) == (D(-15000), D(-50), D(15000))
+    assert result["details"]["shocks"] == {"BTC/USD": "-0.50"}
