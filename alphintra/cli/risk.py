@@ -406,8 +406,19 @@ def metrics(
     if not snapshot.symbols:
         emit({"equity": money["equity"], "positions": 0, "detail": "no open positions"}, as_json)
         return
-    history = _returns(snapshot.symbols, timeframe, window)
-    report = compute_risk_report(history, snapshot, RiskConfig(window=window))
+    from alphintra.engine.risk.periods import calendar_for
+    from alphintra.errors import AlphintraError
+
+    calendar = calendar_for(tag for tags in _tags(snapshot.symbols).values() for tag in tags)
+    try:
+        history = _returns(snapshot.symbols, timeframe, window)
+        report = compute_risk_report(
+            history, snapshot, RiskConfig(window=window, timeframe=timeframe, calendar=calendar)
+        )
+    except AlphintraError as exc:
+        # Like the API: the book's figures without VaR, and why (no stored bars of this timeframe, too few rows).
+        _emit_book_without_var(snapshot, f"no {timeframe} return history: {exc.message}", as_json)
+        return
     if as_json:
         emit(report.to_dict(), True)
         return
@@ -415,7 +426,7 @@ def metrics(
         {"method": e.method, "confidence": e.confidence, "VaR": round(e.var, 2), "ES": round(e.es, 2)}
         for e in report.estimates
     ]
-    print_table(rows, title=f"Value at risk, {report.horizon_days} day ({report.observations} {timeframe} returns)")
+    print_table(rows, title=f"Value at risk, {report.horizon} ({report.observations} {timeframe} returns)")
     summary = {
         "equity": report.equity,
         "gross exposure": report.exposure.gross,
@@ -424,6 +435,25 @@ def metrics(
         "volatility (annualised)": round(report.volatility_annualised, 4),
     }
     emit(summary, False, title="Book")
+
+
+def _emit_book_without_var(snapshot: Any, reason: str, as_json: bool) -> None:
+    from alphintra.engine.risk.metrics import Exposure
+
+    exposure = Exposure.of(snapshot.values.values())
+    book = {
+        "equity": snapshot.equity,
+        "gross exposure": exposure.gross,
+        "net exposure": exposure.net,
+        "leverage": exposure.gross / snapshot.equity,
+    }
+    if as_json:
+        leverage = book["leverage"]
+        data = {"symbols": list(snapshot.symbols), "equity": snapshot.equity, "exposure": exposure.to_dict()}
+        emit(data | {"leverage": leverage, "estimates": [], "var_detail": reason}, True)
+        return
+    info(f"[yellow]VaR not computed: {reason}[/yellow]")
+    emit(book, False, title="Book")
 
 
 @app.command("stress")

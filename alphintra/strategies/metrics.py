@@ -38,9 +38,9 @@ Definitions (``E_0 .. E_n`` the equity points, ``P`` = periods per year, ``N = n
 - fees: given, or else the sum of the trades' fees.
 - buy-and-hold return ``close_last / close_first - 1`` of the benchmark closes, for comparison.
 
-``periods_per_year(timeframe, calendar)`` gives ``P``: crypto and FX trade around the clock (``"24x7"``: 365 days
-of 24 hours), equities on 252 sessions of 6.5 hours (``"equity"``). Weekly bars are 365/7 (24x7) or 52 (equity);
-monthly bars are 12 in both calendars.
+``periods_per_year(timeframe, calendar)`` gives ``P`` (its one home is ``alphintra.engine.risk.periods``): crypto and
+FX trade around the clock (``"24x7"``: 365 days of 24 hours), equities on 252 sessions of 6.5 hours (``"equity"``).
+Weekly bars are 365/7 (24x7) or 52 (equity); monthly bars are 12 in both calendars.
 """
 
 from __future__ import annotations
@@ -50,17 +50,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Protocol, Union
 
 import numpy as np
 import numpy.typing as npt
 
+from alphintra.engine.risk.periods import Calendar, periods_per_year, timeframe_seconds
 from alphintra.errors import ValidationError
 
-Calendar = Literal["24x7", "equity"]
-
-_TIMEFRAME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-_DAY = 86_400
 # A per-bar deviation below this is float noise (a curve compounding at an exact constant rate), not risk.
 _TINY = 1e-14
 
@@ -85,44 +82,6 @@ class TradeLike(Protocol):
 
 
 EquityInput = Union[Sequence[tuple[int, Decimal]], tuple[npt.NDArray[Any], npt.NDArray[Any]], "EquityCurve"]
-
-
-def timeframe_seconds(timeframe: str) -> int:
-    """Length of a fixed-length bar in seconds (``1m`` = 60, ``4h`` = 14400, ``1w`` = 604800).
-
-    Months have no fixed length, so ``1M`` is refused here; ``periods_per_year`` handles it on its own.
-    """
-    count, unit = _split_timeframe(timeframe)
-    if unit == "M":
-        raise ValidationError("timeframe", "months have no fixed length in seconds", timeframe)
-    return count * _TIMEFRAME_UNITS[unit]
-
-
-def _split_timeframe(timeframe: str) -> tuple[int, str]:
-    text = timeframe.strip() if isinstance(timeframe, str) else ""
-    unit = text[-1:] if text else ""
-    digits = text[:-1]
-    if unit not in {*_TIMEFRAME_UNITS, "M"} or not digits.isdigit() or int(digits) <= 0:
-        raise ValidationError("timeframe", "must look like 1m, 5m, 1h, 4h, 1d, 1w or 1M", timeframe)
-    return int(digits), unit
-
-
-def periods_per_year(timeframe: str, calendar: Calendar = "24x7") -> float:
-    """How many bars of ``timeframe`` make a year in ``calendar`` (see the module docstring)."""
-    if calendar not in ("24x7", "equity"):
-        raise ValidationError("calendar", "must be '24x7' or 'equity'", calendar)
-    count, unit = _split_timeframe(timeframe)
-    if unit == "M":
-        return 12.0 / count
-    if unit == "w":
-        return (365.0 / 7.0 if calendar == "24x7" else 52.0) / count
-    seconds = count * _TIMEFRAME_UNITS[unit]
-    if calendar == "24x7":
-        return 365.0 * _DAY / seconds
-    if unit == "d":
-        return 252.0 / count
-    # Intraday equity bars: a 6.5-hour session (390 minutes) divided into bars, 252 sessions a year.
-    return 252.0 * 390.0 * 60.0 / seconds
 
 
 @dataclass(frozen=True, slots=True)
