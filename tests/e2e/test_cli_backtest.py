@@ -153,3 +153,22 @@ def test_trades_zero_lists_no_trades(run_cli) -> None:  # type: ignore[no-untype
 def _trade_rows(out: str) -> int:
     """Rows of the trade list: the only table with more than two columns (a narrow terminal elides cells)."""
     return sum(1 for line in out.splitlines() if line.startswith("│") and line.count("│") > 8)
+
+
+def test_walk_forward_stitched_trades_add_up_to_its_net_profit(run_cli) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    assert run_cli("data", "sample").code == 0
+    args = ("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=10", "-p", "slow=20", "--walk-forward", "730d:365d")
+    result = run_cli(*args, "--workers", "1", "--json")
+    assert result.code == 0, result.err
+    oos = json.loads(result.out)["out_of_sample"]
+    # GOOG trades on the equity calendar, inside the windows and stitched alike.
+    assert oos["periods_per_year"] == 252.0
+    net = Decimal(oos["net_profit"])
+    assert net.quantize(Decimal("0.01")) == Decimal("10773.77")
+    # Positions open at a window's end are closed there as trades, and trades are scaled like the equity: the
+    # trades' profit minus loss is the net profit (it was 6,007.71 of 10,773.77, with 365 periods a year).
+    assert abs(Decimal(oos["gross_profit"]) - Decimal(oos["gross_loss"]) - net) < Decimal("1e-15")
+    assert abs(Decimal(oos["expectancy"]) * oos["num_trades"] - net) < Decimal("1e-15")
+    assert oos["num_trades"] == 61 and oos["profit_factor"] > 1
