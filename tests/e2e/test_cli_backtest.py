@@ -172,3 +172,17 @@ def test_walk_forward_stitched_trades_add_up_to_its_net_profit(run_cli) -> None:
     assert abs(Decimal(oos["gross_profit"]) - Decimal(oos["gross_loss"]) - net) < Decimal("1e-15")
     assert abs(Decimal(oos["expectancy"]) * oos["num_trades"] - net) < Decimal("1e-15")
     assert oos["num_trades"] == 61 and oos["profit_factor"] > 1
+
+
+def test_a_strategy_that_cannot_buy_one_lot_says_so(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    result = run_cli("backtest", "run", "dca", "-s", "GOOG", "--json")  # 100 USD a time; a GOOG share costs more
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert (len(data["fills"]), data["notes"]) == (
+        0,
+        [
+            "dca_skipped: 430 orders not placed, the amount buys less than one lot",
+            "no fills: 430 signals, 0 orders filled",
+        ],
+    )
