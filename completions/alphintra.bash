@@ -270,11 +270,11 @@ _alphintra() {
         "market ticker") words='--json --help -h' ;;
         "optimize") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --json --help -h' ;;
         "order") words='buy cancel list modify sell show --help -h' ;;
-        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --client-id --strategy --yes -y --json --help -h' ;;
+        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h' ;;
         "order cancel") words='--all --symbol --strategy --json --help -h' ;;
         "order list") words='--status --symbol --strategy --open --children --limit -n --json --help -h' ;;
         "order modify") words='--price --qty --stop --json --help -h' ;;
-        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --client-id --strategy --yes -y --json --help -h' ;;
+        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h' ;;
         "order show") words='--json --help -h' ;;
         "portfolio") words='balances performance positions --json --help -h' ;;
         "portfolio balances") words='--json --help -h' ;;

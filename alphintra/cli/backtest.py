@@ -15,11 +15,9 @@ app = typer.Typer(help="Backtest strategies on stored market data.", no_args_is_
 SymbolOpt = Annotated[list[str], typer.Option("--symbol", "-s", help="Symbol(s) to trade (repeat for pairs).")]
 
 
-def _decimal(name: str, text: str | None, *, percent: bool = False) -> Decimal | None:
+def _decimal(name: str, text: str, *, percent: bool = False) -> Decimal:
     from alphintra.errors import ValidationError
 
-    if text is None:
-        return None
     raw = text.strip()
     is_pct = raw.endswith("%")
     try:
@@ -96,9 +94,10 @@ def run(
         start=start,
         end=end,
         exchange=exchange,
-        cash=_decimal("--cash", cash) or bt.cash,
+        # `is None`, not `or`: 0 is a value the user typed (refused for cash, valid for slippage), not "unset".
+        cash=bt.cash if cash is None else _decimal("--cash", cash),
         fee=_decimal("--fee", fee, percent=True) if fee is not None else bt.fee_rate,
-        slippage_bps=_decimal("--slippage", slippage) or bt.slippage_bps,
+        slippage_bps=bt.slippage_bps if slippage is None else _decimal("--slippage", slippage),
         fill_mode=fill,  # type: ignore[arg-type]
         account_mode="spot" if spot else "margin",
         seed=bt.seed if seed is None else seed,

@@ -60,7 +60,7 @@ def optimize(
         timeframe=timeframe,
         start=start,
         end=end,
-        cash=_decimal("--cash", cash) or settings.backtest.cash,
+        cash=settings.backtest.cash if cash is None else _decimal("--cash", cash),
         fee=_decimal("--fee", fee, percent=True) if fee is not None else settings.backtest.fee_rate,
         seed=seed,
     )

@@ -147,6 +147,7 @@ def build_order(
     stop_loss: str | None = None,
     post_only: bool = False,
     reduce_only: bool = False,
+    allow_immediate: bool = False,
     client_id: str | None = None,
     strategy: str | None = None,
     now_ns: int = 0,
@@ -218,6 +219,8 @@ def build_order(
         body["post_only"] = True
     if reduce_only:
         body["reduce_only"] = True
+    if allow_immediate:
+        body["allow_immediate"] = True
     if client_id is not None:
         body["client_order_id"] = client_id
     if strategy is not None:
@@ -352,6 +355,9 @@ def _order_command(side: str) -> Any:
         stop_loss: Annotated[Price, typer.Option("--sl", help="Bracket: stop-loss price (with --tp).")] = None,
         post_only: Annotated[bool, typer.Option("--post-only", help="Refuse to take liquidity.")] = False,
         reduce_only: Annotated[bool, typer.Option("--reduce-only", help="Only reduce a position.")] = False,
+        allow_immediate: Annotated[
+            bool, typer.Option("--allow-immediate", help="Send a stop the market has already reached (fills at once).")
+        ] = False,
         client_id: Annotated[
             str | None, typer.Option("--client-id", help="Your id; resending it never duplicates the order.")
         ] = None,
@@ -378,6 +384,7 @@ def _order_command(side: str) -> Any:
             stop_loss=stop_loss,
             post_only=post_only,
             reduce_only=reduce_only,
+            allow_immediate=allow_immediate,
             client_id=client_id,
             strategy=strategy,
         )

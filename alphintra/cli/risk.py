@@ -9,6 +9,7 @@ reserved limit ``trading_halt``, so ``risk limits show --history`` shows who hal
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -469,15 +470,22 @@ def _book(store: StateStore, account: str | None) -> tuple[PortfolioSnapshot, di
     equity = cash + sum((q * prices[s] for s, q in quantities.items()), Decimal(0))
     if equity <= 0:
         raise ValidationError("equity", "must be > 0 to measure risk (no cash or positions stored?)", equity)
-    tags = _tags()
-    snapshot = PortfolioSnapshot(quantities, prices, equity, {s: tags[s] for s in quantities if s in tags})
+    snapshot = PortfolioSnapshot(quantities, prices, equity, _tags(quantities))
     return snapshot, {"cash": cash, "equity": equity}
 
 
-def _tags() -> dict[str, list[str]]:
+def _tags(symbols: Iterable[str]) -> dict[str, list[str]]:
+    """Each symbol's tags and asset class, from its [[instruments]] entry or else derived from the symbol."""
     from alphintra.config.settings import get_settings
+    from alphintra.engine.core.instrument import Instrument
 
-    return {i.symbol: list(i.tags) for i in get_settings().instruments if i.tags}
+    settings = get_settings()
+    configured = {i.symbol: i.to_instrument(settings.base_currency) for i in settings.instruments}
+    out: dict[str, list[str]] = {}
+    for symbol in symbols:
+        inst = configured.get(symbol) or Instrument.create(symbol, default_quote=settings.base_currency)
+        out[symbol] = sorted({*inst.tags, inst.asset_class})
+    return out
 
 
 def _returns(symbols: tuple[str, ...], timeframe: str, window: int) -> ReturnHistory:
@@ -503,8 +511,19 @@ def metrics(
     if not snapshot.symbols:
         emit({"equity": money["equity"], "positions": 0, "detail": "no open positions"}, as_json)
         return
-    history = _returns(snapshot.symbols, timeframe, window)
-    report = compute_risk_report(history, snapshot, RiskConfig(window=window))
+    from alphintra.engine.risk.periods import calendar_for
+    from alphintra.errors import AlphintraError
+
+    calendar = calendar_for(tag for tags in _tags(snapshot.symbols).values() for tag in tags)
+    try:
+        history = _returns(snapshot.symbols, timeframe, window)
+        report = compute_risk_report(
+            history, snapshot, RiskConfig(window=window, timeframe=timeframe, calendar=calendar)
+        )
+    except AlphintraError as exc:
+        # Like the API: the book's figures without VaR, and why (no stored bars of this timeframe, too few rows).
+        _emit_book_without_var(snapshot, f"no {timeframe} return history: {exc.message}", as_json)
+        return
     if as_json:
         emit(report.to_dict(), True)
         return
@@ -512,7 +531,7 @@ def metrics(
         {"method": e.method, "confidence": e.confidence, "VaR": round(e.var, 2), "ES": round(e.es, 2)}
         for e in report.estimates
     ]
-    print_table(rows, title=f"Value at risk, {report.horizon_days} day ({report.observations} {timeframe} returns)")
+    print_table(rows, title=f"Value at risk, {report.horizon} ({report.observations} {timeframe} returns)")
     summary = {
         "equity": report.equity,
         "gross exposure": report.exposure.gross,
@@ -521,6 +540,25 @@ def metrics(
         "volatility (annualised)": round(report.volatility_annualised, 4),
     }
     emit(summary, False, title="Book")
+
+
+def _emit_book_without_var(snapshot: Any, reason: str, as_json: bool) -> None:
+    from alphintra.engine.risk.metrics import Exposure
+
+    exposure = Exposure.of(snapshot.values.values())
+    book = {
+        "equity": snapshot.equity,
+        "gross exposure": exposure.gross,
+        "net exposure": exposure.net,
+        "leverage": exposure.gross / snapshot.equity,
+    }
+    if as_json:
+        leverage = book["leverage"]
+        data = {"symbols": list(snapshot.symbols), "equity": snapshot.equity, "exposure": exposure.to_dict()}
+        emit(data | {"leverage": leverage, "estimates": [], "var_detail": reason}, True)
+        return
+    info(f"[yellow]VaR not computed: {reason}[/yellow]")
+    emit(book, False, title="Book")
 
 
 @app.command("stress")

@@ -48,6 +48,8 @@ class InstrumentSettings(_Section):
     maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
     taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
     tags: list[str] = Field(default_factory=list)
+    # crypto, fx, equity, ...; derived from the symbol when not given (BTC/USD crypto, EUR/USD fx, GOOG equity).
+    asset_class: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
 
     def to_instrument(self, default_quote: str = "USD") -> Instrument:
         """The engine's instrument for this entry (the one place settings become trading rules)."""
@@ -65,6 +67,7 @@ class InstrumentSettings(_Section):
             quote=self.quote,
             default_quote=default_quote,
             tags={tag: "1" for tag in self.tags},
+            asset_class=self.asset_class,
         )
 
 

@@ -66,7 +66,7 @@ async def _alphintra_error(request: Request, exc: Exception) -> Response:
     elif isinstance(exc, RateLimitedError):
         headers["Retry-After"] = retry_after_header(exc.retry_after)
     body = exc.to_dict()
-    return error_response(str(body["error"]), str(body["detail"]), body["field"], status, headers)
+    return JSONResponse(body, status_code=status, headers=headers)  # with an order rejection's "reason" code
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:

@@ -27,6 +27,8 @@ class OrderRequest:
     strategy: str | None = None
     account: str | None = None
     tags: tuple[str, ...] = field(default=())
+    # Send a stop the last price has already reached (it triggers at once); refused with STOP_WOULD_TRIGGER if not.
+    allow_immediate: bool = False
 
     def with_(self, **changes: object) -> OrderRequest:
         return replace(self, **changes)  # type: ignore[arg-type]

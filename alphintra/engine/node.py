@@ -262,7 +262,8 @@ class TradingNode:
             tags=request.tags,
             **(_contingency or {}),
         )
-        inst = check_order(init, self.instruments, now, reference_price=self.last_price(request.symbol))
+        last, immediate = self.last_price(request.symbol), request.allow_immediate
+        inst = check_order(init, self.instruments, now, reference_price=last, allow_immediate=immediate)
         if account not in self.ledger.accounts():
             raise OrderRejectedError("account", "is not an open account", account, reason=RejectReason.VENUE_REJECTED)
         if self.risk is not None:
@@ -353,6 +354,7 @@ class TradingNode:
             "strategy": entry_req.strategy,
             "account": entry_req.account,
             "tags": entry_req.tags,
+            "allow_immediate": True,  # the stop-loss was checked against the entry price above, where it will arm
         }
         tp = self.submit(
             OrderRequest(order_type=OrderType.LIMIT, price=tp_price, **common),  # type: ignore[arg-type]

@@ -20,7 +20,10 @@ Definitions (``E_0 .. E_n`` the equity points, ``P`` = periods per year, ``N = n
 - Sortino ``mean(x) / DD * sqrt(P)`` with the downside deviation over all bars
   ``DD = sqrt(sum(min(x_i, 0) ** 2) / N)``; ``None`` when no bar is below the risk-free rate.
 - drawdown at bar ``i``: ``E_i / max(E_0..E_i) - 1`` (a fraction <= 0). Max drawdown is its minimum, reported
-  negative (``-0.25`` is a 25 % fall); ``max_drawdown_amount`` is the same fall in money (<= 0).
+  negative (``-0.25`` is a 25 % fall); ``max_drawdown_pct_amount`` is that same fall in money (<= 0).
+- money drawdown at bar ``i``: ``E_i - max(E_0..E_i)``; ``max_drawdown_amount`` is its minimum (<= 0), the most
+  money ever given back from a peak. It is not the money of the largest percentage fall: a book that grew gives
+  back more money in a smaller percentage fall later (sma_cross on GOOG: -19,831.53 at -26 % vs -5,349.84 at -53 %).
 - drawdown duration: the longest stretch from a peak to the first bar at or above it again (recovery), or to the
   last bar if equity never recovers; given in bars (``recovery_index - peak_index``) and in nanoseconds.
 - Calmar ``annual return / |max drawdown|``; ``None`` without a drawdown.
@@ -35,9 +38,9 @@ Definitions (``E_0 .. E_n`` the equity points, ``P`` = periods per year, ``N = n
 - fees: given, or else the sum of the trades' fees.
 - buy-and-hold return ``close_last / close_first - 1`` of the benchmark closes, for comparison.
 
-``periods_per_year(timeframe, calendar)`` gives ``P``: crypto and FX trade around the clock (``"24x7"``: 365 days
-of 24 hours), equities on 252 sessions of 6.5 hours (``"equity"``). Weekly bars are 365/7 (24x7) or 52 (equity);
-monthly bars are 12 in both calendars.
+``periods_per_year(timeframe, calendar)`` gives ``P`` (its one home is ``alphintra.engine.risk.periods``): crypto and
+FX trade around the clock (``"24x7"``: 365 days of 24 hours), equities on 252 sessions of 6.5 hours (``"equity"``).
+Weekly bars are 365/7 (24x7) or 52 (equity); monthly bars are 12 in both calendars.
 """
 
 from __future__ import annotations
@@ -47,17 +50,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Protocol, Union
 
 import numpy as np
 import numpy.typing as npt
 
+from alphintra.engine.risk.periods import Calendar, periods_per_year, timeframe_seconds
 from alphintra.errors import ValidationError
 
-Calendar = Literal["24x7", "equity"]
-
-_TIMEFRAME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-_DAY = 86_400
 # A per-bar deviation below this is float noise (a curve compounding at an exact constant rate), not risk.
 _TINY = 1e-14
 
@@ -84,44 +84,6 @@ class TradeLike(Protocol):
 EquityInput = Union[Sequence[tuple[int, Decimal]], tuple[npt.NDArray[Any], npt.NDArray[Any]], "EquityCurve"]
 
 
-def timeframe_seconds(timeframe: str) -> int:
-    """Length of a fixed-length bar in seconds (``1m`` = 60, ``4h`` = 14400, ``1w`` = 604800).
-
-    Months have no fixed length, so ``1M`` is refused here; ``periods_per_year`` handles it on its own.
-    """
-    count, unit = _split_timeframe(timeframe)
-    if unit == "M":
-        raise ValidationError("timeframe", "months have no fixed length in seconds", timeframe)
-    return count * _TIMEFRAME_UNITS[unit]
-
-
-def _split_timeframe(timeframe: str) -> tuple[int, str]:
-    text = timeframe.strip() if isinstance(timeframe, str) else ""
-    unit = text[-1:] if text else ""
-    digits = text[:-1]
-    if unit not in {*_TIMEFRAME_UNITS, "M"} or not digits.isdigit() or int(digits) <= 0:
-        raise ValidationError("timeframe", "must look like 1m, 5m, 1h, 4h, 1d, 1w or 1M", timeframe)
-    return int(digits), unit
-
-
-def periods_per_year(timeframe: str, calendar: Calendar = "24x7") -> float:
-    """How many bars of ``timeframe`` make a year in ``calendar`` (see the module docstring)."""
-    if calendar not in ("24x7", "equity"):
-        raise ValidationError("calendar", "must be '24x7' or 'equity'", calendar)
-    count, unit = _split_timeframe(timeframe)
-    if unit == "M":
-        return 12.0 / count
-    if unit == "w":
-        return (365.0 / 7.0 if calendar == "24x7" else 52.0) / count
-    seconds = count * _TIMEFRAME_UNITS[unit]
-    if calendar == "24x7":
-        return 365.0 * _DAY / seconds
-    if unit == "d":
-        return 252.0 / count
-    # Intraday equity bars: a 6.5-hour session (390 minutes) divided into bars, 252 sessions a year.
-    return 252.0 * 390.0 * 60.0 / seconds
-
-
 @dataclass(frozen=True, slots=True)
 class Metrics:
     """The figures of one run; see the module docstring for every definition."""
@@ -141,6 +103,7 @@ class Metrics:
     calmar: float | None
     max_drawdown: float
     max_drawdown_amount: Decimal
+    max_drawdown_pct_amount: Decimal
     max_drawdown_duration_bars: int
     max_drawdown_duration_ns: int
     num_trades: int
@@ -176,6 +139,10 @@ class Metrics:
         if unknown:
             raise ValidationError("metrics", "has unknown keys", ", ".join(unknown))
         kwargs: dict[str, Any] = {}
+        data = dict(data)
+        if "max_drawdown_pct_amount" not in data and "max_drawdown_amount" in data:
+            # Reports saved before the money drawdown was its own figure held the % trough's money there.
+            data["max_drawdown_pct_amount"] = data["max_drawdown_amount"]
         for name in names:
             if name not in data:
                 raise ValidationError(f"metrics.{name}", "is required")
@@ -201,6 +168,7 @@ _MONEY_FIELDS = frozenset(
         "end_equity",
         "net_profit",
         "max_drawdown_amount",
+        "max_drawdown_pct_amount",
         "expectancy",
         "avg_win",
         "avg_loss",
@@ -344,14 +312,19 @@ def _returns(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def _drawdown(
     ts: npt.NDArray[np.int64], money: list[Decimal], values: npt.NDArray[np.float64]
-) -> tuple[float, Decimal, int, int]:
+) -> tuple[float, Decimal, Decimal, int, int]:
+    """(max % drawdown, max money drawdown, money of the max % drawdown, longest duration in bars and ns)."""
     peaks = np.maximum.accumulate(values)
     dd = values / peaks - 1.0
     trough = int(np.argmin(dd))
     if dd[trough] >= 0.0:
-        return 0.0, Decimal(0), 0, 0
+        return 0.0, Decimal(0), Decimal(0), 0, 0
     peak = int(np.flatnonzero(values[: trough + 1] == peaks[trough])[0])
-    amount = money[trough] - money[peak]
+    pct_amount = money[trough] - money[peak]
+    # The floats find the bars; the money is exact Decimal between them.
+    money_trough = int(np.argmin(values - peaks))
+    money_peak = int(np.flatnonzero(values[: money_trough + 1] == peaks[money_trough])[0])
+    amount = min(money[money_trough] - money[money_peak], pct_amount)
     # Longest peak-to-recovery stretch: walk the underwater runs (vectorised edge detection).
     under = np.concatenate(([False], values < peaks, [False]))
     edges = np.flatnonzero(np.diff(under.astype(np.int8)))
@@ -364,7 +337,7 @@ def _drawdown(
         bars = end_i - peak_i
         if bars > best_bars:
             best_bars, best_ns = bars, int(ts[end_i] - ts[peak_i])
-    return float(dd[trough]), amount, best_bars, best_ns
+    return float(dd[trough]), amount, pct_amount, best_bars, best_ns
 
 
 def _exposure(
@@ -464,7 +437,7 @@ def compute_metrics(
         if downside > _TINY:
             sortino = _finite(mean_excess / downside * math.sqrt(ppy))
 
-    max_dd, dd_amount, dd_bars, dd_ns = _drawdown(ts, money, values)
+    max_dd, dd_amount, dd_pct_amount, dd_bars, dd_ns = _drawdown(ts, money, values)
     calmar = _finite(annual / abs(max_dd)) if annual is not None and max_dd < 0.0 else None
 
     pnls = [t.pnl for t in trades]
@@ -497,6 +470,7 @@ def compute_metrics(
         calmar=calmar,
         max_drawdown=max_dd,
         max_drawdown_amount=dd_amount,
+        max_drawdown_pct_amount=dd_pct_amount,
         max_drawdown_duration_bars=dd_bars,
         max_drawdown_duration_ns=dd_ns,
         num_trades=len(pnls),

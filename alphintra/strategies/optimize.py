@@ -42,8 +42,9 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 
 from alphintra.errors import NotFoundError, OperationFailed, ValidationError
-from alphintra.strategies.metrics import Metrics, compute_metrics, periods_per_year
+from alphintra.strategies.metrics import Metrics, compute_metrics
 from alphintra.strategies.result import BacktestResult, ClosedTrade, EquityPoint
+from alphintra.strategies.stitching import scaled_trades, stitch_scales, window_trades
 
 if TYPE_CHECKING:
     import polars as pl
@@ -737,12 +738,16 @@ def walk_forward(
         if isinstance(o.output, BacktestResult):
             results.append(o.output)
             curves.append(o.output.equity)
-            trades.extend(o.output.trades)
 
     stitched = stitch_equity(curves)
+    # Trades that add up to the stitched net profit: open positions closed at each window's end, and every
+    # window's trades scaled like its equity (stitching module docstring).
+    for result, scale in zip(results, stitch_scales(curves), strict=True):
+        trades.extend(scaled_trades(window_trades(result), scale))
     oos_metrics = None
     if stitched and len(results) == len(oos_tasks) and not any(o.error for o in oos):
-        ppy = periods if periods is not None else periods_per_year(results[0].timeframe)
+        # The windows' own periods per year (their timeframe and calendar), not a 24x7 default.
+        ppy = periods if periods is not None else results[0].metrics.periods_per_year
         oos_metrics = compute_metrics(list(stitched), trades, periods_per_year=ppy)
     return WalkForwardResult(metric, maximize, tuple(outcomes), in_sample, stitched, tuple(trades), oos_metrics)
 

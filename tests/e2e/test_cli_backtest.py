@@ -28,6 +28,11 @@ def test_backtest_run_json_report_and_listing(run_cli, isolated_home: Path) -> N
     data = json.loads(result.out)
     assert data["metrics"]["end_equity"] == "55843.07578"
     assert data["metrics"]["num_trades"] == 93
+    # The most money given back from a peak, and the money of the deepest percentage fall (-33.93 %).
+    assert (data["metrics"]["max_drawdown_amount"], data["metrics"]["max_drawdown_pct_amount"]) == (
+        "-18341.32980",
+        "-5293.70392",
+    )
     run_id = data["run_id"]
     assert (isolated_home / "reports" / run_id / "report.html").read_text().startswith("<!DOCTYPE html>")
     listed = run_cli("backtest", "list", "--json")
@@ -161,3 +166,73 @@ def test_backtest_list_and_optimize_show_returns_as_percentages(run_cli, monkeyp
     message = " ".join(unknown.err.split())
     assert message.startswith("error: --metric: must be one of: start_equity, end_equity, net_profit, total_return,")
     assert message.endswith("buy_and_hold_return (got 'profit')") and "sort_by" not in message
+
+
+def test_cash_zero_is_refused_not_replaced_by_the_default(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    for bad in ("0", "-5"):
+        result = run_cli("backtest", "run", "sma_cross", "-s", "GOOG", "--cash", bad, "--json")
+        assert result.code == 2
+        assert result.out == ""
+        assert result.err.strip() == f"error: cash: must be > 0 (got '{bad}')"
+
+
+def test_slippage_zero_is_zero_not_the_configured_default(run_cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "slippy.toml"
+    config.write_text("[backtest]\nslippage_bps = 50\n")
+    monkeypatch.setenv("ALPHINTRA_CONFIG", str(config))
+    assert run_cli("data", "sample").code == 0
+    args = ("backtest", "run", "sma_cross", "-s", "GOOG", "--cash", "10000", "--fee", "0.2%", "-p", "fast=10")
+    zero = run_cli(*args, "-p", "slow=20", "--slippage", "0", "--json")
+    assert zero.code == 0, zero.err
+    assert json.loads(zero.out)["metrics"]["end_equity"] == "55843.07578"
+
+
+def test_trades_zero_lists_no_trades(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    args = ("backtest", "run", "sma_cross", "-s", "GOOG", "--cash", "10000", "-p", "fast=10", "-p", "slow=20")
+    none = run_cli(*args, "--trades", "0", "--no-chart")
+    assert none.code == 0, none.err
+    assert "entry px" not in none.out and _trade_rows(none.out) == 0
+    assert "Performance" in none.out
+    two = run_cli(*args, "--trades", "2", "--no-chart")
+    assert "last 2 of 93 trades" in two.out
+    assert _trade_rows(two.out) == 2
+
+
+def _trade_rows(out: str) -> int:
+    """Rows of the trade list: the only table with more than two columns (a narrow terminal elides cells)."""
+    return sum(1 for line in out.splitlines() if line.startswith("│") and line.count("│") > 8)
+
+
+def test_walk_forward_stitched_trades_add_up_to_its_net_profit(run_cli) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    assert run_cli("data", "sample").code == 0
+    args = ("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=10", "-p", "slow=20", "--walk-forward", "730d:365d")
+    result = run_cli(*args, "--workers", "1", "--json")
+    assert result.code == 0, result.err
+    oos = json.loads(result.out)["out_of_sample"]
+    # GOOG trades on the equity calendar, inside the windows and stitched alike.
+    assert oos["periods_per_year"] == 252.0
+    net = Decimal(oos["net_profit"])
+    assert net.quantize(Decimal("0.01")) == Decimal("10773.77")
+    # Positions open at a window's end are closed there as trades, and trades are scaled like the equity: the
+    # trades' profit minus loss is the net profit (it was 6,007.71 of 10,773.77, with 365 periods a year).
+    assert abs(Decimal(oos["gross_profit"]) - Decimal(oos["gross_loss"]) - net) < Decimal("1e-15")
+    assert abs(Decimal(oos["expectancy"]) * oos["num_trades"] - net) < Decimal("1e-15")
+    assert oos["num_trades"] == 61 and oos["profit_factor"] > 1
+
+
+def test_a_strategy_that_cannot_buy_one_lot_says_so(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    result = run_cli("backtest", "run", "dca", "-s", "GOOG", "--json")  # 100 USD a time; a GOOG share costs more
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert (len(data["fills"]), data["notes"]) == (
+        0,
+        [
+            "dca_skipped: 430 orders not placed, the amount buys less than one lot",
+            "no fills: 430 signals, 0 orders filled",
+        ],
+    )

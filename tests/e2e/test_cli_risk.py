@@ -218,3 +218,56 @@ def test_stress_reports_pnl_and_breaches_of_stored_limits(cli: Run) -> None:
     assert len(everything) == 13 and all("skipped" not in x for x in everything)
     unknown = cli("risk", "stress", "--scenario", "meteor")
     assert unknown.code == 1 and "no stress scenario named 'meteor'" in unknown.err
+
+
+def test_crypto_crash_hits_a_book_that_is_all_btc(cli: Run) -> None:
+    """BTC/USD has no [[instruments]] entry: its asset class (crypto) comes from the symbol."""
+    store = _state()
+    store.upsert_account({"id": "main", "base_currency": "USD"})
+    store.upsert_position({"account_id": "main", "symbol": "BTC/USD", "quantity": D("0.5"), "average_price": D(60000)})
+    r = cli("risk", "stress", "--scenario", "crypto-crash-50", "--json")
+    assert r.code == 0, r.err
+    (result,) = r.json()
+    assert (D(result["pnl"]), D(result["pnl_pct"]), D(result["equity_after"])) == (D(-15000), D(-50), D(15000))
+    assert result["details"]["shocks"] == {"BTC/USD": "-0.50"}
+
+
+def _all_btc() -> None:
+    store = _state()
+    store.upsert_account({"id": "main", "base_currency": "USD"})
+    store.upsert_position({"account_id": "main", "symbol": "BTC/USD", "quantity": D("0.5"), "average_price": D(60000)})
+
+
+def test_monthly_returns_are_labelled_and_annualised_as_months(cli: Run) -> None:
+    import math
+    import statistics
+
+    from alphintra.storage.market import MarketData
+
+    assert cli("data", "sample").code == 0
+    _all_btc()
+    r = cli("risk", "metrics", "--timeframe", "1M", "--json")
+    assert r.code == 0, r.err
+    report = r.json()
+    assert (report["horizon"], report["periods_per_year"]) == ("1 month", 12.0)
+    closes = MarketData().close_returns(("BTC/USD",), "1M", window=250)
+    monthly = [x for x in closes["BTC/USD"].to_list() if x is not None]
+    assert report["observations"] == len(monthly)
+    # A book that is all BTC (no cash): its returns are BTC's, annualised with sqrt(12), not sqrt(252).
+    assert math.isclose(report["volatility_annualised"], statistics.stdev(monthly) * math.sqrt(12), rel_tol=1e-9)
+    text = cli("risk", "metrics", "--timeframe", "1M")
+    assert "Value at risk, 1 month (" in " ".join(text.out.split())
+
+
+def test_metrics_without_daily_bars_degrade_to_the_book_and_say_why(cli: Run) -> None:
+    assert cli("data", "sample").code == 0  # BTC/USD is stored monthly only
+    _all_btc()
+    r = cli("risk", "metrics", "--json")
+    assert r.code == 0, r.err
+    report = r.json()
+    # Valued at the last stored (monthly) close, the book is all BTC: leverage 1.
+    assert (report["estimates"], report["symbols"], D(report["leverage"])) == ([], ["BTC/USD"], 1)
+    assert D(report["exposure"]["gross"]) == D(report["equity"]) > 0
+    assert report["var_detail"].startswith("no 1d return history: ")
+    text = cli("risk", "metrics")
+    assert text.code == 0 and "VaR not computed: no 1d return history" in " ".join(text.err.split())

@@ -18,8 +18,10 @@ import asyncio
 import contextlib
 import json
 import secrets
+import time
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, WebSocketDisconnect
@@ -109,6 +111,7 @@ def _request(body: OrderLeg, account: str) -> OrderRequest:
         display_quantity=body.display_quantity,
         post_only=body.post_only,
         reduce_only=body.reduce_only,
+        allow_immediate=body.allow_immediate,
         client_order_id=body.client_order_id,
         strategy=body.strategy,
         account=account,
@@ -172,6 +175,20 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
     return order_view(node.submit(req)), True
 
 
+def _observe_latency(host: TradingHost, started: float, orders: int = 1) -> None:
+    """Request receipt to acknowledgement (the order durable and answered) into order_latency_seconds."""
+    metrics = None if host.app is None else getattr(host.app.state, "metrics", None)
+    if metrics is not None:
+        elapsed = time.perf_counter() - started
+        for _ in range(orders):
+            metrics.order_latency_seconds.observe(elapsed)
+
+
+def _acknowledged(host: TradingHost, started: float, outcome: asyncio.Future[Any]) -> None:
+    if not outcome.cancelled() and outcome.exception() is None:
+        _observe_latency(host, started)
+
+
 def build_routers(host: TradingHost) -> list[APIRouter]:
     from alphintra.daemon.trading.algo_routes import algo_router
     from alphintra.daemon.trading.backtest_routes import backtest_router
@@ -199,12 +216,15 @@ def _orders(host: TradingHost) -> APIRouter:
 
     @r.post("", response_model=OrderOut | dict[str, Any], status_code=201)
     async def create_order(body: OrderCreate, who: Trader, request: Request) -> Response:
+        started = time.perf_counter()
         _charge_orders(request, who, 1)
         view, created = await host.acall(lambda: place(_node(host), body, host.account))
+        _observe_latency(host, started)
         return _json(view, 201 if created else 200)
 
     @r.post("/batch", response_model=BatchOut)
     async def create_batch(body: BatchCreate, who: Trader, request: Request) -> Response:
+        started = time.perf_counter()
         _charge_orders(request, who, len(body.orders))
 
         def run() -> dict[str, Any]:
@@ -222,7 +242,9 @@ def _orders(host: TradingHost) -> APIRouter:
                     items.append({"order": None, "error": error_body("internal_error", detail)})
             return {"results": items}
 
-        return _json(await host.acall(run))
+        answer = await host.acall(run)
+        _observe_latency(host, started, sum(1 for item in answer["results"] if item["order"] is not None))
+        return _json(answer)
 
     @r.get("", response_model=list[OrderOut])
     async def list_orders(
@@ -370,7 +392,11 @@ def _order_entry(host: TradingHost) -> APIRouter:
                 if text is None:
                     await answers.put((None, _entry_error(None, "bad_request", "send JSON in text frames", None)))
                     continue
-                await answers.put(_entry_request(host, text, lambda: _charge_orders(websocket, who, 1)))
+                received = time.perf_counter()
+                request = _entry_request(host, text, lambda: _charge_orders(websocket, who, 1))
+                if not isinstance(request[1], dict):
+                    request[1].add_done_callback(partial(_acknowledged, host, received))
+                await answers.put(request)
         except WebSocketDisconnect:
             pass
         finally:

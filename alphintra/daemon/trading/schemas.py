@@ -43,6 +43,11 @@ class OrderLeg(_In):
     )
     post_only: Flag = False
     reduce_only: Flag = False
+    allow_immediate: Flag = Field(
+        default=False,
+        description="send a stop the last price has already reached (it triggers at once); "
+        "refused with STOP_WOULD_TRIGGER otherwise",
+    )
     client_order_id: str | None = Field(default=None, min_length=1, max_length=64)
     strategy: str | None = Field(default=None, max_length=255)
 

@@ -6,6 +6,10 @@ so that no other module multiplies by a tick size on its own.
 
 Rates (``maker_fee``, ``taker_fee``) are fractions of the notional: ``Decimal("0.001")`` is 10 bps; a negative
 maker fee is a rebate.
+
+Every instrument has an ``asset_class`` (``crypto``, ``fx``, ``equity`` or ``other``, or any word a config sets):
+given, or derived from the symbol by ``derive_asset_class``. Stress scenarios shock by it (``crypto-crash-50``) and
+the metrics pick their calendar from it (crypto and FX trade around the clock, equities on trading days).
 """
 
 from __future__ import annotations
@@ -66,6 +70,28 @@ def _precision(step: Decimal) -> int:
     return max(0, -exponent)
 
 
+# Well-known coins and stablecoins, and ISO currencies: enough to classify the usual symbols without a config.
+_CRYPTO = frozenset(
+    {"BTC", "XBT", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "LTC", "BNB", "AVAX", "MATIC", "LINK", "TRX", "BCH"}
+    | {"XLM", "ATOM", "UNI", "ETC", "XMR", "SHIB", "USDT", "USDC", "DAI", "BUSD", "TUSD"}
+)
+_FIAT = frozenset(
+    {"USD", "EUR", "GBP", "JPY", "CHF", "AUD", "CAD", "NZD", "SEK", "NOK", "DKK", "HKD", "SGD", "CNH", "CNY"}
+    | {"MXN", "ZAR", "TRY", "PLN", "HUF", "CZK", "ILS", "INR", "KRW", "BRL"}
+)
+ASSET_CLASSES = ("crypto", "fx", "equity", "other")
+
+
+def derive_asset_class(symbol: str, base: str, quote: str) -> str:
+    """``crypto`` when either side is a known coin (``BTC/USD``, ``ETH/USDT``), ``fx`` for two ISO currencies
+    (``EUR/USD``), ``equity`` for a plain ticker (``GOOG``), else ``other``. A config entry may say otherwise."""
+    if base.upper() in _CRYPTO or quote.upper() in _CRYPTO:
+        return "crypto"
+    if "/" in symbol:
+        return "fx" if base.upper() in _FIAT and quote.upper() in _FIAT else "other"
+    return "equity"
+
+
 def split_symbol(symbol: str, default_quote: str = DEFAULT_QUOTE) -> tuple[str, str]:
     """``BTC/USDT`` -> (BTC, USDT); ``BTC/USDT:USDT`` (a ccxt swap) -> (BTC, USDT); ``GOOG`` -> (GOOG, USD)."""
     if not isinstance(symbol, str) or not symbol or any(ch.isspace() for ch in symbol):
@@ -93,6 +119,7 @@ class Instrument:
     maker_fee: Decimal = _ZERO
     taker_fee: Decimal = _ZERO
     tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    asset_class: str = ""  # "" derives it from the symbol (derive_asset_class)
     price_precision: int = field(init=False, compare=False)
     size_precision: int = field(init=False, compare=False)
     _price_quantum: Decimal = field(init=False, repr=False, compare=False)
@@ -122,6 +149,10 @@ class Instrument:
                 raise ValidationError(name, "must be a rate between -1 and 1 (0.001 = 10 bps)", rate)
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()):
             raise ValidationError("tags", "keys and values must be strings", dict(self.tags))
+        if not isinstance(self.asset_class, str) or any(ch.isspace() for ch in self.asset_class):
+            raise ValidationError("asset_class", "must be one word (crypto, fx, equity, ...)", self.asset_class)
+        if not self.asset_class:
+            object.__setattr__(self, "asset_class", derive_asset_class(self.symbol, self.base, self.quote))
         price_precision = _precision(self.tick_size)
         size_precision = _precision(self.lot_size)
         object.__setattr__(self, "tags", MappingProxyType(dict(self.tags)))
@@ -145,8 +176,10 @@ class Instrument:
         quote: str | None = None,
         default_quote: str = DEFAULT_QUOTE,
         tags: Mapping[str, str] | None = None,
+        asset_class: str | None = None,
     ) -> Instrument:
-        """Build an instrument, deriving base and quote from the symbol; ``min_qty`` defaults to one lot."""
+        """Build an instrument, deriving base, quote and asset class from the symbol; ``min_qty`` defaults to one
+        lot."""
         derived_base, derived_quote = split_symbol(symbol, default_quote)
         lot = to_decimal("lot_size", lot_size)
         return cls(
@@ -160,6 +193,7 @@ class Instrument:
             maker_fee=to_decimal("maker_fee", maker_fee),
             taker_fee=to_decimal("taker_fee", taker_fee),
             tags=dict(tags or {}),
+            asset_class=asset_class or "",
         )
 
     # -- prices --------------------------------------------------------------------------------------------
@@ -238,6 +272,7 @@ class Instrument:
             "maker_fee": str(self.maker_fee),
             "taker_fee": str(self.taker_fee),
             "tags": dict(self.tags),
+            "asset_class": self.asset_class,
         }
 
     @classmethod
@@ -262,17 +297,22 @@ class Instrument:
                 raise ValidationError(f"{where}.{key}", "must be a string", value)
         base = data.get("base")
         quote = data.get("quote")
+        asset_class = data.get("asset_class")
+        if asset_class is not None and not isinstance(asset_class, str):
+            raise ValidationError(f"{where}.asset_class", "must be a string", asset_class)
         return cls.create(
             symbol,
             base=base if isinstance(base, str) else None,
             quote=quote if isinstance(quote, str) else None,
             tags={str(k): str(v) for k, v in tags.items()},
+            asset_class=asset_class,
             **kwargs,  # type: ignore[arg-type]
         )
 
 
 _MAPPING_KEYS = frozenset(
     {"symbol", "base", "quote", "tick_size", "lot_size", "min_qty", "min_notional", "maker_fee", "taker_fee", "tags"}
+    | {"asset_class"}
 )
 
 
@@ -335,4 +375,13 @@ class InstrumentRegistry:
         return registry
 
 
-__all__ = ["DEFAULT_QUOTE", "Instrument", "InstrumentRegistry", "Rounding", "split_symbol", "to_decimal"]
+__all__ = [
+    "ASSET_CLASSES",
+    "DEFAULT_QUOTE",
+    "Instrument",
+    "InstrumentRegistry",
+    "Rounding",
+    "derive_asset_class",
+    "split_symbol",
+    "to_decimal",
+]

@@ -3,8 +3,10 @@
 ``validate_order`` returns ``None`` or the first ``Rejection`` (a stable ``RejectReason`` code, the field, a
 message naming the rule); ``check_order`` raises it as ``OrderRejectedError``. The checks run in a fixed order
 (symbol, quantity, price, stop, trailing offset, iceberg, time in force, post-only, notional) so the same request
-always gets the same answer. Balances, risk limits and post-only crossing are checked later, by the risk engine
-and the venue.
+always gets the same answer. With ``allow_immediate=False`` a stop (stop-limit, trailing stop's start) that the
+reference price has already reached is refused (``STOP_WOULD_TRIGGER``), as exchanges do: a buy stop at or below the
+market, or a sell stop at or above it, would trigger on the next price and act as a market order. Balances, risk
+limits and post-only crossing are checked later, by the risk engine and the venue.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from alphintra.engine.core.enums import OrderType, RejectReason, TimeInForce, TrailingOffsetType
+from alphintra.engine.core.enums import OrderSide, OrderType, RejectReason, TimeInForce, TrailingOffsetType
 from alphintra.engine.core.errors import OrderRejectedError, ValidationError
 from alphintra.engine.core.events import OrderRejected
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
@@ -31,6 +33,8 @@ class OrderSpec(Protocol):
 
     @property
     def symbol(self) -> str: ...
+    @property
+    def side(self) -> OrderSide: ...
     @property
     def order_type(self) -> OrderType: ...
     @property
@@ -89,11 +93,32 @@ def _check_price(inst: Instrument, field: str, price: Decimal) -> Rejection | No
     return None
 
 
+def _check_not_triggered(side: OrderSide, stop: Decimal, last: Decimal) -> Rejection | None:
+    # The emulator triggers a buy stop when the price reaches it from below (>=), a sell stop from above (<=).
+    reached = stop <= last if side is OrderSide.BUY else stop >= last
+    if not reached:
+        return None
+    where = "at or below" if side is OrderSide.BUY else "at or above"
+    return Rejection(
+        R.STOP_WOULD_TRIGGER,
+        "stop_price",
+        f"a {side.value.lower()} stop {where} the last price {last} would trigger at once"
+        " (allow_immediate sends it anyway)",
+        stop,
+    )
+
+
 def validate_against(
-    order: OrderSpec, instrument: Instrument, now_ns: int, *, reference_price: Decimal | None = None
+    order: OrderSpec,
+    instrument: Instrument,
+    now_ns: int,
+    *,
+    reference_price: Decimal | None = None,
+    allow_immediate: bool = True,
 ) -> Rejection | None:
     """Check ``order`` against ``instrument``. ``reference_price`` (e.g. the last trade) lets a market order's
-    notional be checked; without it only priced orders are checked against ``min_notional``."""
+    notional be checked; without it only priced orders are checked against ``min_notional``. Without
+    ``allow_immediate`` a stop the reference price has already reached is refused."""
     kind = order.order_type
     problem = _check_qty(instrument, "quantity", order.quantity)
     if problem:
@@ -118,6 +143,10 @@ def validate_against(
         problem = _check_price(instrument, "stop_price", order.stop_price)
         if problem:
             return problem
+        if not allow_immediate and reference_price is not None:
+            problem = _check_not_triggered(order.side, order.stop_price, reference_price)
+            if problem:
+                return problem
 
     if kind is OrderType.TRAILING_STOP:
         offset, offset_type = order.trailing_offset, order.trailing_offset_type
@@ -190,20 +219,32 @@ def validate_against(
 
 
 def validate_order(
-    order: OrderSpec, instruments: InstrumentRegistry, now_ns: int, *, reference_price: Decimal | None = None
+    order: OrderSpec,
+    instruments: InstrumentRegistry,
+    now_ns: int,
+    *,
+    reference_price: Decimal | None = None,
+    allow_immediate: bool = True,
 ) -> Rejection | None:
     """The first rule ``order`` breaks, or ``None``; an unknown symbol is a rejection, not an exception."""
     instrument = instruments.find(order.symbol)
     if instrument is None:
         return Rejection(R.UNKNOWN_SYMBOL, "symbol", "is not a known instrument", order.symbol)
-    return validate_against(order, instrument, now_ns, reference_price=reference_price)
+    return validate_against(order, instrument, now_ns, reference_price=reference_price, allow_immediate=allow_immediate)
 
 
 def check_order(
-    order: OrderSpec, instruments: InstrumentRegistry, now_ns: int, *, reference_price: Decimal | None = None
+    order: OrderSpec,
+    instruments: InstrumentRegistry,
+    now_ns: int,
+    *,
+    reference_price: Decimal | None = None,
+    allow_immediate: bool = True,
 ) -> Instrument:
     """Like ``validate_order`` but raises ``OrderRejectedError``; returns the instrument on success."""
-    rejection = validate_order(order, instruments, now_ns, reference_price=reference_price)
+    rejection = validate_order(
+        order, instruments, now_ns, reference_price=reference_price, allow_immediate=allow_immediate
+    )
     if rejection is not None:
         raise rejection.to_error()
     return instruments.get(order.symbol)

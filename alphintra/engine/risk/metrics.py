@@ -31,7 +31,9 @@ Conventions — the numbers mean exactly this:
   ``sum_i value_i * beta_i / equity`` (equal to the beta of ``pnl / equity``); ``beta_exposure`` is the same sum
   before dividing by equity (the benchmark position with the same market sensitivity).
 * **Volatility** is the sample standard deviation (ddof = 1) times ``sqrt(periods_per_year)``; the portfolio's is
-  that of ``pnl / equity``.
+  that of ``pnl / equity``. Periods per year follow the returns' ``timeframe`` and ``calendar``
+  (:mod:`alphintra.engine.risk.periods`): 252 daily rows a year on the equity calendar, 365 around the clock, 12
+  monthly rows in both. The report's ``horizon`` names what one VaR covers (``"1 day"``, ``"1 month"``).
 * **Exposure**: ``long`` sums the positive values, ``short`` the magnitudes of the negative ones (a positive
   number), ``gross = long + short``, ``net = long - short``. **Leverage** is ``gross / equity``.
 * **Correlation** entries involving a constant series are undefined: NaN (``None`` in ``to_dict``); the diagonal
@@ -53,6 +55,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alphintra.engine.core.errors import ValidationError
+from alphintra.engine.risk.periods import Calendar, horizon_label, periods_per_year, split_timeframe
 
 FloatArray = npt.NDArray[np.float64]
 VarMethod = Literal["historical", "parametric", "monte_carlo"]
@@ -442,8 +445,14 @@ def scale_to_horizon(value: float, days: int) -> float:
     return value * math.sqrt(days)
 
 
-def annualised_volatility(series: npt.ArrayLike, periods_per_year: int) -> float:
-    _check_positive_int(periods_per_year, "periods_per_year")
+def _check_periods(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ValidationError("periods_per_year", "must be a finite number > 0", value)
+    return float(value)
+
+
+def annualised_volatility(series: npt.ArrayLike, periods_per_year: float) -> float:
+    _check_periods(periods_per_year)
     values = np.asarray(series, dtype=np.float64)
     if values.size < 2:
         raise ValidationError("returns", "need at least 2 observations for a volatility", values.size)
@@ -491,12 +500,16 @@ def betas(history: ReturnHistory, symbols: Sequence[str], benchmark: str) -> dic
 
 @dataclass(frozen=True, slots=True)
 class RiskConfig:
-    """How a :class:`RiskReport` is computed. ``periods_per_year`` is 252 for exchange days, 365 for crypto."""
+    """How a :class:`RiskReport` is computed. The returns are of ``timeframe`` bars on ``calendar``;
+    ``periods_per_year`` defaults to what those make a year (``periods.periods_per_year``). ``horizon_days`` counts
+    periods of the timeframe (bars), the name kept from when only daily returns were measured."""
 
     confidences: tuple[float, ...] = (0.95, 0.99)
     window: int = 250
     horizon_days: int = 1
-    periods_per_year: int = 252
+    periods_per_year: float | None = None
+    timeframe: str = "1d"
+    calendar: Calendar = "equity"
     mc_paths: int = 50_000
     mc_seed: int = 0
     benchmark: str | None = None
@@ -508,7 +521,11 @@ class RiskConfig:
             _check_confidence(confidence)
         _check_positive_int(self.window, "window", minimum=2)
         _check_positive_int(self.horizon_days, "horizon_days")
-        _check_positive_int(self.periods_per_year, "periods_per_year")
+        if self.periods_per_year is None:
+            object.__setattr__(self, "periods_per_year", periods_per_year(self.timeframe, self.calendar))
+        else:
+            split_timeframe(self.timeframe)
+        _check_periods(self.periods_per_year)
         _check_positive_int(self.mc_paths, "mc_paths")
         if isinstance(self.mc_seed, bool) or not isinstance(self.mc_seed, int) or self.mc_seed < 0:
             raise ValidationError("mc_seed", "must be an integer >= 0", self.mc_seed)
@@ -552,6 +569,8 @@ class RiskReport:
     symbols: tuple[str, ...]
     equity: Decimal
     horizon_days: int
+    horizon: str
+    periods_per_year: float
     estimates: tuple[VarEstimate, ...]
     volatility_annualised: float
     asset_volatility_annualised: Mapping[str, float]
@@ -596,6 +615,8 @@ class RiskReport:
             "symbols": list(self.symbols),
             "equity": str(self.equity),
             "horizon_days": self.horizon_days,
+            "horizon": self.horizon,
+            "periods_per_year": self.periods_per_year,
             "estimates": [e.to_dict() for e in self.estimates],
             "volatility_annualised": self.volatility_annualised,
             "asset_volatility_annualised": dict(self.asset_volatility_annualised),
@@ -659,7 +680,8 @@ def compute_risk_report(
             estimates.append(VarEstimate(method, confidence, cfg.horizon_days, var * scale, es * scale))
 
     equity = float(snapshot.equity)
-    asset_vol = {s: annualised_volatility(block[:, i], cfg.periods_per_year) for i, s in enumerate(held)}
+    ppy = _check_periods(cfg.periods_per_year)
+    asset_vol = {s: annualised_volatility(block[:, i], ppy) for i, s in enumerate(held)}
     portfolio_beta = beta_exposure = None
     asset_betas: dict[str, float] = {}
     if cfg.benchmark is not None:
@@ -673,8 +695,10 @@ def compute_risk_report(
         symbols=held,
         equity=snapshot.equity,
         horizon_days=cfg.horizon_days,
+        horizon=horizon_label(cfg.timeframe, cfg.horizon_days),
+        periods_per_year=ppy,
         estimates=tuple(estimates),
-        volatility_annualised=annualised_volatility(pnl / equity, cfg.periods_per_year),
+        volatility_annualised=annualised_volatility(pnl / equity, ppy),
         asset_volatility_annualised=MappingProxyType(asset_vol),
         benchmark=cfg.benchmark,
         portfolio_beta=portfolio_beta,

@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from alphintra.engine.risk.limits import NS_PER_SECOND
+from alphintra.engine.risk.periods import Calendar, periods_per_year
 
 if TYPE_CHECKING:
     from alphintra.engine.data import Bar
 
 NS_PER_DAY = 86_400 * NS_PER_SECOND
-_YEAR_NS = 365.25 * NS_PER_DAY
 _ZERO = Decimal(0)
 
 
@@ -54,10 +54,11 @@ class MarketStats:
 class StatsTracker:
     """Builds :class:`MarketStats` from bars: closes for returns (``window`` of them), volume per UTC day."""
 
-    def __init__(self, *, window: int = 60, adv_days: int = 20) -> None:
+    def __init__(self, *, window: int = 60, adv_days: int = 20, calendar: Calendar = "24x7") -> None:
         if window < 3 or adv_days < 1:
             raise ValueError("window must be >= 3 and adv_days >= 1")
         self.window = window
+        self.calendar = calendar  # how the bar step annualises (periods.periods_per_year)
         self.adv_days = adv_days
         self._closes: dict[str, deque[float]] = {}
         self._last_ts: dict[str, int] = {}
@@ -96,7 +97,9 @@ class StatsTracker:
             prices = np.asarray(closes, dtype=np.float64)
             r = prices[1:] / prices[:-1] - 1.0
             returns[symbol] = r
-            vols[symbol] = float(np.std(r, ddof=1) * math.sqrt(_YEAR_NS / step))
+            # The bar step as a timeframe in seconds: the one convention of periods.periods_per_year.
+            per_year = periods_per_year(f"{max(1, step // NS_PER_SECOND)}s", self.calendar)
+            vols[symbol] = float(np.std(r, ddof=1) * math.sqrt(per_year))
         corr: dict[tuple[str, str], float] = {}
         names = sorted(returns)
         for i, a in enumerate(names):

@@ -24,6 +24,7 @@ METRIC_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("Risk", "calmar", "Calmar", "ratio"),
     ("Risk", "max_drawdown", "Max drawdown", "pct"),
     ("Risk", "max_drawdown_amount", "Max drawdown (money)", "money"),
+    ("Risk", "max_drawdown_pct_amount", "Max % drawdown in money", "money"),
     ("Risk", "max_drawdown_duration_bars", "Longest drawdown (bars)", "int"),
     ("Risk", "max_drawdown_duration_ns", "Longest drawdown (time)", "duration"),
     ("Trades", "num_trades", "Trades", "int"),
@@ -40,6 +41,14 @@ METRIC_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("Activity", "traded_notional", "Traded notional", "money"),
     ("Activity", "fees", "Fees", "money"),
     ("Activity", "bars", "Bars", "int"),
+)
+
+# What the less obvious figures mean, printed under the metrics of the text and HTML reports (docs/figures.md
+# says the same at length).
+DEFINITIONS: tuple[tuple[str, str], ...] = (
+    ("Max drawdown", "the deepest fall of equity from its running peak, in percent of that peak"),
+    ("Max drawdown (money)", "the most money equity ever gave back from a running peak (not always the deepest %)"),
+    ("Max % drawdown in money", "the money lost in the deepest percentage fall"),
 )
 
 MISSING = "-"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from alphintra.strategies.report._format import fmt_money, fmt_param, fmt_pct, fmt_ts, metric_rows
+from alphintra.strategies.report._format import DEFINITIONS, fmt_money, fmt_param, fmt_pct, fmt_ts, metric_rows
 from alphintra.strategies.report._series import thin
 from alphintra.strategies.result import BacktestResult, ClosedTrade, TradeSide
 
@@ -200,7 +200,8 @@ def _metrics_html(result: BacktestResult) -> str:
                 for label, value in sections[section]
             )
         tables.append(f"<table>{''.join(body)}</table>")
-    return f'<div class="metrics">{"".join(tables)}</div>'
+    notes = "".join(f"<dt>{escape(label)}</dt><dd>{escape(meaning)}</dd>" for label, meaning in DEFINITIONS)
+    return f'<div class="metrics">{"".join(tables)}</div><dl class="definitions">{notes}</dl>'
 
 
 def _trades_html(result: BacktestResult) -> str:

@@ -54,7 +54,8 @@ def trades_table(
     trades: Sequence[ClosedTrade], *, currency: str = "", limit: int | None = 50, title: str | None = "Trades"
 ) -> Table:
     """Closed round trips, newest last; with ``limit`` only the last ``limit`` are listed (a caption says so)."""
-    shown = list(trades) if limit is None or len(trades) <= limit else list(trades)[-limit:]
+    # limit 0 lists none (``list[-0:]`` would be every trade).
+    shown = list(trades) if limit is None or len(trades) <= limit else list(trades)[-limit:] if limit > 0 else []
     first_no = len(trades) - len(shown) + 1
     caption = None if len(shown) == len(trades) else f"last {len(shown)} of {len(trades)} trades"
     table = Table(title=title, caption=caption, header_style="bold cyan", title_justify="left")
@@ -111,12 +112,13 @@ def header(result: BacktestResult) -> Table:
 
 
 def summary(result: BacktestResult, *, trade_limit: int | None = 20) -> Group:
-    """The whole terminal report of a run: header, metrics, trades, then halts and notes if any."""
-    parts: list[RenderableType] = [
-        header(result),
-        metrics_table(result.metrics, currency=result.currency),
-        trades_table(result.trades, currency=result.currency, limit=trade_limit),
-    ]
+    """The whole terminal report of a run: header, metrics, trades, then halts and notes if any.
+
+    ``trade_limit`` 0 leaves the trade list out; ``None`` lists every trade.
+    """
+    parts: list[RenderableType] = [header(result), metrics_table(result.metrics, currency=result.currency)]
+    if trade_limit != 0:
+        parts.append(trades_table(result.trades, currency=result.currency, limit=trade_limit))
     if result.halts:
         halts = Table(title="Halts", header_style="bold red", title_justify="left")
         for col in ("time", "source", "reason"):

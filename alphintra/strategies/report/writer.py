@@ -19,6 +19,7 @@ from typing import Any
 
 from alphintra.config.paths import HomePaths
 from alphintra.errors import ValidationError
+from alphintra.strategies.report._format import DEFINITIONS
 from alphintra.strategies.report.charts import drawdown_chart, equity_chart
 from alphintra.strategies.report.html import render_html
 from alphintra.strategies.report.jsonio import to_json
@@ -69,9 +70,14 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def definitions_text() -> str:
+    """The definitions block of the text report."""
+    return "Definitions\n" + "".join(f"  {label}: {meaning}\n" for label, meaning in DEFINITIONS)
+
+
 def text_report(result: BacktestResult, *, width: int = 110) -> str:
     """The plain-text report: summary tables, then the equity and drawdown charts."""
-    parts = [render_text(summary(result, trade_limit=None), width=width)]
+    parts = [render_text(summary(result, trade_limit=None), width=width), definitions_text()]
     if result.equity:
         parts.append(equity_chart(result, width=width, height=20))
         parts.append(drawdown_chart(result, width=width, height=12))

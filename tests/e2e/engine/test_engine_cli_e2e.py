@@ -107,6 +107,23 @@ def test_stop_and_stop_limit_trigger_when_the_price_crosses(daemon: Daemon, cli:
         assert_books_balance(c)
 
 
+def test_a_stop_the_market_already_reached_is_refused_unless_allowed(daemon: Daemon, cli: Run) -> None:
+    daemon.tick("ETH/USD", "3000")
+    refused = cli("order", "buy", "ETH/USD", "0.1", "--stop", "2950", code=2)
+    assert " ".join(refused.err.split()).startswith(
+        "error: stop_price: a buy stop at or below the last price 3000.00 would trigger at once"
+        " (allow_immediate sends it anyway)"
+    )
+    assert refused.out == ""
+    forced = cli("order", "buy", "ETH/USD", "0.1", "--stop", "2950", "--allow-immediate", "--json")
+    assert forced["order_type"] == "STOP"
+    daemon.tick("ETH/USD", "3001")  # the next price triggers it
+    done = wait_for(lambda: (o := daemon.order(forced["id"]))["status"] == "FILLED" and o, "the forced stop")
+    assert done["side"] == "BUY"
+    with daemon.client() as c:
+        assert_books_balance(c)
+
+
 def test_trailing_stop_follows_the_high_and_sells_on_the_pullback(daemon: Daemon, cli: Run) -> None:
     cli("order", "buy", "ETH/USD", "0.2", "--json")
     daemon.tick("ETH/USD", "3000")  # the last price (the trail's reference) is 3000 again

@@ -78,3 +78,52 @@ def test_open_orders_listing_shows_only_working_orders(engine: Engine) -> None:
     assert len(c.get("/api/v1/orders").json()) == 4
     assert c.get("/api/v1/orders", params={"status": "CANCELED"}).json()[0]["id"] == resting[1]["id"]
     assert c.get("/api/v1/risk/metrics").json()["open_orders"] == 2
+
+
+def test_order_latency_is_observed_for_each_acknowledged_order(engine: Engine) -> None:
+    c = engine.client
+    engine.tick("ETH/USD", "3000")
+
+    def observed() -> float:
+        text = c.get("/metrics").text
+        count = [line for line in text.splitlines() if line.startswith("alphintra_order_latency_seconds_count")]
+        return float(count[0].split()[-1])
+
+    assert observed() == 0.0
+    engine.order(symbol="ETH/USD", side="BUY", quantity="0.1")
+    assert observed() == 1.0
+    batch = c.post(
+        "/api/v1/orders/batch",
+        json={
+            "orders": [
+                {"symbol": "ETH/USD", "side": "BUY", "quantity": "0.1", "type": "LIMIT", "price": "2000"},
+                {"symbol": "NOPE/USD", "side": "BUY", "quantity": "0.1"},
+            ]
+        },
+    )
+    assert [item["error"] is None for item in batch.json()["results"]] == [True, False]
+    assert observed() == 2.0  # the refused order was never acknowledged
+    with c.websocket_connect("/api/v1/orders/entry") as ws:
+        ws.send_json({"ref": 1, "order": {"symbol": "ETH/USD", "side": "SELL", "quantity": "0.1"}})
+        assert ws.receive_json()["order"]["status"] == "FILLED"
+    assert observed() == 3.0
+    assert (engine.gauge("alphintra_order_latency_seconds_sum") or 0.0) > 0.0
+
+
+def test_a_stop_the_market_already_reached_is_refused_unless_allow_immediate(engine: Engine) -> None:
+    c = engine.client
+    engine.tick("ETH/USD", "3000")
+    stop = {"symbol": "ETH/USD", "side": "SELL", "quantity": "0.1", "type": "STOP", "stop_price": "3010"}
+    refused = c.post("/api/v1/orders", json=stop)
+    assert refused.status_code == 422
+    body = refused.json()
+    assert (body["error"], body["reason"], body["field"]) == ("order_rejected", "STOP_WOULD_TRIGGER", "stop_price")
+    assert c.get("/api/v1/orders").json() == []
+    trailing = {**stop, "type": "TRAILING_STOP", "trailing_offset": "20", "trailing_offset_type": "PRICE"}
+    assert c.post("/api/v1/orders", json=trailing).json()["reason"] == "STOP_WOULD_TRIGGER"
+    engine.order(symbol="ETH/USD", side="BUY", quantity="0.1")  # something to sell
+    engine.tick("ETH/USD", "3000")
+    sent = engine.order(**stop, allow_immediate=True)  # type: ignore[arg-type]
+    assert sent["status"] == "ACCEPTED"
+    engine.tick("ETH/USD", "2999")
+    assert c.get(f"/api/v1/orders/{sent['id']}").json()["status"] == "FILLED"

@@ -8,7 +8,7 @@ import pytest
 from node_kit import BUY, MIN, SELL, D, ListJournal, bar, make_node
 
 from alphintra.engine.commands import BracketRequest, OrderRequest
-from alphintra.engine.core.enums import OrderType, TimeInForce
+from alphintra.engine.core.enums import OrderStatus, OrderType, TimeInForce, TrailingOffsetType
 from alphintra.engine.core.errors import OrderRejectedError
 from alphintra.engine.core.instrument import Instrument
 from alphintra.engine.node import TradingNode
@@ -17,6 +17,8 @@ BTC = Instrument.create(
     "BTC/USD", tick_size="0.5", lot_size="0.001", min_qty="0.01", min_notional="10", taker_fee="0.001"
 )
 LIMIT = OrderType.LIMIT
+STOP, STOP_LIMIT, TRAIL, PRICE = OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP, TrailingOffsetType.PRICE
+STOP_HIT = "STOP_WOULD_TRIGGER"
 
 
 def ready(journal: ListJournal) -> TradingNode:
@@ -44,6 +46,22 @@ CASES = [
         "symbol",
     ),
     ("stop without stop price", btc(SELL, "0.01", OrderType.STOP, price=None), "MISSING_STOP_PRICE", "stop_price"),
+    # The last price is 500: these stops have already been reached and would act as market orders.
+    ("buy stop below the market", btc(BUY, "0.1", STOP, price=None, stop_price=D(499)), STOP_HIT, "stop_price"),
+    ("buy stop at the market", btc(BUY, "0.1", STOP, price=None, stop_price=D(500)), STOP_HIT, "stop_price"),
+    ("sell stop above the market", btc(SELL, "0.01", STOP, price=None, stop_price=D(501)), STOP_HIT, "stop_price"),
+    (
+        "buy stop-limit below",
+        btc(BUY, "0.1", OrderType.STOP_LIMIT, price="510", stop_price=D(495)),
+        STOP_HIT,
+        "stop_price",
+    ),
+    (
+        "sell trailing stop starting above",
+        btc(SELL, "0.01", TRAIL, price=None, stop_price=D(505), trailing_offset=D(5), trailing_offset_type=PRICE),
+        STOP_HIT,
+        "stop_price",
+    ),
     ("GTD without expiry", btc(BUY, "0.1", time_in_force=TimeInForce.GTD), "MISSING_EXPIRY", "expires_at"),
     (
         "GTD expiring in the past",
@@ -111,3 +129,19 @@ def test_oco_whose_second_leg_is_refused_cancels_the_first() -> None:
     (first,) = node.orders.values()
     assert first.status.value == "CANCELED" and first.status_message == "OCO leg refused"
     assert node.ledger.balance("main", "BTC").locked == 0
+
+
+def test_a_stop_already_reached_goes_out_only_when_allowed_and_then_triggers_at_once() -> None:
+    node = ready(ListJournal())
+    with pytest.raises(OrderRejectedError) as info:
+        node.submit(btc(BUY, "0.1", STOP, price=None, stop_price=D(499)))
+    assert (info.value.field, info.value.rule, info.value.value) == (
+        "stop_price",
+        "a buy stop at or below the last price 500 would trigger at once (allow_immediate sends it anyway)",
+        D(499),
+    )
+    waiting = node.submit(btc(BUY, "0.1", STOP, price=None, stop_price=D(505)))  # above the market: fine
+    forced = node.submit(btc(BUY, "0.1", STOP, price=None, stop_price=D(499), allow_immediate=True))
+    assert (waiting.status, forced.status) == (OrderStatus.ACCEPTED, OrderStatus.ACCEPTED)
+    node.process_bar(bar(2, "500", "501", "499.5", "500.5", symbol="BTC/USD"))
+    assert (waiting.status, forced.status) == (OrderStatus.ACCEPTED, OrderStatus.FILLED)

@@ -19,7 +19,9 @@ curves = st.lists(cents, min_size=1, max_size=60).map(lambda vs: [(i * 60_000_00
 def test_drawdown_bounds_and_strict_json(equity: list[tuple[int, Decimal]]) -> None:
     m = compute_metrics(equity, periods_per_year=525_600)
     assert -1.0 < m.max_drawdown <= 0.0
-    assert m.max_drawdown_amount <= 0
+    assert m.max_drawdown_amount <= m.max_drawdown_pct_amount <= 0
+    values = [v for _, v in equity]
+    assert m.max_drawdown_amount == min((v - max(values[: i + 1]) for i, v in enumerate(values)), default=Decimal(0))
     assert 0 <= m.max_drawdown_duration_bars <= len(equity) - 1
     assert (m.max_drawdown == 0.0) == (m.max_drawdown_duration_bars == 0)
     assert m.net_profit == equity[-1][1] - equity[0][1]

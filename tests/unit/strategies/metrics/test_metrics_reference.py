@@ -115,6 +115,16 @@ def test_longest_drawdown_is_not_necessarily_the_deepest() -> None:
     assert (m.max_drawdown_duration_bars, m.max_drawdown_duration_ns) == (3, 3 * DAY)
 
 
+def test_money_drawdown_is_the_largest_money_fall_not_the_money_of_the_largest_percentage_fall() -> None:
+    # 100 -> 60 is the deepest fall in percent (-40 %, -40 money); 300 -> 200 gives back more money (-100, -33.3 %).
+    m = compute_metrics(curve(100, 60, 300, 200, 250), periods_per_year=365)
+    assert m.max_drawdown == pytest.approx(-0.4, abs=TOL)
+    assert m.max_drawdown_pct_amount == Decimal(-40)
+    assert m.max_drawdown_amount == Decimal(-100)
+    again = type(m).from_dict(m.to_dict())
+    assert (again.max_drawdown_amount, again.max_drawdown_pct_amount) == (Decimal(-100), Decimal(-40))
+
+
 def test_unrecovered_drawdown_runs_to_the_last_bar() -> None:
     m = compute_metrics(curve(100, 120, 90, 100, 110), periods_per_year=365)
     assert m.max_drawdown == pytest.approx(-0.25, abs=TOL)
