@@ -84,3 +84,82 @@ def run_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+# -- network guard: tests talk to 127.0.0.1 (and unix sockets) only -------------------------------------------------
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", ""})
+
+
+def _is_loopback(host: object) -> bool:
+    import ipaddress
+
+    if isinstance(host, bytes):
+        host = host.decode(errors="replace")
+    if host is None:
+        return True  # getaddrinfo(None, port): the local host
+    if not isinstance(host, str):
+        return False
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_ip(host: object) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host if isinstance(host, str) else "")
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail the test that tries to reach any address but loopback (a real exchange above all).
+
+    The attempt raises where it happens (so nothing leaves the machine, not even a DNS query) and is recorded, so
+    the test fails even if the code under test swallows the error (ccxt turns it into a NetworkError and retries).
+    """
+    import socket
+
+    attempts: list[str] = []
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(address: object) -> None:
+        if isinstance(address, (str, bytes)):  # AF_UNIX path
+            return
+        host = address[0] if isinstance(address, tuple) and address else address
+        if not _is_loopback(host):
+            attempts.append(repr(address))
+            raise ConnectionRefusedError(f"test network guard: connection to non-loopback {address!r} refused")
+
+    def connect(self: socket.socket, address: object) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            check(address)
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            check(address)
+        return real_connect_ex(self, address)  # type: ignore[arg-type]
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        # a numeric address needs no lookup (connect() judges it); a name other than localhost would ask DNS
+        if not _is_loopback(host) and not _is_ip(host):
+            attempts.append(f"getaddrinfo({host!r})")
+            raise socket.gaierror(socket.EAI_NONAME, f"test network guard: lookup of non-loopback {host!r} refused")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts  # a test of the guard itself reads (and clears) what it recorded
+    if attempts:
+        pytest.fail(f"the test tried to reach non-loopback addresses: {', '.join(attempts)}")

@@ -32,6 +32,7 @@ from alphintra.cli import (
     strategy,
     trades,
     tui,
+    venue,
     watch,
 )
 from alphintra.cli.common import OutputState, err_console
@@ -104,6 +105,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(bench.app, name="bench")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(completions_cmd.app, name="completions")
+app.add_typer(venue.app, name="venue")
 
 
 def report_error(exc: AlphintraError) -> int:
