@@ -6,7 +6,7 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -198,6 +198,20 @@ _alphintra() {
         "tui|--replay") return 0 ;;
         "tui|--record") return 0 ;;
         "tui|--wait") return 0 ;;
+        "venue add|--exchange"|"venue add|-e") return 0 ;;
+        "venue add|--url") return 0 ;;
+        "venue add|--ws-url") return 0 ;;
+        "venue add|--urls") return 0 ;;
+        "venue add|--rate-limit") return 0 ;;
+        "venue fake|--port") return 0 ;;
+        "venue fake|--host") return 0 ;;
+        "venue fake|--symbols") return 0 ;;
+        "venue fake|--seed") return 0 ;;
+        "venue fake|--faults") return 0 ;;
+        "venue fake|--api-key") return 0 ;;
+        "venue fake|--api-secret") return 0 ;;
+        "venue fake|--fund") return 0 ;;
+        "venue fake|--walk-ms") return 0 ;;
         "watch book|--depth"|"watch book|-d") return 0 ;;
         "watch book|--count") return 0 ;;
         "watch orders|--symbol") return 0 ;;
@@ -212,7 +226,7 @@ _alphintra() {
         return 0
     fi
     case "$cmdpath" in
-        "") words='algo auth backtest bench completions config data engine export market optimize order portfolio risk schedule strategy trades tui watch --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='algo auth backtest bench completions config data engine export market optimize order portfolio risk schedule strategy trades tui venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
         "algo") words='cancel list show --help -h' ;;
         "algo cancel") words='--json --help -h' ;;
         "algo list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
@@ -300,6 +314,13 @@ _alphintra() {
         "trades list") words='--symbol --order --limit -n --json --help -h' ;;
         "trades summary") words='--symbol --json --help -h' ;;
         "tui") words='--embedded --url --token --symbol -s --screen --light --replay --record --wait --help -h' ;;
+        "venue") words='add fake list remove show test --help -h' ;;
+        "venue add") words='--exchange -e --url --ws-url --urls --sandbox --rate-limit --secret-stdin --from-env --json --help -h' ;;
+        "venue fake") words='--port --host --symbols --seed --faults --api-key --api-secret --fund --walk-ms --json --help -h' ;;
+        "venue list") words='--json --help -h' ;;
+        "venue remove") words='--yes -y --json --help -h' ;;
+        "venue show") words='--json --help -h' ;;
+        "venue test") words='--json --help -h' ;;
         "watch") words='book orders trades --help -h' ;;
         "watch book") words='--depth -d --json --count --help -h' ;;
         "watch orders") words='--symbol --rows -n --json --count --help -h' ;;

@@ -33,6 +33,7 @@ from alphintra.cli import (
     trades,
     tui,
     venue,
+    venue_admin,
     watch,
 )
 from alphintra.cli.common import OutputState, err_console
@@ -105,6 +106,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(bench.app, name="bench")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(completions_cmd.app, name="completions")
+venue_admin.register(venue.app)  # add/list/show/test/remove live apart from `venue fake`
 app.add_typer(venue.app, name="venue")
 
 
