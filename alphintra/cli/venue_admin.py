@@ -36,6 +36,16 @@ def _registry() -> VenueRegistry:
     return VenueRegistry(_home())
 
 
+def _definition(registry: VenueRegistry, name: str) -> Any:
+    """The venue named on the command line; a name that is not there is bad input (exit 2), like a typo."""
+    from alphintra.errors import NotFoundError, ValidationError
+
+    try:
+        return registry.get(name)
+    except NotFoundError as exc:
+        raise ValidationError("NAME", exc.message.replace(f"no venue named {name!r}", "names no venue"), name) from None
+
+
 def _ask_passphrase(new: bool) -> str:
     text = "New passphrase for the credentials file" if new else "Passphrase of the credentials file"
     return str(typer.prompt(text, hide_input=True, confirmation_prompt=new, err=True))
@@ -167,7 +177,7 @@ def _rest_url(urls: dict[str, Any]) -> str | None:
 
 def show(name: NameArg, as_json: JsonOption = False) -> None:
     """One venue's definition and the last four characters of its API key (never the secret)."""
-    definition = _registry().get(name)
+    definition = _definition(_registry(), name)
     store = _credentials()
     data = {**definition.to_dict(), "api_key": store.hints().get(name), "protection": store.protection()}
     emit(data, as_json, title=f"venue {name}")
@@ -177,7 +187,7 @@ def test_venue(name: NameArg, as_json: JsonOption = False) -> None:
     """Connect with the real ccxt client: load the markets and fetch the balance."""
     from alphintra.venues.ccxt_client import probe
 
-    definition = _registry().get(name)
+    definition = _definition(_registry(), name)
     creds = _credentials().get(name)
     result = probe(definition, creds)
     result["ok"] = True
@@ -200,12 +210,12 @@ def remove(
 ) -> None:
     """Remove a venue and its stored keys."""
     registry = _registry()
-    registry.get(name)
+    _definition(registry, name)
     if not yes:
         typer.confirm(f"Remove venue {name!r} and its stored API key?", abort=True, err=True)
     store = _credentials()
     with registry.locked():
-        registry.get(name)
+        _definition(registry, name)
         registry.remove(name)  # definition first: a crash in between leaves an unlisted entry, never a keyless venue
         store.remove(name)
     if as_json:
