@@ -117,7 +117,23 @@ def report_error(exc: AlphintraError) -> int:
     return exc.exit_code
 
 
+class _Interrupt:
+    """Remembers a Ctrl-C: a library may turn the KeyboardInterrupt into its own error (DuckDB raises
+    RuntimeError("Query interrupted")), which is still the user's interrupt and not an internal error."""
+
+    seen = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: object) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _Interrupt.handler)
     try:
         app(args=argv, prog_name="alphintra")
     except AlphintraError as exc:
@@ -126,6 +142,9 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # the last line of defence: a bug must not greet the user with a traceback
+        if _Interrupt.seen:
+            err_console.print("interrupted")
+            sys.exit(130)
         if OutputState.verbose > 1:
             raise
         err_console.print(

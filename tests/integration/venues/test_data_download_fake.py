@@ -1,5 +1,5 @@
 """`alphintra data download` of 100,000 1m bars from the fake exchange (a real process), killed with SIGKILL
-mid-way and run again: each bar is stored once and equals what the fake serves."""
+mid-way, interrupted with SIGINT later on and run again: each bar is stored once and equals what the fake serves."""
 
 from __future__ import annotations
 
@@ -46,6 +46,23 @@ def served(fake: FakeHandle) -> dict[int, tuple[float, ...]]:
     return bars
 
 
+def interrupt(cli: list[str], args: list[str], env: dict[str, str], home: Path, at_least: int, sig: int) -> int:
+    """Run a download until ``at_least`` bars are committed, stop it with ``sig``; the rows stored then."""
+    proc = subprocess.Popen([*cli, *args, "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while stored_rows(home) < at_least:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the download made no progress"
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    if sig == signal.SIGINT:  # Ctrl-C: the CLI's own exit (not "internal error", even when DuckDB was interrupted)
+        assert proc.returncode == 130 and b"error" not in err and b"Traceback" not in err, err
+    else:
+        assert proc.returncode == -sig
+    return stored_rows(home)
+
+
 def test_download_killed_mid_way_resumes_and_stores_each_bar_once(fake: FakeHandle, tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = environ(home)
@@ -57,18 +74,10 @@ def test_download_killed_mid_way_resumes_and_stores_each_bar_once(fake: FakeHand
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     args = ["data", "download", "--venue", "fakebin", "-s", "BTC/USDT", "--since", "2024-01-01", "--until", UNTIL]
-    first = subprocess.Popen([*cli, *args, "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    # wait for at least two committed chunks, then kill it without warning while it is fetching more
-    while stored_rows(home) < 20_000:
-        assert first.poll() is None, first.communicate()
-        assert time.monotonic() < deadline, "the download made no progress"
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.communicate()
-    assert first.returncode == -signal.SIGKILL
-    at_kill = stored_rows(home)
-    assert 20_000 <= at_kill < BARS
+    # killed without warning (SIGKILL) once two chunks are committed, then interrupted (Ctrl-C) further on
+    killed_at = interrupt(cli, args, env, home, at_least=20_000, sig=signal.SIGKILL)
+    at_kill = interrupt(cli, args, env, home, at_least=killed_at + 20_000, sig=signal.SIGINT)
+    assert 40_000 <= at_kill < BARS
 
     second = subprocess.run([*cli, *args, "--json"], env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr

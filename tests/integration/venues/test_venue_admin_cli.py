@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from alphintra.venues.fake.testing import FakeHandle
@@ -156,3 +157,56 @@ def test_bad_input_gets_one_message_and_leaves_nothing(tmp_path: Path) -> None:
         assert result.returncode in (1, 2) and "Traceback" not in result.stderr
         assert result.returncode == 2
     assert not (home / "venues.toml").exists() and not (home / "credentials").exists()
+
+
+def test_keys_and_passphrase_are_asked_on_the_terminal_without_echo(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import select
+    import termios
+
+    home = tmp_path / "home"
+    key, secret, passphrase = "KEYvisible0123456789", "SECRETvisible0123456789", "typed passphrase"
+    master, slave = pty.openpty()
+
+    def controlling_tty() -> None:  # the CLI gets the pty as its terminal, as in a shell
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ALPHINTRA_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alphintra", "venue", "add", "tty", "--exchange", "binance", "--url", "http://127.0.0.1:1"],
+        stdin=slave, stdout=slave, stderr=slave, env={**environ, "ALPHINTRA_HOME": str(home)},
+        preexec_fn=controlling_tty, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 120
+        while text not in seen:
+            assert time.monotonic() < deadline, seen
+            if select.select([master], [], [], 1)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+
+    for prompt, answer in [
+        (b"API key: ", key),
+        (b"API secret: ", secret),
+        (b"New passphrase for the credentials file: ", passphrase),
+        (b"Repeat for confirmation: ", passphrase),
+    ]:
+        until(prompt)
+        os.write(master, answer.encode() + b"\n")
+    until(b"added venue 'tty'")
+    assert proc.wait(timeout=60) == 0, seen
+    os.close(master)
+    for needle in (key, secret, passphrase):
+        assert needle.encode() not in seen  # nothing typed was echoed
+    from alphintra.venues.credentials import ApiCredentials, CredentialStore
+
+    stored = CredentialStore(home, environ={"ALPHINTRA_PASSPHRASE": passphrase}, use_keyring=False).get("tty")
+    assert stored == ApiCredentials(key, secret)
