@@ -83,6 +83,10 @@ def fake(
         raise ValidationError("--api-key", "--api-key and --api-secret go together")
     if walk_ms < 0:
         raise ValidationError("--walk-ms", "must be >= 0", walk_ms)
+    if faults:
+        from alphintra.venues.fake.faults import parse_spec
+
+        parse_spec(faults)  # a bad spec is a usage error (exit 2) before anything binds
     config = FakeConfig(
         host=host,
         port=port,

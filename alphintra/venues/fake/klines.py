@@ -9,7 +9,10 @@ does. Evaluating one minute costs ``_OCTAVES`` hashes, independent of where in h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import Decimal
+
+import numpy as np
 
 from alphintra.engine.core.instrument import Instrument
 
@@ -59,41 +62,69 @@ class PricePath:
         return self.values([minute])[0]
 
     def values(self, minutes: list[int]) -> list[float]:
-        """The path at each of ``minutes`` (ascending for speed: an octave hashes only when its cell changes)."""
-        out = [0.0] * len(minutes)
+        """The path at each of ``minutes``: each octave hashes each of its cells once, numpy does the rest."""
+        at = np.asarray(minutes, dtype=np.int64)
+        total = np.zeros(len(at))
         seed = self.seed
         for k in range(_OCTAVES):
+            cells = at >> k
+            cell_ids, index = np.unique(cells, return_inverse=True)
+            knots = [_unit(seed, k, int(c)) for c in cell_ids]
+            knots.append(_unit(seed, k, int(cell_ids[-1]) + 1) if len(cell_ids) else 0.0)
+            # consecutive cells share a knot; for the others hash the right-hand knot separately
+            nxt = [
+                knots[i + 1] if i + 1 < len(cell_ids) and cell_ids[i + 1] == c + 1 else _unit(seed, k, int(c) + 1)
+                for i, c in enumerate(cell_ids)
+            ]
+            a = np.asarray(knots[: len(cell_ids)])[index]
+            b = np.asarray(nxt)[index]
             span = 1 << k
-            scale = math.sqrt(span)
-            last_cell = None
-            a = b = 0.0
-            for i, minute in enumerate(minutes):
-                cell, offset = divmod(minute, span)
-                if cell != last_cell:
-                    a = _unit(seed, k, cell)
-                    b = _unit(seed, k, cell + 1)
-                    last_cell = cell
-                out[i] += (a + (b - a) * offset / span) * scale
+            total += (a + (b - a) * (at - (cells << k)) / span) * math.sqrt(span)
         base, vol = self.base, self.vol
         # keep the series inside a band (a factor of about e**1.5 either way) so that no date gives absurd prices
-        return [base * math.exp(1.5 * math.tanh(vol * total / 3.0)) for total in out]
+        return [base * math.exp(1.5 * math.tanh(vol * float(t) / 3.0)) for t in total]
 
     def bars(self, inst: Instrument, minutes: list[int]) -> list[tuple[Decimal, Decimal, Decimal, Decimal, Decimal]]:
         """(open, high, low, close, volume) of the 1m bars starting at each of ``minutes`` (ascending)."""
         points = sorted({m for minute in minutes for m in (minute, minute + 1)})
         at = dict(zip(points, self.values(points), strict=True))
+        price = _Grid(inst.tick_size, inst.ticks_to_price)
+        size = _Grid(inst.lot_size, inst.lots_to_qty)
         out = []
         for minute in minutes:
             open_, close = at[minute], at[minute + 1]
             wick_hi = abs(_unit(self.seed, 101, minute)) * self.vol * 0.5
             wick_lo = abs(_unit(self.seed, 102, minute)) * self.vol * 0.5
             volume = (abs(_unit(self.seed, 103, minute)) * 20 + 0.5) * 1000 / self.base
-            o = inst.round_price(Decimal(repr(open_)))
-            c = inst.round_price(Decimal(repr(close)))
-            h = max(inst.round_price(Decimal(repr(max(open_, close) * (1 + wick_hi))), "up"), o, c)
-            lo = min(inst.round_price(Decimal(repr(min(open_, close) * (1 - wick_lo))), "down"), o, c)
-            out.append((o, h, lo, c, inst.round_qty(Decimal(repr(volume)))))
+            o = price.nearest(open_)
+            c = price.nearest(close)
+            h = max(price.up(max(open_, close) * (1 + wick_hi)), o, c)
+            lo = min(price.down(min(open_, close) * (1 - wick_lo)), o, c)
+            out.append((o, h, lo, c, size.down(volume)))
         return out
+
+
+class _Grid:
+    """Float -> Decimal on a step grid, fast: a power-of-ten step is a ``scaleb`` of the integer count (exact)."""
+
+    def __init__(self, step: Decimal, to_decimal: Callable[[int], Decimal]) -> None:
+        self.step = float(step)
+        normal = step.normalize()
+        exponent = normal.as_tuple().exponent
+        self.exponent = exponent if normal.as_tuple().digits == (1,) and isinstance(exponent, int) else None
+        self.to_decimal = to_decimal
+
+    def _make(self, count: int) -> Decimal:
+        return Decimal(count).scaleb(self.exponent) if self.exponent is not None else self.to_decimal(count)
+
+    def nearest(self, value: float) -> Decimal:
+        return self._make(round(value / self.step))
+
+    def up(self, value: float) -> Decimal:
+        return self._make(math.ceil(value / self.step))
+
+    def down(self, value: float) -> Decimal:
+        return self._make(math.floor(value / self.step))
 
 
 def kline_rows(

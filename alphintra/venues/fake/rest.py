@@ -197,9 +197,9 @@ class Rest:
 
     def ticker_24hr(self, params: dict[str, str]) -> object:
         target = self._markets(params)
-        return self._ticker(target) if isinstance(target, Market) else [self._ticker(m) for m in target]
+        return self.ticker_for(target) if isinstance(target, Market) else [self.ticker_for(m) for m in target]
 
-    def _ticker(self, m: Market) -> dict[str, object]:
+    def ticker_for(self, m: Market) -> dict[str, object]:
         now = self.ex.clock()
         day = [t for t in m.trades if t.time >= now - 86_400_000]
         last = day[-1].price if day else m.mid

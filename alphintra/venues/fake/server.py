@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import signal
 import time
@@ -22,14 +23,18 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from alphintra.engine.venue.liquidity import LiquidityModel
+from alphintra.errors import ValidationError
 from alphintra.venues.fake import auth
 from alphintra.venues.fake.errors import BinanceError
+from alphintra.venues.fake.faults import Fault, FaultBook, parse_spec
 from alphintra.venues.fake.klines import PricePath
 from alphintra.venues.fake.market import Market, default_spec, fmt
 from alphintra.venues.fake.rest import Rest
 from alphintra.venues.fake.state import Account, Exchange, FakeOrder
+from alphintra.venues.fake.streams import StreamHub
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1"})
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,7 +95,48 @@ class FakeExchange:
                 funds[m.inst.base] = Decimal(10)
         self.account = self.exchange.add_account(config.api_key, config.api_secret, funds)
         self.rest = Rest(self.exchange, self.paths)
+        self.streams = StreamHub(self.exchange, self.rest, self.now_ms)
+        self.faults = FaultBook()
         self._tasks: list[asyncio.Task[None]] = []
+        self._pending: set[asyncio.Task[object]] = set()
+        self.apply_faults(parse_spec(config.faults))
+
+    # -- faults -------------------------------------------------------------------------------------------------
+
+    def apply_faults(self, faults: list[Fault]) -> None:
+        """Arm counted faults; switch the standing ones (clock skew, fees in base, silent or dropped streams)."""
+        self.faults.arm([f for f in faults if f.kind != "partial"])
+        for f in faults:
+            if f.kind == "skew":
+                self.skew_ms = f.arg
+            elif f.kind == "fee_base":
+                self.exchange.fee_in_base = True
+            elif f.kind == "partial":
+                self.exchange.partial_left += f.count
+                self.exchange.partial_delay_ms = f.arg
+            elif f.kind == "silent_stream":
+                self.streams.silent_until = self.now_ms() + f.arg if f.arg else 1 << 62
+            elif f.kind == "drop_stream":
+                with contextlib.suppress(RuntimeError):  # no loop yet (the start spec): nothing to drop
+                    task = asyncio.get_running_loop().create_task(self.streams.drop())
+                    self._pending.add(task)
+                    task.add_done_callback(self._pending.discard)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        self.skew_ms = 0
+        self.exchange.fee_in_base = False
+        self.exchange.partial_left = 0
+        self.streams.silent_until = 0
+
+    def fault_state(self) -> dict[str, object]:
+        return {
+            "armed": [f.describe() for f in self.faults.armed],
+            "skew_ms": self.skew_ms,
+            "fee_in_base": self.exchange.fee_in_base,
+            "partial_left": self.exchange.partial_left,
+            "silent_until": self.streams.silent_until or None,
+        }
 
     def now_ms(self) -> int:
         """The exchange's clock (wall time plus the clock-skew fault)."""
@@ -107,6 +153,8 @@ class FakeExchange:
                 self.exchange.reladder(m)
 
     def start_background(self) -> None:
+        self.exchange.later = asyncio.get_running_loop().call_later
+        self.streams.start()
         if self.config.walk_ms > 0:
             self._tasks.append(asyncio.create_task(self._walk()))
 
@@ -117,6 +165,7 @@ class FakeExchange:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.streams.stop()
 
     # -- HTTP ---------------------------------------------------------------------------------------------------
 
@@ -154,6 +203,21 @@ class FakeExchange:
                 BinanceError(-1000 if path else -1102, f"Unknown endpoint {request.method} /api/v3/{path}", 404)
             )
         handler, signed = route
+        method = request.method
+        for kind, status in (("418", 418), ("429", 429)):
+            fault = self.faults.take(kind, method, path)
+            if fault is not None:
+                msg = (
+                    f"Way too many requests; IP(127.0.0.1) banned until {self.now_ms() + fault.arg * 1000}."
+                    if status == 418
+                    else "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute."
+                )
+                return web.json_response(
+                    {"code": -1003, "msg": msg}, status=status, headers={"Retry-After": str(fault.arg)}
+                )
+        fault = self.faults.take("5xx", method, path)
+        if fault is not None:
+            return web.Response(status=fault.arg, text="Service Unavailable", content_type="text/plain")
         raw_query = request.rel_url.raw_query_string
         body = await request.text() if request.can_read_body else ""
         params = dict(parse_qsl(raw_query, keep_blank_values=True))
@@ -167,6 +231,19 @@ class FakeExchange:
                 result = handler(params)
         except BinanceError as exc:
             return _error(exc)
+        except Exception:  # a bug of the fake must still answer like Binance, not with a traceback page
+            log.exception("fake exchange: %s /api/v3/%s failed", method, path)
+            return _error(BinanceError(-1000, "An unknown error occurred while processing the request.", 500))
+        if method == "POST" and path == "order" and isinstance(result, dict):
+            unknown = self.faults.take("unknown", method, path)
+            if unknown is not None:
+                self.exchange.orders[int(result["orderId"])].hidden_until = self.now_ms() + unknown.arg
+        if self.faults.take("lost", method, path) is not None and request.transport is not None:
+            request.transport.abort()  # executed, but the answer never leaves: the client sees a dropped connection
+            return web.Response(status=500)
+        timeout = self.faults.take("timeout", method, path)
+        if timeout is not None:
+            await asyncio.sleep(timeout.arg / 1000)
         return web.json_response(result)
 
     # -- admin (loopback only, no signature) --------------------------------------------------------------------
@@ -205,7 +282,28 @@ class FakeExchange:
             ("POST", "fill"): self._admin_fill,
             ("POST", "cancel"): self._admin_cancel,
             ("GET", "orders"): self._admin_orders,
+            ("POST", "streams/drop"): self._admin_drop_streams,
+            ("GET", "faults"): self._admin_faults,
+            ("POST", "faults"): self._admin_add_faults,
+            ("DELETE", "faults"): self._admin_clear_faults,
         }
+
+    async def _admin_faults(self, data: dict[str, Any]) -> dict[str, object]:
+        return self.fault_state()
+
+    async def _admin_add_faults(self, data: dict[str, Any]) -> dict[str, object]:
+        try:
+            faults = parse_spec(_str(data, "spec"))
+        except ValidationError as exc:
+            raise AdminError(f"spec: {exc.message}") from None
+        self.apply_faults(faults)
+        if any(f.kind == "drop_stream" for f in faults):
+            await asyncio.gather(*self._pending)
+        return self.fault_state()
+
+    async def _admin_clear_faults(self, data: dict[str, Any]) -> dict[str, object]:
+        self.clear_faults()
+        return self.fault_state()
 
     async def _admin_state(self, data: dict[str, Any]) -> dict[str, object]:
         return {
@@ -256,6 +354,9 @@ class FakeExchange:
             "duplicates_refused": list(self.exchange.duplicates_refused),
         }
 
+    async def _admin_drop_streams(self, data: dict[str, Any]) -> dict[str, object]:
+        return {"dropped": await self.streams.drop()}
+
     def _acct(self, data: dict[str, Any]) -> Account:
         key = data.get("api_key") or self.account.api_key
         acct = self.exchange.accounts.get(key)
@@ -293,6 +394,9 @@ class FakeExchange:
         app.router.add_route("*", "/api/v3/{path:.*}", self.handle_api)
         app.router.add_route("*", "/api/v1/{path:.*}", self.handle_api)
         app.router.add_route("*", "/admin/{action:.*}", self.handle_admin)
+        for path in ("/stream", "/stream/{n}", "/ws", "/ws/{n}"):
+            app.router.add_get(path, self.streams.handle_public)
+        app.router.add_get("/ws-api/v3", self.streams.handle_ws_api)
         return app
 
 

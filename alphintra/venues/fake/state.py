@@ -177,6 +177,9 @@ class Exchange:
         self.next_order_id = 1
         self.fee_in_base = False
         self.listener = Listener()
+        self.partial_left = 0  # orders the partial-fill fault still applies to
+        self.partial_delay_ms = 500
+        self.later: Callable[[float, Callable[[], None]], object] | None = None  # the loop's call_later
         self._touched: dict[str, set[str]] = {}
 
     # -- accounts ---------------------------------------------------------------------------------------------
@@ -356,8 +359,43 @@ class Exchange:
         self.log.append(LogEntry(cid, oid, acct.api_key, m.spec.symbol, side.value, otype, fmt(qty), fmt(price), now))
         self._touch(acct.api_key, lock_asset)
         self.listener.execution(order, "NEW", None, now)
+        if (
+            self.partial_left
+            and lots >= 2
+            and otype != "LIMIT_MAKER"
+            and order.tif != "FOK"
+            and self._marketable(order)
+        ):
+            # the partial-fill fault: half trades now, the other half when the timer fires
+            self.partial_left -= 1
+            order.held_lots = lots // 2
+            lots -= order.held_lots
+            if self.later is not None:
+                self.later(self.partial_delay_ms / 1000, lambda: self.release_held(order))
         self.match(order, lots)
         return order
+
+    def _marketable(self, order: FakeOrder) -> bool:
+        if order.type == "MARKET":
+            return True
+        book = order.market.engine.book
+        best = book.best_ask() if order.side is BUY else book.best_bid()
+        ticks = order.market.inst.price_to_ticks(order.price)
+        return best is not None and (ticks >= best if order.side is BUY else ticks <= best)
+
+    def release_held(self, order: FakeOrder) -> None:
+        """Send the part the partial-fill fault held back (if the order is still open)."""
+        lots, order.held_lots = order.held_lots, 0
+        if not lots or not order.is_open:
+            return
+        engine = order.market.engine
+        if order.order_id in engine.book:  # the first part rests: the held lots join it (a new arrival)
+            resting = engine.book.orders[order.order_id].qty
+            now = self.clock()
+            self.apply_result(order.market, engine.modify(order.order_id, qty=resting + lots), now, taker=order)
+            self.flush_balances(now)
+        else:
+            self.match(order, lots)
 
     def match(self, order: FakeOrder, lots: int) -> None:
         """Send ``lots`` of ``order`` to the engine and book whatever happens."""
@@ -382,10 +420,10 @@ class Exchange:
         if result.status is MatchStatus.REJECTED:
             reason = result.reason
             order.status = "EXPIRED" if reason is RejectReason.FOK_NOT_FILLABLE else "REJECTED"
+        elif order.held_lots:  # more to come: the partial-fill fault holds the rest back
+            order.status = "PARTIALLY_FILLED" if order.executed > 0 else "NEW"
         elif result.status is MatchStatus.CANCELED:
             order.status = "EXPIRED"
-        elif order.held_lots:
-            order.status = "PARTIALLY_FILLED"
         elif result.status is MatchStatus.FILLED:
             order.status = "FILLED"
         elif result.status is MatchStatus.PARTIALLY_FILLED or order.executed > 0:
@@ -434,9 +472,11 @@ class Exchange:
         quote_bal = acct.bal(inst.quote)
         if order.side is BUY:
             release = quote if order.type == "MARKET" else order.price * qty
-            order.locked -= release
-            quote_bal.locked -= release
-            quote_bal.free += release - quote
+            # a market buy locked the cost of the book it met; a later part (partial-fill fault) may cost more
+            from_lock = min(release, order.locked)
+            order.locked -= from_lock
+            quote_bal.locked -= from_lock
+            quote_bal.free += from_lock - quote
             fee, fee_asset = fee_of(qty, rate), inst.base
             base_bal.free += qty - fee
         else:

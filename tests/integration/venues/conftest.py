@@ -1,4 +1,5 @@
-"""One fake exchange process per test module (starting one costs seconds); each test trades on its own account."""
+"""One fake exchange process for all these tests (starting one costs seconds); each test trades on its own account
+and sets the price it needs; the fault tests clear the faults around each test."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from alphintra.venues.fake.testing import FakeHandle, running_fake
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fake() -> Iterator[FakeHandle]:
     with running_fake(walk_ms=0) as handle:
         yield handle

@@ -277,3 +277,22 @@ def test_venue_fake_cli_refuses_bad_options(run_cli) -> None:  # type: ignore[no
     assert result.code == 2 and "--api-secret" in result.err
     result = run_cli("venue", "fake", "--symbols", "BTCUSDT")
     assert result.code == 2 and "BASE/QUOTE" in result.err
+    result = run_cli("venue", "fake", "--faults", "boom=1")
+    assert result.code == 2 and "unknown fault 'boom'" in result.err
+
+
+def test_the_process_prints_one_json_line_and_stops_cleanly_on_sigint() -> None:
+    import json
+    import signal
+    import urllib.request
+
+    from alphintra.venues.fake.testing import running_fake
+
+    with running_fake("--symbols", "SOL/USDT", "--api-key", "k" * 64, "--api-secret", "s" * 64) as handle:
+        assert (handle.api_key, handle.api_secret) == ("k" * 64, "s" * 64)
+        with urllib.request.urlopen(handle.rest_url + "/exchangeInfo", timeout=10) as resp:
+            assert [s["symbol"] for s in json.loads(resp.read())["symbols"]] == ["SOLUSDT"]
+        assert handle.urls["api"]["ws"]["spot"].startswith("ws://127.0.0.1:")
+        handle.process.send_signal(signal.SIGINT)
+        assert handle.process.wait(timeout=20) == 0
+        assert handle.process.stdout is not None and handle.process.stdout.read() == b""  # nothing after the line
