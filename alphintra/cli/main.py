@@ -33,6 +33,7 @@ from alphintra.cli import (
     trades,
     tui,
     venue,
+    venue_admin,
     watch,
 )
 from alphintra.cli.common import OutputState, console, err_console
@@ -106,6 +107,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(bench.app, name="bench")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(completions_cmd.app, name="completions")
+venue_admin.register(venue.app)  # add/list/show/test/remove live apart from `venue fake`
 app.add_typer(venue.app, name="venue")
 
 
@@ -116,7 +118,23 @@ def report_error(exc: AlphintraError) -> int:
     return exc.exit_code
 
 
+class _Interrupt:
+    """Remembers a Ctrl-C: a library may turn the KeyboardInterrupt into its own error (DuckDB raises
+    RuntimeError("Query interrupted")), which is still the user's interrupt and not an internal error."""
+
+    seen = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: object) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _Interrupt.handler)
     try:
         app(args=argv, prog_name="alphintra")
     except AlphintraError as exc:
@@ -125,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # the last line of defence: a bug must not greet the user with a traceback
+        if _Interrupt.seen:
+            err_console.print("interrupted")
+            sys.exit(130)
         if OutputState.verbose > 1:
             raise
         err_console.print(

@@ -99,7 +99,15 @@ def _sensitive(paths: HomePaths) -> list[Path]:
         if path.is_dir():
             found.append(path)
             found.extend(sorted(p for p in path.iterdir() if p.is_file()))
-    for name in ("state.db", "state.db-wal", "state.db-shm", "state.db-journal", "jwt.secret", "engine.pid"):
+    for name in (
+        "state.db",
+        "state.db-wal",
+        "state.db-shm",
+        "state.db-journal",
+        "jwt.secret",
+        "engine.pid",
+        "credentials",
+    ):
         found.append(root / name)
     return found
 
