@@ -8,6 +8,7 @@ Unknown keys are rejected so that a typo never silently falls back to a default.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
 ENV_PREFIX = "ALPHINTRA_"
 ENV_NESTED = "__"
 # ALPHINTRA_* variables that are not settings: read by config.paths, the daemon, `tui --token` and the tests.
-OTHER_VARIABLES = frozenset({"HOME", "CONFIG", "TOKEN", "ENGINE_BARE", "TEST_PG_URL"})
+OTHER_VARIABLES = frozenset({"HOME", "CONFIG", "TOKEN", "ENGINE_BARE", "TEST_PG_URL", "PASSPHRASE"})
+# A venue's API key pair for non-interactive `venue add --from-env` (the same pattern as venues.registry.ENV_PATTERN,
+# which config may not import).
+VENUE_KEY_VARIABLE = re.compile(r"^VENUE_[A-Z0-9_]+_API_(KEY|SECRET)$")
 
 
 class _Section(BaseModel):
@@ -246,7 +250,8 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
     config file named by ``--config`` / ``ALPHINTRA_CONFIG`` that does not exist."""
     env = os.environ if environ is None else environ
     for name in sorted(env):
-        if not name.startswith(ENV_PREFIX) or name[len(ENV_PREFIX) :] in OTHER_VARIABLES:
+        rest = name[len(ENV_PREFIX) :]
+        if not name.startswith(ENV_PREFIX) or rest in OTHER_VARIABLES or VENUE_KEY_VARIABLE.match(rest):
             continue
         parts = name[len(ENV_PREFIX) :].lower().split(ENV_NESTED)
         field = Settings.model_fields.get(parts[0])
