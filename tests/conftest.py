@@ -22,7 +22,12 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     from alphintra.config.settings import reset_settings_cache
 
     reset_settings_cache()
+    # The CLI's root callback sets the process umask to 077 (a private home); a test that runs it in-process must
+    # not change what later tests create.
+    umask = os.umask(0o022)
+    os.umask(umask)
     yield home
+    os.umask(umask)
     reset_settings_cache()
     _reset_logging()
 

@@ -59,7 +59,8 @@ def report_dir(run_id: str, reports_dir: Path | None = None) -> Path:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    # A unique name opened with "x" (not mkstemp, whose 0600 mode would hide reports from other users).
+    # A unique name opened with "x": the file's mode follows the umask (owner-only under the CLI and the daemon,
+    # which keep the data home private) and a crash leaves no half-written report under the real name.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
         with tmp.open("x", encoding="utf-8") as handle:

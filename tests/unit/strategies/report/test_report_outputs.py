@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
@@ -209,7 +211,15 @@ def test_write_report_puts_files_under_the_run_directory(isolated_home: Path) ->
     assert load_result(files.json) == r  # type: ignore[arg-type]
     txt = files.txt.read_text(encoding="utf-8")  # type: ignore[union-attr]
     assert "Performance" in txt and "Equity USDT" in txt and "Drawdown %" in txt
-    assert (files.html.stat().st_mode & 0o044) == 0o044  # type: ignore[union-attr]
+    # The files follow the umask: the CLI and the daemon run with a private one (077), so reports in the home are
+    # owner-only like everything else there (issue 13); no temporary file is left behind.
+    old = os.umask(0o077)
+    try:
+        private = write_report(make_result("bt-43"))
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in private.directory.iterdir()} == {0o600}
+    assert not [p for p in files.directory.iterdir() if p.name.endswith(".tmp")]
     only_json = write_report(r, isolated_home / "elsewhere", formats=["json"])
     assert only_json.html is None and only_json.json == isolated_home / "elsewhere" / "bt-42" / "result.json"
     with pytest.raises(ValidationError) as err:
