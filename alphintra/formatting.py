@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,6 +24,10 @@ _ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,9})
 # assets at satoshi precision).
 CURRENCY_PLACES: dict[str, int] = {"JPY": 0, "KRW": 0, "BTC": 8, "ETH": 8, "USDT": 2, "USDC": 2}
 DEFAULT_PLACES = 2
+# Our own context, never the thread's: ccxt's decimal_to_precision sets the thread's decimal context to
+# ROUND_HALF_UP (and traps Underflow) for good once any venue call has run, which made ``1234.5 JPY`` show as
+# ``1,235`` after a download in the same process.
+_TABLE = Context(prec=64, rounding=ROUND_HALF_EVEN)
 
 
 def plain(value: Decimal) -> str:
@@ -98,7 +102,10 @@ def amount(value: Decimal | int | float | str | None, places: int = DEFAULT_PLAC
     if not number.is_finite():
         return str(number)
     quantum = Decimal(1).scaleb(-places)
-    return f"{number.quantize(quantum):,f}" if abs(number) < Decimal(10) ** 24 else f"{number:,.{places}f}"
+    digits = max(number.adjusted(), 0) + places + 2
+    context = _TABLE if digits <= _TABLE.prec else _TABLE.copy()
+    context.prec = max(context.prec, digits)
+    return f"{number.quantize(quantum, context=context):,f}"
 
 
 def money(value: Decimal | int | float | str | None, currency: str | None = None) -> str:

@@ -412,6 +412,7 @@ def _when(value: Any) -> int:
 def algo_parent_row(algo: dict[str, Any]) -> dict[str, Any]:
     """An algorithm as a parent row of the order table: its kind as the type, slices sent of the plan's."""
     return {
+        "time": ns_time(algo.get("created_at"), millis=False),  # when it started, like an order's placement
         "id": algo["algo_id"],
         "symbol": algo["symbol"],
         "side": algo["side"],

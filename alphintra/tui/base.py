@@ -17,6 +17,8 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import DataTable
 
+from alphintra.formatting import amount
+
 if TYPE_CHECKING:
     from alphintra.tui.source import DataSource
     from alphintra.tui.state import TuiState
@@ -110,9 +112,9 @@ class SyncTable(DataTable[RenderableType]):
 
 
 def money(value: Decimal | None, places: int = 2) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.{places}f}"
+    # alphintra.formatting rounds half-even in its own decimal context; an f-string would round with the thread's,
+    # which ccxt leaves at ROUND_HALF_UP (a 4.50225 fee showed as 4.5023 after a venue call in the same process).
+    return amount(value, places)
 
 
 def qty(value: Decimal | None) -> str:
@@ -128,7 +130,7 @@ def signed(value: Decimal | float | None, places: int = 2, suffix: str = "") -> 
         return Text("-")
     style = "green" if value > 0 else "red" if value < 0 else ""
     sign = "+" if value > 0 else ""
-    return Text(f"{sign}{value:,.{places}f}{suffix}", style=style, justify="right")
+    return Text(f"{sign}{amount(value, places)}{suffix}", style=style, justify="right")
 
 
 def side_text(side: str) -> Text:

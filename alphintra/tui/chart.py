@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from rich.text import Text
 
+from alphintra.formatting import amount
 from alphintra.tui.models import Candle
 
 UP_STYLE = "green"
@@ -45,7 +46,7 @@ class Point:
 
 
 def _fmt(price: Decimal, decimals: int) -> str:
-    return f"{price:,.{decimals}f}"
+    return amount(price, decimals)
 
 
 def render_chart(

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
 from alphintra.daemon.auth import Principal, require_role
 from alphintra.daemon.trading.schemas import OrderOut
@@ -132,9 +133,12 @@ def algo_router(host: TradingHost) -> APIRouter:
     @r.get("/{algo_id}/orders", response_model=list[OrderOut])  # the shape of /orders' listing
     async def algo_orders(
         algo_id: str, who: Viewer, limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000
-    ) -> list[dict[str, Any]]:
-        """The algorithm's child orders, newest first."""
-        return await host.acall(lambda: [order_view(o) for o in reversed(node().algos.children(algo_id))][:limit])
+    ) -> JSONResponse:
+        """The algorithm's child orders, newest first, as the full views /orders lists (tags, trade ids, notional,
+        venue id): passing them through the response model would drop what OrderOut does not name, and
+        `order list --children --json` would then show a child differently from `order list --json`."""
+        views = await host.acall(lambda: [order_view(o) for o in reversed(node().algos.children(algo_id))][:limit])
+        return JSONResponse(views)
 
     def cancel(algo_id: str) -> dict[str, Any]:
         return algo_view(node().algos.cancel(algo_id), detail=True)

@@ -49,7 +49,7 @@ def _figure(raw: object, percent: bool) -> str:
         value = Decimal(str(raw))
     except InvalidOperation:
         return str(raw)
-    return f"{value:,.2f}%" if percent else money(value) if value != value.to_integral() else f"{value:,.0f}"
+    return f"{money(value)}%" if percent else money(value) if value != value.to_integral() else money(value, 0)
 
 
 class RiskPanel(Panel):

@@ -12,21 +12,29 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import typer
 from engine_e2e_support import Daemon, daemon_home, register_groups
 
 from alphintra.config.settings import reset_settings_cache
+from alphintra.venues.fake.testing import FakeHandle, running_fake
 
 # One run of each command; a list of several runs where one is not enough to print times or decimals.
 # ``{tmp}`` is replaced by a scratch directory, ``{pg}`` by the test database URL.
 ARGS: dict[str, list[list[str]]] = {
     "optimize": [["sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20", "--start", "2012-01-01"]],
-    "order buy": [["BTC/USD", "0.01"], ["BTC/USD", "0.01", "--limit", "50000"]],
+    "order buy": [
+        ["BTC/USD", "0.01"],
+        ["BTC/USD", "0.01", "--limit", "50000"],
+        ["BTC/USD", "0.01", "--twap", "1h", "--slices", "10"],  # a running algorithm for the algo commands
+    ],
     "order sell": [["BTC/USD", "0.001"]],
     "order list": [[]],
+    "algo list": [[]],
+    "algo show": [["{algo}"]],
+    "algo cancel": [["{algo}"]],
     "order show": [["{order}"]],
     "order cancel": [["{open_order}"]],
     "order modify": [["{open_order2}", "--price", "50001"]],
@@ -51,6 +59,13 @@ ARGS: dict[str, list[list[str]]] = {
     "data resample": [["--symbol", "GOOG", "--from", "1d", "--to", "1w"]],
     "data export": [["{tmp}/goog.parquet", "--symbol", "GOOG"]],
     "data remove": [["--symbol", "{generated}", "--yes"]],
+    "data download": [["--venue", "fakebin", "-s", "BTC/USDT", "--since", "2024-01-01", "--until", "2024-01-01T02:00"]],
+    "venue add": [["fakebin", "--exchange", "binance", "--url", "{fake_url}", "--from-env"]],
+    "venue list": [[]],
+    "venue show": [["fakebin"]],
+    "venue test": [["fakebin"]],
+    "venue remove": [["fakebin", "--yes"]],
+    "venue fake": [["--port", "0", "--seed", "2"]],  # serves until SIGTERM: its first line is read (venue_fake)
     "backtest run": [["sma_cross", "-s", "GOOG", "--start", "2012-01-01"]],
     "backtest list": [[]],
     "backtest show": [["{run}"]],
@@ -76,6 +91,8 @@ ARGS: dict[str, list[list[str]]] = {
     "schedule remove": [["s1"]],
     "engine start": [["--wait", "60"]],
     "engine status": [[]],
+    "engine rebuild-state": [[]],  # AFTER_STOP
+    "engine repair": [["--yes"]],  # AFTER_STOP
     "auth token create": [["--user", "ann", "--role", "viewer"]],
     "export postgres": [["--url", "{pg}", "--state"]],
     "bench matching": [["--orders", "2000", "--reference-orders", "2000", "--repeat", "1"]],
@@ -86,8 +103,19 @@ ARGS: dict[str, list[list[str]]] = {
 }
 
 # Run in this order: data first (the backtests need it), the orders before the commands that show them.
-FIRST = ["engine start", "data sample", "data import", "data generate", "backtest run", "order buy", "order sell"]
-LAST = ["order cancel", "data remove", "schedule remove", "strategy stop"]
+FIRST = [
+    "engine start",
+    "venue add",
+    "data sample",
+    "data import",
+    "data generate",
+    "backtest run",
+    "order buy",
+    "order sell",
+]
+LAST = ["order cancel", "algo cancel", "data remove", "schedule remove", "strategy stop", "venue remove"]
+# These refuse to run while the engine does: they run last, on the same home (its real journal), once it stopped.
+AFTER_STOP = ["engine rebuild-state", "engine repair"]
 
 # A key naming a time: ``ts``, ``time``, ``start``... or ending in ``_at``, ``_ts``, ``_time``, ``_start``...
 TIME_KEY = re.compile(r"(^|_)(at|ts|time|timestamp|start|end)$")
@@ -158,6 +186,39 @@ def _activity(daemon: Daemon) -> Iterator[None]:
         thread.join(timeout=10)
 
 
+class Ran(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def venue_fake(args: list[str]) -> Ran:
+    """`venue fake --json` as a process: it prints one JSON line, then serves until SIGTERM."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alphintra", "venue", "fake", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # blocks until the line or the process's end (a failed start)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    return Ran(0 if line else proc.returncode or 1, line, err)
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeHandle]:
+    with running_fake() as handle:
+        yield handle
+
+
 @pytest.fixture(scope="module")
 def daemon() -> Iterator[Daemon]:
     with daemon_home() as d:
@@ -165,20 +226,25 @@ def daemon() -> Iterator[Daemon]:
 
 
 def test_every_json_output_is_valid_with_iso_times_and_plain_decimals(
-    daemon: Daemon, run_cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str
+    daemon: Daemon, fake: FakeHandle, run_cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str
 ) -> None:
     register_groups()
     for key, value in daemon.env.items():
         if key.startswith("ALPHINTRA_"):
             monkeypatch.setenv(key, value)
+    # the venue commands: a passphrase for the stored keys (no OS keyring here), the fake's keys from the environment
+    monkeypatch.setenv("ALPHINTRA_PASSPHRASE", "a passphrase for tests")
+    monkeypatch.setenv("ALPHINTRA_VENUE_FAKEBIN_API_KEY", fake.api_key)
+    monkeypatch.setenv("ALPHINTRA_VENUE_FAKEBIN_API_SECRET", fake.api_secret)
     reset_settings_cache()
     commands = json_commands()
     missing = sorted(set(commands) - set(ARGS))
     assert not missing, f"commands with --json and no entry in ARGS: {missing}"
     ordered = [c for c in FIRST if c in commands]
-    ordered += [c for c in commands if c not in FIRST and c not in LAST]
+    ordered += [c for c in commands if c not in FIRST and c not in LAST and c not in AFTER_STOP]
     ordered += [c for c in LAST if c in commands]
-    values = {"tmp": str(tmp_path), "pg": pg_url}
+    ordered += [c for c in AFTER_STOP if c in commands]
+    values = {"tmp": str(tmp_path), "pg": pg_url, "fake_url": fake.base_url}
     failures: list[str] = []
     for command in ordered:
         for args in ARGS[command]:
@@ -194,7 +260,11 @@ def test_every_json_output_is_valid_with_iso_times_and_plain_decimals(
             except KeyError as exc:
                 failures.append(f"{command}: no {exc} from an earlier command")
                 continue
-            if command.startswith("watch"):
+            if command in AFTER_STOP:
+                daemon.stop()
+            if command == "venue fake":
+                result = venue_fake(argv[2:])
+            elif command.startswith("watch"):
                 with _activity(daemon):
                     result = run_cli(*argv)
             else:
@@ -212,7 +282,9 @@ def test_every_json_output_is_valid_with_iso_times_and_plain_decimals(
                 failures.append(f"{' '.join(argv)}: not JSON ({exc}): {result.out[:200]!r}")
                 continue
             failures += [f"{' '.join(argv)}: {p}" for p in problems(data)]
-            if command == "order buy" and "order" not in values:
+            if command == "order buy" and "--twap" in args:
+                values["algo"] = data["algo"]["algo_id"]  # type: ignore[index]
+            elif command == "order buy" and "order" not in values:
                 values["order"] = data["id"]
             if command == "engine start":
                 daemon.tick("BTC/USD", "60000")

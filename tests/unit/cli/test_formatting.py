@@ -49,3 +49,18 @@ def test_bar_prices_lose_their_float_noise() -> None:
     assert bar_price(104.57000000000001) == 104.57
     assert str(bar_price(0.30000000000000004)) == "0.3"
     assert bar_price(60123.45) == 60123.45
+
+
+def test_table_rounding_ignores_the_thread_decimal_context() -> None:
+    # ccxt's decimal_to_precision leaves the thread's context at ROUND_HALF_UP with Underflow trapped; a table
+    # must still round half-even as the ledger does (the full run showed 1234.5 JPY as "1,235").
+    from decimal import ROUND_HALF_UP, Underflow, localcontext
+
+    with localcontext() as ctx:
+        ctx.rounding = ROUND_HALF_UP
+        ctx.traps[Underflow] = True
+        ctx.prec = 10
+        assert money(Decimal("1234.5"), "JPY") == "1,234"
+        assert money(Decimal("0.125"), "USD") == "0.12"
+        assert amount(Decimal("123456789012345678901234567.5"), 0) == "123,456,789,012,345,678,901,234,568"
+        assert amount(Decimal("0.000000001"), 2) == "0.00"

@@ -174,3 +174,19 @@ def test_bucketing_merges_runs_of_bars_exactly() -> None:
     ]
     assert sum(c.volume for c in merged) == Decimal(10)
     assert bucket(bars, 20) == bars
+
+
+def test_amounts_round_half_even_whatever_the_thread_decimal_context() -> None:
+    # ccxt leaves the thread's decimal context at ROUND_HALF_UP; the full run then drew a 4.50225 fee as 4.5023 in
+    # the dashboard snapshot. The TUI must round as the ledger and the tables do.
+    from decimal import ROUND_HALF_UP, localcontext
+
+    from alphintra.tui.base import money, signed
+
+    with localcontext() as ctx:
+        ctx.rounding = ROUND_HALF_UP
+        assert money(Decimal("4.50225"), 4) == "4.5022"
+        assert money(Decimal("1234.125")) == "1,234.12"
+        assert signed(Decimal("0.125")).plain == "+0.12"
+        assert signed(Decimal("-0.125")).plain == "-0.12"
+    assert money(None) == "-"

@@ -51,6 +51,20 @@ def _start(engine: Engine, run_cli: Any) -> tuple[str, str, str]:
     return algo["algo_id"], algo["child_order_ids"][0], plain["id"]
 
 
+def _seconds(iso: str) -> str:
+    """The API's ISO-8601 UTC time as the order table shows it: to the second, no zone."""
+    return iso.replace("T", " ")[:19]
+
+
+def _table(out: str) -> list[dict[str, str]]:
+    """A printed table's body rows as {header: cell}: by column name, so that a new column shifts nothing."""
+    lines = out.splitlines()
+    header = [h.strip() for h in next(line for line in lines if line.startswith("┃")).strip("┃ ").split("┃")]
+    rows = [[c.strip() for c in line.strip("│ ").split("│")] for line in lines if line.startswith("│")]
+    assert all(len(row) == len(header) for row in rows), (header, rows)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
 def test_algo_list_show_and_cancel(engine: Engine, run_cli: Any) -> None:
     algo_id, child_id, _ = _start(engine, run_cli)
     listed = run_cli("algo", "list", "--json")
@@ -116,16 +130,20 @@ def test_order_list_shows_algorithms_as_parents_with_children_on_demand(engine: 
 
     default = run_cli("order", "list")
     assert default.code == 0
-    ids = [line.strip("│ ").split("│")[0].strip() for line in default.out.splitlines() if line.startswith("│")]
-    assert ids == [plain_id, algo_id]  # newest first: the limit order came after the algorithm
+    table = _table(default.out)
+    assert [row["id"] for row in table] == [plain_id, algo_id]  # newest first: the limit order came after the algo
     assert default.err == "1 child order(s) of 1 algorithm(s) not shown; --children lists them\n"
-    parent = next(line for line in default.out.splitlines() if algo_id in line)
-    assert "TWAP" in parent and "RUNNING" in parent and "1/10" in parent
+    parent = table[1]
+    assert (parent["type"], parent["status"], parent["slices"]) == ("TWAP", "RUNNING", "1/10")
+    # The parent row carries its start time like every order row (UTC, to the second).
+    assert parent["time"] == _seconds(engine.client.get(f"{ALGOS}/{algo_id}").json()["created_at"])
+    assert table[0]["time"] == _seconds(plain["created_at"])
 
     full = run_cli("order", "list", "--children")
-    lines = [line for line in full.out.splitlines() if line.startswith("│")]
-    assert [line.strip("│ ").split("│")[0].strip() for line in lines] == [plain_id, algo_id, f"└ {child_id}"]
-    assert lines[2].rstrip(" │").endswith(algo_id)  # the child's parent column names its algorithm
+    rows = _table(full.out)
+    assert [row["id"] for row in rows] == [plain_id, algo_id, f"└ {child_id}"]
+    assert rows[2]["parent"] == algo_id  # the child's parent column names its algorithm
+    assert rows[2]["time"] == _seconds(child["created_at"])
     assert full.err == ""
 
     assert json.loads(run_cli("order", "list", "--json").out) == [plain]
