@@ -55,7 +55,7 @@ from alphintra.daemon.trading.schemas import (
     PriceTick,
     TradeOut,
 )
-from alphintra.daemon.trading.trade_totals import caught_up_rows, summarise
+from alphintra.daemon.trading.trade_totals import summarise
 from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import OrderStatus
@@ -434,9 +434,16 @@ def _trades(host: TradingHost) -> APIRouter:
 
     @r.get("/summary")
     async def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
+        # Fill events are immutable: the engine thread only picks the rows, the sums are made here.
+        def take() -> list[tuple[Any, ...]]:
+            return [
+                (f.symbol, f.side.value, f.last_qty, f.last_px, f.fee, f.fee_asset)
+                for f in _node(host).fills
+                if symbol is None or f.symbol == symbol
+            ]
+
         quotes = {inst.symbol: inst.quote for inst in _node(host).instruments}  # instruments never change
-        rows = await asyncio.to_thread(caught_up_rows, host, symbol)
-        return summarise(rows, quotes)
+        return summarise(await host.acall(take), quotes)
 
     @r.get("/{trade_id}", response_model=TradeOut)
     def get_trade(trade_id: str, who: Viewer) -> dict[str, Any]:
@@ -517,8 +524,10 @@ def _portfolio(host: TradingHost) -> APIRouter:
             }
 
         view = host.call(run)
-        # Fees and the trade count cover the whole history (the projection), not only the orders kept in memory.
-        totals = summarise(caught_up_rows(host, None), {})
+        rows = host.call(
+            lambda: [(f.symbol, f.side.value, f.last_qty, f.last_px, f.fee, f.fee_asset) for f in _node(host).fills]
+        )
+        totals = summarise(rows, {})
         return view | {"fees": totals["fees"], "trades": totals["count"]}
 
     return r
