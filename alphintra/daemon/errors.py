@@ -40,6 +40,11 @@ _HTTP_CODES = {
 }
 
 
+# A full disk takes an operator to fix; a starting engine or a busy venue is back in a moment. The one value for
+# every storage_unavailable answer (the engine's refusal and the read-only gate's alike).
+STORAGE_RETRY_AFTER = "5"
+
+
 def error_response(
     code: str, detail: str, field: str | None, status: int, headers: dict[str, str] | None = None
 ) -> Response:
@@ -59,8 +64,7 @@ async def _alphintra_error(request: Request, exc: Exception) -> Response:
     status = status_for(exc)
     headers: dict[str, str] = {}
     if status == 503:
-        # A full disk takes an operator to fix; a starting engine or a busy venue is back in a moment.
-        headers["Retry-After"] = "5" if isinstance(exc, StorageUnavailable) else "1"
+        headers["Retry-After"] = STORAGE_RETRY_AFTER if isinstance(exc, StorageUnavailable) else "1"
     elif status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, RateLimitedError):
@@ -162,4 +166,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_middleware(CatchAllMiddleware)
 
 
-__all__ = ["CatchAllMiddleware", "error_response", "install_error_handlers"]
+__all__ = ["STORAGE_RETRY_AFTER", "CatchAllMiddleware", "error_response", "install_error_handlers"]

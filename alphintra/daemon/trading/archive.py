@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from alphintra.daemon.trading.views import order_extras
 from alphintra.errors import NotFoundError
 from alphintra.formatting import iso_dt
 from alphintra.storage.state import StateStore
@@ -34,7 +35,7 @@ class Archive:
         except NotFoundError:
             return None
         params = row.params or {}
-        return {
+        return order_extras(params) | {
             "id": row.id,
             "client_order_id": row.client_order_id,
             "account": row.account_id,
@@ -55,9 +56,6 @@ class Archive:
             "updated_at": iso_dt(row.updated_at),
             "expires_at": iso_dt(row.expires_at),
             "parent_order_id": row.parent_order_id,
-            "contingency_type": str(params.get("contingency_type", "NONE")),
-            "linked_order_ids": list(params.get("linked_order_ids", ())),
-            "reject_reason": params.get("reject_reason"),
             "status_message": row.reason or "",
             "post_only": row.post_only,
             "reduce_only": row.reduce_only,

@@ -241,10 +241,10 @@ class ReadOnlyGate:
             and scope.get("method") in _MUTATING_METHODS
             and str(scope.get("path", "")).startswith(self.prefixes)
         ):
-            from alphintra.daemon.errors import error_response
+            from alphintra.daemon.errors import STORAGE_RETRY_AFTER, error_response
 
             refusal = self.guard.refusal()
-            response = error_response(refusal.code, refusal.message, None, 503, {"Retry-After": "1"})
+            response = error_response(refusal.code, refusal.message, None, 503, {"Retry-After": STORAGE_RETRY_AFTER})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

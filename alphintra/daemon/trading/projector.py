@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
+from alphintra.daemon.trading.views import order_extras, order_view
 from alphintra.engine import _node_recovery
 from alphintra.engine.clock import TestClock
 from alphintra.engine.core.events import OrderFilled
@@ -273,6 +274,7 @@ def _order_row(order: Order, seq: int) -> dict[str, Any]:
         "post_only": order.post_only,
         "reduce_only": order.reduce_only,
         "parent_order_id": order.parent_order_id,
+        "params": order_extras(order_view(order)),
         "reason": order.status_message or None,
         "created_at": order.created_at,
         "updated_at": order.updated_at,

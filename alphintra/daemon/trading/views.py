@@ -26,6 +26,30 @@ def order_view(order: Order) -> dict[str, Any]:
     return data
 
 
+# The order view's fields that the projection's orders table has no column for: the projector keeps them in the
+# row's ``params`` so an archived order (retention) is served in the live view's shape. Defaults for rows
+# projected before they were kept.
+ORDER_EXTRAS: dict[str, Any] = {
+    "contingency_type": "NONE",
+    "display_quantity": None,
+    "filled_notional": "0",
+    "linked_order_ids": [],
+    "reject_reason": None,
+    "status_before_cancel": None,
+    "tags": [],
+    "trade_ids": [],
+    "trailing_offset": None,
+    "trailing_offset_type": None,
+    "triggered_price": None,
+    "venue_order_id": None,
+}
+
+
+def order_extras(view: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`ORDER_EXTRAS` of an :func:`order_view`."""
+    return {key: view.get(key, default) for key, default in ORDER_EXTRAS.items()}
+
+
 def fill_view(event: OrderFilled, order: Order) -> dict[str, Any]:
     return {
         "id": event.trade_id,
@@ -43,4 +67,4 @@ def fill_view(event: OrderFilled, order: Order) -> dict[str, Any]:
     }
 
 
-__all__ = ["fill_view", "order_view"]
+__all__ = ["ORDER_EXTRAS", "fill_view", "order_extras", "order_view"]

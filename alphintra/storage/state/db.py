@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,11 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         if database and database != ":memory:" and not database.startswith("file:"):
             file = Path(database).expanduser()
             file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # SQLite gives its -wal, -shm and -journal files the database file's mode: create that one 0600.
-            os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
+            # SQLite gives its -wal, -shm and -journal files the database file's mode: create that one 0600. Only a
+            # missing one (O_EXCL): closing any descriptor of the file drops every POSIX lock this process holds on it,
+            # SQLite's included, and another process closing its last connection then deletes the live WAL.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         engine = create_engine(
             parsed,
             echo=echo,

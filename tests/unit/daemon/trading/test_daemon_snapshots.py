@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from trading_support import Engine, wait_for
 
+from alphintra.formatting import ns_from_iso
+
 MakeEngine = Callable[..., Engine]
 
 
@@ -35,10 +37,28 @@ def make_engine(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 def exact(view: dict[str, Any]) -> dict[str, Any]:
     """A trade view with its amounts as numbers (the projection stores them normalised: 3001.5 for 3001.50) and
-    its time in microseconds (the projection's datetime precision)."""
+    its time in whole microseconds (the projection's datetime precision)."""
     out = {k: Decimal(v) if k in ("quantity", "price", "fee") else v for k, v in view.items()}
-    out["timestamp"] = view["timestamp"] // 1000
+    out["timestamp"] = micros(view["timestamp"])
     return out
+
+
+_AMOUNTS = ("quantity", "price", "stop_price", "filled_quantity", "leaves_quantity", "average_price", "filled_notional")
+
+
+def comparable(view: dict[str, Any]) -> dict[str, Any]:
+    """An order view with amounts as numbers and times in microseconds (what the projection keeps)."""
+    out = {k: (None if v is None else Decimal(v)) if k in _AMOUNTS else v for k, v in view.items()}
+    out["fees"] = {asset: Decimal(amount) for asset, amount in view["fees"].items()}
+    for key in ("created_at", "updated_at", "expires_at"):
+        out[key] = micros(view[key])
+    return out
+
+
+def micros(text: str | None) -> int | None:
+    """An API time (ISO-8601 text) in whole microseconds."""
+    ns = ns_from_iso(text)
+    return None if ns is None else ns // 1000
 
 
 def balances(engine: Engine) -> dict[str, tuple[Decimal, Decimal]]:
@@ -97,6 +117,11 @@ def test_finished_orders_leave_memory_and_are_served_from_the_projection(make_en
     assert (view["id"], view["client_order_id"], view["status"]) == (first["id"], "gone", "FILLED")
     assert Decimal(view["filled_quantity"]) == Decimal("0.1")
     assert Decimal(view["average_price"]) == Decimal(first["average_price"])
+    assert set(view) == set(first)  # the archived view has the live view's shape
+    for key in ("created_at", "updated_at", "expires_at"):
+        assert isinstance(view[key], str) or view[key] is None, key
+        assert micros(view[key]) == micros(first[key]), key
+    assert comparable(view) == comparable(first)
     served_trade = c.get(f"/api/v1/trades/{trade['id']}")
     assert served_trade.status_code == 200
     assert exact(served_trade.json()) == exact(trade)

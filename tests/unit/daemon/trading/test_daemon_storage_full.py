@@ -71,7 +71,7 @@ def test_a_full_disk_refuses_undoes_turns_read_only_and_recovers(engine: Engine)
     refused = c.post("/api/v1/orders", json=limit("lost"))
     assert refused.status_code == 503, refused.text
     assert refused.json()["error"] == "storage_unavailable"
-    assert refused.headers["Retry-After"] == "1"
+    assert refused.headers["Retry-After"] == "5"
     # The engine's memory is what the journal holds: no order "lost", no lock for it.
     listed = c.get("/api/v1/orders").json()
     assert [o["client_order_id"] for o in listed] == ["kept"]
@@ -91,6 +91,7 @@ def test_a_full_disk_refuses_undoes_turns_read_only_and_recovers(engine: Engine)
     # Read-only: a new order (and any other change) is refused before it reaches the engine; reads still work.
     again = c.post("/api/v1/orders", json=limit("lost"))
     assert again.status_code == 503 and again.json()["error"] == "storage_unavailable"
+    assert again.headers["Retry-After"] == "5"  # the read-only gate answers like the engine's refusal
     cancel = c.delete(f"/api/v1/orders/{kept['id']}")
     assert cancel.status_code == 503
     assert c.get(f"/api/v1/orders/{kept['id']}").json()["status"] == "ACCEPTED"

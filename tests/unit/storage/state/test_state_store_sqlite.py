@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -120,3 +122,31 @@ def test_any_storable_decimal_round_trips_exactly(roundtrip_store: StateStore, v
     roundtrip_store.upsert_position({"account_id": "main", "symbol": "X", "quantity": value, "average_price": value})
     got = roundtrip_store.get_position("main", "X")
     assert got.quantity == value and got.average_price == value
+
+
+def test_a_second_store_on_the_same_file_keeps_the_first_ones_writes_visible_to_other_processes(
+    tmp_path: Path,
+) -> None:
+    """Opening another store on a file this process already uses must not drop SQLite's locks (closing any
+    descriptor of the file drops them all): another process closing its connection then deleted the live WAL,
+    and everything written after that was seen by this process alone (a daemon's halt the CLI never saw)."""
+    path = tmp_path / "state.db"
+    first = StateStore(f"sqlite:///{path}")
+    first.create_all()
+    first.set_risk_limit("max_order_qty", "5", changed_by="alice")
+    second = StateStore(f"sqlite:///{path}")  # as the daemon's risk keeper, strategy manager ... each open one
+    second.list_risk_limits()
+    # Another process (the CLI) reads and closes its connection.
+    other = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]).fetchall(); c.close()"
+    subprocess.run([sys.executable, "-c", other, str(path), _READ], check=True, timeout=60)
+    first.set_risk_limit("max_order_qty", "3", changed_by="bob")
+    read = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall())"
+    seen = subprocess.run(
+        [sys.executable, "-c", read, str(path), _READ], check=True, timeout=60, capture_output=True, text=True
+    )
+    assert "3" in seen.stdout and "5" not in seen.stdout, seen.stdout
+    first.close()
+    second.close()
+
+
+_READ = "select value from risk_limits where name = 'max_order_qty'"
