@@ -71,9 +71,24 @@ class EngineSettings(_Section):
     )
     tcp: str | None = Field(default=None, description="HOST:PORT to listen on TCP (JWT required on every request)")
     jwt_secret: SecretStr | None = Field(default=None, description="HMAC secret for JWTs; generated on first use")
-    journal_fsync: Literal["every", "group"] = "every"
-    group_commit_ms: int = Field(default=5, ge=1, le=1000)
-    snapshot_every: int = Field(default=10_000, ge=100)
+    journal_fsync: Literal["every", "group"] = Field(
+        default="every",
+        description="every: each batch of commands the engine runs together is written and fsync-ed before any of "
+        "its callers is answered; group: the engine also waits up to group_commit_ms after a batch's first command "
+        "for more to share the fsync (more throughput, more latency). Either way nothing is acknowledged before fsync",
+    )
+    group_commit_ms: int = Field(
+        default=5, ge=1, le=1000, description="journal_fsync = group: how long a batch waits for more commands"
+    )
+    snapshot_every: int = Field(
+        default=10_000, ge=100, description="journal records between snapshots; a restart replays only those after one"
+    )
+    order_retention: int = Field(
+        default=1_000, ge=0, description="finished orders kept in the engine's memory (newest); older ones leave it"
+    )
+    order_retention_s: int = Field(
+        default=3_600, ge=0, description="finished orders older than this (seconds) leave the engine's memory"
+    )
     confirm_notional: Decimal = Field(default=Decimal("10000"), ge=0)
     account: str = Field(default="main", min_length=1)
     starting_cash: Decimal = Field(default=Decimal("100000"), ge=0)

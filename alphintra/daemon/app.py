@@ -136,13 +136,16 @@ def create_app(
         "/ready",
         response_model=ReadyResponse,
         tags=["observability"],
-        responses={503: {"description": "engine starting, stopping or failed"}},
+        responses={503: {"description": "engine starting, stopping, failed, or read-only (journal not writable)"}},
     )
     def ready() -> ReadyResponse:
         """The engine is started and its journal replayed; 503 until then."""
-        state = str(host.status().get("state", "")) or None
+        status = host.status()
+        state = str(status.get("state", "")) or None
         if not host.ready:
-            raise NotReadyError(f"engine is not ready (state {state or 'unknown'})")
+            reason = status.get("reason")  # e.g. read-only after a failed journal write
+            why = f": {reason}" if reason else ""
+            raise NotReadyError(f"engine is not ready (state {state or 'unknown'}){why}")
         return ReadyResponse(ready=True, state=state)
 
     @app.get("/metrics", tags=["observability"], response_class=Response)

@@ -59,6 +59,12 @@ class EngineMetrics:
         self.websocket_clients = Gauge(
             "websocket_clients", "WebSocket clients connected", namespace=NAMESPACE, registry=reg
         )
+        self.storage_read_only = Gauge(
+            "storage_read_only",
+            "1 while the engine is read-only because its journal could not be written (disk full, I/O error)",
+            namespace=NAMESPACE,
+            registry=reg,
+        )
         if process:
             ProcessCollector(registry=reg)
             PlatformCollector(registry=reg)

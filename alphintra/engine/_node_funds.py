@@ -3,14 +3,16 @@ rule, and the capacity the simulated venue asks for before each fill.
 
 These are the funding rules of :class:`~alphintra.engine.node.TradingNode`, kept apart from its command and
 event flow; they read the node but never journal or emit (the node journals the locks, see
-``TradingNode._reserve_and_record``).
+``reserve_and_record``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from alphintra.engine.commands import OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderType, RejectReason
 from alphintra.engine.core.errors import OrderRejectedError, ValidationError
 from alphintra.engine.core.events import OrderInitialized
@@ -22,6 +24,8 @@ from alphintra.engine.core.orders import Order
 if TYPE_CHECKING:
     from alphintra.engine.node import TradingNode
 
+# The tag of the orders a margin call places (they close the positions of an account below its maintenance margin).
+MARGIN_CALL = "margin-call"
 _BPS = Decimal(10_000)
 _ZERO = Decimal(0)
 # The ledger's refusals that mean "the account cannot fund this order" (an order rejection, not an engine error).
@@ -128,4 +132,99 @@ def _margin_capacity(ledger: Ledger, order: Order, price: Decimal, fee_rate: Dec
     return max(q, (leverage * equity - other + q * price) / denom, _ZERO)
 
 
-__all__ = ["capacity", "check_reduce_only", "reservation_price", "reserve"]
+def margin_call(node: TradingNode) -> list[Order]:
+    """:meth:`TradingNode.check_margin` (see there): cancel and close the accounts below maintenance margin."""
+    placed: list[Order] = []
+    ledger = node.ledger
+    for account in ledger.accounts():
+        if ledger.account_mode(account) is not AccountMode.MARGIN:
+            continue
+        if any(o.account == account and MARGIN_CALL in o.tags for o in node._open.values()):
+            continue  # already being closed
+        shortfall = ledger.maintenance_shortfall(account)
+        if shortfall is None:
+            continue
+        equity, requirement = shortfall
+        now = node.clock.now_ns()
+        node._record(
+            {
+                "type": "MarginCall",
+                "account": account,
+                "equity": str(equity),
+                "requirement": str(requirement),
+                "ts": now,
+            }
+        )
+        node.cancel_all(account=account, reason="margin call")
+        for symbol, position in ledger.positions(account).items():
+            if position.quantity == 0:
+                continue
+            side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
+            request = OrderRequest(
+                account=account,
+                symbol=symbol,
+                side=side,
+                quantity=abs(position.quantity),
+                reduce_only=True,
+                tags=(MARGIN_CALL,),
+            )
+            with contextlib.suppress(OrderRejectedError):  # e.g. no price yet: the next check tries again
+                placed.append(node.submit(request))
+    return placed
+
+
+def reserve_and_record(
+    node: TradingNode,
+    account: str,
+    order_id: str,
+    inst: Instrument,
+    side: OrderSide,
+    qty: Decimal,
+    price: Decimal | None,
+    *,
+    replacing: Reservation | None = None,
+) -> Reservation:
+    """Lock funds for a working order and journal the lock; raises (journaling nothing) when it cannot be funded.
+
+    ``replacing`` is the order's current lock, swapped for the new one: released first (its funds count
+    towards the new lock) and put back unchanged if the new lock is refused.
+    """
+    if replacing is None:
+        res = reserve(node.ledger, account, order_id, inst, side, qty, price)
+    else:
+        node.ledger.release(order_id)
+        try:
+            res = reserve(node.ledger, account, order_id, inst, side, qty, price)
+        except Exception:
+            reserve(node.ledger, account, order_id, inst, side, replacing.remaining, replacing.price)
+            raise
+        node.record({"type": "Released", "order_id": order_id})
+    record_reserved(node, res)
+    return res
+
+
+def record_reserved(node: TradingNode, res: Reservation) -> None:
+    """Journal a lock (the one place a ``Reserved`` record is built; :meth:`TradingNode.replay` reads it back)."""
+    node.record(
+        {
+            "type": "Reserved",
+            "order_id": res.order_id,
+            "account": res.account_id,
+            "symbol": res.symbol,
+            "side": res.side.value,
+            "quantity": str(res.remaining),
+            "price": None if res.price is None else str(res.price),
+        }
+    )
+
+
+__all__ = [
+    "MARGIN_CALL",
+    "capacity",
+    "check_reduce_only",
+    "margin_call",
+    "record_reserved",
+    "reservation_price",
+    "reserve",
+    "reserve_and_record",
+]

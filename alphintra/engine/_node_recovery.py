@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 def replay(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
     """Rebuild orders, balances and positions from journal records (into a fresh node). Returns the count."""
-    if node.orders:
-        raise ConflictError("replay needs a fresh node")
+    if node.orders and not node._restored:
+        raise ConflictError("replay needs a fresh node (or one restored from a snapshot)")
     node._replaying = True
     ledger = node.ledger
     count = 0

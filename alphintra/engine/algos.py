@@ -597,6 +597,61 @@ class AlgoEngine:
             if algo.status is AlgoStatus.RUNNING:
                 self._arm(algo)
 
+    def to_state(self) -> dict[str, Any]:
+        """Every algorithm and the id counter, for a journal snapshot (:meth:`from_state` reads it back)."""
+        return {
+            "seq": self._seq,
+            "algos": [
+                {
+                    "algo_id": a.algo_id,
+                    "kind": a.kind,
+                    "account": a.account,
+                    "symbol": a.symbol,
+                    "side": a.side.value,
+                    "quantity": str(a.quantity),
+                    "plan": [[s.due_ns, str(s.quantity)] for s in a.plan],
+                    "end_ns": a.end_ns,
+                    "limit_price": None if a.limit_price is None else str(a.limit_price),
+                    "guard": a.guard.value,
+                    "strategy": a.strategy,
+                    "tags": list(a.tags),
+                    "status": a.status.value,
+                    "ended": a.ended,
+                    "next_slice": a.next_slice,
+                    "children": list(a.children),
+                    "notes": [[k, v] for k, v in sorted(a.notes.items())],
+                }
+                for a in self._algos.values()
+            ],
+        }
+
+    def from_state(self, state: Mapping[str, Any]) -> None:
+        """Replace every algorithm with those of :meth:`to_state` (timers are re-armed by :meth:`resume`)."""
+        self._algos.clear()
+        self._seq = int(state.get("seq", 0))
+        for raw in state.get("algos", ()):
+            self.restore_record({**raw, "type": "AlgoStarted"})
+            algo = self._algos[str(raw["algo_id"])]
+            algo.status = AlgoStatus(raw["status"])
+            algo.ended = bool(raw["ended"])
+            algo.next_slice = int(raw["next_slice"])
+            algo.children = [str(c) for c in raw["children"]]
+            algo.notes = {int(k): str(v) for k, v in raw["notes"]}
+
+    def is_running(self, algo_id: str) -> bool:
+        algo = self._algos.get(algo_id)
+        return algo is not None and algo.status is AlgoStatus.RUNNING
+
+    def forget(self, order_ids: set[str]) -> None:
+        """Finished algorithms whose children all left memory leave with them (retention of finished orders)."""
+        for algo_id in [
+            a.algo_id
+            for a in self._algos.values()
+            if a.status is not AlgoStatus.RUNNING
+            and all(c in order_ids or c not in self.node.orders for c in a.children)
+        ]:
+            del self._algos[algo_id]
+
 
 __all__ = [
     "NS_PER_DAY",

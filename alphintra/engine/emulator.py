@@ -23,10 +23,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from alphintra.engine._node_funds import reserve_and_record
 from alphintra.engine.core.enums import (
     ContingencyType,
     OrderSide,
@@ -249,7 +251,7 @@ class OrderEmulator:
                 # A market order in the book may walk up to the collar: lock what it may cost, not the trigger.
                 price = inst.round_price(price * (1 + model.market_collar_bps / _BPS), "up")
             try:
-                node._reserve_and_record(order.account, order.id, inst, order.side, order.leaves_quantity, price)
+                reserve_and_record(node, order.account, order.id, inst, order.side, order.leaves_quantity, price)
             except ValidationError as exc:
                 node.emit(
                     order, OrderRejected(order.id, now, reason=RejectReason.INSUFFICIENT_BALANCE, message=exc.message)
@@ -392,7 +394,7 @@ class OrderEmulator:
         now = node.clock.now_ns()
         if is_take_profit:
             inst = node.instruments.get(leg.symbol)
-            node._reserve_and_record(leg.account, leg.id, inst, leg.side, leg.leaves_quantity, leg.price)
+            reserve_and_record(node, leg.account, leg.id, inst, leg.side, leg.leaves_quantity, leg.price)
             node._route(leg)
         else:
             node.emit(leg, OrderSubmitted(leg.id, now))
@@ -428,6 +430,62 @@ class OrderEmulator:
             )
         else:
             node.send_to_venue(order, key=order.id)
+
+    # -- snapshots ------------------------------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """The journaled part of the emulator (its OCO and bracket links) for a snapshot. Armed stops, iceberg
+        slices and waiting stops are not saved: :meth:`resume` rebuilds them from the orders, as after a replay."""
+        plain_oco = {a: b for a, b in self._oco.items() if a not in self._parent}
+        return {
+            "oco": sorted([a, b] for a, b in plain_oco.items() if a < b),
+            "brackets": sorted([entry, tp, sl] for entry, (tp, sl) in self._bracket.items()),
+        }
+
+    def from_state(self, state: Mapping[str, Any]) -> None:
+        """Replace every link with those of :meth:`to_state` (the per-run state is left to :meth:`resume`)."""
+        for table in (
+            self._armed,
+            self._slice_no,
+            self._slice_left,
+            self._key_order,
+            self._oco,
+            self._bracket,
+            self._parent,
+            self._waiting,
+        ):
+            table.clear()
+        for a, b in state.get("oco", ()):
+            self.restore_record({"kind": "oco", "a": a, "b": b})
+        for entry, tp, sl in state.get("brackets", ()):
+            self.restore_record({"kind": "bracket", "entry": entry, "tp": tp, "sl": sl})
+
+    def forget(self, order_ids: set[str]) -> None:
+        """Drop what the emulator keeps of finished orders that leave memory (their links, slice counters)."""
+        for a in [a for a in self._oco if a in order_ids]:
+            del self._oco[a]
+        for entry in [e for e in self._bracket if e in order_ids]:
+            del self._bracket[entry]
+        for leg in [leg for leg in self._parent if leg in order_ids]:
+            del self._parent[leg]
+        for key in [k for k, o in self._key_order.items() if o in order_ids]:
+            del self._key_order[key]
+        for order_id in order_ids:
+            self._slice_no.pop(order_id, None)
+            self._slice_left.pop(order_id, None)
+
+    def linked(self, order_id: str) -> list[str]:
+        """The orders ``order_id`` is tied to (OCO sibling, bracket entry or legs): they leave memory together."""
+        out = []
+        if order_id in self._oco:
+            out.append(self._oco[order_id])
+        if order_id in self._parent:
+            entry = self._parent[order_id]
+            out.append(entry)
+            out.extend(self._bracket.get(entry, ()))
+        if order_id in self._bracket:
+            out.extend(self._bracket[order_id])
+        return out
 
 
 __all__ = ["OrderEmulator"]

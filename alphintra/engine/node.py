@@ -23,15 +23,23 @@ rule and the venue's fill capacity) and ``_node_recovery`` (journal replay and r
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import partial
 from typing import Any, Protocol
 
-from alphintra.engine import _node_recovery
-from alphintra.engine._node_funds import capacity, check_reduce_only, reservation_price, reserve
+from alphintra.engine import _node_recovery, _node_snapshot
+from alphintra.engine._node_funds import (
+    MARGIN_CALL,
+    capacity,
+    check_reduce_only,
+    margin_call,
+    record_reserved,
+    reservation_price,
+    reserve,
+    reserve_and_record,
+)
 from alphintra.engine.algos import AlgoEngine, AlgoProgress, TwapRequest, VwapRequest
 from alphintra.engine.clock import Clock
 from alphintra.engine.commands import BracketRequest, OrderRequest
@@ -60,7 +68,7 @@ from alphintra.engine.core.events import (
 )
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.core.ledger import Ledger
-from alphintra.engine.core.ledger_types import AccountMode, Reservation
+from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.engine.core.validation import check_order
 from alphintra.engine.data import Bar, QuoteTick, TradeTick
@@ -72,8 +80,6 @@ from alphintra.engine.venue.simulated import SimulatedVenue
 _log = logging.getLogger("alphintra.engine.node")
 _EMULATED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 _TERMINAL_EVENTS = (OrderCanceled, OrderExpired, OrderRejected)
-# The tag of the orders a margin call places (they close the positions of an account below its maintenance margin).
-MARGIN_CALL = "margin-call"
 
 
 class JournalSink(Protocol):
@@ -123,15 +129,19 @@ class TradingNode:
         self.listeners: list[OrderListener] = []
         self.emulator = OrderEmulator(self)
         self._client_ids: dict[tuple[str, str], str] = {}
+        # Client order ids of orders that left memory (retention), as 64-bit digests: still used for good.
+        self._used_client_ids: set[int] = set()
+        self._finished: dict[str, int] = {}  # finished order id -> when it finished, in that order (retention)
         self._seq = 0
         self._replaying = False
+        self._restored = False  # a snapshot was restored: the records after it replay on top
         self._expiring: set[str] = set()
         self._venue_timers = 0
         self._cancel_reasons: dict[str, str] = {}
         self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
         for inst in instruments:
             self.ledger.register(inst)
-        venue.bind(self, capacity=partial(capacity, self), schedule=self._schedule_venue)
+        self.bind_venue(venue)
         self.algos = AlgoEngine(self)
 
     # -- accounts -------------------------------------------------------------------------------------------
@@ -190,6 +200,7 @@ class TradingNode:
         """Keep the working-order index in step with ``order``'s state (after each event applied to it)."""
         if order.is_terminal:
             self._open.pop(order.id, None)
+            self._finished.setdefault(order.id, order.updated_at)
         else:
             self._open[order.id] = order
 
@@ -200,45 +211,7 @@ class TradingNode:
         ``margin-call``), as a broker would do; a ``MarginCall`` record says why in the journal. While those orders
         work the account is not called again. Returns the orders placed.
         """
-        placed: list[Order] = []
-        if self._replaying:
-            return placed
-        ledger = self.ledger
-        for account in ledger.accounts():
-            if ledger.account_mode(account) is not AccountMode.MARGIN:
-                continue
-            if any(o.account == account and MARGIN_CALL in o.tags for o in self._open.values()):
-                continue  # already being closed
-            shortfall = ledger.maintenance_shortfall(account)
-            if shortfall is None:
-                continue
-            equity, requirement = shortfall
-            now = self.clock.now_ns()
-            self._record(
-                {
-                    "type": "MarginCall",
-                    "account": account,
-                    "equity": str(equity),
-                    "requirement": str(requirement),
-                    "ts": now,
-                }
-            )
-            self.cancel_all(account=account, reason="margin call")
-            for symbol, position in ledger.positions(account).items():
-                if position.quantity == 0:
-                    continue
-                side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
-                request = OrderRequest(
-                    account=account,
-                    symbol=symbol,
-                    side=side,
-                    quantity=abs(position.quantity),
-                    reduce_only=True,
-                    tags=(MARGIN_CALL,),
-                )
-                with contextlib.suppress(OrderRejectedError):  # e.g. no price yet: the next check tries again
-                    placed.append(self.submit(request))
-        return placed
+        return [] if self._replaying else margin_call(self)
 
     def last_price(self, symbol: str) -> Decimal | None:
         return self.last_prices.get(symbol)
@@ -261,6 +234,10 @@ class TradingNode:
             existing = self.by_client_id(account, request.client_order_id)
             if existing is not None:
                 return existing
+            if _node_snapshot.client_key(account, request.client_order_id) in self._used_client_ids:
+                raise ConflictError(
+                    f"client_order_id {request.client_order_id!r} was used by an earlier order of account {account}"
+                )
         now = self.clock.now_ns()
         order_id = f"{self.id_prefix}-{self._seq + 1:08d}"
         init = OrderInitialized(
@@ -311,7 +288,7 @@ class TradingNode:
         if self.journal is not None:  # a backtest keeps no journal: no record to build
             res = self.ledger.reservation(order_id)
             if res is not None:
-                self._record_reserved(res)
+                record_reserved(self, res)
         if not hold:
             self._route(order)
         return order
@@ -505,7 +482,7 @@ class TradingNode:
             # Re-size the lock first: if the account cannot fund the larger order, nothing changes.
             new_leaves = (qty if qty is not None else order.quantity) - order.filled_quantity
             new_price = px if px is not None else res.price
-            self._reserve_and_record(order.account, order.id, inst, order.side, new_leaves, new_price, replacing=res)
+            reserve_and_record(self, order.account, order.id, inst, order.side, new_leaves, new_price, replacing=res)
         self._emit(order, OrderUpdated(order.id, self.clock.now_ns(), quantity=qty, price=px, stop_price=stop))
         key = self.emulator.venue_key(order)
         if key is not None and self.venue.is_working(key) and (qty is not None or px is not None):
@@ -676,49 +653,6 @@ class TradingNode:
         self._venue_timers += 1
         self.clock.set_timer(f"venue:{self._venue_timers}", lambda _name, _ts: action(), at_ns=due_ns)
 
-    def _reserve_and_record(
-        self,
-        account: str,
-        order_id: str,
-        inst: Instrument,
-        side: OrderSide,
-        qty: Decimal,
-        price: Decimal | None,
-        *,
-        replacing: Reservation | None = None,
-    ) -> Reservation:
-        """Lock funds for a working order and journal the lock; raises (journaling nothing) when it cannot be funded.
-
-        ``replacing`` is the order's current lock, swapped for the new one: released first (its funds count
-        towards the new lock) and put back unchanged if the new lock is refused.
-        """
-        if replacing is None:
-            res = reserve(self.ledger, account, order_id, inst, side, qty, price)
-        else:
-            self.ledger.release(order_id)
-            try:
-                res = reserve(self.ledger, account, order_id, inst, side, qty, price)
-            except Exception:
-                reserve(self.ledger, account, order_id, inst, side, replacing.remaining, replacing.price)
-                raise
-            self._record({"type": "Released", "order_id": order_id})
-        self._record_reserved(res)
-        return res
-
-    def _record_reserved(self, res: Reservation) -> None:
-        """Journal a lock (the one place a ``Reserved`` record is built; :meth:`replay` reads it back)."""
-        self._record(
-            {
-                "type": "Reserved",
-                "order_id": res.order_id,
-                "account": res.account_id,
-                "symbol": res.symbol,
-                "side": res.side.value,
-                "quantity": str(res.remaining),
-                "price": None if res.price is None else str(res.price),
-            }
-        )
-
     def _route(self, order: Order) -> None:
         now = self.clock.now_ns()
         self._emit(order, OrderSubmitted(order.id, now))
@@ -819,6 +753,29 @@ class TradingNode:
     def resume(self) -> None:
         """After a replay: put working orders back on the venue and re-arm the emulator, oldest first."""
         _node_recovery.resume(self)
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """The node's journaled state as a JSON-safe dict (see :mod:`alphintra.engine._node_snapshot`)."""
+        return _node_snapshot.snapshot_state(self)
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """Put a :meth:`snapshot_state` back; :meth:`replay` the records after it, then :meth:`resume`."""
+        _node_snapshot.restore(self, state)
+
+    def bind_venue(self, venue: SimulatedVenue) -> None:
+        self.venue = venue
+        venue.bind(self, capacity=partial(capacity, self), schedule=self._schedule_venue)
+
+    def rewind(self, state: Mapping[str, Any] | None, records: Iterable[Mapping[str, Any]]) -> int:
+        """Back to what the journal holds (a snapshot's ``node`` part, or None, and the records after it) on a fresh
+        venue; then :meth:`resume`. For a store that failed to write what the node did (see ``_node_snapshot``)."""
+        old = self.venue
+        venue = SimulatedVenue(old.instruments, old.model, name=old.name, now=self.clock.now_ns)
+        return _node_snapshot.rewind(self, venue, state, records)
+
+    def forget_finished(self, *, keep: int, max_age_ns: int) -> int:
+        """Retention: finished orders beyond the newest ``keep`` or older than ``max_age_ns`` leave memory."""
+        return _node_snapshot.forget_finished(self, keep=keep, max_age_ns=max_age_ns, now_ns=self.clock.now_ns())
 
 
 __all__ = ["MARGIN_CALL", "JournalSink", "OrderListener", "PreTradeCheck", "TradingNode"]

@@ -29,6 +29,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.lifecycle import HostState
+from alphintra.daemon.trading.archive import Archive
+from alphintra.daemon.trading.durability import (
+    STORAGE_CHECK,
+    BatchJournal,
+    SnapshotPart,
+    Snapshots,
+    StorageGuard,
+    as_storage_error,
+)
+from alphintra.engine._node_snapshot import capture as capture_node
 from alphintra.engine.clock import LiveClock
 from alphintra.engine.core.events import OrderEvent, OrderFilled
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
@@ -37,7 +47,7 @@ from alphintra.engine.node import TradingNode
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
 from alphintra.engine.venue.simulated import SimulatedVenue
-from alphintra.errors import NotFoundError, OperationFailed
+from alphintra.errors import NotFoundError, OperationFailed, StorageUnavailable
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -48,6 +58,8 @@ if TYPE_CHECKING:
 log = get_logger("daemon.trading")
 T = TypeVar("T")
 _BATCH = 256
+# A start scans the newest segment and the one a snapshot falls in: smaller segments bound that work.
+JOURNAL_SEGMENT_BYTES = 16 * 1024 * 1024
 # Another thread holding the GIL (the projector, the event loop) keeps the engine thread waiting up to this long
 # after each blocking call; Python's default of 5 ms would put 5 ms into an order's round trip.
 _SWITCH_INTERVAL_S = 0.0005
@@ -71,44 +83,6 @@ def _settle_async(items: list[tuple[asyncio.Future[Any], Any, BaseException | No
             fut.set_result(value)
         else:
             fut.set_exception(failure)
-
-
-class BatchJournal:
-    """The node's journal sink: records gather in memory while the engine thread runs a batch and reach the file
-    in one ``append_many`` (one write) at :meth:`sync`, right before its fsync. Nothing is acknowledged before
-    that sync, so a crash can only lose records nobody was told about -- and the engine thread makes one system
-    call per batch instead of one per record (each would let another thread take the GIL)."""
-
-    def __init__(self, journal: Any) -> None:
-        self.journal = journal
-        self._pending: list[dict[str, Any]] = []
-        self._lock = threading.Lock()  # strategies may journal from the stopping thread after the engine's end
-
-    def append(self, record: dict[str, Any]) -> int:
-        with self._lock:
-            self._pending.append(record)
-            return int(self.journal.last_seq) + len(self._pending)
-
-    @property
-    def last_seq(self) -> int:
-        return int(self.journal.last_seq) + len(self._pending)
-
-    def write(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, []
-            if pending:
-                self.journal.append_many(pending)
-
-    def sync(self) -> int:
-        self.write()
-        return int(self.journal.sync())
-
-    def close(self) -> None:
-        self.write()
-        self.journal.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.journal, name)
 
 
 # Instruments of a fresh paper session when neither the config nor the market store names any.
@@ -148,15 +122,30 @@ class TradingHost:
         self._published: list[tuple[str, str, Any]] = []
         self._last_busy = 0.0  # monotonic time the engine last ran a batch of commands
         self._order_counters: dict[str, Any] = {}
+        engine = settings.engine
+        # journal_fsync "group": the engine waits up to group_commit_ms for more commands to share a batch's fsync.
+        self._group_s = engine.group_commit_ms / 1000 if engine.journal_fsync == "group" else 0.0
+        self.guard = StorageGuard()
+        self.archive = Archive(settings.effective_database_url)  # orders past retention, from the projection
+        self.snapshots: Snapshots | None = None
+        self._next_retention = 0.0
 
     # -- EngineHost -----------------------------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
-        return self.state is HostState.RUNNING
+        """Running and able to write its journal (read-only mode is not ready: orders are refused)."""
+        return self.state is HostState.RUNNING and not self.guard.read_only
 
     def attach(self, app: FastAPI) -> None:
+        from starlette.middleware import Middleware
+
+        from alphintra.daemon.app import API_PREFIX
+        from alphintra.daemon.trading.durability import ReadOnlyGate
+
         self.app = app
+        # Innermost (appended, not add_middleware's outermost): authentication answers first.
+        app.user_middleware.append(Middleware(ReadOnlyGate, guard=self.guard, api_prefix=API_PREFIX))
 
     def routers(self) -> list[APIRouter]:
         from alphintra.daemon.trading.routes import build_routers
@@ -200,10 +189,16 @@ class TradingHost:
             self.risk_watch.close()
         if self._projector is not None:
             self._projector.close()
+        if self.snapshots is not None:
+            self.snapshots.close()
         if self.journal is not None:
-            self.journal.close()
+            try:
+                self.journal.close()
+            except StorageUnavailable as exc:  # read-only to the end: what waited was never acknowledged
+                log.error("journal closed without its last records (never acknowledged): %s", exc)
         if self.risk_store is not None:
             self.risk_store.close()
+        self.archive.close()
         self.state = HostState.STOPPED
 
     def flush(self) -> None:
@@ -219,7 +214,11 @@ class TradingHost:
             "open_orders": 0 if node is None else node.open_count(),
             "symbols": [] if node is None else node.instruments.symbols(),
             "journal_seq": None if self.journal is None else self.journal.last_seq,
+            "snapshot_seq": None if self.snapshots is None else self.snapshots.last_seq,
             "account": self.settings.engine.account,
+            "storage": self.guard.status(),
+            # Why /ready says no while the engine runs (read-only after a failed journal write).
+            "reason": None if not self.guard.read_only else f"read-only: {self.guard.reason}",
         }
 
     # -- commands -------------------------------------------------------------------------------------------
@@ -274,9 +273,18 @@ class TradingHost:
         venue = SimulatedVenue(instruments, FillModel(mode="book"), now=clock.now_ns)
         paper = settings.paper
         liquidity = LiquidityModel(paper.liquidity_levels, paper.liquidity_spread_bps, paper.liquidity_level_notional)
+        # The host writes and fsyncs once per batch of commands itself (engine.journal_fsync, group_commit_ms), before
+        # answering any caller of the batch; the journal's own time and count bounds are set out of its way.
         self.journal = BatchJournal(
-            Journal(paths.journal, fsync="group", group_records=1_000_000, group_interval_ms=60_000)
+            Journal(
+                paths.journal,
+                fsync="group",
+                group_records=1_000_000,
+                group_interval_ms=60_000,
+                segment_bytes=JOURNAL_SEGMENT_BYTES,
+            )
         )
+        self.snapshots = Snapshots(self.journal, settings.engine.snapshot_every)
         node = TradingNode(
             instruments=instruments,
             venue=venue,
@@ -285,7 +293,12 @@ class TradingHost:
             liquidity=liquidity,
             risk=self._risk(),
         )
+        self.snapshots.register(
+            "node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state)
+        )
         snapshot, records = self.journal.replay()
+        if snapshot is not None:
+            self.snapshots.restore(snapshot.seq, snapshot.state)
         count = node.replay(rec.record for rec in records)
         node.journal = self.journal
         if self.account not in node.ledger.accounts():
@@ -388,19 +401,12 @@ class TradingHost:
         node = self.node
         assert node is not None
         while not self._stop.is_set():
-            timeout = max(0.0, min(self._next_bar - time.monotonic(), 0.05))
-            batch: list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]] = []
-            try:
-                item = self._queue.get(timeout=timeout)
-                while item is not None:
-                    batch.append(item)
-                    if len(batch) >= _BATCH:
-                        break
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                pass
+            batch = self._next_batch()
             if batch:
                 self._last_busy = time.monotonic()
+            if self.guard.read_only:
+                self._run_read_only(batch)
+                continue
             results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
             for fn, fut in batch:
                 if isinstance(fut, Future) and not fut.set_running_or_notify_cancel():
@@ -414,13 +420,22 @@ class TradingHost:
                 if self.settings.paper.feed == "generator" and time.monotonic() >= self._next_bar:
                     self._next_bar += self._interval
                     self._tick_all()
+            except Exception as exc:
+                # What ran before the failure was journaled as it happened: the sync below makes it durable (or
+                # fails, and then nothing of the batch stands); the callers' own commands completed.
+                log.exception("engine loop failure: %s", exc)
+            try:
                 self.journal.sync()
             except Exception as exc:
-                log.exception("engine loop failure: %s", exc)
-                err = OperationFailed(f"the engine could not make the change durable: {exc}")
-                results = [(fut, None, failure or err) for fut, _, failure in results]
+                failure = as_storage_error(exc)
+                # Nothing of this batch is on disk: no caller is told it worked (a read saw undurable state too).
+                results = [(fut, None, failure if error is None else error) for fut, _, error in results]
+                self._storage_failed(failure)
+                self._answer(results)
+                continue
             self._answer(results)
             self._tell()
+            self._after_batch()
         # Drain what is left so no caller waits forever.
         left: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
         while True:
@@ -431,6 +446,118 @@ class TradingHost:
             if item is not None:
                 left.append((item[1], None, OperationFailed("the engine is stopping")))
         self._answer(left)
+
+    def _next_batch(self) -> list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]]:
+        """The commands to run together (one journal write and fsync); under group commit the engine waits up to
+        group_commit_ms after the first one for others to share it."""
+        timeout = max(0.0, min(self._next_bar - time.monotonic(), 0.05))
+        batch: list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]] = []
+        try:
+            item = self._queue.get(timeout=timeout)
+            until = time.monotonic() + self._group_s
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= _BATCH:
+                    break
+                wait = until - time.monotonic()
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        return batch
+
+    # -- durability ---------------------------------------------------------------------------------------------
+
+    def _storage_failed(self, failure: StorageUnavailable) -> None:
+        """Engine thread: a batch could not be written. Put the node back to exactly what the journal holds and
+        turn read-only."""
+        first = not self.guard.read_only
+        self.guard.enter(failure)
+        self._rewind()
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.storage_read_only.set(1)
+        if first:
+            self.event("ERROR", f"journal write failed; the engine is read-only until it can write again: {failure}")
+
+    def _rewind(self) -> None:
+        """Discard what was not written and rebuild the node's state from the journal, as a restart does (newest
+        snapshot + the records after it), in place: strategies, listeners and risk keep their node."""
+        node = self.node
+        assert node is not None and self.snapshots is not None
+        dropped = self.journal.discard()
+        self._touched, self._fills, self._published = {}, [], []
+        snapshot, records = self.journal.replay()
+        state = None if snapshot is None else snapshot.state
+        for name, part in self.snapshots.parts.items():
+            if name != "node" and state is not None and name in state:
+                part.restore(state[name])
+        node.rewind(None if state is None else state.get("node"), (rec.record for rec in records))
+        for symbol in node.instruments.symbols():
+            price = node.last_prices.get(symbol)
+            if price is not None:
+                self._post(node, symbol, price)
+        node.resume()  # what resume journals waits in the buffer for the probe that ends read-only mode
+        attach = getattr(node.risk, "attach", None)
+        if attach is not None:
+            attach(node)
+        log.warning("node rewound to the journal", extra={"dropped_records": dropped, "seq": self.journal.last_seq})
+
+    def _run_read_only(self, batch: list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]]) -> None:
+        """Engine thread, read-only: reads are served; a command that journals anything is refused and undone; the
+        market and the timers wait (what they would change could not be written); the disk is probed."""
+        node = self.node
+        assert node is not None
+        results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
+        changed = False
+        for fn, fut in batch:
+            if isinstance(fut, Future) and not fut.set_running_or_notify_cancel():
+                continue
+            before = self.journal.pending
+            try:
+                value: Any = fn()
+                error: BaseException | None = None
+            except BaseException as exc:
+                value, error = None, exc
+            if self.journal.pending != before or changed:
+                changed = True
+                error = self.guard.refusal()
+            results.append((fut, value if error is None else None, error))
+        if changed:
+            self._rewind()
+        self._answer(results)
+        if self.guard.probe_due():
+            self._probe()
+
+    def _probe(self) -> None:
+        """Engine thread: write and sync a small record; on success the engine leaves read-only mode."""
+        try:
+            self.journal.retry()
+            self.journal.append({"type": STORAGE_CHECK, "ts": time.time_ns()})
+            self.journal.sync()
+        except Exception as exc:
+            self.guard.probe_failed()
+            log.debug("storage probe failed: %s", exc)
+            return
+        self.guard.leave()
+        self._next_bar = time.monotonic() + self._interval
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.storage_read_only.set(0)
+        self.event("INFO", "the journal takes writes again; the engine left read-only mode")
+        self._tell()
+
+    def _after_batch(self) -> None:
+        """Engine thread, after a durable batch: let old finished orders go, and snapshot when one is due."""
+        node, snapshots = self.node, self.snapshots
+        assert node is not None and snapshots is not None
+        now = time.monotonic()
+        engine = self.settings.engine
+        if now >= self._next_retention:
+            self._next_retention = now + 1.0
+            node.forget_finished(keep=engine.order_retention, max_age_ns=engine.order_retention_s * 1_000_000_000)
+        seq = self.journal.last_seq
+        if snapshots.due(seq):
+            snapshots.take(seq)
 
     @staticmethod
     def _answer(results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]]) -> None:

@@ -223,7 +223,14 @@ def _orders(host: TradingHost) -> APIRouter:
 
     @r.get("/{order_id}", response_model=OrderOut)
     async def get_order(order_id: str, who: Viewer) -> Response:
-        return _json(await host.acall(lambda: order_view(_node(host).order(order_id))))
+        try:
+            return _json(await host.acall(lambda: order_view(_node(host).order(order_id))))
+        except NotFoundError:
+            # A finished order past the engine's retention: the projection still has it (read off the engine).
+            archived = await asyncio.to_thread(host.archive.order, order_id)
+            if archived is None:
+                raise
+            return _json(archived)
 
     @r.put("/{order_id}", response_model=OrderOut)
     async def modify_order(order_id: str, body: OrderModify, who: Trader) -> Response:
@@ -398,6 +405,8 @@ def _trades(host: TradingHost) -> APIRouter:
     @r.get("/{trade_id}", response_model=TradeOut)
     def get_trade(trade_id: str, who: Viewer) -> dict[str, Any]:
         found = host.call(lambda: _one(trade_id))
+        if found is None:
+            found = host.archive.trade(trade_id)  # a fill of an order past the engine's retention
         if found is None:
             raise NotFoundError(f"trade {trade_id!r} not found")
         return found

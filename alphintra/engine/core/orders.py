@@ -46,6 +46,7 @@ from alphintra.engine.core.events import (
     OrderSubmitted,
     OrderTriggered,
     OrderUpdated,
+    event_from_dict,
 )
 
 S = OrderStatus
@@ -257,6 +258,15 @@ class Order:
         out["fees"] = {asset: str(amount) for asset, amount in self.fees.items()}
         out["leaves_quantity"] = str(self.leaves_quantity)
         return out
+
+    def to_state(self) -> dict[str, Any]:
+        """The order for a journal snapshot: its events (the order is their fold, so nothing else is needed)."""
+        return {"events": [event.to_dict() for event in self.events]}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Order:
+        """The order of :meth:`to_state`, folded again from its events (the same checks as a journal replay)."""
+        return cls.replay(event_from_dict(e) for e in state["events"])
 
     def _fail(self, event: OrderEvent, why: str, target: OrderStatus | None = None) -> InvalidTransition:
         return InvalidTransition(self.id, type(event).__name__, self.status, target, why)

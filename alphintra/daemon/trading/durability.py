@@ -1,0 +1,262 @@
+"""What keeps the trading host's memory no further ahead than its journal: the batch journal, read-only mode on a
+full or failing disk, and periodic snapshots.
+
+* :class:`BatchJournal` -- the node's journal sink. Records gather while the engine thread runs a batch and reach
+  the file in one ``append_many`` at :meth:`BatchJournal.sync`, right before its fsync; only then are callers
+  answered. A write or fsync that fails (``StorageUnavailable``, or any ``OSError``) leaves the journal broken
+  until the host has put the node back to what is durable (:meth:`BatchJournal.discard`): a later sync of an
+  empty buffer must not pass a lost batch off as written.
+* :class:`StorageGuard` -- read-only mode. After a failed write the host refuses every mutating command with
+  503 ``storage_unavailable`` (``/ready`` says not ready and why, ``engine status`` shows it, the gauge
+  ``alphintra_storage_read_only`` is 1) and probes the disk from the engine thread every ``probe_s`` seconds by
+  writing and syncing a small ``StorageCheck`` record; the first that succeeds ends read-only mode.
+* :class:`Snapshots` -- every ``snapshot_every`` journal records the host captures its named parts (``node``, and
+  whatever else registers, e.g. ``risk``) on the engine thread between two batches; a worker thread serialises
+  them and writes ``Journal.write_snapshot(state, seq)``. A restart restores each part from the newest snapshot
+  and replays only the records after it; a part missing from a snapshot starts empty and folds the records.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from alphintra.config.logs import get_logger
+from alphintra.errors import StorageUnavailable
+
+log = get_logger("daemon.trading")
+
+# The record a read-only host writes to learn whether the disk takes writes again; replay folds ignore it.
+STORAGE_CHECK = "StorageCheck"
+
+
+def as_storage_error(exc: BaseException) -> StorageUnavailable:
+    """The one error callers see for a journal that could not be written (disk full, I/O error, closed file)."""
+    if isinstance(exc, StorageUnavailable):
+        return exc
+    return StorageUnavailable(f"the journal could not be written ({type(exc).__name__}: {exc}); nothing was kept")
+
+
+class BatchJournal:
+    """The node's journal sink (see the module docstring): one write and one fsync per engine batch."""
+
+    def __init__(self, journal: Any) -> None:
+        self.journal = journal
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()  # strategies may journal from the stopping thread after the engine's end
+        self._broken: StorageUnavailable | None = None
+
+    def append(self, record: dict[str, Any]) -> int:
+        with self._lock:
+            self._pending.append(record)
+            return int(self.journal.last_seq) + len(self._pending)
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.journal.last_seq) + len(self._pending)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def broken(self) -> StorageUnavailable | None:
+        return self._broken
+
+    def write(self) -> None:
+        with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            pending, self._pending = self._pending, []
+            if pending:
+                try:
+                    self.journal.append_many(pending)
+                except Exception as exc:
+                    # The journal wrote none of them (it cuts a failed write back): they wait, in order, for
+                    # either a retry (read-only probe) or the rewind that drops them.
+                    self._pending = pending + self._pending
+                    self._broken = as_storage_error(exc)
+                    raise self._broken from exc
+
+    def sync(self) -> int:
+        self.write()
+        try:
+            return int(self.journal.sync())
+        except Exception as exc:
+            self._broken = as_storage_error(exc)
+            raise self._broken from exc
+
+    def retry(self) -> None:
+        """Allow writing again after a failure (the records still waiting go first)."""
+        with self._lock:
+            self._broken = None
+
+    def discard(self) -> int:
+        """Forget the records not yet written and the failure: the node has been put back to what is durable."""
+        with self._lock:
+            dropped = len(self._pending)
+            self._pending = []
+            self._broken = None
+            return dropped
+
+    def close(self) -> None:
+        try:
+            self.write()
+        finally:
+            self.journal.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.journal, name)
+
+
+class StorageGuard:
+    """Read-only mode: entered on a failed journal write, left when a probe write succeeds."""
+
+    def __init__(self, *, probe_s: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.probe_s = probe_s
+        self._monotonic = monotonic
+        self.reason: str | None = None
+        self.since_ns: int | None = None
+        self._next_probe = 0.0
+        self.failures = 0
+
+    @property
+    def read_only(self) -> bool:
+        return self.reason is not None
+
+    def enter(self, error: StorageUnavailable) -> None:
+        self.failures += 1
+        if self.reason is None:
+            self.since_ns = time.time_ns()
+        self.reason = error.message if hasattr(error, "message") else str(error)
+        self._next_probe = self._monotonic() + self.probe_s
+
+    def leave(self) -> None:
+        self.reason = None
+        self.since_ns = None
+
+    def probe_due(self) -> bool:
+        return self.read_only and self._monotonic() >= self._next_probe
+
+    def probe_failed(self) -> None:
+        self._next_probe = self._monotonic() + self.probe_s
+
+    def refusal(self) -> StorageUnavailable:
+        return StorageUnavailable(f"the engine is read-only until its journal can be written again: {self.reason}")
+
+    def status(self) -> dict[str, Any]:
+        return {"read_only": self.read_only, "reason": self.reason, "since_ns": self.since_ns}
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPart:
+    """A named part of the host's snapshot: ``capture`` runs on the engine thread and returns a function that
+    builds the part's JSON-safe dict (it may run on another thread); ``restore`` puts such a dict back."""
+
+    capture: Callable[[], Callable[[], dict[str, Any]]]
+    restore: Callable[[Mapping[str, Any]], None]
+
+
+class Snapshots:
+    """Periodic snapshots of the host's registered parts (see the module docstring)."""
+
+    def __init__(self, journal: Any, every: int) -> None:
+        self.journal = journal
+        self.every = every
+        self.parts: dict[str, SnapshotPart] = {}
+        self.last_seq = 0
+        self.taken = 0
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-snapshot")
+        self._running: Future[Any] | None = None
+
+    def register(self, name: str, part: SnapshotPart) -> None:
+        """The registration point: another component's state joins the snapshot under ``name``."""
+        self.parts[name] = part
+
+    def restore(self, seq: int, state: Mapping[str, Any]) -> None:
+        """Restore every registered part found in ``state``; a missing part is left to the replay of the records."""
+        for name, part in self.parts.items():
+            raw = state.get(name)
+            if raw is None:
+                log.warning("journal snapshot %d has no %r part; it is rebuilt from the records after it", seq, name)
+                continue
+            part.restore(raw)
+        unknown = sorted(set(state) - set(self.parts))
+        if unknown:
+            log.warning("journal snapshot %d: parts %s are not used by this engine", seq, unknown)
+        self.last_seq = seq
+
+    def due(self, seq: int) -> bool:
+        return seq - self.last_seq >= self.every and (self._running is None or self._running.done())
+
+    def take(self, seq: int) -> Future[Any]:
+        """Engine thread, between batches, with every record up to ``seq`` durable: capture now, write later."""
+        builders = {name: part.capture() for name, part in self.parts.items()}
+        self.last_seq = seq
+        self._running = self._writer.submit(self._write, seq, builders)
+        return self._running
+
+    def _write(self, seq: int, builders: dict[str, Callable[[], dict[str, Any]]]) -> None:
+        started = time.perf_counter()
+        try:
+            state = {name: build() for name, build in builders.items()}
+            self.journal.write_snapshot(state, seq)
+        except Exception as exc:  # the records stay the truth: a missing snapshot only makes the restart longer
+            log.warning("journal snapshot at seq %d failed: %s", seq, exc)
+            return
+        self.taken += 1
+        log.info("journal snapshot written", extra={"seq": seq, "seconds": round(time.perf_counter() - started, 3)})
+
+    def wait(self, timeout: float | None = None) -> None:
+        running = self._running
+        if running is not None:
+            running.result(timeout)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+
+# Where a POST/PUT/PATCH/DELETE changes trading state; while read-only these are refused before reaching the engine.
+MUTATING_PREFIXES = ("orders", "strategies", "schedules", "risk", "market-data", "portfolio")
+_MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class ReadOnlyGate:
+    """ASGI middleware: while ``guard`` is read-only, a mutating request to the trading API gets 503
+    ``storage_unavailable`` without touching the engine (the engine refuses anything else that would journal)."""
+
+    def __init__(self, app: Any, guard: StorageGuard, api_prefix: str) -> None:
+        self.app = app
+        self.guard = guard
+        self.prefixes = tuple(f"{api_prefix}/{p}" for p in MUTATING_PREFIXES)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and self.guard.read_only
+            and scope.get("method") in _MUTATING_METHODS
+            and str(scope.get("path", "")).startswith(self.prefixes)
+        ):
+            from alphintra.daemon.errors import error_response
+
+            refusal = self.guard.refusal()
+            response = error_response(refusal.code, refusal.message, None, 503, {"Retry-After": "1"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+__all__ = [
+    "MUTATING_PREFIXES",
+    "STORAGE_CHECK",
+    "BatchJournal",
+    "ReadOnlyGate",
+    "SnapshotPart",
+    "Snapshots",
+    "StorageGuard",
+    "as_storage_error",
+]
