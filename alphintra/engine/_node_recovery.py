@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from alphintra.engine._node_reconcile import EXTERNAL
 from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.errors import ConflictError
 from alphintra.engine.core.events import OrderCanceled, OrderInitialized, event_from_dict
@@ -78,6 +79,8 @@ def _replay_event(node: TradingNode, rec: Mapping[str, Any]) -> None:
         node._seq = max(node._seq, _seq_of(order.id, node.id_prefix))
         if event.client_order_id is not None:
             node._client_ids[(event.account, event.client_order_id)] = order.id
+            if EXTERNAL in event.tags:
+                node.emulator.map_key(event.client_order_id, order.id)
     else:
         order = node.orders[event.order_id]
         order.apply(event)
@@ -85,11 +88,24 @@ def _replay_event(node: TradingNode, rec: Mapping[str, Any]) -> None:
 
 
 def resume(node: TradingNode) -> None:
-    """After a replay: put working orders back on the venue and re-arm the emulator, oldest first."""
-    for order in sorted(node.orders.values(), key=lambda o: (o.created_at, o.id)):
+    """After a replay: re-arm the emulator and put working orders back on the venue, oldest first.
+
+    A venue that keeps its orders across the node's restart (every exchange) is asked first (a reconciliation):
+    an order it has is never sent again; only what it cannot have (armed stops, slices still to send) goes out.
+    A venue that lost its book (the paper simulator declares ``keeps_state`` False) gets its working orders again.
+    """
+    keeps = node.venue.capabilities.keeps_state
+    if keeps:
+        node.reconcile()
+    for order in sorted(node._open.values(), key=lambda o: (o.created_at, o.id)):
         if order.is_terminal:
             continue
-        if order.status is OrderStatus.PENDING_CANCEL:
+        if keeps:
+            key = node.emulator.venue_key(order)
+            if order.status is OrderStatus.PENDING_CANCEL or (key is not None and key in node._at_venue):
+                node.emulator.resume_timers(order)
+                continue
+        elif order.status is OrderStatus.PENDING_CANCEL:
             node._emit(order, OrderCanceled(order.id, node.clock.now_ns(), reason="canceled during restart"))
             continue
         node.emulator.resume(order)
