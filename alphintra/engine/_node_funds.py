@@ -36,7 +36,7 @@ def reservation_price(node: TradingNode, init: OrderInitialized, inst: Instrumen
     """The price a new order's lock is computed at (None for a sell, which locks the base quantity)."""
     if init.side is not OrderSide.BUY:
         return None
-    collar_bps = node.venue.capabilities.market_collar_bps
+    collar_bps = node.venue_for(init.symbol).capabilities.market_collar_bps
     # A margin reservation locks nothing and is only checked against the leverage limit: check it at the
     # market, not at the protective collar (the venue caps the fill to what the limit allows).
     collar = None if node.ledger.account_mode(init.account) is not AccountMode.SPOT else collar_bps

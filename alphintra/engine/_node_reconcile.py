@@ -11,7 +11,7 @@
 * **Reconciliation** (on start and after a reconnect, :func:`reconcile`): missing fills are booked once (keyed by
   the venue's trade id), orders closed at the venue are closed, orders the venue never got are rejected, external
   orders are adopted, and balances are compared. A balance difference no fill explains is booked (so that the node
-  holds what the venue holds) and halts trading on the venue until an operator clears it (``node.venue_halt``).
+  holds what the venue holds) and halts new orders on the venue (``node.venue_halts``).
 
 Part of :class:`~alphintra.engine.node.TradingNode`; it uses the node's private state as its other helpers do.
 """
@@ -34,7 +34,7 @@ from alphintra.engine.core.events import (
     OrderSubmitted,
 )
 from alphintra.engine.core.orders import Order
-from alphintra.engine.venue.base import VenueFill, VenueOrder, VenueOrderState, VenueUnavailable
+from alphintra.engine.venue.base import Venue, VenueFill, VenueOrder, VenueOrderState, VenueUnavailable
 
 if TYPE_CHECKING:
     from alphintra.engine.node import TradingNode
@@ -68,7 +68,7 @@ class Reconciliation:
 
 def submit_to_venue(node: TradingNode, order: Order, venue_order: VenueOrder) -> None:
     try:
-        node.venue.submit(venue_order)
+        node.venue_for(order.symbol).submit(venue_order)
     except VenueUnavailable as exc:
         _log.warning("submit of %s got no answer (%s); asking the venue", venue_order.key, exc)
         _ask_later(node, venue_order.key, order.id, "submit", 1)
@@ -76,7 +76,7 @@ def submit_to_venue(node: TradingNode, order: Order, venue_order: VenueOrder) ->
 
 def cancel_at_venue(node: TradingNode, order: Order, key: str) -> None:
     try:
-        node.venue.cancel(key)
+        node.venue_for(order.symbol).cancel(key)
     except VenueUnavailable as exc:
         _log.warning("cancel of %s got no answer (%s); asking the venue", key, exc)
         _ask_later(node, key, order.id, "cancel", 1)
@@ -96,7 +96,7 @@ def _ask(node: TradingNode, key: str, order_id: str, command: str, attempt: int)
     if order is None or order.is_terminal:
         return
     try:
-        state = node.venue.order_status(key)
+        state = node.venue_for(order.symbol).order_status(key)
     except VenueUnavailable:
         state = None
         unknown = True
@@ -130,7 +130,7 @@ def _settle(
         node._emit(order, OrderAccepted(order.id, now, venue_order_id=state.venue_order_id or key))
         report.accepted.append(order.id)
     if fills:
-        _book_fills(node, key, report, since=order.created_at)
+        _book_fills(node, node.venue_for(order.symbol), key, report, since=order.created_at)
     if order.is_terminal:
         return
     if state.status == "open":
@@ -142,8 +142,8 @@ def _settle(
         report.closed.append(order.id)
 
 
-def _book_fills(node: TradingNode, key: str | None, report: Reconciliation, *, since: int) -> None:
-    for fill in node.venue.fills(since):
+def _book_fills(node: TradingNode, venue: Venue, key: str | None, report: Reconciliation, *, since: int) -> None:
+    for fill in venue.fills(since):
         if key is not None and fill.key != key:
             continue
         before = len(node.fills)
@@ -158,7 +158,7 @@ def _book_fills(node: TradingNode, key: str | None, report: Reconciliation, *, s
 def seen_trade(node: TradingNode, order: Order, trade_id: str) -> bool:
     """Whether ``order`` already booked venue trade ``trade_id``. Only a venue that keeps its state replays its
     reports (after a reconnect); the simulator never does, and its hot path skips the scan."""
-    if not node.venue.capabilities.keeps_state:
+    if not node.venue_for(order.symbol).capabilities.keeps_state:
         return False
     return any(isinstance(e, OrderFilled) and e.trade_id == trade_id for e in order.events)
 
@@ -171,10 +171,10 @@ def adopt_for_fill(node: TradingNode, fill: VenueFill) -> Order | None:
         return known
     if fill.symbol is None or fill.side is None or fill.symbol not in node.instruments.symbols():
         _log.error("fill %s of unknown order %s names no known instrument; not booked", fill.trade_id, fill.key)
-        node.venue_halt = f"fill {fill.trade_id} of unknown order {fill.key} names no known instrument"
+        node.venue_halts[node.venue.name] = f"fill {fill.trade_id} of unknown order {fill.key} names no instrument"
         return None
     try:
-        state = node.venue.order_status(fill.key)
+        state = node.venue_for(fill.symbol).order_status(fill.key)
     except VenueUnavailable:
         state = None
     if state is None:
@@ -215,21 +215,25 @@ def adopt(node: TradingNode, state: VenueOrderState) -> Order:
 # -- reconciliation -------------------------------------------------------------------------------------------
 
 
-def reconcile(node: TradingNode, *, dry_run: bool = False) -> Reconciliation:
-    """Compare the venue's open orders, fills and balances with the node's and settle them (see the module)."""
+def _mine(node: TradingNode, venue: Venue) -> list[Order]:
+    """The node's open orders that trade on ``venue``."""
+    return [o for o in node._open.values() if node.venue_for(o.symbol) is venue]
+
+
+def reconcile(node: TradingNode, venue: Venue, *, dry_run: bool = False) -> Reconciliation:
+    """Compare ``venue``'s open orders, fills and balances with the node's and settle them (see the module)."""
     if dry_run:
-        return _preview(node)
+        return _preview(node, venue)
     report = Reconciliation()
-    venue = node.venue
     now = node.clock.now_ns()
     open_at_venue = {s.key: s for s in venue.open_orders()}
     for held in open_at_venue.values():
         if _local(node, held.key, held.account) is None:
             report.adopted.append(adopt(node, held).id)
-    since = min((o.created_at for o in node._open.values()), default=now - LOOKBACK_NS)
+    since = min((o.created_at for o in _mine(node, venue)), default=now - LOOKBACK_NS)
     # What the venue says of each order in flight, asked before any fill is booked (a fill moves it on).
     found: dict[str, tuple[str, VenueOrderState | None]] = {}
-    for order in list(node._open.values()):
+    for order in _mine(node, venue):
         sent = node.emulator.venue_key(order)
         if sent is not None and order.status in _SENT and order.order_type is not OrderType.ICEBERG:
             found[order.id] = (sent, open_at_venue.get(sent) or venue.order_status(sent))
@@ -242,7 +246,7 @@ def reconcile(node: TradingNode, *, dry_run: bool = False) -> Reconciliation:
         node.venue_filled(fill)
         if len(node.fills) > before:
             report.fills_booked.append(fill.trade_id)
-    _resume_icebergs(node, open_at_venue, venue_fills)
+    _resume_icebergs(node, _mine(node, venue), open_at_venue, venue_fills)
     for order_id, (key, state) in found.items():
         order = node.orders[order_id]
         if order.is_terminal:
@@ -260,15 +264,17 @@ def reconcile(node: TradingNode, *, dry_run: bool = False) -> Reconciliation:
         else:
             node._emit(order, OrderCanceled(order.id, now, reason="not at the venue"))
             report.closed.append(order.id)
-    _compare_balances(node, report, book=True)
+    _compare_balances(node, venue, report, book=True)
     return report
 
 
-def _resume_icebergs(node: TradingNode, open_at_venue: dict[str, VenueOrderState], fills: list[VenueFill]) -> None:
+def _resume_icebergs(
+    node: TradingNode, orders: list[Order], open_at_venue: dict[str, VenueOrderState], fills: list[VenueFill]
+) -> None:
     """An iceberg's slices are venue orders ``<id>/<n>``: the one still open stays (never sent twice), and the
     next slice numbers on from the highest the venue has seen."""
     seen = list(open_at_venue) + [f.key for f in fills]
-    for order in list(node._open.values()):
+    for order in orders:
         if order.order_type is not OrderType.ICEBERG:
             continue
         prefix = order.id + "/"
@@ -290,16 +296,16 @@ def _local(node: TradingNode, key: str, account: str) -> Order | None:
     return order if order is not None else node.by_client_id(account, key)
 
 
-def _preview(node: TradingNode) -> Reconciliation:
+def _preview(node: TradingNode, venue: Venue) -> Reconciliation:
     """What :func:`reconcile` would do, changing nothing."""
     report = Reconciliation()
-    venue = node.venue
     open_at_venue = {s.key: s for s in venue.open_orders()}
     report.adopted = [k for k, s in open_at_venue.items() if _local(node, k, s.account) is None]
     booked = {f.trade_id for f in node.fills}
-    since = min((o.created_at for o in node._open.values()), default=node.clock.now_ns() - LOOKBACK_NS)
+    mine = _mine(node, venue)
+    since = min((o.created_at for o in mine), default=node.clock.now_ns() - LOOKBACK_NS)
     report.fills_booked = [f.trade_id for f in venue.fills(since) if f.trade_id not in booked]
-    for order in node._open.values():
+    for order in mine:
         key = node.emulator.venue_key(order)
         if key is None or order.status not in _SENT or order.order_type is OrderType.ICEBERG:
             continue
@@ -308,12 +314,12 @@ def _preview(node: TradingNode) -> Reconciliation:
             (report.rejected if order.status is OrderStatus.PENDING_SUBMIT else report.closed).append(order.id)
         elif state.status == "closed":
             report.closed.append(order.id)
-    _compare_balances(node, report, book=False)
+    _compare_balances(node, venue, report, book=False)
     return report
 
 
-def _compare_balances(node: TradingNode, report: Reconciliation, *, book: bool) -> None:
-    held = node.venue.balances()
+def _compare_balances(node: TradingNode, venue: Venue, report: Reconciliation, *, book: bool) -> None:
+    held = venue.balances()
     if held is None:
         return
     ledger = node.ledger
@@ -336,9 +342,10 @@ def _compare_balances(node: TradingNode, report: Reconciliation, *, book: bool) 
                 else:
                     node.withdraw(entry.account, asset, -diff)
     if report.differences and book:
-        node.venue_halt = "reconciliation found differences no fill explains: " + "; ".join(report.differences)
-        node.record({"type": "VenueHalted", "venue": node.venue.name, "differences": list(report.differences)})
-        _log.error("trading on venue %s halted: %s", node.venue.name, node.venue_halt)
+        why = "reconciliation found differences no fill explains: " + "; ".join(report.differences)
+        node.venue_halts[venue.name] = why
+        node.record({"type": "VenueHalted", "venue": venue.name, "differences": list(report.differences)})
+        _log.error("trading on venue %s halted: %s", venue.name, why)
 
 
 __all__ = ["EXTERNAL", "Reconciliation", "adopt", "adopt_for_fill", "reconcile", "seen_trade"]

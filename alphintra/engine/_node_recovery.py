@@ -94,12 +94,13 @@ def resume(node: TradingNode) -> None:
     an order it has is never sent again; only what it cannot have (armed stops, slices still to send) goes out.
     A venue that lost its book (the paper simulator declares ``keeps_state`` False) gets its working orders again.
     """
-    keeps = node.venue.capabilities.keeps_state
-    if keeps:
-        node.reconcile()
+    for venue in node.venues.values():
+        if venue.capabilities.keeps_state:
+            node.reconcile(venue.name)
     for order in sorted(node._open.values(), key=lambda o: (o.created_at, o.id)):
         if order.is_terminal:
             continue
+        keeps = node.venue_for(order.symbol).capabilities.keeps_state
         if keeps:
             key = node.emulator.venue_key(order)
             if order.status is OrderStatus.PENDING_CANCEL or (key is not None and key in node._at_venue):

@@ -253,7 +253,7 @@ class OrderEmulator:
             price = order.price if order.order_type is OrderType.STOP_LIMIT else fill_ref
             if price is None:
                 price = node.last_price(order.symbol)
-            collar = node.venue.capabilities.market_collar_bps
+            collar = node.venue_for(order.symbol).capabilities.market_collar_bps
             if price is not None and order.order_type is not OrderType.STOP_LIMIT and collar is not None:
                 # A market order in the book may walk up to the collar: lock what it may cost, not the trigger.
                 price = inst.round_price(price * (1 + collar / _BPS), "up")

@@ -43,6 +43,7 @@ from alphintra.engine._node_funds import (
     reserve,
     reserve_and_record,
 )
+from alphintra.engine._node_market import NodeMarket
 from alphintra.engine.algos import AlgoEngine, AlgoProgress, TwapRequest, VwapRequest
 from alphintra.engine.clock import Clock
 from alphintra.engine.commands import BracketRequest, OrderRequest
@@ -73,7 +74,7 @@ from alphintra.engine.core.ledger import Ledger
 from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.engine.core.validation import check_order
-from alphintra.engine.data import Bar, QuoteTick, TradeTick
+from alphintra.engine.data import Bar, TradeTick
 from alphintra.engine.emulator import OrderEmulator
 from alphintra.engine.venue.base import Venue, VenueFill, VenueOrder
 
@@ -111,7 +112,7 @@ class MarketDriver(Protocol):
         ...
 
 
-class TradingNode:
+class TradingNode(NodeMarket):
     def __init__(
         self,
         *,
@@ -124,9 +125,14 @@ class TradingNode:
         risk: PreTradeCheck | None = None,
         default_account: str = "main",
         id_prefix: str = "O",
+        venues: Iterable[Venue] = (),
+        routes: Mapping[str, str] | None = None,
     ) -> None:
         self.instruments = instruments
-        self.venue = venue
+        self.venue = venue  # the default venue: an instrument without a route trades here
+        # Several venues: each instrument belongs to one (``routes``: symbol -> venue name) and its orders go there.
+        self.venues: dict[str, Venue] = {venue.name: venue}
+        self._routes: dict[str, Venue] = {}
         self.clock = clock
         self.ledger = ledger or Ledger()
         self.journal = journal
@@ -153,12 +159,21 @@ class TradingNode:
         self._expiring: set[str] = set()
         # Venue keys sent and not yet done at the venue -> the quantity still working there (the node's view).
         self._at_venue: dict[str, Decimal] = {}
-        self.venue_halt: str | None = None  # why trading on the venue stopped (a difference reconciliation found)
+        self.venue_halts: dict[str, str] = {}  # venue name -> why trading there stopped (a reconciliation's finding)
         self._cancel_reasons: dict[str, str] = {}
         self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
         for inst in instruments:
             self.ledger.register(inst)
         self.bind_venue(venue)
+        for other in venues:
+            self.venues[other.name] = other
+            other.bind(self)
+        for symbol, name in (routes or {}).items():
+            if name not in self.venues:
+                raise ValidationError(
+                    f"routes.{symbol}", f"must name a venue of the node ({', '.join(self.venues)})", name
+                )
+            self._routes[symbol] = self.venues[name]
         self.algos = AlgoEngine(self)
 
     # -- accounts -------------------------------------------------------------------------------------------
@@ -233,6 +248,10 @@ class TradingNode:
     def last_price(self, symbol: str) -> Decimal | None:
         return self.last_prices.get(symbol)
 
+    def venue_for(self, symbol: str) -> Venue:
+        """The venue ``symbol`` trades on (its route, else the default venue)."""
+        return self._routes.get(symbol, self.venue)
+
     def by_client_id(self, account: str, client_order_id: str) -> Order | None:
         order_id = self._client_ids.get((account, client_order_id))
         return None if order_id is None else self.orders[order_id]
@@ -282,8 +301,9 @@ class TradingNode:
         inst = check_order(init, self.instruments, now, reference_price=self.last_price(request.symbol))
         if account not in self.ledger.accounts():
             raise OrderRejectedError("account", "is not an open account", account, reason=RejectReason.VENUE_REJECTED)
-        if self.venue_halt is not None:
-            raise OrderRejectedError("venue", self.venue_halt, self.venue.name, reason=RejectReason.HALTED)
+        venue = self._routes.get(request.symbol, self.venue)
+        if venue.name in self.venue_halts:
+            raise OrderRejectedError("venue", self.venue_halts[venue.name], venue.name, reason=RejectReason.HALTED)
         if self.risk is not None:
             self.risk.check(self, init, inst)
         if init.reduce_only:
@@ -468,9 +488,10 @@ class TradingNode:
             raise ValidationError("quantity", f"must exceed the filled quantity {order.filled_quantity}", qty)
         key = self.emulator.venue_key(order)
         at_venue = key is not None and key in self._at_venue and (qty is not None or px is not None)
-        if at_venue and not self.venue.capabilities.modify:
-            raise ConflictError(f"venue {self.venue.name} cannot modify a working order; cancel and place a new one")
-        if at_venue and self.venue.defer(lambda: self._modify_on_arrival(order_id, qty, px, stop)):
+        venue = self.venue_for(order.symbol)
+        if at_venue and not venue.capabilities.modify:
+            raise ConflictError(f"venue {venue.name} cannot modify a working order; cancel and place a new one")
+        if at_venue and venue.defer(lambda: self._modify_on_arrival(order_id, qty, px, stop)):
             return order
         self._modify_now(order, inst, qty, px, stop)
         return order
@@ -505,72 +526,9 @@ class TradingNode:
         if key is not None and key in self._at_venue and (qty is not None or px is not None):
             leaves = self.emulator.venue_leaves(order)
             self._at_venue[key] = leaves
-            self.venue.modify(key, leaves=leaves, price=px)
+            self.venue_for(order.symbol).modify(key, leaves=leaves, price=px)
             if order.order_type is OrderType.ICEBERG:
                 self.emulator.slice_resized(order)
-
-    # -- market data ----------------------------------------------------------------------------------------
-
-    def process_bar(self, bar: Bar) -> None:
-        """Trade one bar: through the venue's driver when it has one, else the emulator walks the bar's path (an
-        exchange trades by itself; its fills come as reports)."""
-        driver = self.driver
-        if driver is not None:
-            driver.process_bar(bar)
-            return
-        self.advance_clock(bar.ts)
-        symbol, emulator = bar.symbol, self.emulator
-        path = bar.path()
-        prev = path[0]
-        self.last_prices[symbol] = prev
-        emulator.on_segment(symbol, prev, prev)
-        for point in path[1:]:
-            if point != prev:
-                emulator.on_segment(symbol, prev, point)
-                self.last_prices[symbol] = prev = point
-        self.close_bar(bar)
-
-    def advance_clock(self, ts: int) -> None:
-        """A simulated clock moves to ``ts`` (its timers due by then fire first); a live clock moves by itself."""
-        advance = self._advance_to
-        if advance is not None and ts > self.clock.now_ns():
-            advance(ts)
-
-    def close_bar(self, bar: Bar) -> None:
-        """The bar closed: mark to its close, move time to its end, margin and risk see it."""
-        close = bar.close
-        self.last_prices[bar.symbol] = close
-        self.ledger.mark_to_market({bar.symbol: close})
-        self.advance_clock(bar.close_ts or bar.ts)
-        self.check_margin()
-        on_bar = getattr(self.risk, "on_bar", None)
-        if on_bar is not None:
-            on_bar(self, bar)  # live risk figures and the circuit breakers see every closed bar
-
-    def process_trade(self, tick: TradeTick) -> None:
-        driver = self.driver
-        if driver is not None:
-            driver.process_trade(tick)
-        else:
-            self.advance_clock(tick.ts)  # timers (GTD, algorithm slices) due by the tick fire first
-            self.trade_tick(tick)
-
-    def trade_tick(self, tick: TradeTick, prev: Decimal | None = None) -> None:
-        """The market traded at ``tick.price`` (after ``prev``, default the last price): stops, marks, margin, risk."""
-        if prev is None:
-            prev = self.last_prices.get(tick.symbol, tick.price)
-        self.last_prices[tick.symbol] = tick.price
-        if prev != tick.price:
-            self.emulator.on_segment(tick.symbol, prev, tick.price)
-        self.ledger.mark_to_market({tick.symbol: tick.price})
-        self.check_margin()
-        on_price = getattr(self.risk, "on_price", None)
-        if on_price is not None:
-            on_price(self, tick.symbol, tick.price, tick.ts)
-
-    def process_quote(self, quote: QuoteTick) -> None:
-        inst = self.instruments.get(quote.symbol)
-        self.process_trade(TradeTick(quote.symbol, quote.ts, inst.round_price(quote.mid), Decimal(0)))
 
     # -- venue callbacks (VenueListener) --------------------------------------------------------------------
 
@@ -781,9 +739,10 @@ class TradingNode:
         venue = self.driver.fresh_venue() if self.driver is not None else self.venue
         return _node_snapshot.rewind(self, venue, state, records)
 
-    def reconcile(self, *, dry_run: bool = False) -> _node_reconcile.Reconciliation:
-        """Compare what the venue holds with the node (see :mod:`alphintra.engine._node_reconcile`) and settle it."""
-        return _node_reconcile.reconcile(self, dry_run=dry_run)
+    def reconcile(self, venue: str | None = None, *, dry_run: bool = False) -> _node_reconcile.Reconciliation:
+        """Compare what a venue (default: the default venue) holds with the node and settle it (see
+        :mod:`alphintra.engine._node_reconcile`)."""
+        return _node_reconcile.reconcile(self, self.venues[venue] if venue else self.venue, dry_run=dry_run)
 
     def forget_finished(self, *, keep: int, max_age_ns: int) -> int:
         """Retention: finished orders beyond the newest ``keep`` or older than ``max_age_ns`` leave memory."""

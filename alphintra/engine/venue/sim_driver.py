@@ -108,9 +108,11 @@ class SimDriver:
     def process_trade(self, tick: TradeTick) -> None:
         node = self.node
         node.advance_clock(tick.ts)  # timers (GTD, algorithm slices, venue latency) due by the tick fire first
+        # The move starts at the last price before the ladder moves (a resting limit it fills moves that price).
+        prev = node.last_prices.get(tick.symbol, tick.price)
         if self.book:
             self.post_liquidity(tick.symbol, tick.price)
-        node.trade_tick(tick)
+        node.trade_tick(tick, prev)
 
     def post_liquidity(self, symbol: str, mid: Decimal) -> None:
         """Book mode: replace the resting ladder of ``symbol`` with the liquidity model's ladder around ``mid``."""

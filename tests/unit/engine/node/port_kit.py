@@ -34,7 +34,13 @@ def restart(node: TradingNode, venue: PortVenue) -> TradingNode:
     (which, like an exchange, kept its orders, fills and balances meanwhile)."""
     journal = node.journal
     assert isinstance(journal, ListJournal)
-    fresh = TradingNode(instruments=node.instruments, venue=venue, clock=node.clock)
+    fresh = TradingNode(
+        instruments=node.instruments,
+        venue=venue,
+        venues=[v for v in node.venues.values() if v is not venue],
+        routes={symbol: node.venue_for(symbol).name for symbol in node.instruments.symbols()},
+        clock=node.clock,
+    )
     fresh.replay(list(journal.records))
     fresh.journal = journal
     fresh.resume()

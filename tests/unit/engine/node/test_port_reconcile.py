@@ -96,7 +96,7 @@ def test_a_deposit_at_the_venue_is_reported_booked_and_halts_trading() -> None:
     venue.fund("main", "USD", "500")
     report = node.reconcile()
     assert report.differences == ["main USD: venue 100500, node 100000 (difference 500)"]
-    assert node.venue_halt is not None and "difference 500" in node.venue_halt
+    assert "difference 500" in node.venue_halts["TEST"]
     assert node.journal.records[-1]["type"] == "VenueHalted"  # type: ignore[union-attr]
     with pytest.raises(OrderRejectedError) as refused:
         node.submit(OrderRequest("GOOG", BUY, D(1)))
