@@ -132,7 +132,7 @@ class TradingNode(NodeMarket):
         self.venue = venue  # the default venue: an instrument without a route trades here
         # Several venues: each instrument belongs to one (``routes``: symbol -> venue name) and its orders go there.
         self.venues: dict[str, Venue] = {venue.name: venue}
-        self._routes: dict[str, Venue] = {}
+        self._routes: dict[str, str] = {}  # by name: a rewind binds a fresh venue of the same name
         self.clock = clock
         self.ledger = ledger or Ledger()
         self.journal = journal
@@ -173,7 +173,7 @@ class TradingNode(NodeMarket):
                 raise ValidationError(
                     f"routes.{symbol}", f"must name a venue of the node ({', '.join(self.venues)})", name
                 )
-            self._routes[symbol] = self.venues[name]
+            self._routes[symbol] = name
         self.algos = AlgoEngine(self)
 
     # -- accounts -------------------------------------------------------------------------------------------
@@ -250,7 +250,8 @@ class TradingNode(NodeMarket):
 
     def venue_for(self, symbol: str) -> Venue:
         """The venue ``symbol`` trades on (its route, else the default venue)."""
-        return self._routes.get(symbol, self.venue)
+        name = self._routes.get(symbol)
+        return self.venue if name is None else self.venues[name]
 
     def by_client_id(self, account: str, client_order_id: str) -> Order | None:
         order_id = self._client_ids.get((account, client_order_id))
@@ -301,7 +302,7 @@ class TradingNode(NodeMarket):
         inst = check_order(init, self.instruments, now, reference_price=self.last_price(request.symbol))
         if account not in self.ledger.accounts():
             raise OrderRejectedError("account", "is not an open account", account, reason=RejectReason.VENUE_REJECTED)
-        venue = self._routes.get(request.symbol, self.venue)
+        venue = self.venue_for(request.symbol)
         if venue.name in self.venue_halts:
             raise OrderRejectedError("venue", self.venue_halts[venue.name], venue.name, reason=RejectReason.HALTED)
         if self.risk is not None:
@@ -728,7 +729,11 @@ class TradingNode(NodeMarket):
         _node_snapshot.restore(self, state)
 
     def bind_venue(self, venue: Venue) -> None:
+        """Make ``venue`` the default venue (a rewind's fresh one replaces the old one of its name)."""
+        if venue.name != self.venue.name:
+            self.venues.pop(self.venue.name, None)
         self.venue = venue
+        self.venues[venue.name] = venue
         self._at_venue.clear()
         venue.bind(self)
 

@@ -16,6 +16,7 @@ from alphintra.engine.core.errors import OrderRejectedError, ValidationError
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.data import TradeTick
 from alphintra.engine.node import TradingNode
+from alphintra.engine.venue.sim_driver import simulated_node
 
 D = Decimal
 BTC = Instrument.create("BTC/USD", tick_size="0.01", lot_size="0.001", min_notional="10")
@@ -89,3 +90,15 @@ def test_a_route_to_a_venue_the_node_does_not_have_is_refused_naming_it() -> Non
             clock=TestClock(0),
         )
     assert bad.value.field == "routes.GOOG" and "TEST" in bad.value.rule
+
+
+def test_a_rewind_replaces_the_simulated_venue_and_keeps_the_route_to_the_other() -> None:
+    clock = TestClock(0)
+    registry = InstrumentRegistry([GOOG, BTC])
+    crypto = PortVenue({"BTC/USD": ("BTC", "USD")}, clock.now_ns, name="CRYPTO")
+    node = simulated_node(registry, clock, venues=[crypto], routes={"BTC/USD": "CRYPTO"}, journal=ListJournal())
+    node.open_account("main", cash={"USD": "50000"})
+    old = node.venue
+    node.rewind(None, list(node.journal.records))  # type: ignore[union-attr]
+    assert node.venue is not old and node.venues == {"SIM": node.venue, "CRYPTO": crypto}
+    assert node.venue_for("GOOG") is node.venue and node.venue_for("BTC/USD") is crypto
