@@ -37,7 +37,7 @@ from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.data import Bar
 from alphintra.engine.node import TradingNode
 from alphintra.engine.venue.fill_model import FillModel
-from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.engine.venue.sim_driver import simulated_node
 from alphintra.storage.journal import Journal
 
 GOOG = Instrument.create("GOOG", tick_size="0.01", lot_size="1", min_notional="10", taker_fee="0.001")
@@ -50,8 +50,7 @@ _DECODE_SAMPLE = 200_000
 def node(journal: Journal | None = None) -> TradingNode:
     registry = InstrumentRegistry((GOOG,))
     clock = TestClock(0)
-    venue = SimulatedVenue(registry, FillModel(mode="bar"), now=clock.now_ns)
-    return TradingNode(instruments=registry, venue=venue, clock=clock, journal=journal)
+    return simulated_node(registry, clock, FillModel(mode="bar"), journal=journal)
 
 
 def bar(t: int) -> Bar:

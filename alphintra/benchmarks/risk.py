@@ -29,7 +29,7 @@ from alphintra.engine.data import Bar
 from alphintra.engine.node import TradingNode
 from alphintra.engine.risk.limits import LimitSet
 from alphintra.engine.risk.pretrade import MarketStats, RiskEngine
-from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.engine.venue.sim_driver import simulated_node
 
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE")
 PRICES = {"AAA": "100", "BBB": "250", "CCC": "40", "DDD": "75", "EEE": "10"}
@@ -73,7 +73,7 @@ def build() -> tuple[TradingNode, RiskEngine]:
         correlation={("AAA", "BBB"): 0.8, ("AAA", "CCC"): 0.2, ("BBB", "DDD"): 0.6},
     )
     risk = RiskEngine(stats=stats)
-    node = TradingNode(instruments=reg, venue=SimulatedVenue(reg, now=clock.now_ns), clock=clock, risk=risk)
+    node = simulated_node(reg, clock, risk=risk)
     node.open_account("main", cash={"USD": Decimal(1_000_000)})
     ts = clock.now_ns()
     for s in SYMBOLS:

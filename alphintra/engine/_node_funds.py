@@ -36,16 +36,16 @@ def reservation_price(node: TradingNode, init: OrderInitialized, inst: Instrumen
     """The price a new order's lock is computed at (None for a sell, which locks the base quantity)."""
     if init.side is not OrderSide.BUY:
         return None
-    model = node.venue.model
+    collar_bps = node.venue_for(init.symbol).capabilities.market_collar_bps
     # A margin reservation locks nothing and is only checked against the leverage limit: check it at the
     # market, not at the protective collar (the venue caps the fill to what the limit allows).
-    collar = model.mode == "book" and node.ledger.account_mode(init.account) is AccountMode.SPOT
+    collar = None if node.ledger.account_mode(init.account) is not AccountMode.SPOT else collar_bps
     if init.order_type in (OrderType.LIMIT, OrderType.ICEBERG, OrderType.STOP_LIMIT) and init.price is not None:
         return init.price
     if init.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and init.stop_price is not None:
-        if collar:
+        if collar is not None:
             # Once triggered it is a market order that may walk the book up to the collar.
-            return inst.round_price(init.stop_price * (1 + model.market_collar_bps / _BPS), "up")
+            return inst.round_price(init.stop_price * (1 + collar / _BPS), "up")
         return init.stop_price
     ref = node.last_price(init.symbol)
     if ref is None:
@@ -55,8 +55,8 @@ def reservation_price(node: TradingNode, init: OrderInitialized, inst: Instrumen
             init.symbol,
             reason=RejectReason.NO_LIQUIDITY,
         )
-    if collar:
-        return inst.round_price(ref * (1 + model.market_collar_bps / _BPS), "up")
+    if collar is not None:
+        return inst.round_price(ref * (1 + collar / _BPS), "up")
     return ref
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from alphintra.engine._node_reconcile import EXTERNAL
 from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.errors import ConflictError
 from alphintra.engine.core.events import OrderCanceled, OrderFilled, OrderInitialized, event_from_dict
@@ -85,21 +86,41 @@ def _replay_event(node: TradingNode, rec: Mapping[str, Any]) -> None:
         node._seq = max(node._seq, _seq_of(order.id, node.id_prefix))
         if event.client_order_id is not None:
             node._client_ids[(event.account, event.client_order_id)] = order.id
+            if EXTERNAL in event.tags:
+                node.emulator.map_key(event.client_order_id, order.id)
     else:
         order = node.orders[event.order_id]
         order.apply(event)
         node._effects(order, event)
         if isinstance(event, OrderFilled):
             # The venue's trade ids continue after every one journaled, like order ids (unique for the home's life).
-            node.venue.trade_id_issued(event.trade_id)
+            # Only a venue that issues its own ids from a counter (the simulator) needs telling; an exchange does not.
+            for venue in node.venues.values():
+                issued = getattr(venue, "trade_id_issued", None)
+                if issued is not None:
+                    issued(event.trade_id)
 
 
 def resume(node: TradingNode) -> None:
-    """After a replay: put working orders back on the venue and re-arm the emulator, oldest first."""
-    for order in sorted(node.orders.values(), key=lambda o: (o.created_at, o.id)):
+    """After a replay: re-arm the emulator and put working orders back on the venue, oldest first.
+
+    A venue that keeps its orders across the node's restart (every exchange) is asked first (a reconciliation):
+    an order it has is never sent again; only what it cannot have (armed stops, slices still to send) goes out.
+    A venue that lost its book (the paper simulator declares ``keeps_state`` False) gets its working orders again.
+    """
+    for venue in node.venues.values():
+        if venue.capabilities.keeps_state:
+            node.reconcile(venue.name)
+    for order in sorted(node._open.values(), key=lambda o: (o.created_at, o.id)):
         if order.is_terminal:
             continue
-        if order.status is OrderStatus.PENDING_CANCEL:
+        keeps = node.venue_for(order.symbol).capabilities.keeps_state
+        if keeps:
+            key = node.emulator.venue_key(order)
+            if order.status is OrderStatus.PENDING_CANCEL or (key is not None and key in node._at_venue):
+                node.emulator.resume_timers(order)
+                continue
+        elif order.status is OrderStatus.PENDING_CANCEL:
             node._emit(order, OrderCanceled(order.id, node.clock.now_ns(), reason="canceled during restart"))
             continue
         node.emulator.resume(order)

@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from alphintra.engine._node_funds import reserve_and_record
+from alphintra.engine._node_reconcile import EXTERNAL
 from alphintra.engine.core.enums import (
     ContingencyType,
     OrderSide,
@@ -92,7 +93,13 @@ class OrderEmulator:
     def order_for_key(self, key: str) -> str:
         return self._key_order.get(key, key)
 
+    def map_key(self, key: str, order_id: str) -> None:
+        """Venue key ``key`` (an order placed outside Alphintra, adopted) belongs to ``order_id``."""
+        self._key_order[key] = order_id
+
     def venue_key(self, order: Order) -> str | None:
+        if order.tags and EXTERNAL in order.tags:
+            return order.client_order_id  # placed outside Alphintra: the venue knows it by its own client id
         if order.order_type is OrderType.ICEBERG:
             n = self._slice_no.get(order.id)
             return None if n is None else f"{order.id}/{n}"
@@ -246,10 +253,10 @@ class OrderEmulator:
             price = order.price if order.order_type is OrderType.STOP_LIMIT else fill_ref
             if price is None:
                 price = node.last_price(order.symbol)
-            model = node.venue.model
-            if price is not None and order.order_type is not OrderType.STOP_LIMIT and model.mode == "book":
+            collar = node.venue_for(order.symbol).capabilities.market_collar_bps
+            if price is not None and order.order_type is not OrderType.STOP_LIMIT and collar is not None:
                 # A market order in the book may walk up to the collar: lock what it may cost, not the trigger.
-                price = inst.round_price(price * (1 + model.market_collar_bps / _BPS), "up")
+                price = inst.round_price(price * (1 + collar / _BPS), "up")
             try:
                 reserve_and_record(node, order.account, order.id, inst, order.side, order.leaves_quantity, price)
             except ValidationError as exc:
@@ -296,6 +303,12 @@ class OrderEmulator:
         qty = self.venue_leaves(order)
         self._slice_left[order.id] = qty
         self.node.send_to_venue(order, key=key, quantity=qty, market=False)
+
+    def restore_slice(self, order_id: str, n: int, left: Decimal) -> None:
+        """After a restart on a venue that kept it: slice ``n`` of an iceberg is the current one, ``left`` to fill."""
+        self._slice_no[order_id] = n
+        self._slice_left[order_id] = left
+        self._key_order[f"{order_id}/{n}"] = order_id
 
     def slice_resized(self, order: Order) -> None:
         """The working slice of an iceberg was modified: what it still has to fill is its new size."""
@@ -410,10 +423,14 @@ class OrderEmulator:
 
     # -- recovery -------------------------------------------------------------------------------------------
 
-    def resume(self, order: Order) -> None:
-        node = self.node
+    def resume_timers(self, order: Order) -> None:
+        """After a restart: the order's own timers (GTD expiry), for an order the venue still has."""
         if order.time_in_force.value == "GTD" and order.expires_at is not None:
             self.schedule_expiry(order)
+
+    def resume(self, order: Order) -> None:
+        node = self.node
+        self.resume_timers(order)
         if order.status is OrderStatus.NEW:
             return  # a bracket leg waiting for its entry
         if order.order_type in _STOPS and order.status is OrderStatus.ACCEPTED:

@@ -15,10 +15,15 @@ Commands that fail validation, risk or funds raise before anything is journaled:
 nothing. The node is single-threaded; the daemon hands it work on its own thread.
 
 Execution algorithms (TWAP/VWAP) live in :mod:`alphintra.engine.algos` as ``node.algos``; ``submit_twap`` and
-``submit_vwap`` start them. Venue latency (book mode) and every other delay run on the clock's timers.
+``submit_vwap`` start them. Every delay runs on the clock's timers.
 
-Two private modules hold parts of the node: ``_node_funds`` (reservation prices, ledger locks, the reduce-only
-rule and the venue's fill capacity) and ``_node_recovery`` (journal replay and resume).
+The node knows its venue only through the port (:mod:`alphintra.engine.venue.base`): native orders go out, reports
+come back, and the venue's declared capabilities say what it does itself. Market data reaches the node through its
+``driver`` when the venue needs driving (the simulator's :mod:`~alphintra.engine.venue.sim_driver`), else directly.
+
+Private modules hold parts of the node: ``_node_funds`` (reservation prices, ledger locks, the reduce-only rule and
+the venue's fill capacity), ``_node_recovery`` (journal replay and resume) and ``_node_reconcile`` (asking the
+venue what it holds, adopting what the node does not know, resolving commands that got no answer).
 """
 
 from __future__ import annotations
@@ -26,13 +31,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from functools import partial
 from typing import Any, Protocol
 
-from alphintra.engine import _node_recovery, _node_snapshot
+from alphintra.engine import _node_reconcile, _node_recovery, _node_snapshot
 from alphintra.engine._node_funds import (
     MARGIN_CALL,
-    capacity,
     check_reduce_only,
     margin_call,
     record_reserved,
@@ -40,12 +43,12 @@ from alphintra.engine._node_funds import (
     reserve,
     reserve_and_record,
 )
+from alphintra.engine._node_market import NodeMarket
 from alphintra.engine.algos import AlgoEngine, AlgoProgress, TwapRequest, VwapRequest
 from alphintra.engine.clock import Clock
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import (
     ContingencyType,
-    LiquiditySide,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -71,11 +74,9 @@ from alphintra.engine.core.ledger import Ledger
 from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.engine.core.validation import check_order
-from alphintra.engine.data import Bar, QuoteTick, TradeTick
+from alphintra.engine.data import Bar, TradeTick
 from alphintra.engine.emulator import OrderEmulator
-from alphintra.engine.venue.base import VenueOrder
-from alphintra.engine.venue.liquidity import LiquidityModel
-from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.engine.venue.base import Venue, VenueFill, VenueOrder
 
 _log = logging.getLogger("alphintra.engine.node")
 _EMULATED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
@@ -95,12 +96,28 @@ class PreTradeCheck(Protocol):
 OrderListener = Callable[[Order, OrderEvent], None]
 
 
-class TradingNode:
+class MarketDriver(Protocol):
+    """What shows a venue the market (see :mod:`alphintra.engine.venue.sim_driver`); an exchange needs none."""
+
+    def process_bar(self, bar: Bar) -> None: ...
+
+    def process_trade(self, tick: TradeTick) -> None: ...
+
+    def fresh_venue(self) -> Venue:
+        """An empty venue like the driven one, bound and driven (a rewind drops what the old venue held)."""
+        ...
+
+    def top_of_book(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        """The best bid and ask the driven venue shows (None for a side it lacks)."""
+        ...
+
+
+class TradingNode(NodeMarket):
     def __init__(
         self,
         *,
         instruments: InstrumentRegistry,
-        venue: SimulatedVenue,
+        venue: Venue,
         clock: Clock,
         ledger: Ledger | None = None,
         journal: JournalSink | None = None,
@@ -108,10 +125,14 @@ class TradingNode:
         risk: PreTradeCheck | None = None,
         default_account: str = "main",
         id_prefix: str = "O",
-        liquidity: LiquidityModel | None = None,
+        venues: Iterable[Venue] = (),
+        routes: Mapping[str, str] | None = None,
     ) -> None:
         self.instruments = instruments
-        self.venue = venue
+        self.venue = venue  # the default venue: an instrument without a route trades here
+        # Several venues: each instrument belongs to one (``routes``: symbol -> venue name) and its orders go there.
+        self.venues: dict[str, Venue] = {venue.name: venue}
+        self._routes: dict[str, str] = {}  # by name: a rewind binds a fresh venue of the same name
         self.clock = clock
         self.ledger = ledger or Ledger()
         self.journal = journal
@@ -119,7 +140,7 @@ class TradingNode:
         self.risk = risk
         self.default_account = default_account
         self.id_prefix = id_prefix
-        self.liquidity = liquidity
+        self.driver: MarketDriver | None = None
         self.orders: dict[str, Order] = {}
         # The working orders, oldest first: ``orders`` keeps every order ever placed, and a long-running daemon's
         # open-order questions (risk figures, cancel-all, status) must not scan all of them.
@@ -136,12 +157,23 @@ class TradingNode:
         self._replaying = False
         self._restored = False  # a snapshot was restored: the records after it replay on top
         self._expiring: set[str] = set()
-        self._venue_timers = 0
+        # Venue keys sent and not yet done at the venue -> the quantity still working there (the node's view).
+        self._at_venue: dict[str, Decimal] = {}
+        self.venue_halts: dict[str, str] = {}  # venue name -> why trading there stopped (a reconciliation's finding)
         self._cancel_reasons: dict[str, str] = {}
         self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
         for inst in instruments:
             self.ledger.register(inst)
         self.bind_venue(venue)
+        for other in venues:
+            self.venues[other.name] = other
+            other.bind(self)
+        for symbol, name in (routes or {}).items():
+            if name not in self.venues:
+                raise ValidationError(
+                    f"routes.{symbol}", f"must name a venue of the node ({', '.join(self.venues)})", name
+                )
+            self._routes[symbol] = name
         self.algos = AlgoEngine(self)
 
     # -- accounts -------------------------------------------------------------------------------------------
@@ -216,6 +248,11 @@ class TradingNode:
     def last_price(self, symbol: str) -> Decimal | None:
         return self.last_prices.get(symbol)
 
+    def venue_for(self, symbol: str) -> Venue:
+        """The venue ``symbol`` trades on (its route, else the default venue)."""
+        name = self._routes.get(symbol)
+        return self.venue if name is None else self.venues[name]
+
     def by_client_id(self, account: str, client_order_id: str) -> Order | None:
         order_id = self._client_ids.get((account, client_order_id))
         return None if order_id is None else self.orders[order_id]
@@ -266,6 +303,9 @@ class TradingNode:
         inst = check_order(init, self.instruments, now, reference_price=last, allow_immediate=immediate)
         if account not in self.ledger.accounts():
             raise OrderRejectedError("account", "is not an open account", account, reason=RejectReason.VENUE_REJECTED)
+        venue = self.venue_for(request.symbol)
+        if venue.name in self.venue_halts:
+            raise OrderRejectedError("venue", self.venue_halts[venue.name], venue.name, reason=RejectReason.HALTED)
         if self.risk is not None:
             self.risk.check(self, init, inst)
         if init.reduce_only:
@@ -396,15 +436,15 @@ class TradingNode:
             key = self.emulator.venue_key(order)
             if key is not None:
                 self._cancel_reasons[order.id] = reason
-                self.venue.cancel(key)
+                _node_reconcile.cancel_at_venue(self, order, key)
             return order
         key = self.emulator.venue_key(order)
         self._emit(order, OrderPendingCancel(order.id, self.clock.now_ns()))
-        if key is None or not self.venue.is_working(key):
+        if key is None or key not in self._at_venue:
             self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
         else:
             self._cancel_reasons[order.id] = reason  # the venue only says "canceled"; keep the why
-            self.venue.cancel(key)
+            _node_reconcile.cancel_at_venue(self, order, key)
         return order
 
     def cancel_all(
@@ -450,10 +490,11 @@ class TradingNode:
         if qty is not None and qty <= order.filled_quantity:
             raise ValidationError("quantity", f"must exceed the filled quantity {order.filled_quantity}", qty)
         key = self.emulator.venue_key(order)
-        venue = self.venue
-        at_venue = key is not None and venue.is_working(key) and (qty is not None or px is not None)
-        if at_venue and venue.model.mode == "book" and not venue.acts_now():
-            venue.later(lambda: self._modify_on_arrival(order_id, qty, px, stop))
+        at_venue = key is not None and key in self._at_venue and (qty is not None or px is not None)
+        venue = self.venue_for(order.symbol)
+        if at_venue and not venue.capabilities.modify:
+            raise ConflictError(f"venue {venue.name} cannot modify a working order; cancel and place a new one")
+        if at_venue and venue.defer(lambda: self._modify_on_arrival(order_id, qty, px, stop)):
             return order
         self._modify_now(order, inst, qty, px, stop)
         return order
@@ -465,7 +506,7 @@ class TradingNode:
         if qty is not None and qty <= order.filled_quantity:
             return
         try:
-            self._modify_now(order, self.instruments.get(order.symbol), qty, px, stop, arrived=True)
+            self._modify_now(order, self.instruments.get(order.symbol), qty, px, stop)
         except ValidationError as exc:  # the account can no longer fund the larger order: keep the old terms
             _log.info("modify of %s dropped on arrival: %s", order_id, exc)
 
@@ -476,8 +517,6 @@ class TradingNode:
         qty: Decimal | None,
         px: Decimal | None,
         stop: Decimal | None,
-        *,
-        arrived: bool = False,
     ) -> None:
         res = self.ledger.reservation(order.id)
         if res is not None and (qty is not None or px is not None):
@@ -487,125 +526,59 @@ class TradingNode:
             reserve_and_record(self, order.account, order.id, inst, order.side, new_leaves, new_price, replacing=res)
         self._emit(order, OrderUpdated(order.id, self.clock.now_ns(), quantity=qty, price=px, stop_price=stop))
         key = self.emulator.venue_key(order)
-        if key is not None and self.venue.is_working(key) and (qty is not None or px is not None):
+        if key is not None and key in self._at_venue and (qty is not None or px is not None):
             leaves = self.emulator.venue_leaves(order)
-            if arrived:
-                self.venue.modify_now(key, leaves=leaves, price=px)
-            else:
-                self.venue.modify(key, leaves=leaves, price=px)
+            self._at_venue[key] = leaves
+            self.venue_for(order.symbol).modify(key, leaves=leaves, price=px)
             if order.order_type is OrderType.ICEBERG:
                 self.emulator.slice_resized(order)
 
-    # -- market data ----------------------------------------------------------------------------------------
-
-    def process_bar(self, bar: Bar) -> None:
-        """Trade one bar: timers due by its open, the open auction, the intrabar path, then the close.
-
-        The path starts with the open itself (a zero-length segment), so that a stop or a resting limit the
-        market gapped through between bars acts at the open even when the bar never trades back through it.
-        """
-        clock = self.clock
-        advance = self._advance_to
-        if advance is not None and bar.ts > clock.now_ns():
-            advance(bar.ts)
-        venue = self.venue
-        symbol = bar.symbol
-        emulator = self.emulator
-        if venue.model.mode == "book":
-            path = bar.path()
-            self._post_liquidity(symbol, path[0])
-            self._walk(symbol, path, None)
-        elif venue.has_working(symbol) or emulator.has_armed(symbol):
-            venue.begin_bar(bar)
-            self._walk(symbol, bar.path(), venue)
-            venue.end_bar(bar)
-        else:
-            venue.quiet_bar(bar)  # nothing can trade: the common case of a backtest, kept cheap
-        close = bar.close
-        self.last_prices[symbol] = close
-        self.ledger.mark_to_market({symbol: close})
-        end = bar.close_ts or bar.ts
-        if advance is not None and end > clock.now_ns():
-            advance(end)
-        self.check_margin()
-        on_bar = getattr(self.risk, "on_bar", None)
-        if on_bar is not None:
-            on_bar(self, bar)  # live risk figures and the circuit breakers see every closed bar
-
-    def _walk(self, symbol: str, path: tuple[Decimal, ...], bar_venue: SimulatedVenue | None) -> None:
-        emulator = self.emulator
-        prev = path[0]
-        self.last_prices[symbol] = prev
-        emulator.on_segment(symbol, prev, prev)
-        if bar_venue is not None:
-            bar_venue.cross(symbol, prev, prev)
-        for point in path[1:]:
-            if point != prev:
-                if bar_venue is None:
-                    # Book mode: the market is at ``point`` first (the ladder moves there, resting limits it
-                    # crosses fill), then the stops it reached trigger and meet that book, not the old one.
-                    self._post_liquidity(symbol, point)
-                    emulator.on_segment(symbol, prev, point)
-                else:
-                    emulator.on_segment(symbol, prev, point)
-                    bar_venue.cross(symbol, prev, point)
-                self.last_prices[symbol] = point
-                prev = point
-
-    def process_trade(self, tick: TradeTick) -> None:
-        advance = self._advance_to
-        if advance is not None and tick.ts > self.clock.now_ns():
-            advance(tick.ts)  # timers (GTD, algorithm slices, venue latency) due by the tick fire first
-        prev = self.last_prices.get(tick.symbol, tick.price)
-        if self.venue.model.mode == "book":
-            self._post_liquidity(tick.symbol, tick.price)
-        self.last_prices[tick.symbol] = tick.price
-        if prev != tick.price:
-            self.emulator.on_segment(tick.symbol, prev, tick.price)
-        self.ledger.mark_to_market({tick.symbol: tick.price})
-        self.check_margin()
-        on_price = getattr(self.risk, "on_price", None)
-        if on_price is not None:
-            on_price(self, tick.symbol, tick.price, tick.ts)
-
-    def process_quote(self, quote: QuoteTick) -> None:
-        inst = self.instruments.get(quote.symbol)
-        self.process_trade(TradeTick(quote.symbol, quote.ts, inst.round_price(quote.mid), Decimal(0)))
-
-    def _post_liquidity(self, symbol: str, mid: Decimal) -> None:
-        if self.liquidity is not None:
-            self.venue.post_liquidity(symbol, self.liquidity.ladder(self.instruments.get(symbol), mid))
-
     # -- venue callbacks (VenueListener) --------------------------------------------------------------------
 
-    def venue_accepted(self, key: str, ts: int) -> None:
+    def venue_accepted(self, key: str, ts: int, venue_order_id: str | None = None) -> None:
         order = self.orders.get(self.emulator.order_for_key(key))
         if order is not None and order.status is OrderStatus.PENDING_SUBMIT:
-            self._emit(order, OrderAccepted(order.id, self.clock.now_ns(), venue_order_id=key))
+            self._emit(order, OrderAccepted(order.id, self.clock.now_ns(), venue_order_id=venue_order_id or key))
 
-    def venue_filled(
-        self, key: str, qty: Decimal, price: Decimal, liquidity: LiquiditySide, trade_id: str, ts: int
-    ) -> None:
-        order = self.orders[self.emulator.order_for_key(key)]
-        inst = self.instruments.get(order.symbol)
+    def venue_filled(self, fill: VenueFill) -> None:
+        key = fill.key
+        order = self.orders.get(self.emulator.order_for_key(key))
+        if order is None:
+            order = _node_reconcile.adopt_for_fill(self, fill)  # placed outside Alphintra: an EXTERNAL order
+            if order is None:
+                return
+        if _node_reconcile.seen_trade(self, order, fill.trade_id):
+            return  # a report the node already booked (a reconnect replays them): booked once
+        qty, price = fill.quantity, fill.price
+        fee, fee_asset = fill.fee, fill.fee_asset
+        if fee is None or fee_asset is None:
+            inst = self.instruments.get(order.symbol)
+            fee, fee_asset = inst.fee(qty, price, fill.liquidity), inst.quote
         event = OrderFilled(
             order.id,
             self.clock.now_ns(),
-            trade_id=trade_id,
+            trade_id=fill.trade_id,
             account=order.account,
             symbol=order.symbol,
             side=order.side,
             last_qty=qty,
             last_px=price,
-            fee=inst.fee(qty, price, liquidity),
-            fee_asset=inst.quote,
-            liquidity_side=liquidity,
+            fee=fee,
+            fee_asset=fee_asset,
+            liquidity_side=fill.liquidity,
         )
+        left = self._at_venue.get(key)
+        if left is not None:
+            if left - qty > 0:
+                self._at_venue[key] = left - qty
+            else:
+                del self._at_venue[key]
         self.last_prices[order.symbol] = price
         self._emit(order, event)
         self.emulator.on_fill(order, event, key)
 
     def venue_canceled(self, key: str, reason: str, ts: int) -> None:
+        self._at_venue.pop(key, None)
         order_id = self.emulator.order_for_key(key)
         order = self.orders.get(order_id)
         if order is None or order.is_terminal:
@@ -619,6 +592,7 @@ class TradingNode:
             self._emit(order, OrderCanceled(order.id, now, reason=asked if reason == "canceled" and asked else reason))
 
     def venue_cancel_rejected(self, key: str, message: str, ts: int) -> None:
+        self._at_venue.pop(key, None)  # it is no longer working there (it filled first)
         order = self.orders.get(self.emulator.order_for_key(key))
         if order is None:
             return
@@ -627,7 +601,10 @@ class TradingNode:
             self._emit(order, OrderCancelRejected(order.id, self.clock.now_ns(), message=message))
 
     def venue_rejected(self, key: str, reason: RejectReason, message: str, ts: int) -> None:
-        order = self.orders[self.emulator.order_for_key(key)]
+        self._at_venue.pop(key, None)
+        order = self.orders.get(self.emulator.order_for_key(key))
+        if order is None:
+            return
         now = self.clock.now_ns()
         if order.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.TRIGGERED, OrderStatus.NEW):
             self._emit(order, OrderRejected(order.id, now, reason=reason, message=message))
@@ -642,18 +619,13 @@ class TradingNode:
         if order is None or order.is_terminal:
             return
         key = self.emulator.venue_key(order)
-        if key is not None and self.venue.is_working(key):
+        if key is not None and key in self._at_venue:
             self._expiring.add(order.id)
-            self.venue.cancel(key)
+            _node_reconcile.cancel_at_venue(self, order, key)
         else:
             self._emit(order, OrderExpired(order.id, self.clock.now_ns()))
 
     # -- internals ------------------------------------------------------------------------------------------
-
-    def _schedule_venue(self, due_ns: int, action: Callable[[], None]) -> None:
-        """Venue latency rides on the clock's timers: delivered in time order with every other timer."""
-        self._venue_timers += 1
-        self.clock.set_timer(f"venue:{self._venue_timers}", lambda _name, _ts: action(), at_ns=due_ns)
 
     def _route(self, order: Order) -> None:
         now = self.clock.now_ns()
@@ -685,19 +657,13 @@ class TradingNode:
             else market
         )
         tif = order.time_in_force if order.time_in_force is not TimeInForce.GTD else TimeInForce.GTC
-        self.venue.submit(
-            VenueOrder(
-                key,
-                order.account,
-                order.symbol,
-                order.side,
-                order.leaves_quantity if quantity is None else quantity,
-                None if is_market else order.price,
-                tif,
-                order.post_only,
-                trigger_price,
-            )
+        qty = order.leaves_quantity if quantity is None else quantity
+        self._at_venue[key] = qty
+        price = None if is_market else order.price
+        venue_order = VenueOrder(
+            key, order.account, order.symbol, order.side, qty, price, tif, order.post_only, trigger_price
         )
+        _node_reconcile.submit_to_venue(self, order, venue_order)
 
     def emit(self, order: Order, event: OrderEvent) -> None:
         """For the emulator and algorithms: apply, book, journal and publish one event."""
@@ -764,20 +730,30 @@ class TradingNode:
         """Put a :meth:`snapshot_state` back; :meth:`replay` the records after it, then :meth:`resume`."""
         _node_snapshot.restore(self, state)
 
-    def bind_venue(self, venue: SimulatedVenue) -> None:
+    def bind_venue(self, venue: Venue) -> None:
+        """Make ``venue`` the default venue (a rewind's fresh one replaces the old one of its name)."""
+        if venue.name != self.venue.name:
+            self.venues.pop(self.venue.name, None)
         self.venue = venue
-        venue.bind(self, capacity=partial(capacity, self), schedule=self._schedule_venue)
+        self.venues[venue.name] = venue
+        self._at_venue.clear()
+        venue.bind(self)
 
     def rewind(self, state: Mapping[str, Any] | None, records: Iterable[Mapping[str, Any]]) -> int:
-        """Back to what the journal holds (a snapshot's ``node`` part, or None, and the records after it) on a fresh
-        venue; then :meth:`resume`. For a store that failed to write what the node did (see ``_node_snapshot``)."""
-        old = self.venue
-        venue = SimulatedVenue(old.instruments, old.model, name=old.name, now=self.clock.now_ns)
+        """Back to what the journal holds (a snapshot's ``node`` part, or None, and the records after it); then
+        :meth:`resume`. For a store that failed to write what the node did (see ``_node_snapshot``). A driven
+        (simulated) venue starts empty; a venue that keeps its state is asked what it holds on resume."""
+        venue = self.driver.fresh_venue() if self.driver is not None else self.venue
         return _node_snapshot.rewind(self, venue, state, records)
+
+    def reconcile(self, venue: str | None = None, *, dry_run: bool = False) -> _node_reconcile.Reconciliation:
+        """Compare what a venue (default: the default venue) holds with the node and settle it (see
+        :mod:`alphintra.engine._node_reconcile`)."""
+        return _node_reconcile.reconcile(self, self.venues[venue] if venue else self.venue, dry_run=dry_run)
 
     def forget_finished(self, *, keep: int, max_age_ns: int) -> int:
         """Retention: finished orders beyond the newest ``keep`` or older than ``max_age_ns`` leave memory."""
         return _node_snapshot.forget_finished(self, keep=keep, max_age_ns=max_age_ns, now_ns=self.clock.now_ns())
 
 
-__all__ = ["MARGIN_CALL", "JournalSink", "OrderListener", "PreTradeCheck", "TradingNode"]
+__all__ = ["MARGIN_CALL", "JournalSink", "MarketDriver", "OrderListener", "PreTradeCheck", "TradingNode"]

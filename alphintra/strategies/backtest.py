@@ -32,6 +32,7 @@ from alphintra.engine.data import Bar
 from alphintra.engine.node import MARGIN_CALL, TradingNode
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
+from alphintra.engine.venue.sim_driver import SimDriver
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import NotFoundError, ValidationError
 from alphintra.strategies import registry
@@ -285,8 +286,9 @@ class Backtest:
             clock=self.clock,
             risk=risk,
             default_account=ACCOUNT,
-            liquidity=LiquidityModel() if config.fill_mode == "book" else None,
         )
+        # The backtest drives the simulated venue (bars, liquidity, latency); the node only sees the port.
+        self.driver = SimDriver(self.node, self.venue, LiquidityModel() if config.fill_mode == "book" else None)
         self.node.open_account(
             ACCOUNT,
             cash={self.currency: config.cash},
@@ -405,7 +407,7 @@ class Backtest:
         pace = self.pace
         runner.start()
         last_close: dict[str, Decimal] = {}
-        venue = self.venue
+        driver = self.driver
         emulator = node.emulator
         clock = self.clock
         last_prices = node.last_prices
@@ -448,7 +450,7 @@ class Backtest:
             return price
 
         def engine_busy() -> bool:
-            return any(venue.has_work(s) or emulator.has_armed(s) for s in symbols)
+            return any(driver.has_work(s) or emulator.has_armed(s) for s in symbols)
 
         # Margin calls: the node closes an account's positions when its equity falls below the maintenance margin
         # (Ledger.maintenance_shortfall). It checks on the bars it trades; the bars a backtest moves past without
@@ -581,11 +583,11 @@ class Backtest:
             horizon = end if simulated else clock.now_ns()
             if (
                 book_mode
-                or venue.has_work(symbol)
+                or driver.has_work(symbol)
                 or emulator.has_armed(symbol)
                 or (due is not None and due <= horizon)
             ):
-                node.process_bar(bar_at(i, symbol, close, end))
+                driver.process_bar(bar_at(i, symbol, close, end))
             else:
                 # Nothing can trade on this bar: only time and the last price move (the fast path).
                 last_prices[symbol] = close

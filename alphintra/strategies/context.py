@@ -97,6 +97,11 @@ class NodeContext:
     def price(self, symbol: str) -> Decimal | None:
         return self.node.last_price(symbol)
 
+    def best_bid_ask(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        """The best bid and ask of the market the node trades (None for a side it lacks, or with no book)."""
+        driver = self.node.driver
+        return (None, None) if driver is None else driver.top_of_book(symbol)
+
     def indicator(self, name: str, symbol: str, output: str | None, params: Mapping[str, Any]) -> Line:
         if symbol not in self.symbols:
             raise ValidationError(

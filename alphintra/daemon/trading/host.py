@@ -48,6 +48,7 @@ from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
+from alphintra.engine.venue.sim_driver import SimDriver
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import NotFoundError, OperationFailed, StorageUnavailable
 from alphintra.formatting import iso_ns
@@ -106,6 +107,7 @@ class TradingHost:
         self.risk_watch: Any = None
         self.state = HostState.CREATED
         self.node: TradingNode | None = None
+        self.driver: SimDriver | None = None  # shows the paper venue the market (the node sees only the port)
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
@@ -295,9 +297,9 @@ class TradingHost:
             venue=venue,
             clock=clock,
             default_account=self.account,
-            liquidity=liquidity,
             risk=self._risk(),
         )
+        self.driver = SimDriver(node, venue, liquidity)
         self.snapshots.register(
             "node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state)
         )
@@ -511,15 +513,16 @@ class TradingHost:
         return self.ticker(symbol)
 
     def _post(self, node: TradingNode, symbol: str, price: Decimal) -> None:
-        if node.liquidity is not None:
-            node.venue.post_liquidity(symbol, node.liquidity.ladder(node.instruments.get(symbol), price))
+        if self.driver is not None:
+            self.driver.post_liquidity(symbol, price)
 
     # -- views (engine thread) ------------------------------------------------------------------------------
 
     def ticker(self, symbol: str) -> dict[str, Any]:
         node = self.node
         assert node is not None
-        book = node.venue.depth(symbol, 1)
+        assert self.driver is not None
+        book = self.driver.depth(symbol, 1)
         last = node.last_price(symbol)
         sf = self.feed.symbols.get(symbol) if self.feed is not None else None
         open_ = sf.day_open if sf is not None else None
@@ -536,7 +539,8 @@ class TradingHost:
 
     def book(self, symbol: str, depth: int = 20) -> dict[str, Any]:
         assert self.node is not None
-        levels = self.node.venue.depth(symbol, depth)
+        assert self.driver is not None
+        levels = self.driver.depth(symbol, depth)
         return {
             "symbol": symbol,
             "bids": [[str(p), str(q), n] for p, q, n in levels["bids"]],

@@ -382,7 +382,10 @@ class Ledger:
 
         new_balances = self._check(acct, deltas, (symbol, base, quote, px))
         position = acct.positions.get(symbol) or _Pos(base, quote)
-        new_position, realised = _fold_position(position, signed, px, acct.mode)
+        # A fee charged in the base asset (a venue taking its fee from what was bought) leaves less to hold: the
+        # position is what the account holds, or a close would try to sell more than the balance.
+        moved = signed - fee_ if fee_ and fee_in == base else signed
+        new_position, realised = (position, ZERO) if moved == 0 else _fold_position(position, moved, px, acct.mode)
 
         # Everything is computed and checked; commit.
         self._remember(symbol, base, quote)

@@ -2,10 +2,13 @@
 
 See :mod:`alphintra.engine.venue.fill_model` for the rules. The venue calls its listener synchronously, always
 after its own state is consistent, so the listener may call back into the venue (an OCO cancel on a fill).
+Market data reaches it through its driver (:mod:`alphintra.engine.venue.sim_driver`): bars, the liquidity ladder
+and the clock that delivers simulated latency. It loses its book when the process stops (``keeps_state`` False).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -15,7 +18,14 @@ from alphintra.engine.core.errors import NotFoundError
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.core.matching import MatchingEngine, MatchResult, MatchStatus
 from alphintra.engine.data import Bar
-from alphintra.engine.venue.base import VenueListener, VenueOrder
+from alphintra.engine.venue.base import (
+    VenueBalances,
+    VenueCapabilities,
+    VenueFill,
+    VenueListener,
+    VenueOrder,
+    VenueOrderState,
+)
 from alphintra.engine.venue.fill_model import FillModel
 
 MAKER = LiquiditySide.MAKER
@@ -23,6 +33,7 @@ TAKER = LiquiditySide.TAKER
 BUY = OrderSide.BUY
 _BPS = Decimal(10_000)
 LIQUIDITY_ACCOUNT = "__liquidity__"
+_FILLS_KEPT = 10_000  # fills a reconciliation may ask for (the simulator keeps nothing across a restart anyway)
 
 # How much more a venue order may fill at a price, given the account's funds (None: no limit).
 CapacityFn = Callable[[str, Decimal], Decimal | None]
@@ -73,6 +84,13 @@ class SimulatedVenue:
         self._busy = False
         self._deferred: list[Callable[[], None]] = []
         self._last: dict[str, Decimal] = {}
+        self._arriving = False  # running an action deferred to its arrival: its commands act at once
+        self._fills: deque[VenueFill] = deque(maxlen=_FILLS_KEPT)
+        book = self.model.mode == "book"
+        self.capabilities = VenueCapabilities(
+            keeps_state=False,
+            market_collar_bps=self.model.market_collar_bps if book else None,
+        )
 
     # -- wiring ---------------------------------------------------------------------------------------------
 
@@ -80,10 +98,13 @@ class SimulatedVenue:
         self, listener: VenueListener, capacity: CapacityFn | None = None, schedule: ScheduleFn | None = None
     ) -> None:
         """Wire the venue to its node. With ``schedule``, delayed (latency) actions run on the node's clock timers,
-        so a backtest's TestClock and a live clock deliver them alike; without it, :meth:`advance` delivers them."""
+        so a backtest's TestClock and a live clock deliver them alike; without it, :meth:`advance` delivers them.
+        Binding again without them (the node's ``bind_venue``) keeps those the driver gave."""
         self._listener = listener
-        self._capacity = capacity
-        self._schedule = schedule
+        if capacity is not None:
+            self._capacity = capacity
+        if schedule is not None:
+            self._schedule = schedule
 
     @property
     def listener(self) -> VenueListener:
@@ -129,34 +150,86 @@ class SimulatedVenue:
             self._bar_cancel(key)
 
     def modify(self, key: str, *, leaves: Decimal | None = None, price: Decimal | None = None) -> None:
-        """Change a working order's remaining quantity and/or limit price (see the matching engine's priority rules)."""
-        if self.model.mode == "book":
+        """Change a working order's remaining quantity and/or limit price (see the matching engine's priority rules).
+
+        Given by an action :meth:`defer` delivered, it acts at once (it has already travelled)."""
+        if self.model.mode == "book" and not self._arriving:
             self._later(lambda: self._book_modify(key, leaves, price))
-        else:
-            self._bar_modify(key, leaves, price)
-
-    def acts_now(self) -> bool:
-        """Whether a command given now reaches the book at once (no latency, no match being reported)."""
-        return self.model.mode != "book" or (self.model.latency_ns <= 0 and not self._busy)
-
-    def later(self, action: Callable[[], None]) -> None:
-        """Run ``action`` when a command given now would reach the venue (see :meth:`acts_now`)."""
-        if self.model.mode == "book":
-            self._later(action)
-        else:
-            action()
-
-    def modify_now(self, key: str, *, leaves: Decimal | None = None, price: Decimal | None = None) -> None:
-        """:meth:`modify` at once (for an action already delivered through :meth:`later`)."""
-        if self.model.mode == "book":
+        elif self.model.mode == "book":
             self._book_modify(key, leaves, price)
         else:
             self._bar_modify(key, leaves, price)
+
+    def defer(self, action: Callable[[], None]) -> bool:
+        """Run ``action`` when a command given now would reach the book (latency, or a match being reported)."""
+        if self.model.mode != "book" or (self.model.latency_ns <= 0 and not self._busy):
+            return False
+
+        def arrive() -> None:
+            self._arriving = True
+            try:
+                action()
+            finally:
+                self._arriving = False
+
+        self._later(arrive)
+        return True
 
     def is_working(self, key: str) -> bool:
         if key in self._keys or key in self._in_flight:
             return True
         return any(key in orders for orders in self._working.values())
+
+    # -- what the venue holds (reconciliation) ---------------------------------------------------------------
+
+    def open_orders(self) -> list[VenueOrderState]:
+        out = [self._state(w.order, w.leaves) for orders in self._working.values() for w in orders.values()]
+        for key, (symbol, order) in self._keys.items():
+            book_order = self.engine(symbol).book.get(key)
+            if book_order is not None:
+                inst = self.instruments.get(symbol)
+                out.append(self._state(order, inst.lots_to_qty(book_order.qty)))
+        return out
+
+    def fills(self, since_ns: int) -> list[VenueFill]:
+        return [f for f in self._fills if f.ts >= since_ns]
+
+    def order_status(self, key: str) -> VenueOrderState | None:
+        return next((o for o in self.open_orders() if o.key == key), None)
+
+    def balances(self) -> list[VenueBalances] | None:
+        return None  # the simulator settles in the node's ledger: it holds no balances of its own
+
+    @staticmethod
+    def _state(order: VenueOrder, leaves: Decimal) -> VenueOrderState:
+        return VenueOrderState(
+            order.key,
+            order.account,
+            order.symbol,
+            order.side,
+            order.quantity,
+            order.quantity - leaves,
+            "open",
+            order.price,
+            order.key,
+        )
+
+    def _filled(
+        self, inst: Instrument, key: str, qty: Decimal, price: Decimal, liquidity: LiquiditySide, trade_id: str
+    ) -> None:
+        fill = VenueFill(
+            key,
+            trade_id,
+            qty,
+            price,
+            liquidity,
+            self._now(),
+            key,
+            inst.fee(qty, price, liquidity),
+            inst.quote,
+        )
+        self._fills.append(fill)
+        self.listener.venue_filled(fill)
 
     def has_working(self, symbol: str) -> bool:
         """Whether bar mode holds working orders of ``symbol`` (if not, a bar can only move the last price)."""
@@ -293,7 +366,7 @@ class SimulatedVenue:
         if w.leaves <= 0:
             self._working[w.order.symbol].pop(w.order.key, None)
         self._last[w.order.symbol] = price
-        self.listener.venue_filled(w.order.key, qty, price, liquidity, self._trade_id(), self._now())
+        self._filled(inst, w.order.key, qty, price, liquidity, self._trade_id())
         return qty
 
     def _finish_market(self, w: _Working) -> None:
@@ -486,9 +559,9 @@ class SimulatedVenue:
             if fill.maker_account != LIQUIDITY_ACCOUNT:
                 if maker_key in self._keys and self.engine(inst.symbol).book.get(fill.maker_id) is None:
                     del self._keys[maker_key]
-                listener.venue_filled(maker_key, qty, price, MAKER, trade_id + "m", now)
+                self._filled(inst, maker_key, qty, price, MAKER, trade_id + "m")
             if fill.taker_account != LIQUIDITY_ACCOUNT:
-                listener.venue_filled(taker_key, qty, price, TAKER, trade_id, now)
+                self._filled(inst, taker_key, qty, price, TAKER, trade_id)
         if taker_gone and result.canceled > 0:
             listener.venue_canceled(taker_key, "IOC remainder", now)
 
@@ -518,8 +591,6 @@ class SimulatedVenue:
                 self._report_liquidity_taker(inst, result)
 
     def _report_liquidity_taker(self, inst: Instrument, result: MatchResult) -> None:
-        listener = self.listener
-        now = self._now()
         for fill in result.fills:
             price = inst.ticks_to_price(fill.price)
             self._last[inst.symbol] = price
@@ -528,7 +599,7 @@ class SimulatedVenue:
             maker_key = str(fill.maker_id)
             if self.engine(inst.symbol).book.get(fill.maker_id) is None:
                 self._keys.pop(maker_key, None)
-            listener.venue_filled(maker_key, inst.lots_to_qty(fill.qty), price, MAKER, self._trade_id(), now)
+            self._filled(inst, maker_key, inst.lots_to_qty(fill.qty), price, MAKER, self._trade_id())
 
     def depth(self, symbol: str, n: int = 10) -> dict[str, list[tuple[Decimal, Decimal, int]]]:
         inst = self.instruments.get(symbol)

@@ -105,14 +105,10 @@ class MarketMaking(Strategy):
 
     def book_mid(self, symbol: str) -> Decimal | None:
         """Mid of the venue's best bid and ask, or the last price when the book lacks a side."""
-        # A live exchange venue may not keep a book of its own: then the last price stands in for the mid.
-        depth = getattr(self.ctx.node.venue, "depth", None)
-        if depth is not None:
-            book = depth(symbol, 1)
-            if book["bids"] and book["asks"]:
-                best_bid: Decimal = book["bids"][0][0]
-                best_ask: Decimal = book["asks"][0][0]
-                return (best_bid + best_ask) / 2
+        # A market without a book of its own (a bar fill model) has no sides: then the last price stands in.
+        best_bid, best_ask = self.ctx.best_bid_ask(symbol)
+        if best_bid is not None and best_ask is not None:
+            return (best_bid + best_ask) / 2
         return self.price(symbol)
 
     def on_bar(self, bar: BarData) -> None:

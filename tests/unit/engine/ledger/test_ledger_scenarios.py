@@ -115,6 +115,15 @@ def test_fee_in_the_received_asset_and_maker_rebate(ledger: Ledger) -> None:
     assert ledger.fees_collected() == {"BTC": D("0.001"), "USDT": D("-0.25")}
 
 
+def test_a_fee_in_the_base_asset_leaves_a_position_of_what_is_held(ledger: Ledger) -> None:
+    # A venue that takes its fee from the coins bought leaves 0.999 BTC: the position is what can be sold.
+    ledger.apply_fill("a", BTC, "BUY", D("1"), D("2000"), fee=D("0.001"), fee_asset="BTC")
+    assert ledger.quantity("a", "BTC/USDT") == D("0.999") == ledger.balance("a", "BTC").total
+    closed = ledger.apply_fill("a", BTC, "SELL", D("0.999"), D("2100"))
+    assert closed.position.quantity == 0 and ledger.balance("a", "BTC").total == 0
+    assert closed.realised_pnl == D("99.900")
+
+
 def test_spot_sell_of_deposited_inventory_realises_nothing() -> None:
     ledger = Ledger()
     ledger.open_account("a")

@@ -13,7 +13,7 @@ from alphintra.engine.data import Bar
 from alphintra.engine.node import TradingNode
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
-from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.engine.venue.sim_driver import simulated_node
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
@@ -55,8 +55,7 @@ def make_node(
         max_participation=participation,
         slippage_ticks=slippage_ticks,
     )
-    venue = SimulatedVenue(registry, model, now=clock.now_ns)
-    return TradingNode(instruments=registry, venue=venue, clock=clock, journal=journal, liquidity=liquidity)
+    return simulated_node(registry, clock, model, journal=journal, liquidity=liquidity)
 
 
 def bar(t: int, o: str, h: str, low: str, c: str, v: str = "1000", symbol: str = "GOOG") -> Bar:

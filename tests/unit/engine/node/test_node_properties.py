@@ -240,7 +240,7 @@ def state(node: TradingNode) -> tuple[Any, ...]:
 
 
 def replayed(node: TradingNode, journal: ListJournal, mode: str) -> TradingNode:
-    fresh = make_node(mode, liquidity=node.liquidity, latency_ns=node.venue.model.latency_ns)
+    fresh = make_node(mode, liquidity=getattr(node.driver, "liquidity", None), latency_ns=node.venue.model.latency_ns)
     fresh.replay(journal.records)
     return fresh
 

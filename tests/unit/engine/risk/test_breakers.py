@@ -30,7 +30,7 @@ from alphintra.engine.risk import (
     store_resume,
 )
 from alphintra.engine.risk.breakers import MarketMove, RejectRate
-from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.engine.venue.sim_driver import simulated_node
 
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 MINUTE = 60 * NS_PER_SECOND
@@ -50,10 +50,9 @@ def make(limits: LimitSet | None = None, **risk_kw: Any) -> tuple[TradingNode, R
     clock = TestClock(0)
     risk = RiskEngine(limits, **risk_kw)
     journal = ListJournal()
-    node = TradingNode(
-        instruments=reg,
-        venue=SimulatedVenue(reg, now=clock.now_ns),
-        clock=clock,
+    node = simulated_node(
+        reg,
+        clock,
         risk=risk,
         journal=journal,
         bus=MessageBus(),

@@ -21,7 +21,7 @@ from alphintra.engine.node import TradingNode
 from alphintra.engine.risk import LimitSet, MarketStats, RiskEngine, RiskLimitError, StatsTracker
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
-from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.engine.venue.sim_driver import simulated_node
 
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 MODES = ("bar", "book")
@@ -39,12 +39,11 @@ class Harness:
         ]
         self.reg = InstrumentRegistry(insts)
         self.clock = TestClock(1_000 * NS_PER_SECOND)
-        venue = SimulatedVenue(self.reg, FillModel(mode=mode), now=self.clock.now_ns)  # type: ignore[arg-type]
         self.risk = RiskEngine(stats=stats)
-        self.node = TradingNode(
-            instruments=self.reg,
-            venue=venue,
-            clock=self.clock,
+        self.node = simulated_node(
+            self.reg,
+            self.clock,
+            FillModel(mode=mode),  # type: ignore[arg-type]
             risk=self.risk,
             liquidity=LiquidityModel() if mode == "book" else None,
         )

@@ -16,15 +16,13 @@ from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.data import Bar
 from alphintra.engine.node import TradingNode
 from alphintra.engine.risk import Limit, LimitSet, RiskEngine, RiskLimitError, Scope
-from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.engine.venue.sim_driver import simulated_node
 
 
 def _node(limits: LimitSet) -> tuple[TradingNode, TestClock]:
     reg = InstrumentRegistry([Instrument.create("GOOG", tick_size="1", lot_size="1")])
     clock = TestClock(0)
-    node = TradingNode(
-        instruments=reg, venue=SimulatedVenue(reg, now=clock.now_ns), clock=clock, risk=RiskEngine(limits)
-    )
+    node = simulated_node(reg, clock, risk=RiskEngine(limits))
     node.open_account("main", cash={"USD": D(10_000_000)})
     return node, clock
 
