@@ -108,3 +108,16 @@ def test_quiet_hides_result_tables_but_not_json(run_cli) -> None:  # type: ignor
     as_json = run_cli("-q", "data", "list", "--json")
     assert {row["symbol"] for row in json.loads(as_json.out)} == {"GOOG", "EUR/USD", "BTC/USD"}
     assert "GOOG" in run_cli("data", "list").out  # the next command is not quiet
+
+
+def test_venue_key_variables_and_the_passphrase_are_not_unknown_settings() -> None:
+    import pytest
+
+    from alphintra.config.settings import check_environment
+    from alphintra.errors import ConfigError
+
+    check_environment(
+        {"ALPHINTRA_VENUE_FAKE_1_API_KEY": "k", "ALPHINTRA_VENUE_FAKE_1_API_SECRET": "s", "ALPHINTRA_PASSPHRASE": "p"}
+    )
+    with pytest.raises(ConfigError):
+        check_environment({"ALPHINTRA_VENUE_FAKE_1_API_TOKEN": "t"})
