@@ -130,7 +130,8 @@ async def test_place_cancel_and_fill_through_the_screens(engine: Engine) -> None
         assert cells[6] == f"{Decimal(price):,.2f}"
         with engine.client() as client:
             placed = client.get(f"/api/v1/orders/{order_id}")
-        assert (placed["status"], placed["price"], placed["quantity"]) == ("ACCEPTED", price, "2")
+        # The API writes plain decimals without trailing zeros ("720.6" for a typed "720.60"): compare values.
+        assert (placed["status"], Decimal(placed["price"]), placed["quantity"]) == ("ACCEPTED", Decimal(price), "2")
 
         # c on the highlighted row cancels it.
         app.screen.query_one("#orders", SyncTable).focus()
