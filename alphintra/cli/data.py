@@ -29,6 +29,17 @@ StartOpt = Annotated[str | None, typer.Option("--start", help="From this UTC dat
 EndOpt = Annotated[str | None, typer.Option("--end", help="Up to this UTC date/time (exclusive), ISO format.")]
 
 
+class _LegacyArgCommand(typer.core.TyperCommand):
+    """A command whose hidden positional argument (an older form still accepted) stays out of its usage line."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not getattr(param, "hidden", False):
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
 def _human(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -189,9 +200,12 @@ def list_(
     )
 
 
-@app.command("show")
+@app.command("show", cls=_LegacyArgCommand)
 def show(
-    symbol: Annotated[str, typer.Argument(help="Symbol to show.")],
+    symbol: OptSymbolOpt = None,
+    old_symbol: Annotated[
+        str | None, typer.Argument(hidden=True, show_default=False)
+    ] = None,  # the positional form of earlier releases, still accepted; --symbol is the form every command takes
     timeframe: TimeframeOpt = "1d",
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
@@ -201,11 +215,23 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Print bars of one symbol (the newest ones unless --oldest)."""
+    symbol = _one_symbol(symbol, old_symbol)
     frame = _reader().bars(
         symbol, timeframe, exchange=exchange, start=start, end=end, limit=limit or None, newest=not oldest
     )
     rows = frame.drop("symbol", "exchange", "timeframe").to_dicts()
     emit(rows, as_json, title=f"{symbol} {timeframe}")
+
+
+def _one_symbol(option: str | None, positional: str | None) -> str:
+    from alphintra.errors import ValidationError
+
+    if option is not None and positional is not None and option != positional:
+        raise ValidationError("--symbol", "is given twice with different values", f"{positional}, {option}")
+    chosen = option if option is not None else positional
+    if chosen is None:
+        raise ValidationError("--symbol", "is required, e.g. --symbol GOOG", None)
+    return chosen
 
 
 @app.command("validate")
