@@ -12,20 +12,9 @@ from typing import Any
 
 from alphintra.errors import UnknownNameError, ValidationError
 from alphintra.strategies.base import Strategy
+from alphintra.strategies.builtins import NAMES as _BUILTIN_MODULES
 
 _log = logging.getLogger("alphintra.strategies")
-_BUILTIN_MODULES = (
-    "sma_cross",
-    "donchian",
-    "mean_reversion",
-    "pairs",
-    "grid",
-    "dca",
-    "market_making",
-    "arbitrage",
-    "portfolio",
-    "ml_lightgbm",
-)
 _REGISTRY: dict[str, type[Strategy]] = {}
 _loaded = False
 
