@@ -102,9 +102,16 @@ def import_(
         str | None, typer.Option("--time-format", help="strftime format when detection is ambiguous.")
     ] = None,
     snap: Annotated[bool, typer.Option("--snap", help="Move each time to the start of its bar.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse a file with rows `data validate` would flag (nothing written).")
+    ] = False,
+    weekdays: Annotated[bool, typer.Option("--weekdays", help="Bars on Saturday/Sunday are not gaps.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Import a file; importing it again (or an overlapping one) keeps one row per time."""
+    """Import a file; importing it again (or an overlapping one) keeps one row per time.
+
+    Bars are checked as `data validate` checks them: what it would flag is a warning, or with --strict a refusal.
+    """
     from alphintra.errors import ValidationError
     from alphintra.storage.market import Kind, import_file
 
@@ -114,6 +121,7 @@ def import_(
         raise ValidationError("--kind", "must be ohlcv or trades", kind) from None
     if chosen is Kind.OHLCV and timeframe is None:
         raise ValidationError("--timeframe", "is required for OHLCV imports", None)
+    warnings: list[ValidationReport] = []
     with _store() as store, progress(f"importing {path.name}") as advance:
         results = import_file(
             store,
@@ -126,7 +134,16 @@ def import_(
             time_format=time_format,
             snap=snap,
             progress=advance,
+            strict=strict,
+            weekdays=weekdays,
+            findings=lambda report: warnings.append(report),
         )
+    for report in warnings:
+        from rich.markup import escape
+
+        command = f"alphintra data validate {path} -t {report.timeframe}{' --weekdays' if weekdays else ''}"
+        text = f"{path}: {report.summary()}; `{command}` lists them all, `--strict` refuses such a file"
+        info(f"[yellow]warning:[/yellow] {escape(text)}")
     emit(_write_summary(results), as_json, title=f"imported {path.name}")
 
 

@@ -183,3 +183,34 @@ def test_every_data_command_takes_the_symbol_as_an_option(home: Path) -> None:
     missing = runner.invoke(app, ["show"])
     assert isinstance(missing.exception, ValidationError)
     assert missing.exception.message == "--symbol: is required, e.g. --symbol GOOG"
+
+
+def test_import_warns_about_rows_validate_would_flag_and_strict_refuses_them(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "time,open,high,low,close,volume\n"
+        "2024-01-01,10,11,9,10.5,100\n"
+        "2024-01-02,10.5,10,9,10.8,100\n"  # high below the close
+        "2024-01-02,10.5,11,9,10.8,100\n"  # the same time again
+        "2024-01-05,10.8,11,10,10.9,100\n"  # two days missing
+    )
+    found = (
+        "3 findings (duplicate 1, gap 1, high_below_open_close 1); "
+        "first: line 3 high_below_open_close: high 10 < max(open 10.5, close 10.8)"
+    )
+    args = ("data", "import", str(bad), "-s", "BAD", "-e", "X", "-t", "1d")
+    refused = run_cli(*args, "--strict", "--json")
+    assert (refused.code, refused.out) == (2, "")
+    assert " ".join(refused.err.split()) == f"error: {bad}: strict import refuses {found}; nothing was imported"
+    assert json.loads(run_cli("data", "list", "--json").out) == []  # nothing written
+    warned = run_cli(*args, "--json")
+    assert warned.code == 0, warned.err
+    assert [r["total"] for r in json.loads(warned.out)] == [3]
+    assert " ".join(warned.err.split()) == (
+        f"warning: {bad}: {found}; `alphintra data validate {bad} -t 1d` lists them all, `--strict` refuses such a file"
+    )
+    good = tmp_path / "good.csv"
+    good.write_text("time,open,high,low,close,volume\n2024-01-01,10,11,9,10.5,100\n2024-01-02,10.5,11,9,10.8,100\n")
+    clean = run_cli("data", "import", str(good), "-s", "GOOD", "-e", "X", "-t", "1d", "--strict", "--json")
+    assert (clean.code, clean.err) == (0, "")
+    assert [r["total"] for r in json.loads(clean.out)] == [2]
