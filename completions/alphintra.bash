@@ -262,7 +262,7 @@ _alphintra() {
         "data download") words='--venue --symbol -s --since --timeframe -t --until --json --help -h' ;;
         "data export") words='--symbol -s --timeframe -t --exchange -e --start --end --format -f --json --help -h' ;;
         "data generate") words='--symbols -n --symbol -s --periods -p --timeframe -t --start --seed --exchange -e --trades --json --help -h' ;;
-        "data import") words='--symbol -s --exchange -e --timeframe -t --kind --tz --time-format --snap --json --help -h' ;;
+        "data import") words='--symbol -s --exchange -e --timeframe -t --kind --tz --time-format --snap --strict --weekdays --json --help -h' ;;
         "data list") words='--symbol -s --exchange -e --kind --json --help -h' ;;
         "data remove") words='--symbol -s --exchange -e --timeframe -t --kind --yes -y --json --help -h' ;;
         "data resample") words='--symbol -s --exchange -e --from --to --json --help -h' ;;

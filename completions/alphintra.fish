@@ -176,6 +176,8 @@ complete -c alphintra -n '__alphintra_at \'data import\'' -l kind -x -d 'ohlcv (
 complete -c alphintra -n '__alphintra_at \'data import\'' -l tz -x -d 'Zone of timestamps that carry none (IANA name)'
 complete -c alphintra -n '__alphintra_at \'data import\'' -l time-format -x -d 'strftime format when detection is ambiguous'
 complete -c alphintra -n '__alphintra_at \'data import\'' -l snap -d 'Move each time to the start of its bar'
+complete -c alphintra -n '__alphintra_at \'data import\'' -l strict -d 'Refuse a file with rows `data validate` would flag (nothing written)'
+complete -c alphintra -n '__alphintra_at \'data import\'' -l weekdays -d 'Bars on Saturday/Sunday are not gaps'
 complete -c alphintra -n '__alphintra_at \'data import\'' -l json -d 'Print machine-readable JSON instead of tables'
 complete -c alphintra -n '__alphintra_at \'data import\'' -l help -s h -d 'Show help and exit'
 complete -c alphintra -n '__alphintra_at \'data list\'' -l symbol -s s -xa '(alphintra __complete symbol (commandline -ct) 2>/dev/null)' -d 'Symbol, e.g. GOOG or BTC/USDT'

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -152,16 +152,23 @@ def test_an_entry_point_older_than_the_launcher_still_completes(capsys: pytest.C
 
 
 def _best_of_three(*args: str) -> float:
+    """The least CPU time (user + system) of three runs of ``alphintra ARGS``.
+
+    CPU time rather than wall time: on a machine busy with other work (two cores shared by several test runs)
+    the wall time of the same run varies fivefold while its CPU time hardly moves; on an idle machine the two
+    agree (the figures below)."""
     times = []
     for _ in range(3):
-        began = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([sys.executable, "-m", "alphintra", *args], capture_output=True, check=True, timeout=60)
-        times.append(time.perf_counter() - began)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return min(times)
 
 
-# Measured on the 2-core development machine: `--help` 0.26 s, `__complete strategy ''` 0.06 s (best of 3; Python
-# alone starts in 0.04 s). The bounds leave room for a busier machine.
+# Measured on the 2-core development machine, best of 3, idle: `alphintra --help` 0.26 s wall, `alphintra
+# __complete strategy ''` (one Tab) 0.06 s wall; Python alone starts in 0.04 s. Under a load of 8 the same runs
+# took 0.31 s and 0.07 s of CPU. The bounds leave room for a slower machine.
 def test_help_answers_in_under_half_a_second() -> None:
     assert _best_of_three("--help") < 0.5
 
