@@ -232,7 +232,7 @@ def render_zsh(root: Node) -> str:
     lines += [
         "    esac",
         '    if [[ -n "$dyn" && "${words[CURRENT]}" != -* ]]; then',
-        "        subs+=(${" + _zsh_dynamic("$dyn") + "//:/\\:})",
+        "        subs+=(${" + _zsh_dynamic("$dyn") + "//:/\\\\:})",
         "    fi",
         '    if [[ "${words[CURRENT]}" == -* ]]; then',
         "        _describe -t options option opts",
