@@ -56,6 +56,19 @@ def stored(isolated_home: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+@pytest.fixture
+def other_home(tmp_path: Path) -> Path:
+    """A second data home holding ETH/USD, for `--home`."""
+    from typer.testing import CliRunner
+
+    from alphintra.cli.data import app as data_app
+
+    home = tmp_path / "other"
+    result = CliRunner().invoke(data_app, ["generate", "-s", "ETH/USD", "-p", "3"], env={"ALPHINTRA_HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    return home
+
+
 def test_bash_completes_the_tree() -> None:
     assert {"config", "completions"} <= set(_bash_complete("alphintra", ""))
     assert _bash_complete("alphintra", "config", "sh") == ["show"]
@@ -102,6 +115,16 @@ def test_bash_completes_timeframes_time_in_force_strategies_and_stored_symbols(
     assert _bash_complete("alphintra", "market", "ticker", "B", env=on_path) == ["BTC/USD"]
     # an option still completes options, not values
     assert _bash_complete("alphintra", "strategy", "info", "--j", env=on_path) == ["--json"]
+
+
+def test_completion_reads_the_home_given_by_home(on_path: dict[str, str], stored: None, other_home: Path) -> None:
+    words = ("data", "show", "-s", "")
+    assert _bash_complete("alphintra", "--home", str(other_home), *words, env=on_path) == ["ETH/USD"]
+    assert _bash_complete("alphintra", *words, env=on_path) == ["BTC/USD", "GOOG"]
+    if fish := shutil.which("fish"):
+        assert _fish_complete(fish, f"alphintra --home {other_home} data show -s ", on_path) == ["ETH/USD"]
+    if zsh := shutil.which("zsh"):
+        assert _zsh_complete(zsh, on_path, "alphintra", "--home", str(other_home), *words) == ["ETH/USD"]
 
 
 def _complete(*args: str) -> subprocess.CompletedProcess[str]:
@@ -210,19 +233,22 @@ def test_fish_completes_strategies_symbols_and_time_in_force(fish: str, on_path:
     assert _fish_complete(fish, "alphintra order buy X 1 --tif ", on_path) == ["FOK", "GTC", "GTD", "IOC"]
 
 
-@pytest.mark.parametrize("zsh", [s for s in ["zsh"] if shutil.which(s)])
-def test_zsh_completes_strategies_and_symbols(zsh: str, on_path: dict[str, str], stored: None) -> None:
+def _zsh_complete(zsh: str, env: dict[str, str], *words: str) -> list[str]:
     """The script's own logic, with zsh's completion builtins replaced by functions that print their words."""
     script = ROOT / "completions" / FILENAMES["zsh"]
     stubs = (
-        'compadd() { shift; print -l -- "$@"; }; _describe() { print -l -- "${(@P)${@[-1]}}"; }; '
+        'compadd() { shift; print -rl -- "$@"; }; _describe() { print -rl -- "${(@P)${@[-1]}}"; }; '
         "_files() { print FILES; }; compdef() { :; }"
     )
+    cmd = f'{stubs}; source {script}; words=("$@"); CURRENT=${{#words}}; PREFIX=${{words[CURRENT]}}; _alphintra'
+    out = subprocess.run([zsh, "-f", "-c", cmd, "zsh", *words], capture_output=True, text=True, env=env)
+    return out.stdout.split()
 
+
+@pytest.mark.parametrize("zsh", [s for s in ["zsh"] if shutil.which(s)])
+def test_zsh_completes_strategies_and_symbols(zsh: str, on_path: dict[str, str], stored: None) -> None:
     def complete(*words: str) -> list[str]:
-        cmd = f'{stubs}; source {script}; words=("$@"); CURRENT=${{#words}}; PREFIX=${{words[CURRENT]}}; _alphintra'
-        out = subprocess.run([zsh, "-f", "-c", cmd, "zsh", *words], capture_output=True, text=True, env=on_path)
-        return out.stdout.split()
+        return _zsh_complete(zsh, on_path, *words)
 
     assert complete("alphintra", "data", "show", "-s", "") == ["BTC/USD", "GOOG"]
     assert complete("alphintra", "backtest", "run", "m") == ["market_making", "mean_reversion", "ml_lightgbm"]
