@@ -121,6 +121,8 @@ def import_(
         raise ValidationError("--kind", "must be ohlcv or trades", kind) from None
     if chosen is Kind.OHLCV and timeframe is None:
         raise ValidationError("--timeframe", "is required for OHLCV imports", None)
+    if strict and chosen is not Kind.OHLCV:
+        raise ValidationError("--strict", "checks bars: it applies to OHLCV imports only", None)
     warnings: list[ValidationReport] = []
     with _store() as store, progress(f"importing {path.name}") as advance:
         results = import_file(

@@ -214,3 +214,8 @@ def test_import_warns_about_rows_validate_would_flag_and_strict_refuses_them(run
     clean = run_cli("data", "import", str(good), "-s", "GOOD", "-e", "X", "-t", "1d", "--strict", "--json")
     assert (clean.code, clean.err) == (0, "")
     assert [r["total"] for r in json.loads(clean.out)] == [2]
+    trades = run_cli("data", "import", str(good), "-s", "GOOD", "-e", "X", "--kind", "trades", "--strict")
+    assert (trades.code, " ".join(trades.err.split())) == (
+        2,
+        "error: --strict: checks bars: it applies to OHLCV imports only",
+    )

@@ -236,6 +236,30 @@ def test_walk_forward_picks_in_sample_winners_and_stitches_out_of_sample() -> No
     assert {"is_total_return", "oos_sharpe", "oos_total_return", "error"} <= set(table.columns)
 
 
+def _positive_a(params: dict[str, object]) -> str | None:
+    return None if params["a"] > 0 else "a must be > 0"  # type: ignore[operator]
+
+
+def test_walk_forward_skips_refused_sets_in_every_window() -> None:
+    space = parse_space(["a=-2,-1,1,2"])
+    windows = walk_forward_windows(0, 9 * DAY, train_ns=3 * DAY, test_ns=2 * DAY)
+    steps: list[int] = []
+    wf = walk_forward(
+        window_objective,
+        space,
+        windows,
+        metric="total_return",
+        args=(1000,),
+        workers=1,
+        progress=steps.append,
+        check=_positive_a,
+    )
+    assert sum(steps) == len(windows) * 4 + len(windows)  # refused sets count as steps done
+    assert wf.in_sample.frame["a"].to_list() == [1, 2] * len(windows)
+    assert (wf.in_sample.skipped, wf.in_sample.skipped_example) == (2, "a=-2: a must be > 0")
+    assert all(o.best_params is not None and o.best_params["a"] > 0 for o in wf.windows)
+
+
 def test_walk_forward_refuses_unknown_metric_and_reports_total_failure() -> None:
     space = parse_space(["a=1,2"])
     windows = walk_forward_windows(0, 4 * DAY, train_ns=2 * DAY, test_ns=DAY)
