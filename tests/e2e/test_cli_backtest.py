@@ -263,7 +263,8 @@ def test_a_strategy_that_cannot_buy_one_lot_says_so(run_cli) -> None:  # type: i
     assert (len(data["fills"]), data["notes"]) == (
         0,
         [
-            "dca_skipped: 430 orders not placed, the amount buys less than one lot",
+            "dca: 430 buy signals could not buy one lot (1 GOOG at 100.34 USD or more needs 100.44 USD with fees; "
+            "at most 100.00 USD per signal)",
             "no fills: 430 signals, 0 orders filled",
         ],
     )
