@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query
 from alphintra.daemon.auth import Principal, require_role
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
 
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 
 
-def backtest_router(host: TradingHost) -> APIRouter:
+def backtest_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/backtests", tags=["backtests"])
 
     @r.get("")

@@ -649,13 +649,13 @@ def _journal_lock(directory: Path) -> Iterator[None]:
 
 def rebuild_state(settings: Settings) -> dict[str, Any]:
     """Rebuild the SQL state from the journal, from the first record (the daemon must not be running)."""
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.instruments import paper_instruments
     from alphintra.storage.state import StateStore
 
     started = time.monotonic()
     journal = settings.paths.journal
     with _journal_lock(journal):
-        instruments, _ = TradingHost(settings, services=False)._instruments()
+        instruments, _ = paper_instruments(settings)
         with StateStore(settings.effective_database_url) as store:
             store.create_all()
             core = StateProjection(store, journal, instruments)

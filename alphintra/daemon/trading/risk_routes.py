@@ -47,7 +47,7 @@ from alphintra.errors import AlphintraError, ConflictError, NotFoundError, Valid
 from alphintra.formatting import iso_dt
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.daemon.trading.riskstate import RiskKeeper
     from alphintra.engine.node import TradingNode
     from alphintra.storage.state import RiskAlert, RiskLimit, StateStore
@@ -123,7 +123,7 @@ def thresholds_for(limits: LimitSet, account: str) -> list[Threshold]:
 class RiskWatch:
     """Live account figures and threshold alerts for one trading host (engine thread, except ``close``)."""
 
-    def __init__(self, host: TradingHost, store: StateStore, limits: LimitSet | None = None) -> None:
+    def __init__(self, host: Host, store: StateStore, limits: LimitSet | None = None) -> None:
         self.host = host
         self.store = store
         self.limits = limits if limits is not None else load_limits(store)
@@ -152,7 +152,7 @@ class RiskWatch:
             figs = dict(engine_figures(node, account))
             figs.setdefault("source", "risk engine")
             return figs
-        equity = self.host._equity()
+        equity = self.host.equity()
         start = self.host.start_equity if self.host.start_equity is not None else equity
         self.peak = equity if self.peak is None else max(self.peak, equity)
         gross = net = Decimal(0)
@@ -229,10 +229,10 @@ class RiskWatch:
                 ts=alert.ts_ns,
             )
         data = {"rule": rule, "account": account, "message": message, **alert.to_dict()}
-        hub = self.host._hub()
+        hub = self.host.hub()
         if hub is not None:
             hub.publish("risk/alerts", "alert", data)
-        metrics = self.host._metrics()
+        metrics = self.host.metrics()
         if metrics is not None and alert.level is not AlertLevel.CLEARED:
             metrics.risk_alerts_total.labels(rule=rule).inc()
         log.warning("risk alert: %s", message, extra={"rule": rule, "level": alert.level.value})
@@ -305,7 +305,7 @@ def _value(change: LimitChange) -> Decimal | None:
     return parse_value(change.name, raw)
 
 
-def _watch(host: TradingHost) -> RiskWatch:
+def _watch(host: Host) -> RiskWatch:
     watch = getattr(host, "risk_watch", None)
     if watch is None:
         from alphintra.daemon.protocol import NotReadyError
@@ -315,7 +315,7 @@ def _watch(host: TradingHost) -> RiskWatch:
     return watch
 
 
-def risk_router(host: TradingHost) -> APIRouter:
+def risk_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/risk", tags=["risk"])
 
     def limits_now(store: StateStore) -> dict[str, Any]:
@@ -475,14 +475,14 @@ class ResumeRequest(BaseModel):
     reason: str = Field(default="", max_length=500)
 
 
-def _risk_engine(host: TradingHost) -> Any:
+def _risk_engine(host: Host) -> Any:
     risk = host.node.risk if host.node is not None else None
     if risk is None or not hasattr(risk, "halt"):
         raise ConflictError("this engine runs without a risk engine")
     return risk
 
 
-def _keeper(host: TradingHost) -> RiskKeeper:
+def _keeper(host: Host) -> RiskKeeper:
     keeper = getattr(host, "risk_keeper", None)
     if keeper is None:
         from alphintra.daemon.protocol import NotReadyError
@@ -491,13 +491,13 @@ def _keeper(host: TradingHost) -> RiskKeeper:
     return keeper  # type: ignore[no-any-return]
 
 
-def _node(host: TradingHost) -> TradingNode:
+def _node(host: Host) -> TradingNode:
     node = host.node
     assert node is not None
     return node
 
 
-def _node_risk(host: TradingHost) -> Any:
+def _node_risk(host: Host) -> Any:
     return None if host.node is None else host.node.risk
 
 

@@ -46,7 +46,7 @@ from alphintra.engine.risk.records import (
 from alphintra.engine.risk.state import ACTIVE, RiskState
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.engine.node import TradingNode
     from alphintra.storage.state import StateStore
 
@@ -74,7 +74,7 @@ class _Tap:
 class RiskKeeper:
     """The fold of one host's risk records and their projection; see the module docstring."""
 
-    def __init__(self, host: TradingHost, store: StateStore) -> None:
+    def __init__(self, host: Host, store: StateStore) -> None:
         self.host = host
         self.store = store
         self.state = RiskState()
@@ -186,7 +186,7 @@ class RiskKeeper:
             ts=halt.at_ns,
         )
         self.host.event("WARNING", f"trading halted ({halt.where}): {halt.reason}")
-        metrics = self.host._metrics()
+        metrics = self.host.metrics()
         if metrics is not None:
             metrics.risk_alerts_total.labels(rule=halt.rule).inc()
 
