@@ -95,11 +95,8 @@ def build_risk(host: Host) -> Any:
     (``riskstate.RiskKeeper.start``)."""
     from alphintra.daemon.trading.riskstate import RiskKeeper
     from alphintra.engine.risk import RiskEngine
-    from alphintra.storage.state import StateStore
 
-    host.risk_store = StateStore(host.settings.effective_database_url)
-    host.risk_store.create_all()
-    keeper = host.risk_keeper = RiskKeeper(host, host.risk_store)
+    keeper = host.risk_keeper = RiskKeeper(host, host.state_db.store())
     return RiskEngine(on_halt=keeper.on_halt, on_resume=keeper.on_resume)
 
 
@@ -158,12 +155,14 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     # The projection reads the journal itself, from where the store says it stands (catching up, or rebuilding
     # a missing or foreign store); from here on the engine thread only tells it how far the journal is durable.
     projector = Projector(
-        settings.effective_database_url,
+        host.state_db.store(),
         paths.journal,
         instruments,
         durable_seq=journal.durable_seq,
         idle=idle,
+        risk_from=keeper.projected_from,
     )
+    keeper.projection = projector
     log.info("journal replayed", extra={"records": count, "snapshot": snapshot is not None})
     if host.services:
         start_services(host)
@@ -184,7 +183,7 @@ def start_services(host: Host) -> None:
     from alphintra.daemon.trading.scheduler import Scheduler
     from alphintra.daemon.trading.strategies import StrategyManager
 
-    manager = StrategyManager(host)
+    manager = StrategyManager(host, host.state_db.store())
     host.strategies = manager
     keeper = host.risk_keeper
     host.risk_watch = RiskWatch(host, manager.store, None if keeper is None else keeper.state.limits)

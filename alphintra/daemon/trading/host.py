@@ -33,6 +33,7 @@ from alphintra.daemon.lifecycle import HostState
 from alphintra.daemon.trading import builder, host_storage
 from alphintra.daemon.trading.archive import Archive
 from alphintra.daemon.trading.durability import Snapshots, StorageGuard, as_storage_error
+from alphintra.daemon.trading.statedb import StateDatabase
 from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.daemon.trading.waiters import AsyncWaiter, Command, Outcome, answer
 from alphintra.engine.core.events import OrderEvent, OrderFilled
@@ -70,7 +71,6 @@ class TradingHost:
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
-        self.risk_store: Any = None
         self.risk_keeper: Any = None
         self.start_equity: Decimal | None = None
         self._queue: queue.Queue[Command | None] = queue.Queue()
@@ -89,7 +89,9 @@ class TradingHost:
         # journal_fsync "group": the engine waits up to group_commit_ms for more commands to share a batch's fsync.
         self._group_s = engine.group_commit_ms / 1000 if engine.journal_fsync == "group" else 0.0
         self.guard = StorageGuard()
-        self.archive = Archive(settings.effective_database_url)  # orders past retention, from the projection
+        # One SQL engine for the state database, shared by every store of the host (the builder hands them out).
+        self.state_db = StateDatabase(settings.effective_database_url)
+        self.archive = Archive(self.state_db)  # orders past retention, from the projection
         self.snapshots: Snapshots | None = None
         self._after_batch = host_storage.AfterBatch(self)
 
@@ -162,9 +164,8 @@ class TradingHost:
                 self.journal.close()
             except StorageUnavailable as exc:  # read-only to the end: what waited was never acknowledged
                 log.error("journal closed without its last records (never acknowledged): %s", exc)
-        if self.risk_store is not None:
-            self.risk_store.close()
         self.archive.close()
+        self.state_db.close()
         self.state = HostState.STOPPED
 
     def flush(self) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from alphintra.daemon.trading.archive import Archive
     from alphintra.daemon.trading.durability import Snapshots, StorageGuard
     from alphintra.daemon.trading.feed import PaperFeed
+    from alphintra.daemon.trading.statedb import StateDatabase
     from alphintra.daemon.trading.waiters import Outcome
     from alphintra.engine.node import TradingNode
     from alphintra.engine.venue.sim_driver import SimDriver
@@ -41,7 +42,7 @@ class Host(Protocol):
     guard: StorageGuard
     archive: Archive
     snapshots: Snapshots | None
-    risk_store: Any
+    state_db: StateDatabase
     risk_keeper: Any
     strategies: Any
     scheduler: Any
