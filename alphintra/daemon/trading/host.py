@@ -430,6 +430,11 @@ class TradingHost:
         if self._projector is not None and self.journal is not None:
             self._projector.notify(self.journal.durable_seq)  # a compare under a lock: the projection reads the rest
 
+    def projection_caught_up(self, timeout: float) -> bool:
+        """Any thread: wait until the SQL projection holds everything durable now (False on timeout)."""
+        projector, journal = self._projector, self.journal
+        return projector is None or journal is None or projector.wait_applied(journal.durable_seq, timeout)
+
     def _idle(self) -> bool:
         """No command for a tenth of a second: the projector may take the GIL for its writes."""
         return time.monotonic() - self._last_busy >= 0.1

@@ -79,6 +79,8 @@ class Host(Protocol):
 
     def move_price(self, symbol: str, price: Decimal) -> dict[str, Any]: ...
 
+    def projection_caught_up(self, timeout: float) -> bool: ...
+
 
 class EngineThreadHost(Host, Protocol):
     """The host's engine-thread steps: answering callers, streaming after a durable batch, the market clock."""

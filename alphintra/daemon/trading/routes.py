@@ -55,7 +55,7 @@ from alphintra.daemon.trading.schemas import (
     PriceTick,
     TradeOut,
 )
-from alphintra.daemon.trading.trade_totals import summarise
+from alphintra.daemon.trading.trade_totals import caught_up_rows, summarise
 from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import OrderStatus
@@ -438,16 +438,9 @@ def _trades(host: Host) -> APIRouter:
 
     @r.get("/summary")
     async def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
-        # Fill events are immutable: the engine thread only picks the rows, the sums are made here.
-        def take() -> list[tuple[Any, ...]]:
-            return [
-                (f.symbol, f.side.value, f.last_qty, f.last_px, f.fee, f.fee_asset)
-                for f in _node(host).fills
-                if symbol is None or f.symbol == symbol
-            ]
-
         quotes = {inst.symbol: inst.quote for inst in _node(host).instruments}  # instruments never change
-        return summarise(await host.acall(take), quotes)
+        rows = await asyncio.to_thread(caught_up_rows, host, symbol)
+        return summarise(rows, quotes)
 
     @r.get("/{trade_id}", response_model=TradeOut)
     def get_trade(trade_id: str, who: Viewer) -> dict[str, Any]:
@@ -528,10 +521,8 @@ def _portfolio(host: Host) -> APIRouter:
             }
 
         view = host.call(run)
-        rows = host.call(
-            lambda: [(f.symbol, f.side.value, f.last_qty, f.last_px, f.fee, f.fee_asset) for f in _node(host).fills]
-        )
-        totals = summarise(rows, {})
+        # Fees and the trade count cover the whole history (the projection), not only the orders kept in memory.
+        totals = summarise(caught_up_rows(host, None), {})
         return view | {"fees": totals["fees"], "trades": totals["count"]}
 
     return r

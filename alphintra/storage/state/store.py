@@ -381,6 +381,23 @@ class StateStore:
             query = query.where(col(Trade.timestamp) < to_utc(until, "until"))
         return query
 
+    def fill_rows(self, *, symbol: str | None = None, account: str | None = None) -> Iterator[tuple[Any, ...]]:
+        """``(symbol, side, quantity, price, fee, fee_currency)`` of every trade, for totals over a whole history
+        (columns, not entities: a long history must not build ORM objects)."""
+        t = Trade.__table__.c  # type: ignore[attr-defined]
+        query = self._trade_filters(
+            sa_select(t.symbol, t.side, t.quantity, t.price, t.fee, t.fee_currency),
+            symbol,
+            None,
+            account,
+            None,
+            None,
+            None,
+        )
+        with self._sessions() as session:
+            for row in session.execute(query.execution_options(yield_per=2_000)):
+                yield tuple(row)
+
     def list_trades(
         self,
         *,
