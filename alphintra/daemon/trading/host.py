@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 log = get_logger("daemon.trading")
 T = TypeVar("T")
 _BATCH = 256
+# An idle engine thread sleeps on its queue until a command, the next generated bar, the node's next timer or the
+# next storage probe; at most this long (a safety net: nothing is known to need it sooner).
+_MAX_WAIT_S = 1.0
 # Another thread holding the GIL (the projector, the event loop) keeps the engine thread waiting up to this long
 # after each blocking call; Python's default of 5 ms would put 5 ms into an order's round trip.
 _SWITCH_INTERVAL_S = 0.0005
@@ -288,7 +291,7 @@ class TradingHost:
     def _next_batch(self) -> list[Command]:
         """The commands to run together (one journal write and fsync); under group commit the engine waits up to
         group_commit_ms after the first one for others to share it."""
-        timeout = max(0.0, min(self._next_bar - time.monotonic(), 0.05))
+        timeout = self._wait_s()
         batch: list[Command] = []
         try:
             item = self._queue.get(timeout=timeout)
@@ -302,6 +305,22 @@ class TradingHost:
         except queue.Empty:
             pass
         return batch
+
+    def _wait_s(self) -> float:
+        """How long the engine thread may wait for a command before it has something else to do. Polling here
+        (a 50 ms cap, or a zero wait once a bar time passed with no generated feed) kept an idle daemon busy."""
+        probe = self.guard.seconds_to_probe()
+        if probe is not None:  # read-only: the market and the timers wait for the journal; only the probe is due
+            return min(probe, _MAX_WAIT_S)
+        wait = _MAX_WAIT_S
+        if self.settings.paper.feed == "generator":
+            wait = min(wait, self._next_bar - time.monotonic())
+        node = self.node
+        if node is not None:
+            due = node.clock.next_due_ns()
+            if due is not None:
+                wait = min(wait, (due - node.clock.now_ns()) / 1e9)
+        return max(0.0, wait)
 
     @staticmethod
     def answer(results: list[Outcome]) -> None:
