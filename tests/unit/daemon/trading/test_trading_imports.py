@@ -107,3 +107,10 @@ def test_no_module_but_the_host_touches_its_private_members() -> None:
             if owner_name in HOST_NAMES or (isinstance(owner, ast.Attribute) and owner.attr == "host"):
                 found.append(f"{name}:{node.lineno}: .{node.attr}")
     assert found == []
+
+
+def test_no_daemon_module_is_over_800_lines() -> None:
+    daemon = ROOT.parent
+    sizes = {str(p.relative_to(daemon)): len(p.read_text().splitlines()) for p in daemon.rglob("*.py")}
+    assert len(sizes) > 20
+    assert {name: n for name, n in sizes.items() if n > 800} == {}
