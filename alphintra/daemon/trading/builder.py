@@ -9,14 +9,13 @@ through its public attributes; the host itself only runs the engine thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.trading import host_storage
 from alphintra.daemon.trading.durability import BatchJournal, SnapshotPart, Snapshots
 from alphintra.daemon.trading.instruments import paper_instruments
+from alphintra.daemon.trading.venue_setup import VenueSetup, post_liquidity
 from alphintra.engine._node_snapshot import capture as capture_node
 from alphintra.engine.clock import LiveClock
 from alphintra.engine.node import TradingNode
@@ -33,15 +32,6 @@ if TYPE_CHECKING:
 log = get_logger("daemon.trading")
 # A start scans the newest segment and the one a snapshot falls in: smaller segments bound that work.
 JOURNAL_SEGMENT_BYTES = 16 * 1024 * 1024
-
-
-@dataclass
-class VenueSetup:
-    """One venue of the host and the account that trades on it."""
-
-    venue: SimulatedVenue
-    driver: SimDriver | None  # moves a simulated venue's market; None for a venue with its own market
-    account: str
 
 
 def build_journal(settings: Settings) -> BatchJournal:
@@ -123,7 +113,7 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
         default_account=host.account,
         risk=build_risk(host),
     )
-    setups = build_venues(settings, node, venue)
+    setups = host.venues = build_venues(settings, node, venue)
     host.driver = setups[0].driver
     snapshots.register("node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state))
     snapshot, records = journal.replay()
@@ -170,12 +160,6 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     return projector
 
 
-def post_liquidity(setups: list[VenueSetup], symbol: str, price: Decimal) -> None:
-    for setup in setups:
-        if setup.driver is not None:
-            setup.driver.post_liquidity(symbol, price)
-
-
 def start_services(host: Host) -> None:
     """Before the engine thread runs: the strategy manager with the ACTIVE strategies resumed, the risk watch, and
     the scheduler loaded but paused until the engine runs."""
@@ -196,7 +180,6 @@ def start_services(host: Host) -> None:
 
 __all__ = [
     "JOURNAL_SEGMENT_BYTES",
-    "VenueSetup",
     "build",
     "build_journal",
     "build_risk",

@@ -34,6 +34,7 @@ from alphintra.daemon.trading import builder, host_storage
 from alphintra.daemon.trading.archive import Archive
 from alphintra.daemon.trading.durability import Snapshots, StorageGuard, as_storage_error
 from alphintra.daemon.trading.statedb import StateDatabase
+from alphintra.daemon.trading.venue_setup import VenueSetup, post_liquidity
 from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.daemon.trading.waiters import AsyncWaiter, Command, Outcome, answer
 from alphintra.engine.core.events import OrderEvent, OrderFilled
@@ -63,7 +64,7 @@ _SWITCH_INTERVAL_S = 0.0005
 class TradingHost:
     def __init__(self, settings: Settings, *, services: bool = True) -> None:
         self.settings = settings
-        # Strategies, schedules and the risk watch (``strategies.start_services``); off for one-shot CLI hosts.
+        # Strategies, schedules and the risk watch (``builder.start_services``); off for one-shot CLI hosts.
         self.services = services
         self.strategies: Any = None
         self.scheduler: Any = None
@@ -71,6 +72,7 @@ class TradingHost:
         self.state = HostState.CREATED
         self.node: TradingNode | None = None
         self.driver: SimDriver | None = None  # shows the paper venue the market (the node sees only the port)
+        self.venues: list[VenueSetup] = []  # every venue and its account (builder.build_venues)
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
@@ -352,9 +354,8 @@ class TradingHost:
         return self.ticker(symbol)
 
     def post_liquidity(self, symbol: str, price: Decimal) -> None:
-        """Engine thread: rest the paper venue's liquidity around ``price``."""
-        if self.driver is not None:
-            self.driver.post_liquidity(symbol, price)
+        """Engine thread: rest the simulated venues' liquidity around ``price``."""
+        post_liquidity(self.venues, symbol, price)
 
     def drop_unpublished(self) -> None:
         """Engine thread: forget the stream messages of a batch that was not written."""

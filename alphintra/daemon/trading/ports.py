@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from alphintra.daemon.trading.durability import Snapshots, StorageGuard
     from alphintra.daemon.trading.feed import PaperFeed
     from alphintra.daemon.trading.statedb import StateDatabase
+    from alphintra.daemon.trading.venue_setup import VenueSetup
     from alphintra.daemon.trading.waiters import Outcome
     from alphintra.engine.node import TradingNode
     from alphintra.engine.venue.sim_driver import SimDriver
@@ -36,6 +37,7 @@ class Host(Protocol):
     state: HostState
     node: TradingNode | None
     driver: SimDriver | None
+    venues: list[VenueSetup]
     feed: PaperFeed | None
     journal: Any  # a BatchJournal once started
     app: FastAPI | None
