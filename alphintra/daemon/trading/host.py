@@ -6,7 +6,12 @@ commands, then writes what they journaled in **one** write and syncs it **once**
 callers -- group commit: each acknowledged change is on disk, and concurrent clients share the write and the
 fsync. Streams hear of a batch's changes after that sync, so a stream never shows a change a crash could take
 back; the SQL projection is told only how far the journal is durable and reads the records itself. Between
-batches the thread fires due timers and moves the paper market.
+batches the thread fires due timers and moves the paper market; with nothing to do it sleeps on its queue until
+the next bar, timer or storage probe is due (it never polls).
+
+Construction: :mod:`alphintra.daemon.trading.builder` builds and wires everything the host runs (journal,
+venues and accounts, node, risk, feed, projection, services); collaborators see the host through
+:class:`alphintra.daemon.trading.ports.Host`.
 
 Recovery: on start the journal is replayed into a fresh node (orders, balances, positions, links, algos) and
 working orders go back on the venue; a first start opens the paper account with the configured cash. Trading
