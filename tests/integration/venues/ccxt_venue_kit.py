@@ -1,0 +1,144 @@
+"""A trading node on a :class:`CcxtVenue` against the fake exchange, and a pump standing in for the engine thread.
+
+The node runs on the test's thread; the venue's reports arrive through ``post`` into a queue that :meth:`Live.pump`
+drains on that thread, until a condition holds (never a bare sleep). The node's clock is a test clock started at
+the wall time, moved by the test to fire the node's timers (the questions about commands in doubt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from alphintra.engine.clock import TestClock
+from alphintra.engine.core.instrument import InstrumentRegistry
+from alphintra.engine.data import TradeTick
+from alphintra.engine.node import TradingNode
+from alphintra.venues.ccxt_retry import RetryPolicy
+from alphintra.venues.ccxt_venue import CcxtVenue
+from alphintra.venues.fake.testing import FakeHandle
+
+D = Decimal
+SEC = 1_000_000_000
+
+
+@dataclass
+class Waits:
+    """A retry sleep that records each wait and returns at once (the backoff is checked, not lived through)."""
+
+    delays: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(0)
+
+
+@dataclass
+class Live:
+    fake: FakeHandle
+    api_key: str
+    node: TradingNode
+    venue: CcxtVenue
+    clock: TestClock
+    inbox: queue.Queue[Callable[[], None]]
+    waits: Waits
+
+    def pump(self, done: Callable[[], bool], timeout: float = 10.0, what: str = "the condition") -> None:
+        """Run the venue's reports on this (the node's) thread until ``done()``."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {what}")
+            try:
+                job = self.inbox.get(timeout=min(left, 0.05))
+            except queue.Empty:
+                continue
+            job()
+
+    def drain(self) -> None:
+        while True:
+            try:
+                self.inbox.get_nowait()()
+            except queue.Empty:
+                return
+
+    def tick(self, price: str, symbol: str = "BTC/USDT") -> None:
+        """Show the node the market's last price (what the public trade stream does in the daemon)."""
+        self.clock.advance_to(max(self.clock.now_ns() + 1, time.time_ns()))
+        self.node.process_trade(TradeTick(symbol, self.clock.now_ns(), D(price), D(1)))
+
+    def price(self, price: str, symbol: str = "BTC/USDT") -> None:
+        self.fake.admin("POST", "price", {"symbol": symbol, "price": price})
+        self.tick(price, symbol)
+
+    def venue_balances(self) -> dict[str, Decimal]:
+        raw = self.fake.admin("GET", f"balances?api_key={self.api_key}")
+        out = {a: D(v["free"]) + D(v["locked"]) for a, v in raw.items()}
+        return {a: v for a, v in out.items() if v}
+
+    def node_balances(self) -> dict[str, Decimal]:
+        return {a: b.total for a, b in self.node.ledger.balances("main").items() if b.total}
+
+    def order_log(self) -> list[dict[str, Any]]:
+        return list(self.fake.admin("GET", f"orders?api_key={self.api_key}")["orders"])
+
+    def assert_agrees(self) -> None:
+        """Balances equal the fake's to the last unit; one exchange order per client id; nothing to reconcile."""
+        self.pump(lambda: self.node_balances() == self.venue_balances(), what="balances to agree")
+        ids = [o["client_order_id"] for o in self.order_log()]
+        assert len(ids) == len(set(ids)), ids
+        refused = self.fake.admin("GET", f"orders?api_key={self.api_key}")["duplicates_refused"]
+        assert not [r for r in refused if r in ids], refused
+        report = self.node.reconcile(dry_run=True)
+        assert (report.fills_booked, report.closed, report.adopted, report.differences) == ([], [], [], [])
+
+
+@contextmanager
+def live_node(
+    fake: FakeHandle,
+    *,
+    funds: dict[str, str] | None = None,
+    price: str = "30000",
+    streams: bool = True,
+    poll_s: float = 0.5,
+    timeout_ms: int = 3000,
+    **venue_options: Any,
+) -> Iterator[Live]:
+    """A node trading on a fresh funded fake account through a started :class:`CcxtVenue`."""
+    funds = funds or {"USDT": "100000", "BTC": "2"}
+    api_key = secrets.token_hex(16)
+    acct = fake.admin("POST", "accounts", {"api_key": api_key, "funds": funds})
+    fake.admin("POST", "price", {"symbol": "BTC/USDT", "price": price})
+    inbox: queue.Queue[Callable[[], None]] = queue.Queue()
+    waits = Waits()
+    config = fake.ccxt_config(timeout=timeout_ms)
+    config.update(apiKey=acct["api_key"], secret=acct["api_secret"])
+    venue = CcxtVenue(
+        "fake",
+        config,
+        post=inbox.put,
+        symbols=["BTC/USDT", "ETH/USDT"],
+        retry=venue_options.pop("retry", None) or RetryPolicy(rng=random.Random(7), sleep=waits),
+        poll_s=poll_s,
+        private_streams=streams,
+        **venue_options,
+    )
+    venue.start()
+    try:
+        clock = TestClock(time.time_ns())
+        node = TradingNode(instruments=InstrumentRegistry(venue.instruments()), venue=venue, clock=clock)
+        node.open_account("main", cash={a: D(v) for a, v in funds.items()})
+        live = Live(fake, api_key, node, venue, clock, inbox, waits)
+        live.tick(price)
+        yield live
+    finally:
+        venue.close()
