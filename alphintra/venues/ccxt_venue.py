@@ -80,8 +80,16 @@ class _Track:
 
 
 def _exchange_message(exc: BaseException) -> str:
-    match = _MSG.search(str(exc))
-    return match.group(1) if match else type(exc).__name__
+    """The exchange's own words for a refusal: its ``msg``, or ccxt's "<exchange id> <message>" when that carries no
+    URL (a URL may hold a signed query, which never goes into a message)."""
+    text = str(exc)
+    match = _MSG.search(text)
+    if match:
+        return match.group(1)
+    head, _, rest = text.partition(" ")
+    if rest and head.isalnum() and "://" not in rest and "{" not in rest and len(rest) <= 300:
+        return rest
+    return type(exc).__name__
 
 
 def reject_reason(exc: BaseException) -> RejectReason:
