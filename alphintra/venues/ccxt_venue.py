@@ -159,8 +159,11 @@ class CcxtVenue:
         self._last_trade_ms: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._poke: asyncio.Event | None = None
+        # what happened, for the host's status and for tests
         self.stream_reconnects = 0
         self.polls = 0
+        self.resyncs = 0  # clock offset re-measured after -1021
+        self.lookups = 0  # commands without an answer looked up by client order id
 
     # -- life -------------------------------------------------------------------------------------------------
 
@@ -233,6 +236,10 @@ class CcxtVenue:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._client is not None:
             await self._client.close()
+        leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in leftovers:  # ccxt's throttler and whatever a command left waiting
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
 
     def instruments(self) -> list[Instrument]:
         """The instruments of the markets this venue trades (after :meth:`start`)."""
@@ -259,9 +266,14 @@ class CcxtVenue:
             lambda: isolated(call),
             self.retry,
             headers=lambda: getattr(client, "last_response_headers", None),
-            resync=lambda: isolated(client.load_time_difference),
+            resync=self._resync,
             retry_unknown=query,
         )
+
+    async def _resync(self) -> None:
+        self.resyncs += 1
+        _log.warning("venue %s: the exchange refused our request time (-1021); measuring the clock offset", self.name)
+        await isolated(self._client.load_time_difference)
 
     def _query(self, coro: Any) -> Any:
         """Run a query for the node's thread; no answer raises :class:`VenueUnavailable`."""
@@ -373,6 +385,7 @@ class CcxtVenue:
         import ccxt
 
         client_id = self._client_id(track.key)
+        self.lookups += 1
         try:
             return dict(
                 await self._call(
@@ -421,7 +434,7 @@ class CcxtVenue:
 
     # -- reports ------------------------------------------------------------------------------------------------
 
-    async def _on_order(self, order: dict[str, Any], *, locked: bool = False) -> None:
+    async def _on_order(self, order: dict[str, Any], *, locked: bool = False, streamed: bool = False) -> None:
         """Report what ``order`` (a ccxt order from any source) says that the node was not told yet."""
         key = self._key_of(order.get("clientOrderId"))
         symbol = order.get("symbol")
@@ -430,12 +443,12 @@ class CcxtVenue:
         side = OrderSide.BUY if order.get("side") == "buy" else OrderSide.SELL
         track = self._track(key, symbol, side)
         if locked:  # the caller holds the order's lock already
-            await self._apply(track, order)
+            await self._apply(track, order, streamed)
         else:
             async with track.lock:
-                await self._apply(track, order)
+                await self._apply(track, order, streamed)
 
-    async def _apply(self, track: _Track, order: dict[str, Any]) -> None:
+    async def _apply(self, track: _Track, order: dict[str, Any], streamed: bool) -> None:
         venue_id = str(order.get("id") or "") or None
         if venue_id is not None:
             track.venue_id = venue_id
@@ -450,10 +463,12 @@ class CcxtVenue:
         self._accept(track)
         for trade in order.get("trades") or []:
             self._on_trade(trade, track)
-        if status in ("canceled", "expired", "rejected") and not track.closed:
-            filled = number(order.get("filled")) or Decimal(0)
-            if track.reported < filled:
-                await self._fetch_order_trades(track)
+        filled = number(order.get("filled")) or Decimal(0)
+        closing = status in ("canceled", "expired", "rejected") and not track.closed
+        # A stream's order update comes with its trade on the trade stream; any other answer may hide fills.
+        if track.reported < filled and (closing or not streamed):
+            await self._fetch_order_trades(track)
+        if closing:
             if track.reported < filled:
                 return  # its fills are not visible yet: the poller reports them, then the close
             track.closed = True
@@ -569,7 +584,7 @@ class CcxtVenue:
             try:
                 if method == "watch_orders":
                     for order in items:
-                        await self._on_order(dict(order))
+                        await self._on_order(dict(order), streamed=True)
                 else:
                     await self._on_trades(items)
             except Exception:  # a report the adapter cannot read must not stop the stream
