@@ -656,7 +656,9 @@ class CcxtVenue:
         return self._query(self._status(key))  # type: ignore[no-any-return]
 
     async def _open(self) -> list[VenueOrderState]:
-        orders = await self._call(lambda: self._client.fetch_open_orders(), query=True)
+        orders: list[dict[str, Any]] = []
+        for symbol in self._symbols:  # per symbol: Binance weighs a query of every symbol as 80 requests
+            orders += await self._call(lambda s=symbol: self._client.fetch_open_orders(s), query=True)  # type: ignore[misc]
         out = []
         for order in orders:
             key = self._key_of(order.get("clientOrderId"))

@@ -120,7 +120,8 @@ def live_node(
     fake.admin("POST", "price", {"symbol": "BTC/USDT", "price": price})
     inbox: queue.Queue[Callable[[], None]] = queue.Queue()
     waits = Waits()
-    config = fake.ccxt_config(timeout=timeout_ms)
+    # the fake allows 6000 request weight a minute (Binance: 1200): ccxt's limiter paces to that
+    config = fake.ccxt_config(timeout=timeout_ms, rateLimit=10)
     config.update(apiKey=acct["api_key"], secret=acct["api_secret"])
     venue = CcxtVenue(
         "fake",
