@@ -25,6 +25,7 @@ Trade ids are the exchange's own, prefixed with the market id (``BTCUSDT-17``): 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -367,7 +368,8 @@ class CcxtVenue:
                     message = f"venue {self.name} refused the order: {self._describe(exc)}"
                     self._tell("venue_rejected", o.key, reject_reason(exc), message, now)
                     return
-                _log.warning("venue %s: no answer to order %s (%s); asking for it", self.name, o.key, type(exc).__name__)
+                what = type(exc).__name__
+                _log.warning("venue %s: no answer to order %s (%s); asking for it", self.name, o.key, what)
                 placed = await self._lookup(track)
                 if placed is None:
                     self._tell("venue_unknown", o.key, "submit", f"no answer from venue {self.name}")
@@ -593,10 +595,8 @@ class CcxtVenue:
     async def _poller(self) -> None:
         assert self._poke is not None
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), self.poll_s)
-            except TimeoutError:
-                pass
             self._poke.clear()
             try:
                 await self.poll()
@@ -673,7 +673,8 @@ class CcxtVenue:
         out: list[VenueFill] = []
         for symbol in self._symbols:
             trades = await self._call(
-                lambda s=symbol: self._client.fetch_my_trades(s, since_ns // 1_000_000), query=True  # type: ignore[misc]
+                lambda s=symbol: self._client.fetch_my_trades(s, since_ns // 1_000_000),
+                query=True,  # type: ignore[misc]
             )
             for trade in trades:
                 track = await self._track_of_trade(trade)

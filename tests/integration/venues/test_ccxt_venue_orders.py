@@ -87,9 +87,7 @@ def test_ioc_and_fok_fill_when_marketable_and_are_canceled_when_not(fake: FakeHa
         missed = lv.node.submit(
             OrderRequest(BTC, BUY, D("0.1"), LIMIT, price=D("29900"), time_in_force=TimeInForce.IOC)
         )
-        too_big = lv.node.submit(
-            OrderRequest(BTC, BUY, D("3"), LIMIT, price=D("30020"), time_in_force=TimeInForce.FOK)
-        )
+        too_big = lv.node.submit(OrderRequest(BTC, BUY, D("3"), LIMIT, price=D("30020"), time_in_force=TimeInForce.FOK))
         for order in (ioc, fok):
             wait_status(lv, order, OrderStatus.FILLED)
         for order in (missed, too_big):
@@ -151,7 +149,8 @@ def test_iceberg_slices_carry_the_slash_key_as_a_client_id_the_exchange_accepts(
             lv.pump(lambda n=n: len(lv.order_log()) == n, what=f"slice {n}")  # type: ignore[misc]
             (last,) = lv.order_log()[-1:]
             assert last["client_order_id"] == f"{ice.id}.{n}"  # the key {id}/{n}, '/' mapped to '.'
-            lv.pump(lambda: ice.id + f"/{n}" in lv.node._at_venue, what="the slice working")  # type: ignore[misc]
+            working = f"{ice.id}/{n}"
+            lv.pump(lambda k=working: k in lv.node._at_venue, what="the slice working")  # type: ignore[misc]
             fake.admin("POST", "fill", {"api_key": lv.api_key, "client_order_id": f"{ice.id}.{n}"})
         wait_status(lv, ice, OrderStatus.FILLED)
         assert ice.filled_quantity == D("0.3")
