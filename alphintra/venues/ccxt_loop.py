@@ -26,6 +26,16 @@ async def isolated(call: Callable[[], Awaitable[T]]) -> T:
         return await call()
 
 
+async def close_client(client: Any) -> None:
+    """Close a ccxt client, then cancel what it leaves running on this loop (its throttler, waiting watchers)."""
+    if client is not None:
+        await client.close()
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
+
+
 class LoopThread:
     """An event loop in a daemon thread; :meth:`spawn` schedules a coroutine, :meth:`call` waits for one."""
 
@@ -63,4 +73,4 @@ class LoopThread:
             self.loop.close()
 
 
-__all__ = ["LoopThread", "isolated"]
+__all__ = ["LoopThread", "close_client", "isolated"]

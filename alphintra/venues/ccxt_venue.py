@@ -48,7 +48,7 @@ from alphintra.engine.venue.base import (
 )
 from alphintra.errors import AlphintraError, OperationFailed, ValidationError
 from alphintra.venues.ccxt_client import endpoint, exchange_code, venue_error
-from alphintra.venues.ccxt_loop import LoopThread, isolated
+from alphintra.venues.ccxt_loop import LoopThread, close_client, isolated
 from alphintra.venues.ccxt_markets import decode_key, encode_key, instrument_from_market, number
 from alphintra.venues.ccxt_retry import RetryPolicy, classify, with_retries
 
@@ -235,12 +235,7 @@ class CcxtVenue:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.close()
-        leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in leftovers:  # ccxt's throttler and whatever a command left waiting
-            task.cancel()
-        await asyncio.gather(*leftovers, return_exceptions=True)
+        await close_client(self._client)
 
     def instruments(self) -> list[Instrument]:
         """The instruments of the markets this venue trades (after :meth:`start`)."""
