@@ -218,6 +218,11 @@ class CcxtVenue:
                 f"were refused by {where} (exchange code {exchange_code(exc)}) while trying to {action}: the API key "
                 "is unknown, its secret does not match, or it lacks permission",
             )
+        import ccxt
+
+        if isinstance(exc, ccxt.ExchangeNotAvailable) and isinstance(exc.__cause__, OSError):
+            # ccxt calls a refused connection "not available" (as it calls a 5xx): it is a wrong URL or a down host
+            return venue_error(ccxt.NetworkError("connection failed"), self.name, action, where)
         return venue_error(exc, self.name, action, where)
 
     def close(self) -> None:

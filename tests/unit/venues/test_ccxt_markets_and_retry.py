@@ -99,7 +99,8 @@ def test_backoff_doubles_with_jitter_and_never_undercuts_retry_after() -> None:
         full = min(1.0, 0.2 * 2 ** (n - 1))
         assert full / 2 <= wait <= full
     assert policy.delay(1, after=3.0) == 3.0
-    assert retry_after({"Retry-After": "7"}) == 7.0 and retry_after({}) is None and retry_after({"Retry-After": "x"}) is None
+    assert retry_after({"Retry-After": "7"}) == 7.0
+    assert retry_after({}) is None and retry_after({"Retry-After": "x"}) is None
 
 
 class Calls:
