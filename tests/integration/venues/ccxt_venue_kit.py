@@ -31,6 +31,15 @@ SEC = 1_000_000_000
 
 
 @dataclass
+class ListJournal:
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def append(self, record: dict[str, Any]) -> int:
+        self.records.append(dict(record))
+        return len(self.records)
+
+
+@dataclass
 class Waits:
     """A retry sleep that records each wait and returns at once (the backoff is checked, not lived through)."""
 
@@ -50,6 +59,7 @@ class Live:
     clock: TestClock
     inbox: queue.Queue[Callable[[], None]]
     waits: Waits
+    account: dict[str, Any]
 
     def pump(self, done: Callable[[], bool], timeout: float = 10.0, what: str = "the condition") -> None:
         """Run the venue's reports on this (the node's) thread until ``done()``."""
@@ -111,13 +121,20 @@ def live_node(
     streams: bool = True,
     poll_s: float = 0.5,
     timeout_ms: int = 3000,
+    journal: ListJournal | None = None,
+    restart_of: Live | None = None,
     **venue_options: Any,
 ) -> Iterator[Live]:
-    """A node trading on a fresh funded fake account through a started :class:`CcxtVenue`."""
+    """A node trading on a fresh funded fake account through a started :class:`CcxtVenue`; or, ``restart_of`` a
+    stopped one, a fresh node that replays its journal and resumes on a fresh venue of the same account."""
     funds = funds or {"USDT": "100000", "BTC": "2"}
-    api_key = secrets.token_hex(16)
-    acct = fake.admin("POST", "accounts", {"api_key": api_key, "funds": funds})
-    fake.admin("POST", "price", {"symbol": "BTC/USDT", "price": price})
+    if restart_of is None:
+        api_key = secrets.token_hex(16)
+        acct = fake.admin("POST", "accounts", {"api_key": api_key, "funds": funds})
+        fake.admin("POST", "price", {"symbol": "BTC/USDT", "price": price})
+    else:
+        acct, api_key = restart_of.account, restart_of.api_key
+        journal = restart_of.node.journal  # type: ignore[assignment]
     inbox: queue.Queue[Callable[[], None]] = queue.Queue()
     waits = Waits()
     # the fake allows 6000 request weight a minute (Binance: 1200): ccxt's limiter paces to that
@@ -137,9 +154,16 @@ def live_node(
     try:
         clock = TestClock(time.time_ns())
         node = TradingNode(instruments=InstrumentRegistry(venue.instruments()), venue=venue, clock=clock)
-        node.open_account("main", cash={a: D(v) for a, v in funds.items()})
-        live = Live(fake, api_key, node, venue, clock, inbox, waits)
-        live.tick(price)
+        live = Live(fake, api_key, node, venue, clock, inbox, waits, acct)
+        if restart_of is None:
+            node.journal = journal
+            node.open_account("main", cash={a: D(v) for a, v in funds.items()})
+            live.tick(price)
+        else:
+            assert journal is not None
+            node.replay(list(journal.records))
+            node.journal = journal
+            node.resume()  # asks the exchange what it holds: nothing working is sent again
         yield live
     finally:
         venue.close()
