@@ -421,17 +421,25 @@ class CcxtVenue:
             except Exception as exc:
                 outcome = classify(exc)
                 answer = await self._lookup(track)
-                if answer is None and outcome == "unknown":
-                    self._tell("venue_unknown", key, "cancel", f"no answer from venue {self.name}")
+                status = None if answer is None else answer.get("status")
+                if status == "open" or (answer is None and outcome == "unknown"):
+                    # the cancel did not land (or no one can tell): the node asks, and puts the order back to
+                    # working if the exchange still has it open
+                    self._tell("venue_unknown", key, "cancel", f"the cancel got no answer from venue {self.name}")
                     return
-                if answer is None or answer.get("status") != "canceled":
-                    # it stopped working first (filled, expired) or never existed: its fills, then the refusal
-                    if answer is not None:
-                        await self._on_order(answer, locked=True)
-                    if not track.closed or answer is None or answer.get("status") == "closed":
-                        track.closed = True
-                        self._tell("venue_cancel_rejected", key, "the order was no longer working", self._now_ns())
+                if answer is None:
+                    track.closed = True
+                    self._tell(
+                        "venue_cancel_rejected", key, f"venue {self.name} does not know the order", self._now_ns()
+                    )
                     return
+                await self._on_order(answer, locked=True)  # its fills, then closed if canceled or expired
+                if status == "closed":  # it filled before the cancel arrived
+                    track.closed = True
+                    self._tell(
+                        "venue_cancel_rejected", key, "the order filled before the cancel arrived", self._now_ns()
+                    )
+                return
             await self._on_order(dict(answer), locked=True)
 
     # -- reports ------------------------------------------------------------------------------------------------

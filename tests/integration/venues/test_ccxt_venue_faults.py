@@ -171,3 +171,40 @@ def test_fees_in_the_base_asset_on_sells_too_leave_the_same_balances(fake: FakeH
         assert lv.node.fills[0].fee == D("0.0005")
         lv.assert_agrees()
         assert lv.node_balances()["BTC"] == D("1.4995")
+
+
+def test_a_cancel_without_answer_that_did_not_land_puts_the_order_back_to_working(fake: FakeHandle) -> None:
+    with live_node(fake) as lv:
+        order = lv.node.submit(OrderRequest(BTC, BUY, D("0.1"), OrderType.LIMIT, price=D("29000")))
+        wait_status(lv, order, OrderStatus.ACCEPTED)
+        fault(lv, "5xx=1:503@DELETE/order")  # not executed, and the exchange still shows the order open
+        lv.node.cancel(order.id)
+        lv.pump(lambda: any("venue-ask:cancel" in n for n in lv.clock.timer_names()), what="the node's question")
+        assert order.status is OrderStatus.PENDING_CANCEL
+        ask_until(lv, order, 1)
+        assert order.status is OrderStatus.ACCEPTED  # OrderCancelRejected: still working, still ours
+        lv.node.cancel(order.id)
+        wait_status(lv, order, OrderStatus.CANCELED)
+        lv.assert_agrees()
+
+
+def test_a_cancel_whose_answer_is_lost_is_confirmed_by_asking(fake: FakeHandle) -> None:
+    with live_node(fake, streams=False, poll_s=600) as lv:
+        order = lv.node.submit(OrderRequest(BTC, BUY, D("0.1"), OrderType.LIMIT, price=D("29000")))
+        wait_status(lv, order, OrderStatus.ACCEPTED)
+        fault(lv, "lost=1@DELETE/order")
+        lv.node.cancel(order.id)
+        wait_status(lv, order, OrderStatus.CANCELED)
+        assert lv.node.ledger.balance("main", "USDT").locked == 0
+        lv.assert_agrees()
+
+
+def test_a_cancel_that_arrives_after_the_fill_books_the_fill_and_is_refused(fake: FakeHandle) -> None:
+    with live_node(fake, streams=False, poll_s=600) as lv:  # the node hears of the fill only through the cancel
+        order = lv.node.submit(OrderRequest(BTC, BUY, D("0.1"), OrderType.LIMIT, price=D("29000")))
+        wait_status(lv, order, OrderStatus.ACCEPTED)
+        fake.admin("POST", "fill", {"api_key": lv.api_key, "client_order_id": order.id})
+        lv.node.cancel(order.id)
+        wait_status(lv, order, OrderStatus.FILLED)
+        assert len(lv.node.fills) == 1
+        lv.assert_agrees()
