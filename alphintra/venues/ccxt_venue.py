@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -619,7 +620,7 @@ class CcxtVenue:
         working = [t for t in self._tracks.values() if t.accepted and not t.closed]
         for symbol in self._symbols:
             since = self._last_trade_ms.get(symbol, self._since_ms)
-            trades = await self._call(lambda s=symbol, t=since: self._client.fetch_my_trades(s, t), query=True)  # type: ignore[misc]
+            trades = await self._call(functools.partial(self._client.fetch_my_trades, symbol, since), query=True)
             await self._on_trades(trades)
         for track in working:
             if not track.closed:
@@ -666,7 +667,7 @@ class CcxtVenue:
     async def _open(self) -> list[VenueOrderState]:
         orders: list[dict[str, Any]] = []
         for symbol in self._symbols:  # per symbol: Binance weighs a query of every symbol as 80 requests
-            orders += await self._call(lambda s=symbol: self._client.fetch_open_orders(s), query=True)  # type: ignore[misc]
+            orders += await self._call(functools.partial(self._client.fetch_open_orders, symbol), query=True)
         out = []
         for order in orders:
             key = self._key_of(order.get("clientOrderId"))
@@ -681,8 +682,7 @@ class CcxtVenue:
         out: list[VenueFill] = []
         for symbol in self._symbols:
             trades = await self._call(
-                lambda s=symbol: self._client.fetch_my_trades(s, since_ns // 1_000_000),
-                query=True,  # type: ignore[misc]
+                functools.partial(self._client.fetch_my_trades, symbol, since_ns // 1_000_000), query=True
             )
             for trade in trades:
                 track = await self._track_of_trade(trade)

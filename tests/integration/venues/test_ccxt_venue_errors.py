@@ -92,7 +92,7 @@ def test_a_quantity_below_the_minimum_is_refused_by_the_node_and_by_the_exchange
                 self.rejected.append((key, reason, message))
 
         heard = Heard()
-        lv.venue.bind(heard)  # type: ignore[arg-type]
+        lv.venue.bind(heard)
         lv.venue.submit(VenueOrder("X-1", "main", "BTC/USDT", OrderSide.BUY, D("0.00001"), D("29000")))
         lv.pump(lambda: bool(heard.rejected), what="the exchange's refusal")
         assert heard.rejected == [

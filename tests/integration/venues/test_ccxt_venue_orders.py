@@ -146,11 +146,11 @@ def test_iceberg_slices_carry_the_slash_key_as_a_client_id_the_exchange_accepts(
             OrderRequest(BTC, BUY, D("0.3"), OrderType.ICEBERG, price=D("29000"), display_quantity=D("0.1"))
         )
         for n in (1, 2, 3):
-            lv.pump(lambda n=n: len(lv.order_log()) == n, what=f"slice {n}")  # type: ignore[misc]
+            lv.pump(lambda n=n: len(lv.order_log()) == n, what=f"slice {n}")
             (last,) = lv.order_log()[-1:]
             assert last["client_order_id"] == f"{ice.id}.{n}"  # the key {id}/{n}, '/' mapped to '.'
             working = f"{ice.id}/{n}"
-            lv.pump(lambda k=working: k in lv.node._at_venue, what="the slice working")  # type: ignore[misc]
+            lv.pump(lambda k=working: k in lv.node._at_venue, what="the slice working")
             fake.admin("POST", "fill", {"api_key": lv.api_key, "client_order_id": f"{ice.id}.{n}"})
         wait_status(lv, ice, OrderStatus.FILLED)
         assert ice.filled_quantity == D("0.3")
