@@ -29,7 +29,7 @@ from alphintra.venues.ccxt_markets import number
 
 _log = logging.getLogger("alphintra.venues.feeds")
 Kind = Literal["ticker", "trades", "book"]
-Post = Callable[[Callable[[], None]], None]
+Post = Callable[[Callable[[], None]], object]
 # The ticker streams every second; a book and trades only when something changes (a quiet market is not silence).
 STALE_AFTER_S: dict[str, float | None] = {"ticker": 5.0, "book": None, "trades": None}
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import re
@@ -54,7 +55,7 @@ from alphintra.venues.ccxt_markets import decode_key, encode_key, instrument_fro
 from alphintra.venues.ccxt_retry import RetryPolicy, classify, with_retries
 
 _log = logging.getLogger("alphintra.venues.ccxt")
-Post = Callable[[Callable[[], None]], None]
+Post = Callable[[Callable[[], None]], object]  # runs a callable on the node's thread (TradingHost.submit)
 _MSG = re.compile(r'"msg"\s*:\s*"([^"]{1,300})"')
 _CREDENTIAL_CODES = frozenset({-2014, -2015, -1022})
 CAPABILITIES = VenueCapabilities(
@@ -134,10 +135,12 @@ class CcxtVenue:
         poll_s: float = 5.0,
         query_timeout_s: float = 20.0,
         private_streams: bool = True,
+        market_collar_bps: Decimal | None = Decimal(100),
         now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.name = name
-        self.capabilities = CAPABILITIES
+        # A market order walks the exchange's book: the node locks funds up to this far above the last price.
+        self.capabilities = dataclasses.replace(CAPABILITIES, market_collar_bps=market_collar_bps)
         self.account = account
         self._config = config
         self._exchange = exchange

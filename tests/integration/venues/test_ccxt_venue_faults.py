@@ -148,7 +148,7 @@ def test_clock_skew_minus_1021_resyncs_the_offset_and_retries_once(fake: FakeHan
         fault(lv, "skew=-30000")  # the exchange's clock 30 s behind: every signed request is "ahead" (-1021)
         order = lv.node.submit(OrderRequest(BTC, BUY, D("0.1")))
         wait_status(lv, order, OrderStatus.FILLED)
-        assert lv.venue.resyncs == 1
+        assert lv.venue.resyncs >= 1  # once per call that met it (the poller may meet it too)
         assert [o["client_order_id"] for o in lv.order_log()] == [order.id]
         lv.assert_agrees()
 
