@@ -7,11 +7,13 @@ asset), nothing is left to reconcile, and the fake's order log holds one order p
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 
 import pytest
 from ccxt_venue_kit import SEC, Live, live_node
 
+from alphintra.engine.algos import TwapRequest, VwapRequest
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import (
     LiquiditySide,
@@ -36,7 +38,8 @@ def wait_status(lv: Live, order: object, *statuses: OrderStatus) -> None:
 
 
 def test_market_buy_and_sell_fill_with_the_exchange_fees_and_trade_ids(fake: FakeHandle) -> None:
-    with live_node(fake) as lv:
+    with decimal.localcontext() as mine, live_node(fake) as lv:
+        mine.rounding = decimal.ROUND_HALF_EVEN
         buy = lv.node.submit(OrderRequest(BTC, BUY, D("0.1")))
         assert buy.status is OrderStatus.PENDING_SUBMIT  # submit returned before the exchange answered
         wait_status(lv, buy, OrderStatus.FILLED)
@@ -49,6 +52,8 @@ def test_market_buy_and_sell_fill_with_the_exchange_fees_and_trade_ids(fake: Fak
         assert lv.node.fills[-1].fee_asset == "USDT"
         lv.assert_agrees()
         assert [o["client_order_id"] for o in lv.order_log()] == [buy.id, sell.id]
+        # ccxt sets ROUND_HALF_UP in the context it runs in: never the node's
+        assert decimal.getcontext().rounding == decimal.ROUND_HALF_EVEN
 
 
 def test_limit_rests_fills_from_outside_as_maker_and_another_is_canceled(fake: FakeHandle) -> None:
@@ -213,4 +218,21 @@ def test_modify_changes_an_armed_stop_and_refuses_a_resting_limit_clearly(fake: 
         assert stop.filled_quantity == D("0.3")
         lv.node.cancel(rest.id)
         wait_status(lv, rest, OrderStatus.CANCELED)
+        lv.assert_agrees()
+
+
+def test_twap_and_vwap_slices_go_out_on_the_node_clock_as_exchange_orders(fake: FakeHandle) -> None:
+    with live_node(fake) as lv:
+        start = lv.clock.now_ns() + SEC
+        twap = lv.node.submit_twap(TwapRequest(BTC, BUY, D("0.4"), duration_ns=4 * SEC, slices=4, start_ns=start))
+        vwap = lv.node.submit_vwap(
+            VwapRequest(BTC, SELL, D("0.3"), duration_ns=2 * SEC, weights=(D(1), D(2)), start_ns=start)
+        )
+        for second in range(1, 6):
+            lv.clock.advance_to(start + (second - 1) * SEC)
+            sent = len(lv.order_log())
+            lv.pump(lambda: not lv.node._at_venue, what=f"the slices of second {second} to fill (sent {sent})")
+        assert lv.node.algos.progress(twap.algo_id).filled == D("0.4")
+        assert lv.node.algos.progress(vwap.algo_id).filled == D("0.3")
+        assert len(lv.order_log()) == 4 + 2
         lv.assert_agrees()
