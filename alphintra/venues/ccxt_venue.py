@@ -178,12 +178,12 @@ class CcxtVenue:
         self._loop = LoopThread(f"venue-{self.name}")
         try:
             self._loop.call(self._start(), self.query_timeout_s + 10)
-        except AlphintraError:
-            self.close()
-            raise
         except TimeoutError:
             self.close()
             raise OperationFailed(f"venue {self.name!r}: no answer while connecting") from None
+        except BaseException:  # nothing half-started stays behind: the loop thread and the client go
+            self.close()
+            raise
 
     async def _start(self) -> None:
         import ccxt.pro
