@@ -19,7 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 from alphintra.engine.clock import TestClock
+from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.instrument import InstrumentRegistry
+from alphintra.engine.core.orders import Order
 from alphintra.engine.data import TradeTick
 from alphintra.engine.node import TradingNode
 from alphintra.venues.ccxt_retry import RetryPolicy
@@ -28,6 +30,26 @@ from alphintra.venues.fake.testing import FakeHandle
 
 D = Decimal
 SEC = 1_000_000_000
+
+
+def pump(
+    inbox: queue.Queue[Callable[[], None]], done: Callable[[], bool], timeout: float = 10.0, what: str = "it"
+) -> None:
+    """Run what was posted to ``inbox`` on this thread until ``done()`` (a condition, never a bare sleep)."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out waiting for {what}")
+        try:
+            job = inbox.get(timeout=min(left, 0.05))
+        except queue.Empty:
+            continue
+        job()
+
+
+def wait_status(lv: Live, order: Order, *statuses: OrderStatus, timeout: float = 10.0) -> None:
+    lv.pump(lambda: order.status in statuses, timeout, f"{order.id} to be {[s.value for s in statuses]}")
 
 
 @dataclass
@@ -63,16 +85,7 @@ class Live:
 
     def pump(self, done: Callable[[], bool], timeout: float = 10.0, what: str = "the condition") -> None:
         """Run the venue's reports on this (the node's) thread until ``done()``."""
-        deadline = time.monotonic() + timeout
-        while not done():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"timed out waiting for {what}")
-            try:
-                job = self.inbox.get(timeout=min(left, 0.05))
-            except queue.Empty:
-                continue
-            job()
+        pump(self.inbox, done, timeout, what)
 
     def drain(self) -> None:
         while True:

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from ccxt_venue_kit import SEC, Live, live_node
+from ccxt_venue_kit import SEC, Live, live_node, wait_status
 
 from alphintra.engine.commands import OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType
-from alphintra.engine.core.orders import Order
 from alphintra.venues.fake.testing import FakeHandle
 
 D = Decimal
@@ -33,10 +32,6 @@ def no_faults_left(fake: FakeHandle) -> Iterator[None]:
 
 def fault(lv: Live, spec: str) -> None:
     lv.fake.admin("POST", "faults", {"spec": spec})
-
-
-def wait_status(lv: Live, order: Order, *statuses: OrderStatus, timeout: float = 10.0) -> None:
-    lv.pump(lambda: order.status in statuses, timeout, f"{order.id} to be {[s.value for s in statuses]}")
 
 
 def ask_until(lv: Live, done: object, seconds: int) -> None:

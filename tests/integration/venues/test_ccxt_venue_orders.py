@@ -11,7 +11,7 @@ import decimal
 from decimal import Decimal
 
 import pytest
-from ccxt_venue_kit import SEC, Live, live_node
+from ccxt_venue_kit import SEC, live_node, wait_status
 
 from alphintra.engine.algos import TwapRequest, VwapRequest
 from alphintra.engine.commands import BracketRequest, OrderRequest
@@ -31,10 +31,6 @@ D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
 BTC = "BTC/USDT"
-
-
-def wait_status(lv: Live, order: object, *statuses: OrderStatus) -> None:
-    lv.pump(lambda: order.status in statuses, what=f"{order.id} to be {statuses}")  # type: ignore[attr-defined]
 
 
 def test_market_buy_and_sell_fill_with_the_exchange_fees_and_trade_ids(fake: FakeHandle) -> None:
