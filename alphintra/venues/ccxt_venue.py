@@ -58,6 +58,7 @@ _log = logging.getLogger("alphintra.venues.ccxt")
 Post = Callable[[Callable[[], None]], object]  # runs a callable on the node's thread (TradingHost.submit)
 _MSG = re.compile(r'"msg"\s*:\s*"([^"]{1,300})"')
 _CREDENTIAL_CODES = frozenset({-2014, -2015, -1022})
+SEEN_LIMIT = 100_000
 CAPABILITIES = VenueCapabilities(
     order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}),
     time_in_force=frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
@@ -160,7 +161,9 @@ class CcxtVenue:
         self._tracks: dict[str, _Track] = {}
         self._by_venue_id: dict[str, str] = {}
         self._raw_ids: dict[str, str] = {}  # key -> the exchange's client id, when it is not one encode_key makes
-        self._seen: set[str] = set()
+        # trade ids reported, oldest first; bounded (the node also drops a trade id it booked, so forgetting an
+        # old one costs at most a repeated report, never a second booking)
+        self._seen: dict[str, None] = {}
         self._last_trade_ms: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._poke: asyncio.Event | None = None
@@ -538,7 +541,9 @@ class CcxtVenue:
         fill = self._fill_of(trade, track)
         if fill is None or fill.trade_id in self._seen:
             return
-        self._seen.add(fill.trade_id)
+        self._seen[fill.trade_id] = None
+        if len(self._seen) > SEEN_LIMIT:
+            del self._seen[next(iter(self._seen))]
         self._accept(track)
         track.reported += fill.quantity
         ms = fill.ts // 1_000_000
