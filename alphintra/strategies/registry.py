@@ -26,6 +26,9 @@ _BUILTIN_MODULES = (
     "portfolio",
     "ml_lightgbm",
 )
+# Strategies that live above this package (the ``ml`` strategy serves models of ``alphintra.ml``): loaded by name
+# like a plug-in, so nothing here imports them.
+_BUILTIN_ELSEWHERE = ("alphintra.ml.serving",)
 _REGISTRY: dict[str, type[Strategy]] = {}
 _loaded = False
 
@@ -49,6 +52,8 @@ def _load_all() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != f"alphintra.strategies.builtins.{module}":
                 raise
+    for dotted in _BUILTIN_ELSEWHERE:
+        importlib.import_module(dotted)
     for ep in entry_points(group="alphintra.strategies"):
         try:
             obj = ep.load()

@@ -26,3 +26,39 @@ def minute(symbols: tuple[str, ...] = ("SYN00",), periods: int = 3000, seed: int
 
     frame = generate_bars(list(symbols), periods=periods, timeframe="1m", seed=seed)
     return {s: frame.filter(pl.col("symbol") == s).sort("time") for s in symbols}
+
+
+def stationary(
+    n: int,
+    seed: int,
+    *,
+    vol: float = 0.001,
+    volume_scale: float = 1.0,
+    start_price: float = 100.0,
+    first: int = 0,
+    symbol: str = "GBM",
+) -> pl.DataFrame:
+    """Minute bars of a driftless random walk with constant volatility: a series whose later windows look like its
+    earlier ones (so drift monitoring must stay quiet on it), unless ``vol``/``volume_scale`` change."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    close = start_price * np.exp(np.cumsum(rng.standard_normal(n) * vol))
+    opens = np.concatenate([[start_price], close[:-1]])
+    high = np.maximum(opens, close) * (1 + np.abs(rng.standard_normal(n)) * vol / 2)
+    low = np.minimum(opens, close) * (1 - np.abs(rng.standard_normal(n)) * vol / 2)
+    start_ns = 1_704_067_200_000_000_000 + first * 60_000_000_000  # 2024-01-01 UTC
+    times = pl.from_epoch(pl.Series(start_ns + np.arange(n, dtype=np.int64) * 60_000_000_000), "ns")
+    return pl.DataFrame(
+        {
+            "time": times.dt.replace_time_zone("UTC"),
+            "symbol": symbol,
+            "exchange": "SYNTH",
+            "timeframe": "1m",
+            "open": opens,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": rng.lognormal(10, 0.5, n) * volume_scale,
+        }
+    )
