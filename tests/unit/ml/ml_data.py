@@ -11,13 +11,21 @@ import polars as pl
 
 
 @cache
-def goog() -> pl.DataFrame:
-    from alphintra.storage.market import MarketData, MarketStore, load_samples
+def sample_root() -> Path:
+    """A market store holding the shipped samples (GOOG 1d, EUR/USD 1h, BTC/USD 1M)."""
+    from alphintra.storage.market import MarketStore, load_samples
 
     tmp = tempfile.TemporaryDirectory(prefix="alphintra-ml-")
     atexit.register(tmp.cleanup)
     load_samples(MarketStore(Path(tmp.name)))
-    return MarketData(Path(tmp.name)).bars("GOOG", "1d")
+    return Path(tmp.name)
+
+
+@cache
+def goog() -> pl.DataFrame:
+    from alphintra.storage.market import MarketData
+
+    return MarketData(sample_root()).bars("GOOG", "1d")
 
 
 @cache
