@@ -70,3 +70,23 @@ def stationary(
             "volume": rng.lognormal(10, 0.5, n) * volume_scale,
         }
     )
+
+
+def plant(bars: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+    """``bars`` with a bad print (x1.5 for one bar), a volume x1000, a doubled high and an unadjusted 2:1 split."""
+    rows = {"spike": 700, "volume": 1100, "range": 1500, "split": 1900}
+    b = bars.sort("time").with_row_index("i")
+    prices = ("open", "high", "low", "close")
+    b = b.with_columns(
+        pl.when(pl.col("i") == rows["spike"]).then(pl.col(c) * 1.5).otherwise(pl.col(c)).alias(c) for c in prices
+    )
+    b = b.with_columns(
+        pl.when(pl.col("i") == rows["volume"]).then(pl.col("volume") * 1000).otherwise(pl.col("volume")).alias("volume")
+    )
+    b = b.with_columns(
+        pl.when(pl.col("i") == rows["range"]).then(pl.col("high") * 2).otherwise(pl.col("high")).alias("high")
+    )
+    b = b.with_columns(
+        pl.when(pl.col("i") >= rows["split"]).then(pl.col(c) / 2).otherwise(pl.col(c)).alias(c) for c in prices
+    )
+    return b.drop("i"), rows

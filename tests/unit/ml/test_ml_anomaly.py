@@ -6,30 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import polars as pl
 import pytest
-from ml_data import goog
+from ml_data import goog, plant
 
 from alphintra.ml.anomaly import AnomalySettings, IsolationForest, detect, robust_z
-
-
-def plant(bars: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
-    rows = {"spike": 700, "volume": 1100, "range": 1500, "split": 1900}
-    b = bars.sort("time").with_row_index("i")
-    prices = ("open", "high", "low", "close")
-    b = b.with_columns(
-        pl.when(pl.col("i") == rows["spike"]).then(pl.col(c) * 1.5).otherwise(pl.col(c)).alias(c) for c in prices
-    )
-    b = b.with_columns(
-        pl.when(pl.col("i") == rows["volume"]).then(pl.col("volume") * 1000).otherwise(pl.col("volume")).alias("volume")
-    )
-    b = b.with_columns(
-        pl.when(pl.col("i") == rows["range"]).then(pl.col("high") * 2).otherwise(pl.col("high")).alias("high")
-    )
-    b = b.with_columns(
-        pl.when(pl.col("i") >= rows["split"]).then(pl.col(c) / 2).otherwise(pl.col(c)).alias(c) for c in prices
-    )
-    return b.drop("i"), rows
 
 
 def test_planted_anomalies_are_found_and_nothing_else() -> None:
