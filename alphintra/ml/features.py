@@ -231,18 +231,41 @@ def _indicator_batch(bars: pl.DataFrame, params: Mapping[str, Any], others: Mapp
     return pl.Series(values, dtype=pl.Float64)
 
 
+class _Shared:
+    """One incremental indicator read by several features (Bollinger's %b and width, ADX and +DI): updated once
+    per bar, however many features read it."""
+
+    __slots__ = ("indicator", "last_ts", "value")
+
+    def __init__(self, indicator: Any) -> None:
+        self.indicator = indicator
+        self.last_ts: int | None = None
+        self.value: Any = None
+
+    def read(self, bar: Bar) -> Any:
+        if bar.ts != self.last_ts:
+            self.last_ts = bar.ts
+            self.value = self.indicator.update_bar(bar)
+        return self.value
+
+
 class _Indicator:
     def __init__(self, params: Mapping[str, Any]) -> None:
         from alphintra.strategies.indicators import create, lookup
 
         name, output, args, transform = _indicator_args(params)
-        self.indicator = create(name, **args)
+        self.key = (name, tuple(sorted((k, repr(v)) for k, v in args.items())))
+        self.source = _Shared(create(name, **args))
         outputs = lookup(name).outputs
         self.index = outputs.index(output) if len(outputs) > 1 else None
         self.transform = transform
 
+    def share(self, others: dict[tuple[Any, ...], _Shared]) -> None:
+        """Read the same indicator as an earlier feature with the same parameters (see :class:`_Shared`)."""
+        self.source = others.setdefault(self.key, self.source)
+
     def update(self, bar: Bar) -> float | None:
-        value = self.indicator.update_bar(bar)
+        value = self.source.read(bar)
         if value is None:
             return None
         number = float(value if self.index is None else value[self.index])

@@ -165,6 +165,11 @@ class FeatureEngine:
         self.feature_set = feature_set
         self.symbol = symbol
         self._features: list[Incremental] = [kind(s.kind).incremental(s.params) for s in feature_set.features]
+        shared: dict[tuple[Any, ...], Any] = {}
+        for feature in self._features:
+            share = getattr(feature, "share", None)
+            if share is not None:
+                share(shared)
         others = set(feature_set.other_symbols)
         self._readers = {
             other: [f for f, s in zip(self._features, feature_set.features, strict=True) if _reads(s, other)]
