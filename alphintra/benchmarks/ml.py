@@ -114,6 +114,8 @@ def run(
             "batch_features_s": round(batch_features_s, 3),
             "walk_forward_and_final_s": round(train_s, 3),
             "plain_lightgbm_train_s": round(plain_train_s, 3),
+            # Same rows, parameters and seed: the registry's final model is exactly the plain fit.
+            "final_model_equals_plain_fit": plain.model_to_string() == result.booster.model_to_string(),
         },
         "serving": {
             "incremental_features_and_trees": serving,
