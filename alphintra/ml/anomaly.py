@@ -91,6 +91,7 @@ def robust_z(values: np.ndarray, window: int, min_history: int) -> np.ndarray:
 
 
 def _z(value: float, past: np.ndarray, min_history: int) -> float:
+    """``value``'s robust z-score against ``past`` (NaN when too little history or no spread)."""
     import numpy as np
 
     past = past[~np.isnan(past)]

@@ -8,7 +8,10 @@ stored beside the model (``reference.json``):
   The usual reading: below 0.1 stable, 0.1-0.25 a warning, above 0.25 drift.
 * **KS**, the two-sample Kolmogorov-Smirnov statistic ``D`` (largest gap between the two empirical distribution
   functions) and its asymptotic p-value. With thousands of rows a tiny, harmless difference is "significant", so
-  KS only counts as drift when the p-value is below ``ks_p`` *and* ``D`` is at least ``ks_d``.
+  KS only counts as drift when the p-value is below ``ks_p`` *and* ``D`` is at least ``ks_d``. The p-value assumes
+  independent rows, and features of consecutive bars are not (an RSI(14) today is mostly yesterday's): the sample
+  sizes are shrunk to their effective size under an AR(1) model, ``n·(1 - ρ)/(1 + ρ)`` with ``ρ`` the live
+  values' lag-1 autocorrelation, or a window of a perfectly calm market would read as drift.
 
 And the **live hit rate**: the share of predictions whose direction the market then followed, against the
 model's out-of-sample hit rate in training; a fall of more than ``hit_rate_drop`` (over at least
@@ -71,8 +74,21 @@ def psi(reference: np.ndarray, live: np.ndarray, bins: int = 10) -> float:
     return float(np.sum((live_share - ref_share) * np.log(live_share / ref_share)))
 
 
-def ks(reference: np.ndarray, live: np.ndarray) -> tuple[float, float]:
-    """(D, p-value) of the two-sample Kolmogorov-Smirnov test (asymptotic distribution, Stephens' correction)."""
+def effective_fraction(values: np.ndarray) -> float:
+    """``(1 - ρ)/(1 + ρ)`` for the lag-1 autocorrelation ρ of ``values`` in time order (1 when ρ <= 0)."""
+    import numpy as np
+
+    if values.size < 3 or values.std() == 0:
+        return 1.0
+    rho = float(np.corrcoef(values[:-1], values[1:])[0, 1])
+    if not math.isfinite(rho) or rho <= 0:
+        return 1.0
+    return max(0.01, (1.0 - rho) / (1.0 + rho))
+
+
+def ks(reference: np.ndarray, live: np.ndarray, fraction: float = 1.0) -> tuple[float, float]:
+    """(D, p-value) of the two-sample Kolmogorov-Smirnov test (asymptotic distribution, Stephens' correction),
+    the sample sizes taken as ``fraction`` of the row counts (see :func:`effective_fraction`)."""
     import numpy as np
 
     n, m = reference.size, live.size
@@ -83,7 +99,7 @@ def ks(reference: np.ndarray, live: np.ndarray) -> tuple[float, float]:
     d = float(
         np.max(np.abs(np.searchsorted(a, points, side="right") / n - np.searchsorted(b, points, side="right") / m))
     )
-    effective = math.sqrt(n * m / (n + m))
+    effective = math.sqrt(fraction * n * m / (n + m))
     lam = (effective + 0.12 + 0.11 / effective) * d
     if lam < 1e-3:
         return d, 1.0
@@ -134,7 +150,7 @@ class DriftReport:
 
 def compare(name: str, reference: np.ndarray, live: np.ndarray, thresholds: DriftThresholds) -> dict[str, Any]:
     value = psi(reference, live)
-    d, p = ks(reference, live)
+    d, p = ks(reference, live, effective_fraction(live))
     ks_drift = p < thresholds.ks_p and d >= thresholds.ks_d
     if value >= thresholds.psi_breach or ks_drift:
         level = "BREACH"
@@ -178,4 +194,4 @@ def drift_report(
     return report
 
 
-__all__ = ["DriftReport", "DriftThresholds", "compare", "drift_report", "ks", "psi", "sample"]
+__all__ = ["DriftReport", "DriftThresholds", "compare", "drift_report", "effective_fraction", "ks", "psi", "sample"]

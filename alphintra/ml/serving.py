@@ -14,6 +14,11 @@ cross-asset features need their symbols passed too (``-s GOOG -s SPY``).
 
 Every prediction's latency (features and trees, in ns) is kept in :attr:`MlStrategy.latencies_ns`, and its
 value in :attr:`MlStrategy.predictions`; a summary is logged and recorded as a signal when the run stops.
+
+While it runs it watches itself (:mod:`alphintra.ml.monitor`): drift of its features and predictions against the
+training reference and its live hit rate (a signal ``ml_drift`` ``on``/``off`` when that state changes), and
+market-data anomalies of each closing bar (a signal ``anomaly``). Signals reach `strategy signals`, the API stream
+and the TUI in paper and live sessions; ``ml drift`` journals a risk alert.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class MlParams(StrategyParams):
     min_return: float = Field(0.0, ge=0, description="regression: trade when |predicted return| exceeds this")
     allow_short: bool = Field(False, description="go short on a down prediction (else flat)")
     fraction: Decimal = Field(Decimal(1), gt=0, le=1, description="fraction of equity to commit")
+    monitor: bool = Field(True, description="watch drift and the live hit rate; signal ml_drift when it changes")
+    anomalies: bool = Field(True, description="signal anomaly on a price jump, range or volume spike")
 
 
 def percentile(values: list[int], q: float) -> float:
@@ -62,6 +69,7 @@ class MlStrategy(Strategy):
 
     def on_start(self) -> None:
         from alphintra.ml.featureset import FeatureEngine
+        from alphintra.ml.monitor import AnomalyWatch, LiveMonitor
         from alphintra.ml.registry import load
         from alphintra.strategies.builtins.ml_lightgbm import TreeEnsemble
 
@@ -77,17 +85,48 @@ class MlStrategy(Strategy):
         self.classifier = self.model.task == "classification"
         self.latencies_ns: list[int] = []
         self.predictions: list[tuple[int, float]] = []
+        version = self.model.version
+        self.monitor = (
+            LiveMonitor(
+                p.model,
+                version.version,
+                self.model.feature_set.names,
+                self.model.reference(),
+                horizon=int(version.meta["label"]["horizon"]),
+                classifier=self.classifier,
+            )
+            if p.monitor
+            else None
+        )
+        self.watch = AnomalyWatch() if p.anomalies else None
         self.signal("model", f"{p.model} v{self.model.version.version}", feature_set=self.model.feature_set.label)
 
     def on_bar(self, bar: BarData) -> None:
         started = time.perf_counter_ns()
         row = self.engine.update(bar)
-        if row is None:
+        if bar.symbol != self.symbols[0]:
             return
-        value = self.trees.predict(row)
-        self.latencies_ns.append(time.perf_counter_ns() - started)
-        self.predictions.append((bar.ts, value))
-        self._trade(bar, value)
+        value = None if row is None else self.trees.predict(row)
+        if value is not None:
+            self.latencies_ns.append(time.perf_counter_ns() - started)
+            self.predictions.append((bar.ts, value))
+        self._watch(bar, row, value)
+        if value is not None:
+            self._trade(bar, value)
+
+    def _watch(self, bar: BarData, row: list[float] | None, value: float | None) -> None:
+        if self.watch is not None:
+            found = self.watch.update(bar.high, bar.low, bar.close, bar.volume)
+            if found:
+                self.log.warning("market data anomaly on %s: %s", bar.symbol, "; ".join(found))
+                self.signal("anomaly", "; ".join(found))
+        if self.monitor is not None:
+            report = self.monitor.update(bar.close, row, value)
+            if report is not None:
+                drifted = report.drifted
+                if drifted:
+                    self.log.warning("model %s drifted: %s", self.p.model, ", ".join(drifted))
+                self.signal("ml_drift", "on" if drifted else "off", drifted=drifted, rows=report.rows)
 
     def _trade(self, bar: BarData, value: float) -> None:
         p = self.p
