@@ -396,6 +396,70 @@ def evaluate(
     print_table([shown], list(shown), title=f"{name} v{model.version.version}")
 
 
+@app.command("compare")
+def compare(
+    name: NameArg,
+    versions: Annotated[
+        list[int], typer.Argument(help="Two or more versions to run side by side.", show_default=False)
+    ],
+    symbol: Annotated[
+        list[str] | None, typer.Option("--symbol", "-s", help="Symbol(s) (default: the model's; repeat for more).")
+    ] = None,
+    timeframe: TimeframeOpt = None,
+    exchange: ExchangeOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="ml strategy parameter k=v.")] = None,
+    paper: Annotated[
+        float | None, typer.Option("--paper", help="Paper sessions at this speed (sim seconds per second).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A/B: run versions of a model through the ml strategy on the same bars and compare them in one report."""
+    from alphintra.cli.backtest import _coerce_params
+    from alphintra.ml.pipeline import compare_versions
+
+    model = _load(name, versions[0] if versions else None)
+    data = model.version.meta["data"]
+    raw = parse_params(param or [])
+    params = _coerce_params("ml", {"model": name, **raw})
+    params = {k: params[k] for k in raw}  # only what was given: the rest keep the strategy's defaults
+    symbols = tuple(symbol) if symbol else (data["symbol"], *data.get("other_symbols", []))
+    report = compare_versions(
+        name,
+        versions,
+        symbols,
+        timeframe or data["timeframe"],
+        start=start,
+        end=end,
+        exchange=exchange,
+        params=params,
+        paper_speed=paper,
+    )
+    if as_json:
+        print_json(report)
+        return
+    print_table(
+        report["runs"],
+        [
+            "version",
+            "mode",
+            "end_equity",
+            "total_return",
+            "sharpe",
+            "max_drawdown",
+            "num_trades",
+            "win_rate",
+            "predictions",
+            "latency_p99_us",
+            "drift_at_end",
+        ],
+        title=f"{name}: A/B on {', '.join(report['symbols'])} {report['timeframe']}",
+    )
+    for pair, figures in report["agreement"].items():
+        console.print(f"{pair}: same direction {figures['same_direction']}, correlation {figures['correlation']}")
+
+
 @app.command("drift")
 def drift(
     name: NameArg,

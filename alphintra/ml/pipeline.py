@@ -185,10 +185,100 @@ def drift(
     )
 
 
+def compare_versions(
+    name: str,
+    versions: list[int],
+    symbols: tuple[str, ...],
+    timeframe: str,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    exchange: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    paper_speed: float | None = None,
+    market_root: Any = None,
+) -> dict[str, Any]:
+    """A/B: each version of ``name`` runs the ``ml`` strategy on the same bars and account settings -- a backtest,
+    or with ``paper_speed`` a paper session (wall clock, book fills, the replay paced) -- and one report puts
+    their results side by side, with how often the versions' predictions pointed the same way."""
+    import dataclasses
+
+    import numpy as np
+
+    from alphintra.engine.clock import LiveClock
+    from alphintra.ml.serving import MlStrategy
+    from alphintra.storage.market import MarketData
+    from alphintra.strategies.backtest import Backtest, BacktestConfig, load_frames
+    from alphintra.strategies.paper import Pacer
+
+    if len(set(versions)) < 2:
+        raise ValidationError("versions", "name at least two different versions to compare", versions)
+    models = {version: load(name, version) for version in versions}  # refused before anything runs
+    runs: list[dict[str, Any]] = []
+    predictions: dict[int, dict[int, float]] = {}
+    frames: Mapping[str, pl.DataFrame] | None = None
+    for version in versions:
+        config = BacktestConfig(
+            "ml",
+            symbols,
+            timeframe,
+            params={**(params or {}), "model": name, "version": version},
+            start=start,
+            end=end,
+            exchange=exchange,
+        )
+        if frames is None:
+            frames = load_frames(MarketData(market_root), config)
+        if paper_speed is None:
+            session = Backtest(config, frames)
+        else:
+            paper = dataclasses.replace(config, fill_mode="book")
+            session = Backtest(paper, frames, clock=LiveClock(), pace=Pacer(paper_speed))
+        result = session.run()
+        strategy = session.strategy
+        assert isinstance(strategy, MlStrategy)
+        predictions[version] = dict(strategy.predictions)
+        metrics = result.metrics
+        runs.append(
+            {
+                "version": version,
+                "mode": result.mode,
+                "run_id": result.run_id,
+                "end_equity": metrics.end_equity,
+                "total_return": metrics.total_return,
+                "sharpe": metrics.sharpe,
+                "max_drawdown": metrics.max_drawdown,
+                "num_trades": metrics.num_trades,
+                "win_rate": metrics.win_rate,
+                "predictions": len(strategy.predictions),
+                "latency_p99_us": strategy.latency()["p99_us"],
+                "drift_at_end": bool(strategy.monitor is not None and strategy.monitor.drifting),
+            }
+        )
+    first, *others = versions
+    cut = 0.5 if models[first].task == "classification" else 0.0
+    agreement: dict[str, Any] = {}
+    for other in others:
+        common = sorted(set(predictions[first]) & set(predictions[other]))
+        if not common:
+            continue
+        a = np.array([predictions[first][t] for t in common])
+        b = np.array([predictions[other][t] for t in common])
+        same_task = models[other].task == models[first].task
+        agreement[f"v{first}_vs_v{other}"] = {
+            "rows": len(common),
+            "same_direction": float(((a > cut) == (b > cut)).mean()) if same_task else None,
+            "correlation": float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else None,
+        }
+    report = {"model": name, "symbols": list(symbols), "timeframe": timeframe, "runs": runs, "agreement": agreement}
+    return clean_metrics(report)  # type: ignore[no-any-return]
+
+
 __all__ = [
     "MIN_ROWS",
     "Predictions",
     "TrainOptions",
+    "compare_versions",
     "drift",
     "evaluate",
     "load",

@@ -94,6 +94,24 @@ def test_goog_train_list_promote_backtest_paper_rollback(run_cli) -> None:  # ty
     assert shown["version"] == 1 and shown["promoted"] is True and len(shown["data"]["sha256"]) == 64
     predicted = _ok(run_cli("ml", "predict", "GOOG-1d-core", "--last", "3", "--json"))
     assert len(predicted["predictions"]) == 3 and predicted["predictions"][-1]["time"].endswith("Z")
+    ab = _ok(
+        run_cli(
+            "ml",
+            "compare",
+            "GOOG-1d-core",
+            "1",
+            "2",
+            "--start",
+            "2012-06-01",
+            "--paper",
+            "1e9",
+            "-p",
+            "threshold=0.51",
+            "--json",
+        )
+    )
+    assert [(r["version"], r["mode"]) for r in ab["runs"]] == [(1, "paper"), (2, "paper")]
+    assert ab["agreement"]["v1_vs_v2"]["rows"] > 100 and 0 <= ab["agreement"]["v1_vs_v2"]["same_direction"] <= 1
     scored = _ok(run_cli("ml", "evaluate", "GOOG-1d-core", "--start", "2012-01-01", "--json"))
     assert scored["metrics"]["rows"] == 257  # 291 bars from 2012, less the 33-bar warm-up and the last label
 
