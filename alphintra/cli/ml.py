@@ -31,6 +31,7 @@ StartOpt = Annotated[str | None, typer.Option("--start", help="From this UTC dat
 EndOpt = Annotated[str | None, typer.Option("--end", help="Up to this UTC date/time (exclusive).")]
 
 _LGB_PARAMS = {
+    "num_trees": int,  # boosting rounds (as `ml search` reports them); overrides --trees
     "num_leaves": int,
     "learning_rate": float,
     "min_data_in_leaf": int,
@@ -201,7 +202,9 @@ def train(
         raise ValidationError("--task", "must be classification or regression", task)
     chosen = featureset.resolve(feature_set)
     label_spec = LabelSpec(label, horizon, take_profit, stop_loss)  # type: ignore[arg-type]
-    options = TrainOptions(task, label_spec, _lgb_params(param or []), trees, seed, folds, embargo)  # type: ignore[arg-type]
+    lgb_params = _lgb_params(param or [])
+    trees = int(lgb_params.pop("num_trees", trees))
+    options = TrainOptions(task, label_spec, lgb_params, trees, seed, folds, embargo)  # type: ignore[arg-type]
     model = check_name(name or model_name(symbol, timeframe, chosen.name))
     registry = Registry()
     with progress(f"training {model}", total=folds + 1) as advance:
@@ -223,6 +226,81 @@ def train(
         f"registered {model} v{saved.version}"
         + (" (promoted)" if promote else f"; promote with `alphintra ml promote {model} {saved.version}`")
     )
+
+
+@app.command("search")
+def search(
+    symbol: Annotated[str, typer.Option("--symbol", "-s", help="Symbol whose bars the model learns from.")],
+    param: Annotated[
+        list[str],
+        typer.Option("--param", "-p", help="LightGBM parameter space: num_leaves=7,15,31 or x=0.01:0.1:0.03."),
+    ],
+    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe.")] = "1d",
+    feature_set: Annotated[str, typer.Option("--features", "-f", help="Feature set name or .toml file.")] = "core",
+    task: Annotated[str, typer.Option("--task", help="classification or regression.")] = "classification",
+    label: Annotated[str, typer.Option("--label", help="forward or triple_barrier.")] = "forward",
+    horizon: Annotated[int, typer.Option("--horizon", help="Bars ahead the label looks.")] = 1,
+    metric: Annotated[
+        str, typer.Option("--metric", help="auc, ic, hit_rate (higher is better), log_loss, ece, rmse.")
+    ] = ("auc"),
+    samples: Annotated[int | None, typer.Option("--samples", min=1, help="Random search: this many sets.")] = None,
+    exchange: ExchangeOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    trees: Annotated[int, typer.Option("--trees", min=1, max=5000, help="Boosting rounds (unless searched).")] = 100,
+    folds: Annotated[int, typer.Option("--folds", min=2, max=50, help="Walk-forward test blocks.")] = 5,
+    embargo: Annotated[int, typer.Option("--embargo", min=0, help="Rows kept out after each test block.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the fits and of --samples.")] = 7,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    top: Annotated[int, typer.Option("--top", min=1, help="Best rows shown.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Search LightGBM parameters with the optimiser, scored walk-forward out of sample; train the best with
+    `ml train -p ...`."""
+    from alphintra.errors import ValidationError
+    from alphintra.ml import featureset
+    from alphintra.ml.labels import LabelSpec
+    from alphintra.ml.search import MAXIMISE
+    from alphintra.ml.search import search as run
+    from alphintra.ml.train import DataSpec
+
+    if task not in ("classification", "regression"):
+        raise ValidationError("--task", "must be classification or regression", task)
+    chosen = featureset.resolve(feature_set)
+    from alphintra.strategies.optimize import parse_space
+
+    space = parse_space(param)
+    total = samples or space.size
+    with progress("searching", total=total) as advance:
+        result, best = run(
+            chosen,
+            DataSpec(symbol, timeframe, exchange, start, end),
+            param,
+            label=LabelSpec(label, horizon),  # type: ignore[arg-type]
+            task=task,  # type: ignore[arg-type]
+            metric=metric,
+            samples=samples,
+            seed=seed,
+            folds=folds,
+            embargo=embargo,
+            num_trees=trees,
+            workers=workers,
+            progress=advance,
+        )
+    rows = result.sorted(metric, descending=MAXIMISE[metric]).head(top).to_dicts()
+    if as_json:
+        print_json(
+            {
+                "metric": metric,
+                "best": best,
+                "runs": result.frame.height,
+                "failures": result.failures,
+                "top": _clean(rows),
+            }
+        )
+        return
+    print_table(rows, None, title=f"search by {metric} ({result.frame.height} runs)")
+    info("best: " + " ".join(f"-p {k}={v}" for k, v in best.items()))
 
 
 def _meta_view(meta: dict[str, Any]) -> dict[str, Any]:

@@ -66,3 +66,26 @@ def test_too_few_rows_and_one_class_are_refused() -> None:
     full.cls[:] = 1.0
     with pytest.raises(ValidationError, match="has one class only"):
         train(full)
+
+
+def test_hyper_parameter_search_through_the_optimiser(isolated_home) -> None:  # type: ignore[no-untyped-def]
+    from alphintra.ml.search import search
+    from alphintra.ml.train import DataSpec
+    from alphintra.storage.market import MarketStore
+
+    with MarketStore(isolated_home / "market") as store:
+        store.write_bars(goog(), timeframe="1d")
+    specs = ["num_leaves=4,8", "num_trees=10"]
+    result, best = search(
+        resolve("minimal"), DataSpec("GOOG", "1d"), specs, label=LabelSpec(), metric="log_loss", folds=3
+    )
+    frame = result.frame
+    assert frame.height == 2 and result.failures == 0
+    # The best by log loss is the row with the lowest log loss, and its score is what a plain train gives.
+    lowest = frame.sort("log_loss").row(0, named=True)
+    assert best == {"num_leaves": lowest["num_leaves"], "num_trees": 10}
+    data = build_dataset(resolve("minimal"), goog(), {}, LabelSpec())
+    again = train(data, params={"num_leaves": best["num_leaves"]}, num_trees=10, folds=3)
+    assert again.metrics["log_loss"] == pytest.approx(lowest["log_loss"], abs=1e-12)
+    with pytest.raises(ValidationError, match="must name LightGBM parameters"):
+        search(resolve("minimal"), DataSpec("GOOG", "1d"), ["boosting=dart"], label=LabelSpec())
