@@ -417,9 +417,9 @@ def rollback(name: NameArg, as_json: JsonOption = False) -> None:
 
 
 def _iso(ns: int) -> str:
-    from datetime import UTC, datetime
+    from alphintra.formatting import iso_ns
 
-    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
+    return str(iso_ns(ns))
 
 
 @app.command("predict")

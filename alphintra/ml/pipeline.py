@@ -41,9 +41,9 @@ class TrainOptions:
 
 
 def _iso(ns: int) -> str:
-    from datetime import UTC, datetime
+    from alphintra.formatting import iso_ns
 
-    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat().replace("+00:00", "Z")
+    return str(iso_ns(ns))
 
 
 def train_and_register(

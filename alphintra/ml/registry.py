@@ -22,8 +22,8 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,12 @@ def _json_bytes(data: Any) -> bytes:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """The wall-clock time as the project writes times (ISO-8601 UTC): when a version was made or promoted."""
+    import time
+
+    from alphintra.formatting import iso_ns
+
+    return str(iso_ns(time.time_ns() // 1_000_000_000 * 1_000_000_000))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +205,27 @@ class Registry:
     def _write_state(self, name: str, state: dict[str, Any]) -> None:
         write_atomic(self.root / name / "registry.json", _json_bytes(state))
 
+    @contextlib.contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        """Promotions read, change and write registry.json: one at a time per model (an exclusive flock, waited
+        for), so two at once cannot lose one of them."""
+        import fcntl
+
+        folder = self.root / check_name(name)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def promote(self, name: str, version: int) -> dict[str, Any]:
         self.get(name, version)  # exists, complete
+        with self._locked(name):
+            return self._promote(name, version)
+
+    def _promote(self, name: str, version: int) -> dict[str, Any]:
         state = self.state(name)
         if state["promoted"] == version:
             return state
@@ -213,6 +237,12 @@ class Registry:
         return state
 
     def rollback(self, name: str) -> dict[str, Any]:
+        if not self.versions(name):
+            raise UnknownNameError(f"unknown model {name!r} (known: {', '.join(self.names()) or 'none'})")
+        with self._locked(name):
+            return self._rollback(name)
+
+    def _rollback(self, name: str) -> dict[str, Any]:
         state = self.state(name)
         if not state["history"]:
             raise ConflictError(f"model {name!r} has no earlier promoted version to roll back to")

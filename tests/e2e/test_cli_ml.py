@@ -93,7 +93,7 @@ def test_goog_train_list_promote_backtest_paper_rollback(run_cli) -> None:  # ty
     shown = _ok(run_cli("ml", "show", "GOOG-1d-core", "--json"))
     assert shown["version"] == 1 and shown["promoted"] is True and len(shown["data"]["sha256"]) == 64
     predicted = _ok(run_cli("ml", "predict", "GOOG-1d-core", "--last", "3", "--json"))
-    assert len(predicted["predictions"]) == 3 and predicted["predictions"][-1]["time"].endswith("Z")
+    assert len(predicted["predictions"]) == 3 and predicted["predictions"][-1]["time"].endswith("+00:00")
     ab = _ok(
         run_cli(
             "ml",

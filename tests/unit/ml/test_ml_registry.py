@@ -35,7 +35,9 @@ def test_versions_metadata_promote_rollback(isolated_home: Path) -> None:
     assert meta["feature_set"]["fingerprint"] == resolve("minimal").fingerprint
     assert meta["label"] == {"kind": "forward", "horizon": 2}
     assert (
-        meta["data"]["symbol"] == "GOOG" and meta["data"]["first"].endswith("Z") and len(meta["data"]["sha256"]) == 64
+        meta["data"]["symbol"] == "GOOG"
+        and meta["data"]["first"].endswith("+00:00")
+        and len(meta["data"]["sha256"]) == 64
     )
     assert meta["data"]["sha256"] != first.meta["data"]["sha256"]
     assert meta["params"]["deterministic"] is True and meta["params"]["num_threads"] == 1
@@ -60,6 +62,9 @@ def test_versions_metadata_promote_rollback(isolated_home: Path) -> None:
         registry.promote("goog", 9)
     with pytest.raises(UnknownNameError, match="unknown model 'nope'"):
         load("nope")
+    with pytest.raises(UnknownNameError, match="unknown model 'nope'"):
+        registry.rollback("nope")
+    assert not (isolated_home / "models" / "nope").exists()
     # A version folder without meta.json (a training that crashed) is not a version, and its number is not reused.
     (isolated_home / "models" / "goog" / "v0003").mkdir()
     assert [v.version for v in registry.versions("goog")] == [1, 2]
