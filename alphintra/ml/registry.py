@@ -53,9 +53,23 @@ def model_name(symbol: str, timeframe: str, feature_set: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{symbol}-{timeframe}-{feature_set}").strip(".-")[:64]
 
 
+def private_dir(folder: Path) -> Path:
+    """``folder`` and any missing parent created owner-only (0700), whatever the process umask."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            candidate.mkdir(mode=0o700)
+            os.chmod(candidate, 0o700)
+    return folder
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` durably and atomically, owner-only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -181,14 +195,14 @@ class Registry:
     # -- writing ---------------------------------------------------------------------------------------------------
 
     def _new_version_folder(self, name: str) -> tuple[int, Path]:
-        folder = self.root / check_name(name)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder = private_dir(self.root / check_name(name))
         taken = [int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_DIR.match(p.name))]
         version = max(taken, default=0) + 1
         while True:
             target = folder / f"v{version:04d}"
             try:
                 target.mkdir(mode=0o700)  # atomic: a concurrent training gets the next number
+                os.chmod(target, 0o700)
                 return version, target
             except FileExistsError:
                 version += 1
@@ -211,8 +225,7 @@ class Registry:
         for), so two at once cannot lose one of them."""
         import fcntl
 
-        folder = self.root / check_name(name)
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder = private_dir(self.root / check_name(name))
         fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

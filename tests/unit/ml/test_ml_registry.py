@@ -47,6 +47,8 @@ def test_versions_metadata_promote_rollback(isolated_home: Path) -> None:
     for name in ("model.txt", "meta.json", "reference.json"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
     assert not list(folder.glob(".*tmp"))
+    for private in (folder, folder.parent, isolated_home / "models"):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
 
     registry = Registry()
     with pytest.raises(NotFoundError, match="has no promoted version"):
