@@ -160,6 +160,27 @@ def test_minute_bars_regression_train_promote_backtest(run_cli) -> None:  # type
         )
     )
     assert run["metrics"]["num_trades"] > 0
+    paper = _ok(
+        run_cli(
+            "backtest",
+            "run",
+            "ml",
+            "-s",
+            "SYN00",
+            "-t",
+            "1m",
+            "-p",
+            "model=SYN00-1m-minimal",
+            "--start",
+            "2024-01-02T06:00:00",
+            "--end",
+            "2024-01-02T09:00:00",
+            "--paper",
+            "1e9",
+            "--json",
+        )
+    )
+    assert paper["mode"] == "paper" and paper["metrics"]["num_trades"] > 0
 
 
 def test_refusals_exit_2(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
