@@ -416,12 +416,6 @@ def rollback(name: NameArg, as_json: JsonOption = False) -> None:
 # -- using a model -------------------------------------------------------------------------------------------------
 
 
-def _iso(ns: int) -> str:
-    from alphintra.formatting import iso_ns
-
-    return str(iso_ns(ns))
-
-
 @app.command("predict")
 def predict(
     name: NameArg,
@@ -435,12 +429,13 @@ def predict(
     as_json: JsonOption = False,
 ) -> None:
     """The model's predictions on stored bars (P(up) for a classifier, the return for a regression)."""
+    from alphintra.formatting import iso_ns
     from alphintra.ml.pipeline import predict_range
 
     model = _load(name, version)
     found = predict_range(model, _data_spec(model, symbol, timeframe, exchange, start, end))
     rows = [
-        {"time": _iso(int(t)), "prediction": float(v)}
+        {"time": iso_ns(int(t)), "prediction": float(v)}
         for t, v in zip(found.times[-last:], found.values[-last:], strict=True)
     ]
     if as_json:
