@@ -275,3 +275,36 @@ def test_validate_anomalies_on_a_file(run_cli, tmp_path: Path) -> None:  # type:
     assert found.code == 0, found.err
     assert sorted(a["row"] for a in json.loads(found.out)["anomalies"]) == sorted(rows.values())
     assert run_cli("data", "validate", str(path), "--anomalies", "--strict").code == 1
+
+
+def test_features_and_search_commands(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    sets = {row["name"]: row for row in _ok(run_cli("ml", "features", "--json"))}
+    assert sets["core"]["features"] == 23 and sets["minimal"]["version"] == 1
+    shown = _ok(run_cli("ml", "features", "minimal", "--json"))
+    assert (shown["name"], shown["version"]) == ("minimal", 1)
+    assert len(shown["fingerprint"]) == 64 and [f["name"] for f in shown["features"]][:2] == ["ret_1", "ret_5"]
+    computed = _ok(run_cli("ml", "features", "minimal", "-s", "GOOG", "--check", "--rows", "2", "--json"))
+    assert computed["checked"] is True and computed["usable_rows"] == 2148 - 19 and len(computed["rows"]) == 2
+    found = _ok(
+        run_cli(
+            "ml",
+            "search",
+            "-s",
+            "GOOG",
+            "--features",
+            "minimal",
+            "-p",
+            "num_leaves=4,8",
+            "-p",
+            "num_trees=10",
+            "--folds",
+            "2",
+            "--metric",
+            "log_loss",
+            "--json",
+        )
+    )
+    assert found["runs"] == 2 and found["failures"] == 0
+    assert found["best"]["num_leaves"] == found["top"][0]["num_leaves"]
+    assert found["top"][0]["log_loss"] <= found["top"][1]["log_loss"]
