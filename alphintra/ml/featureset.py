@@ -30,7 +30,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -342,11 +342,6 @@ def resolve(name_or_path: str) -> FeatureSet:
         return load_toml(path)
     known = ", ".join(sorted(available()))
     raise UnknownNameError(f"unknown feature set {name_or_path!r} (known: {known})")
-
-
-def frame_rows(frame: pl.DataFrame, names: Sequence[str]) -> Iterable[list[float | None]]:
-    for row in frame.select(list(names)).iter_rows():
-        yield list(row)
 
 
 __all__ = [

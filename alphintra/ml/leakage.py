@@ -152,21 +152,11 @@ def _same(name: str, expected: pl.Series, got: pl.Series, tolerance: float, how:
         )
 
 
-def max_abs_difference(expected: pl.Series, got: pl.Series) -> float:
-    import numpy as np
-
-    a = expected.to_numpy().astype(np.float64)
-    b = got.to_numpy().astype(np.float64)
-    both = ~np.isnan(a) & ~np.isnan(b)
-    return float(np.max(np.abs(a[both] - b[both]))) if both.any() else 0.0
-
-
 __all__ = [
     "LeakageError",
     "Split",
     "check_no_lookahead",
     "check_splits",
-    "max_abs_difference",
     "purged_kfold",
     "walk_forward",
 ]
