@@ -5,3 +5,5 @@ serving through the ``ml`` strategy, drift monitoring and market-data anomaly de
 This package sits above ``strategies`` and ``storage``: it may import them, the engine never imports it.
 Importing the package loads neither polars nor LightGBM; its modules do, when they are used.
 """
+
+__all__: list[str] = []  # import from the modules (featureset, train, registry, pipeline, serving, drift, anomaly)
