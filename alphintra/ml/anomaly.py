@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 MAD_SCALE = 1.4826  # MAD x 1.4826 estimates the standard deviation of a normal distribution
+# The robust deviation is never taken below half the plain one: prices on a coarse tick grid make many returns
+# identical, the MAD then collapses towards zero and an ordinary move would score in the hundreds.
+STD_FLOOR = 0.5
 EULER_GAMMA = 0.5772156649015329
 MEASURES = ("return", "range", "volume")
 
@@ -83,6 +86,7 @@ def robust_z(values: np.ndarray, window: int, min_history: int) -> np.ndarray:
                 warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window gives NaN, which is wanted
                 median = np.nanmedian(past, axis=1)
                 mad = np.nanmedian(np.abs(past - median[:, None]), axis=1) * MAD_SCALE
+                mad = np.maximum(mad, STD_FLOOR * np.nanstd(past, axis=1))
             counts = (~np.isnan(past)).sum(axis=1)
             z = (values[window:] - median) / mad
         z[(counts < min_history) | ~(mad > 0)] = np.nan
@@ -98,7 +102,7 @@ def _z(value: float, past: np.ndarray, min_history: int) -> float:
     if past.size < min_history or np.isnan(value):
         return math.nan
     median = np.median(past)
-    mad = np.median(np.abs(past - median)) * MAD_SCALE
+    mad = max(float(np.median(np.abs(past - median))) * MAD_SCALE, STD_FLOOR * float(np.std(past)))
     return float((value - median) / mad) if mad > 0 else math.nan
 
 
