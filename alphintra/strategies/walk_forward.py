@@ -245,6 +245,40 @@ def walk_forward(
             continue
         chosen[w.index] = ({name: row[name] for name in names}, float(row[metric]))
 
+    return out_of_sample(
+        objective,
+        windows,
+        chosen,
+        failures,
+        metric=metric,
+        maximize=maximize,
+        in_sample=in_sample,
+        args=shared,
+        workers=workers,
+        progress=progress,
+        start_method=start_method,
+        periods=periods,
+    )
+
+
+def out_of_sample(
+    objective: Objective,
+    windows: Sequence[WalkForwardWindow],
+    chosen: dict[int, tuple[Params, float]],
+    failures: dict[int, str],
+    *,
+    metric: str,
+    maximize: bool,
+    in_sample: SearchResult,
+    args: tuple[Any, ...],
+    workers: int | None,
+    progress: ProgressFn | None,
+    start_method: StartMethod,
+    periods: float | None,
+) -> WalkForwardResult:
+    """Run each window's chosen parameters on its out-of-sample range and chain the results (any search's winners:
+    the grid's, a random sample's or a study's)."""
+    shared = args
     oos_tasks = [
         _Task(w.index, chosen[w.index][0], (w.test_start, w.test_end), True) for w in windows if w.index in chosen
     ]
