@@ -33,7 +33,7 @@ import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +50,13 @@ from alphintra.strategies.optimize import (
     ProgressFn,
     StartMethod,
     _flatten,
+    _frame,
     _Outcome,
     _run_tasks,
     _Task,
 )
 from alphintra.strategies.result import BacktestResult
-from alphintra.strategies.walk_forward import stitch_equity
+from alphintra.strategies.walk_forward import WalkForwardResult, WalkForwardWindow, stitch_equity
 
 if TYPE_CHECKING:
     import optuna
@@ -454,6 +455,74 @@ def _check_same_study(study: optuna.Study, spec: StudySpec, space: ParamSpace) -
             )
 
 
+def walk_forward_study(
+    objective: Objective,
+    space: ParamSpace,
+    windows: Sequence[WalkForwardWindow],
+    spec: StudySpec,
+    *,
+    args: Sequence[Any] = (),
+    check: Check | None = None,
+    progress: ProgressFn | None = None,
+    start_method: StartMethod = "spawn",
+    periods: float | None = None,
+) -> tuple[WalkForwardResult, list[StudyOutcome]]:
+    """Walk-forward analysis with a study per in-sample window (``NAME.w0``, ``NAME.w1``, ...; each resumable),
+    whose best trial by the first loss runs on the window's out-of-sample range."""
+    from alphintra.strategies.walk_forward import out_of_sample
+
+    names = list(space.names)
+    loss = spec.losses[0]
+    outcomes: list[StudyOutcome] = []
+    chosen: dict[int, tuple[Params, float]] = {}
+    failures: dict[int, str] = {}
+    set_of: list[Params] = []
+    window_of: list[int] = []
+    runs: list[_Outcome] = []
+    for w in windows:
+        part = replace(spec, name=f"{spec.name}.w{w.index}")
+        outcomes.append(
+            run_study(
+                objective,
+                space,
+                part,
+                args=args,
+                bounds=(w.train_start, w.train_end),
+                check=check,
+                progress=progress,
+                start_method=start_method,
+                periods=periods,
+            )
+        )
+        rows = trial_rows(open_study(spec.storage, part.name))
+        for row in rows:
+            set_of.append({n: row[n] for n in names})
+            window_of.append(w.index)
+            runs.append(_Outcome(len(runs), {k: v for k, v in row.items() if k not in names and k != "trial"}, None))
+        if rows and rows[0].get(loss.metric) is not None:
+            chosen[w.index] = ({n: rows[0][n] for n in names}, float(rows[0][loss.metric]))
+        else:
+            failures[w.index] = "in sample: no trial completed"
+    refused = sum(o.refused for o in outcomes)
+    example = next((o.refused_example for o in outcomes if o.refused_example), None)
+    in_sample = replace(_frame(names, set_of, runs, window_of), skipped=refused, skipped_example=example)
+    result = out_of_sample(
+        objective,
+        windows,
+        chosen,
+        failures,
+        metric=loss.metric,
+        maximize=loss.maximize,
+        in_sample=in_sample,
+        args=tuple(args),
+        workers=spec.workers,
+        progress=progress,
+        start_method=start_method,
+        periods=periods,
+    )
+    return result, outcomes
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Reading studies back
 # ---------------------------------------------------------------------------------------------------------------
@@ -547,4 +616,5 @@ __all__ = [
     "slice_bounds",
     "study_summaries",
     "trial_rows",
+    "walk_forward_study",
 ]
