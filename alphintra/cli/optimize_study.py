@@ -40,8 +40,12 @@ def pareto_lines(losses: list[str], rows: list[dict[str, Any]], names: list[str]
     """The Pareto front as plain lines, one per trial: ``#12  fast=10 slow=40  sharpe=0.8123 drawdown=-0.1502``."""
     from alphintra.strategies.study import LOSSES
 
-    arrows = ", ".join(f"{n} {'higher' if LOSSES[n].maximize else 'lower'} is better" for n in losses)
-    lines = [f"Pareto front: {len(rows)} of {trials} trials ({arrows})"]
+    higher = [n for n in losses if LOSSES[n].maximize]
+    lower = [n for n in losses if not LOSSES[n].maximize]
+    better = "; ".join(
+        f"{word} is better: {', '.join(names)}" for word, names in (("higher", higher), ("lower", lower)) if names
+    )
+    lines = [f"Pareto front: {len(rows)} of {trials} trials ({better})"]
     for row in rows:
         params = " ".join(f"{k}={row[k]}" for k in names)
         values = " ".join(f"{n}={_fmt(row.get(LOSSES[n].metric))}" for n in losses)
@@ -137,7 +141,7 @@ def run_study_command(
         for line in pareto_lines(
             [loss.name for loss in losses], st.pareto_rows(loaded), list(space.names), len(loaded.trials)
         ):
-            console.print(line, highlight=False, markup=False)
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _counts(outcomes: list[Any], refused: int, example: str | None) -> dict[str, Any]:
@@ -166,6 +170,7 @@ def _print_counts(
         + (f"; {c['resumed']} resumed from the storage" if c["resumed"] else ""),
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
     if refused:
         console.print(
@@ -211,16 +216,17 @@ def show_study(name: str, storage: str | None, top: int, as_json: bool) -> None:
         f"{summary.get('complete')} complete, {summary.get('pruned')} pruned",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
     from alphintra.strategies.study import LOSSES
 
     _print_rows(rows[:top], names, [LOSSES[n].metric for n in losses], f"{name}: best {min(top, len(rows))}")
     if importance:
         text = ", ".join(f"{k} {v:.2f}" for k, v in importance.items())
-        console.print(f"parameter importance for {losses[0]}: {text}", highlight=False, markup=False)
+        console.print(f"parameter importance for {losses[0]}: {text}", highlight=False, markup=False, soft_wrap=True)
     if pareto is not None:
         for line in pareto_lines(losses, pareto, names, int(summary.get("trials") or 0)):
-            console.print(line, highlight=False, markup=False)
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def list_command(storage: str | None, as_json: bool) -> None:

@@ -555,7 +555,8 @@ def pareto_rows(study: optuna.Study) -> list[dict[str, Any]]:
 
 
 def importances(study: optuna.Study) -> dict[str, float]:
-    """How much each parameter explains the first loss (fANOVA, Optuna's default); empty when too few trials."""
+    """How much each parameter explains the first loss (Optuna's PED-ANOVA, which needs no scikit-learn, unlike
+    its default fANOVA); empty when there are too few trials or no variation to explain."""
     import optuna
     from optuna.trial import TrialState
 
@@ -567,10 +568,10 @@ def importances(study: optuna.Study) -> dict[str, float]:
             optuna.importance.get_param_importances(
                 study,
                 target=(lambda t: t.values[0]) if len(study.directions) > 1 else None,
-                evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0),
+                evaluator=optuna.importance.PedAnovaImportanceEvaluator(),
             )
         )
-    except (RuntimeError, ValueError):  # a parameter with one value, or no variation in the values
+    except (RuntimeError, ValueError, ZeroDivisionError):  # a parameter with one value, or no variation
         return {}
 
 
