@@ -54,6 +54,7 @@ from alphintra.strategies.optimize import (
     _Outcome,
     _run_tasks,
     _Task,
+    screen,
 )
 from alphintra.strategies.result import BacktestResult
 from alphintra.strategies.walk_forward import WalkForwardResult, WalkForwardWindow, stitch_equity
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 SEARCHES = ("grid", "random", "tpe", "cmaes")
 MAX_REFUSED_PER_TRIAL = 20
 MAX_SLICES = 100
+MAX_SCREENED = 100_000  # spaces up to this size are checked whole before a study starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +295,9 @@ def run_study(
         raise ValidationError("--slices", "needs the time range of the data to cut")
     if spec.slices > 1 and multi:
         raise ValidationError("--slices", "pruning needs one loss: drop --multi or use --slices 1")
+    if check is not None and space.size <= MAX_SCREENED:
+        # A space where the strategy refuses everything is an input error found before a study is created.
+        screen(list(space.grid()), check)
     slices = [bounds] if bounds is not None and spec.slices == 1 else []
     if bounds is not None and spec.slices > 1:
         slices = slice_bounds(bounds[0], bounds[1], spec.slices)
