@@ -243,7 +243,7 @@ def _study_plan(
 
     st.parse_search(search)
     if random is not None:
-        raise ValidationError("--random", "is the plain random sweep: with a study use --search random --trials N")
+        raise ValidationError("--random", "with a study use --search random --trials N")
     if minimize:
         raise ValidationError("--minimize", "a study's direction comes from its loss (--loss drawdown: closer to 0)")
     if trials is not None and (isinstance(trials, bool) or trials < 1):

@@ -568,16 +568,20 @@ def importances(study: optuna.Study) -> dict[str, float]:
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if len(complete) < 2 or not complete[0].distributions:
         return {}
+    import warnings
+
+    sign = -1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
     try:
-        return dict(
-            optuna.importance.get_param_importances(
+        with warnings.catch_warnings():  # PED-ANOVA reminds that it ranks low targets: the sign sees to that
+            warnings.simplefilter("ignore")
+            found = optuna.importance.get_param_importances(
                 study,
-                target=(lambda t: t.values[0]) if len(study.directions) > 1 else None,
+                target=lambda t: sign * t.values[0],
                 evaluator=optuna.importance.PedAnovaImportanceEvaluator(),
             )
-        )
     except (RuntimeError, ValueError, ZeroDivisionError):  # a parameter with one value, or no variation
         return {}
+    return dict(found)
 
 
 def study_summaries(storage: str) -> list[dict[str, Any]]:
