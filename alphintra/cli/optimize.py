@@ -16,9 +16,11 @@ class _RunByDefault(TyperGroup):
     """``alphintra optimize STRATEGY ...`` keeps working beside ``optimize show``/``list``: any first word that is
     not a subcommand (a strategy name) is read as ``optimize run STRATEGY ...``."""
 
+    default_command = "run"  # also read by the completion scripts' generator
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer vendors its own click Context
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            args = ["run", *args]
+            args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
 
