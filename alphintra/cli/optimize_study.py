@@ -205,9 +205,11 @@ def show_study(name: str, storage: str | None, top: int, as_json: bool) -> None:
     pareto = st.pareto_rows(loaded) if len(losses) > 1 else None
     summary = next((s for s in st.study_summaries(url) if s["study"] == name), {})
     if as_json:
-        out: dict[str, Any] = {**summary, "best": rows[:top], "importance": importance}
+        from alphintra.cli.optimize import _iso_times
+
+        out: dict[str, Any] = {**summary, "best": _iso_times(rows[:top]), "importance": importance}
         if pareto is not None:
-            out["pareto"] = pareto
+            out["pareto"] = _iso_times(pareto)
         print_json(out)
         return
     console.print(
