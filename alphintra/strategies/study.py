@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from alphintra.errors import NotFoundError, ValidationError
+from alphintra.errors import NotFoundError, OperationFailed, ValidationError
 from alphintra.strategies.metrics import compute_metrics
 from alphintra.strategies.optimize import (
     Check,
@@ -188,10 +188,18 @@ def storage_for(url: str) -> optuna.storages.BaseStorage:
     import optuna
 
     _quiet()
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
     try:
         storage = optuna.storages.RDBStorage(url)
-    except (ValueError, ImportError) as exc:  # a malformed URL or a database driver that is not installed
-        raise ValidationError("--storage", f"cannot open the study storage: {exc}", redact(url)) from None
+    except (ArgumentError, ValueError, ImportError):  # not a URL, an unknown dialect, a driver not installed
+        rule = "must be a database URL such as sqlite:///path/studies.db or postgresql://user@host/db"
+        raise ValidationError("--storage", rule, redact(url)) from None
+    except SQLAlchemyError as exc:  # the database is unreachable or refuses us
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OperationFailed(
+            f"cannot open the study storage {redact(url)}", detail=first.replace(url, redact(url))
+        ) from None
     if storage.engine.dialect.name == "sqlite":
         from sqlalchemy import event
 
@@ -218,8 +226,6 @@ def open_study(
         return optuna.load_study(storage=store, study_name=name, sampler=sampler)
     except KeyError:
         raise NotFoundError(f"no study named {name!r} in {redact(storage)}") from None
-    except (ValueError, ImportError) as exc:  # a malformed URL or a database driver that is not installed
-        raise ValidationError("--storage", f"cannot open the study storage: {exc}", redact(storage)) from None
 
 
 def redact(url: str) -> str:

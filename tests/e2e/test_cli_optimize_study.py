@@ -169,3 +169,13 @@ def _attrs(url: str, number: int) -> dict[str, object]:
     import optuna
 
     return optuna.load_study(study_name="killed", storage=url).trials[number].user_attrs
+
+
+def test_a_bad_storage_url_is_refused_by_name_and_a_password_never_shown(run_cli) -> None:  # type: ignore[no-untyped-def]
+    bad = run_cli("optimize", "list", "--storage", "nope://x")
+    assert bad.code == 2 and "--storage: must be a database URL" in bad.err
+    down = run_cli("optimize", "list", "--storage", "postgresql://u:hunter2@127.0.0.1:1/x")
+    assert down.code == 1 and "cannot open the study storage postgresql://u:***@127.0.0.1:1/x" in down.err
+    assert "hunter2" not in down.err + down.out
+    missing = run_cli("optimize", "show", "nope")
+    assert missing.code == 1 and "no study named 'nope'" in missing.err
