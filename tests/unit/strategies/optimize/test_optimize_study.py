@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import optuna
 import pytest
-from optimize_objectives import H, tied_objective_ab, window_objective
+from optimize_objectives import H, score_objective, tied_objective_ab, window_objective
 from optuna.trial import TrialState
 
 from alphintra.errors import ValidationError
@@ -115,3 +116,22 @@ def test_multi_parses_two_distinct_losses_and_names_the_option() -> None:
         with pytest.raises(ValidationError) as caught:
             parse_multi(text)
         assert caught.value.field == "--multi" and rule in caught.value.message
+
+
+def test_parallel_trials_run_in_worker_processes_and_repeat_with_the_same_seed_and_workers(tmp_path: Path) -> None:
+    space = parse_space(["fast=1:12", "x=0.5:2.5:0.5"])
+    for name in ("p1", "p2"):
+        out = run_study(score_objective, space, _spec(tmp_path, name, "tpe", 2, seed=5, workers=2), args=(100,))
+        assert out.evaluations + out.failed == 2
+    assert _params(tmp_path, "p1") == _params(tmp_path, "p2")
+    study = open_study(f"sqlite:///{tmp_path / 'studies.db'}", "p1")
+    pids = {t.user_attrs["metrics"]["pid"] for t in study.trials if "metrics" in t.user_attrs}
+    assert pids and os.getpid() not in pids
+
+
+def test_cmaes_draws_only_values_of_the_space(tmp_path: Path) -> None:
+    space = parse_space(["fast=1:12", "x=0.5:2.5:0.5"])
+    out = run_study(score_objective, space, _spec(tmp_path, "c", "cmaes", 8, seed=1), args=(0,))
+    assert out.finished == 8
+    drawn = _params(tmp_path, "c")
+    assert all(p["fast"] in range(1, 13) and p["x"] in (0.5, 1.0, 1.5, 2.0, 2.5) for p in drawn)
