@@ -99,7 +99,7 @@ def optimize(
         if given is not None:
             raise ValidationError(given, "belongs to a study: add --search grid, random, tpe or cmaes")
     else:
-        plan = _study_plan(search, trials, loss, multi, slices, random, minimize)
+        plan = _study_plan(search, trials, loss, multi, slices, random, minimize, metric)
     from dataclasses import fields
 
     from alphintra.strategies.metrics import Metrics
@@ -237,7 +237,14 @@ def _iso_times(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _study_plan(
-    search: str, trials: int | None, loss: str, multi: str | None, slices: int, random: int | None, minimize: bool
+    search: str,
+    trials: int | None,
+    loss: str,
+    multi: str | None,
+    slices: int,
+    random: int | None,
+    minimize: bool,
+    metric: str,
 ) -> Any:
     """The study options checked before any data is read, each refusal naming its option (exit 2)."""
     from alphintra.errors import ValidationError
@@ -248,6 +255,8 @@ def _study_plan(
         raise ValidationError("--random", "with a study use --search random --trials N")
     if minimize:
         raise ValidationError("--minimize", "a study's direction comes from its loss (--loss drawdown: closer to 0)")
+    if metric != "sharpe":
+        raise ValidationError("--metric", "ranks the plain sweep: a study optimises --loss (or --multi)")
     if trials is not None and (isinstance(trials, bool) or trials < 1):
         raise ValidationError("--trials", "must be an integer >= 1", trials)
     losses = st.parse_multi(multi) if multi is not None else (st.parse_loss(loss),)

@@ -323,7 +323,8 @@ def run_study(
     finished = refused = pruned = failed = repeats = 0
     example: str | None = None
     for t in study.get_trials(deepcopy=False):
-        if t.state == TrialState.RUNNING:  # its process died: the trial never finished
+        if t.state in (TrialState.RUNNING, TrialState.WAITING):
+            # Its process died mid-trial, or between enqueuing a grid point and asking for it: never finished.
             study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
             continue
@@ -337,6 +338,8 @@ def run_study(
         if t.state == TrialState.COMPLETE and "repeat_of" not in t.user_attrs:
             seen.setdefault(space_key(t.user_attrs["params"]), t)
     resumed = finished
+    if progress is not None and finished + (refused if spec.search == "grid" else 0):
+        progress(finished + (refused if spec.search == "grid" else 0))  # the bar starts where the study stands
     tried = {
         space_key(t.user_attrs["params"])
         for t in study.get_trials(deepcopy=False)

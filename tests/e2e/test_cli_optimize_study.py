@@ -90,6 +90,7 @@ def test_walk_forward_runs_a_study_per_window(run_cli) -> None:  # type: ignore[
         (("--search", "tpe", "--trials", "0"), "--trials", "must be an integer >= 1"),
         (("--trials", "10"), "--trials", "belongs to a study: add --search grid, random, tpe or cmaes"),
         (("--search", "tpe", "--random", "5"), "--random", "with a study use --search random --trials N"),
+        (("--search", "tpe", "--metric", "calmar"), "--metric", "ranks the plain sweep: a study optimises --loss"),
     ],
 )
 def test_bad_study_options_exit_2_naming_the_option(run_cli, extra, option, rule) -> None:  # type: ignore[no-untyped-def]

@@ -135,3 +135,16 @@ def test_cmaes_draws_only_values_of_the_space(tmp_path: Path) -> None:
     assert out.finished == 8
     drawn = _params(tmp_path, "c")
     assert all(p["fast"] in range(1, 13) and p["x"] in (0.5, 1.0, 1.5, 2.0, 2.5) for p in drawn)
+
+
+def test_a_grid_point_enqueued_by_a_process_that_died_is_walked_once(tmp_path: Path) -> None:
+    space = parse_space(["fast=1:3", "slow=5:6"])
+    run_study(tied_objective_ab, space, _spec(tmp_path, "w", "grid", 2))
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    open_study(url, "w").enqueue_trial({"fast": 2, "slow": 5})  # killed between enqueuing and asking
+    out = run_study(tied_objective_ab, space, _spec(tmp_path, "w", "grid", 6))
+    assert (out.resumed, out.evaluations, out.repeats) == (2, 4, 0)
+    trials = open_study(url, "w").trials
+    assert trials[2].state == TrialState.FAIL and trials[2].user_attrs["interrupted"] is True
+    walked = [tuple(t.user_attrs["params"].values()) for t in trials if t.state == TrialState.COMPLETE]
+    assert walked == [(1, 5), (1, 6), (2, 5), (2, 6), (3, 5), (3, 6)]
