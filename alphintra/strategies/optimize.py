@@ -36,6 +36,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
@@ -331,10 +332,9 @@ def _run_tasks(
     workers: int | None,
     progress: ProgressFn | None,
     start_method: StartMethod,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[_Outcome]:
-    count = default_workers() if workers is None else workers
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValidationError("workers", "must be an integer >= 1", workers)
+    count = _worker_count(workers)
     if start_method not in ("spawn", "forkserver", "fork"):
         raise ValidationError("start_method", "must be spawn, forkserver or fork", start_method)
     outcomes: dict[int, _Outcome] = {}
@@ -344,11 +344,15 @@ def _run_tasks(
             if progress is not None:
                 progress(1)
         return [outcomes[t.run] for t in tasks]
-    _check_picklable(objective, args)
-    context = multiprocessing.get_context(start_method)
-    pool = ProcessPoolExecutor(
-        max_workers=min(count, len(tasks)), mp_context=context, initializer=_init_worker, initargs=(objective, args)
-    )
+    own = pool is None
+    if pool is None:
+        _check_picklable(objective, args)
+        pool = ProcessPoolExecutor(
+            max_workers=min(count, len(tasks)),
+            mp_context=multiprocessing.get_context(start_method),
+            initializer=_init_worker,
+            initargs=(objective, args),
+        )
     try:
         pending: set[Future[_Outcome]] = {pool.submit(_run_in_worker, task) for task in tasks}
         while pending:
@@ -366,10 +370,44 @@ def _run_tasks(
             "`if __name__ == '__main__':` guard that spawned workers need",
         ) from exc
     except BaseException:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    if own:
+        pool.shutdown(wait=True)
+    return [outcomes[t.run] for t in tasks]
+
+
+def _worker_count(workers: int | None) -> int:
+    count = default_workers() if workers is None else workers
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValidationError("workers", "must be an integer >= 1", workers)
+    return count
+
+
+@contextmanager
+def task_pool(
+    objective: Objective, args: tuple[Any, ...], *, workers: int | None, start_method: StartMethod = "spawn"
+) -> Iterator[ProcessPoolExecutor | None]:
+    """One process pool for several ``_run_tasks`` calls with the same objective and arguments (a study runs its
+    trials batch by batch: starting a pool per batch would cost more than short runs); None with one worker."""
+    count = _worker_count(workers)
+    if count == 1:
+        yield None
+        return
+    _check_picklable(objective, args)
+    pool = ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=multiprocessing.get_context(start_method),
+        initializer=_init_worker,
+        initargs=(objective, args),
+    )
+    try:
+        yield pool
+    except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return [outcomes[t.run] for t in tasks]
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ order, and after each one reports the loss of the slices so far, chained like wa
 trials at the same slice. The trial's value is the loss of all its slices chained (with ``slices=1``, the plain
 backtest over the range). Multi-objective studies are not pruned (Optuna cannot compare vectors to a median).
 
-**Parallelism and determinism.** ``workers`` trials are asked at a time and their slices run in a process pool
-(one by one in this process with ``workers=1``); the sampler then learns from the whole batch. The same seed, the
+**Parallelism and determinism.** ``workers`` trials are asked at a time and their slices run in one process pool
+kept for the whole study (one by one in this process with ``workers=1``); the sampler then learns from the whole
+batch. The same seed, the
 same space and the same ``workers`` give the same trials; a different worker count changes when the sampler
 learns, so it may give different trials.
 
@@ -55,6 +56,7 @@ from alphintra.strategies.optimize import (
     _run_tasks,
     _Task,
     screen,
+    task_pool,
 )
 from alphintra.strategies.result import BacktestResult
 from alphintra.strategies.walk_forward import WalkForwardResult, WalkForwardWindow, stitch_equity
@@ -350,96 +352,103 @@ def run_study(
     is_grid = spec.search == "grid"
     budget = min(spec.trials, space.size) if is_grid else spec.trials
     refusal_cap = MAX_REFUSED_PER_TRIAL * spec.trials
-    while finished + (refused if is_grid else 0) < budget and refused <= refusal_cap:
-        room = budget - finished - (refused if is_grid else 0)
-        batch: list[tuple[optuna.Trial, Params]] = []
-        for _ in range(min(max(1, spec.workers), room)):
-            if is_grid:
-                # Optuna's GridSampler stops the study from inside tell(), which the ask-and-tell loop cannot
-                # take; enqueuing the next point not yet tried walks the grid in order (the last parameter
-                # fastest, like the plain grid search) and resumes where an interrupted study stopped.
-                while space_key(space.at(grid_next)) in tried:
-                    grid_next += 1
-                study.enqueue_trial(space.at(grid_next), skip_if_exists=False)
-                tried.add(space_key(space.at(grid_next)))
-            trial = study.ask()
-            params = _suggest(trial, space)
-            trial.set_user_attr("params", params)
-            reason = None if check is None else check(params)
-            if reason is not None:
-                text = f"{' '.join(f'{k}={v}' for k, v in params.items())}: {reason}"
-                trial.set_user_attr("refused", text)
-                study.tell(trial, state=TrialState.PRUNED)
-                refused += 1
-                example = example or text
-                if progress is not None and is_grid:
-                    progress(1)
-                continue
-            earlier = seen.get(space_key(params))
-            if earlier is not None:
-                trial.set_user_attr("repeat_of", earlier.number)
-                trial.set_user_attr("metrics", earlier.user_attrs.get("metrics", {}))
-                study.tell(trial, earlier.values)
-                finished += 1
-                repeats += 1
-                if progress is not None:
-                    progress(1)
-                continue
-            batch.append((trial, params))
-        if not batch:
-            continue
-        outputs: dict[int, list[Any]] = {t.number: [] for t, _ in batch}
-        alive = list(batch)
-        errors: dict[int, str] = {}
-        for step, piece in enumerate(slices or [None]):
-            tasks = [_Task(t.number, p, () if piece is None else piece, True) for t, p in alive]
-            outcomes: list[_Outcome] = _run_tasks(
-                objective, tasks, tuple(args), workers=spec.workers, progress=None, start_method=start_method
-            )
-            survivors = []
-            for (trial, params), o in zip(alive, outcomes, strict=True):
-                if o.error is not None:
-                    errors[trial.number] = o.error
+    with task_pool(objective, tuple(args), workers=spec.workers, start_method=start_method) as pool:
+        while finished + (refused if is_grid else 0) < budget and refused <= refusal_cap:
+            room = budget - finished - (refused if is_grid else 0)
+            batch: list[tuple[optuna.Trial, Params]] = []
+            for _ in range(min(max(1, spec.workers), room)):
+                if is_grid:
+                    # Optuna's GridSampler stops the study from inside tell(), which the ask-and-tell loop cannot
+                    # take; enqueuing the next point not yet tried walks the grid in order (the last parameter
+                    # fastest, like the plain grid search) and resumes where an interrupted study stopped.
+                    while space_key(space.at(grid_next)) in tried:
+                        grid_next += 1
+                    study.enqueue_trial(space.at(grid_next), skip_if_exists=False)
+                    tried.add(space_key(space.at(grid_next)))
+                trial = study.ask()
+                params = _suggest(trial, space)
+                trial.set_user_attr("params", params)
+                reason = None if check is None else check(params)
+                if reason is not None:
+                    text = f"{' '.join(f'{k}={v}' for k, v in params.items())}: {reason}"
+                    trial.set_user_attr("refused", text)
+                    study.tell(trial, state=TrialState.PRUNED)
+                    refused += 1
+                    example = example or text
+                    if progress is not None and is_grid:
+                        progress(1)
                     continue
-                outputs[trial.number].append(o.output)
-                if len(slices) > 1 and step < len(slices) - 1:
-                    value = _value(_metrics_of(outputs[trial.number], periods), spec.losses[0])
-                    if value is not None:
-                        trial.report(value, step)
-                        if trial.should_prune():
-                            trial.set_user_attr("pruned_after_slice", step + 1)
-                            study.tell(trial, state=TrialState.PRUNED)
-                            pruned += 1
-                            finished += 1
-                            if progress is not None:
-                                progress(1)
-                            continue
-                survivors.append((trial, params))
-            alive = survivors
-        for trial, _ in batch:
-            if trial.number in errors:
-                trial.set_user_attr("error", errors[trial.number])
-                study.tell(trial, state=TrialState.FAIL)
-                failed += 1
+                earlier = seen.get(space_key(params))
+                if earlier is not None:
+                    trial.set_user_attr("repeat_of", earlier.number)
+                    trial.set_user_attr("metrics", earlier.user_attrs.get("metrics", {}))
+                    study.tell(trial, earlier.values)
+                    finished += 1
+                    repeats += 1
+                    if progress is not None:
+                        progress(1)
+                    continue
+                batch.append((trial, params))
+            if not batch:
+                continue
+            outputs: dict[int, list[Any]] = {t.number: [] for t, _ in batch}
+            alive = list(batch)
+            errors: dict[int, str] = {}
+            for step, piece in enumerate(slices or [None]):
+                tasks = [_Task(t.number, p, () if piece is None else piece, True) for t, p in alive]
+                outcomes: list[_Outcome] = _run_tasks(
+                    objective,
+                    tasks,
+                    tuple(args),
+                    workers=spec.workers,
+                    progress=None,
+                    start_method=start_method,
+                    pool=pool,
+                )
+                survivors = []
+                for (trial, params), o in zip(alive, outcomes, strict=True):
+                    if o.error is not None:
+                        errors[trial.number] = o.error
+                        continue
+                    outputs[trial.number].append(o.output)
+                    if len(slices) > 1 and step < len(slices) - 1:
+                        value = _value(_metrics_of(outputs[trial.number], periods), spec.losses[0])
+                        if value is not None:
+                            trial.report(value, step)
+                            if trial.should_prune():
+                                trial.set_user_attr("pruned_after_slice", step + 1)
+                                study.tell(trial, state=TrialState.PRUNED)
+                                pruned += 1
+                                finished += 1
+                                if progress is not None:
+                                    progress(1)
+                                continue
+                    survivors.append((trial, params))
+                alive = survivors
+            for trial, _ in batch:
+                if trial.number in errors:
+                    trial.set_user_attr("error", errors[trial.number])
+                    study.tell(trial, state=TrialState.FAIL)
+                    failed += 1
+                    finished += 1
+                    if progress is not None:
+                        progress(1)
+            for trial, params in alive:
+                metrics = _metrics_of(outputs[trial.number], periods)
+                trial.set_user_attr("metrics", _json_safe(metrics))
+                values = [_value(metrics, loss) for loss in spec.losses]
                 finished += 1
                 if progress is not None:
                     progress(1)
-        for trial, params in alive:
-            metrics = _metrics_of(outputs[trial.number], periods)
-            trial.set_user_attr("metrics", _json_safe(metrics))
-            values = [_value(metrics, loss) for loss in spec.losses]
-            finished += 1
-            if progress is not None:
-                progress(1)
-            if any(v is None for v in values):
-                missing = next(loss.name for loss, v in zip(spec.losses, values, strict=True) if v is None)
-                trial.set_user_attr("error", f"the run has no value for {missing}")
-                study.tell(trial, state=TrialState.FAIL)
-                failed += 1
-                continue
-            frozen = study.tell(trial, [float(v) for v in values if v is not None])
-            evaluations += 1
-            seen.setdefault(space_key(params), frozen)
+                if any(v is None for v in values):
+                    missing = next(loss.name for loss, v in zip(spec.losses, values, strict=True) if v is None)
+                    trial.set_user_attr("error", f"the run has no value for {missing}")
+                    study.tell(trial, state=TrialState.FAIL)
+                    failed += 1
+                    continue
+                frozen = study.tell(trial, [float(v) for v in values if v is not None])
+                evaluations += 1
+                seen.setdefault(space_key(params), frozen)
     if finished == 0 and refused:
         raise ValidationError("--param", f"every combination drawn is invalid, e.g. {example}")
     return StudyOutcome(spec.name, finished, evaluations, pruned, refused, example, failed, repeats, resumed)
