@@ -26,8 +26,10 @@ from alphintra.venues.fake.testing import FakeHandle, running_fake
 ARGS: dict[str, list[list[str]]] = {
     "optimize run": [
         ["sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20", "--start", "2012-01-01"],
-        ["sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20:30:10", "--start", "2012-01-01", "--workers", "1"]
-        + ["--search", "tpe", "--trials", "3", "--multi", "sharpe,drawdown", "--study", "j1"],
+        [
+            *("sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20:30:10", "--start", "2012-01-01"),
+            *("--workers", "1", "--search", "tpe", "--trials", "3", "--multi", "sharpe,drawdown", "--study", "j1"),
+        ],
     ],
     "optimize show": [["j1"]],
     "optimize list": [[]],
