@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -102,6 +102,75 @@ _alphintra() {
         "market book|--depth"|"market book|-d") return 0 ;;
         "market ohlcv|--timeframe"|"market ohlcv|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "market ohlcv|--limit"|"market ohlcv|-n") return 0 ;;
+        "ml compare|--symbol"|"ml compare|-s") dyn=symbol ;;
+        "ml compare|--timeframe"|"ml compare|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "ml compare|--exchange"|"ml compare|-e") return 0 ;;
+        "ml compare|--start") return 0 ;;
+        "ml compare|--end") return 0 ;;
+        "ml compare|--param"|"ml compare|-p") return 0 ;;
+        "ml compare|--paper") return 0 ;;
+        "ml drift|--version") return 0 ;;
+        "ml drift|--symbol"|"ml drift|-s") dyn=symbol ;;
+        "ml drift|--timeframe"|"ml drift|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "ml drift|--exchange"|"ml drift|-e") return 0 ;;
+        "ml drift|--start") return 0 ;;
+        "ml drift|--end") return 0 ;;
+        "ml drift|--psi") return 0 ;;
+        "ml evaluate|--version") return 0 ;;
+        "ml evaluate|--symbol"|"ml evaluate|-s") dyn=symbol ;;
+        "ml evaluate|--timeframe"|"ml evaluate|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "ml evaluate|--exchange"|"ml evaluate|-e") return 0 ;;
+        "ml evaluate|--start") return 0 ;;
+        "ml evaluate|--end") return 0 ;;
+        "ml features|--symbol"|"ml features|-s") dyn=symbol ;;
+        "ml features|--timeframe"|"ml features|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "ml features|--exchange"|"ml features|-e") return 0 ;;
+        "ml features|--start") return 0 ;;
+        "ml features|--end") return 0 ;;
+        "ml features|--rows"|"ml features|-n") return 0 ;;
+        "ml predict|--version") return 0 ;;
+        "ml predict|--symbol"|"ml predict|-s") dyn=symbol ;;
+        "ml predict|--timeframe"|"ml predict|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "ml predict|--exchange"|"ml predict|-e") return 0 ;;
+        "ml predict|--start") return 0 ;;
+        "ml predict|--end") return 0 ;;
+        "ml predict|--last"|"ml predict|-n") return 0 ;;
+        "ml search|--symbol"|"ml search|-s") dyn=symbol ;;
+        "ml search|--param"|"ml search|-p") return 0 ;;
+        "ml search|--timeframe"|"ml search|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "ml search|--features"|"ml search|-f") return 0 ;;
+        "ml search|--task") return 0 ;;
+        "ml search|--label") return 0 ;;
+        "ml search|--horizon") return 0 ;;
+        "ml search|--metric") return 0 ;;
+        "ml search|--samples") return 0 ;;
+        "ml search|--exchange"|"ml search|-e") return 0 ;;
+        "ml search|--start") return 0 ;;
+        "ml search|--end") return 0 ;;
+        "ml search|--trees") return 0 ;;
+        "ml search|--folds") return 0 ;;
+        "ml search|--embargo") return 0 ;;
+        "ml search|--seed") return 0 ;;
+        "ml search|--workers") return 0 ;;
+        "ml search|--top") return 0 ;;
+        "ml show|--version") return 0 ;;
+        "ml train|--symbol"|"ml train|-s") dyn=symbol ;;
+        "ml train|--timeframe"|"ml train|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "ml train|--features"|"ml train|-f") return 0 ;;
+        "ml train|--task") return 0 ;;
+        "ml train|--label") return 0 ;;
+        "ml train|--horizon") return 0 ;;
+        "ml train|--take-profit") return 0 ;;
+        "ml train|--stop-loss") return 0 ;;
+        "ml train|--name") return 0 ;;
+        "ml train|--exchange"|"ml train|-e") return 0 ;;
+        "ml train|--start") return 0 ;;
+        "ml train|--end") return 0 ;;
+        "ml train|--trees") return 0 ;;
+        "ml train|--folds") return 0 ;;
+        "ml train|--embargo") return 0 ;;
+        "ml train|--seed") return 0 ;;
+        "ml train|--param"|"ml train|-p") return 0 ;;
         "optimize|--symbol"|"optimize|-s") dyn=symbol ;;
         "optimize|--param"|"optimize|-p") return 0 ;;
         "optimize|--timeframe"|"optimize|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
@@ -266,7 +335,7 @@ _alphintra() {
         return 0
     fi
     case "$cmdpath" in
-        "") words='algo auth backtest bench completions config data engine export market optimize order portfolio risk schedule strategy trades tui venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='algo auth backtest bench completions config data engine export market ml optimize order portfolio risk schedule strategy trades tui venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
         "algo") words='cancel list show --help -h' ;;
         "algo cancel") words='--json --help -h' ;;
         "algo list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
@@ -299,7 +368,7 @@ _alphintra() {
         "data resample") words='--symbol -s --exchange -e --from --to --json --help -h' ;;
         "data sample") words='--json --help -h' ;;
         "data show") words='--symbol -s --timeframe -t --exchange -e --start --end --limit -l --oldest --json --help -h' ;;
-        "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --z --drop-duplicates --fill-gaps --output -o --max --strict --json --help -h' ;;
+        "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --z --drop-duplicates --fill-gaps --output -o --max --strict --anomalies --json --help -h' ;;
         "engine") words='logs rebuild-state repair start status stop --help -h' ;;
         "engine logs") words='-n --lines -f --follow --raw --help -h' ;;
         "engine rebuild-state") words='--json --help -h' ;;
@@ -314,6 +383,18 @@ _alphintra() {
         "market ohlcv") words='--timeframe -t --limit -n --json --help -h'; dyn=symbol ;;
         "market symbols") words='--json --help -h' ;;
         "market ticker") words='--json --help -h'; dyn=symbol ;;
+        "ml") words='compare drift evaluate features list predict promote rollback search show train --help -h' ;;
+        "ml compare") words='--symbol -s --timeframe -t --exchange -e --start --end --param -p --paper --json --help -h' ;;
+        "ml drift") words='--version --symbol -s --timeframe -t --exchange -e --start --end --psi --alert --no-alert --json --help -h' ;;
+        "ml evaluate") words='--version --symbol -s --timeframe -t --exchange -e --start --end --json --help -h' ;;
+        "ml features") words='--symbol -s --timeframe -t --exchange -e --start --end --rows -n --check --json --help -h' ;;
+        "ml list") words='--json --help -h' ;;
+        "ml predict") words='--version --symbol -s --timeframe -t --exchange -e --start --end --last -n --json --help -h' ;;
+        "ml promote") words='--json --help -h' ;;
+        "ml rollback") words='--json --help -h' ;;
+        "ml search") words='--symbol -s --param -p --timeframe -t --features -f --task --label --horizon --metric --samples --exchange -e --start --end --trees --folds --embargo --seed --workers --top --json --help -h' ;;
+        "ml show") words='--version --json --help -h' ;;
+        "ml train") words='--symbol -s --timeframe -t --features -f --task --label --horizon --take-profit --stop-loss --name --exchange -e --start --end --trees --folds --embargo --seed --param -p --promote --json --help -h' ;;
         "optimize") words='list run show --symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
         "optimize list") words='--storage --json --help -h' ;;
         "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
