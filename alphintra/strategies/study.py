@@ -553,17 +553,17 @@ def walk_forward_study(
 
 def trial_rows(study: optuna.Study, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Completed trials that ran (not repeats), best first by the first loss; ties go to the earlier trial."""
+    import optuna
     from optuna.trial import TrialState
 
-    losses = [LOSSES[name] for name in study.user_attrs.get("setup", {}).get("losses", [])]
-    rows: list[dict[str, Any]] = []
+    ranked: list[tuple[float, int, dict[str, Any]]] = []
+    sign = -1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         if "repeat_of" in t.user_attrs:
             continue
-        rows.append({"trial": t.number, **t.user_attrs.get("params", t.params), **t.user_attrs.get("metrics", {})})
-    if losses:
-        first = losses[0]
-        rows.sort(key=lambda r: (-(r[first.metric]) if first.maximize else r[first.metric], r["trial"]))
+        row = {"trial": t.number, **t.user_attrs.get("params", t.params), **t.user_attrs.get("metrics", {})}
+        ranked.append((sign * t.values[0], t.number, row))  # the study's own value, not the metric as shown
+    rows = [row for _, _, row in sorted(ranked, key=lambda item: (item[0], item[1]))]
     return rows if limit is None else rows[:limit]
 
 
