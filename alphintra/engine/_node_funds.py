@@ -20,6 +20,7 @@ from alphintra.engine.core.instrument import Instrument
 from alphintra.engine.core.ledger import Ledger
 from alphintra.engine.core.ledger_types import AccountMode, Reservation
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node_records import MarginCall, Released, Reserved
 
 if TYPE_CHECKING:
     from alphintra.engine.node import TradingNode
@@ -146,15 +147,7 @@ def margin_call(node: TradingNode) -> list[Order]:
             continue
         equity, requirement = shortfall
         now = node.clock.now_ns()
-        node._record(
-            {
-                "type": "MarginCall",
-                "account": account,
-                "equity": str(equity),
-                "requirement": str(requirement),
-                "ts": now,
-            }
-        )
+        node.record(MarginCall(account, equity, requirement, now))
         node.cancel_all(account=account, reason="margin call")
         for symbol, position in ledger.positions(account).items():
             if position.quantity == 0:
@@ -198,24 +191,14 @@ def reserve_and_record(
         except Exception:
             reserve(node.ledger, account, order_id, inst, side, replacing.remaining, replacing.price)
             raise
-        node.record({"type": "Released", "order_id": order_id})
+        node.record(Released(order_id))
     record_reserved(node, res)
     return res
 
 
 def record_reserved(node: TradingNode, res: Reservation) -> None:
     """Journal a lock (the one place a ``Reserved`` record is built; :meth:`TradingNode.replay` reads it back)."""
-    node.record(
-        {
-            "type": "Reserved",
-            "order_id": res.order_id,
-            "account": res.account_id,
-            "symbol": res.symbol,
-            "side": res.side.value,
-            "quantity": str(res.remaining),
-            "price": None if res.price is None else str(res.price),
-        }
-    )
+    node.record(Reserved(res.order_id, res.account_id, res.symbol, res.side, res.remaining, res.price))
 
 
 __all__ = [

@@ -34,6 +34,7 @@ from alphintra.engine.core.events import (
     OrderSubmitted,
 )
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node_records import VenueHalted
 from alphintra.engine.venue.base import Venue, VenueFill, VenueOrder, VenueOrderState, VenueUnavailable
 
 if TYPE_CHECKING:
@@ -344,7 +345,7 @@ def _compare_balances(node: TradingNode, venue: Venue, report: Reconciliation, *
     if report.differences and book:
         why = "reconciliation found differences no fill explains: " + "; ".join(report.differences)
         node.venue_halts[venue.name] = why
-        node.record({"type": "VenueHalted", "venue": venue.name, "differences": list(report.differences)})
+        node.record(VenueHalted(venue.name, tuple(report.differences)))
         _log.error("trading on venue %s halted: %s", venue.name, why)
 
 

@@ -10,7 +10,7 @@ or sent to a venue while replaying. This module is part of :class:`~alphintra.en
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from alphintra.engine._node_reconcile import EXTERNAL
@@ -18,8 +18,25 @@ from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.errors import ConflictError
 from alphintra.engine.core.events import OrderCanceled, OrderFilled, OrderInitialized, event_from_dict
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node_records import (
+    AccountOpened,
+    AlgoCanceled,
+    AlgoCompleted,
+    AlgoRespread,
+    AlgoSlice,
+    AlgoStarted,
+    Deposited,
+    EmulatorLink,
+    NodeRecord,
+    Released,
+    Reserved,
+    Withdrawn,
+    is_node_record,
+    node_record_from_dict,
+)
 
 if TYPE_CHECKING:
+    from alphintra.engine.algos import AlgoRecord
     from alphintra.engine.node import TradingNode
 
 
@@ -38,42 +55,62 @@ def fold(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
     """Fold records into ``node`` exactly as :func:`replay` does -- for a node that only ever folds (the state
     projection's copy of the engine), which may fold the journal a piece at a time. Records of unknown types are
     skipped. Nothing is journaled, emitted or sent while ``node._replaying`` is set; :func:`replay` sets it."""
-    ledger = node.ledger
     count = 0
     for rec in records:
         count += 1
         kind = rec.get("type")
-        if kind == "AccountOpened":
-            ledger.open_account(
-                str(rec["account"]),
-                mode=str(rec["mode"]),
-                currency=str(rec["currency"]),
-                leverage=str(rec["leverage"]),
-            )
-        elif kind == "Deposited":
-            ledger.deposit(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-        elif kind == "Withdrawn":
-            ledger.withdraw(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-        elif kind == "Reserved":
-            inst = node.instruments.get(str(rec["symbol"]))
-            price = rec.get("price")
-            ledger.reserve(
-                str(rec["account"]),
-                str(rec["order_id"]),
-                inst,
-                str(rec["side"]),
-                str(rec["quantity"]),
-                None if price is None else str(price),
-            )
-        elif kind == "Released":
-            ledger.release(str(rec["order_id"]))
-        elif kind == "EmulatorLink":
-            node.emulator.restore_record(rec)
-        elif isinstance(kind, str) and kind.startswith("Algo"):
-            node.algos.restore_record(rec)
-        elif isinstance(kind, str) and kind.startswith("Order"):
+        if isinstance(kind, str) and kind.startswith("Order"):  # most records: test them first
             _replay_event(node, rec)
+        elif is_node_record(rec):
+            record = node_record_from_dict(rec)
+            apply = _APPLY.get(type(record))
+            if apply is not None:
+                apply(node, record)
     return count
+
+
+def _opened(node: TradingNode, r: AccountOpened) -> None:
+    node.ledger.open_account(r.account, mode=r.mode, currency=r.currency, leverage=r.leverage)
+
+
+def _deposited(node: TradingNode, r: Deposited) -> None:
+    node.ledger.deposit(r.account, r.asset, r.amount)
+
+
+def _withdrawn(node: TradingNode, r: Withdrawn) -> None:
+    node.ledger.withdraw(r.account, r.asset, r.amount)
+
+
+def _reserved(node: TradingNode, r: Reserved) -> None:
+    node.ledger.reserve(r.account, r.order_id, node.instruments.get(r.symbol), r.side, r.quantity, r.price)
+
+
+def _released(node: TradingNode, r: Released) -> None:
+    node.ledger.release(r.order_id)
+
+
+def _linked(node: TradingNode, r: EmulatorLink) -> None:
+    node.emulator.restore_link(r)
+
+
+def _algo(node: TradingNode, r: AlgoRecord) -> None:
+    node.algos.restore_record(r)
+
+
+# How each node record folds into the node; margin calls and venue halts change nothing a replay rebuilds.
+_APPLY: dict[type[NodeRecord], Callable[[TradingNode, Any], None]] = {
+    AccountOpened: _opened,
+    Deposited: _deposited,
+    Withdrawn: _withdrawn,
+    Reserved: _reserved,
+    Released: _released,
+    EmulatorLink: _linked,
+    AlgoStarted: _algo,
+    AlgoSlice: _algo,
+    AlgoRespread: _algo,
+    AlgoCanceled: _algo,
+    AlgoCompleted: _algo,
+}
 
 
 def _replay_event(node: TradingNode, rec: Mapping[str, Any]) -> None:

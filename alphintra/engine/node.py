@@ -76,6 +76,7 @@ from alphintra.engine.core.orders import Order
 from alphintra.engine.core.validation import check_order
 from alphintra.engine.data import Bar, TradeTick
 from alphintra.engine.emulator import OrderEmulator
+from alphintra.engine.node_records import AccountOpened, Deposited, Withdrawn
 from alphintra.engine.venue.base import Venue, VenueFill, VenueOrder
 
 _log = logging.getLogger("alphintra.engine.node")
@@ -85,6 +86,12 @@ _TERMINAL_EVENTS = (OrderCanceled, OrderExpired, OrderRejected)
 
 class JournalSink(Protocol):
     def append(self, record: dict[str, Any]) -> int: ...
+
+
+class JournalRecord(Protocol):
+    """A typed journal record (node, order event or risk record): it knows its journal dict."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class PreTradeCheck(Protocol):
@@ -189,25 +196,17 @@ class TradingNode(NodeMarket):
     ) -> None:
         mode_value = str(getattr(mode, "value", mode))
         self.ledger.open_account(account, mode=mode_value, currency=currency, leverage=leverage)
-        self._record(
-            {
-                "type": "AccountOpened",
-                "account": account,
-                "mode": mode_value,
-                "currency": currency,
-                "leverage": str(leverage),
-            }
-        )
+        self.record(AccountOpened(account, mode_value, currency, Decimal(str(leverage))))
         for asset, amount in (cash or {}).items():
             self.deposit(account, asset, amount)
 
     def deposit(self, account: str, asset: str, amount: Decimal | int | str) -> None:
         self.ledger.deposit(account, asset, amount)
-        self._record({"type": "Deposited", "account": account, "asset": asset, "amount": str(amount)})
+        self.record(Deposited(account, asset, Decimal(str(amount))))
 
     def withdraw(self, account: str, asset: str, amount: Decimal | int | str) -> None:
         self.ledger.withdraw(account, asset, amount)
-        self._record({"type": "Withdrawn", "account": account, "asset": asset, "amount": str(amount)})
+        self.record(Withdrawn(account, asset, Decimal(str(amount))))
 
     # -- queries --------------------------------------------------------------------------------------------
 
@@ -669,8 +668,11 @@ class TradingNode(NodeMarket):
         """For the emulator and algorithms: apply, book, journal and publish one event."""
         self._emit(order, event)
 
-    def record(self, record: dict[str, Any]) -> None:
-        self._record(record)
+    def record(self, record: JournalRecord | Mapping[str, Any]) -> None:
+        """Journal one of the node's own records (or another family's, e.g. a risk record, or its dict): not while
+        replaying, and only built into a dict when there is a journal (a backtest keeps none)."""
+        if self.journal is not None and not self._replaying:
+            self.journal.append(dict(record) if isinstance(record, Mapping) else record.to_dict())
 
     def _emit(self, order: Order, event: OrderEvent) -> None:
         order.apply(event)
@@ -707,10 +709,6 @@ class TradingNode(NodeMarket):
             self.last_prices[order.symbol] = event.last_px
         elif isinstance(event, _TERMINAL_EVENTS) and self.ledger.has_reservation(order.id):
             self.ledger.release(order.id)
-
-    def _record(self, record: dict[str, Any]) -> None:
-        if self.journal is not None and not self._replaying:
-            self.journal.append(record)
 
     # -- recovery -------------------------------------------------------------------------------------------
 
