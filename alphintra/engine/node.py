@@ -3,7 +3,7 @@
 It owns the orders (folds of their events), the ledger, the order emulator and the venue wiring. Every change is
 an event applied in the same order everywhere:
 
-    order.apply(event)  ->  ledger effects  ->  journal append  ->  bus publish / listeners
+    order.apply(event)  ->  ledger effects  ->  journal append  ->  emulator, listeners
 
 so the journal, replayed through :meth:`TradingNode.replay`, rebuilds orders, balances and positions exactly.
 Ledger effects are derived from events (a fill books the trade; a terminal order releases its lock) except the
@@ -128,7 +128,6 @@ class TradingNode(NodeMarket):
         clock: Clock,
         ledger: Ledger | None = None,
         journal: JournalSink | None = None,
-        bus: Any | None = None,
         risk: PreTradeCheck | None = None,
         default_account: str = "main",
         id_prefix: str = "O",
@@ -143,7 +142,6 @@ class TradingNode(NodeMarket):
         self.clock = clock
         self.ledger = ledger or Ledger()
         self.journal = journal
-        self.bus = bus
         self.risk = risk
         self.default_account = default_account
         self.id_prefix = id_prefix
@@ -685,8 +683,6 @@ class TradingNode(NodeMarket):
         if self._replaying:
             return
         self.emulator.on_event(order, event)
-        if self.bus is not None:
-            self.bus.publish(f"orders.{type(event).__name__}.{order.symbol}", (order, event))
         for listener in self.listeners:
             listener(order, event)
 
