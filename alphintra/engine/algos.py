@@ -81,7 +81,7 @@ from alphintra.engine.node_records import (
 )
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import NodeServices
 
 _DIV = Context(prec=34)
 AlgoRecord = AlgoStarted | AlgoSlice | AlgoRespread | AlgoCanceled | AlgoCompleted
@@ -206,7 +206,7 @@ class _Algo:
 class AlgoEngine:
     """Runs execution algorithms for one node (``node.algos``)."""
 
-    def __init__(self, node: TradingNode) -> None:
+    def __init__(self, node: NodeServices) -> None:
         self.node = node
         self._algos: dict[str, _Algo] = {}
         self._seq = 0
@@ -468,9 +468,9 @@ class AlgoEngine:
             tags=(*algo.tags, f"algo:{algo.algo_id}", f"slice:{k}"),
         )
         try:
-            child = node.submit(request, _contingency={"parent_order_id": algo.algo_id})
+            child = node.submit(request, contingency={"parent_order_id": algo.algo_id})
         except ValidationError as exc:  # refused (funds, minimums, risk): nothing was created; it rolls forward
-            if getattr(exc, "reason", None) == RejectReason.HALTED:
+            if exc.reason == RejectReason.HALTED:
                 self._note(algo, k, f"halted: {exc}", missed=True)
                 return
             self._respread(algo, k, committed, tail)

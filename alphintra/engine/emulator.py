@@ -55,7 +55,7 @@ from alphintra.engine.core.orders import Order
 from alphintra.engine.node_records import EmulatorLink
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import NodeServices
 
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 _HUNDRED = Decimal(100)
@@ -72,7 +72,7 @@ class _Armed:
 
 
 class OrderEmulator:
-    def __init__(self, node: TradingNode) -> None:
+    def __init__(self, node: NodeServices) -> None:
         self.node = node
         self._armed: dict[str, dict[str, _Armed]] = {}  # symbol -> order id -> armed stop
         self._slice_no: dict[str, int] = {}  # iceberg order id -> current slice number
@@ -410,7 +410,7 @@ class OrderEmulator:
         if is_take_profit:
             inst = node.instruments.get(leg.symbol)
             reserve_and_record(node, leg.account, leg.id, inst, leg.side, leg.leaves_quantity, leg.price)
-            node._route(leg)
+            node.route(leg)
         else:
             node.emit(leg, OrderSubmitted(leg.id, now))
             node.emit(leg, OrderAccepted(leg.id, now))
