@@ -185,9 +185,8 @@ class RecordCodec(Generic[T]):
         self.renamed: Mapping[str, str] = dict(renamed or {})
         self.decimal_ints = decimal_ints
         self._registry: dict[str, type[T]] = {}
-        self._versions: dict[str, int] = {}
-        self._specs: dict[str, tuple[_Spec, ...]] = {}
-        self._known: dict[str, frozenset[str]] = {}
+        # type name -> (class, version written, the keys it may have, its fields' specs)
+        self._decoding: dict[str, tuple[type[T], int, frozenset[str], tuple[_Spec, ...]]] = {}
         self._encoders: dict[type, tuple[str, int, tuple[tuple[str, Encoder | None], ...]]] = {}
         self._upgraders: dict[tuple[str, int], Upgrader] = {}
         self.types: Mapping[str, type[T]] = types.MappingProxyType(self._registry)
@@ -210,9 +209,8 @@ class RecordCodec(Generic[T]):
             encoders.append((f.name, encoder))
         written = self.version if version is None else version
         self._registry[name] = cls
-        self._versions[name] = written
-        self._specs[name] = tuple(specs)
-        self._known[name] = frozenset(spec[0] for spec in specs) | {"type", "v"}
+        known = frozenset(spec[0] for spec in specs) | {"type", "v"}
+        self._decoding[name] = (cls, written, known, tuple(specs))
         self._encoders[cls] = (name, written, tuple(encoders))
         return cls
 
@@ -227,7 +225,7 @@ class RecordCodec(Generic[T]):
         return isinstance(kind, str) and (kind in self._registry or kind in self.renamed)
 
     def version_of(self, type_name: str) -> int:
-        return self._versions[type_name]
+        return self._decoding[type_name][1]
 
     def to_dict(self, record: T) -> dict[str, Any]:
         spec = self._encoders.get(type(record))
@@ -242,42 +240,50 @@ class RecordCodec(Generic[T]):
 
     def from_dict(self, data: Mapping[str, Any]) -> T:
         """Read back what :meth:`to_dict` wrote, or an older version of it; ``ValidationError`` names a bad field."""
+        # Replay reads every journaled record through here: one table lookup for the type, and a record of the
+        # current version (nearly all) goes straight to its fields.
         written = data.get("type")
-        name = self.renamed.get(written, written) if isinstance(written, str) else written
-        if not isinstance(name, str) or name not in self._registry:
-            raise ValidationError("type", f"must name a registered {self.what}", written)
-        current = self._versions[name]
+        entry = self._decoding.get(written) if isinstance(written, str) else None
         version = data.get("v", self.unversioned)
-        if not isinstance(version, int) or isinstance(version, bool) or not self.oldest <= version <= current:
-            raise ValidationError(f"{name}.v", f"must be a schema version between {self.oldest} and {current}", version)
-        payload: Mapping[str, Any] = data
-        if version < current or written != name:
-            upgraded = {**data, "type": name}  # upgraders rewrite a copy, never the caller's record
-            while version < current:
-                upgrade = self._upgraders.get((name, version))
-                if upgrade is not None:
-                    upgraded = upgrade(upgraded)
-                version += 1
-            upgraded.pop("v", None)
-            payload = upgraded
-        known = self._known[name]
-        if not known.issuperset(payload):
-            unknown = sorted(set(payload) - known)
-            raise ValidationError(f"{name}.{unknown[0]}", f"is not a field of this {self.noun}")
+        if entry is None or type(version) is not int or version != entry[1]:
+            return self._from_older(data)
+        cls, _, known, specs = entry
+        if not known.issuperset(data):
+            unknown = sorted(set(data) - known)
+            raise ValidationError(f"{written}.{unknown[0]}", f"is not a field of this {self.noun}")
         kwargs: dict[str, Any] = {}
-        for field_name, where, decoder, optional, has_default in self._specs[name]:
-            if field_name not in payload:
+        for field_name, where, decoder, optional, has_default in specs:
+            if field_name not in data:
                 if has_default:
                     continue
                 raise ValidationError(where, "is required")
-            raw = payload[field_name]
+            raw = data[field_name]
             if raw is None:
                 if not optional:
                     raise ValidationError(where, "must not be null")
                 kwargs[field_name] = None
             else:
                 kwargs[field_name] = decoder(where, raw)
-        return self._registry[name](**kwargs)
+        return cls(**kwargs)
+
+    def _from_older(self, data: Mapping[str, Any]) -> T:
+        """A record of an older version or an old type name (upgraded first), or a bad one."""
+        written = data.get("type")
+        name = self.renamed.get(written, written) if isinstance(written, str) else written
+        if not isinstance(name, str) or name not in self._decoding:
+            raise ValidationError("type", f"must name a registered {self.what}", written)
+        current = self._decoding[name][1]
+        version = data.get("v", self.unversioned)
+        if not isinstance(version, int) or isinstance(version, bool) or not self.oldest <= version <= current:
+            raise ValidationError(f"{name}.v", f"must be a schema version between {self.oldest} and {current}", version)
+        upgraded = {**data, "type": name}  # upgraders rewrite a copy, never the caller's record
+        while version < current:
+            upgrade = self._upgraders.get((name, version))
+            if upgrade is not None:
+                upgraded = upgrade(upgraded)
+            version += 1
+        upgraded["v"] = current
+        return self.from_dict(upgraded)
 
 
 __all__ = ["Decoder", "Encoder", "RecordCodec", "Upgrader"]
