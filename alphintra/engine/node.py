@@ -8,8 +8,8 @@ an event applied in the same order everywhere:
 so the journal, replayed through :meth:`TradingNode.replay`, rebuilds orders, balances and positions exactly.
 Ledger effects are derived from events (a fill books the trade; a terminal order releases its lock) except the
 two facts an event cannot carry: reservations (their price depends on the market at the time) and account
-funding, which are journaled as node records (``Reserved``, ``Released``, ``AccountOpened``, ``Deposited``,
-``Withdrawn``).
+funding, which are journaled as typed node records (:mod:`alphintra.engine.node_records`: ``Reserved``,
+``Released``, ``AccountOpened``, ``Deposited``, ``Withdrawn`` and the emulator's, algorithms' and margin calls').
 
 Commands that fail validation, risk or funds raise before anything is journaled: a rejected request changes
 nothing. The node is single-threaded; the daemon hands it work on its own thread.
@@ -23,7 +23,9 @@ come back, and the venue's declared capabilities say what it does itself. Market
 
 Private modules hold parts of the node: ``_node_funds`` (reservation prices, ledger locks, the reduce-only rule and
 the venue's fill capacity), ``_node_recovery`` (journal replay and resume) and ``_node_reconcile`` (asking the
-venue what it holds, adopting what the node does not know, resolving commands that got no answer).
+venue what it holds, adopting what the node does not know, resolving commands that got no answer) and
+``_node_snapshot``. They, the emulator and the algorithms use the node through the protocols of
+:mod:`alphintra.engine.node_api` (public names only); the risk engine is reached through its ``RiskHooks``.
 """
 
 from __future__ import annotations
@@ -637,11 +639,11 @@ class TradingNode(NodeMarket):
         )
         _node_reconcile.submit_to_venue(self, order, venue_order)
 
-    def record(self, record: JournalRecord | Mapping[str, Any]) -> None:
+    def record(self, record: JournalRecord | dict[str, Any]) -> None:
         """Journal one of the node's own records (or another family's, e.g. a risk record, or its dict): not while
         replaying, and only built into a dict when there is a journal (a backtest keeps none)."""
         if self.journal is not None and not self.replaying:
-            self.journal.append(dict(record) if isinstance(record, Mapping) else record.to_dict())
+            self.journal.append(record if isinstance(record, dict) else record.to_dict())
 
     def emit(self, order: Order, event: OrderEvent) -> None:
         """Apply one event to its order, then :meth:`after_apply` (the one way an order changes)."""
