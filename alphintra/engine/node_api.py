@@ -7,8 +7,8 @@ The node's helpers -- the order emulator, the execution algorithms, and the modu
 bookkeeping tables, for recovery, reconciliation and snapshots), never its private members.
 :class:`~alphintra.engine.node.TradingNode` implements both; mypy checks it where it hands itself over.
 
-The risk engine is reached through :class:`RiskHooks` only
-(:class:`~alphintra.engine.risk.pretrade.RiskEngine` implements it).
+The risk engine is reached through :class:`RiskHooks` only; :class:`RiskControl` adds what the risk engine's owner
+(the daemon's host, a backtest) calls on it. :class:`~alphintra.engine.risk.pretrade.RiskEngine` implements both.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from alphintra.engine.data import Bar, TradeTick
     from alphintra.engine.emulator import OrderEmulator
     from alphintra.engine.node import TradingNode
+    from alphintra.engine.risk.breakers import Halt, HaltBook
+    from alphintra.engine.risk.limits import LimitSet
     from alphintra.engine.venue.base import TradeIdCounter, Venue, VenueFill
 
 OrderListener = Callable[["Order", "OrderEvent"], None]
@@ -59,6 +61,23 @@ class RiskHooks(Protocol):
     def on_price(self, node: Any, symbol: str, price: Decimal, ts_ns: int) -> object:
         """The market traded at ``price`` (after the node processed it)."""
         ...
+
+
+class RiskControl(RiskHooks, Protocol):
+    """The rest of the risk engine its owner (the daemon's host, a backtest) drives, beside the node's hooks."""
+
+    @property
+    def halts(self) -> HaltBook: ...
+
+    def attach(self, node: TradingNode) -> None:
+        """Listen to ``node``'s order events and take over its state (again after a replay)."""
+        ...
+
+    def set_limits(self, limits: LimitSet) -> None: ...
+
+    def figures(self, node: TradingNode, account: str) -> dict[str, Any]: ...
+
+    def record_strategy_error(self, node: TradingNode, strategy: str, ts_ns: int | None = None) -> Halt | None: ...
 
 
 class MarketDriver(Protocol):
@@ -185,5 +204,6 @@ __all__ = [
     "NodeCore",
     "NodeServices",
     "OrderListener",
+    "RiskControl",
     "RiskHooks",
 ]

@@ -57,6 +57,7 @@ from alphintra.engine.risk.stats import NS_PER_DAY, MarketStats, StatsTracker
 if TYPE_CHECKING:
     from alphintra.engine.data import Bar, QuoteTick
     from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import RiskControl
 
 _log = logging.getLogger("alphintra.engine.risk")
 
@@ -745,6 +746,12 @@ def _now(node: TradingNode) -> int:
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal:
     return part * _HUNDRED / whole if whole > 0 else _INF
+
+
+if TYPE_CHECKING:
+
+    def _declared(engine: RiskEngine) -> RiskControl:
+        return engine  # mypy checks here that the risk engine implements every declared hook
 
 
 # MarketStats and StatsTracker live in ``stats.py``; re-exported because callers import them from here.
