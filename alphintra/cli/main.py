@@ -24,6 +24,7 @@ from alphintra.cli import (
     engine,
     export,
     market,
+    ml,
     optimize,
     order,
     portfolio,
@@ -96,6 +97,7 @@ app.add_typer(market.app, name="market")
 app.add_typer(watch.app, name="watch")
 app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
+app.add_typer(ml.app, name="ml")
 app.command("optimize")(optimize.optimize)
 app.command("tui")(tui.tui)
 app.add_typer(strategy.app, name="strategy")
@@ -132,6 +134,12 @@ class _Interrupt:
 
 def main(argv: list[str] | None = None) -> None:
     import signal
+
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["__complete"]:  # an install whose entry point predates alphintra.cli.launch
+        from alphintra.cli.complete import run
+
+        sys.exit(run(args[1:]))
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _Interrupt.handler)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from alphintra.engine import _node_reconcile, _node_recovery, _node_snapshot
 from alphintra.engine._node_funds import (
@@ -573,6 +573,9 @@ class TradingNode(NodeMarket):
         self.cancel_reasons.pop(order.id, None)
         if order.status is OrderStatus.PENDING_CANCEL:
             self.emit(order, OrderCancelRejected(order.id, self.clock.now_ns(), message=message))
+
+    def venue_unknown(self, key: str, command: Literal["submit", "cancel"], message: str) -> None:
+        _node_reconcile.in_doubt(self, key, command, message)
 
     def venue_rejected(self, key: str, reason: RejectReason, message: str, ts: int) -> None:
         self.at_venue.pop(key, None)
