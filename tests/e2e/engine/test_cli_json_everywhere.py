@@ -32,6 +32,34 @@ ARGS: dict[str, list[list[str]]] = {
         ],
     ],
     "optimize show": [["j1"]],
+    # ml: two small models of GOOG (the second for compare/promote/rollback), scored on the data they learned from
+    "ml train": [
+        ["-s", "GOOG", "--end", "2012-01-01", "--trees", "10", "--folds", "2"],
+        [
+            "-s",
+            "GOOG",
+            "--end",
+            "2012-01-01",
+            "--trees",
+            "10",
+            "--folds",
+            "2",
+            "-f",
+            "minimal",
+            "--name",
+            "GOOG-1d-core",
+        ],
+    ],
+    "ml search": [["-s", "GOOG", "-p", "num_leaves=7,15", "--end", "2012-01-01"]],
+    "ml features": [[], ["minimal"]],
+    "ml list": [[]],
+    "ml promote": [["GOOG-1d-core", "2"], ["GOOG-1d-core", "1"]],  # two promotions: rollback has one to go back to
+    "ml show": [["GOOG-1d-core"]],
+    "ml predict": [["GOOG-1d-core", "--last", "2"]],
+    "ml evaluate": [["GOOG-1d-core", "--start", "2012-01-01"]],
+    "ml compare": [["GOOG-1d-core", "1", "2", "--start", "2012-06-01"]],
+    "ml drift": [["GOOG-1d-core", "--end", "2012-01-01", "--no-alert"]],
+    "ml rollback": [["GOOG-1d-core"]],
     "optimize list": [[]],
     "order buy": [
         ["BTC/USD", "0.01"],
@@ -119,6 +147,8 @@ FIRST = [
     "data generate",
     "backtest run",
     "optimize run",
+    "ml train",
+    "ml promote",
     "order buy",
     "order sell",
 ]
