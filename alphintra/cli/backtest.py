@@ -113,18 +113,23 @@ def run(
             advance(i - done[0])
             done[0] = i
 
+        indicators: dict[str, list[Any]] = {}
         if paper is not None:
             from alphintra.strategies.paper import run_paper
 
             result = run_paper(config, frames, speed=paper, progress=report)
         else:
-            result = Backtest(config, frames).run(report)
-    files = write_report(result, settings.paths.reports)
+            from alphintra.strategies.report.interactive import strategy_indicators
+
+            backtest = Backtest(config, frames)
+            result = backtest.run(report)
+            indicators = strategy_indicators(backtest.ctx.lines.by_symbol)
+    files = write_report(result, settings.paths.reports, bars=frames, indicators=indicators)
     if html is not None:
         from alphintra.strategies.report import render_html
 
         html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(render_html(result), encoding="utf-8")
+        html.write_text(render_html(result, frames, indicators), encoding="utf-8")
     _record(result, files)
     if as_json:
         from alphintra.strategies.result_view import result_view

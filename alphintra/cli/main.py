@@ -26,6 +26,7 @@ from alphintra.cli import (
     market,
     optimize,
     order,
+    plot,
     portfolio,
     risk,
     schedule,
@@ -98,6 +99,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
 app.command("optimize")(optimize.optimize)
 app.command("tui")(tui.tui)
+app.command("plot")(plot.plot)
 app.add_typer(strategy.app, name="strategy")
 app.add_typer(risk.app, name="risk")
 app.add_typer(schedule.app, name="schedule")
