@@ -78,30 +78,26 @@ def run(
     from alphintra.config.settings import get_settings
     from alphintra.errors import ValidationError
     from alphintra.storage.market import MarketData
-    from alphintra.strategies.backtest import Backtest, BacktestConfig, load_frames
+    from alphintra.strategies.backtest import Backtest, load_frames
     from alphintra.strategies.report import equity_chart, summary, write_report
 
     if fill not in ("bar", "book"):
         raise ValidationError("--fill", "must be bar or book", fill)
     settings = get_settings()
-    bt = settings.backtest
-    params = _coerce_params(strategy, parse_params(param or []))
-    config = BacktestConfig(
-        strategy=strategy,
-        symbols=tuple(symbol),
-        timeframe=timeframe,
-        params=params,
+    config = _config(
+        strategy,
+        symbol,
+        timeframe,
         start=start,
         end=end,
         exchange=exchange,
-        # `is None`, not `or`: 0 is a value the user typed (refused for cash, valid for slippage), not "unset".
-        cash=bt.cash if cash is None else _decimal("--cash", cash),
-        fee=_decimal("--fee", fee, percent=True) if fee is not None else bt.fee_rate,
-        slippage_bps=bt.slippage_bps if slippage is None else _decimal("--slippage", slippage),
-        fill_mode=fill,  # type: ignore[arg-type]
-        account_mode="spot" if spot else "margin",
-        seed=bt.seed if seed is None else seed,
-        instruments=_configured_instruments(symbol),
+        param=param,
+        cash=cash,
+        fee=fee,
+        slippage=slippage,
+        fill=fill,
+        spot=spot,
+        seed=seed,
         skip_quiet_bars=not no_skip,
     )
     frames = load_frames(MarketData(settings.paths.market), config)
@@ -144,6 +140,48 @@ def run(
     if chart and result.equity:
         console.print(equity_chart(result, width=min(console.width, 120), height=16), highlight=False)
     info(f"reports: {files.directory}")
+
+
+def _config(
+    strategy: str,
+    symbol: list[str],
+    timeframe: str,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    exchange: str | None = None,
+    param: list[str] | None = None,
+    cash: str | None = None,
+    fee: str | None = None,
+    slippage: str | None = None,
+    fill: str = "bar",
+    spot: bool = False,
+    seed: int | None = None,
+    skip_quiet_bars: bool = True,
+) -> Any:
+    """The run's configuration from the command's options, the settings' backtest defaults filling the gaps."""
+    from alphintra.config.settings import get_settings
+    from alphintra.strategies.backtest import BacktestConfig
+
+    bt = get_settings().backtest
+    return BacktestConfig(
+        strategy=strategy,
+        symbols=tuple(symbol),
+        timeframe=timeframe,
+        params=_coerce_params(strategy, parse_params(param or [])),
+        start=start,
+        end=end,
+        exchange=exchange,
+        # `is None`, not `or`: 0 is a value the user typed (refused for cash, valid for slippage), not "unset".
+        cash=bt.cash if cash is None else _decimal("--cash", cash),
+        fee=_decimal("--fee", fee, percent=True) if fee is not None else bt.fee_rate,
+        slippage_bps=bt.slippage_bps if slippage is None else _decimal("--slippage", slippage),
+        fill_mode=fill,  # type: ignore[arg-type]
+        account_mode="spot" if spot else "margin",
+        seed=bt.seed if seed is None else seed,
+        instruments=_configured_instruments(symbol),
+        skip_quiet_bars=skip_quiet_bars,
+    )
 
 
 def _configured_instruments(symbols: list[str]) -> list[Any]:
@@ -221,3 +259,7 @@ def show(
     console.print(summary(result, trade_limit=None if trades < 0 else trades))
     if result.equity:
         console.print(equity_chart(result, width=min(console.width, 120), height=16), highlight=False)
+
+
+# The research commands (bias, compare) register on this group.
+from alphintra.cli import backtest_research  # noqa: E402, F401

@@ -1,0 +1,60 @@
+"""Research commands through the real entry point: bias checks, strategy comparisons, time ranges, scaffolding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PEEK = '''
+import polars as pl
+
+from alphintra.strategies.base import Strategy
+
+
+class Peek(Strategy):
+    """Reads the next bar's close: look-ahead."""
+
+    name = "peek"
+
+    def on_start(self):
+        self.row = -1
+
+    def wake(self, symbol, bars):
+        self.upcoming = bars["close"].shift(-1).to_list()
+        return None
+
+    def on_bar(self, bar):
+        self.row += 1
+        nxt = self.upcoming[self.row]
+        self.signal("next_close", float("nan") if nxt is None else nxt)
+        self.target_percent(bar.symbol, 1 if nxt is not None and nxt > bar.close else 0)
+'''
+
+
+def test_bias_passes_sma_cross_with_a_plain_report(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    result = run_cli("backtest", "bias", "sma_cross", "-s", "GOOG", "--cuts", "3", "--trims", "1")
+    assert result.code == 0, result.err
+    assert result.out == (
+        "bias check of sma_cross on GOOG 1d (2,148 bars)\n"
+        "look-ahead: future cut after 3 bars; warm-up: 1 shorter history\n"
+        "no look-ahead and no warm-up dependence found\n"
+    )
+
+
+def test_bias_flags_a_user_strategy_that_reads_the_next_close(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    folder = isolated_home / "strategies"
+    folder.mkdir(parents=True)
+    (folder / "peek.py").write_text(PEEK)
+    result = run_cli("backtest", "bias", "peek", "-s", "GOOG", "--cuts", "2", "--trims", "1", "--json")
+    assert result.code == 1
+    data = json.loads(result.out)
+    assert data["passed"] is False and data["bars"] == 2148
+    subjects = {f["subject"]: f for f in data["findings"]}
+    assert set(subjects) <= {"signal next_close", "fills"} and "signal next_close" in subjects
+    found = subjects["signal next_close"]
+    assert found["kind"] == "lookahead" and found["other"] == "-"
+    assert found["first_bar"] == data["lookahead_cuts"][0] == "2008-11-21T00:00:00+00:00"
+    bad = run_cli("backtest", "bias", "peek", "-s", "GOOG", "--trims", "0")
+    assert bad.code == 2 and "--trims: must be at least 1 (got 0)" in bad.err
