@@ -23,6 +23,7 @@ _alphintra() {
         "backtest bias|--timeframe"|"backtest bias|-t") return 0 ;;
         "backtest bias|--start") return 0 ;;
         "backtest bias|--end") return 0 ;;
+        "backtest bias|--timerange") return 0 ;;
         "backtest bias|--exchange") return 0 ;;
         "backtest bias|--param"|"backtest bias|-p") return 0 ;;
         "backtest bias|--cuts") return 0 ;;
@@ -33,6 +34,7 @@ _alphintra() {
         "backtest run|--timeframe"|"backtest run|-t") return 0 ;;
         "backtest run|--start") return 0 ;;
         "backtest run|--end") return 0 ;;
+        "backtest run|--timerange") return 0 ;;
         "backtest run|--exchange") return 0 ;;
         "backtest run|--cash") return 0 ;;
         "backtest run|--fee") return 0 ;;
@@ -62,6 +64,7 @@ _alphintra() {
         "data export|--exchange"|"data export|-e") return 0 ;;
         "data export|--start") return 0 ;;
         "data export|--end") return 0 ;;
+        "data export|--timerange") return 0 ;;
         "data export|--format"|"data export|-f") return 0 ;;
         "data generate|--symbols"|"data generate|-n") return 0 ;;
         "data generate|--symbol"|"data generate|-s") return 0 ;;
@@ -92,6 +95,7 @@ _alphintra() {
         "data show|--exchange"|"data show|-e") return 0 ;;
         "data show|--start") return 0 ;;
         "data show|--end") return 0 ;;
+        "data show|--timerange") return 0 ;;
         "data show|--limit"|"data show|-l") return 0 ;;
         "data validate|--symbol"|"data validate|-s") return 0 ;;
         "data validate|--exchange"|"data validate|-e") return 0 ;;
@@ -160,6 +164,7 @@ _alphintra() {
         "plot|--indicators"|"plot|-i") return 0 ;;
         "plot|--start") return 0 ;;
         "plot|--end") return 0 ;;
+        "plot|--timerange") return 0 ;;
         "plot|--exchange") return 0 ;;
         "plot|--html") return 0 ;;
         "plot|--width") return 0 ;;
@@ -256,9 +261,9 @@ _alphintra() {
         "auth token") words='create --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
         "backtest") words='bias list run show --help -h' ;;
-        "backtest bias") words='--symbol -s --timeframe -t --start --end --exchange --param -p --cuts --trims --json --help -h' ;;
+        "backtest bias") words='--symbol -s --timeframe -t --start --end --timerange --exchange --param -p --cuts --trims --json --help -h' ;;
         "backtest list") words='--limit --strategy --json --help -h' ;;
-        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h' ;;
+        "backtest run") words='--symbol -s --timeframe -t --start --end --timerange --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h' ;;
         "backtest show") words='--trades --json --help -h' ;;
         "bench") words='backtest matching risk --help -h' ;;
         "bench backtest") words='--bars --baseline --no-baseline --json --help -h' ;;
@@ -273,14 +278,14 @@ _alphintra() {
         "config show") words='--json --help -h' ;;
         "data") words='download export generate import list remove resample sample show validate --help -h' ;;
         "data download") words='--venue --symbol -s --since --timeframe -t --until --json --help -h' ;;
-        "data export") words='--symbol -s --timeframe -t --exchange -e --start --end --format -f --json --help -h' ;;
+        "data export") words='--symbol -s --timeframe -t --exchange -e --start --end --timerange --format -f --json --help -h' ;;
         "data generate") words='--symbols -n --symbol -s --periods -p --timeframe -t --start --seed --exchange -e --trades --json --help -h' ;;
         "data import") words='--symbol -s --exchange -e --timeframe -t --kind --tz --time-format --snap --json --help -h' ;;
         "data list") words='--symbol -s --exchange -e --kind --json --help -h' ;;
         "data remove") words='--symbol -s --exchange -e --timeframe -t --kind --yes -y --json --help -h' ;;
         "data resample") words='--symbol -s --exchange -e --from --to --json --help -h' ;;
         "data sample") words='--json --help -h' ;;
-        "data show") words='--timeframe -t --exchange -e --start --end --limit -l --oldest --json --help -h' ;;
+        "data show") words='--timeframe -t --exchange -e --start --end --timerange --limit -l --oldest --json --help -h' ;;
         "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --z --drop-duplicates --fill-gaps --output -o --max --strict --json --help -h' ;;
         "engine") words='logs rebuild-state repair start status stop --help -h' ;;
         "engine logs") words='-n --lines -f --follow --raw --help -h' ;;
@@ -304,7 +309,7 @@ _alphintra() {
         "order modify") words='--price --qty --stop --json --help -h' ;;
         "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h' ;;
         "order show") words='--json --help -h' ;;
-        "plot") words='--timeframe -t --indicators -i --start --end --exchange --html --width --height --help -h' ;;
+        "plot") words='--timeframe -t --indicators -i --start --end --timerange --exchange --html --width --height --help -h' ;;
         "portfolio") words='balances performance positions --json --help -h' ;;
         "portfolio balances") words='--json --help -h' ;;
         "portfolio performance") words='--json --help -h' ;;

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, emit, info, parse_params, print_json, progress
+from alphintra.cli.common import (
+    JsonOption,
+    TimerangeOpt,
+    emit,
+    info,
+    parse_params,
+    print_json,
+    progress,
+    time_range,
+)
 
 app = typer.Typer(help="Backtest strategies on stored market data.", no_args_is_help=True)
 
@@ -53,6 +62,7 @@ def run(
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe, e.g. 1d, 1h, 1m.")] = "1d",
     start: Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="End of the range (exclusive).")] = None,
+    timerange: TimerangeOpt = None,
     exchange: Annotated[str | None, typer.Option(help="Exchange of the stored data.")] = None,
     cash: Annotated[str | None, typer.Option(help="Starting cash in the quote currency.")] = None,
     fee: Annotated[str | None, typer.Option(help="Fee per side: 0.002 or 0.2%.")] = None,
@@ -84,6 +94,7 @@ def run(
     if fill not in ("bar", "book"):
         raise ValidationError("--fill", "must be bar or book", fill)
     settings = get_settings()
+    start, end = time_range(start, end, timerange)
     config = _config(
         strategy,
         symbol,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from alphintra.cli.backtest import SymbolOpt, _config, app
-from alphintra.cli.common import JsonOption, print_json, print_table
+from alphintra.cli.common import JsonOption, TimerangeOpt, print_json, print_table, time_range
 
 
 @app.command("bias")
@@ -20,6 +20,7 @@ def bias(
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe, e.g. 1d, 1h, 1m.")] = "1d",
     start: Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="End of the range (exclusive).")] = None,
+    timerange: TimerangeOpt = None,
     exchange: Annotated[str | None, typer.Option(help="Exchange of the stored data.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v.")] = None,
     cuts: Annotated[int, typer.Option("--cuts", help="Look-ahead: bars after which the future is cut off.")] = 6,
@@ -34,6 +35,7 @@ def bias(
     from alphintra.strategies.bias import check_bias
     from alphintra.strategies.report._format import fmt_ts
 
+    start, end = time_range(start, end, timerange)
     config = _config(strategy, symbol, timeframe, start=start, end=end, exchange=exchange, param=param)
     frames = load_frames(MarketData(get_settings().paths.market), config)
     report = check_bias(config, frames, cuts=cuts, trims=trims)

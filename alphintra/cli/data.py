@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, console, emit, info, print_json, print_table, progress
+from alphintra.cli.common import (
+    JsonOption,
+    TimerangeOpt,
+    console,
+    emit,
+    info,
+    print_json,
+    print_table,
+    progress,
+    time_range,
+)
 
 if TYPE_CHECKING:
     from alphintra.storage.market import ValidationReport, WriteResult
@@ -196,11 +206,13 @@ def show(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-l", help="At most this many bars (0: all).")] = 20,
     oldest: Annotated[bool, typer.Option("--oldest", help="The first bars of the range instead of the last.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print bars of one symbol (the newest ones unless --oldest)."""
+    start, end = time_range(start, end, timerange)
     frame = _reader().bars(
         symbol, timeframe, exchange=exchange, start=start, end=end, limit=limit or None, newest=not oldest
     )
@@ -335,6 +347,7 @@ def export(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", "-f", help="parquet or csv (default: from the file's extension, else parquet)."),
@@ -342,6 +355,7 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Write one series to a Parquet or CSV file (atomically)."""
+    start, end = time_range(start, end, timerange)
     from alphintra.errors import ValidationError
     from alphintra.storage.market.layout import atomic_write
 

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from alphintra.cli.common import TimerangeOpt, time_range
+
 _NS = 1_000_000_000
 
 
@@ -24,6 +26,7 @@ def plot(
     ] = None,
     start: Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="End of the range (exclusive).")] = None,
+    timerange: TimerangeOpt = None,
     exchange: Annotated[str | None, typer.Option(help="Exchange of the stored data.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write an interactive HTML page here instead.")] = None,
     width: Annotated[int | None, typer.Option(help="Terminal chart width (default: the terminal's).")] = None,
@@ -38,6 +41,7 @@ def plot(
     from alphintra.strategies.report.interactive import indicator_lines, parse_indicators, plot_page
 
     parse_timeframe(timeframe, field="--timeframe")
+    start, end = time_range(start, end, timerange)
     requests = parse_indicators(indicators) if indicators else []
     market = MarketData(get_settings().paths.market)
     frame = market.bars(symbol, timeframe, exchange=exchange, start=start, end=end)

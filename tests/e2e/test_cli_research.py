@@ -58,3 +58,22 @@ def test_bias_flags_a_user_strategy_that_reads_the_next_close(run_cli, isolated_
     assert found["first_bar"] == data["lookahead_cuts"][0] == "2008-11-21T00:00:00+00:00"
     bad = run_cli("backtest", "bias", "peek", "-s", "GOOG", "--trims", "0")
     assert bad.code == 2 and "--trims: must be at least 1 (got 0)" in bad.err
+
+
+def test_timerange_selects_the_same_bars_as_start_and_end(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    common = ("backtest", "run", "sma_cross", "-s", "GOOG", "--json", "--seed", "1")
+    by_dates = json.loads(run_cli(*common, "--start", "2010-01-01", "--end", "2011-01-01").out)
+    by_range = json.loads(run_cli(*common, "--timerange", "20100101-20110101").out)
+    assert by_range["metrics"] == by_dates["metrics"] and by_range["metrics"]["bars"] == 252
+    open_end = run_cli("data", "show", "GOOG", "--timerange", "20130225-", "--json", "--limit", "0")
+    days = [row["time"][:10] for row in json.loads(open_end.out)]
+    assert days == ["2013-02-25", "2013-02-26", "2013-02-27", "2013-02-28", "2013-03-01"]  # to the last stored bar
+    both = run_cli(
+        "data", "export", str(isolated_home / "x.csv"), "-s", "GOOG", "--end", "2012-01-01", "--timerange", "-20120101"
+    )
+    assert both.code == 2
+    assert "--timerange: cannot be combined with --end: give one or the other" in both.err
+    for argv in (("plot", "GOOG"), ("backtest", "bias", "sma_cross", "-s", "GOOG")):
+        bad = run_cli(*argv, "--timerange", "2012")
+        assert bad.code == 2 and "--timerange: must be YYYYMMDD-YYYYMMDD" in bad.err
