@@ -6,7 +6,7 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -31,6 +31,7 @@ _alphintra() {
         "backtest list|--limit") return 0 ;;
         "backtest list|--strategy") return 0 ;;
         "backtest run|--symbol"|"backtest run|-s") return 0 ;;
+        "backtest run|--strategy-list") return 0 ;;
         "backtest run|--timeframe"|"backtest run|-t") return 0 ;;
         "backtest run|--start") return 0 ;;
         "backtest run|--end") return 0 ;;
@@ -260,10 +261,11 @@ _alphintra() {
         "auth") words='token --help -h' ;;
         "auth token") words='create --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
-        "backtest") words='bias list run show --help -h' ;;
+        "backtest") words='bias compare list run show --help -h' ;;
         "backtest bias") words='--symbol -s --timeframe -t --start --end --timerange --exchange --param -p --cuts --trims --json --help -h' ;;
+        "backtest compare") words='--json --help -h' ;;
         "backtest list") words='--limit --strategy --json --help -h' ;;
-        "backtest run") words='--symbol -s --timeframe -t --start --end --timerange --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h' ;;
+        "backtest run") words='--symbol -s --strategy-list --timeframe -t --start --end --timerange --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h' ;;
         "backtest show") words='--trades --json --help -h' ;;
         "bench") words='backtest matching risk --help -h' ;;
         "bench backtest") words='--bars --baseline --no-baseline --json --help -h' ;;

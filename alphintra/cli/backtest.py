@@ -57,8 +57,15 @@ def _coerce_params(strategy: str, raw: dict[str, str]) -> dict[str, Any]:
 
 @app.command("run")
 def run(
-    strategy: Annotated[str, typer.Argument(help="Strategy name (see `alphintra strategy list`).")],
+    # The symbol first only because Python wants the parameters without a default first; STRATEGY stays the argument.
     symbol: SymbolOpt,
+    strategy: Annotated[
+        str | None, typer.Argument(help="Strategy name (see `alphintra strategy list`); or use --strategy-list.")
+    ] = None,
+    strategy_list: Annotated[
+        str | None,
+        typer.Option("--strategy-list", help="Comma-separated strategies to run on the same data and compare."),
+    ] = None,
     timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe, e.g. 1d, 1h, 1m.")] = "1d",
     start: Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="End of the range (exclusive).")] = None,
@@ -95,6 +102,21 @@ def run(
         raise ValidationError("--fill", "must be bar or book", fill)
     settings = get_settings()
     start, end = time_range(start, end, timerange)
+    if strategy_list is not None or strategy is None:
+        from alphintra.cli.backtest_research import run_strategy_list
+
+        if strategy is not None:
+            raise ValidationError(
+                "--strategy-list", "cannot be combined with a STRATEGY argument: give one or the other"
+            )
+        if strategy_list is None:
+            raise ValidationError("STRATEGY", "give a strategy name or --strategy-list")
+        for name, given in (("--param", param), ("--html", html), ("--paper", paper)):
+            if given is not None:
+                raise ValidationError(name, "cannot be combined with --strategy-list (each strategy runs its defaults)")
+        options = {"cash": cash, "fee": fee, "slippage": slippage, "fill": fill, "spot": spot, "seed": seed}
+        run_strategy_list(strategy_list, symbol, timeframe, start, end, exchange, options, as_json=as_json)
+        return
     config = _config(
         strategy,
         symbol,

@@ -77,3 +77,85 @@ def test_timerange_selects_the_same_bars_as_start_and_end(run_cli, isolated_home
     for argv in (("plot", "GOOG"), ("backtest", "bias", "sma_cross", "-s", "GOOG")):
         bad = run_cli(*argv, "--timerange", "2012")
         assert bad.code == 2 and "--timerange: must be YYYYMMDD-YYYYMMDD" in bad.err
+
+
+def test_strategy_list_prints_one_comparison_row_per_strategy(run_cli, isolated_home: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from alphintra.cli.common import console
+
+    monkeypatch.setattr(console, "width", 120)
+    assert run_cli("data", "sample").code == 0
+    common = ("backtest", "run", "-s", "GOOG", "--cash", "10000", "--fee", "0.2%")
+    result = run_cli(*common, "--strategy-list", "sma_cross,donchian,mean_reversion")
+    assert result.code == 0, result.err
+    rows = [line for line in result.out.splitlines() if line.startswith("│")]
+    assert rows == [
+        "│ sma_cross      │ 458.43 % │ 22.37 % │   0.83 │ -33.93 % │     93 │  52.69 % │      55,843.08 │ 10,540.32 │",
+        "│ donchian       │ 185.51 % │ 13.10 % │   0.69 │ -33.61 % │     39 │  48.72 % │      28,550.58 │  3,408.16 │",
+        "│ mean_reversion │  55.87 % │  5.35 % │   0.37 │ -37.90 % │     39 │  66.67 % │      15,586.69 │  2,054.70 │",
+    ]
+    assert (
+        "│ strategy       │   return │  annual │ sharpe │   max dd │ trades │ win rate │ end equity USD │  fees USD │"
+        in (result.out.replace("┃", "│"))
+    )
+    # Each run is stored like a single one: `backtest compare` puts them side by side again, by run id.
+    listed = json.loads(run_cli("backtest", "list", "--json").out)
+    ids = {row["strategy"]: row["id"] for row in listed}
+    assert set(ids) == {"sma_cross", "donchian", "mean_reversion"}
+    compared = run_cli("backtest", "compare", ids["sma_cross"], ids["mean_reversion"], "--json")
+    assert compared.code == 0, compared.err
+    data = json.loads(compared.out)
+    assert [(r["run_id"], r["strategy"]) for r in data] == [
+        (ids["sma_cross"], "sma_cross"),
+        (ids["mean_reversion"], "mean_reversion"),
+    ]
+    first = data[0]
+    assert (first["end_equity"], first["net_profit"], first["fees"], first["num_trades"]) == (
+        "55843.07578",
+        "45843.07578",
+        "10540.32422",
+        93,
+    )
+    assert (first["start"], first["end"], first["currency"]) == (
+        "2004-08-19T00:00:00+00:00",
+        "2013-03-02T00:00:00+00:00",
+        "USD",
+    )
+    monkeypatch.setattr(console, "width", 200)
+    table = run_cli("backtest", "compare", ids["donchian"], ids["sma_cross"])
+    cells = [[c.strip() for c in line.split("│")[1:4]] for line in table.out.splitlines() if line.startswith("│ ")]
+    assert cells == [
+        ["donchian", ids["donchian"], "185.51 %"],
+        ["sma_cross", ids["sma_cross"], "458.43 %"],
+    ]
+
+
+def test_comparison_input_errors_exit_2_naming_the_option(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    cases = [
+        (
+            ("backtest", "run", "sma_cross", "-s", "GOOG", "--strategy-list", "donchian"),
+            "--strategy-list: cannot be combined with a STRATEGY argument",
+        ),
+        (("backtest", "run", "-s", "GOOG"), "STRATEGY: give a strategy name or --strategy-list"),
+        (
+            ("backtest", "run", "-s", "GOOG", "--strategy-list", "sma_cross,,dca"),
+            "--strategy-list: must be comma-separated strategy names",
+        ),
+        (
+            ("backtest", "run", "-s", "GOOG", "--strategy-list", "dca,dca"),
+            "--strategy-list: each strategy may be listed once (got 'dca')",
+        ),
+        (
+            ("backtest", "run", "-s", "GOOG", "--strategy-list", "dca,sma_cross", "-p", "fast=3"),
+            "--param: cannot be combined with --strategy-list",
+        ),
+        (("backtest", "compare", "only-one"), "RUN_IDS: give at least two runs to compare"),
+    ]
+    for argv, message in cases:
+        result = run_cli(*argv)
+        assert result.code == 2, (argv, result.err)
+        assert message in " ".join(result.err.split()), (argv, result.err)
+    # A strategy that cannot trade the symbols is refused before any run is made or recorded.
+    refused = run_cli("backtest", "run", "-s", "GOOG", "--strategy-list", "sma_cross,pairs")
+    assert refused.code == 2 and json.loads(run_cli("backtest", "list", "--json").out) == []
+    assert run_cli("backtest", "compare", "nope-1", "nope-2").code == 1
