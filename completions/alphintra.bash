@@ -6,7 +6,7 @@ _alphintra() {
     for ((i=1; i<COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -205,6 +205,7 @@ _alphintra() {
         "schedule add|--param"|"schedule add|-p") return 0 ;;
         "schedule add|--name") return 0 ;;
         "schedule add|--tz") return 0 ;;
+        "strategy new|--template") return 0 ;;
         "strategy run-once|--symbol"|"strategy run-once|-s") return 0 ;;
         "strategy run-once|--param"|"strategy run-once|-p") return 0 ;;
         "strategy run-once|--name") return 0 ;;
@@ -333,9 +334,10 @@ _alphintra() {
         "schedule remove") words='--json --help -h' ;;
         "schedule resume") words='--json --help -h' ;;
         "schedule run-now") words='--json --help -h' ;;
-        "strategy") words='info list run-once signals start status stop --help -h' ;;
+        "strategy") words='info list new run-once signals start status stop --help -h' ;;
         "strategy info") words='--json --help -h' ;;
         "strategy list") words='--json --help -h' ;;
+        "strategy new") words='--template --json --help -h' ;;
         "strategy run-once") words='--symbol -s --param -p --name --wait --json --help -h' ;;
         "strategy signals") words='--limit -n --follow -f --json --help -h' ;;
         "strategy start") words='--strategy --symbol -s --param -p --description --json --help -h' ;;

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -94,9 +95,13 @@ def _load_file(path: Path) -> dict[str, type[Strategy]]:
     module = importlib.util.module_from_spec(spec)
     found: dict[str, type[Strategy]] = {}
     _capture = found
+    # In sys.modules while it runs, as an import would be: pydantic resolves the annotations of a parameters
+    # model (postponed by `from __future__ import annotations`) through the module's entry there.
+    sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
+        sys.modules.pop(spec.name, None)
         _log.warning("user strategy %s failed to load: %s", path, exc)
         return {}
     finally:

@@ -159,3 +159,53 @@ def test_comparison_input_errors_exit_2_naming_the_option(run_cli, isolated_home
     refused = run_cli("backtest", "run", "-s", "GOOG", "--strategy-list", "sma_cross,pairs")
     assert refused.code == 2 and json.loads(run_cli("backtest", "list", "--json").out) == []
     assert run_cli("backtest", "compare", "nope-1", "nope-2").code == 1
+
+
+def test_strategy_new_writes_a_file_that_backtests_unchanged(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    trades = {}
+    for template in ("trend", "mean_reversion", "ml"):
+        name = f"my_{template}"
+        made = run_cli("strategy", "new", name, "--template", template, "--json")
+        assert made.code == 0, made.err
+        path = isolated_home / "strategies" / f"{name}.py"
+        assert json.loads(made.out) == {"name": name, "template": template, "path": str(path)}
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith(f'"""{name}: ') and f'name = "{name}"' in text and "__NAME__" not in text
+        ran = run_cli("backtest", "run", name, "-s", "GOOG", "--json")
+        assert ran.code == 0, ran.err
+        trades[template] = json.loads(ran.out)["metrics"]["num_trades"]
+    assert trades == {"trend": 25, "mean_reversion": 39, "ml": 377}
+    # Its parameters are the documented ones, and it passes the bias check as written.
+    info = json.loads(run_cli("strategy", "info", "my_trend", "--json").out)
+    assert [p["name"] for p in info["params"]] == ["fast", "slow", "allow_short", "fraction"]
+    assert run_cli("backtest", "bias", "my_ml", "-s", "GOOG", "--cuts", "2", "--trims", "1").code == 0
+    plain = run_cli("strategy", "new", "another")
+    assert (
+        plain.out
+        == f"wrote {isolated_home / 'strategies' / 'another.py'}\ntry: alphintra backtest run another -s GOOG\n"
+    )
+
+
+def test_strategy_new_refuses_bad_names_and_never_overwrites(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("strategy", "new", "mine").code == 0
+    before = (isolated_home / "strategies" / "mine.py").read_text()
+    cases = [
+        (("strategy", "new", "Mine"), "NAME: must start with a lowercase letter and use only a-z, 0-9 and _"),
+        (("strategy", "new", "x-y"), "NAME: must start with a lowercase letter"),
+        (
+            ("strategy", "new", "sma_cross"),
+            "NAME: a strategy of that name exists already: choose another (got 'sma_cross')",
+        ),
+        (("strategy", "new", "mine"), "NAME: a strategy of that name exists already"),
+        (
+            ("strategy", "new", "other", "--template", "nope"),
+            "--template: must be one of trend, mean_reversion, ml (got 'nope')",
+        ),
+    ]
+    for argv, message in cases:
+        result = run_cli(*argv)
+        assert result.code == 2, (argv, result.err)
+        assert message in " ".join(result.err.split()), (argv, result.err)
+    assert (isolated_home / "strategies" / "mine.py").read_text() == before
+    assert sorted(p.name for p in (isolated_home / "strategies").iterdir()) == ["mine.py"]
