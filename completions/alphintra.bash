@@ -102,6 +102,7 @@ _alphintra() {
         "data validate|--exchange"|"data validate|-e") return 0 ;;
         "data validate|--timeframe"|"data validate|-t") return 0 ;;
         "data validate|--tz") return 0 ;;
+        "data validate|--calendar") return 0 ;;
         "data validate|--z") return 0 ;;
         "data validate|--output"|"data validate|-o") return 0 ;;
         "data validate|--max") return 0 ;;
@@ -289,7 +290,7 @@ _alphintra() {
         "data resample") words='--symbol -s --exchange -e --from --to --json --help -h' ;;
         "data sample") words='--json --help -h' ;;
         "data show") words='--timeframe -t --exchange -e --start --end --timerange --limit -l --oldest --json --help -h' ;;
-        "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --z --drop-duplicates --fill-gaps --output -o --max --strict --json --help -h' ;;
+        "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --calendar --z --drop-duplicates --fill-gaps --output -o --max --strict --json --help -h' ;;
         "engine") words='logs rebuild-state repair start status stop --help -h' ;;
         "engine logs") words='-n --lines -f --follow --raw --help -h' ;;
         "engine rebuild-state") words='--json --help -h' ;;

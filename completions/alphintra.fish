@@ -230,6 +230,7 @@ complete -c alphintra -n '__alphintra_at \'data validate\'' -l exchange -s e -x 
 complete -c alphintra -n '__alphintra_at \'data validate\'' -l timeframe -s t -x -d '1m 5m 15m 30m 1h 4h 1d 1w 1M'
 complete -c alphintra -n '__alphintra_at \'data validate\'' -l tz -x -d 'Zone of file timestamps that carry none (IANA name)'
 complete -c alphintra -n '__alphintra_at \'data validate\'' -l weekdays -d 'Bars on Saturday/Sunday are not gaps'
+complete -c alphintra -n '__alphintra_at \'data validate\'' -l calendar -x -d 'Exchange calendar (XNYS, XLON ...): only bars in its sessions can be missing (default: the symbol\'s configured calendar)'
 complete -c alphintra -n '__alphintra_at \'data validate\'' -l z -x -d 'Robust z-score above which a return is an outlier'
 complete -c alphintra -n '__alphintra_at \'data validate\'' -l drop-duplicates -d 'Fix: keep the last row of each time'
 complete -c alphintra -n '__alphintra_at \'data validate\'' -l fill-gaps -d 'Fix: insert flat zero-volume bars where bars are missing'

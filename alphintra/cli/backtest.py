@@ -214,6 +214,8 @@ def _config(
         seed=bt.seed if seed is None else seed,
         instruments=_configured_instruments(symbol),
         skip_quiet_bars=skip_quiet_bars,
+        # Symbols on an exchange calendar trade in sessions: returns annualise over trading days.
+        calendar="equity" if any(i.calendar for i in get_settings().instruments if i.symbol in symbol) else None,
     )
 
 

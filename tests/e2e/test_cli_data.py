@@ -158,3 +158,15 @@ def test_tz_is_checked_before_the_file_is_read(home: Path) -> None:
                 app, [command, "/work/shared/data/GOOG.csv", "-s", "GOOG", "--tz", "Mars/Base"], catch_exceptions=False
             )
     assert run_json("validate", "/work/shared/data/GOOG.csv", "--tz", "America/New_York")["rows"] == 2148  # type: ignore[index]
+
+
+def test_validate_with_an_exchange_calendar_reports_no_holiday_gaps(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    weekdays = json.loads(run_cli("data", "validate", "--symbol", "GOOG", "--weekdays", "--json").out)
+    assert weekdays["counts"]["gap"] == 77  # the exchange's holidays, on weekdays
+    xnys = json.loads(run_cli("data", "validate", "--symbol", "GOOG", "--calendar", "XNYS", "--json").out)
+    assert xnys["counts"]["gap"] == 0 and xnys["counts"]["outlier"] == 5
+    both = run_cli("data", "validate", "--symbol", "GOOG", "--calendar", "XNYS", "--weekdays")
+    assert both.code == 2 and "--calendar: cannot be combined with --weekdays" in both.err
+    bad = run_cli("data", "validate", "--symbol", "GOOG", "--calendar", "NOPE")
+    assert bad.code == 2 and "--calendar: must be an exchange calendar such as XNYS" in " ".join(bad.err.split())
