@@ -22,6 +22,12 @@ from alphintra.cli.common import (
 app = typer.Typer(help="Backtest strategies on stored market data.", no_args_is_help=True)
 
 SymbolOpt = Annotated[list[str], typer.Option("--symbol", "-s", help="Symbol(s) to trade (repeat for pairs).")]
+# The options every command that runs a strategy over stored bars shares (run, bias; plot reads bars the same way).
+TimeframeOpt = Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe, e.g. 1d, 1h, 1m.")]
+StartOpt = Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")]
+EndOpt = Annotated[str | None, typer.Option(help="End of the range (exclusive).")]
+ExchangeOpt = Annotated[str | None, typer.Option(help="Exchange of the stored data.")]
+ParamOpt = Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v.")]
 
 
 def _decimal(name: str, text: str, *, percent: bool = False) -> Decimal:
@@ -66,17 +72,17 @@ def run(
         str | None,
         typer.Option("--strategy-list", help="Comma-separated strategies to run on the same data and compare."),
     ] = None,
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe, e.g. 1d, 1h, 1m.")] = "1d",
-    start: Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")] = None,
-    end: Annotated[str | None, typer.Option(help="End of the range (exclusive).")] = None,
+    timeframe: TimeframeOpt = "1d",
+    start: StartOpt = None,
+    end: EndOpt = None,
     timerange: TimerangeOpt = None,
-    exchange: Annotated[str | None, typer.Option(help="Exchange of the stored data.")] = None,
+    exchange: ExchangeOpt = None,
     cash: Annotated[str | None, typer.Option(help="Starting cash in the quote currency.")] = None,
     fee: Annotated[str | None, typer.Option(help="Fee per side: 0.002 or 0.2%.")] = None,
     slippage: Annotated[str | None, typer.Option(help="Slippage in basis points on market fills.")] = None,
     fill: Annotated[str, typer.Option("--fill", help="Fill model: bar (next open) or book (matching engine).")] = "bar",
     spot: Annotated[bool, typer.Option("--spot", help="Spot account (no shorting) instead of margin.")] = False,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v.")] = None,
+    param: ParamOpt = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (results are deterministic).")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML report here.")] = None,
     paper: Annotated[

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from alphintra.cli.backtest import SymbolOpt, _config, app
+from alphintra.cli.backtest import (
+    EndOpt,
+    ExchangeOpt,
+    ParamOpt,
+    StartOpt,
+    SymbolOpt,
+    TimeframeOpt,
+    _config,
+    app,
+)
 from alphintra.cli.common import JsonOption, TimerangeOpt, info, print_json, print_table, time_range
 
 
@@ -17,12 +26,12 @@ from alphintra.cli.common import JsonOption, TimerangeOpt, info, print_json, pri
 def bias(
     strategy: Annotated[str, typer.Argument(help="Strategy name (see `alphintra strategy list`).")],
     symbol: SymbolOpt,
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe, e.g. 1d, 1h, 1m.")] = "1d",
-    start: Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")] = None,
-    end: Annotated[str | None, typer.Option(help="End of the range (exclusive).")] = None,
+    timeframe: TimeframeOpt = "1d",
+    start: StartOpt = None,
+    end: EndOpt = None,
     timerange: TimerangeOpt = None,
-    exchange: Annotated[str | None, typer.Option(help="Exchange of the stored data.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v.")] = None,
+    exchange: ExchangeOpt = None,
+    param: ParamOpt = None,
     cuts: Annotated[int, typer.Option("--cuts", help="Look-ahead: bars after which the future is cut off.")] = 6,
     trims: Annotated[int, typer.Option("--trims", help="Warm-up: shorter histories to compare with.")] = 2,
     as_json: JsonOption = False,

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from alphintra.cli.backtest import EndOpt, ExchangeOpt, StartOpt, TimeframeOpt
 from alphintra.cli.common import TimerangeOpt, time_range
 
 _NS = 1_000_000_000
@@ -19,15 +20,15 @@ _NS = 1_000_000_000
 
 def plot(
     symbol: Annotated[str, typer.Argument(help="Symbol of the stored bars, e.g. GOOG or BTC/USDT.")],
-    timeframe: Annotated[str, typer.Option("--timeframe", "-t", help="Bar timeframe, e.g. 1d, 1h, 1m.")] = "1d",
+    timeframe: TimeframeOpt = "1d",
     indicators: Annotated[
         str | None,
         typer.Option("--indicators", "-i", help="Comma-separated name:param...: sma:20,rsi:14,macd:12:26:9."),
     ] = None,
-    start: Annotated[str | None, typer.Option(help="First bar (ISO date/time, UTC).")] = None,
-    end: Annotated[str | None, typer.Option(help="End of the range (exclusive).")] = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
     timerange: TimerangeOpt = None,
-    exchange: Annotated[str | None, typer.Option(help="Exchange of the stored data.")] = None,
+    exchange: ExchangeOpt = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write an interactive HTML page here instead.")] = None,
     width: Annotated[int | None, typer.Option(help="Terminal chart width (default: the terminal's).")] = None,
     height: Annotated[int, typer.Option(help="Height of the price chart in rows.")] = 20,
