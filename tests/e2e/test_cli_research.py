@@ -209,3 +209,17 @@ def test_strategy_new_refuses_bad_names_and_never_overwrites(run_cli, isolated_h
         assert message in " ".join(result.err.split()), (argv, result.err)
     assert (isolated_home / "strategies" / "mine.py").read_text() == before
     assert sorted(p.name for p in (isolated_home / "strategies").iterdir()) == ["mine.py"]
+
+
+def test_a_symbol_on_an_exchange_calendar_annualises_over_trading_days(  # type: ignore[no-untyped-def]
+    run_cli, isolated_home: Path, tmp_path: Path
+) -> None:
+    assert run_cli("data", "generate", "-s", "BRK/B", "-p", "300", "-t", "1d", "--seed", "1").code == 0
+    args = ("backtest", "run", "sma_cross", "-s", "BRK/B", "--exchange", "SYNTH", "--json")
+    plain = json.loads(run_cli(*args).out)
+    assert plain["metrics"]["periods_per_year"] == 365.0  # a "/" in the name reads as a 24x7 market
+    config = tmp_path / "xdg-config" / "alphintra" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[[instruments]]\nsymbol = "BRK/B"\ntick_size = "0.01"\nlot_size = "1"\ncalendar = "XNYS"\n')
+    on_calendar = json.loads(run_cli(*args).out)
+    assert on_calendar["metrics"]["periods_per_year"] == 252.0
