@@ -19,6 +19,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from alphintra.errors import ValidationError
+from alphintra.strategies.report._series import thin
 
 if TYPE_CHECKING:
     import polars as pl
@@ -273,9 +274,11 @@ def result_panes(result: BacktestResult) -> list[dict[str, Any]]:
     from alphintra.formatting import currency_places
 
     places = currency_places(result.currency)
-    times = [ts // _NS for ts, _ in result.equity]
-    equity = _line(times, [float(v) for _, v in result.equity])
-    drawdown = _line(times, [round(dd * 100.0, 4) for _, dd in result.drawdown])
+    # A long minute run has millions of points: thinned as the candles are, keeping each bucket's extremes.
+    equity_points = thin([(ts // _NS, float(v)) for ts, v in result.equity], MAX_CANDLES)
+    drawdown_points = thin([(ts // _NS, round(dd * 100.0, 4)) for ts, dd in result.drawdown], MAX_CANDLES)
+    equity = _line([t for t, _ in equity_points], [v for _, v in equity_points])
+    drawdown = _line([t for t, _ in drawdown_points], [v for _, v in drawdown_points])
     return [
         {
             "title": f"Equity {result.currency}".rstrip(),
@@ -295,8 +298,9 @@ def close_panes(result: BacktestResult, symbol: str) -> list[dict[str, Any]]:
     series = next((p for p in result.prices if p.symbol == symbol), None)
     if series is None or not series.points:
         return []
-    times = [ts // _NS for ts, _ in series.points]
-    closes = [float(px) for _, px in series.points]
+    points = thin([(ts // _NS, float(px)) for ts, px in series.points], MAX_CANDLES)
+    times = [t for t, _ in points]
+    closes = [v for _, v in points]
     line = _series("line", f"{symbol} close", _line(times, closes), _decimals(closes), color="#4b5563")
     line["markers"] = _trade_markers([t for t in result.trades if t.symbol == symbol], times)
     return [{"title": f"{symbol} close", "height": 300, "series": [line]}]
