@@ -24,6 +24,7 @@ from alphintra.cli import (
     engine,
     export,
     market,
+    ml,
     optimize,
     order,
     plot,
@@ -97,6 +98,7 @@ app.add_typer(market.app, name="market")
 app.add_typer(watch.app, name="watch")
 app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
+app.add_typer(ml.app, name="ml")
 app.command("optimize")(optimize.optimize)
 app.command("tui")(tui.tui)
 app.command("plot")(plot.plot)
@@ -134,6 +136,12 @@ class _Interrupt:
 
 def main(argv: list[str] | None = None) -> None:
     import signal
+
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["__complete"]:  # an install whose entry point predates alphintra.cli.launch
+        from alphintra.cli.complete import run
+
+        sys.exit(run(args[1:]))
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _Interrupt.handler)

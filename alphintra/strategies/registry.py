@@ -12,26 +12,17 @@ import importlib
 import importlib.util
 import logging
 import sys
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from alphintra.errors import UnknownNameError, ValidationError
 from alphintra.strategies.base import Strategy
+from alphintra.strategies.builtins import ELSEWHERE as _BUILTIN_ELSEWHERE
+from alphintra.strategies.builtins import NAMES as _BUILTIN_MODULES
 
 _log = logging.getLogger("alphintra.strategies")
-_BUILTIN_MODULES = (
-    "sma_cross",
-    "donchian",
-    "mean_reversion",
-    "pairs",
-    "grid",
-    "dca",
-    "market_making",
-    "arbitrage",
-    "portfolio",
-    "ml_lightgbm",
-)
 _REGISTRY: dict[str, type[Strategy]] = {}
 _loaded = False
 # By user folder: the files read (path -> modification time) and the strategies they defined.
@@ -59,6 +50,8 @@ def _load_all() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != f"alphintra.strategies.builtins.{module}":
                 raise
+    for dotted in _BUILTIN_ELSEWHERE.values():
+        importlib.import_module(dotted)
     for ep in entry_points(group="alphintra.strategies"):
         try:
             obj = ep.load()
@@ -125,6 +118,20 @@ def get(name: str) -> type[Strategy]:
     return cls
 
 
+def params_problem(cls: type[Strategy], params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first rule ``params`` break in ``cls.Params`` (a field's bounds or a declared cross-field validator,
+    such as sma_cross's fast below slow) as ``(field, rule)``; the field is "" for a rule on several fields.
+    None when the parameters are valid."""
+    from pydantic import ValidationError as PydanticError
+
+    try:
+        cls.Params.model_validate(dict(params))
+    except PydanticError as exc:
+        err = exc.errors()[0]
+        return ".".join(str(p) for p in err["loc"]), str(err["msg"]).removeprefix("Value error, ")
+    return None
+
+
 def describe(cls: type[Strategy]) -> dict[str, Any]:
     schema = cls.Params.model_json_schema()
     params = []
@@ -151,4 +158,4 @@ def describe(cls: type[Strategy]) -> dict[str, Any]:
     }
 
 
-__all__ = ["available", "describe", "get", "register", "user_folder"]
+__all__ = ["available", "describe", "get", "params_problem", "register", "user_folder"]
