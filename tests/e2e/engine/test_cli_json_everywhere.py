@@ -102,7 +102,13 @@ ARGS: dict[str, list[list[str]]] = {
     "venue test": [["fakebin"]],
     "venue remove": [["fakebin", "--yes"]],
     "venue fake": [["--port", "0", "--seed", "2"]],  # serves until SIGTERM: its first line is read (venue_fake)
-    "backtest run": [["sma_cross", "-s", "GOOG", "--start", "2012-01-01"]],
+    "backtest run": [
+        ["sma_cross", "-s", "GOOG", "--start", "2012-01-01"],
+        ["-s", "GOOG", "--start", "2012-01-01", "--strategy-list", "sma_cross,donchian"],
+    ],
+    "backtest bias": [["sma_cross", "-s", "GOOG", "--timerange", "20120101-", "--cuts", "2", "--trims", "1"]],
+    "backtest compare": [["{run}", "{run2}"]],
+    "strategy new": [["made_for_json", "--template", "ml"]],
     "backtest list": [[]],
     "backtest show": [["{run}"]],
     "strategy list": [[]],
@@ -329,7 +335,9 @@ def test_every_json_output_is_valid_with_iso_times_and_plain_decimals(
                 daemon.tick("BTC/USD", "60000")
             if command == "data generate":
                 values["generated"] = data[0]["dataset"].split()[1].split(":")[-1]  # type: ignore[index]
-            if command == "backtest run":
+            if command == "backtest run" and isinstance(data, list):  # --strategy-list: one row per strategy
+                values["run2"] = data[1]["run_id"]
+            elif command == "backtest run":
                 values["run"] = data["run_id"]  # type: ignore[index]
     unique = list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", f) for f in failures))
     assert not unique, "\n".join(unique)
