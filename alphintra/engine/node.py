@@ -751,6 +751,16 @@ class TradingNode(NodeMarket):
         :mod:`alphintra.engine._node_reconcile`)."""
         return _node_reconcile.reconcile(self, self.venues[venue] if venue else self.venue, dry_run=dry_run)
 
+    def resume_venue(self, venue: str, reason: str = "") -> str | None:
+        """Clear the halt a reconciliation put on ``venue`` (an operator has settled the differences); journaled, so
+        a restart neither brings the halt back nor loses it. Returns why it was halted, None if it was not."""
+        if venue not in self.venues:
+            raise NotFoundError(f"no venue {venue!r} in the engine (venues: {', '.join(self.venues)})")
+        why = self.venue_halts.pop(venue, None)
+        if why is not None:
+            self._record({"type": "VenueResumed", "venue": venue, "reason": reason})
+        return why
+
     def forget_finished(self, *, keep: int, max_age_ns: int) -> int:
         """Retention: finished orders beyond the newest ``keep`` or older than ``max_age_ns`` leave memory."""
         return _node_snapshot.forget_finished(self, keep=keep, max_age_ns=max_age_ns, now_ns=self.clock.now_ns())

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from alphintra.config.logs import get_logger
 from alphintra.daemon.lifecycle import HostState
 from alphintra.daemon.trading import _host_durability as durable
+from alphintra.daemon.trading import venue_setup
 from alphintra.daemon.trading.archive import Archive
 from alphintra.daemon.trading.durability import (
     BatchJournal,
@@ -39,6 +40,7 @@ from alphintra.daemon.trading.durability import (
     StorageGuard,
     as_storage_error,
 )
+from alphintra.daemon.trading.venue_setup import HostVenues
 from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.engine._node_snapshot import capture as capture_node
 from alphintra.engine.clock import LiveClock
@@ -46,10 +48,7 @@ from alphintra.engine.core.events import OrderEvent, OrderFilled
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
-from alphintra.engine.venue.fill_model import FillModel
-from alphintra.engine.venue.liquidity import LiquidityModel
-from alphintra.engine.venue.sim_driver import SimDriver
-from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.engine.venue.sim_driver import SimDrivers
 from alphintra.errors import NotFoundError, OperationFailed, StorageUnavailable
 from alphintra.formatting import iso_ns
 
@@ -107,7 +106,8 @@ class TradingHost:
         self.risk_watch: Any = None
         self.state = HostState.CREATED
         self.node: TradingNode | None = None
-        self.driver: SimDriver | None = None  # shows the paper venue the market (the node sees only the port)
+        self.driver: SimDrivers | None = None  # shows the paper venues the market (the node sees only the port)
+        self.venues: HostVenues | None = None
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
@@ -222,7 +222,8 @@ class TradingHost:
             "symbols": [] if node is None else node.instruments.symbols(),
             "journal_seq": None if self.journal is None else self.journal.last_seq,
             "snapshot_seq": None if self.snapshots is None else self.snapshots.last_seq,
-            "account": self.settings.engine.account,
+            "account": self.account,
+            "accounts": list(self.settings.accounts),
             "storage": self.guard.status(),
             # Why /ready says no while the engine runs (read-only after a failed journal write).
             "reason": None if not self.guard.read_only else f"read-only: {self.guard.reason}",
@@ -263,7 +264,14 @@ class TradingHost:
 
     @property
     def account(self) -> str:
-        return self.settings.engine.account
+        """The default account (the first configured)."""
+        return self.settings.default_account
+
+    def account_for(self, symbol: str, account: str | None = None) -> str:
+        """The account an order of ``symbol`` trades in (see :func:`venue_setup.account_for`)."""
+        if self.venues is None:
+            return account or self.account
+        return venue_setup.account_for(self.settings, self.venues, symbol, account)
 
     # -- build and recover ----------------------------------------------------------------------------------
 
@@ -277,9 +285,8 @@ class TradingHost:
         paths.root.mkdir(parents=True, exist_ok=True)
         instruments, prices = self._instruments()
         clock = LiveClock()
-        venue = SimulatedVenue(instruments, FillModel(mode="book"), now=clock.now_ns)
+        venues = self.venues = venue_setup.build_venues(settings, instruments, clock)
         paper = settings.paper
-        liquidity = LiquidityModel(paper.liquidity_levels, paper.liquidity_spread_bps, paper.liquidity_level_notional)
         # The host writes and fsyncs once per batch of commands itself (engine.journal_fsync, group_commit_ms), before
         # answering any caller of the batch; the journal's own time and count bounds are set out of its way.
         self.journal = BatchJournal(
@@ -294,12 +301,14 @@ class TradingHost:
         self.snapshots = Snapshots(self.journal, settings.engine.snapshot_every)
         node = TradingNode(
             instruments=instruments,
-            venue=venue,
+            venue=venues.default,
+            venues=venues.others,
+            routes=venues.routes,
             clock=clock,
             default_account=self.account,
             risk=self._risk(),
         )
-        self.driver = SimDriver(node, venue, liquidity)
+        self.driver = venue_setup.drive(settings, node, venues)
         self.snapshots.register(
             "node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state)
         )
@@ -311,13 +320,7 @@ class TradingHost:
         count = node.replay(keeper.fold(durable.retaining(self, node, (rec.record for rec in records))))
         node.journal = self.journal
         self.risk_keeper.start(node)  # limits, halts, alerts, schedules, strategies: from the journal
-        if self.account not in node.ledger.accounts():
-            node.open_account(
-                self.account,
-                cash={settings.base_currency: settings.engine.starting_cash},
-                mode=paper.account_mode.upper(),
-                currency=settings.base_currency,
-            )
+        if venue_setup.open_accounts(settings, node):
             self.journal.sync()
         for symbol, price in prices.items():
             node.last_prices.setdefault(symbol, price)
@@ -548,11 +551,11 @@ class TradingHost:
             "ts": iso_ns(self.node.clock.now_ns()),
         }
 
-    def _equity(self) -> Decimal:
+    def _equity(self, account: str | None = None) -> Decimal:
         assert self.node is not None
         node = self.node
         node.ledger.mark_to_market({s: p for s, p in node.last_prices.items()})
-        return node.ledger.valuation(self.account).equity
+        return node.ledger.valuation(account or self.account).equity
 
     # -- events ---------------------------------------------------------------------------------------------
 
@@ -568,7 +571,7 @@ class TradingHost:
             counter.inc()
         # Every state an order goes through is streamed, so the view is taken now; only when someone listens.
         if hub is not None and hub.subscriber_count("orders/updates"):
-            self._published.append(("orders/updates", "order", order_view(order)))
+            self._published.append(("orders/updates", "order", order_view(order, self.node)))
         if isinstance(event, OrderFilled):
             if metrics is not None:
                 metrics.fills_total.inc()
