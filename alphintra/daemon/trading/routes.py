@@ -193,6 +193,7 @@ def build_routers(host: TradingHost) -> list[APIRouter]:
     from alphintra.daemon.trading.algo_routes import algo_router
     from alphintra.daemon.trading.backtest_routes import backtest_router
     from alphintra.daemon.trading.strategies import daemon_routers
+    from alphintra.daemon.trading.venue_routes import venue_router
 
     return [
         _orders(host),
@@ -203,6 +204,7 @@ def build_routers(host: TradingHost) -> list[APIRouter]:
         _market(host),
         *daemon_routers(host),
         backtest_router(host),
+        venue_router(host),
     ]
 
 

@@ -94,7 +94,12 @@ def test_an_unknown_environment_variable_exits_2_naming_it(run_cli, monkeypatch)
     assert "ALPHINTRA_LOGLEVEL" in run_cli("config", "show").err
     monkeypatch.delenv("ALPHINTRA_LOGLEVEL")
     # Settings, their sections and the documented non-setting variables are all known.
-    for name, value in (("ALPHINTRA_BACKTEST__CASH", "5"), ("ALPHINTRA_TOKEN", "t"), ("ALPHINTRA_ENGINE_BARE", "0")):
+    for name, value in (
+        ("ALPHINTRA_BACKTEST__SEED", "5"),
+        ("ALPHINTRA_ACCOUNTS__MAIN__STARTING_CASH", "5"),
+        ("ALPHINTRA_TOKEN", "t"),
+        ("ALPHINTRA_ENGINE_BARE", "0"),
+    ):
         monkeypatch.setenv(name, value)
     assert run_cli("config", "show").code == 0
 
