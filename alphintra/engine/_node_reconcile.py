@@ -143,8 +143,9 @@ def _settle(
 
 
 def _book_fills(node: TradingNode, venue: Venue, key: str | None, report: Reconciliation, *, since: int) -> None:
+    booked = {f.trade_id for f in node.fills}
     for fill in venue.fills(since):
-        if key is not None and fill.key != key:
+        if (key is not None and fill.key != key) or fill.trade_id in booked:
             continue
         before = len(node.fills)
         node.venue_filled(fill)
@@ -243,7 +244,11 @@ def reconcile(node: TradingNode, venue: Venue, *, dry_run: bool = False) -> Reco
                 node._emit(order, OrderAccepted(order.id, now, venue_order_id=sent))
                 report.accepted.append(order.id)
     venue_fills = venue.fills(since)
+    # booked once, by trade id, also on a venue that does not replay its reports (the simulator's recent fills)
+    booked = {f.trade_id for f in node.fills}
     for fill in venue_fills:
+        if fill.trade_id in booked:
+            continue
         before = len(node.fills)
         node.venue_filled(fill)
         if len(node.fills) > before:
