@@ -291,6 +291,8 @@ def _orders(host: TradingHost) -> APIRouter:
             archived = await asyncio.to_thread(host.archive.order, order_id)
             if archived is None:
                 raise
+            if archived.get("venue") is None and host.node is not None:  # the projection knows no venues
+                archived["venue"] = host.node.venue_for(str(archived["symbol"])).name
             return _json(archived)
 
     @r.put("/{order_id}", response_model=OrderOut)

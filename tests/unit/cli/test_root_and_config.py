@@ -31,7 +31,14 @@ def test_config_init_then_show_json(run_cli, isolated_home: Path) -> None:  # ty
     assert result.code == 0
     data = json.loads(result.out)
     assert data["home"] == str(isolated_home)
-    assert data["backtest"]["cash"] == "10000"
+    assert data["accounts"]["main"] == {
+        "venue": "sim",
+        "mode": "margin",
+        "leverage": "1",
+        "starting_cash": "100000",
+        "currency": None,
+    }
+    assert data["venues"]["sim"]["kind"] == "simulated"
     assert data["engine"]["journal_fsync"] == "every"
 
 
