@@ -192,6 +192,12 @@ class Settings(BaseSettings):
         # venue add's definitions join the configured ones here, so every reader of the settings sees one set
         self.venues = merge_venues(self.venues, self.paths.venues_file, config_origin=f"config file {config_file()}")
         check_accounts(self.accounts, self.venues, [(i.symbol, i.venue) for i in self.instruments])
+        for item in self.instruments:  # a venue's default fees apply to its instruments that set none of their own
+            venue = self.venues[self.instrument_venue(item)]
+            for key in ("maker_fee", "taker_fee"):
+                default = getattr(venue, key)
+                if default is not None and key not in item.model_fields_set:
+                    setattr(item, key, default)
         return self
 
     @property

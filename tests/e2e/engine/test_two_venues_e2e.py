@@ -53,6 +53,7 @@ def two_venue_home(d: Daemon) -> None:
     config = d.root / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")
     d.env["ALPHINTRA_CONFIG"] = str(config)
+    d.env.pop("ALPHINTRA_ACCOUNTS__MAIN__MODE")  # the accounts are the file's (no "main" here)
 
 
 def ok(d: Daemon, *args: str) -> Any:

@@ -49,6 +49,14 @@ def test_venues_and_accounts_from_the_file_the_first_account_is_the_default(isol
     assert settings.account_currency() == "USD" and settings.account().starting_cash == Decimal(2500)
     assert settings.instrument_venue(settings.instruments[0]) == "crypto"
     assert settings.venues["stocks"].maker_fee == Decimal("0.0005")
+    # the venue's default fee for an instrument that sets none; the instrument's own default otherwise
+    assert (settings.instruments[0].maker_fee, settings.instruments[0].taker_fee) == (Decimal("0.001"),) * 2
+    write_config(
+        '[venues.sim]\nmaker_fee = "0.0002"\n[[instruments]]\nsymbol = "GOOG"\ntick_size = "0.01"\nlot_size = "1"\n'
+        'taker_fee = "0.003"\n'
+    )
+    (goog,) = load_settings().instruments
+    assert (goog.maker_fee, goog.taker_fee) == (Decimal("0.0002"), Decimal("0.003"))
 
 
 def test_accounts_in_the_environment(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
