@@ -143,12 +143,17 @@ def show(name: Name, as_json: JsonOption = False) -> None:
     settings = get_settings()
     _check_name(settings, name)
     (row,) = [r for r in venue_rows(settings, _live()) if r["name"] == name]
-    definition = settings.venues[name].model_dump(mode="json", exclude_none=True)
-    data = {**row, "definition": definition}
+    venue = settings.venues[name]
+    data: dict[str, Any] = {"name": name, **venue.model_dump(mode="json"), **row}
+    if venue.kind == "ccxt":
+        from alphintra.venues.credentials import CredentialStore
+
+        data["protection"] = CredentialStore(settings.home).protection()
     if as_json:
         print_json(data)
         return
-    emit({k: v for k, v in data.items() if k not in ("capabilities", "definition")}, False, title=f"venue {name}")
+    shown = {k: v for k, v in data.items() if k not in ("capabilities", "urls", "options") and v not in (None, {}, [])}
+    emit(shown, False, title=f"venue {name}")
     if row["capabilities"] is not None:
         emit(row["capabilities"], False, title="capabilities")
 
