@@ -309,6 +309,7 @@ class TradingHost:
             risk=self._risk(),
         )
         self.driver = venue_setup.drive(settings, node, venues)
+        node.account_venues = {name: account.venue for name, account in settings.accounts.items()}
         self.snapshots.register(
             "node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state)
         )
