@@ -1,3 +1,3 @@
-from alphintra.cli.main import main
+from alphintra.cli.launch import main
 
 main()

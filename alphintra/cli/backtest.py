@@ -31,19 +31,15 @@ def _decimal(name: str, text: str, *, percent: bool = False) -> Decimal:
 
 def _coerce_params(strategy: str, raw: dict[str, str]) -> dict[str, Any]:
     """Turn ``k=v`` strings into the strategy's parameter types, with its validation messages."""
-    from pydantic import ValidationError as PydanticError
-
     from alphintra.errors import ValidationError
     from alphintra.strategies import registry
 
     cls = registry.get(strategy)
-    try:
-        return cls.Params.model_validate(raw).model_dump()
-    except PydanticError as exc:
-        err = exc.errors()[0]
-        name = ".".join(str(p) for p in err["loc"])
-        rule = str(err["msg"]).removeprefix("Value error, ")
-        raise ValidationError(f"--param {name}" if name else "--param", rule, raw.get(name)) from None
+    problem = registry.params_problem(cls, raw)
+    if problem is not None:
+        name, rule = problem
+        raise ValidationError(f"--param {name}" if name else "--param", rule, raw.get(name))
+    return cls.Params.model_validate(raw).model_dump()
 
 
 @app.command("run")

@@ -29,6 +29,17 @@ StartOpt = Annotated[str | None, typer.Option("--start", help="From this UTC dat
 EndOpt = Annotated[str | None, typer.Option("--end", help="Up to this UTC date/time (exclusive), ISO format.")]
 
 
+class _LegacyArgCommand(typer.core.TyperCommand):
+    """A command whose hidden positional argument (an older form still accepted) stays out of its usage line."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not getattr(param, "hidden", False):
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
 def _human(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -91,9 +102,16 @@ def import_(
         str | None, typer.Option("--time-format", help="strftime format when detection is ambiguous.")
     ] = None,
     snap: Annotated[bool, typer.Option("--snap", help="Move each time to the start of its bar.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse a file with rows `data validate` would flag (nothing written).")
+    ] = False,
+    weekdays: Annotated[bool, typer.Option("--weekdays", help="Bars on Saturday/Sunday are not gaps.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Import a file; importing it again (or an overlapping one) keeps one row per time."""
+    """Import a file; importing it again (or an overlapping one) keeps one row per time.
+
+    Bars are checked as `data validate` checks them: what it would flag is a warning, or with --strict a refusal.
+    """
     from alphintra.errors import ValidationError
     from alphintra.storage.market import Kind, import_file
 
@@ -103,6 +121,9 @@ def import_(
         raise ValidationError("--kind", "must be ohlcv or trades", kind) from None
     if chosen is Kind.OHLCV and timeframe is None:
         raise ValidationError("--timeframe", "is required for OHLCV imports", None)
+    if strict and chosen is not Kind.OHLCV:
+        raise ValidationError("--strict", "checks bars: it applies to OHLCV imports only", None)
+    warnings: list[ValidationReport] = []
     with _store() as store, progress(f"importing {path.name}") as advance:
         results = import_file(
             store,
@@ -115,7 +136,16 @@ def import_(
             time_format=time_format,
             snap=snap,
             progress=advance,
+            strict=strict,
+            weekdays=weekdays,
+            findings=lambda report: warnings.append(report),
         )
+    for report in warnings:
+        from rich.markup import escape
+
+        command = f"alphintra data validate {path} -t {report.timeframe}{' --weekdays' if weekdays else ''}"
+        text = f"{path}: {report.summary()}; `{command}` lists them all, `--strict` refuses such a file"
+        info(f"[yellow]warning:[/yellow] {escape(text)}")
     emit(_write_summary(results), as_json, title=f"imported {path.name}")
 
 
@@ -189,9 +219,12 @@ def list_(
     )
 
 
-@app.command("show")
+@app.command("show", cls=_LegacyArgCommand)
 def show(
-    symbol: Annotated[str, typer.Argument(help="Symbol to show.")],
+    symbol: OptSymbolOpt = None,
+    old_symbol: Annotated[
+        str | None, typer.Argument(hidden=True, show_default=False)
+    ] = None,  # the positional form of earlier releases, still accepted; --symbol is the form every command takes
     timeframe: TimeframeOpt = "1d",
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
@@ -201,11 +234,23 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Print bars of one symbol (the newest ones unless --oldest)."""
+    symbol = _one_symbol(symbol, old_symbol)
     frame = _reader().bars(
         symbol, timeframe, exchange=exchange, start=start, end=end, limit=limit or None, newest=not oldest
     )
     rows = frame.drop("symbol", "exchange", "timeframe").to_dicts()
     emit(rows, as_json, title=f"{symbol} {timeframe}")
+
+
+def _one_symbol(option: str | None, positional: str | None) -> str:
+    from alphintra.errors import ValidationError
+
+    if option is not None and positional is not None and option != positional:
+        raise ValidationError("--symbol", "is given twice with different values", f"{positional}, {option}")
+    chosen = option if option is not None else positional
+    if chosen is None:
+        raise ValidationError("--symbol", "is required, e.g. --symbol GOOG", None)
+    return chosen
 
 
 @app.command("validate")

@@ -133,6 +133,12 @@ class _Interrupt:
 def main(argv: list[str] | None = None) -> None:
     import signal
 
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["__complete"]:  # an install whose entry point predates alphintra.cli.launch
+        from alphintra.cli.complete import run
+
+        sys.exit(run(args[1:]))
+
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _Interrupt.handler)
     try:

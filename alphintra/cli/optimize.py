@@ -44,7 +44,7 @@ def optimize(
     from alphintra.strategies.backtest import BacktestConfig, backtest_objective, load_frames
     from alphintra.strategies.report import results_table
 
-    registry.get(strategy)
+    cls = registry.get(strategy)
     from dataclasses import fields
 
     from alphintra.strategies.metrics import Metrics
@@ -68,6 +68,13 @@ def optimize(
     )
     frames = load_frames(MarketData(settings.paths.market), config)
     args = (config, frames)
+
+    def check(params: opt.Params) -> str | None:
+        """The strategy's own parameter rules, so that an invalid combination (sma_cross fast >= slow) is
+        skipped before it runs instead of filling the table with failed runs."""
+        problem = registry.params_problem(cls, {**dict(config.params), **params})
+        return None if problem is None else ": ".join(part for part in problem if part)
+
     if walk_forward:
         train, sep, test = walk_forward.partition(":")
         if not sep:
@@ -93,13 +100,21 @@ def optimize(
                 args=args,
                 workers=workers,
                 progress=advance,
+                check=check,
             )
         table = wf.frame()
         overall = None if wf.oos_metrics is None else wf.oos_metrics.to_dict()
         if as_json:
-            print_json({"windows": _iso_times(table.to_dicts()), "out_of_sample": overall and _iso_times([overall])[0]})
+            print_json(
+                {
+                    "windows": _iso_times(table.to_dicts()),
+                    "out_of_sample": overall and _iso_times([overall])[0],
+                    **_skipped(space, random, wf.in_sample),
+                }
+            )
             return
         console.print(results_table(table, sort_by=None, top=None, title=f"walk-forward by {metric}"))
+        _print_skipped(strategy, space, random, wf.in_sample)
         if overall is not None:
             from alphintra.strategies.report import metrics_table
 
@@ -107,7 +122,9 @@ def optimize(
         return
     with progress("optimize", space.size if random is None else random) as advance:
         if random is None:
-            result = opt.grid_search(backtest_objective, space, args=args, workers=workers, progress=advance)
+            result = opt.grid_search(
+                backtest_objective, space, args=args, workers=workers, progress=advance, check=check
+            )
         else:
             result = opt.random_search(
                 backtest_objective,
@@ -117,15 +134,33 @@ def optimize(
                 args=args,
                 workers=workers,
                 progress=advance,
+                check=check,
             )
     frame = result.sorted(metric, descending=not minimize)
     if as_json:
-        print_json(_iso_times(frame.head(top).to_dicts()))
+        print_json({**_skipped(space, random, result), "runs": _iso_times(frame.head(top).to_dicts())})
         return
     shown = [*space.names, metric, "total_return", "sharpe", "max_drawdown", "num_trades", "win_rate", "error"]
     columns = [c for c in dict.fromkeys(shown) if c in frame.columns]
     title = f"{strategy}: top {min(top, frame.height)} of {frame.height} by {metric}"
     console.print(results_table(frame.head(top), columns=columns, sort_by=None, top=None, title=title))
+    _print_skipped(strategy, space, random, result)
+
+
+def _skipped(space: Any, samples: int | None, result: Any) -> dict[str, Any]:
+    """How many parameter sets were drawn, and how many of them the strategy's rules refused before any run."""
+    drawn = space.size if samples is None else min(samples, space.size)
+    return {"combinations": drawn, "skipped": result.skipped, "skipped_example": result.skipped_example}
+
+
+def _print_skipped(strategy: str, space: Any, samples: int | None, result: Any) -> None:
+    if result.skipped:
+        drawn = _skipped(space, samples, result)["combinations"]
+        console.print(
+            f"skipped {result.skipped} of {drawn} parameter sets that {strategy} refuses, "
+            f"e.g. {result.skipped_example}",
+            highlight=False,
+        )
 
 
 def _iso_times(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

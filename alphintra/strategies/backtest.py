@@ -39,6 +39,7 @@ from alphintra.strategies import registry
 from alphintra.strategies.base import BarData, Strategy, StrategyError
 from alphintra.strategies.context import NodeContext, StrategyRunner
 from alphintra.strategies.metrics import EquityCurve
+from alphintra.strategies.notes import signal_notes
 from alphintra.strategies.result import BacktestResult, ClosedTrade, Fill, Halt, PriceSeries, TradeSide
 from alphintra.strategies.runs import new_run_id
 
@@ -685,7 +686,7 @@ class Backtest:
                     f"equity fell to {eq_val[low]:,.2f} {self.currency} at {fmt_ts(eq_ts[low])} UTC, below zero before "
                     "a margin call could close the positions",
                 )
-        notes.extend(_signal_notes(self.ctx.signals, filled=bool(self.fills)))
+        notes.extend(signal_notes(self.ctx.signals, filled=bool(self.fills)))
         calendar = config.calendar or ("24x7" if "/" in config.symbols[0] else "equity")
         return BacktestResult.build(
             run_id=config.run_id or new_run_id(config.strategy, started, config.seed),
@@ -739,19 +740,6 @@ def run_backtest(
 
 
 __all__ = ["ACCOUNT", "Backtest", "BacktestConfig", "StrategyError", "infer_instrument", "load_frames", "run_backtest"]
-
-
-def _signal_notes(signals: Sequence[Any], *, filled: bool) -> list[str]:
-    """Say why a run did not trade: a ``*_skipped`` signal is an order a strategy could not size (less than one
-    lot: dca with an amount below one share), and a run with signals but no fill says so."""
-    skipped: dict[str, int] = {}
-    for sig in signals:
-        if sig.name.endswith("_skipped"):
-            skipped[sig.name] = skipped.get(sig.name, 0) + 1
-    notes = [f"{name}: {count} orders not placed, the amount buys less than one lot" for name, count in skipped.items()]
-    if signals and not filled:
-        notes.append(f"no fills: {len(signals)} signals, 0 orders filled")
-    return notes
 
 
 def backtest_objective(

@@ -37,7 +37,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 ParamValue = int | float | bool | str
 Params = dict[str, ParamValue]
 Objective = Callable[..., Any]
+# Why a parameter set is invalid (a strategy's declared rule, e.g. "fast (20) must be below slow (10)"), or None.
+Check = Callable[[Params], str | None]
 ProgressFn = Callable[[int], None]
 StartMethod = Literal["spawn", "forkserver", "fork"]
 
@@ -387,6 +389,8 @@ class SearchResult:
     frame: pl.DataFrame
     param_names: tuple[str, ...]
     metric_names: tuple[str, ...]
+    skipped: int = 0  # parameter sets the check refused before any run
+    skipped_example: str | None = None  # the first of them and why, e.g. "fast=20 slow=10: fast (20) must be ..."
 
     @property
     def failures(self) -> int:
@@ -452,6 +456,26 @@ def _frame(
     return SearchResult(frame, tuple(names), tuple(column_of[m] for m in metric_names))
 
 
+def screen(param_sets: Sequence[Params], check: Check | None) -> tuple[list[Params], int, str | None]:
+    """The sets ``check`` accepts (in order), how many it refused, and the first refused one with its reason.
+
+    Refused up front, an invalid combination (``fast >= slow``) costs no run and no error row; when every set
+    is refused, the search is a validation error naming the rule."""
+    if check is None:
+        return list(param_sets), 0, None
+    kept: list[Params] = []
+    example: str | None = None
+    for params in param_sets:
+        reason = check(params)
+        if reason is None:
+            kept.append(params)
+        elif example is None:
+            example = f"{' '.join(f'{k}={v}' for k, v in params.items())}: {reason}"
+    if param_sets and not kept:
+        raise ValidationError("--param", f"every combination is invalid, e.g. {example}")
+    return kept, len(param_sets) - len(kept), example
+
+
 def evaluate(
     objective: Objective,
     param_sets: Sequence[Params],
@@ -460,18 +484,22 @@ def evaluate(
     workers: int | None = None,
     progress: ProgressFn | None = None,
     start_method: StartMethod = "spawn",
+    check: Check | None = None,
 ) -> SearchResult:
-    """Run ``objective(params, *args)`` for each parameter set, in parallel; rows keep the input order."""
-    sets = [dict(p) for p in param_sets]
-    if not sets:
+    """Run ``objective(params, *args)`` for each parameter set ``check`` accepts, in parallel; rows keep the
+    input order."""
+    if not param_sets:
         raise ValidationError("param_sets", "must not be empty")
+    sets, skipped, example = screen([dict(p) for p in param_sets], check)
+    if progress is not None and skipped:
+        progress(skipped)  # a refused set is a step done, so the bar reaches the total it announced
     names = list(sets[0])
     for p in sets:
         if list(p) != names:
             raise ValidationError("param_sets", "every set must have the same parameters", ", ".join(p))
     tasks = [_Task(i, p, (), False) for i, p in enumerate(sets)]
     outcomes = _run_tasks(objective, tasks, tuple(args), workers=workers, progress=progress, start_method=start_method)
-    return _frame(names, sets, outcomes)
+    return replace(_frame(names, sets, outcomes), skipped=skipped, skipped_example=example)
 
 
 def grid_search(
@@ -483,13 +511,21 @@ def grid_search(
     progress: ProgressFn | None = None,
     start_method: StartMethod = "spawn",
     max_runs: int = MAX_GRID,
+    check: Check | None = None,
 ) -> SearchResult:
-    """Every combination of ``space``; refused beyond ``max_runs`` (use ``random_search`` for large spaces)."""
+    """Every combination of ``space`` that ``check`` accepts; refused beyond ``max_runs`` (use ``random_search``
+    for large spaces)."""
     if space.size > max_runs:
         rule = f"the grid has more than {max_runs} combinations: narrow the ranges or use random search"
         raise ValidationError("--param", rule, space.size)
     return evaluate(
-        objective, list(space.grid()), args=args, workers=workers, progress=progress, start_method=start_method
+        objective,
+        list(space.grid()),
+        args=args,
+        workers=workers,
+        progress=progress,
+        start_method=start_method,
+        check=check,
     )
 
 
@@ -503,10 +539,14 @@ def random_search(
     workers: int | None = None,
     progress: ProgressFn | None = None,
     start_method: StartMethod = "spawn",
+    check: Check | None = None,
 ) -> SearchResult:
-    """``samples`` distinct combinations drawn with ``seed`` (reproducible)."""
+    """``samples`` distinct combinations drawn with ``seed`` (reproducible); those ``check`` refuses are not run,
+    so fewer than ``samples`` may run."""
     sets = space.sample(samples, seed)
-    return evaluate(objective, sets, args=args, workers=workers, progress=progress, start_method=start_method)
+    return evaluate(
+        objective, sets, args=args, workers=workers, progress=progress, start_method=start_method, check=check
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -667,11 +707,13 @@ def walk_forward(
     progress: ProgressFn | None = None,
     start_method: StartMethod = "spawn",
     periods: float | None = None,
+    check: Check | None = None,
 ) -> WalkForwardResult:
     """Optimise on each in-sample window, then run the winner on the following out-of-sample window.
 
     ``objective(params, start_ns, end_ns, *args)`` must trade only on bars with ``start_ns <= ts < end_ns``.
-    The search is the full grid, or ``samples`` random combinations (``seed``; the same sets in every window).
+    The search is the full grid, or ``samples`` random combinations (``seed``; the same sets in every window),
+    less the sets ``check`` refuses (``in_sample.skipped``).
     All in-sample runs of all windows share one pool, then all out-of-sample runs do (progress counts both:
     ``len(windows) * sets + len(windows)`` steps). When the objective returns ``BacktestResult``s, the
     out-of-sample equity curves are chained (``stitch_equity``) and measured as one run: ``oos_metrics``
@@ -681,9 +723,11 @@ def walk_forward(
         raise ValidationError("windows", "must not be empty")
     if samples is None and space.size > MAX_GRID:
         raise ValidationError("--param", f"the grid is larger than {MAX_GRID}: use samples", space.size)
-    sets = list(space.grid()) if samples is None else space.sample(samples, seed)
+    sets, skipped, example = screen(list(space.grid()) if samples is None else space.sample(samples, seed), check)
     names = list(space.names)
     shared = tuple(args)
+    if progress is not None and skipped:
+        progress(skipped * len(windows))
 
     tasks: list[_Task] = []
     window_of: list[int] = []
@@ -694,7 +738,7 @@ def walk_forward(
             window_of.append(w.index)
             set_of.append(params)
     in_outcomes = _run_tasks(objective, tasks, shared, workers=workers, progress=progress, start_method=start_method)
-    in_sample = _frame(names, set_of, in_outcomes, window_of)
+    in_sample = replace(_frame(names, set_of, in_outcomes, window_of), skipped=skipped, skipped_example=example)
     if all(o.error is not None for o in in_outcomes):
         raise OperationFailed("every in-sample run failed", detail=in_outcomes[0].error)
     if metric not in in_sample.metric_names:
@@ -760,6 +804,7 @@ def progress_total(space: ParamSpace, windows: int = 0, samples: int | None = No
 
 __all__ = [
     "MAX_GRID",
+    "Check",
     "Choice",
     "FloatRange",
     "IntRange",
@@ -779,6 +824,7 @@ __all__ = [
     "parse_space",
     "progress_total",
     "random_search",
+    "screen",
     "stitch_equity",
     "walk_forward",
     "walk_forward_windows",

@@ -6,26 +6,16 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from alphintra.errors import UnknownNameError, ValidationError
 from alphintra.strategies.base import Strategy
+from alphintra.strategies.builtins import NAMES as _BUILTIN_MODULES
 
 _log = logging.getLogger("alphintra.strategies")
-_BUILTIN_MODULES = (
-    "sma_cross",
-    "donchian",
-    "mean_reversion",
-    "pairs",
-    "grid",
-    "dca",
-    "market_making",
-    "arbitrage",
-    "portfolio",
-    "ml_lightgbm",
-)
 _REGISTRY: dict[str, type[Strategy]] = {}
 _loaded = False
 
@@ -93,6 +83,20 @@ def available() -> dict[str, type[Strategy]]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def params_problem(cls: type[Strategy], params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first rule ``params`` break in ``cls.Params`` (a field's bounds or a declared cross-field validator,
+    such as sma_cross's fast below slow) as ``(field, rule)``; the field is "" for a rule on several fields.
+    None when the parameters are valid."""
+    from pydantic import ValidationError as PydanticError
+
+    try:
+        cls.Params.model_validate(dict(params))
+    except PydanticError as exc:
+        err = exc.errors()[0]
+        return ".".join(str(p) for p in err["loc"]), str(err["msg"]).removeprefix("Value error, ")
+    return None
+
+
 def describe(cls: type[Strategy]) -> dict[str, Any]:
     schema = cls.Params.model_json_schema()
     params = []
@@ -119,4 +123,4 @@ def describe(cls: type[Strategy]) -> dict[str, Any]:
     }
 
 
-__all__ = ["available", "describe", "get", "register"]
+__all__ = ["available", "describe", "get", "params_problem", "register"]

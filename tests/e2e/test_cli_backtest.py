@@ -78,9 +78,38 @@ def test_optimize_ranks_runs(run_cli) -> None:  # type: ignore[no-untyped-def]
         "optimize", "sma_cross", "-s", "GOOG", "-p", "fast=5:10:5", "-p", "slow=20", "--workers", "1", "--json"
     )
     assert result.code == 0, result.err
-    rows = json.loads(result.out)
+    rows = json.loads(result.out)["runs"]
     assert [(r["fast"], r["slow"]) for r in rows] in ([(10, 20), (5, 20)], [(5, 20), (10, 20)])
     assert rows[0]["sharpe"] >= rows[1]["sharpe"]
+
+
+def test_optimize_skips_invalid_combinations_up_front_and_says_how_many(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    args = ("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=10:30:10", "-p", "slow=20:30:10", "--workers", "1")
+    result = run_cli(*args, "--json", "--metric", "total_return")
+    assert result.code == 0, result.err
+    out = json.loads(result.out)
+    example = "fast=20 slow=20: fast (20) must be below slow (20)"
+    assert {k: out[k] for k in ("combinations", "skipped", "skipped_example")} == {
+        "combinations": 6,
+        "skipped": 3,
+        "skipped_example": example,
+    }
+    # only the valid sets ran: no failed rows for fast >= slow
+    assert [(r["fast"], r["slow"], r["error"]) for r in out["runs"]] == [
+        (10, 20, None),
+        (10, 30, None),
+        (20, 30, None),
+    ]
+    text = run_cli(*args, "--metric", "total_return")
+    assert text.code == 0, text.err
+    assert f"skipped 3 of 6 parameter sets that sma_cross refuses, e.g. {example}" in " ".join(text.out.split())
+    assert "top 3 of 3 by total_return" in text.out
+    refused = run_cli("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=30", "-p", "slow=20:30:10")
+    assert refused.code == 2
+    assert " ".join(refused.err.split()) == (
+        "error: --param: every combination is invalid, e.g. fast=30 slow=20: fast (30) must be below slow (20)"
+    )
 
 
 def test_no_skip_shows_every_bar_and_gives_the_same_result(run_cli) -> None:  # type: ignore[no-untyped-def]
@@ -213,7 +242,9 @@ def test_walk_forward_stitched_trades_add_up_to_its_net_profit(run_cli) -> None:
     args += ("--cash", "10000")  # the default is the account's starting cash (100,000); the figures are for 10,000
     result = run_cli(*args, "--workers", "1", "--json")
     assert result.code == 0, result.err
-    oos = json.loads(result.out)["out_of_sample"]
+    out = json.loads(result.out)
+    assert (out["combinations"], out["skipped"], out["skipped_example"]) == (1, 0, None)
+    oos = out["out_of_sample"]
     # GOOG trades on the equity calendar, inside the windows and stitched alike.
     assert oos["periods_per_year"] == 252.0
     net = Decimal(oos["net_profit"])
@@ -233,7 +264,8 @@ def test_a_strategy_that_cannot_buy_one_lot_says_so(run_cli) -> None:  # type: i
     assert (len(data["fills"]), data["notes"]) == (
         0,
         [
-            "dca_skipped: 430 orders not placed, the amount buys less than one lot",
+            "dca: 430 buy signals could not buy one lot (1 GOOG at 100.34 USD or more needs 100.44 USD with fees; "
+            "at most 100.00 USD per signal)",
             "no fills: 430 signals, 0 orders filled",
         ],
     )

@@ -37,7 +37,7 @@ def test_sample_list_show_and_export(home: Path, tmp_path: Path) -> None:
     ]
     listing = run_json("list")
     assert {(d["symbol"], d["rows"]) for d in listing} == {("GOOG", 2148), ("EUR/USD", 5000), ("BTC/USD", 156)}  # type: ignore[union-attr,index]
-    shown = run_json("show", "GOOG", "--timeframe", "1d", "--limit", "2")
+    shown = run_json("show", "--symbol", "GOOG", "--timeframe", "1d", "--limit", "2")
     assert shown == [
         {
             "time": "2013-02-28T00:00:00+00:00",
@@ -60,7 +60,7 @@ def test_sample_list_show_and_export(home: Path, tmp_path: Path) -> None:
             "trades_count": None,
         },
     ]
-    table = runner.invoke(app, ["show", "GOOG", "--start", "2004-08-19", "--end", "2004-08-21", "--oldest"])
+    table = runner.invoke(app, ["show", "-s", "GOOG", "--start", "2004-08-19", "--end", "2004-08-21", "--oldest"])
     assert table.exit_code == 0 and "100.34" in table.output and "108.31" in table.output
     out = tmp_path / "goog.csv"
     exported = run_json("export", str(out), "--symbol", "GOOG", "--format", "csv", "--start", "2010-01-01")
@@ -117,7 +117,7 @@ def test_errors_name_the_rule(home: Path, tmp_path: Path) -> None:
     assert result.exception.message == f"{empty}: file is empty"
     result = runner.invoke(app, ["import", str(empty), "-s", "X", "-e", "E", "-t", "2d"])
     assert isinstance(result.exception, ValidationError) and result.exception.field == "timeframe"
-    result = runner.invoke(app, ["show", "NOPE"])
+    result = runner.invoke(app, ["show", "-s", "NOPE"])
     assert isinstance(result.exception, NotFoundError)
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 0 and "no market data yet" in result.output
@@ -158,3 +158,64 @@ def test_tz_is_checked_before_the_file_is_read(home: Path) -> None:
                 app, [command, "/work/shared/data/GOOG.csv", "-s", "GOOG", "--tz", "Mars/Base"], catch_exceptions=False
             )
     assert run_json("validate", "/work/shared/data/GOOG.csv", "--tz", "America/New_York")["rows"] == 2148  # type: ignore[index]
+
+
+def test_every_data_command_takes_the_symbol_as_an_option(home: Path) -> None:
+    import typer
+
+    group = typer.main.get_command(app)
+    forms = {}
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        for param in command.params:
+            if param.name in ("symbol", "names") and not getattr(param, "hidden", False):
+                forms[name] = tuple(param.opts)
+    assert forms == {
+        name: ("--symbol", "-s")
+        for name in ("import", "generate", "list", "show", "validate", "resample", "export", "remove", "download")
+    }
+    run_json("sample")
+    # the positional form of earlier releases still works; given twice, both must agree
+    shown = run_json("show", "GOOG", "--limit", "1")
+    assert [row["time"] for row in shown] == ["2013-03-01T00:00:00+00:00"]  # type: ignore[index]
+    clash = runner.invoke(app, ["show", "GOOG", "-s", "EUR/USD"])
+    assert isinstance(clash.exception, ValidationError)
+    assert clash.exception.message == "--symbol: is given twice with different values (got 'GOOG, EUR/USD')"
+    missing = runner.invoke(app, ["show"])
+    assert isinstance(missing.exception, ValidationError)
+    assert missing.exception.message == "--symbol: is required, e.g. --symbol GOOG"
+
+
+def test_import_warns_about_rows_validate_would_flag_and_strict_refuses_them(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "time,open,high,low,close,volume\n"
+        "2024-01-01,10,11,9,10.5,100\n"
+        "2024-01-02,10.5,10,9,10.8,100\n"  # high below the close
+        "2024-01-02,10.5,11,9,10.8,100\n"  # the same time again
+        "2024-01-05,10.8,11,10,10.9,100\n"  # two days missing
+    )
+    found = (
+        "3 findings (duplicate 1, gap 1, high_below_open_close 1); "
+        "first: line 3 high_below_open_close: high 10 < max(open 10.5, close 10.8)"
+    )
+    args = ("data", "import", str(bad), "-s", "BAD", "-e", "X", "-t", "1d")
+    refused = run_cli(*args, "--strict", "--json")
+    assert (refused.code, refused.out) == (2, "")
+    assert " ".join(refused.err.split()) == f"error: {bad}: strict import refuses {found}; nothing was imported"
+    assert json.loads(run_cli("data", "list", "--json").out) == []  # nothing written
+    warned = run_cli(*args, "--json")
+    assert warned.code == 0, warned.err
+    assert [r["total"] for r in json.loads(warned.out)] == [3]
+    assert " ".join(warned.err.split()) == (
+        f"warning: {bad}: {found}; `alphintra data validate {bad} -t 1d` lists them all, `--strict` refuses such a file"
+    )
+    good = tmp_path / "good.csv"
+    good.write_text("time,open,high,low,close,volume\n2024-01-01,10,11,9,10.5,100\n2024-01-02,10.5,11,9,10.8,100\n")
+    clean = run_cli("data", "import", str(good), "-s", "GOOD", "-e", "X", "-t", "1d", "--strict", "--json")
+    assert (clean.code, clean.err) == (0, "")
+    assert [r["total"] for r in json.loads(clean.out)] == [2]
+    trades = run_cli("data", "import", str(good), "-s", "GOOD", "-e", "X", "--kind", "trades", "--strict")
+    assert (trades.code, " ".join(trades.err.split())) == (
+        2,
+        "error: --strict: checks bars: it applies to OHLCV imports only",
+    )

@@ -19,6 +19,7 @@ from alphintra.errors import ValidationError
 from .frames import first_true, normalize_ohlcv, normalize_trades
 from .schema import Kind
 from .timeframes import WEEK_ORIGIN_NS, Timeframe, parse_timeframe
+from .validate import ValidationReport, validate_bars
 
 if TYPE_CHECKING:
     import polars as pl
@@ -344,8 +345,17 @@ def import_file(
     time_format: str | None = None,
     snap: bool = False,
     progress: Callable[[int], None] | None = None,
+    strict: bool = False,
+    weekdays: bool = False,
+    findings: Callable[[ValidationReport], None] | None = None,
 ) -> list[WriteResult]:
-    """Import one file into the store. Re-importing it (or an overlapping file) leaves one row per key."""
+    """Import one file into the store. Re-importing it (or an overlapping file) leaves one row per key.
+
+    Bars are checked as ``data validate`` checks them (``validate_bars``: duplicates, gaps, high/low not
+    bounding open and close, non-positive prices, outliers...; ``weekdays`` as there) before anything is written:
+    ``findings`` is given the report when there are any, and ``strict`` refuses the file instead (nothing is
+    written). Rows that cannot be stored at all (a missing or unreadable value, a misaligned time) are refused
+    either way."""
     tf = None
     if kind is Kind.OHLCV:
         if timeframe is None:
@@ -356,6 +366,8 @@ def import_file(
         if snap:
             raw = snap_times(raw, tf)
         frame = _with_locations(raw, tf)
+        if strict or findings is not None:
+            _check_bars(frame, raw, tf, strict=strict, weekdays=weekdays, findings=findings)
         return store.write_bars(
             frame, timeframe=tf, symbol=symbol, exchange=exchange, source=raw.source, progress=progress
         )
@@ -370,6 +382,26 @@ def import_file(
         )
         return store.write_trades(norm, symbol=symbol, exchange=exchange, source=raw.source, progress=progress)
     raise ValidationError("kind", "must be ohlcv or trades for file imports", kind.value)
+
+
+def _check_bars(
+    frame: pl.DataFrame,
+    raw: RawFile,
+    tf: Timeframe,
+    *,
+    strict: bool,
+    weekdays: bool,
+    findings: Callable[[ValidationReport], None] | None,
+) -> None:
+    report = validate_bars(
+        frame, tf, source=raw.source, row_offset=raw.row_offset, row_label=raw.row_label, weekdays=weekdays
+    )
+    if report.ok:
+        return
+    if strict:
+        raise ValidationError(raw.source, f"strict import refuses {report.summary()}; nothing was imported")
+    if findings is not None:
+        findings(report)
 
 
 def _with_locations(raw: RawFile, tf: Timeframe) -> pl.DataFrame:

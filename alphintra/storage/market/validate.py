@@ -77,6 +77,15 @@ class ValidationReport:
     def of(self, check: str) -> list[Finding]:
         return [f for f in self.findings if f.check == check]
 
+    def summary(self) -> str:
+        """One line for a warning: the count per check and the first finding, e.g. ``2 findings (duplicate 1,
+        high_below_open_close 1); first: line 3 high_below_open_close: high 9 < max(open 10, close 10)``."""
+        counts = ", ".join(f"{check} {n}" for check, n in self.counts().items() if n)
+        first = self.findings[0]
+        where = "" if first.row is None else f"{self.row_label} {first.row} "
+        plural = "" if len(self.findings) == 1 else "s"
+        return f"{len(self.findings)} finding{plural} ({counts}); first: {where}{first.check}: {first.detail}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,

@@ -97,7 +97,19 @@ class Dca(Strategy):
         fee_rate = 1 + max(instrument(self, symbol).taker_fee, Decimal(0))
         qty = qty_for_notional(self, symbol, amount / fee_rate, price)
         if qty <= 0:
-            self.signal("dca_skipped", float(amount))
+            # What one lot would have cost, so that the run's notes can say why nothing was bought.
+            inst = instrument(self, symbol)
+            one_lot = max(inst.lot_size, inst.min_qty)
+            self.signal(
+                "dca_skipped",
+                float(amount),
+                amount=str(amount),
+                lot=str(one_lot),
+                base=inst.base,
+                price=str(price),
+                cost=str(one_lot * price * fee_rate),
+                currency=inst.quote,
+            )
             return
         self.purchases += 1
         self.boosted += self.dip

@@ -54,7 +54,7 @@ ARGS: dict[str, list[list[str]]] = {
     "data generate": [["--symbols", "1", "--periods", "100", "--seed", "3"]],
     "data sample": [[]],
     "data list": [[]],
-    "data show": [["GOOG", "--timeframe", "1d", "--limit", "3"]],
+    "data show": [["--symbol", "GOOG", "--timeframe", "1d", "--limit", "3"]],
     "data validate": [["/work/shared/data/GOOG.csv"]],
     "data resample": [["--symbol", "GOOG", "--from", "1d", "--to", "1w"]],
     "data export": [["{tmp}/goog.parquet", "--symbol", "GOOG"]],

@@ -105,7 +105,7 @@ def test_a_rewind_replaces_the_simulated_venue_and_keeps_the_route_to_the_other(
 
 
 def test_an_account_trades_only_on_the_venue_it_lives_on() -> None:
-    node, stocks, crypto = two_venues()
+    node, _stocks, crypto = two_venues()
     node.account_venues = {"broker": "STOCKS", "exchange": "CRYPTO"}
     trade(node, crypto, "BTC/USD", "20000", 1)
     with pytest.raises(OrderRejectedError) as refused:

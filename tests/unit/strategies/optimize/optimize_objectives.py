@@ -21,6 +21,13 @@ def tied_objective(params: dict[str, Any]) -> dict[str, Any]:
     return {"score": 1.0 if params["a"] in (2, 3) else 0.0}
 
 
+def tied_objective_ab(params: dict[str, Any]) -> dict[str, Any]:
+    """Fails for a set where fast is not below slow: a check must have refused it before it runs."""
+    if params["fast"] >= params["slow"]:
+        raise ValueError("an invalid set reached the objective")
+    return {"score": params["slow"] - params["fast"]}
+
+
 def window_objective(params: dict[str, Any], start_ns: int, end_ns: int, base: int) -> BacktestResult:
     """Equity grows by ``a * trend`` per hour, where the trend's sign depends on the window: the best ``a``
     changes from window to window. Only bars with start_ns <= ts < end_ns are produced."""

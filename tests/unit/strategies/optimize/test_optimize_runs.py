@@ -18,6 +18,7 @@ from optimize_objectives import (
     failing_objective,
     score_objective,
     tied_objective,
+    tied_objective_ab,
     window_objective,
 )
 
@@ -49,6 +50,25 @@ def test_parallel_grid_runs_in_worker_processes_in_input_order() -> None:
     assert result.failures == 2
     assert frame["error"].to_list()[6] == "RuntimeError: unlucky parameter"
     assert result.param_names == ("fast", "x") and "score" in result.metric_names
+
+
+def _fast_below_slow(params: dict[str, object]) -> str | None:
+    return None if params["fast"] < params["slow"] else "fast must be below slow"  # type: ignore[operator]
+
+
+def test_a_check_skips_invalid_sets_before_any_run() -> None:
+    space = parse_space(["fast=10:12", "slow=11:12"])
+    steps: list[int] = []
+    result = grid_search(tied_objective_ab, space, workers=1, progress=steps.append, check=_fast_below_slow)
+    assert list(zip(result.frame["fast"], result.frame["slow"], strict=True)) == [(10, 11), (10, 12), (11, 12)]
+    assert result.frame["error"].to_list() == [None, None, None]  # the objective never saw an invalid set
+    assert (result.skipped, result.skipped_example) == (3, "fast=11 slow=11: fast must be below slow")
+    assert sum(steps) == space.size  # refused sets count as done steps
+    with pytest.raises(ValidationError) as refused:
+        random_search(tied_objective_ab, parse_space(["fast=5", "slow=1:3"]), 2, seed=1, check=_fast_below_slow)
+    assert refused.value.message == (
+        "--param: every combination is invalid, e.g. fast=5 slow=1: fast must be below slow"
+    )
 
 
 def test_a_dead_worker_fails_the_search_with_an_explanation() -> None:
@@ -214,6 +234,30 @@ def test_walk_forward_picks_in_sample_winners_and_stitches_out_of_sample() -> No
     assert table["window"].to_list() == [0, 1, 2]
     assert table["a"].to_list() == [o.best_params["a"] for o in wf.windows]  # type: ignore[index]
     assert {"is_total_return", "oos_sharpe", "oos_total_return", "error"} <= set(table.columns)
+
+
+def _positive_a(params: dict[str, object]) -> str | None:
+    return None if params["a"] > 0 else "a must be > 0"  # type: ignore[operator]
+
+
+def test_walk_forward_skips_refused_sets_in_every_window() -> None:
+    space = parse_space(["a=-2,-1,1,2"])
+    windows = walk_forward_windows(0, 9 * DAY, train_ns=3 * DAY, test_ns=2 * DAY)
+    steps: list[int] = []
+    wf = walk_forward(
+        window_objective,
+        space,
+        windows,
+        metric="total_return",
+        args=(1000,),
+        workers=1,
+        progress=steps.append,
+        check=_positive_a,
+    )
+    assert sum(steps) == len(windows) * 4 + len(windows)  # refused sets count as steps done
+    assert wf.in_sample.frame["a"].to_list() == [1, 2] * len(windows)
+    assert (wf.in_sample.skipped, wf.in_sample.skipped_example) == (2, "a=-2: a must be > 0")
+    assert all(o.best_params is not None and o.best_params["a"] > 0 for o in wf.windows)
 
 
 def test_walk_forward_refuses_unknown_metric_and_reports_total_failure() -> None:
