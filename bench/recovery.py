@@ -8,9 +8,10 @@ orders beyond the newest ``--retention`` leave memory, and every ``--snapshot-ev
 node is captured (on the engine thread in the daemon: ``snapshot_capture_ms``) and written (on a worker thread in
 the daemon: ``snapshot_write_ms``). A restart then restores the newest snapshot and replays the records after it
 (``restart_with_snapshot_s``). The run ends just short of its next snapshot (the last snapshot is taken before the
-final ``--snapshot-every`` records), so the restart replays the longest tail a crash can leave: the worst case. Wall and CPU (``_cpu_s``) seconds are both printed: on a shared machine the
-wall figure includes waiting for a core. The full replay reads every record into a fresh node (memory kept bounded
-by the same retention) -- what a restart cost before snapshots: ``replay_us_per_order``, ``restart_full_replay_s``, and
+final ``--snapshot-every`` records), so the restart replays the longest tail a crash can leave: the worst case.
+Wall and CPU (``_cpu_s``) seconds are both printed: on a shared machine the wall figure includes waiting for a core.
+The full replay reads every record into a fresh node (memory kept bounded by the same retention) -- what a
+restart cost before snapshots: ``replay_us_per_order``, ``restart_full_replay_s``, and
 ``restart_s_per_million_orders`` (extrapolated). Also printed: what an order cost live with the same journal,
 and the share of the full replay spent decoding order events.
 """

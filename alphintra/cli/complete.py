@@ -27,9 +27,9 @@ def strategy_names() -> set[str]:
     from importlib.metadata import entry_points
 
     from alphintra.config.paths import data_home
-    from alphintra.strategies.builtins import NAMES
+    from alphintra.strategies.builtins import ELSEWHERE, NAMES
 
-    names = set(NAMES)
+    names = set(NAMES) | set(ELSEWHERE)
     names.update(ep.name for ep in entry_points(group="alphintra.strategies"))
     folder = data_home() / "strategies"
     if folder.is_dir():

@@ -275,6 +275,10 @@ def validate(
     ] = None,
     show_max: Annotated[int, typer.Option("--max", help="Findings shown in the table (JSON has all).")] = 50,
     strict: Annotated[bool, typer.Option("--strict", help="Exit with 1 when anything is found.")] = False,
+    anomalies: Annotated[
+        bool,
+        typer.Option("--anomalies", help="Also find anomalies: bad prints, jumps, volume spikes (robust z + forest)."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Report gaps, duplicates, time going backwards, OHLC inconsistencies and outliers (with their rows)."""
@@ -306,8 +310,28 @@ def validate(
             with _store() as store:
                 results = store.write_bars(filled, timeframe=timeframe)
             info(f"filled {sum(r.added for r in results)} missing bars in {key.label()}")
+    if anomalies:
+        _report_with_anomalies(report, frame, as_json, show_max, strict)
+        return
     _print_report(report, as_json, show_max)
     if strict and not report.ok:
+        raise typer.Exit(1)
+
+
+def _report_with_anomalies(report: ValidationReport, frame: Any, as_json: bool, show_max: int, strict: bool) -> None:
+    """`validate --anomalies`: the usual report plus the anomaly detector's findings (alphintra.ml.anomaly)."""
+    from alphintra.ml.anomaly import detect
+
+    found = [a.to_dict() for a in detect(frame)]
+    if as_json:
+        print_json({**report.to_dict(), "anomalies": found})
+    else:
+        _print_report(report, False, show_max)
+        status = f"[yellow]{len(found)} anomaly(ies)[/yellow]" if found else "[green]no anomalies[/green]"
+        console.print(f"anomalies: {status}")
+        if found:
+            print_table(found[:show_max], ["row", "time", "detail", "forest_score"], title="anomalies")
+    if strict and (found or not report.ok):
         raise typer.Exit(1)
 
 

@@ -24,6 +24,7 @@ from alphintra.cli import (
     engine,
     export,
     market,
+    ml,
     optimize,
     order,
     portfolio,
@@ -96,7 +97,8 @@ app.add_typer(market.app, name="market")
 app.add_typer(watch.app, name="watch")
 app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
-app.command("optimize")(optimize.optimize)
+app.add_typer(ml.app, name="ml")
+app.add_typer(optimize.app, name="optimize")
 app.command("tui")(tui.tui)
 app.add_typer(strategy.app, name="strategy")
 app.add_typer(risk.app, name="risk")

@@ -70,6 +70,11 @@ def _live_engine() -> Any:
     return EngineClient.local()
 
 
+def _by(by: str | None) -> dict[str, str]:
+    """The API body's ``by`` when --by names someone (the daemon records its caller otherwise)."""
+    return {"by": by.strip()} if by and by.strip() else {}
+
+
 def _who(by: str | None) -> str:
     if by and by.strip():
         return by.strip()
@@ -214,7 +219,7 @@ def limits_set(
     else:
         with client:  # the daemon checks, stores (with its caller as the author) and applies the change live
             change = {"name": key, "value": None if new is None else str(new), "scope": sc.value, "scope_id": sid}
-            client.put("/api/v1/risk/limits", {"limits": [change], "reason": reason})
+            client.put("/api/v1/risk/limits", {"limits": [change], "reason": reason, **_by(by)})
     result = {"name": key, "scope": sc.value, "scope_id": sid, "old_value": old, "new_value": new}
     if as_json:
         emit(result, True)
@@ -268,6 +273,7 @@ def halt(
                 "reason": record.reason,
                 "cancel_orders": cancel_orders,
                 "flatten": flatten,
+                **_by(by),
             }
             done = bool(client.post("/api/v1/risk/halt", body)["halted"])
     if as_json:
@@ -335,7 +341,7 @@ def resume(
         _store_resume(sc.value, sid, who, reason or "resumed from the command line")
     else:
         with client:
-            body = {"scope": sc.value, "scope_id": sid, "reason": reason or "resumed from the command line"}
+            body = {"scope": sc.value, "scope_id": sid, "reason": reason or "resumed from the command line", **_by(by)}
             client.post("/api/v1/risk/resume", body)
     if as_json:
         emit({"resumed": True, "scope": sc.value, "scope_id": sid, "by": who}, True)

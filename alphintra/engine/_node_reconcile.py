@@ -82,6 +82,16 @@ def cancel_at_venue(node: TradingNode, order: Order, key: str) -> None:
         _ask_later(node, key, order.id, "cancel", 1)
 
 
+def in_doubt(node: TradingNode, key: str, command: str, message: str) -> None:
+    """A venue that sends commands asynchronously reports one that got no answer: ask for it as for a
+    :class:`VenueUnavailable` raised at once."""
+    order = node.orders.get(node.emulator.order_for_key(key))
+    if order is None or order.is_terminal:
+        return
+    _log.warning("%s of %s got no answer (%s); asking the venue", command, key, message)
+    _ask_later(node, key, order.id, command, 1)
+
+
 def _ask_later(node: TradingNode, key: str, order_id: str, command: str, attempt: int) -> None:
     due = node.clock.now_ns() + ASK_FIRST_NS * (1 << (attempt - 1))
     node.clock.set_timer(
@@ -362,4 +372,13 @@ def _compare_balances(node: TradingNode, venue: Venue, report: Reconciliation, *
         _log.error("trading on venue %s halted: %s", venue.name, why)
 
 
-__all__ = ["EXTERNAL", "Reconciliation", "adopt", "adopt_for_fill", "halt_reason", "reconcile", "seen_trade"]
+__all__ = [
+    "EXTERNAL",
+    "Reconciliation",
+    "adopt",
+    "adopt_for_fill",
+    "halt_reason",
+    "in_doubt",
+    "reconcile",
+    "seen_trade",
+]

@@ -628,7 +628,9 @@ class AlgoEngine:
             del self._algos[algo_id]
 
 
-_FIELDS = dataclasses.fields(_Algo)
+# ``ended`` is not journaled: a replay leaves it False and ``resume`` re-derives it from the clock (the end is past).
+# A snapshot leaves it out too, so that a restart from a snapshot and a full replay hold the same state.
+_FIELDS = tuple(f for f in dataclasses.fields(_Algo) if f.name != "ended")
 _DECODERS: dict[str, Callable[[Any], Any]] = {
     "Decimal": Decimal,
     "Decimal | None": lambda v: None if v is None else Decimal(v),

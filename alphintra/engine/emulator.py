@@ -355,6 +355,10 @@ class OrderEmulator:
             self._release_waiting(order)
         if isinstance(event, OrderAccepted) and order.id in self._parent:
             self._sync_bracket(self._parent[order.id])  # entry fills that came while the leg was in flight
+        if isinstance(event, OrderUpdated) and event.stop_price is not None:
+            armed_stop = self._armed.get(order.symbol, {}).get(order.id)
+            if armed_stop is not None and order.order_type is not OrderType.TRAILING_STOP:
+                armed_stop.stop = event.stop_price  # a modified stop triggers at its new price, not the old one
         if not order.is_terminal:
             return
         node = self.node

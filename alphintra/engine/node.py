@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from alphintra.engine import _node_reconcile, _node_recovery, _node_snapshot
 from alphintra.engine._node_funds import (
@@ -610,6 +610,9 @@ class TradingNode(NodeMarket):
         self._cancel_reasons.pop(order.id, None)
         if order.status is OrderStatus.PENDING_CANCEL:
             self._emit(order, OrderCancelRejected(order.id, self.clock.now_ns(), message=message))
+
+    def venue_unknown(self, key: str, command: Literal["submit", "cancel"], message: str) -> None:
+        _node_reconcile.in_doubt(self, key, command, message)
 
     def venue_rejected(self, key: str, reason: RejectReason, message: str, ts: int) -> None:
         self._at_venue.pop(key, None)

@@ -13,6 +13,7 @@ from typing import Any
 
 from alphintra.errors import UnknownNameError, ValidationError
 from alphintra.strategies.base import Strategy
+from alphintra.strategies.builtins import ELSEWHERE as _BUILTIN_ELSEWHERE
 from alphintra.strategies.builtins import NAMES as _BUILTIN_MODULES
 
 _log = logging.getLogger("alphintra.strategies")
@@ -39,6 +40,8 @@ def _load_all() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != f"alphintra.strategies.builtins.{module}":
                 raise
+    for dotted in _BUILTIN_ELSEWHERE.values():
+        importlib.import_module(dotted)
     for ep in entry_points(group="alphintra.strategies"):
         try:
             obj = ep.load()

@@ -20,7 +20,7 @@ from alphintra.daemon.trading.views import order_view
 from alphintra.engine.algos import AlgoStatus
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.engine.algos import AlgoProgress
     from alphintra.engine.node import TradingNode
 
@@ -93,7 +93,7 @@ def slices_view(node: TradingNode, algo_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def algo_router(host: TradingHost) -> APIRouter:
+def algo_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/algos", tags=["algos"])
 
     def node() -> TradingNode:

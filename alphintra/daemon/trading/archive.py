@@ -4,12 +4,15 @@ projection in the API's shapes. Read-only: the projection is written by the proj
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alphintra.daemon.trading.views import order_extras
 from alphintra.errors import NotFoundError
 from alphintra.formatting import iso_dt
 from alphintra.storage.state import StateStore
+
+if TYPE_CHECKING:
+    from alphintra.daemon.trading.statedb import StateDatabase
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -19,14 +22,14 @@ def _s(value: Decimal | None) -> str | None:
 class Archive:
     """Lookups of finished orders and their trades in the projection (one store, opened on first use)."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, database: StateDatabase) -> None:
+        self.database = database
         self._store: StateStore | None = None
 
     @property
     def store(self) -> StateStore:
         if self._store is None:
-            self._store = StateStore(self.url)
+            self._store = self.database.store()
         return self._store
 
     def order(self, order_id: str) -> dict[str, Any] | None:
@@ -82,8 +85,9 @@ class Archive:
         }
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
 
 __all__ = ["Archive"]

@@ -9,24 +9,21 @@ from fastapi import APIRouter, Depends, Query
 from alphintra.daemon.auth import Principal, require_role
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
 
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 
 
-def backtest_router(host: TradingHost) -> APIRouter:
+def backtest_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/backtests", tags=["backtests"])
 
     @r.get("")
     def list_backtests(
         who: Viewer, limit: Annotated[int, Query(ge=1, le=1000)] = 50, strategy: str | None = None
     ) -> list[dict[str, Any]]:
-        from alphintra.storage.state import StateStore
         from alphintra.strategies.runs import list_runs
 
-        with StateStore(host.settings.effective_database_url) as store:
-            store.create_all()
-            return list_runs(store, limit=limit, strategy=strategy)
+        return list_runs(host.state_db.store(), limit=limit, strategy=strategy)
 
     @r.get("/{run_id}")
     def get_backtest(run_id: str, who: Viewer) -> dict[str, Any]:

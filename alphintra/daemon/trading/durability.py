@@ -142,6 +142,12 @@ class StorageGuard:
     def probe_due(self) -> bool:
         return self.read_only and self._monotonic() >= self._next_probe
 
+    def seconds_to_probe(self) -> float | None:
+        """Until the next probe is due (0 when it is); None when not read-only."""
+        if not self.read_only:
+            return None
+        return max(0.0, self._next_probe - self._monotonic())
+
     def probe_failed(self) -> None:
         self._next_probe = self._monotonic() + self.probe_s
 

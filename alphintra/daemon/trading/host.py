@@ -6,7 +6,12 @@ commands, then writes what they journaled in **one** write and syncs it **once**
 callers -- group commit: each acknowledged change is on disk, and concurrent clients share the write and the
 fsync. Streams hear of a batch's changes after that sync, so a stream never shows a change a crash could take
 back; the SQL projection is told only how far the journal is durable and reads the records itself. Between
-batches the thread fires due timers and moves the paper market.
+batches the thread fires due timers and moves the paper market; with nothing to do it sleeps on its queue until
+the next bar, timer or storage probe is due (it never polls).
+
+Construction: :mod:`alphintra.daemon.trading.builder` builds and wires everything the host runs (journal,
+venues and accounts, node, risk, feed, projection, services); collaborators see the host through
+:class:`alphintra.daemon.trading.ports.Host`.
 
 Recovery: on start the journal is replayed into a fresh node (orders, balances, positions, links, algos) and
 working orders go back on the venue; a first start opens the paper account with the configured cash. Trading
@@ -30,22 +35,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.lifecycle import HostState
-from alphintra.daemon.trading import _host_durability as durable
-from alphintra.daemon.trading import venue_setup
+from alphintra.daemon.trading import builder, host_storage, venue_setup
 from alphintra.daemon.trading.archive import Archive
-from alphintra.daemon.trading.durability import (
-    BatchJournal,
-    SnapshotPart,
-    Snapshots,
-    StorageGuard,
-    as_storage_error,
-)
+from alphintra.daemon.trading.durability import Snapshots, StorageGuard, as_storage_error
+from alphintra.daemon.trading.statedb import StateDatabase
 from alphintra.daemon.trading.venue_setup import HostVenues
 from alphintra.daemon.trading.views import fill_view, order_view
-from alphintra.engine._node_snapshot import capture as capture_node
-from alphintra.engine.clock import LiveClock
+from alphintra.daemon.trading.waiters import AsyncWaiter, Command, Outcome, answer
 from alphintra.engine.core.events import OrderEvent, OrderFilled
-from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
 from alphintra.engine.venue.sim_driver import SimDrivers
@@ -61,45 +58,18 @@ if TYPE_CHECKING:
 log = get_logger("daemon.trading")
 T = TypeVar("T")
 _BATCH = 256
-# A start scans the newest segment and the one a snapshot falls in: smaller segments bound that work.
-JOURNAL_SEGMENT_BYTES = 16 * 1024 * 1024
+# An idle engine thread sleeps on its queue until a command, the next generated bar, the node's next timer or the
+# next storage probe; at most this long (a safety net: nothing is known to need it sooner).
+_MAX_WAIT_S = 1.0
 # Another thread holding the GIL (the projector, the event loop) keeps the engine thread waiting up to this long
 # after each blocking call; Python's default of 5 ms would put 5 ms into an order's round trip.
 _SWITCH_INTERVAL_S = 0.0005
 
 
-class _AsyncWaiter:
-    """A caller on an event loop: its result is handed over with one loop wake-up per batch, not per call."""
-
-    __slots__ = ("future", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[Any] = loop.create_future()
-
-
-def _settle_async(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
-    for fut, value, failure in items:
-        if fut.done():  # the caller gave up (timeout, disconnect)
-            continue
-        if failure is None:
-            fut.set_result(value)
-        else:
-            fut.set_exception(failure)
-
-
-# Instruments of a fresh paper session when neither the config nor the market store names any.
-DEMO_INSTRUMENTS = (
-    ("BTC/USD", "0.01", "0.0001", "10", Decimal("60000")),
-    ("ETH/USD", "0.01", "0.001", "10", Decimal("3000")),
-    ("GOOG", "0.01", "1", "0", Decimal("800")),
-)
-
-
 class TradingHost:
     def __init__(self, settings: Settings, *, services: bool = True) -> None:
         self.settings = settings
-        # Strategies, schedules and the risk watch (``strategies.start_services``); off for one-shot CLI hosts.
+        # Strategies, schedules and the risk watch (``builder.start_services``); off for one-shot CLI hosts.
         self.services = services
         self.strategies: Any = None
         self.scheduler: Any = None
@@ -107,14 +77,13 @@ class TradingHost:
         self.state = HostState.CREATED
         self.node: TradingNode | None = None
         self.driver: SimDrivers | None = None  # shows the paper venues the market (the node sees only the port)
-        self.venues: HostVenues | None = None
+        self.venues: HostVenues | None = None  # every venue and where each symbol trades (builder.build_venues)
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
-        self.risk_store: Any = None
         self.risk_keeper: Any = None
         self.start_equity: Decimal | None = None
-        self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter] | None] = queue.Queue()
+        self._queue: queue.Queue[Command | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._engine_ident: int | None = None
@@ -130,9 +99,11 @@ class TradingHost:
         # journal_fsync "group": the engine waits up to group_commit_ms for more commands to share a batch's fsync.
         self._group_s = engine.group_commit_ms / 1000 if engine.journal_fsync == "group" else 0.0
         self.guard = StorageGuard()
-        self.archive = Archive(settings.effective_database_url)  # orders past retention, from the projection
+        # One SQL engine for the state database, shared by every store of the host (the builder hands them out).
+        self.state_db = StateDatabase(settings.effective_database_url)
+        self.archive = Archive(self.state_db)  # orders past retention, from the projection
         self.snapshots: Snapshots | None = None
-        self._next_retention = 0.0
+        self._after_batch = host_storage.AfterBatch(self)
 
     # -- EngineHost -----------------------------------------------------------------------------------------
 
@@ -188,8 +159,8 @@ class TradingHost:
         if self.journal is not None:
             with contextlib.suppress(Exception):  # the close below reports a journal that cannot be written
                 self.journal.sync()
-        self._tell()
-        durable.last_snapshot(self)
+        self.tell()
+        host_storage.last_snapshot(self)
         if self.risk_watch is not None:
             self.risk_watch.close()
         if self.risk_keeper is not None:
@@ -203,9 +174,8 @@ class TradingHost:
                 self.journal.close()
             except StorageUnavailable as exc:  # read-only to the end: what waited was never acknowledged
                 log.error("journal closed without its last records (never acknowledged): %s", exc)
-        if self.risk_store is not None:
-            self.risk_store.close()
         self.archive.close()
+        self.state_db.close()
         self.state = HostState.STOPPED
 
     def flush(self) -> None:
@@ -258,7 +228,7 @@ class TradingHost:
             from alphintra.daemon.protocol import NotReadyError
 
             raise NotReadyError("the trading engine is not running")
-        waiter = _AsyncWaiter(asyncio.get_running_loop())
+        waiter = AsyncWaiter(asyncio.get_running_loop())
         self._queue.put((fn, waiter))
         return waiter.future
 
@@ -276,134 +246,8 @@ class TradingHost:
     # -- build and recover ----------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        from alphintra.daemon.trading.feed import PaperFeed
-        from alphintra.daemon.trading.projector import Projector
-        from alphintra.storage.journal import Journal
-
-        settings = self.settings
-        paths = settings.paths
-        paths.root.mkdir(parents=True, exist_ok=True)
-        instruments, prices = self._instruments()
-        clock = LiveClock()
-        venues = self.venues = venue_setup.build_venues(settings, instruments, clock)
-        paper = settings.paper
-        # The host writes and fsyncs once per batch of commands itself (engine.journal_fsync, group_commit_ms), before
-        # answering any caller of the batch; the journal's own time and count bounds are set out of its way.
-        self.journal = BatchJournal(
-            Journal(
-                paths.journal,
-                fsync="group",
-                group_records=1_000_000,
-                group_interval_ms=60_000,
-                segment_bytes=JOURNAL_SEGMENT_BYTES,
-            )
-        )
-        self.snapshots = Snapshots(self.journal, settings.engine.snapshot_every)
-        node = TradingNode(
-            instruments=instruments,
-            venue=venues.default,
-            venues=venues.others,
-            routes=venues.routes,
-            clock=clock,
-            default_account=self.account,
-            risk=self._risk(),
-        )
-        self.driver = venue_setup.drive(settings, node, venues)
-        node.account_venues = {name: account.venue for name, account in settings.accounts.items()}
-        self.snapshots.register(
-            "node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state)
-        )
-        snapshot, records = self.journal.replay()
-        keeper = self.risk_keeper
-        self.snapshots.register("risk", SnapshotPart(capture=keeper.capture, restore=keeper.reset))
-        if snapshot is not None:
-            self.snapshots.restore(snapshot.seq, snapshot.state)
-        count = node.replay(keeper.fold(durable.retaining(self, node, (rec.record for rec in records))))
-        node.journal = self.journal
-        self.risk_keeper.start(node)  # limits, halts, alerts, schedules, strategies: from the journal
-        if venue_setup.open_accounts(settings, node):
-            self.journal.sync()
-        for symbol, price in prices.items():
-            node.last_prices.setdefault(symbol, price)
-        self.feed = PaperFeed(
-            list(instruments), {s: node.last_prices.get(s, p) for s, p in prices.items()}, seed=paper.seed
-        )
-        for symbol, sf in self.feed.symbols.items():
-            node.last_prices[symbol] = sf.price
-            self._post(node, symbol, sf.price)
-        node.resume()
-        attach = getattr(node.risk, "attach", None)
-        if attach is not None:
-            attach(node)  # the replayed orders and positions are what risk counts from now on
-        self.journal.sync()
-        node.listeners.append(self._on_event)
-        self.node = node
-        self.start_equity = self._equity()
-        # The projection reads the journal itself, from where the store says it stands (catching up, or rebuilding
-        # a missing or foreign store); from here on the engine thread only tells it how far the journal is durable.
-        self._projector = Projector(
-            settings.effective_database_url,
-            paths.journal,
-            instruments,
-            durable_seq=self.journal.durable_seq,
-            idle=self._idle,
-        )
-        log.info("journal replayed", extra={"records": count, "snapshot": snapshot is not None})
-        if self.services:
-            from alphintra.daemon.trading.strategies import start_services
-
-            start_services(self)
-            self.journal.sync()
-        self._tell()
-
-    def _risk(self) -> Any:
-        """The pre-trade gate and circuit breakers; their limits and halts come from the journal's replay
-        (``riskstate.RiskKeeper.start``)."""
-        from alphintra.daemon.trading.riskstate import RiskKeeper
-        from alphintra.engine.risk import RiskEngine
-        from alphintra.storage.state import StateStore
-
-        self.risk_store = StateStore(self.settings.effective_database_url)
-        self.risk_store.create_all()
-        keeper = self.risk_keeper = RiskKeeper(self, self.risk_store)
-        return RiskEngine(on_halt=keeper.on_halt, on_resume=keeper.on_resume)
-
-    def _instruments(self) -> tuple[InstrumentRegistry, dict[str, Decimal]]:
-        settings = self.settings
-        prices: dict[str, Decimal] = {}
-        insts: list[Instrument] = [item.to_instrument(settings.base_currency) for item in settings.instruments]
-        stored = self._stored_prices()
-        if not insts:
-            for symbol, tick, lot, min_notional, _ in DEMO_INSTRUMENTS:
-                insts.append(
-                    Instrument.create(
-                        symbol,
-                        tick_size=tick,
-                        lot_size=lot,
-                        min_notional=min_notional,
-                        maker_fee="0.001",
-                        taker_fee="0.001",
-                        default_quote=settings.base_currency,
-                    )
-                )
-        defaults = {s: p for s, *_, p in DEMO_INSTRUMENTS}
-        for inst in insts:
-            price = stored.get(inst.symbol) or defaults.get(inst.symbol) or Decimal(100)
-            prices[inst.symbol] = inst.round_price(price)
-        return InstrumentRegistry(insts), prices
-
-    def _stored_prices(self) -> dict[str, Decimal]:
-        try:
-            from alphintra.storage.market import MarketData
-
-            market = MarketData(self.settings.paths.market)
-            out = {}
-            for symbol in market.symbols():
-                with contextlib.suppress(Exception):
-                    out[symbol] = Decimal(repr(market.last_price(symbol).price))
-            return out
-        except Exception:
-            return {}
+        self._projector = builder.build(self, on_event=self._on_event, idle=self._idle)
+        self.tell()
 
     # -- the engine thread ----------------------------------------------------------------------------------
 
@@ -417,9 +261,9 @@ class TradingHost:
             if batch:
                 self._last_busy = time.monotonic()
             if self.guard.read_only:
-                durable.run_read_only(self, batch)
+                host_storage.run_read_only(self, batch)
                 continue
-            results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
+            results: list[Outcome] = []
             for fn, fut in batch:
                 if isinstance(fut, Future) and not fut.set_running_or_notify_cancel():
                     continue
@@ -442,14 +286,14 @@ class TradingHost:
                 failure = as_storage_error(exc)
                 # Nothing of this batch is on disk: no caller is told it worked (a read saw undurable state too).
                 results = [(fut, None, failure if error is None else error) for fut, _, error in results]
-                durable.storage_failed(self, failure)
-                self._answer(results)
+                host_storage.storage_failed(self, failure)
+                self.answer(results)
                 continue
-            self._answer(results)
-            self._tell()
-            durable.after_batch(self)
+            self.answer(results)
+            self.tell()
+            self._after_batch()
         # Drain what is left so no caller waits forever.
-        left: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
+        left: list[Outcome] = []
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -457,13 +301,13 @@ class TradingHost:
                 break
             if item is not None:
                 left.append((item[1], None, OperationFailed("the engine is stopping")))
-        self._answer(left)
+        self.answer(left)
 
-    def _next_batch(self) -> list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]]:
+    def _next_batch(self) -> list[Command]:
         """The commands to run together (one journal write and fsync); under group commit the engine waits up to
         group_commit_ms after the first one for others to share it."""
-        timeout = max(0.0, min(self._next_bar - time.monotonic(), 0.05))
-        batch: list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]] = []
+        timeout = self._wait_s()
+        batch: list[Command] = []
         try:
             item = self._queue.get(timeout=timeout)
             until = time.monotonic() + self._group_s
@@ -477,19 +321,25 @@ class TradingHost:
             pass
         return batch
 
+    def _wait_s(self) -> float:
+        """How long the engine thread may wait for a command before it has something else to do. Polling here
+        (a 50 ms cap, or a zero wait once a bar time passed with no generated feed) kept an idle daemon busy."""
+        probe = self.guard.seconds_to_probe()
+        if probe is not None:  # read-only: the market and the timers wait for the journal; only the probe is due
+            return min(probe, _MAX_WAIT_S)
+        wait = _MAX_WAIT_S
+        if self.settings.paper.feed == "generator":
+            wait = min(wait, self._next_bar - time.monotonic())
+        node = self.node
+        if node is not None:
+            due = node.clock.next_due_ns()
+            if due is not None:
+                wait = min(wait, (due - node.clock.now_ns()) / 1e9)
+        return max(0.0, wait)
+
     @staticmethod
-    def _answer(results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
-        for fut, value, failure in results:
-            if isinstance(fut, _AsyncWaiter):
-                by_loop.setdefault(fut.loop, []).append((fut.future, value, failure))
-            elif failure is None:
-                fut.set_result(value)
-            else:
-                fut.set_exception(failure)
-        for loop, items in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-                loop.call_soon_threadsafe(_settle_async, items)
+    def answer(results: list[Outcome]) -> None:
+        answer(results)
 
     def _tick_all(self) -> None:
         assert self.node is not None and self.feed is not None
@@ -516,9 +366,22 @@ class TradingHost:
         self._trade_bar(bar)
         return self.ticker(symbol)
 
-    def _post(self, node: TradingNode, symbol: str, price: Decimal) -> None:
+    def post_liquidity(self, symbol: str, price: Decimal) -> None:
+        """Engine thread: rest the simulated venue's liquidity around ``price`` (the venue ``symbol`` trades on)."""
         if self.driver is not None:
             self.driver.post_liquidity(symbol, price)
+
+    def drop_unpublished(self) -> None:
+        """Engine thread: forget the stream messages of a batch that was not written."""
+        self._published = []
+
+    def restart_market_clock(self) -> None:
+        """Engine thread: the next generated bar is one interval from now (after read-only mode)."""
+        self._next_bar = time.monotonic() + self._interval
+
+    def halt_engine(self) -> None:
+        """Engine thread: stop taking work (the state is unknown); a restart recovers from the journal."""
+        self._stop.set()
 
     # -- views (engine thread) ------------------------------------------------------------------------------
 
@@ -552,7 +415,7 @@ class TradingHost:
             "ts": iso_ns(self.node.clock.now_ns()),
         }
 
-    def _equity(self, account: str | None = None) -> Decimal:
+    def equity(self, account: str | None = None) -> Decimal:
         assert self.node is not None
         node = self.node
         node.ledger.mark_to_market({s: p for s, p in node.last_prices.items()})
@@ -561,9 +424,9 @@ class TradingHost:
     # -- events ---------------------------------------------------------------------------------------------
 
     def _on_event(self, order: Order, event: OrderEvent) -> None:
-        """Engine thread: note the change; :meth:`_tell` passes it on once the batch is durable."""
-        hub = self._hub()
-        metrics = self._metrics()
+        """Engine thread: note the change; :meth:`tell` passes it on once the batch is durable."""
+        hub = self.hub()
+        metrics = self.metrics()
         if metrics is not None:
             status = order.status.value
             counter = self._order_counters.get(status)
@@ -591,46 +454,51 @@ class TradingHost:
                     )
                 )
 
-    def _tell(self) -> None:
+    def tell(self) -> None:
         """Engine thread, after a batch's sync: publish its stream messages and tell the projector the durable end."""
         published, self._published = self._published, []
-        hub = self._hub()
+        hub = self.hub()
         if hub is not None:
             for topic, kind, data in published:
                 hub.publish(topic, kind, data)
         if self._projector is not None and self.journal is not None:
             self._projector.notify(self.journal.durable_seq)  # a compare under a lock: the projection reads the rest
 
+    def projection_caught_up(self, timeout: float) -> bool:
+        """Any thread: wait until the SQL projection holds everything durable now (False on timeout)."""
+        projector, journal = self._projector, self.journal
+        return projector is None or journal is None or projector.wait_applied(journal.durable_seq, timeout)
+
     def _idle(self) -> bool:
         """No command for a tenth of a second: the projector may take the GIL for its writes."""
         return time.monotonic() - self._last_busy >= 0.1
 
     def _publish_market(self, symbol: str, bar: Any) -> None:
-        hub = self._hub()
+        hub = self.hub()
         if hub is None:
             return
         # Queued behind the batch's order and trade messages, which the same bar may have caused.
         self._published.append((f"market-data/ticker/{symbol}", "ticker", self.ticker(symbol)))
         self._published.append((f"market-data/orderbook/{symbol}", "orderbook", self.book(symbol)))
-        metrics = self._metrics()
+        metrics = self.metrics()
         if metrics is not None and self.node is not None:
             with contextlib.suppress(Exception):
-                metrics.portfolio_value.labels(account=self.account).set(float(self._equity()))
+                metrics.portfolio_value.labels(account=self.account).set(float(self.equity()))
 
     def event(self, level: str, message: str) -> None:
         """An engine event for the operators (the TUI's engine log), also written to the daemon's log."""
         log.log(
             logging.getLevelName(level) if level in ("DEBUG", "INFO", "WARNING", "ERROR") else logging.INFO, message
         )
-        hub = self._hub()
+        hub = self.hub()
         if hub is not None:
             hub.publish("engine/events", "event", {"level": level, "message": message})
 
-    def _hub(self) -> Any:
+    def hub(self) -> Any:
         return None if self.app is None else getattr(self.app.state, "hub", None)
 
-    def _metrics(self) -> Any:
+    def metrics(self) -> Any:
         return None if self.app is None else getattr(self.app.state, "metrics", None)
 
 
-__all__ = ["DEMO_INSTRUMENTS", "TradingHost", "fill_view", "order_view"]
+__all__ = ["TradingHost"]

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
+from alphintra.daemon.trading.riskstate_projection import project as project_risk
 from alphintra.daemon.trading.views import order_extras, order_view
 from alphintra.engine import _node_recovery
 from alphintra.engine.clock import TestClock
@@ -48,6 +49,7 @@ from alphintra.engine.core.events import OrderFilled
 from alphintra.engine.core.instrument import InstrumentRegistry
 from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
+from alphintra.engine.risk.records import is_risk_record
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import AlphintraError, ConflictError, RetryableError
 from alphintra.storage.journal import JournalCorrupted, JournalRecord, _decode, _load, _segments
@@ -163,7 +165,10 @@ RecordProjector = Callable[["Projection", JournalRecord], None]
 class Projection:
     """The fold of the journal and the rows it owes the store since the last :meth:`take`."""
 
-    def __init__(self, instruments: InstrumentRegistry) -> None:
+    def __init__(self, instruments: InstrumentRegistry, *, risk_from: int | None = None) -> None:
+        # Risk records after this journal position are projected (the keeper rebuilt the risk tables from its fold
+        # of the ones before); None: they are not (an offline rebuild leaves the risk tables to the daemon's start).
+        self.risk_from = risk_from
         self.node = TradingNode(instruments=instruments, venue=SimulatedVenue(instruments), clock=TestClock())
         self.node._replaying = True  # it only ever folds: nothing is journaled, emitted or sent
         self.seq = 0
@@ -360,8 +365,17 @@ def _project_fill(p: Projection, rec: JournalRecord) -> None:
     p._positions[(event.account, event.symbol)] = event.ts
 
 
-# Record type -> its projection. Order events other than fills share one (by prefix, see _handler); node records
-# that change no row (emulator links, algorithm progress, margin calls) have none.
+def _project_risk(p: Projection, rec: JournalRecord) -> None:
+    """Limits, halts, alerts, schedules, strategies (``riskstate_projection``): written in the same transaction."""
+    if p.risk_from is None or rec.seq <= p.risk_from:
+        return
+    record = rec.record
+    p.later(lambda w: project_risk(w, record))
+
+
+# Record type -> its projection. Order events other than fills share one (by prefix, see _handler), risk records
+# another (see _handler); node records that change no row (emulator links, algorithm progress, margin calls) have
+# none.
 PROJECTIONS: dict[str, RecordProjector] = {
     "AccountOpened": _project_account,
     "Deposited": _project_funds,
@@ -378,6 +392,8 @@ def _handler(kind: object) -> RecordProjector | None:
     found = PROJECTIONS.get(kind)
     if found is None and kind.startswith("Order"):
         return _project_order
+    if found is None and is_risk_record({"type": kind}):
+        return _project_risk
     return found
 
 
@@ -388,10 +404,13 @@ class StateProjection:
     """Brings the store's projection up to a journal position, a piece (one transaction) at a time. The
     :class:`Projector` runs it on its thread; `engine rebuild-state` in the foreground."""
 
-    def __init__(self, store: StateStore, journal_dir: Path, instruments: InstrumentRegistry) -> None:
+    def __init__(
+        self, store: StateStore, journal_dir: Path, instruments: InstrumentRegistry, *, risk_from: int | None = None
+    ) -> None:
         self.store = store
         self.journal_dir = journal_dir
         self.instruments = instruments
+        self.risk_from = risk_from
         self.applied_seq = 0
         self.rebuilding = False
         self.chunk = _CHUNK
@@ -399,7 +418,7 @@ class StateProjection:
 
     def reset(self) -> None:
         """Forget the fold (after a failed write its rows are gone: :meth:`open` brings it back from the store)."""
-        self.fold = Projection(self.instruments)
+        self.fold = Projection(self.instruments, risk_from=self.risk_from)
         self.tail = JournalTail(self.journal_dir)
         self.applied_seq = 0
         self.rebuilding = False
@@ -469,9 +488,27 @@ class StateProjection:
             )
             # One row the store refuses must not hold back the others (nor the position): they go one by one in one
             # transaction, and each refusal is logged with what it was.
-            with self.store.batch() as w:
-                self._apply(w, rows, later, one_by_one=True)
-                w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
+            try:
+                with self.store.batch() as w:
+                    self._apply(w, rows, later, one_by_one=True)
+                    w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
+            except RetryableError:
+                raise
+            except AlphintraError as again:
+                if not later:
+                    raise
+                # A queued write (a record family's own, e.g. the risk tables) failed only when the transaction
+                # was flushed: the rows and the position go without the queued writes rather than stop here.
+                log.error(
+                    "state projection: the queued writes up to journal record %d were refused (%s: %s); "
+                    "the rows are written without them",
+                    fold.seq,
+                    again,
+                    getattr(again, "detail", ""),
+                )
+                with self.store.batch() as w:
+                    self._apply(w, rows, [], one_by_one=True)
+                    w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
         self.rebuilding = False
 
     def _apply(
@@ -530,19 +567,17 @@ class Projector:
 
     def __init__(
         self,
-        url: str,
+        store: StateStore,
         journal_dir: Path,
         instruments: InstrumentRegistry,
         *,
         durable_seq: int = 0,
         idle: Callable[[], bool] | None = None,
+        risk_from: int | None = None,
     ) -> None:
-        from alphintra.storage.state import StateStore
-
         self.idle = idle or (lambda: True)
-        self.store = StateStore(url)
-        self.store.create_all()
-        self.core = StateProjection(self.store, Path(journal_dir), instruments)
+        self.store = store
+        self.core = StateProjection(self.store, Path(journal_dir), instruments, risk_from=risk_from)
         self._durable = durable_seq
         self._cond = threading.Condition()
         self._closing = False
@@ -649,13 +684,13 @@ def _journal_lock(directory: Path) -> Iterator[None]:
 
 def rebuild_state(settings: Settings) -> dict[str, Any]:
     """Rebuild the SQL state from the journal, from the first record (the daemon must not be running)."""
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.instruments import paper_instruments
     from alphintra.storage.state import StateStore
 
     started = time.monotonic()
     journal = settings.paths.journal
     with _journal_lock(journal):
-        instruments, _ = TradingHost(settings, services=False)._instruments()
+        instruments, _ = paper_instruments(settings)
         with StateStore(settings.effective_database_url) as store:
             store.create_all()
             core = StateProjection(store, journal, instruments)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.protocol import NotReadyError, PermissionDeniedError, Role
 from alphintra.engine.risk.alerts import Alert, AlertLevel, Threshold, ThresholdMonitor
 from alphintra.engine.risk.limits import (
     HALT_NAME,
@@ -47,7 +48,7 @@ from alphintra.errors import AlphintraError, ConflictError, NotFoundError, Valid
 from alphintra.formatting import iso_dt
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.daemon.trading.riskstate import RiskKeeper
     from alphintra.engine.node import TradingNode
     from alphintra.storage.state import RiskAlert, RiskLimit, StateStore
@@ -123,7 +124,7 @@ def thresholds_for(limits: LimitSet, account: str) -> list[Threshold]:
 class RiskWatch:
     """Live account figures and threshold alerts for one trading host (engine thread, except ``close``)."""
 
-    def __init__(self, host: TradingHost, store: StateStore, limits: LimitSet | None = None) -> None:
+    def __init__(self, host: Host, store: StateStore, limits: LimitSet | None = None) -> None:
         self.host = host
         self.store = store
         self.limits = limits if limits is not None else load_limits(store)
@@ -152,7 +153,7 @@ class RiskWatch:
             figs = dict(engine_figures(node, account))
             figs.setdefault("source", "risk engine")
             return figs
-        equity = self.host._equity()
+        equity = self.host.equity()
         start = self.host.start_equity if self.host.start_equity is not None else equity
         self.peak = equity if self.peak is None else max(self.peak, equity)
         gross = net = Decimal(0)
@@ -229,10 +230,10 @@ class RiskWatch:
                 ts=alert.ts_ns,
             )
         data = {"rule": rule, "account": account, "message": message, **alert.to_dict()}
-        hub = self.host._hub()
+        hub = self.host.hub()
         if hub is not None:
             hub.publish("risk/alerts", "alert", data)
-        metrics = self.host._metrics()
+        metrics = self.host.metrics()
         if metrics is not None and alert.level is not AlertLevel.CLEARED:
             metrics.risk_alerts_total.labels(rule=rule).inc()
         log.warning("risk alert: %s", message, extra={"rule": rule, "level": alert.level.value})
@@ -258,6 +259,7 @@ class LimitsUpdate(BaseModel):
 
     limits: list[LimitChange] = Field(min_length=1, max_length=500)
     reason: str | None = Field(default=None, max_length=1000)
+    by: By = None
 
 
 def limit_view(row: RiskLimit) -> dict[str, Any]:
@@ -305,17 +307,15 @@ def _value(change: LimitChange) -> Decimal | None:
     return parse_value(change.name, raw)
 
 
-def _watch(host: TradingHost) -> RiskWatch:
+def _watch(host: Host) -> RiskWatch:
     watch = getattr(host, "risk_watch", None)
     if watch is None:
-        from alphintra.daemon.protocol import NotReadyError
-
         raise NotReadyError("the risk watch is not running")
     assert isinstance(watch, RiskWatch)
     return watch
 
 
-def risk_router(host: TradingHost) -> APIRouter:
+def risk_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/risk", tags=["risk"])
 
     def limits_now(store: StateStore) -> dict[str, Any]:
@@ -343,6 +343,7 @@ def risk_router(host: TradingHost) -> APIRouter:
             scope, scope_id = check_scope(change.name, change.scope, change.scope_id)
             checked.append((change.name, _value(change), scope, scope_id))
         keeper = _keeper(host)
+        by = author(who, body.by)
 
         def build(state: RiskState) -> list[RiskLimitSet]:
             # Engine thread: each change is journaled with what it replaced, and the gate sees the new limits in
@@ -355,7 +356,7 @@ def risk_router(host: TradingHost) -> APIRouter:
                     continue  # no change, no record (as the store's history never had one)
                 if value is None and before is None:
                     raise NotFoundError(f"risk limit {name!r} ({scope.value} {scope_id}) is not set")
-                records.append(RiskLimitSet(now, name, scope.value, scope_id, before, value, who.user, body.reason))
+                records.append(RiskLimitSet(now, name, scope.value, scope_id, before, value, by, body.reason))
             return records
 
         def apply() -> int:
@@ -372,7 +373,7 @@ def risk_router(host: TradingHost) -> APIRouter:
 
         changes = host.call(apply)
         keeper.wait_projected()
-        log.info("risk limits changed", extra={"by": who.user, "changes": changes})
+        log.info("risk limits changed", extra={"by": by, "caller": who.user, "changes": changes})
         return limits_now(store)
 
     @r.get("/metrics")
@@ -422,6 +423,7 @@ def risk_router(host: TradingHost) -> APIRouter:
     def halt(body: HaltRequest, who: Trader) -> dict[str, Any]:
         """The kill switch: any trader may stop trading (all, a strategy or a symbol); the halt is stored."""
         risk = _risk_engine(host)
+        by = author(who, body.by)
 
         def run() -> dict[str, Any]:
             assert host.node is not None
@@ -429,7 +431,7 @@ def risk_router(host: TradingHost) -> APIRouter:
                 host.node,
                 body.scope,
                 body.scope_id,
-                by=who.user,
+                by=by,
                 reason=body.reason,
                 cancel_orders=body.cancel_orders,
                 flatten=body.flatten,
@@ -444,10 +446,11 @@ def risk_router(host: TradingHost) -> APIRouter:
     def resume(body: ResumeRequest, who: Admin) -> dict[str, Any]:
         """Only an explicit command resumes trading after a halt (manual or a circuit breaker)."""
         risk = _risk_engine(host)
+        by = author(who, body.by)
 
         def run() -> dict[str, Any]:
             assert host.node is not None
-            risk.resume(host.node, body.scope, body.scope_id, by=who.user, reason=body.reason)
+            risk.resume(host.node, body.scope, body.scope_id, by=by, reason=body.reason)
             return {"resumed": True, "halts": [h.to_dict() for h in risk.halts]}
 
         out = host.call(run)
@@ -455,6 +458,29 @@ def risk_router(host: TradingHost) -> APIRouter:
         return out
 
     return r
+
+
+# Who a change is recorded as made by, when not the caller: printable, no control characters, no padding.
+By = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$",
+        description="who the change is recorded as made by (default: the caller); an admin may name someone else",
+    ),
+]
+
+
+def author(who: Principal, by: str | None) -> str:
+    """The name a change is journaled under: the caller, or -- for an admin, such as the CLI on the owner's socket
+    passing ``--by`` -- the name given. Anyone else may only name themselves."""
+    if by is None or by == who.user:
+        return who.user
+    if not who.role.allows(Role.ADMIN):
+        raise PermissionDeniedError(f"only an admin may record a change as made by someone else ({by!r})")
+    return by
 
 
 class HaltRequest(BaseModel):
@@ -465,6 +491,7 @@ class HaltRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
     cancel_orders: StrictBool = False  # strict: 0 or "yes" is not a flag (what the OpenAPI document says)
     flatten: StrictBool = False
+    by: By = None
 
 
 class ResumeRequest(BaseModel):
@@ -473,31 +500,30 @@ class ResumeRequest(BaseModel):
     scope: str = "global"
     scope_id: str = "*"
     reason: str = Field(default="", max_length=500)
+    by: By = None
 
 
-def _risk_engine(host: TradingHost) -> Any:
+def _risk_engine(host: Host) -> Any:
     risk = host.node.risk if host.node is not None else None
     if risk is None or not hasattr(risk, "halt"):
         raise ConflictError("this engine runs without a risk engine")
     return risk
 
 
-def _keeper(host: TradingHost) -> RiskKeeper:
+def _keeper(host: Host) -> RiskKeeper:
     keeper = getattr(host, "risk_keeper", None)
     if keeper is None:
-        from alphintra.daemon.protocol import NotReadyError
-
         raise NotReadyError("the risk state is not loaded")
     return keeper  # type: ignore[no-any-return]
 
 
-def _node(host: TradingHost) -> TradingNode:
+def _node(host: Host) -> TradingNode:
     node = host.node
     assert node is not None
     return node
 
 
-def _node_risk(host: TradingHost) -> Any:
+def _node_risk(host: Host) -> Any:
     return None if host.node is None else host.node.risk
 
 

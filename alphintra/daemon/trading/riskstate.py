@@ -10,9 +10,10 @@ every other state change; :class:`RiskKeeper` holds their fold (``engine/risk/st
 * **Changes**: every record reaches the journal through the node on the engine thread (:meth:`RiskKeeper.write`
   runs inside ``host.call``, which answers once the batch is synced: journal, then acknowledge). The keeper sees
   each one as it is appended (:class:`_Tap`), the circuit breakers' halts included, and folds it at once.
-* **Projection**: a background thread writes each record into the store once the journal says it is durable
-  (``riskstate_projection.project``); a request waits for its own records to be projected so that its answer and
-  the next read agree. A failed store write only delays the projection: the next start rebuilds it.
+* **Projection**: the state store has one writer, the journal-tailing projector
+  (:mod:`~alphintra.daemon.trading.projector`), which dispatches the risk records after the start's rebuild to
+  ``riskstate_projection.project`` in its own transactions; a request waits for its own records to be projected so
+  that its answer and the next read agree. A failed store write only delays the projection.
 
 Without a daemon (the CLI), :func:`offline_write` opens the journal itself (it holds the journal's lock, so no
 daemon can be writing), folds it, appends the new records and projects them.
@@ -20,13 +21,9 @@ daemon can be writing), folds it, appends the new records and projects them.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alphintra.config.logs import get_logger
 from alphintra.engine.risk.breakers import Halt, halt_alert
@@ -46,12 +43,18 @@ from alphintra.engine.risk.records import (
 from alphintra.engine.risk.state import ACTIVE, RiskState
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.engine.node import TradingNode
     from alphintra.storage.state import StateStore
 
 log = get_logger("daemon.riskstate")
 _PROJECT_WAIT_S = 10.0
+
+
+class Projection(Protocol):
+    """What the keeper needs of the projector: wait until a journal record is in the store."""
+
+    def wait_applied(self, seq: int, timeout: float = 30.0) -> bool: ...
 
 
 class _Tap:
@@ -64,7 +67,7 @@ class _Tap:
     def append(self, record: dict[str, Any]) -> int:
         seq = int(self.inner.append(record))
         if is_risk_record(record):
-            self.keeper._observe(seq, record)
+            self.keeper.observe(seq, record)
         return seq
 
     def __getattr__(self, name: str) -> Any:
@@ -74,13 +77,14 @@ class _Tap:
 class RiskKeeper:
     """The fold of one host's risk records and their projection; see the module docstring."""
 
-    def __init__(self, host: TradingHost, store: StateStore) -> None:
+    def __init__(self, host: Host, store: StateStore) -> None:
         self.host = host
         self.store = store
         self.state = RiskState()
-        self._queue: queue.Queue[tuple[int, Mapping[str, Any], Future[None]] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._last: Future[None] | None = None
+        # The journal position the start's rebuild of the risk tables stands at: the projector writes what follows.
+        self.projected_from = 0
+        self.projection: Projection | None = None  # set by the builder once the projector runs
+        self._last_seq = 0  # the newest risk record journaled
 
     # -- replay and start ----------------------------------------------------------------------------------------
 
@@ -120,30 +124,27 @@ class RiskKeeper:
                 book.halt(halt)
         from alphintra.daemon.trading.riskstate_projection import rebuild
 
-        self._drain_pending()
+        # Before the projector runs (nothing else writes the store yet): the tables become the fold of the journal
+        # up to here, and the projector takes over from this position.
         rebuild(self.store, self.state)
-        self._thread = threading.Thread(target=self._project_loop, name="risk-projection", daemon=True)
-        self._thread.start()
+        self.projected_from = int(node.journal.last_seq)
         halts = self.state.active_halts()
         if halts:
             log.warning("trading is halted: %s", "; ".join(f"{h.where} ({h.reason})" for h in halts))
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+        self.projection = None
+        self.store.close()
 
     # -- engine thread -------------------------------------------------------------------------------------------
 
-    def _observe(self, seq: int, data: Mapping[str, Any]) -> None:
+    def observe(self, seq: int, data: Mapping[str, Any]) -> None:
+        """A risk record was appended to the journal as record ``seq``: fold it."""
         self.state.apply_dict(data)
-        done: Future[None] = Future()
-        self._last = done
-        self._queue.put((seq, data, done))
+        self._last_seq = seq
 
     def record(self, rec: RiskRecord) -> None:
-        """Engine thread: journal one record (folded and queued for the projection by the tap)."""
+        """Engine thread: journal one record (folded by the tap, projected by the projector)."""
         node = self.host.node
         assert node is not None
         node.record(record_to_dict(rec))
@@ -186,7 +187,7 @@ class RiskKeeper:
             ts=halt.at_ns,
         )
         self.host.event("WARNING", f"trading halted ({halt.where}): {halt.reason}")
-        metrics = self.host._metrics()
+        metrics = self.host.metrics()
         if metrics is not None:
             metrics.risk_alerts_total.labels(rule=halt.rule).inc()
 
@@ -221,44 +222,11 @@ class RiskKeeper:
 
     def wait_projected(self) -> None:
         """Until what was journaled so far is in the store (bounded: a slow store must not hang a request)."""
-        last = self._last
-        if last is None or self._thread is None:
+        projection, last = self.projection, self._last_seq
+        if projection is None or last <= self.projected_from:
             return
-        with contextlib.suppress(Exception):
-            last.result(timeout=_PROJECT_WAIT_S)
-
-    # -- the projection thread -----------------------------------------------------------------------------------
-
-    def _drain_pending(self) -> None:
-        """At start, the records journaled so far are folded; the rebuild writes them (no second projection)."""
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if item is not None:
-                item[2].set_result(None)
-
-    def _project_loop(self) -> None:
-        from alphintra.daemon.trading.riskstate_projection import project
-
-        journal = self.host.journal
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            seq, data, done = item
-            try:
-                # Never ahead of the journal: a crash could take back what is not durable.
-                while not journal.wait_durable(seq, timeout=1.0):
-                    if self.host.state.value in ("stopped", "failed"):
-                        break
-                with self.store.batch() as w:
-                    project(w, data)
-            except Exception as exc:  # the journal has it; the next start's rebuild writes it
-                log.error("risk state not projected (%s): %s", data.get("type"), exc)
-            finally:
-                done.set_result(None)
+        if not projection.wait_applied(last, timeout=_PROJECT_WAIT_S):
+            log.warning("risk records up to journal record %d are not in the state store yet", last)
 
 
 # -- the one-time import of an old state store ---------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The ``/api/v1`` routers of the trading engine (plan §5.1). Handlers validate with pydantic, then run their
-work on the engine thread through ``TradingHost.call``; what they change is journaled and synced before they
+work on the engine thread through ``Host.call``; what they change is journaled and synced before they
 answer. Roles: viewers read, traders trade, admins move the paper market and change risk limits.
 
-The order-entry handlers are ``async`` and await the engine (``TradingHost.acall``) instead of blocking a worker
+The order-entry handlers are ``async`` and await the engine (``Host.acall``) instead of blocking a worker
 thread, and answer with JSON they encode themselves: the views are already plain JSON values, and FastAPI's
 response-model pass would validate and copy each of them again (the models stay declared for the OpenAPI).
 
@@ -55,7 +55,7 @@ from alphintra.daemon.trading.schemas import (
     PriceTick,
     TradeOut,
 )
-from alphintra.daemon.trading.trade_totals import summarise
+from alphintra.daemon.trading.trade_totals import caught_up_rows, summarise
 from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import OrderStatus
@@ -63,7 +63,7 @@ from alphintra.errors import AlphintraError, NotFoundError, ValidationError
 from alphintra.formatting import bar_price, iso_dt, iso_ns
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.engine.node import TradingNode
 
 log = get_logger("daemon.routes")
@@ -175,7 +175,7 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
     return order_view(node.submit(req), node), True
 
 
-def _observe_latency(host: TradingHost, started: float, orders: int = 1) -> None:
+def _observe_latency(host: Host, started: float, orders: int = 1) -> None:
     """Request receipt to acknowledgement (the order durable and answered) into order_latency_seconds."""
     metrics = None if host.app is None else getattr(host.app.state, "metrics", None)
     if metrics is not None:
@@ -184,15 +184,17 @@ def _observe_latency(host: TradingHost, started: float, orders: int = 1) -> None
             metrics.order_latency_seconds.observe(elapsed)
 
 
-def _acknowledged(host: TradingHost, started: float, outcome: asyncio.Future[Any]) -> None:
+def _acknowledged(host: Host, started: float, outcome: asyncio.Future[Any]) -> None:
     if not outcome.cancelled() and outcome.exception() is None:
         _observe_latency(host, started)
 
 
-def build_routers(host: TradingHost) -> list[APIRouter]:
+def build_routers(host: Host) -> list[APIRouter]:
     from alphintra.daemon.trading.algo_routes import algo_router
     from alphintra.daemon.trading.backtest_routes import backtest_router
-    from alphintra.daemon.trading.strategies import daemon_routers
+    from alphintra.daemon.trading.risk_routes import risk_router
+    from alphintra.daemon.trading.scheduler import schedules_router
+    from alphintra.daemon.trading.strategies import strategies_router
     from alphintra.daemon.trading.venue_routes import venue_router
 
     return [
@@ -202,18 +204,20 @@ def build_routers(host: TradingHost) -> list[APIRouter]:
         _trades(host),
         _portfolio(host),
         _market(host),
-        *daemon_routers(host),
+        strategies_router(host),
+        schedules_router(host),
+        risk_router(host),
         backtest_router(host),
         venue_router(host),
     ]
 
 
-def _node(host: TradingHost) -> TradingNode:
+def _node(host: Host) -> TradingNode:
     assert host.node is not None
     return host.node
 
 
-def _orders(host: TradingHost) -> APIRouter:
+def _orders(host: Host) -> APIRouter:
     r = APIRouter(prefix="/orders", tags=["orders"])
 
     @r.post("", response_model=OrderOut | dict[str, Any], status_code=201)
@@ -328,7 +332,7 @@ def _entry_error(ref: Any, code: str, detail: str, field: str | None) -> dict[st
 
 
 def _entry_request(
-    host: TradingHost, text: str, charge: Callable[[], None]
+    host: Host, text: str, charge: Callable[[], None]
 ) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
     """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer).
 
@@ -361,7 +365,7 @@ def _entry_request(
         return ref, {"ref": ref, "error": exc.to_dict()}
 
 
-def _order_entry(host: TradingHost) -> APIRouter:
+def _order_entry(host: Host) -> APIRouter:
     r = APIRouter(prefix="/orders", tags=["orders"])
 
     @r.websocket("/entry")
@@ -416,7 +420,7 @@ def _order_entry(host: TradingHost) -> APIRouter:
     return r
 
 
-def _trades(host: TradingHost) -> APIRouter:
+def _trades(host: Host) -> APIRouter:
     r = APIRouter(prefix="/trades", tags=["trades"])
 
     def _one(trade_id: str) -> dict[str, Any] | None:
@@ -440,16 +444,9 @@ def _trades(host: TradingHost) -> APIRouter:
 
     @r.get("/summary")
     async def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
-        # Fill events are immutable: the engine thread only picks the rows, the sums are made here.
-        def take() -> list[tuple[Any, ...]]:
-            return [
-                (f.symbol, f.side.value, f.last_qty, f.last_px, f.fee, f.fee_asset)
-                for f in _node(host).fills
-                if symbol is None or f.symbol == symbol
-            ]
-
         quotes = {inst.symbol: inst.quote for inst in _node(host).instruments}  # instruments never change
-        return summarise(await host.acall(take), quotes)
+        rows = await asyncio.to_thread(caught_up_rows, host, symbol)
+        return summarise(rows, quotes)
 
     @r.get("/{trade_id}", response_model=TradeOut)
     def get_trade(trade_id: str, who: Viewer) -> dict[str, Any]:
@@ -463,7 +460,7 @@ def _trades(host: TradingHost) -> APIRouter:
     return r
 
 
-def _portfolio(host: TradingHost) -> APIRouter:
+def _portfolio(host: Host) -> APIRouter:
     r = APIRouter(prefix="/portfolio", tags=["portfolio"])
 
     def _account(account: str | None) -> str:
@@ -475,7 +472,7 @@ def _portfolio(host: TradingHost) -> APIRouter:
 
     def _valuation(account: str) -> dict[str, Any]:
         node = _node(host)
-        equity = host._equity(account)
+        equity = host.equity(account)
         v = node.ledger.valuation(account)
         return {
             "account": account,
@@ -505,7 +502,7 @@ def _portfolio(host: TradingHost) -> APIRouter:
 
         def run() -> list[dict[str, Any]]:
             node = _node(host)
-            host._equity(name)  # refresh marks
+            host.equity(name)  # refresh marks
             out = []
             for symbol, p in node.ledger.positions(name).items():
                 out.append(
@@ -537,7 +534,7 @@ def _portfolio(host: TradingHost) -> APIRouter:
     @r.get("/performance")
     def performance(who: Viewer) -> dict[str, Any]:
         def run() -> dict[str, Any]:
-            equity = host._equity()
+            equity = host.equity()
             start = host.start_equity or equity
             return {
                 "start_equity": str(start),
@@ -547,16 +544,14 @@ def _portfolio(host: TradingHost) -> APIRouter:
             }
 
         view = host.call(run)
-        rows = host.call(
-            lambda: [(f.symbol, f.side.value, f.last_qty, f.last_px, f.fee, f.fee_asset) for f in _node(host).fills]
-        )
-        totals = summarise(rows, {})
+        # Fees and the trade count cover the whole history (the projection), not only the orders kept in memory.
+        totals = summarise(caught_up_rows(host, None), {})
         return view | {"fees": totals["fees"], "trades": totals["count"]}
 
     return r
 
 
-def _market(host: TradingHost) -> APIRouter:
+def _market(host: Host) -> APIRouter:
     r = APIRouter(prefix="/market-data", tags=["market-data"])
 
     def _symbol(symbol: str) -> str:

@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
 
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.daemon.trading.strategies import StrategyManager
     from alphintra.engine.risk.state import RiskState
     from alphintra.storage.state import ScheduledJob, StateStore
@@ -368,7 +368,7 @@ class Scheduler:
 
     def __init__(
         self,
-        host: TradingHost,
+        host: Host,
         manager: StrategyManager,
         *,
         store: StateStore | None = None,
@@ -632,7 +632,7 @@ class Scheduler:
         return self._fire(job_id)
 
 
-def scheduler_of(host: TradingHost) -> Scheduler:
+def scheduler_of(host: Host) -> Scheduler:
     scheduler = getattr(host, "scheduler", None)
     if scheduler is None:
         from alphintra.daemon.protocol import NotReadyError
@@ -642,7 +642,7 @@ def scheduler_of(host: TradingHost) -> Scheduler:
     return scheduler
 
 
-def schedules_router(host: TradingHost) -> APIRouter:
+def schedules_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/schedules", tags=["schedules"])
 
     @r.get("", response_model=list[ScheduleOut])

@@ -58,7 +58,7 @@ from alphintra.strategies.base import BarData, StrategyError
 from alphintra.strategies.context import Signal
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.engine.data import Bar
     from alphintra.engine.node import TradingNode
     from alphintra.storage.state import StateStore, TradingStrategy
@@ -83,7 +83,7 @@ def _row_config(row: TradingStrategy) -> tuple[list[str], dict[str, Any]]:
 class StrategyManager:
     """Saved and running strategies of one trading host; see the module docstring."""
 
-    def __init__(self, host: TradingHost, store: StateStore | None = None) -> None:
+    def __init__(self, host: Host, store: StateStore | None = None) -> None:
         from alphintra.storage.state import StateStore
 
         self.host = host
@@ -112,12 +112,12 @@ class StrategyManager:
         return list(sf.bars) if sf is not None else []
 
     def _publish(self, topic: str, kind: str, data: Any) -> None:
-        hub = self.host._hub()
+        hub = self.host.hub()
         if hub is not None:
             hub.publish(topic, kind, data)
 
     def _gauge(self) -> None:
-        metrics = self.host._metrics()
+        metrics = self.host.metrics()
         if metrics is not None:
             metrics.active_strategies.set(len(self.running))
 
@@ -504,7 +504,7 @@ class EvaluationOut(BaseModel):
     error: str | None
 
 
-def manager_of(host: TradingHost) -> StrategyManager:
+def manager_of(host: Host) -> StrategyManager:
     manager = getattr(host, "strategies", None)
     if manager is None:
         from alphintra.daemon.protocol import NotReadyError
@@ -514,7 +514,7 @@ def manager_of(host: TradingHost) -> StrategyManager:
     return manager
 
 
-def strategies_router(host: TradingHost) -> APIRouter:
+def strategies_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/strategies", tags=["strategies"])
 
     @r.post("", response_model=StrategyOut, status_code=201)
@@ -564,31 +564,6 @@ def strategies_router(host: TradingHost) -> APIRouter:
     return r
 
 
-def daemon_routers(host: TradingHost) -> list[APIRouter]:
-    """The strategies, schedules and risk routers (``routes.build_routers`` appends them)."""
-    from alphintra.daemon.trading.risk_routes import risk_router
-    from alphintra.daemon.trading.scheduler import schedules_router
-
-    return [strategies_router(host), schedules_router(host), risk_router(host)]
-
-
-def start_services(host: TradingHost) -> None:
-    """Called at the end of ``TradingHost._build`` (before the engine thread runs): the strategy manager with the
-    ACTIVE strategies resumed, the risk watch, and the scheduler loaded but paused until the engine runs."""
-    from alphintra.daemon.trading.risk_routes import RiskWatch
-    from alphintra.daemon.trading.scheduler import Scheduler
-
-    manager = StrategyManager(host)
-    host.strategies = manager
-    keeper = host.risk_keeper
-    host.risk_watch = RiskWatch(host, manager.store, None if keeper is None else keeper.state.limits)
-    resumed = manager.restore()
-    scheduler = Scheduler(host, manager)
-    host.scheduler = scheduler
-    jobs = scheduler.load()
-    log.info("strategies and schedules loaded", extra={"resumed": len(resumed), "schedules": jobs})
-
-
 __all__ = [
     "ACTIVE",
     "ERROR",
@@ -602,12 +577,10 @@ __all__ = [
     "bar_data",
     "build_instance",
     "check_name",
-    "daemon_routers",
     "evaluate",
     "jsonable",
     "merged_bar",
     "signal_view",
-    "start_services",
     "strategies_router",
     "strategy_class",
     "validate_params",

@@ -1,9 +1,8 @@
-"""Trade totals for /trades/summary and /portfolio/performance, from ``(symbol, side, quantity, price, fee,
-fee asset)`` rows.
+"""Totals over an account's whole trade history, read from the SQL projection.
 
-The rows are the fills the engine holds in memory, which order retention (``engine.order_retention``) trims: the
-totals cover the retained history only (a known limit, see the README); reading them from the SQL projection is
-the fix once its reads are proven safe beside the projector's writes.
+The engine keeps only working and recent orders in memory (``engine.order_retention``), so sums over its fills
+would shrink as orders age out; the projection holds every trade. A request first waits until the projection has
+applied everything durable when it arrived, so a fill acknowledged before the request is always counted.
 """
 
 from __future__ import annotations
@@ -13,10 +12,19 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from alphintra.errors import RetryableError
+
 if TYPE_CHECKING:
-    pass
+    from alphintra.daemon.trading.ports import Host
 
 _CATCH_UP_S = 10.0
+
+
+def caught_up_rows(host: Host, symbol: str | None) -> list[tuple[Any, ...]]:
+    """Worker thread: the projection's trades once it holds every durable fill."""
+    if not host.projection_caught_up(_CATCH_UP_S):
+        raise RetryableError(f"the trade history is still being brought up to date (more than {_CATCH_UP_S:g} s)")
+    return list(host.archive.store.fill_rows(symbol=symbol))
 
 
 def summarise(rows: Iterable[tuple[Any, ...]], quotes: dict[str, str]) -> dict[str, Any]:
@@ -48,4 +56,4 @@ def summarise(rows: Iterable[tuple[Any, ...]], quotes: dict[str, str]) -> dict[s
     }
 
 
-__all__ = ["summarise"]
+__all__ = ["caught_up_rows", "summarise"]

@@ -16,7 +16,7 @@ from alphintra.daemon.auth import Principal, require_role
 from alphintra.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost
+    from alphintra.daemon.trading.ports import Host
     from alphintra.engine.node import TradingNode
     from alphintra.engine.venue.base import Venue, VenueCapabilities
 
@@ -43,7 +43,7 @@ def capabilities_view(caps: VenueCapabilities) -> dict[str, Any]:
     return data
 
 
-def venue_view(host: TradingHost, node: TradingNode, venue: Venue) -> dict[str, Any]:
+def venue_view(host: Host, node: TradingNode, venue: Venue) -> dict[str, Any]:
     """Engine thread: one venue as the API shows it."""
     settings = host.settings
     configured = settings.venues.get(venue.name)
@@ -60,7 +60,7 @@ def venue_view(host: TradingHost, node: TradingNode, venue: Venue) -> dict[str, 
     }
 
 
-def venue_router(host: TradingHost) -> APIRouter:
+def venue_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/venues", tags=["venues"])
 
     def node() -> TradingNode:

@@ -128,6 +128,11 @@ class VenueListener(Protocol):
         """A cancel arrived after the order stopped working (it filled first)."""
         ...
 
+    def venue_unknown(self, key: str, command: Literal["submit", "cancel"], message: str) -> None:
+        """A command the venue sent on asynchronously got no answer (what :class:`VenueUnavailable` says of a
+        synchronous one): the node asks the venue for ``key`` instead of sending it again."""
+        ...
+
 
 class Venue(Protocol):
     name: str

@@ -98,9 +98,18 @@ def _statuses(status: str | Iterable[str]) -> list[str]:
 class StateStore:
     """Trading state in SQLite (default ``$ALPHINTRA_HOME/state.db``) or PostgreSQL (``postgresql://`` URL)."""
 
-    def __init__(self, url: str | None = None, *, clock: Clock | None = None, echo: bool = False) -> None:
-        self.engine: Engine = make_engine(url, echo=echo)
+    def __init__(
+        self, url: str | None = None, *, clock: Clock | None = None, echo: bool = False, engine: Engine | None = None
+    ) -> None:
+        self.engine: Engine = make_engine(url, echo=echo) if engine is None else engine
+        # A store given an engine shares it (and its connection pool) with its owner, who alone disposes of it.
+        self._owns_engine = engine is None
         self._clock: Clock = clock or time.time_ns
+
+    def share(self) -> StateStore:
+        """Another store on this store's engine: one connection pool per database in a process. Closing it leaves
+        the engine to this store."""
+        return StateStore(engine=self.engine, clock=self._clock)
 
     def _sessions(self) -> Session:
         # Rows stay readable after commit and close: callers get detached, fully loaded instances.
@@ -122,7 +131,8 @@ class StateStore:
         StateModel.metadata.create_all(self.engine)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
 
     def __enter__(self) -> StateStore:
         return self
@@ -370,6 +380,23 @@ class StateStore:
         if until is not None:
             query = query.where(col(Trade.timestamp) < to_utc(until, "until"))
         return query
+
+    def fill_rows(self, *, symbol: str | None = None, account: str | None = None) -> Iterator[tuple[Any, ...]]:
+        """``(symbol, side, quantity, price, fee, fee_currency)`` of every trade, for totals over a whole history
+        (columns, not entities: a long history must not build ORM objects)."""
+        t = Trade.__table__.c  # type: ignore[attr-defined]
+        query = self._trade_filters(
+            sa_select(t.symbol, t.side, t.quantity, t.price, t.fee, t.fee_currency),
+            symbol,
+            None,
+            account,
+            None,
+            None,
+            None,
+        )
+        with self._sessions() as session:
+            for row in session.execute(query.execution_options(yield_per=2_000)):
+                yield tuple(row)
 
     def list_trades(
         self,

@@ -16,3 +16,8 @@ NAMES = (
     "portfolio",
     "ml_lightgbm",
 )
+
+# Built-in strategies that live above this package, by name -> module (the ``ml`` strategy serves the models of
+# ``alphintra.ml``, which may import strategies but not the other way round): the registry imports them by name,
+# like plug-ins, and shell completion offers their names.
+ELSEWHERE = {"ml": "alphintra.ml.serving"}

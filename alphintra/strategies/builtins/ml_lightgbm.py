@@ -71,7 +71,7 @@ class Training:
 
 
 class TreeEnsemble:
-    """A binary LightGBM model compiled from its JSON dump, for one-row predictions.
+    """A binary (or regression) LightGBM model compiled from its JSON dump, for one-row predictions.
 
     ``Booster.predict`` costs milliseconds per call, mostly set-up; a strategy asks for one row per bar, so the
     trees are walked here instead (tens of microseconds). Only numerical splits occur (the features are
@@ -81,8 +81,9 @@ class TreeEnsemble:
 
     def __init__(self, dump: dict[str, Any]) -> None:
         objective = str(dump.get("objective", ""))
-        if not objective.startswith("binary"):
-            raise ValueError(f"not a binary model: {objective!r}")
+        self.binary = objective.startswith("binary")
+        if not self.binary and not objective.startswith("regression"):
+            raise ValueError(f"not a binary or regression model: {objective!r}")
         match = re.search(r"sigmoid:([0-9.eE+-]+)", objective)
         self.sigmoid = float(match.group(1)) if match else 1.0
         self.trees = [self._compile(info["tree_structure"]) for info in dump["tree_info"]]
@@ -131,6 +132,10 @@ class TreeEnsemble:
 
     def probability(self, row: list[float]) -> float:
         return 1.0 / (1.0 + math.exp(-self.sigmoid * self.raw(row)))
+
+    def predict(self, row: list[float]) -> float:
+        """What ``Booster.predict`` gives: the probability of a binary model, the raw score of a regression."""
+        return self.probability(row) if self.binary else self.raw(row)
 
 
 @register

@@ -51,9 +51,12 @@ def test_risk_cli_reaches_a_running_engine_at_once() -> None:
     """`risk halt|resume|limits set` with a daemon up change the live engine, not only the stored state."""
     with daemon_home() as d:
         d.start()
-        halted = d.cli("risk", "halt", "--symbol", "GOOG", "--reason", "news")
+        halted = d.cli("risk", "halt", "--symbol", "GOOG", "--reason", "news", "--by", "night-desk")
         assert halted.returncode == 0, halted.stderr
         with d.client() as c:
+            # --by reaches the journal's record and the alert, not the API caller's name.
+            assert [h["updated_by"] for h in c.get("/api/v1/risk/limits")["halts"]] == ["night-desk"]
+            assert c.get("/api/v1/risk/alerts")[0]["message"] == "halted symbol GOOG: news (by night-desk)"
             with pytest.raises(AlphintraError) as refused:
                 c.post("/api/v1/orders", {"symbol": "GOOG", "side": "BUY", "quantity": "1"})
             assert "halt" in refused.value.message.lower()

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine_e2e_support import Daemon, daemon_home, wait_for
 
-from alphintra.daemon.trading.host import DEMO_INSTRUMENTS
+from alphintra.daemon.trading.instruments import DEMO_INSTRUMENTS
 from alphintra.engine.clock import TestClock
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.node import TradingNode

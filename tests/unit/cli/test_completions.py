@@ -107,6 +107,7 @@ def test_bash_completes_timeframes_time_in_force_strategies_and_stored_symbols(
     assert _bash_complete("alphintra", "backtest", "run", "m", env=on_path) == [
         "market_making",
         "mean_reversion",
+        "ml",
         "ml_lightgbm",
     ]
     assert _bash_complete("alphintra", "strategy", "info", "d", env=on_path) == ["dca", "donchian"]
@@ -251,5 +252,5 @@ def test_zsh_completes_strategies_and_symbols(zsh: str, on_path: dict[str, str],
         return _zsh_complete(zsh, on_path, *words)
 
     assert complete("alphintra", "data", "show", "-s", "") == ["BTC/USD", "GOOG"]
-    assert complete("alphintra", "backtest", "run", "m") == ["market_making", "mean_reversion", "ml_lightgbm"]
+    assert complete("alphintra", "backtest", "run", "m") == ["market_making", "mean_reversion", "ml", "ml_lightgbm"]
     assert complete("alphintra", "order", "buy", "X", "1", "--tif", "") == ["GTC", "IOC", "FOK", "GTD"]

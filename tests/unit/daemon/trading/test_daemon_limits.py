@@ -18,7 +18,7 @@ from trading_support import SECRET, Engine
 from alphintra.daemon.app import ListenerApp, create_app
 from alphintra.daemon.auth import Authenticator, issue_token
 from alphintra.daemon.limits import ApiLimits, BodyLimitMiddleware, LimitSettings, RateLimiter
-from alphintra.daemon.trading.host import order_view
+from alphintra.daemon.trading.views import order_view
 
 ORDER = {"symbol": "BTC/USD", "side": "BUY", "quantity": "0.01", "type": "LIMIT", "price": "1000"}
 

@@ -166,3 +166,36 @@ def test_var_says_why_it_is_missing(engine: Engine) -> None:
     m = engine.client.get("/api/v1/risk/metrics").json()
     assert m["var_95"] is None and m["es_95"] is None and m["var_observations"] == 0
     assert m["var_detail"].startswith("no 1d return history: ") and "ETH/USD" in m["var_detail"]
+
+
+def test_an_admin_records_halts_resumes_and_limits_under_the_name_it_gives(engine: Engine) -> None:
+    c = engine.client  # the owner's socket: an admin, as the CLI is
+    r = c.post("/api/v1/risk/halt", json={"reason": "night", "by": "night-desk"})
+    assert r.status_code == 200 and r.json()["halts"][0]["by"] == "night-desk", r.text
+    alerts = c.get("/api/v1/risk/alerts").json()
+    assert alerts[0]["message"] == "halted all trading: night (by night-desk)"
+    r = c.post("/api/v1/risk/resume", json={"reason": "morning", "by": "day-desk"})
+    assert r.status_code == 200, r.text
+    r = c.put("/api/v1/risk/limits", json={"limits": [{"name": "max_order_qty", "value": "5"}], "by": "risk-desk"})
+    assert r.status_code == 200 and r.json()["limits"][0]["updated_by"] == "risk-desk", r.text
+    journaled = {
+        r.record["type"]: r.record
+        for r in read_journal(engine.settings.paths.journal)
+        if r.record["type"] in ("TradingHalted", "TradingResumed", "RiskLimitSet")
+    }
+    assert (journaled["TradingHalted"]["by"], journaled["TradingResumed"]["by"]) == ("night-desk", "day-desk")
+    assert journaled["RiskLimitSet"]["by"] == "risk-desk"
+    assert "(by day-desk)" in c.get("/api/v1/risk/alerts").json()[0]["message"]
+
+
+def test_only_an_admin_names_someone_else_and_the_name_is_checked(engine: Engine) -> None:
+    trader = engine.tcp("tom", "trader")
+    r = trader.post("/api/v1/risk/halt", json={"reason": "x", "by": "alice"})
+    assert r.status_code == 403 and "someone else" in r.json()["detail"], r.text
+    assert engine.client.get("/api/v1/risk/limits").json()["halts"] == []
+    r = trader.post("/api/v1/risk/halt", json={"reason": "x", "by": "tom"})
+    assert r.status_code == 200 and r.json()["halts"][0]["by"] == "tom"
+    for bad in ("", " padded", "line\nbreak", "x" * 65):
+        r = engine.client.post("/api/v1/risk/resume", json={"by": bad})
+        assert r.status_code == 422 and "by" in r.text, (bad, r.text)
+    assert [h["updated_by"] for h in engine.client.get("/api/v1/risk/limits").json()["halts"]] == ["tom"]

@@ -163,3 +163,31 @@ def test_a_failure_in_a_timer_still_answers_a_durable_command(engine: Engine) ->
         assert restarted.client.get(f"/api/v1/orders/{placed['id']}").json()["client_order_id"] == "timer"
     finally:
         restarted.close()
+
+
+def _thread_cpu_s(native_id: int) -> float:
+    import os
+    from pathlib import Path
+
+    fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_read_only_engine_sleeps_between_probes(engine: Engine) -> None:
+    """Read-only, the market and the timers wait for the journal: the engine thread wakes for commands and for the
+    storage probe only (it used to spin once a bar time had passed)."""
+    import threading
+    import time
+
+    engine.tick("ETH/USD", "3000")
+    disk = fill_the_disk(engine)
+    disk.full = True
+    assert engine.client.post("/api/v1/orders", json=limit("refused")).status_code == 503
+    thread = next(t for t in threading.enumerate() if t.name == "engine")
+    assert thread.native_id is not None
+    time.sleep(1.5)  # past the first bar time (60 / replay_speed = 1 s)
+    before, started = _thread_cpu_s(thread.native_id), time.monotonic()
+    time.sleep(3.0)
+    used, elapsed = _thread_cpu_s(thread.native_id) - before, time.monotonic() - started
+    assert engine.host.guard.read_only and disk.refused >= 2  # it kept probing (once a second)
+    assert used / elapsed < 0.15, f"the read-only engine thread used {used:.2f} s of CPU in {elapsed:.1f} s"

@@ -4,8 +4,10 @@ listing. They answer from the engine's memory on its thread, building views only
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from trading_support import Engine
+import pytest
+from trading_support import Engine, wait_for
 
 
 def test_trades_newest_first_filtered_limited_and_summed(engine: Engine) -> None:
@@ -127,3 +129,41 @@ def test_a_stop_the_market_already_reached_is_refused_unless_allow_immediate(eng
     assert sent["status"] == "ACCEPTED"
     engine.tick("ETH/USD", "2999")
     assert c.get(f"/api/v1/orders/{sent['id']}").json()["status"] == "FILLED"
+
+
+def test_totals_count_every_fill_after_orders_leave_the_engines_memory(
+    isolated_home: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alphintra.config.settings import reset_settings_cache
+
+    monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
+    monkeypatch.setenv("ALPHINTRA_ENGINE__ORDER_RETENTION", "2")
+    reset_settings_cache()
+    engine = Engine()
+    try:
+        c = engine.client
+        engine.tick("ETH/USD", "3000")
+        trades: list[dict[str, Any]] = []
+        for i in range(8):  # flat at the end: four buys, four sells of the same size
+            order = engine.order(symbol="ETH/USD", side="BUY" if i % 2 == 0 else "SELL", quantity="0.3")
+            assert order["status"] == "FILLED"
+            trades += c.get("/api/v1/trades", params={"order_id": order["id"]}).json()
+        # Retention runs after a durable batch, at most once a second: reads are batches too.
+        wait_for(lambda: len(c.get("/api/v1/trades").json()) < len(trades), "finished orders to leave memory")
+
+        summary = c.get("/api/v1/trades/summary").json()
+        fees = sum(Decimal(t["fee"]) for t in trades)
+        bought = sum(Decimal(t["quantity"]) * Decimal(t["price"]) for t in trades if t["side"] == "BUY")
+        sold = sum(Decimal(t["quantity"]) * Decimal(t["price"]) for t in trades if t["side"] == "SELL")
+        assert summary["count"] == len(trades) >= 8
+        assert Decimal(summary["fees"]["USD"]) == fees > 0
+        assert Decimal(summary["notional"]["USD"]) == bought + sold
+        eth = summary["by_symbol"]["ETH/USD"]
+        assert (Decimal(eth["buy_volume"]), Decimal(eth["sell_volume"])) == (Decimal("1.2"), Decimal("1.2"))
+
+        perf = c.get("/api/v1/portfolio/performance").json()
+        assert (perf["trades"], Decimal(perf["fees"]["USD"])) == (len(trades), fees)
+        # Flat again: the session's PnL is what the sells brought in less what the buys and the fees cost.
+        assert Decimal(perf["pnl"]) == sold - bought - fees
+    finally:
+        engine.close()

@@ -4,7 +4,8 @@ It keeps its own orders, fills and balances across the node's restarts, charges 
 in the base asset for buys with ``fee_in_base``), and trades when the test moves its market (:meth:`trade`):
 market orders and marketable limits take at the last price, resting limits fill at their price when the market
 reaches them. ``down`` makes every command raise ``VenueUnavailable`` (``lands`` decides whether it acted first)
-and drops every report, as a lost connection does.
+and drops every report, as a lost connection does; with ``asynchronous`` the missing answer is reported through
+``venue_unknown`` (as an adapter that sends commands from its own thread does) instead of raised.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class PortVenue:
         self.capabilities = VenueCapabilities(fee_model="venue", keeps_state=True)
         self.fee_in_base = False
         self.down = self.lands = False
+        self.asynchronous = False  # no answer is reported through venue_unknown instead of raised
         self.orders: dict[str, _Order] = {}
         self.trades: list[VenueFill] = []
         self.held: dict[str, dict[str, Decimal]] = {}
@@ -58,14 +60,23 @@ class PortVenue:
         if not self.down and self.listener is not None:
             getattr(self.listener, method)(*args)
 
-    def _command(self) -> bool:
-        """Whether a command acts; raises (after acting, when it ``lands``) while the connection is down."""
+    def _no_answer(self, key: str, command: str, message: str) -> None:
+        """A command got no answer: raised at once, or (``asynchronous``, as an adapter with its own I/O thread
+        does) reported to the node later through ``venue_unknown``."""
+        if not self.asynchronous:
+            raise VenueUnavailable(message)
+        self.listener.venue_unknown(key, command, message)
+
+    def _command(self, key: str, command: str) -> bool:
+        """Whether a command acts; no answer (after acting, when it ``lands``) while the connection is down."""
         if self.down and not self.lands:
-            raise VenueUnavailable("no answer from the test venue")
+            self._no_answer(key, command, "no answer from the test venue")
+            return False
         return True
 
     def submit(self, order: VenueOrder) -> None:
-        self._command()
+        if not self._command(order.key, "submit"):
+            return
         self.sent.append(order.key)
         self.orders[order.key] = w = _Order(order, order.quantity)
         last = self.last.get(order.symbol)
@@ -83,10 +94,11 @@ class PortVenue:
             self._close(w, "IOC remainder")
             self._tell("venue_canceled", order.key, "IOC remainder", self.now())
         if self.down:
-            raise VenueUnavailable("the answer was lost")
+            self._no_answer(order.key, "submit", "the answer was lost")
 
     def cancel(self, key: str) -> None:
-        self._command()
+        if not self._command(key, "cancel"):
+            return
         w = self.orders.get(key)
         if w is None or w.status != "open":
             self._tell("venue_cancel_rejected", key, "not working", self.now())
@@ -94,7 +106,7 @@ class PortVenue:
             self._close(w, "canceled")
             self._tell("venue_canceled", key, "canceled", self.now())
         if self.down:
-            raise VenueUnavailable("the answer was lost")
+            self._no_answer(key, "cancel", "the answer was lost")
 
     def modify(self, key: str, *, leaves: Decimal | None = None, price: Decimal | None = None) -> None:
         w = self.orders[key]

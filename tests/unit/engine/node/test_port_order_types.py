@@ -155,6 +155,15 @@ def test_modify_changes_the_working_order_at_the_venue() -> None:
     assert_agrees(node, venue)
 
 
+def test_a_modified_stop_triggers_at_its_new_stop_price() -> None:
+    node, venue = holding()
+    stop = node.submit(OrderRequest("GOOG", SELL, D(2), OrderType.STOP, stop_price=D(90)))
+    node.modify(stop.id, stop_price=D(98), quantity=D(3))
+    trade(node, venue, "97", 2)  # below the new stop, above the old one
+    assert stop.status is OrderStatus.FILLED and stop.filled_quantity == D(3)
+    assert_agrees(node, venue)
+
+
 def test_oco_first_fill_cancels_the_other_leg_at_the_venue() -> None:
     node, venue = holding()
     take, stop = node.submit_oco(

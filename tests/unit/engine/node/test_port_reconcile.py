@@ -195,6 +195,31 @@ def test_an_ambiguous_cancel_that_did_not_land_puts_the_order_back_to_working() 
     assert_agrees(node, venue)
 
 
+def test_an_asynchronous_venue_reports_a_submit_without_answer_and_the_node_asks_for_it() -> None:
+    node, venue = port_node()
+    venue.asynchronous = True
+    trade(node, venue, "100", 1)
+    venue.down, venue.lands = True, True
+    order = node.submit(OrderRequest("GOOG", BUY, D(10), LIMIT, price=D(95)))
+    assert order.status is OrderStatus.PENDING_SUBMIT and "venue-ask:submit:" + order.id in node.clock.timer_names()
+    venue.down, venue.lands = False, False
+    trade(node, venue, "100", 2)  # the question after 1 s finds it
+    assert order.status is OrderStatus.ACCEPTED and venue.sent == [order.id]
+    assert_agrees(node, venue)
+
+
+def test_an_asynchronous_cancel_without_answer_that_did_not_land_puts_the_order_back_to_working() -> None:
+    node, venue, order_id = resting()
+    venue.asynchronous = True
+    venue.down = True
+    order = node.cancel(order_id)
+    assert order.status is OrderStatus.PENDING_CANCEL
+    venue.down = False
+    trade(node, venue, "100", 2)
+    assert order.status is OrderStatus.ACCEPTED and venue.orders[order_id].status == "open"
+    assert_agrees(node, venue)
+
+
 def test_an_iceberg_keeps_its_open_slice_across_a_restart() -> None:
     node, venue = port_node()
     trade(node, venue, "100", 1)

@@ -2,13 +2,14 @@
 the parts they use): what happens when a batch cannot be written (rewind to the journal, read-only mode, the
 probe that ends it), after a durable batch (retention, periodic snapshots), and at start and stop (retention
 while replaying, a last snapshot). Part of :class:`~alphintra.daemon.trading.host.TradingHost`, kept apart so
-that the host's command and market flow stays readable; it uses the host's private members.
+that the host's command and market flow stays readable; it sees the host through
+:class:`~alphintra.daemon.trading.ports.EngineThreadHost`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +19,14 @@ from alphintra.daemon.trading.durability import STORAGE_CHECK
 from alphintra.errors import StorageUnavailable
 
 if TYPE_CHECKING:
-    from alphintra.daemon.trading.host import TradingHost, _AsyncWaiter
+    from alphintra.daemon.trading.ports import EngineThreadHost, Host
+    from alphintra.daemon.trading.waiters import Command, Outcome
     from alphintra.engine.node import TradingNode
 
 log = get_logger("daemon.trading")
 
 
-def retaining(host: TradingHost, node: TradingNode, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def retaining(host: Host, node: TradingNode, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Replay feed that lets old finished orders go every 50,000 records: a long journal without a snapshot
     does not need memory for every order it ever held."""
     engine = host.settings.engine
@@ -34,7 +36,7 @@ def retaining(host: TradingHost, node: TradingNode, records: Iterator[dict[str, 
             node.forget_finished(keep=engine.order_retention, max_age_ns=engine.order_retention_s * 1_000_000_000)
 
 
-def last_snapshot(host: TradingHost) -> None:
+def last_snapshot(host: Host) -> None:
     """At a clean stop: snapshot what is durable so that the next start replays nothing."""
     node, snapshots, journal = host.node, host.snapshots, host.journal
     if node is None or snapshots is None or journal is None or host.guard.read_only:
@@ -48,7 +50,7 @@ def last_snapshot(host: TradingHost) -> None:
         log.warning("no snapshot at stop: %s", exc)
 
 
-def storage_failed(host: TradingHost, failure: StorageUnavailable) -> None:
+def storage_failed(host: EngineThreadHost, failure: StorageUnavailable) -> None:
     """Engine thread: a batch could not be written. Put the node back to exactly what the journal holds and
     turn read-only."""
     first = not host.guard.read_only
@@ -58,20 +60,20 @@ def storage_failed(host: TradingHost, failure: StorageUnavailable) -> None:
     except Exception as exc:
         give_up(host, exc)
         return
-    metrics = host._metrics()
+    metrics = host.metrics()
     if metrics is not None:
         metrics.storage_read_only.set(1)
     if first:
         host.event("ERROR", f"journal write failed; the engine is read-only until it can write again: {failure}")
 
 
-def rewind(host: TradingHost) -> None:
+def rewind(host: EngineThreadHost) -> None:
     """Discard what was not written and rebuild the node's state from the journal, as a restart does (newest
     snapshot + the records after it), in place: strategies, listeners and risk keep their node."""
     node = host.node
     assert node is not None and host.snapshots is not None
     dropped = host.journal.discard()
-    host._published = []
+    host.drop_unpublished()
     snapshot, records = host.journal.replay()
     state = None if snapshot is None else snapshot.state
     for name, part in host.snapshots.parts.items():
@@ -88,7 +90,7 @@ def rewind(host: TradingHost) -> None:
     for symbol in node.instruments.symbols():
         price = node.last_prices.get(symbol)
         if price is not None:
-            host._post(node, symbol, price)
+            host.post_liquidity(symbol, price)
     node.resume()  # what resume journals waits in the buffer for the probe that ends read-only mode
     attach = getattr(node.risk, "attach", None)
     if attach is not None:
@@ -96,21 +98,21 @@ def rewind(host: TradingHost) -> None:
     log.warning("node rewound to the journal", extra={"dropped_records": dropped, "seq": host.journal.last_seq})
 
 
-def give_up(host: TradingHost, exc: Exception) -> None:
+def give_up(host: EngineThreadHost, exc: Exception) -> None:
     """The journal cannot even be read back: the node's state is unknown, so the engine stops taking work
     (FAILED: every call is refused) rather than serve or trade on it; a restart recovers from the journal."""
     log.critical("the engine could not rebuild its state from the journal; it stops: %s", exc, exc_info=exc)
     host.state = HostState.FAILED
-    host._stop.set()
+    host.halt_engine()
     host.event("ERROR", f"engine stopped: its state could not be rebuilt from the journal ({exc}); restart it")
 
 
-def run_read_only(host: TradingHost, batch: list[tuple[Callable[[], Any], Future[Any] | _AsyncWaiter]]) -> None:
+def run_read_only(host: EngineThreadHost, batch: list[Command]) -> None:
     """Engine thread, read-only: reads are served; a command that journals anything is refused and undone; the
     market and the timers wait (what they would change could not be written); the disk is probed."""
     node = host.node
     assert node is not None
-    results: list[tuple[Future[Any] | _AsyncWaiter, Any, BaseException | None]] = []
+    results: list[Outcome] = []
     changed = False
     for fn, fut in batch:
         if isinstance(fut, Future) and not fut.set_running_or_notify_cancel():
@@ -130,12 +132,12 @@ def run_read_only(host: TradingHost, batch: list[tuple[Callable[[], Any], Future
             rewind(host)
         except Exception as exc:
             give_up(host, exc)
-    host._answer(results)
+    host.answer(results)
     if host.guard.probe_due():
         probe(host)
 
 
-def probe(host: TradingHost) -> None:
+def probe(host: EngineThreadHost) -> None:
     """Engine thread: write and sync a small record; on success the engine leaves read-only mode."""
     try:
         host.journal.retry()
@@ -146,23 +148,31 @@ def probe(host: TradingHost) -> None:
         log.debug("storage probe failed: %s", exc)
         return
     host.guard.leave()
-    host._next_bar = time.monotonic() + host._interval
-    metrics = host._metrics()
+    host.restart_market_clock()
+    metrics = host.metrics()
     if metrics is not None:
         metrics.storage_read_only.set(0)
     host.event("INFO", "the journal takes writes again; the engine left read-only mode")
-    host._tell()
+    host.tell()
 
 
-def after_batch(host: TradingHost) -> None:
-    """Engine thread, after a durable batch: let old finished orders go, and snapshot when one is due."""
-    node, snapshots = host.node, host.snapshots
-    assert node is not None and snapshots is not None
-    now = time.monotonic()
-    engine = host.settings.engine
-    if now >= host._next_retention:
-        host._next_retention = now + 1.0
-        node.forget_finished(keep=engine.order_retention, max_age_ns=engine.order_retention_s * 1_000_000_000)
-    seq = host.journal.last_seq
-    if snapshots.due(seq):
-        snapshots.take(seq)
+class AfterBatch:
+    """Engine thread, after a durable batch: let old finished orders go (at most once a second), and snapshot
+    when one is due."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.next_retention = 0.0
+
+    def __call__(self) -> None:
+        host = self.host
+        node, snapshots, journal = host.node, host.snapshots, host.journal
+        assert node is not None and snapshots is not None and journal is not None
+        now = time.monotonic()
+        engine = host.settings.engine
+        if now >= self.next_retention:
+            self.next_retention = now + 1.0
+            node.forget_finished(keep=engine.order_retention, max_age_ns=engine.order_retention_s * 1_000_000_000)
+        seq = journal.last_seq
+        if snapshots.due(seq):
+            snapshots.take(seq)
