@@ -77,7 +77,7 @@ class TradingHost:
         self.state = HostState.CREATED
         self.node: TradingNode | None = None
         self.driver: SimDrivers | None = None  # shows the paper venues the market (the node sees only the port)
-        self.venues: HostVenues | None = None  # every venue and where each symbol trades (builder.build_venues)
+        self.venues: HostVenues | None = None  # every venue and where each symbol trades (venue_setup.build_venues)
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
