@@ -285,7 +285,7 @@ class AuditMiddleware:
         found = scope.get(OPERATION_KEY)
         if found is None or not 200 <= status < 300:
             return
-        key, op = found
+        _, op = found
         if op.action is None:
             return
         answer = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")

@@ -39,7 +39,6 @@ from alphintra.daemon.limits import ApiLimits, BodyLimitMiddleware, RequestLimit
 from alphintra.daemon.metrics import EngineMetrics
 from alphintra.daemon.openapi import install_openapi
 from alphintra.daemon.protocol import NotReadyError
-from alphintra.daemon.users import UserStore
 from alphintra.daemon.ws import WebSocketHub
 from alphintra.errors import OperationFailed
 

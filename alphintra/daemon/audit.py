@@ -39,9 +39,7 @@ def utc_iso(ts: float) -> str:
 def redact(value: Any) -> Any:
     """A copy of a JSON value with every secret-looking field's value replaced (secrets never reach the log)."""
     if isinstance(value, dict):
-        return {
-            k: REDACTED if any(w in str(k).lower() for w in _SECRET_WORDS) else redact(v) for k, v in value.items()
-        }
+        return {k: REDACTED if any(w in str(k).lower() for w in _SECRET_WORDS) else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
@@ -121,8 +119,10 @@ class AuditLog:
                 os.close(self._fd)
                 self._fd = None
 
-    def read(self, *, user: str | None = None, since: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Entries oldest first; ``since`` is an ISO-8601 UTC time (entries at or after it); ``limit`` keeps the newest."""
+    def read(
+        self, *, user: str | None = None, since: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries oldest first; ``since`` (ISO-8601 UTC) keeps those at or after it, ``limit`` the newest."""
         bound = None if since is None else parse_since(since)
         out = []
         for entry in self._lines():

@@ -158,7 +158,7 @@ class Authenticator:
     ) -> None:
         self._secret = secret
         self._clock = clock
-        self._owner = _owner_name()
+        self._owner = owner_name()
         self.users = users
 
     def authenticate(self, listener: Listener, authorization: str | None) -> Principal:
@@ -183,7 +183,8 @@ class Authenticator:
         return Principal(user.name, user.role, "tcp")
 
 
-def _owner_name() -> str:
+def owner_name() -> str:
+    """The OS user running this process: the unix socket's trusted owner, and the author of CLI changes."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -287,6 +288,7 @@ __all__ = [
     "issue_token",
     "listener_of",
     "load_or_create_secret",
+    "owner_name",
     "parse_ttl",
     "principal_of",
     "refuse_websocket",

@@ -38,7 +38,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 def check_name(name: str, field: str = "name") -> str:
     if not _NAME.match(name):
-        raise ValidationError(field, "must be 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit", name)
+        raise ValidationError(
+            field, "must be 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit", name
+        )
     return name
 
 
@@ -144,7 +146,9 @@ class UserStore:
 
     def grant(self, name: str, account: str, *, now: str) -> Change:
         check_name(account, "account")
-        return self._modify(name, lambda u: replace(u, accounts=tuple(dict.fromkeys((*u.accounts, account))), updated_at=now))
+        return self._modify(
+            name, lambda u: replace(u, accounts=tuple(dict.fromkeys((*u.accounts, account))), updated_at=now)
+        )
 
     def revoke(self, name: str, account: str, *, now: str) -> Change:
         def change(u: User) -> User:
