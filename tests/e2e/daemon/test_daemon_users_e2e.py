@@ -13,35 +13,37 @@ from alphintra.daemon.client import EngineClient
 from alphintra.daemon.protocol import AuthenticationError, PermissionDeniedError
 
 
-def token(home: Home, user: str) -> str:
-    made = home.cli("auth", "token", "--user", user, "--ttl", "30m", "--json")
-    assert made.returncode == 0, made.stderr
-    return str(json.loads(made.stdout)["token"])
-
-
-def cli_ok(home: Home, *args: str) -> str:
-    done = home.cli(*args)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def test_two_users_session_is_audited_with_who_when_where_and_values(home: Home) -> None:
+def test_two_users_session_is_audited_with_who_when_where_and_values(
+    home: Home, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user, token and audit commands run in-process (they work on the home's files, daemon or not); only the
+    # daemon is a process of its own.
+    monkeypatch.setenv("ALPHINTRA_HOME", str(home.root))
     home.env["ALPHINTRA_PAPER__FEED"] = "none"  # prices move only by the admin's ticks
-    cli_ok(home, "user", "add", "ann", "--role", "admin")
-    cli_ok(home, "user", "add", "tom", "--role", "trader", "--account", "main")
-    cli_ok(home, "user", "add", "eve", "--role", "trader", "--account", "other")
-    refused = home.cli("auth", "token", "--user", "nobody")
-    assert refused.returncode == 2
-    assert "--user: is not a registered user" in " ".join(refused.stderr.split())
+
+    def cli_ok(*args: str) -> str:
+        done = run_cli(*args)
+        assert done.code == 0, done.err
+        return str(done.out)
+
+    def token(user: str) -> str:
+        return str(json.loads(cli_ok("auth", "token", "--user", user, "--ttl", "30m", "--json"))["token"])
+
+    cli_ok("user", "add", "ann", "--role", "admin")
+    cli_ok("user", "add", "tom", "--role", "trader", "--account", "main")
+    cli_ok("user", "add", "eve", "--role", "trader", "--account", "other")
+    refused = run_cli("auth", "token", "--user", "nobody")
+    assert refused.code == 2
+    assert "--user: is not a registered user" in " ".join(refused.err.split())
 
     proc = home.spawn("engine", "start", "--foreground", "--tcp", "127.0.0.1:0")
     try:
         wait_for(lambda: is_ready(home), "the daemon to be ready")
         with home.client() as local:
             url = f"http://{local.status()['tcp']}"
-        ann = EngineClient.remote(url, token(home, "ann"))
-        tom = EngineClient.remote(url, token(home, "tom"))
-        eve = EngineClient.remote(url, token(home, "eve"))
+        ann = EngineClient.remote(url, token("ann"))
+        tom = EngineClient.remote(url, token("tom"))
+        eve = EngineClient.remote(url, token("eve"))
         with ann, tom, eve:
             assert tom.get("/api/v1/auth/whoami") == {"user": "tom", "role": "trader", "listener": "tcp"}
             ann.post("/api/v1/market-data/ticks", {"symbol": "BTC/USD", "price": "60000"})
@@ -67,10 +69,10 @@ def test_two_users_session_is_audited_with_who_when_where_and_values(home: Home)
             ann.post("/api/v1/risk/resume", {"reason": "back"})
 
             # Role and state changes apply to existing tokens on the next request.
-            cli_ok(home, "user", "role", "tom", "viewer")
+            cli_ok("user", "role", "tom", "viewer")
             with pytest.raises(PermissionDeniedError, match="role viewer may not do this; trader is required"):
                 tom.post("/api/v1/orders", order)
-            cli_ok(home, "user", "disable", "tom")
+            cli_ok("user", "disable", "tom")
             with pytest.raises(AuthenticationError, match="user 'tom' is disabled"):
                 tom.get("/api/v1/orders")
 
@@ -84,7 +86,7 @@ def test_two_users_session_is_audited_with_who_when_where_and_values(home: Home)
             proc.wait(timeout=30)
 
     owner = getpass.getuser()
-    logged = json.loads(cli_ok(home, "audit", "--json"))
+    logged = json.loads(cli_ok("audit", "--json"))
     assert served == [e for e in logged if e["ts"] <= served[-1]["ts"]][: len(served)]
     summary = [(e["user"], e["via"], e["action"]) for e in logged]
     assert summary == [
@@ -114,7 +116,7 @@ def test_two_users_session_is_audited_with_who_when_where_and_values(home: Home)
     assert by_action["risk.halt"]["before"] == {"halts": []}
     assert [h["by"] for h in by_action["risk.resume"]["before"]["halts"]] == ["tom"]
     assert by_action["user.role"]["before"]["role"] == "trader" and by_action["user.role"]["after"]["role"] == "viewer"
-    assert [e["action"] for e in json.loads(cli_ok(home, "audit", "--user", "tom", "--json"))] == [
+    assert [e["action"] for e in json.loads(cli_ok("audit", "--user", "tom", "--json"))] == [
         "order.create",
         "order.modify",
         "order.cancel",
