@@ -14,7 +14,9 @@ from alphintra.daemon.protocol import AuthenticationError, PermissionDeniedError
 
 
 def test_two_users_session_is_audited_with_who_when_where_and_values(
-    home: Home, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+    home: Home,  # noqa: F811  (the fixture imported above)
+    run_cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The user, token and audit commands run in-process (they work on the home's files, daemon or not); only the
     # daemon is a process of its own.
