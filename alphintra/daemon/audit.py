@@ -95,6 +95,10 @@ class AuditLog:
     def append(self, entry: dict[str, Any]) -> None:
         """Write one entry and return once it is on disk; raises OSError when it could not be (then the change it
         records must not be acknowledged)."""
+        self.sync(self.write(entry))
+
+    def write(self, entry: dict[str, Any]) -> int:
+        """Hand one entry to the file (not yet durable: see :meth:`sync`); returns its number in this process."""
         line = (json.dumps(entry, separators=(",", ":"), default=str) + "\n").encode()
         with self._write_lock:
             fd = self._open()
@@ -104,12 +108,16 @@ class AuditLog:
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             self._written += 1
-            mine = self._written
+            return self._written
+
+    def sync(self, upto: int) -> None:
+        """Return once the entries up to number ``upto`` are on disk; one fsync covers every entry written before it."""
         with self._sync_lock:
-            if self._synced >= mine:
-                return  # another writer's fsync covered this line
+            if self._synced >= upto:
+                return  # another writer's fsync covered it
             with self._write_lock:
                 target = self._written
+                fd = self._open()
             os.fsync(fd)
             self._synced = target
 

@@ -46,7 +46,13 @@ def test_every_acknowledged_order_is_audited_once(audited: tuple[Engine, AuditLo
         streamed = ws.receive_json()
         ws.send_text(json.dumps({"ref": 2, "order": {**ORDER, "symbol": "NOPE/USD"}}))
         assert "error" in ws.receive_json()
+        for ref in range(3, 23):  # pipelined: answers share fsyncs and still come in order
+            ws.send_text(json.dumps({"ref": ref, "order": ORDER}))
+        pipelined = [ws.receive_json() for _ in range(20)]
+    assert [a["ref"] for a in pipelined] == list(range(3, 23)) and all("order" in a for a in pipelined)
     entries = log.read()
+    assert [e["after"] for e in entries[4:]] == pipelined
+    entries = entries[:4]
     assert [(e["user"], e["via"], e["action"], e["target"]) for e in entries] == [
         (getpass.getuser(), "unix", "market.tick", "/api/v1/market-data/ticks"),
         ("tom", "tcp", "order.create", "/api/v1/orders"),
