@@ -32,6 +32,7 @@ def test_users_file_is_private_and_rewritten_whole(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="no user 'ann'"):
         store.set_role("ann", Role.ADMIN, now="t1")
     before, after = store.set_role("tom", Role.VIEWER, now="t2")
+    assert before is not None
     assert (before.role, after.role, after.created_at, after.updated_at) == (Role.TRADER, Role.VIEWER, "t0", "t2")
     assert json.loads(store.path.read_text())["users"][0]["role"] == "viewer"
 
