@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alphintra.config.logs import get_logger
@@ -149,16 +149,47 @@ async def enforce(conn: HTTPConnection) -> None:
     principal = principal_of(conn)
     if not principal.role.allows(op.role):
         raise PermissionDeniedError(f"role {principal.role.value} may not do this; {op.role.value} is required")
-    if op.account:
-        check_account(conn, principal)
     conn.scope[OPERATION_KEY] = (key, op)
+    before = None
     if op.before is not None:
         reader = _BEFORE.get(op.before)
         if reader is not None:
             try:
-                conn.scope[BEFORE_KEY] = await reader(conn)
+                before = await reader(conn)
             except Exception:  # no before value (e.g. unknown order): the handler answers the error itself
-                conn.scope[BEFORE_KEY] = None
+                before = None
+    if op.account:
+        for account in await _accounts_of(conn, before):
+            check_account(conn, principal, account)
+    conn.scope[BEFORE_KEY] = before
+
+
+async def _accounts_of(conn: HTTPConnection, before: Any) -> list[str | None]:
+    """The accounts a request works on: an existing order's own account, ``?account=``, the accounts the body's
+    orders trade in (``host.account_for(symbol, account)`` where the host routes symbols to accounts), else the
+    engine's account (None: :func:`check_account` takes ``?account=`` or the engine's)."""
+    if isinstance(before, dict) and isinstance(before.get("account"), str):
+        return [before["account"]]
+    if conn.query_params.get("account") or not isinstance(conn, Request) or conn.method not in ("POST", "PUT"):
+        return [None]
+    try:
+        body = json.loads(await conn.body() or b"null")
+    except ValueError:
+        return [None]  # the handler refuses the body itself
+    legs = body.get("orders") if isinstance(body, dict) and isinstance(body.get("orders"), list) else [body]
+    host = getattr(conn.app.state, "host", None)
+    route: Callable[..., Any] | None = getattr(host, "account_for", None)
+    found: list[str | None] = []
+    for leg in legs:
+        if not isinstance(leg, dict):
+            continue
+        named = leg.get("account") if isinstance(leg.get("account"), str) else None
+        symbol = leg.get("symbol")
+        if route is not None and isinstance(symbol, str):
+            with contextlib.suppress(Exception):  # an unknown symbol: the handler answers it
+                named = str(route(symbol, named))
+        found.append(named)
+    return list(dict.fromkeys(found)) or [None]
 
 
 def check_account(conn: HTTPConnection, principal: Principal, account: str | None = None) -> None:

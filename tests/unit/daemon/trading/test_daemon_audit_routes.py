@@ -70,7 +70,11 @@ def test_registered_users_reach_only_their_accounts(audited: tuple[Engine, Audit
     users.add("vic", Role.VIEWER, ("main",), now="t0")
     engine.tick("BTC/USD", "60000")
     tom, eve, vic = engine.tcp("tom", "trader"), engine.tcp("eve", "trader"), engine.tcp("vic", "viewer")
-    assert tom.post("/api/v1/orders", json=ORDER).status_code == 201
+    placed = tom.post("/api/v1/orders", json=ORDER)
+    assert placed.status_code == 201
+    # An existing order is checked against its own account.
+    assert eve.post(f"/api/v1/orders/{placed.json()['id']}/cancel").status_code == 403
+    assert tom.post("/api/v1/orders", json={**ORDER, "account": "other"}).status_code == 403
     refused: Any = eve.post("/api/v1/orders", json=ORDER)
     assert (refused.status_code, refused.json()) == (
         403,
