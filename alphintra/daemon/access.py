@@ -176,7 +176,9 @@ async def _accounts_of(conn: HTTPConnection, before: Any) -> list[str | None]:
         body = json.loads(await conn.body() or b"null")
     except ValueError:
         return [None]  # the handler refuses the body itself
-    legs = body.get("orders") if isinstance(body, dict) and isinstance(body.get("orders"), list) else [body]
+    legs: list[Any] = [body]
+    if isinstance(body, dict) and isinstance(body.get("orders"), list):
+        legs = body["orders"]
     host = getattr(conn.app.state, "host", None)
     route: Callable[..., Any] | None = getattr(host, "account_for", None)
     found: list[str | None] = []
