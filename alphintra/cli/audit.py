@@ -28,19 +28,29 @@ def audit(
     if as_json:
         emit(entries, True)
         return
-    rows = [
-        {
-            "ts": e["ts"],
-            "user": e["user"],
-            "via": e["peer"] or e["via"],
-            "action": e["action"],
-            "target": e["target"],
-            "before": _short(e.get("before")),
-            "after": _short(e.get("after")),
-        }
-        for e in entries
-    ]
+    rows = []
+    for e in entries:
+        before, after = _changed(e.get("before"), e.get("after"))
+        rows.append(
+            {
+                "ts": e["ts"],
+                "user": e["user"],
+                "via": e["peer"] or e["via"],
+                "action": e["action"],
+                "target": e["target"],
+                "before": _short(before),
+                "after": _short(after),
+            }
+        )
     emit(rows, False, columns=["ts", "user", "via", "action", "target", "before", "after"])
+
+
+def _changed(before: object, after: object) -> tuple[object, object]:
+    """For a table: only the fields that changed when both sides are objects (the JSON keeps everything)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+        return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+    return before, after
 
 
 def _short(value: object, width: int = 60) -> str:

@@ -62,7 +62,7 @@ def add(
     if as_json:
         emit(user, True)
         return
-    info(f"user {name} added ({role.value}); create a token with `alphintra auth token create --user {name}`")
+    info(f"user {name} added ({role.value}); create a token with `alphintra auth token --user {name}`")
 
 
 @app.command("list")
