@@ -28,8 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alphintra.config.logs import get_logger
 from alphintra.daemon.audit import AuditLog
 from alphintra.daemon.auth import PRINCIPAL_KEY, PUBLIC_PATHS, Principal, principal_of
-from alphintra.daemon.protocol import PermissionDeniedError, Role
+from alphintra.daemon.protocol import PermissionDeniedError, Role, error_body
 from alphintra.daemon.users import UserStore
+from alphintra.errors import StorageUnavailable
 
 log = get_logger("daemon.access")
 
@@ -310,7 +311,17 @@ class AuditMiddleware:
                 return
             held.append(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
-                await self._record(scope, held, b"".join(body))
+                try:
+                    await self._record(scope, held, b"".join(body))
+                except OSError as exc:
+                    # Not acknowledged: the answer is withheld. The change itself may stand (it was made first), so
+                    # the caller is told to look before retrying.
+                    log.error("audit entry not written", extra={"path": scope.get("path"), "error": str(exc)})
+                    detail = (
+                        f"the audit log could not be written ({exc.strerror or exc}); the change may have been "
+                        "applied: check before retrying"
+                    )
+                    held[:] = _json_answer(503, error_body(StorageUnavailable.code, detail))
                 for m in held:
                     await send(m)
                 held.clear()
@@ -337,7 +348,7 @@ class AuditMiddleware:
             after=_parse(answer),
             request=_parse(request),
         )
-        # Written before the answer goes out; a failure to write is a failed request (500), not a silent gap.
+        # Written before the answer goes out; a failure to write is a failed request (503), not a silent gap.
         await asyncio.to_thread(self.audit.append, entry)
 
 
@@ -396,6 +407,17 @@ class _EntryAnswers:
             await asyncio.shield(self.flusher)
         if self.failed is not None:
             raise self.failed
+
+
+def _json_answer(status: int, body: Any) -> list[Message]:
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    if status == 503:
+        headers.append((b"retry-after", b"5"))
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": data, "more_body": False},
+    ]
 
 
 def _parse(data: bytes) -> Any:

@@ -87,3 +87,32 @@ def test_registered_users_reach_only_their_accounts(audited: tuple[Engine, Audit
     users.grant("eve", "main", now="t1")
     assert eve.post("/api/v1/orders", json=ORDER).status_code == 201
     assert [e["user"] for e in log.read() if e["action"] == "order.create"] == ["tom", "eve"]
+
+
+class _FullDisk(AuditLog):
+    def sync(self, upto: int) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_change_whose_audit_entry_cannot_be_written_is_not_acknowledged(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alphintra.config.settings import reset_settings_cache
+
+    monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
+    reset_settings_cache()
+    eng = Engine(audit=_FullDisk(isolated_home))
+    try:
+        tick = eng.client.post("/api/v1/market-data/ticks", json={"symbol": "BTC/USD", "price": "60000"})
+        assert tick.status_code == 503  # every change's answer is withheld, not only orders'
+        r = eng.client.post("/api/v1/orders", json=ORDER)
+        assert (r.status_code, r.headers["retry-after"]) == (503, "5")
+        assert r.json() == {
+            "error": "storage_unavailable",
+            "detail": "the audit log could not be written (No space left on device); the change may have been "
+            "applied: check before retrying",
+            "field": None,
+        }
+        assert eng.client.get("/api/v1/auth/whoami").status_code == 200  # reads are not held
+    finally:
+        eng.close()
