@@ -61,6 +61,10 @@ def test_every_acknowledged_order_is_audited_once(audited: tuple[Engine, AuditLo
     ]
     assert entries[2]["after"] == batch.json() and entries[2]["request"] == {"orders": [ORDER, ORDER]}
     assert entries[3]["after"] == streamed and entries[3]["peer"] == "testclient:50000"
+    admin = engine.tcp("ann", "admin")
+    assert admin.get("/api/v1/audit", params={"user": "tom", "limit": 2}).json() == log.read(user="tom")[-2:]
+    bad = admin.get("/api/v1/audit", params={"since": "yesterday"})
+    assert (bad.status_code, bad.json()["field"]) == (422, "since")
 
 
 def test_registered_users_reach_only_their_accounts(audited: tuple[Engine, AuditLog, UserStore]) -> None:
