@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|audit"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|user"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"user|add"|"user|disable"|"user|enable"|"user|grant"|"user|list"|"user|revoke"|"user|role"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -17,6 +17,12 @@ _alphintra() {
         "algo list|--symbol") dyn=symbol ;;
         "algo list|--strategy") dyn=strategy ;;
         "algo list|--limit"|"algo list|-n") return 0 ;;
+        "audit|--user") return 0 ;;
+        "audit|--since") return 0 ;;
+        "audit|--limit") return 0 ;;
+        "auth token|--user") return 0 ;;
+        "auth token|--role") choices='viewer trader admin' ;;
+        "auth token|--ttl") return 0 ;;
         "auth token create|--user") return 0 ;;
         "auth token create|--role") choices='viewer trader admin' ;;
         "auth token create|--ttl") return 0 ;;
@@ -332,6 +338,8 @@ _alphintra() {
         "tui|--replay") return 0 ;;
         "tui|--record") return 0 ;;
         "tui|--wait") return 0 ;;
+        "user add|--role") choices='viewer trader admin' ;;
+        "user add|--account") return 0 ;;
         "venue add|--exchange"|"venue add|-e") return 0 ;;
         "venue add|--url") return 0 ;;
         "venue add|--ws-url") return 0 ;;
@@ -364,13 +372,14 @@ _alphintra() {
         return 0
     fi
     case "$cmdpath" in
-        "") words='algo auth backtest bench completions config data engine export market ml optimize order plot portfolio risk schedule strategy trades tui venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='algo audit auth backtest bench completions config data engine export market ml optimize order plot portfolio risk schedule strategy trades tui user venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
         "algo") words='cancel list show --help -h' ;;
         "algo cancel") words='--json --help -h' ;;
         "algo list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
         "algo show") words='--slices --json --help -h' ;;
+        "audit") words='--user --since --limit --json --help -h' ;;
         "auth") words='token --help -h' ;;
-        "auth token") words='create --help -h' ;;
+        "auth token") words='create --user --role --ttl --json --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
         "backtest") words='bias compare list run show --help -h' ;;
         "backtest bias") words='--symbol -s --timeframe -t --start --end --timerange --exchange --param -p --cuts --trims --json --help -h'; dyn=strategy ;;
@@ -472,6 +481,14 @@ _alphintra() {
         "trades list") words='--symbol --order --limit -n --json --help -h' ;;
         "trades summary") words='--symbol --json --help -h' ;;
         "tui") words='--embedded --url --token --symbol -s --screen --light --replay --record --wait --help -h' ;;
+        "user") words='add disable enable grant list revoke role --help -h' ;;
+        "user add") words='--role --account --json --help -h' ;;
+        "user disable") words='--json --help -h' ;;
+        "user enable") words='--json --help -h' ;;
+        "user grant") words='--json --help -h' ;;
+        "user list") words='--json --help -h' ;;
+        "user revoke") words='--json --help -h' ;;
+        "user role") words='viewer trader admin --json --help -h' ;;
         "venue") words='add fake list reconcile remove resume show test --help -h' ;;
         "venue add") words='--exchange -e --url --ws-url --urls --sandbox --rate-limit --secret-stdin --from-env --json --help -h' ;;
         "venue fake") words='--port --host --symbols --seed --faults --api-key --api-secret --fund --walk-ms --json --help -h' ;;

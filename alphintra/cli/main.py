@@ -15,6 +15,7 @@ import typer
 from alphintra import __version__
 from alphintra.cli import (
     algo,
+    audit,
     auth,
     backtest,
     bench,
@@ -34,6 +35,7 @@ from alphintra.cli import (
     strategy,
     trades,
     tui,
+    users,
     venue,
     venue_admin,
     watch,
@@ -107,6 +109,8 @@ app.add_typer(risk.app, name="risk")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(engine.app, name="engine")
 app.add_typer(auth.app, name="auth")
+app.add_typer(users.app, name="user")
+app.command("audit")(audit.audit)
 app.add_typer(export.app, name="export")
 app.add_typer(bench.app, name="bench")
 app.add_typer(config_cmd.app, name="config")

@@ -138,6 +138,14 @@ ARGS: dict[str, list[list[str]]] = {
     "engine rebuild-state": [[]],  # AFTER_STOP
     "engine repair": [["--yes"]],  # AFTER_STOP
     "auth token create": [["--user", "ann", "--role", "viewer"]],
+    "user add": [["ann", "--role", "trader", "--account", "main"]],  # after `auth token create` (registration order)
+    "user list": [[]],
+    "user disable": [["ann"]],
+    "user enable": [["ann"]],
+    "user role": [["ann", "viewer"]],
+    "user grant": [["ann", "other"]],
+    "user revoke": [["ann", "other"]],
+    "audit": [[]],
     "export postgres": [["--url", "{pg}", "--state"]],
     "bench matching": [["--orders", "2000", "--reference-orders", "2000", "--repeat", "1"]],
     "bench risk": [["--orders", "2000", "--matching-orders", "2000"]],
