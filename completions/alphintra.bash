@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|db"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"db|current"|"db|history"|"db|upgrade"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -94,6 +94,7 @@ _alphintra() {
         "data validate|--z") return 0 ;;
         "data validate|--output"|"data validate|-o") return 0 ;;
         "data validate|--max") return 0 ;;
+        "db upgrade|--revision") return 0 ;;
         "engine logs|-n"|"engine logs|--lines") return 0 ;;
         "engine start|--tcp") return 0 ;;
         "engine start|--wait") return 0 ;;
@@ -305,7 +306,7 @@ _alphintra() {
         return 0
     fi
     case "$cmdpath" in
-        "") words='algo auth backtest bench completions config data engine export market ml optimize order portfolio risk schedule strategy trades tui venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='algo auth backtest bench completions config data db engine export market ml optimize order portfolio risk schedule strategy trades tui venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
         "algo") words='cancel list show --help -h' ;;
         "algo cancel") words='--json --help -h' ;;
         "algo list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
@@ -339,6 +340,10 @@ _alphintra() {
         "data sample") words='--json --help -h' ;;
         "data show") words='--symbol -s --timeframe -t --exchange -e --start --end --limit -l --oldest --json --help -h' ;;
         "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --z --drop-duplicates --fill-gaps --output -o --max --strict --anomalies --json --help -h' ;;
+        "db") words='current history upgrade --help -h' ;;
+        "db current") words='--json --help -h' ;;
+        "db history") words='--json --help -h' ;;
+        "db upgrade") words='--revision --json --help -h' ;;
         "engine") words='logs rebuild-state repair start status stop --help -h' ;;
         "engine logs") words='-n --lines -f --follow --raw --help -h' ;;
         "engine rebuild-state") words='--json --help -h' ;;
