@@ -1,0 +1,51 @@
+"""A scratch schema on the real PostgreSQL server, for tests that put the trading state there.
+
+Each use gets a schema of its own, selected through ``search_path`` in the URL (``options=-csearch_path=...``),
+dropped with everything in it at the end: runs in parallel, or after a crash, never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from tests.conftest import PG_URL
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@contextlib.contextmanager
+def scratch_schema(prefix: str = "t_state", base: str = PG_URL) -> Iterator[str]:
+    """The URL of a new, empty schema (the server unreachable is a failure, never a skip)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(base, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError as exc:  # pragma: no cover - depends on the machine
+        pytest.fail(f"PostgreSQL at {base} is required for this test and is not reachable: {exc}")
+    try:
+        yield schema_url(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextlib.contextmanager
+def state_database(backend: str, prefix: str = "t_e2e") -> Iterator[str | None]:
+    """``database_url`` for a daemon's state on ``backend``: None (state.db in the home) or a scratch schema."""
+    if backend == "sqlite":
+        yield None
+        return
+    assert backend == "postgresql", backend
+    with scratch_schema(prefix) as url:
+        yield url
