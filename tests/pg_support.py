@@ -7,6 +7,7 @@ dropped with everything in it at the end: runs in parallel, or after a crash, ne
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -17,6 +18,10 @@ import pytest
 from tests.conftest import PG_URL
 
 BACKENDS = ("sqlite", "postgresql")
+# Where the daemon e2e tests keep the trading state unless a test says otherwise: `ALPHINTRA_TEST_STATE_BACKEND=
+# postgresql pytest tests/e2e` runs the whole suite on PostgreSQL (read at import: the tests' own environment is
+# scrubbed of ALPHINTRA_* variables). The default CI run covers PostgreSQL with the parametrised tests.
+DEFAULT_BACKEND = os.environ.get("ALPHINTRA_TEST_STATE_BACKEND", "sqlite")
 
 
 def schema_url(base: str, schema: str) -> str:
@@ -41,8 +46,10 @@ def scratch_schema(prefix: str = "t_state", base: str = PG_URL) -> Iterator[str]
 
 
 @contextlib.contextmanager
-def state_database(backend: str, prefix: str = "t_e2e") -> Iterator[str | None]:
-    """``database_url`` for a daemon's state on ``backend``: None (state.db in the home) or a scratch schema."""
+def state_database(backend: str | None = None, prefix: str = "t_e2e") -> Iterator[str | None]:
+    """``database_url`` for a daemon's state on ``backend`` (default :data:`DEFAULT_BACKEND`): None (state.db in
+    the home) or a scratch schema."""
+    backend = backend or DEFAULT_BACKEND
     if backend == "sqlite":
         yield None
         return

@@ -141,9 +141,9 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def daemon_home(extra_env: dict[str, str] | None = None, backend: str = "sqlite") -> Any:
+def daemon_home(extra_env: dict[str, str] | None = None, backend: str | None = None) -> Any:
     """A daemon's home; its trading state in state.db there, or on ``backend="postgresql"`` in a scratch schema
-    of the real server (dropped after the daemon stops)."""
+    of the real server (dropped after the daemon stops). A test that opens state.db itself passes "sqlite"."""
     from tests.pg_support import state_database
 
     with state_database(backend) as url, tempfile.TemporaryDirectory(prefix="ae", dir="/tmp") as name:

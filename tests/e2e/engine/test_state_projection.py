@@ -156,7 +156,7 @@ def _assert_projection_is_the_fold(root: Path) -> None:
 
 
 def test_sigkill_under_load_then_restart_leaves_the_projection_complete_and_rebuilds_identical() -> None:
-    with daemon_home() as daemon:
+    with daemon_home(backend="sqlite") as daemon:
         for seed in (1, 2):
             daemon.start()
             _under_load_then_kill(daemon, seed)

@@ -52,7 +52,7 @@ def _trades(daemon: Daemon) -> list[dict[str, object]]:
 
 
 def test_trade_ids_stay_unique_across_restarts_and_every_fill_is_projected_and_exported(pg_target: str) -> None:
-    with daemon_home() as daemon:
+    with daemon_home(backend="sqlite") as daemon:
         order_ids: list[str] = []
         seen: list[dict[str, object]] = []
         for round_ in range(3):
