@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-from alphintra.errors import ConflictError
+from alphintra.errors import ConflictError, OperationFailed
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"
@@ -126,7 +126,7 @@ def initial_tables() -> dict[str, frozenset[str]]:
 
 
 def status(engine: Engine) -> SchemaStatus:
-    with engine.connect() as conn:
+    with _reachable(engine), engine.connect() as conn:
         return _status(conn)
 
 
@@ -237,9 +237,21 @@ def _pending(current: str | None, target: str) -> list[str]:
 
 
 @contextmanager
+def _reachable(engine: Engine) -> Iterator[None]:
+    """A database that cannot be opened is an operation failure naming it, not a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except OperationalError as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        raise OperationFailed(f"cannot open the state database {url}", detail=str(exc.orig).strip()) from exc
+
+
+@contextmanager
 def _locked(engine: Engine) -> Iterator[Connection]:
     """One transaction; on PostgreSQL it first takes the schema's advisory lock (released at commit)."""
-    with engine.begin() as conn:
+    with _reachable(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         yield conn
