@@ -100,6 +100,8 @@ _alphintra() {
         "engine start|--wait") return 0 ;;
         "engine stop|--wait") return 0 ;;
         "export postgres|--url") return 0 ;;
+        "export postgres|--tables") return 0 ;;
+        "export postgres|--since") return 0 ;;
         "market book|--depth"|"market book|-d") return 0 ;;
         "market ohlcv|--timeframe"|"market ohlcv|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "market ohlcv|--limit"|"market ohlcv|-n") return 0 ;;
@@ -352,7 +354,7 @@ _alphintra() {
         "engine status") words='--json --help -h' ;;
         "engine stop") words='--wait --help -h' ;;
         "export") words='postgres --help -h' ;;
-        "export postgres") words='--url --market --no-market --state --no-state --json --help -h' ;;
+        "export postgres") words='--url --market --no-market --state --no-state --tables --since --json --help -h' ;;
         "market") words='book ohlcv symbols ticker --help -h' ;;
         "market book") words='--depth -d --json --help -h'; dyn=symbol ;;
         "market ohlcv") words='--timeframe -t --limit -n --json --help -h'; dyn=symbol ;;
