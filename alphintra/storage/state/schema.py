@@ -250,10 +250,14 @@ def _reachable(engine: Engine) -> Iterator[None]:
 
 @contextmanager
 def _locked(engine: Engine) -> Iterator[Connection]:
-    """One transaction; on PostgreSQL it first takes the schema's advisory lock (released at commit)."""
+    """One transaction that holds the schema against other processes until it commits: the advisory lock on
+    PostgreSQL, the write lock on SQLite (taken at BEGIN IMMEDIATE; the driver would begin only at the first DML,
+    leaving DDL to autocommit statement by statement). Either way a migration applies completely or not at all."""
     with _reachable(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
 
 

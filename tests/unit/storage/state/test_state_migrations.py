@@ -132,3 +132,28 @@ def test_db_history_lists_every_revision_oldest_first(run_cli: Any) -> None:
         ("0002", "0001", True),
     ]
     assert rows[1]["description"].startswith("Fills of one account in time order use an index")
+
+
+def test_stores_opening_one_fresh_database_at_once_all_find_it_at_head(tmp_path: Path) -> None:
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_it() -> None:
+        try:
+            with StateStore(url) as store:
+                start.wait()
+                store.create_all()  # the schema's write lock: one creates, the others then see it at head
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
