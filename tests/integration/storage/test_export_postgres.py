@@ -6,13 +6,11 @@ Every test exports into its own schema (``search_path`` in the URL) and drops it
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import polars as pl
 import psycopg
@@ -23,6 +21,7 @@ from alphintra.errors import OperationFailed, ValidationError
 from alphintra.storage.export import count_market_rows, export_to_postgres, state_row_count
 from alphintra.storage.market.store import MarketStore
 from alphintra.storage.state import StateStore
+from tests.pg_support import scratch_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -30,19 +29,10 @@ START = datetime(2023, 12, 31, 23, 0, tzinfo=UTC)  # the bars cross a year bound
 T0 = 1_700_000_000_000_000_000
 
 
-def schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
 @pytest.fixture
 def target(pg_url: str) -> Iterator[str]:
-    schema = f"t_export_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield schema_url(pg_url, schema)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema("t_export", pg_url) as url:
+        yield url
 
 
 def bars(n: int, start: datetime = START, close: float = 100.2, step: timedelta = timedelta(minutes=1)) -> pl.DataFrame:
