@@ -222,6 +222,11 @@ def upgrade(engine: Engine, target: str = "head") -> UpgradeResult:
         wanted = head() if target == "head" else target
         if not _known(wanted):
             raise SchemaVersionError(f"revision {target!r} is not one of this alphintra's: see `alphintra db history`")
+        order = [r["revision"] for r in history()]
+        if found.current is not None and order.index(wanted) < order.index(found.current):
+            raise SchemaVersionError(
+                f"--revision: {wanted} is older than the database's {found.current}; downgrades are not supported"
+            )
         if found.legacy:
             _run(conn, initial(), "stamp")
         applied = _pending(found.current, wanted)

@@ -157,3 +157,14 @@ def test_stores_opening_one_fresh_database_at_once_all_find_it_at_head(tmp_path:
     assert errors == []
     with sqlite3.connect(tmp_path / "state.db") as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+
+
+def test_upgrade_to_an_older_or_unknown_revision_is_refused(tmp_path: Path, run_cli: Any) -> None:
+    with StateStore(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        store.create_all()
+    older = run_cli("--home", str(tmp_path), "db", "upgrade", "--revision", "0001")
+    assert older.code == 2
+    assert "0001 is older than the database's 0002; downgrades are not supported" in " ".join(older.err.split())
+    unknown = run_cli("--home", str(tmp_path), "db", "upgrade", "--revision", "zzz")
+    assert unknown.code == 2
+    assert "revision 'zzz' is not one of this alphintra's: see `alphintra db history`" in " ".join(unknown.err.split())
