@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|db"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"db|current"|"db|history"|"db|upgrade"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|db"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"db|current"|"db|history"|"db|upgrade"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -20,12 +20,23 @@ _alphintra() {
         "auth token create|--user") return 0 ;;
         "auth token create|--role") choices='viewer trader admin' ;;
         "auth token create|--ttl") return 0 ;;
+        "backtest bias|--symbol"|"backtest bias|-s") dyn=symbol ;;
+        "backtest bias|--timeframe"|"backtest bias|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "backtest bias|--start") return 0 ;;
+        "backtest bias|--end") return 0 ;;
+        "backtest bias|--timerange") return 0 ;;
+        "backtest bias|--exchange") return 0 ;;
+        "backtest bias|--param"|"backtest bias|-p") return 0 ;;
+        "backtest bias|--cuts") return 0 ;;
+        "backtest bias|--trims") return 0 ;;
         "backtest list|--limit") return 0 ;;
         "backtest list|--strategy") dyn=strategy ;;
         "backtest run|--symbol"|"backtest run|-s") dyn=symbol ;;
+        "backtest run|--strategy-list") return 0 ;;
         "backtest run|--timeframe"|"backtest run|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "backtest run|--start") return 0 ;;
         "backtest run|--end") return 0 ;;
+        "backtest run|--timerange") return 0 ;;
         "backtest run|--exchange") return 0 ;;
         "backtest run|--cash") return 0 ;;
         "backtest run|--fee") return 0 ;;
@@ -55,6 +66,7 @@ _alphintra() {
         "data export|--exchange"|"data export|-e") return 0 ;;
         "data export|--start") return 0 ;;
         "data export|--end") return 0 ;;
+        "data export|--timerange") return 0 ;;
         "data export|--format"|"data export|-f") return 0 ;;
         "data generate|--symbols"|"data generate|-n") return 0 ;;
         "data generate|--symbol"|"data generate|-s") dyn=symbol ;;
@@ -86,11 +98,13 @@ _alphintra() {
         "data show|--exchange"|"data show|-e") return 0 ;;
         "data show|--start") return 0 ;;
         "data show|--end") return 0 ;;
+        "data show|--timerange") return 0 ;;
         "data show|--limit"|"data show|-l") return 0 ;;
         "data validate|--symbol"|"data validate|-s") dyn=symbol ;;
         "data validate|--exchange"|"data validate|-e") return 0 ;;
         "data validate|--timeframe"|"data validate|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "data validate|--tz") return 0 ;;
+        "data validate|--calendar") return 0 ;;
         "data validate|--z") return 0 ;;
         "data validate|--output"|"data validate|-o") return 0 ;;
         "data validate|--max") return 0 ;;
@@ -187,6 +201,36 @@ _alphintra() {
         "optimize|--workers") return 0 ;;
         "optimize|--seed") return 0 ;;
         "optimize|--top") return 0 ;;
+        "optimize|--search") choices='grid random tpe cmaes' ;;
+        "optimize|--trials") return 0 ;;
+        "optimize|--loss") choices='sharpe sortino calmar profit annual drawdown win_rate profit_factor expectancy' ;;
+        "optimize|--multi") return 0 ;;
+        "optimize|--study") return 0 ;;
+        "optimize|--storage") return 0 ;;
+        "optimize|--slices") return 0 ;;
+        "optimize list|--storage") return 0 ;;
+        "optimize run|--symbol"|"optimize run|-s") dyn=symbol ;;
+        "optimize run|--param"|"optimize run|-p") return 0 ;;
+        "optimize run|--timeframe"|"optimize run|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "optimize run|--metric") return 0 ;;
+        "optimize run|--random") return 0 ;;
+        "optimize run|--walk-forward") return 0 ;;
+        "optimize run|--start") return 0 ;;
+        "optimize run|--end") return 0 ;;
+        "optimize run|--cash") return 0 ;;
+        "optimize run|--fee") return 0 ;;
+        "optimize run|--workers") return 0 ;;
+        "optimize run|--seed") return 0 ;;
+        "optimize run|--top") return 0 ;;
+        "optimize run|--search") choices='grid random tpe cmaes' ;;
+        "optimize run|--trials") return 0 ;;
+        "optimize run|--loss") choices='sharpe sortino calmar profit annual drawdown win_rate profit_factor expectancy' ;;
+        "optimize run|--multi") return 0 ;;
+        "optimize run|--study") return 0 ;;
+        "optimize run|--storage") return 0 ;;
+        "optimize run|--slices") return 0 ;;
+        "optimize show|--storage") return 0 ;;
+        "optimize show|--top") return 0 ;;
         "order buy|--limit") return 0 ;;
         "order buy|--stop") return 0 ;;
         "order buy|--trail") return 0 ;;
@@ -222,6 +266,15 @@ _alphintra() {
         "order sell|--sl") return 0 ;;
         "order sell|--client-id") return 0 ;;
         "order sell|--strategy") dyn=strategy ;;
+        "plot|--timeframe"|"plot|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "plot|--indicators"|"plot|-i") return 0 ;;
+        "plot|--start") return 0 ;;
+        "plot|--end") return 0 ;;
+        "plot|--timerange") return 0 ;;
+        "plot|--exchange") return 0 ;;
+        "plot|--html") return 0 ;;
+        "plot|--width") return 0 ;;
+        "plot|--height") return 0 ;;
         "risk alerts|--severity") return 0 ;;
         "risk alerts|--ack") return 0 ;;
         "risk alerts|--by") return 0 ;;
@@ -257,6 +310,7 @@ _alphintra() {
         "schedule add|--param"|"schedule add|-p") return 0 ;;
         "schedule add|--name") return 0 ;;
         "schedule add|--tz") return 0 ;;
+        "strategy new|--template") return 0 ;;
         "strategy run-once|--symbol"|"strategy run-once|-s") dyn=symbol ;;
         "strategy run-once|--param"|"strategy run-once|-p") return 0 ;;
         "strategy run-once|--name") return 0 ;;
@@ -308,7 +362,7 @@ _alphintra() {
         return 0
     fi
     case "$cmdpath" in
-        "") words='algo auth backtest bench completions config data db engine export market ml optimize order portfolio risk schedule strategy trades tui venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='algo auth backtest bench completions config data db engine export market ml optimize order plot portfolio risk schedule strategy trades tui venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
         "algo") words='cancel list show --help -h' ;;
         "algo cancel") words='--json --help -h' ;;
         "algo list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
@@ -316,9 +370,11 @@ _alphintra() {
         "auth") words='token --help -h' ;;
         "auth token") words='create --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
-        "backtest") words='list run show --help -h' ;;
+        "backtest") words='bias compare list run show --help -h' ;;
+        "backtest bias") words='--symbol -s --timeframe -t --start --end --timerange --exchange --param -p --cuts --trims --json --help -h'; dyn=strategy ;;
+        "backtest compare") words='--json --help -h' ;;
         "backtest list") words='--limit --strategy --json --help -h' ;;
-        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h'; dyn=strategy ;;
+        "backtest run") words='--symbol -s --strategy-list --timeframe -t --start --end --timerange --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h'; dyn=strategy ;;
         "backtest show") words='--trades --json --help -h' ;;
         "bench") words='backtest matching risk --help -h' ;;
         "bench backtest") words='--bars --baseline --no-baseline --json --help -h' ;;
@@ -333,15 +389,15 @@ _alphintra() {
         "config show") words='--json --help -h' ;;
         "data") words='download export generate import list remove resample sample show validate --help -h' ;;
         "data download") words='--venue --symbol -s --since --timeframe -t --until --json --help -h' ;;
-        "data export") words='--symbol -s --timeframe -t --exchange -e --start --end --format -f --json --help -h' ;;
+        "data export") words='--symbol -s --timeframe -t --exchange -e --start --end --timerange --format -f --json --help -h' ;;
         "data generate") words='--symbols -n --symbol -s --periods -p --timeframe -t --start --seed --exchange -e --trades --json --help -h' ;;
         "data import") words='--symbol -s --exchange -e --timeframe -t --kind --tz --time-format --snap --strict --weekdays --json --help -h' ;;
         "data list") words='--symbol -s --exchange -e --kind --json --help -h' ;;
         "data remove") words='--symbol -s --exchange -e --timeframe -t --kind --yes -y --json --help -h' ;;
         "data resample") words='--symbol -s --exchange -e --from --to --json --help -h' ;;
         "data sample") words='--json --help -h' ;;
-        "data show") words='--symbol -s --timeframe -t --exchange -e --start --end --limit -l --oldest --json --help -h' ;;
-        "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --z --drop-duplicates --fill-gaps --output -o --max --strict --anomalies --json --help -h' ;;
+        "data show") words='--symbol -s --timeframe -t --exchange -e --start --end --timerange --limit -l --oldest --json --help -h' ;;
+        "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --calendar --z --drop-duplicates --fill-gaps --output -o --max --strict --anomalies --json --help -h' ;;
         "db") words='current history upgrade --help -h' ;;
         "db current") words='--json --help -h' ;;
         "db history") words='--json --help -h' ;;
@@ -372,7 +428,10 @@ _alphintra() {
         "ml search") words='--symbol -s --param -p --timeframe -t --features -f --task --label --horizon --metric --samples --exchange -e --start --end --trees --folds --embargo --seed --workers --top --json --help -h' ;;
         "ml show") words='--version --json --help -h' ;;
         "ml train") words='--symbol -s --timeframe -t --features -f --task --label --horizon --take-profit --stop-loss --name --exchange -e --start --end --trees --folds --embargo --seed --param -p --promote --json --help -h' ;;
-        "optimize") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --json --help -h'; dyn=strategy ;;
+        "optimize") words='list run show --symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
+        "optimize list") words='--storage --json --help -h' ;;
+        "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
+        "optimize show") words='--storage --top --json --help -h' ;;
         "order") words='buy cancel list modify sell show --help -h' ;;
         "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h'; dyn=symbol ;;
         "order cancel") words='--all --symbol --strategy --json --help -h' ;;
@@ -380,6 +439,7 @@ _alphintra() {
         "order modify") words='--price --qty --stop --json --help -h' ;;
         "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h'; dyn=symbol ;;
         "order show") words='--json --help -h' ;;
+        "plot") words='--timeframe -t --indicators -i --start --end --timerange --exchange --html --width --height --help -h'; dyn=symbol ;;
         "portfolio") words='balances performance positions --json --help -h' ;;
         "portfolio balances") words='--json --help -h' ;;
         "portfolio performance") words='--json --help -h' ;;
@@ -401,9 +461,10 @@ _alphintra() {
         "schedule remove") words='--json --help -h' ;;
         "schedule resume") words='--json --help -h' ;;
         "schedule run-now") words='--json --help -h' ;;
-        "strategy") words='info list run-once signals start status stop --help -h' ;;
+        "strategy") words='info list new run-once signals start status stop --help -h' ;;
         "strategy info") words='--json --help -h'; dyn=strategy ;;
         "strategy list") words='--json --help -h' ;;
+        "strategy new") words='--template --json --help -h' ;;
         "strategy run-once") words='--symbol -s --param -p --name --wait --json --help -h'; dyn=strategy ;;
         "strategy signals") words='--limit -n --follow -f --json --help -h' ;;
         "strategy start") words='--strategy --symbol -s --param -p --description --json --help -h' ;;

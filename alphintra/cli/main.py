@@ -28,6 +28,7 @@ from alphintra.cli import (
     ml,
     optimize,
     order,
+    plot,
     portfolio,
     risk,
     schedule,
@@ -99,8 +100,9 @@ app.add_typer(watch.app, name="watch")
 app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
 app.add_typer(ml.app, name="ml")
-app.command("optimize")(optimize.optimize)
+app.add_typer(optimize.app, name="optimize")
 app.command("tui")(tui.tui)
+app.command("plot")(plot.plot)
 app.add_typer(strategy.app, name="strategy")
 app.add_typer(risk.app, name="risk")
 app.add_typer(schedule.app, name="schedule")

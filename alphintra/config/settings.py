@@ -54,6 +54,9 @@ class InstrumentSettings(_Section):
     tags: list[str] = Field(default_factory=list)
     # crypto, fx, equity, ...; derived from the symbol when not given (BTC/USD crypto, EUR/USD fx, GOOG equity).
     asset_class: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
+    # An exchange calendar (XNYS, XLON ... from exchange_calendars): data checks count only its sessions, and
+    # returns annualise over trading days.
+    calendar: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9/_-]+$")
 
     def to_instrument(self, default_quote: str = "USD") -> Instrument:
         """The engine's instrument for this entry (the one place settings become trading rules)."""
