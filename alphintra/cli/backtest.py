@@ -77,7 +77,13 @@ def run(
     fee: Annotated[str | None, typer.Option(help="Fee per side: 0.002 or 0.2%.")] = None,
     slippage: Annotated[str | None, typer.Option(help="Slippage in basis points on market fills.")] = None,
     fill: Annotated[str, typer.Option("--fill", help="Fill model: bar (next open) or book (matching engine).")] = "bar",
-    spot: Annotated[bool, typer.Option("--spot", help="Spot account (no shorting) instead of margin.")] = False,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account", help="Configured account whose mode, leverage and starting cash to use (default: the first)."
+        ),
+    ] = None,
+    spot: Annotated[bool, typer.Option("--spot", help="Spot account (no shorting) whatever the account says.")] = False,
     param: ParamOpt = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (results are deterministic).")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML report here.")] = None,
@@ -116,7 +122,7 @@ def run(
         for name, given in (("--param", param), ("--html", html), ("--paper", paper)):
             if given is not None:
                 raise ValidationError(name, "cannot be combined with --strategy-list (each strategy runs its defaults)")
-        options = {"cash": cash, "fee": fee, "slippage": slippage, "fill": fill, "spot": spot, "seed": seed}
+        options = dict(cash=cash, fee=fee, slippage=slippage, fill=fill, account=account, spot=spot, seed=seed)
         run_strategy_list(strategy_list, symbol, timeframe, start, end, exchange, options, as_json=as_json)
         return
     config = _config(
@@ -131,6 +137,7 @@ def run(
         fee=fee,
         slippage=slippage,
         fill=fill,
+        account=account,
         spot=spot,
         seed=seed,
         skip_quiet_bars=not no_skip,
@@ -190,15 +197,18 @@ def _config(
     fee: str | None = None,
     slippage: str | None = None,
     fill: str = "bar",
+    account: str | None = None,
     spot: bool = False,
     seed: int | None = None,
     skip_quiet_bars: bool = True,
 ) -> Any:
-    """The run's configuration from the command's options, the settings' backtest defaults filling the gaps."""
+    """The run's configuration from the command's options, the settings' backtest defaults and the account (the
+    same account model as the paper and live engine) filling the gaps."""
     from alphintra.config.settings import get_settings
     from alphintra.strategies.backtest import BacktestConfig
 
     bt = get_settings().backtest
+    acct = get_settings().account(account)
     return BacktestConfig(
         strategy=strategy,
         symbols=tuple(symbol),
@@ -208,11 +218,12 @@ def _config(
         end=end,
         exchange=exchange,
         # `is None`, not `or`: 0 is a value the user typed (refused for cash, valid for slippage), not "unset".
-        cash=bt.cash if cash is None else _decimal("--cash", cash),
+        cash=acct.starting_cash if cash is None else _decimal("--cash", cash),
         fee=_decimal("--fee", fee, percent=True) if fee is not None else bt.fee_rate,
         slippage_bps=bt.slippage_bps if slippage is None else _decimal("--slippage", slippage),
         fill_mode=fill,  # type: ignore[arg-type]
-        account_mode="spot" if spot else "margin",
+        account_mode="spot" if spot else acct.mode,
+        leverage=Decimal(1) if spot else acct.leverage,
         seed=bt.seed if seed is None else seed,
         instruments=_configured_instruments(symbol),
         skip_quiet_bars=skip_quiet_bars,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from alphintra.engine._node_reconcile import EXTERNAL
+from alphintra.engine._node_reconcile import EXTERNAL, halt_reason
 from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.errors import ConflictError
 from alphintra.engine.core.events import OrderCanceled, OrderFilled, OrderInitialized, event_from_dict
@@ -31,6 +31,8 @@ from alphintra.engine.node_records import (
     NodeRecord,
     Released,
     Reserved,
+    VenueHalted,
+    VenueResumed,
     Withdrawn,
     is_node_record,
     node_record_from_dict,
@@ -98,7 +100,15 @@ def _algo(node: NodeCore, r: AlgoRecord) -> None:
     node.algos.restore_record(r)
 
 
-# How each node record folds into the node; margin calls and venue halts change nothing a replay rebuilds.
+def _venue_halted(node: NodeCore, r: VenueHalted) -> None:
+    node.venue_halts[r.venue] = r.reason or halt_reason(list(r.differences))
+
+
+def _venue_resumed(node: NodeCore, r: VenueResumed) -> None:
+    node.venue_halts.pop(r.venue, None)
+
+
+# How each node record folds into the node; a margin call changes nothing a replay rebuilds.
 _APPLY: dict[type[NodeRecord], Callable[[NodeCore, Any], None]] = {
     AccountOpened: _opened,
     Deposited: _deposited,
@@ -111,6 +121,8 @@ _APPLY: dict[type[NodeRecord], Callable[[NodeCore, Any], None]] = {
     AlgoRespread: _algo,
     AlgoCanceled: _algo,
     AlgoCompleted: _algo,
+    VenueHalted: _venue_halted,
+    VenueResumed: _venue_resumed,
 }
 
 

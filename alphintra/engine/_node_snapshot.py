@@ -79,6 +79,9 @@ def capture(node: NodeCore) -> NodeCapture:
         tables={
             "order_seq": node.order_seq,
             "venue_trade_seq": venue_seq,
+            # every venue's trade id counter (several venues in one node), and the venues a reconciliation halted
+            "venue_trade_seqs": {n: v.trade_seq for n, v in node.venues.items() if isinstance(v, TradeIdCounter)},
+            "venue_halts": dict(node.venue_halts),
             "ledger": node.ledger.to_dict(),
             "emulator": node.emulator.to_state(),
             "algos": node.algos.to_state(),
@@ -132,6 +135,11 @@ def restore(node: NodeCore, state: Mapping[str, Any]) -> None:
     node.algos.from_state(state["algos"])
     if isinstance(node.venue, TradeIdCounter):
         node.venue.restore_trade_seq(int(state.get("venue_trade_seq", 0)))
+    seqs = dict(state.get("venue_trade_seqs", {}))
+    for name, venue in node.venues.items():
+        if isinstance(venue, TradeIdCounter):
+            venue.restore_trade_seq(int(seqs.get(name, 0)))
+    node.venue_halts = {str(k): str(v) for k, v in dict(state.get("venue_halts", {})).items()}
     node.restored = True
 
 

@@ -86,7 +86,7 @@ from alphintra.engine.node_api import (
     OrderListener,
     RiskHooks,
 )
-from alphintra.engine.node_records import AccountOpened, Deposited, Withdrawn
+from alphintra.engine.node_records import AccountOpened, Deposited, VenueResumed, Withdrawn
 from alphintra.engine.venue.base import TradeIdCounter, Venue, VenueFill, VenueOrder
 
 _log = logging.getLogger("alphintra.engine.node")
@@ -143,6 +143,9 @@ class TradingNode(NodeMarket):
         self.cancel_reasons: dict[str, str] = {}
         self.trade_counters: list[TradeIdCounter] = []  # the venues that number their own trade ids
         self._advance_to: Callable[[int], int] | None = clock.advance_to if isinstance(clock, SteppedClock) else None
+        # account -> the venue it lives on (set by whoever configures accounts); an order of such an account for an
+        # instrument of another venue is refused. Accounts not listed trade anywhere (a backtest's one account).
+        self.account_venues: dict[str, str] = {}
         for inst in instruments:
             self.ledger.register(inst)
         self.bind_venue(venue)
@@ -278,6 +281,14 @@ class TradingNode(NodeMarket):
         if account not in self.ledger.accounts():
             raise OrderRejectedError("account", "is not an open account", account, reason=RejectReason.VENUE_REJECTED)
         venue = self.venue_for(request.symbol)
+        home = self.account_venues.get(account)
+        if home is not None and home != venue.name:
+            raise OrderRejectedError(
+                "account",
+                f"lives on venue {home!r}, but {request.symbol} trades on venue {venue.name!r}",
+                account,
+                reason=RejectReason.VENUE_REJECTED,
+            )
         if venue.name in self.venue_halts:
             raise OrderRejectedError("venue", self.venue_halts[venue.name], venue.name, reason=RejectReason.HALTED)
         if self.risk is not None:
@@ -742,6 +753,16 @@ class TradingNode(NodeMarket):
         """Compare what a venue (default: the default venue) holds with the node and settle it (see
         :mod:`alphintra.engine._node_reconcile`)."""
         return _node_reconcile.reconcile(self, self.venues[venue] if venue else self.venue, dry_run=dry_run)
+
+    def resume_venue(self, venue: str, reason: str = "") -> str | None:
+        """Clear the halt a reconciliation put on ``venue`` (an operator has settled the differences); journaled, so
+        a restart neither brings the halt back nor loses it. Returns why it was halted, None if it was not."""
+        if venue not in self.venues:
+            raise NotFoundError(f"no venue {venue!r} in the engine (venues: {', '.join(self.venues)})")
+        why = self.venue_halts.pop(venue, None)
+        if why is not None:
+            self.record(VenueResumed(venue, reason))
+        return why
 
     def forget_finished(self, *, keep: int, max_age_ns: int) -> int:
         """Retention: finished orders beyond the newest ``keep`` or older than ``max_age_ns`` leave memory."""

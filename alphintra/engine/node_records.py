@@ -2,9 +2,10 @@
 
 Account funding (``AccountOpened``, ``Deposited``, ``Withdrawn``), ledger locks (``Reserved``, ``Released``: their
 price depends on the market at the time), the emulator's links (``EmulatorLink``), the execution algorithms'
-progress (``Algo*``), margin calls (``MarginCall``) and venue halts (``VenueHalted``). They are typed and versioned
-like the order events and share their codec (:mod:`alphintra.engine.core.codec`): ``{"type": <class name>, "v":
-<version>, ...fields}`` with the same keys and value forms the node wrote before they were typed.
+progress (``Algo*``), margin calls (``MarginCall``) and venue halts (``VenueHalted``, ``VenueResumed``). They are
+typed and versioned like the order events and share their codec (:mod:`alphintra.engine.core.codec`):
+``{"type": <class name>, "v": <version>, ...fields}`` with the same keys and value forms the node wrote before
+they were typed.
 
 Version 0 is what the node journaled before these types existed: the same dicts without ``"v"``. Their upgraders
 turn them into version 1; only ``AlgoStarted`` changed (journals older still lack its ``created_ns`` and
@@ -159,6 +160,15 @@ class VenueHalted(NodeRecord):
 
     venue: str
     differences: tuple[str, ...]
+    reason: str = ""  # why, as shown to the operator (older records: built from the differences)
+
+
+@dataclass(frozen=True, slots=True)
+class VenueResumed(NodeRecord):
+    """An operator cleared a venue's halt (``alphintra venue resume``): orders on it are accepted again."""
+
+    venue: str
+    reason: str = ""
 
 
 CODEC: RecordCodec[NodeRecord] = RecordCodec(
@@ -189,6 +199,7 @@ for _cls in (
     AlgoCompleted,
     MarginCall,
     VenueHalted,
+    VenueResumed,
 ):
     CODEC.register(_cls)
 CODEC.register_upgrader("AlgoStarted", 0, _v0_algo_started)
@@ -211,6 +222,7 @@ __all__ = [
     "Released",
     "Reserved",
     "VenueHalted",
+    "VenueResumed",
     "Withdrawn",
     "is_node_record",
     "node_record_from_dict",

@@ -200,7 +200,7 @@ def train(
             continue
         model = _fit(lgb, p, data.x[split.train], y[split.train], data.names, num_trees)
         oof[split.test] = model.predict(data.x[split.test], num_threads=1)
-        fold = split.to_dict()
+        fold: dict[str, Any] = dict(split.to_dict())
         fold |= {
             k: v
             for k, v in scores(task, data.cls[split.test], oof[split.test], data.ret[split.test]).items()
