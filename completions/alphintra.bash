@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|audit"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|user"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"user|add"|"user|disable"|"user|enable"|"user|grant"|"user|list"|"user|revoke"|"user|role"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|audit"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|db"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|user"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"db|current"|"db|history"|"db|upgrade"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"user|add"|"user|disable"|"user|enable"|"user|grant"|"user|list"|"user|revoke"|"user|role"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -115,11 +115,14 @@ _alphintra() {
         "data validate|--z") return 0 ;;
         "data validate|--output"|"data validate|-o") return 0 ;;
         "data validate|--max") return 0 ;;
+        "db upgrade|--revision") return 0 ;;
         "engine logs|-n"|"engine logs|--lines") return 0 ;;
         "engine start|--tcp") return 0 ;;
         "engine start|--wait") return 0 ;;
         "engine stop|--wait") return 0 ;;
         "export postgres|--url") return 0 ;;
+        "export postgres|--tables") return 0 ;;
+        "export postgres|--since") return 0 ;;
         "market book|--depth"|"market book|-d") return 0 ;;
         "market ohlcv|--timeframe"|"market ohlcv|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "market ohlcv|--limit"|"market ohlcv|-n") return 0 ;;
@@ -372,7 +375,7 @@ _alphintra() {
         return 0
     fi
     case "$cmdpath" in
-        "") words='algo audit auth backtest bench completions config data engine export market ml optimize order plot portfolio risk schedule strategy trades tui user venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
+        "") words='algo audit auth backtest bench completions config data db engine export market ml optimize order plot portfolio risk schedule strategy trades tui user venue watch --version -v --verbose -q --quiet --home --config --help -h' ;;
         "algo") words='cancel list show --help -h' ;;
         "algo cancel") words='--json --help -h' ;;
         "algo list") words='--status --symbol --strategy --open --limit -n --json --help -h' ;;
@@ -409,6 +412,10 @@ _alphintra() {
         "data sample") words='--json --help -h' ;;
         "data show") words='--symbol -s --timeframe -t --exchange -e --start --end --timerange --limit -l --oldest --json --help -h' ;;
         "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --calendar --z --drop-duplicates --fill-gaps --output -o --max --strict --anomalies --json --help -h' ;;
+        "db") words='current history upgrade --help -h' ;;
+        "db current") words='--json --help -h' ;;
+        "db history") words='--json --help -h' ;;
+        "db upgrade") words='--revision --json --help -h' ;;
         "engine") words='logs rebuild-state repair start status stop --help -h' ;;
         "engine logs") words='-n --lines -f --follow --raw --help -h' ;;
         "engine rebuild-state") words='--json --help -h' ;;
@@ -417,7 +424,7 @@ _alphintra() {
         "engine status") words='--json --help -h' ;;
         "engine stop") words='--wait --help -h' ;;
         "export") words='postgres --help -h' ;;
-        "export postgres") words='--url --market --no-market --state --no-state --json --help -h' ;;
+        "export postgres") words='--url --market --no-market --state --no-state --tables --since --json --help -h' ;;
         "market") words='book ohlcv symbols ticker --help -h' ;;
         "market book") words='--depth -d --json --help -h'; dyn=symbol ;;
         "market ohlcv") words='--timeframe -t --limit -n --json --help -h'; dyn=symbol ;;

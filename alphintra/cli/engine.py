@@ -46,7 +46,9 @@ def start(
         raise typer.Exit(code)
 
     from alphintra.daemon.control import spawn_daemon
+    from alphintra.daemon.server import ensure_state_schema
 
+    ensure_state_schema(settings)  # a database the daemon would refuse: say so here (exit 2), not "exited during start"
     launched = spawn_daemon(settings, tcp=tcp, verbosity=OutputState.verbose, wait_seconds=wait)
     if as_json:
         print_json(launched.status)

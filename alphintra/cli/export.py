@@ -27,24 +27,52 @@ def postgres(
     state: Annotated[
         bool, typer.Option("--state/--no-state", help="Export orders, trades, positions, strategies, risk...")
     ] = True,
+    tables: Annotated[
+        str | None,
+        typer.Option(
+            "--tables",
+            metavar="NAME,...",
+            help="Only these tables, e.g. orders,trades or market_data (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only rows created or changed from this UTC time on (ISO, e.g. 2024-06-01 or 2024-06-01T12:00).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Copy data into PostgreSQL with COPY, idempotently: running it again only adds new or changed rows.
+    """Copy data into PostgreSQL with COPY, idempotently: running it again only adds new or changed rows, and a
+    run cut short is completed by running it again.
 
-    Target tables are created when missing; market_data becomes a TimescaleDB hypertable when the server has
-    that extension.
+    Target tables are created when missing, with the plan's indexes; market_data becomes a TimescaleDB hypertable
+    when the server has that extension, a plain table otherwise. --since narrows to recent rows (accounts and
+    strategies, which other rows point at, always go whole).
     """
     from alphintra.config.settings import get_settings
-    from alphintra.storage.export import count_market_rows, export_to_postgres, state_row_count
+    from alphintra.storage.export import (
+        MARKET_TABLE,
+        count_market_rows,
+        export_to_postgres,
+        parse_tables,
+        state_row_count,
+    )
+    from alphintra.storage.market.schema import from_ns, to_ns
 
+    chosen = parse_tables(tables)
+    start = None if since is None else from_ns(to_ns(since, "--since"))
     settings = get_settings()
     market_root = settings.paths.market
     state_url = settings.effective_database_url
     total = 0
-    if market:
-        total += count_market_rows(market_root)
-    if state:
-        total += state_row_count(state_url)
+    if market and (chosen is None or MARKET_TABLE in chosen) and start is None:
+        total += count_market_rows(market_root)  # the manifests count whole datasets: no total with --since
+    if state and (chosen is None or chosen - {MARKET_TABLE}):
+        total += state_row_count(state_url, tables=chosen, since=start)
     with progress("exporting to PostgreSQL", total=total or None) as advance:
         report = export_to_postgres(
             url,
@@ -53,6 +81,8 @@ def postgres(
             include_market=market,
             include_state=state,
             advance=advance,
+            tables=chosen,
+            since=start,
         )
     if as_json:
         emit(report.to_dict(), True)

@@ -22,6 +22,7 @@ from alphintra.cli import (
     completions_cmd,
     config_cmd,
     data,
+    db,
     engine,
     export,
     market,
@@ -112,6 +113,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(users.app, name="user")
 app.command("audit")(audit.audit)
 app.add_typer(export.app, name="export")
+app.add_typer(db.app, name="db")
 app.add_typer(bench.app, name="bench")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(completions_cmd.app, name="completions")

@@ -264,6 +264,8 @@ def run_daemon(
     logger = setup_logging(verbosity, False, json_file=log_file_for(settings))
     _route_uvicorn_logs(logger)
     warn_if_exposed(settings.paths)
+    if host_factory is None and not _state_schema_ready(settings):
+        return 2
     with PidFile(settings.paths.pid_file), _listeners(settings, tcp) as listeners:
         secret = load_or_create_secret(settings) if listeners.tcp is not None else None
         metrics = EngineMetrics()
@@ -287,6 +289,30 @@ def run_daemon(
         code = asyncio.run(_serve(app, host, listeners))
     log.info("engine daemon exited", extra={"exit_code": code})
     return code
+
+
+def ensure_state_schema(settings: Settings) -> None:
+    """The state database is at the schema this code needs (an empty one is created at it); raises
+    :class:`~alphintra.storage.state.schema.SchemaVersionError` (exit 2) naming the command that fixes it."""
+    import os
+
+    if os.environ.get("ALPHINTRA_ENGINE_BARE") == "1":
+        return  # the API shell alone opens no database
+    from alphintra.storage.state import StateStore
+
+    with StateStore(settings.effective_database_url) as store:
+        store.create_all()
+
+
+def _state_schema_ready(settings: Settings) -> bool:
+    from alphintra.storage.state.schema import SchemaVersionError
+
+    try:
+        ensure_state_schema(settings)
+    except SchemaVersionError as exc:
+        log.error("refusing to start: %s", exc.message, extra={"exit_code": 2})
+        return False
+    return True
 
 
 def _default_host(settings: Settings) -> EngineHost:
@@ -337,4 +363,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
 
 
-__all__ = ["Listeners", "log_file_for", "main", "run_daemon", "socket_path_for"]
+__all__ = ["Listeners", "ensure_state_schema", "log_file_for", "main", "run_daemon", "socket_path_for"]

@@ -5,6 +5,10 @@ Rows travel with psycopg 3's ``COPY ... FROM STDIN`` into a temporary staging ta
 alone. Running the export twice therefore leaves the same rows, and a failure part-way leaves every dataset
 either fully merged or untouched (one transaction per market dataset, one for the whole trading history).
 
+``since`` narrows an export to rows created or changed at or after a time (bars from that time on; state rows by
+their own time columns, :data:`STATE_SINCE`; accounts and strategies, the parents others point at, always whole),
+and ``tables`` to some tables; both keep the merge, so a narrowed run is as idempotent as a full one.
+
 Targets follow the plan's §6 schema: ``market_data`` (OHLCV, primary key time, symbol, exchange, timeframe, made a
 TimescaleDB hypertable when that extension is installed or installable) and the state tables of
 :mod:`alphintra.storage.state`, whose DDL comes from the same models. DuckDB's postgres extension is not used: it
@@ -71,6 +75,42 @@ CREATE INDEX IF NOT EXISTS idx_market_data_exchange ON {MARKET_TABLE} (exchange,
 """
 
 
+# The columns that say when a state row was created or last changed; a row is exported by ``since`` when any of
+# them is at or after it. Tables left out (accounts, strategies) are parents of others: always exported whole, so a
+# narrowed export never leaves a child without its row in the target.
+STATE_SINCE: dict[str, tuple[str, ...]] = {
+    "orders": ("updated_at",),
+    "trades": ("timestamp",),
+    "positions": ("updated_at",),
+    "account_balances": ("updated_at",),
+    "strategy_executions": ("created_at", "started_at", "completed_at"),
+    "risk_limits": ("updated_at",),
+    "risk_limit_changes": ("changed_at",),
+    "risk_alerts": ("time", "acknowledged_at"),
+    "scheduled_jobs": ("updated_at", "last_run_at"),
+}
+
+
+def table_names() -> list[str]:
+    """Every table an export can write, in export order."""
+    from alphintra.storage.state.models import TABLES_IN_ORDER
+
+    return [MARKET_TABLE, *(m.__table__.name for m in TABLES_IN_ORDER)]  # type: ignore[attr-defined]
+
+
+def parse_tables(value: str | Sequence[str] | None) -> frozenset[str] | None:
+    """``--tables orders,trades`` as a set of known table names (None: every table)."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [item.strip().lower() for item in items if item.strip()]
+    known = table_names()
+    unknown = sorted(set(names) - set(known))
+    if unknown or not names:
+        raise ValidationError("--tables", f"must name tables among {', '.join(known)}", ",".join(unknown) or value)
+    return frozenset(names)
+
+
 @dataclass(frozen=True, slots=True)
 class TableExport:
     """What one target table received: rows read from the source, and how many were new or changed."""
@@ -100,6 +140,7 @@ class TableExport:
 @dataclass(slots=True)
 class ExportReport:
     target: str
+    since: datetime | None = None
     timescaledb: bool = False
     hypertables: list[str] = field(default_factory=list)
     tables: list[TableExport] = field(default_factory=list)
@@ -119,6 +160,7 @@ class ExportReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
+            "since": None if self.since is None else self.since.isoformat().replace("+00:00", "Z"),
             "timescaledb": self.timescaledb,
             "hypertables": list(self.hypertables),
             "rows": self.rows,
@@ -166,7 +208,7 @@ def ensure_timescaledb(conn: psycopg.Connection[Any]) -> tuple[bool, str | None]
 # -- market data -------------------------------------------------------------------------------------------------
 
 
-def _market_datasets(root: Path) -> Iterator[tuple[str, Iterator[pl.DataFrame]]]:
+def _market_datasets(root: Path, since: datetime | None = None) -> Iterator[tuple[str, Iterator[pl.DataFrame]]]:
     """(label, frames) per OHLCV dataset, one frame per calendar year so memory stays bounded.
 
     Reading goes through the market store's reader, which opens only the files its manifests commit to and puts
@@ -177,15 +219,18 @@ def _market_datasets(root: Path) -> Iterator[tuple[str, Iterator[pl.DataFrame]]]
 
     reader = MarketData(root)
     for info in reader.datasets(Kind.OHLCV):
-        if info.first is None or info.last is None:
+        if info.first is None or info.last is None or (since is not None and info.last < since):
             continue
         key = DatasetKey(Kind.OHLCV, info.exchange, info.symbol, info.timeframe)
-        years = range(info.first.year, info.last.year + 1)
-        yield key.label(), (_year(reader, key, year) for year in years)
+        first = info.first.year if since is None else max(info.first.year, since.year)
+        years = range(first, info.last.year + 1)
+        yield key.label(), (_year(reader, key, year, since) for year in years)
 
 
-def _year(reader: Any, key: Any, year: int) -> pl.DataFrame:
+def _year(reader: Any, key: Any, year: int, since: datetime | None = None) -> pl.DataFrame:
     start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    if since is not None:
+        start = max(start, since)
     frame: pl.DataFrame = reader.scan(key, start=start, end=end).collect()
     return frame
 
@@ -245,7 +290,12 @@ def _merge(
 
 
 def export_market(
-    conn: psycopg.Connection[Any], root: Path, *, timescaledb: bool, advance: Advance | None = None
+    conn: psycopg.Connection[Any],
+    root: Path,
+    *,
+    timescaledb: bool,
+    advance: Advance | None = None,
+    since: datetime | None = None,
 ) -> tuple[TableExport, bool]:
     """Merge every committed OHLCV dataset under ``root`` into ``market_data``. Returns (result, hypertable)."""
     started = time.perf_counter()
@@ -260,7 +310,7 @@ def export_market(
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS market_data_stage (LIKE {MARKET_TABLE}) ON COMMIT DELETE ROWS")
     targets = [t for _, t in MARKET_COLUMNS]
     rows = inserted = updated = 0
-    for label, frames in _market_datasets(root):
+    for label, frames in _market_datasets(root, since):
         with conn.transaction():  # one dataset: merged completely or not at all
             for year_frame in frames:
                 frame = _checked(year_frame, label)
@@ -277,12 +327,22 @@ def export_market(
 # -- trading history ---------------------------------------------------------------------------------------------
 
 
-def _state_rows(conn: Any, table: Table) -> Iterator[tuple[Any, ...]]:
+def _state_query(table: Table, since: datetime | None) -> Any:
+    from sqlalchemy import or_, select
+
+    query = select(table)
+    if since is not None and table.name in STATE_SINCE:
+        query = query.where(or_(*(table.c[name] >= since for name in STATE_SINCE[table.name])))
+    return query
+
+
+def _state_rows(conn: Any, table: Table, since: datetime | None = None) -> Iterator[tuple[Any, ...]]:
     from psycopg.types.json import Jsonb
-    from sqlalchemy import JSON, select
+    from sqlalchemy import JSON
 
     json_at = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
-    result = conn.execution_options(yield_per=5_000).execute(select(table).order_by(*table.primary_key.columns))
+    query = _state_query(table, since).order_by(*table.primary_key.columns)
+    result = conn.execution_options(yield_per=5_000).execute(query)
     for row in result:
         values = list(row)
         for i in json_at:
@@ -292,9 +352,16 @@ def _state_rows(conn: Any, table: Table) -> Iterator[tuple[Any, ...]]:
 
 
 def export_state(
-    conn: psycopg.Connection[Any], url: str, state_url: str, *, advance: Advance | None = None
+    conn: psycopg.Connection[Any],
+    url: str,
+    state_url: str,
+    *,
+    advance: Advance | None = None,
+    tables: frozenset[str] | None = None,
+    since: datetime | None = None,
 ) -> list[TableExport]:
-    """Merge every trading-state table of ``state_url`` into the same tables at ``url`` (created if missing).
+    """Merge the trading-state tables of ``state_url`` (all, or ``tables``; rows changed since ``since``) into the
+    same tables at ``url`` (created if missing, with the §6.3 indexes the models declare).
 
     The source is read in one transaction (a consistent snapshot) and the target written in one.
     """
@@ -315,13 +382,15 @@ def export_state(
         with source.connect() as src, src.begin(), conn.transaction():
             for model in TABLES_IN_ORDER:
                 table: Table = model.__table__  # type: ignore[attr-defined]
+                if tables is not None and table.name not in tables:
+                    continue
                 started = time.perf_counter()
                 columns = [c.name for c in table.columns]
                 stage = f"stage_{table.name}"
                 conn.execute(f"CREATE TEMP TABLE {stage} (LIKE {table.name}) ON COMMIT DROP")
                 rows = 0
                 with conn.cursor().copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for values in _state_rows(src, table):
+                    for values in _state_rows(src, table, since):
                         copy.write_row(values)
                         rows += 1
                         if advance is not None and rows % 1_000 == 0:
@@ -348,7 +417,7 @@ def _sync_sequence(conn: psycopg.Connection[Any], table: Table) -> None:
     )
 
 
-def state_row_count(state_url: str) -> int:
+def state_row_count(state_url: str, *, tables: frozenset[str] | None = None, since: datetime | None = None) -> int:
     """Rows the state export will read (for a progress bar); 0 when the SQLite file does not exist (yet)."""
     from sqlalchemy import func, select
 
@@ -363,7 +432,9 @@ def state_row_count(state_url: str) -> int:
         with engine.connect() as conn:
             for model in TABLES_IN_ORDER:
                 table: Table = model.__table__  # type: ignore[attr-defined]
-                total += int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                if tables is None or table.name in tables:
+                    query = select(func.count()).select_from(_state_query(table, since).subquery())
+                    total += int(conn.execute(query).scalar_one())
         return total
     finally:
         engine.dispose()
@@ -387,11 +458,19 @@ def export_to_postgres(
     include_market: bool = True,
     include_state: bool = True,
     advance: Advance | None = None,
+    tables: frozenset[str] | None = None,
+    since: datetime | None = None,
 ) -> ExportReport:
     """Export market data (from ``market_root``, default ``$ALPHINTRA_HOME/market``) and the trading history
-    (from ``state_url``, default the SQLite state database) into the PostgreSQL database at ``url``."""
+    (from ``state_url``, default the SQLite state database) into the PostgreSQL database at ``url``; only
+    ``tables`` when given, only rows created or changed since ``since`` when given."""
     import psycopg
 
+    if tables is not None:
+        include_market = include_market and MARKET_TABLE in tables
+        include_state = include_state and bool(tables - {MARKET_TABLE})
+    if since is not None and (since.tzinfo is None or since.utcoffset() is None):
+        raise ValidationError("--since", "must be timezone-aware", since)
     if not include_market and not include_state:
         raise ValidationError("--market/--state", "nothing to export: enable market data or trading state")
     target = normalise_url(url)
@@ -400,7 +479,10 @@ def export_to_postgres(
     paths = HomePaths()
     root = market_root or paths.market
     source_url = state_url or f"sqlite:///{paths.state_db}"
-    report = ExportReport(target=target.set(drivername="postgresql").render_as_string(hide_password=True))
+    report = ExportReport(
+        target=target.set(drivername="postgresql").render_as_string(hide_password=True),
+        since=None if since is None else since.astimezone(UTC),
+    )
     started = time.perf_counter()
     with _connect(url) as conn:
         try:
@@ -410,7 +492,9 @@ def export_to_postgres(
                     report.timescaledb = usable
                     if note:
                         report.notes.append(note)
-                    result, hypertable = export_market(conn, root, timescaledb=usable, advance=advance)
+                    result, hypertable = export_market(
+                        conn, root, timescaledb=usable, advance=advance, since=report.since
+                    )
                     report.tables.append(result)
                     if hypertable:
                         report.hypertables.append(MARKET_TABLE)
@@ -421,7 +505,9 @@ def export_to_postgres(
                 if sqlite_file is not None and not sqlite_file.exists():
                     report.notes.append(f"no trading state database at {sqlite_file}")
                 else:
-                    report.tables.extend(export_state(conn, url, source_url, advance=advance))
+                    report.tables.extend(
+                        export_state(conn, url, source_url, advance=advance, tables=tables, since=report.since)
+                    )
         except psycopg.Error as exc:
             raise OperationFailed("the export to PostgreSQL failed", detail=str(exc).strip()) from exc
     report.seconds = time.perf_counter() - started
@@ -431,6 +517,7 @@ def export_to_postgres(
 __all__ = [
     "MARKET_COLUMNS",
     "MARKET_TABLE",
+    "STATE_SINCE",
     "ExportReport",
     "TableExport",
     "count_market_rows",
@@ -438,5 +525,7 @@ __all__ = [
     "export_market",
     "export_state",
     "export_to_postgres",
+    "parse_tables",
     "state_row_count",
+    "table_names",
 ]

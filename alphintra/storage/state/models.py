@@ -11,7 +11,8 @@ the API read them, and replaying the journal can rebuild them. Differences from 
   an old event never rolls a row back;
 - risk limits keep their change history (who, when, old, new), alerts and schedule metadata have tables too.
 
-The tables use their own registry, so ``create_all`` creates exactly these and nothing another package defines.
+The tables use their own registry. Migrations (``migrations/versions``) create and change them: a change here
+needs a new revision there (a test compares the two).
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class Trade(StateModel, table=True):
     position (0 for opening fills), so summaries over any time window stay correct without replaying history."""
 
     __tablename__ = "trades"
+    __table_args__ = (Index("idx_trades_account_timestamp", "account_id", "timestamp"),)
 
     id: str = Field(primary_key=True, max_length=64)
     order_id: str = Field(foreign_key="orders.id", max_length=64, index=True)

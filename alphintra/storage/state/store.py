@@ -38,7 +38,6 @@ from alphintra.storage.state.models import (
     RiskLimit,
     RiskLimitChange,
     ScheduledJob,
-    StateModel,
     StrategyExecution,
     Trade,
     TradingAccount,
@@ -127,8 +126,14 @@ class StateStore:
         return self.engine.dialect.name
 
     def create_all(self) -> None:
-        """Create the missing tables (existing ones are left as they are; there are no migrations yet)."""
-        StateModel.metadata.create_all(self.engine)
+        """Create an empty database at the schema's head revision, or check an existing one is at head.
+
+        Raises :class:`~alphintra.storage.state.schema.SchemaVersionError` (exit 2) naming ``alphintra db upgrade``
+        when the database is older than this code, and refuses one a newer alphintra wrote.
+        """
+        from alphintra.storage.state.schema import prepare
+
+        prepare(self.engine)
 
     def close(self) -> None:
         if self._owns_engine:

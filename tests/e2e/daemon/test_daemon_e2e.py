@@ -21,6 +21,7 @@ from alphintra.daemon.client import EngineClient
 from alphintra.daemon.protocol import AuthenticationError, PermissionDeniedError
 from alphintra.daemon.runfiles import probe_daemon
 from alphintra.errors import OperationFailed
+from tests.pg_support import BACKENDS, state_database
 
 REPO = Path(alphintra.__file__).resolve().parent.parent
 
@@ -39,13 +40,15 @@ main(sys.argv[1:])
 
 
 class Home:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
         self.socket = root / "engine.sock"
         self.pid_file = root / "engine.pid"
         self.log = root / "logs" / "engine.jsonl"
         self.env = dict(os.environ)
         self.env["ALPHINTRA_HOME"] = str(root)
+        if database_url is not None:  # the trading state in PostgreSQL rather than state.db in the home
+            self.env["ALPHINTRA_DATABASE_URL"] = database_url
         self.env["PYTHONPATH"] = str(REPO) + os.pathsep + self.env.get("PYTHONPATH", "")
 
     def argv(self, *args: str) -> list[str]:
@@ -80,10 +83,14 @@ def is_ready(home: Home) -> bool:
 
 
 @pytest.fixture
-def home() -> Iterator[Home]:
+def home(request: pytest.FixtureRequest) -> Iterator[Home]:
+    """A data home; ``indirect`` parametrisation with a backend name puts its trading state there."""
     # A short path of its own: pytest's tmp_path can exceed the 107 bytes a unix socket path may have.
-    with tempfile.TemporaryDirectory(prefix="ae", dir="/tmp") as name:
-        home = Home(Path(name))
+    with (
+        state_database(getattr(request, "param", None)) as url,
+        tempfile.TemporaryDirectory(prefix="ae", dir="/tmp") as name,
+    ):
+        home = Home(Path(name), url)
         try:
             yield home
         finally:
@@ -140,6 +147,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.parametrize("home", BACKENDS, indirect=True)
 def test_sigterm_stops_a_foreground_daemon_cleanly(home: Home) -> None:
     proc = home.spawn("engine", "start", "--foreground")
     try:

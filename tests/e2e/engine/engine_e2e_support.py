@@ -69,8 +69,10 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> 
 class Daemon:
     """One data home (short path: a unix socket path must stay under 104 bytes) and its daemon process."""
 
-    def __init__(self, root: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, extra_env: dict[str, str] | None = None, database_url: str | None = None) -> None:
         self.root = root
+        # None: state.db in the home; else the trading state lives there (a PostgreSQL scratch schema).
+        self.database_url = database_url
         self.socket = root / "engine.sock"
         self.pid_file = root / "engine.pid"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ALPHINTRA_")}
@@ -80,6 +82,8 @@ class Daemon:
         # (the default account is margin, as in a backtest)
         self.env["ALPHINTRA_ACCOUNTS__MAIN__MODE"] = "spot"
         self.env["PYTHONPATH"] = str(REPO) + os.pathsep + self.env.get("PYTHONPATH", "")
+        if database_url is not None:
+            self.env["ALPHINTRA_DATABASE_URL"] = database_url
         self.env.update(extra_env or {})
 
     def argv(self, *args: str) -> list[str]:
@@ -140,9 +144,13 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def daemon_home(extra_env: dict[str, str] | None = None) -> Any:
-    with tempfile.TemporaryDirectory(prefix="ae", dir="/tmp") as name:
-        daemon = Daemon(Path(name), extra_env)
+def daemon_home(extra_env: dict[str, str] | None = None, backend: str | None = None) -> Any:
+    """A daemon's home; its trading state in state.db there, or on ``backend="postgresql"`` in a scratch schema
+    of the real server (dropped after the daemon stops). A test that opens state.db itself passes "sqlite"."""
+    from tests.pg_support import state_database
+
+    with state_database(backend) as url, tempfile.TemporaryDirectory(prefix="ae", dir="/tmp") as name:
+        daemon = Daemon(Path(name), extra_env, url)
         try:
             yield daemon
         finally:

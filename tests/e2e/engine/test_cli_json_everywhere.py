@@ -146,7 +146,13 @@ ARGS: dict[str, list[list[str]]] = {
     "user grant": [["ann", "other"]],
     "user revoke": [["ann", "other"]],
     "audit": [[]],
-    "export postgres": [["--url", "{pg}", "--state"]],
+    "export postgres": [
+        ["--url", "{pg}", "--state"],
+        ["--url", "{pg}", "--tables", "orders,trades", "--since", "2020-01-01"],
+    ],
+    "db current": [[]],
+    "db history": [[]],
+    "db upgrade": [[]],  # already at head: a no-op that still reports where the database stands
     "bench matching": [["--orders", "2000", "--reference-orders", "2000", "--repeat", "1"]],
     "bench risk": [["--orders", "2000", "--matching-orders", "2000"]],
     "bench backtest": [["--bars", "2000"]],

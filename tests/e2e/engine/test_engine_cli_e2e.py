@@ -26,13 +26,15 @@ from engine_e2e_support import (
 )
 
 from alphintra.config.settings import reset_settings_cache
+from tests.pg_support import BACKENDS
 
 Run = Callable[..., Any]
 
 
-@pytest.fixture(scope="module")
-def daemon() -> Iterator[Daemon]:
-    with daemon_home() as d:
+@pytest.fixture(scope="module", params=BACKENDS)
+def daemon(request: pytest.FixtureRequest) -> Iterator[Daemon]:
+    """The module's daemon, once with its state in state.db and once in PostgreSQL (a scratch schema)."""
+    with daemon_home(backend=request.param) as d:
         d.start()
         yield d
 
@@ -42,6 +44,8 @@ def cli(daemon: Daemon, isolated_home: Path, run_cli: Run, monkeypatch: pytest.M
     """`alphintra ...` in-process against the module's daemon; ``--json`` answers come back parsed."""
     register_groups()
     monkeypatch.setenv("ALPHINTRA_HOME", str(daemon.root))
+    if daemon.database_url is not None:  # the CLI reads the state where the daemon writes it
+        monkeypatch.setenv("ALPHINTRA_DATABASE_URL", daemon.database_url)
     reset_settings_cache()
 
     def run(*argv: str, code: int = 0) -> Any:

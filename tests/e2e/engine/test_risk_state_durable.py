@@ -62,7 +62,7 @@ def _seen(d: Daemon) -> dict[str, Any]:
 
 @pytest.mark.parametrize("how", ["stop", "kill"])
 def test_a_lost_state_db_keeps_the_halt_the_limit_and_the_rest(how: str) -> None:
-    with daemon_home() as d:
+    with daemon_home(backend="sqlite") as d:
         d.start()
         done = d.cli("risk", "limits", "set", "max_order_notional", "50000", "--by", "alice", "--reason", "desk cap")
         assert done.returncode == 0, done.stderr
@@ -105,7 +105,7 @@ def test_an_old_home_imports_its_stored_limits_and_halts_once() -> None:
     """A home from before these records: limits, history and a halt only in state.db (the CLI wrote them with no
     daemon, straight to the store). The first start imports them into the journal; a later loss of state.db
     then changes nothing."""
-    with daemon_home() as d:
+    with daemon_home(backend="sqlite") as d:
         from alphintra.storage.state import StateStore
 
         store = StateStore(f"sqlite:///{d.root / 'state.db'}")

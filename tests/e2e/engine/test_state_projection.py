@@ -8,15 +8,20 @@ same tables again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import sqlite3
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from engine_e2e_support import Daemon, daemon_home, wait_for
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from alphintra.daemon.trading.instruments import DEMO_INSTRUMENTS
 from alphintra.engine.clock import TestClock
@@ -25,6 +30,7 @@ from alphintra.engine.node import TradingNode
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import AlphintraError
 from alphintra.storage.journal import read_journal
+from alphintra.storage.state import make_engine
 
 CLIENTS = 3
 Q18 = Decimal(1).scaleb(-18)
@@ -84,28 +90,48 @@ def _last_seq(root: Path) -> int:
     return last
 
 
-def _applied(root: Path) -> int:
+@contextlib.contextmanager
+def _state(daemon: Daemon) -> Iterator[Connection]:
+    """The daemon's state database (state.db or its PostgreSQL schema), read with plain SQL."""
+    engine = make_engine(daemon.database_url or f"sqlite:///{daemon.root / 'state.db'}")
     try:
-        with sqlite3.connect(root / "state.db") as db:
-            row = db.execute("SELECT applied_seq FROM projection_meta").fetchone()
-    except sqlite3.Error:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _applied(daemon: Daemon) -> int:
+    try:
+        with _state(daemon) as db:
+            row = db.execute(text("SELECT applied_seq FROM projection_meta")).fetchone()
+    except SQLAlchemyError:
         return -1
     return -1 if row is None else int(row[0])
 
 
 def _caught_up(daemon: Daemon) -> int:
     last = _last_seq(daemon.root)
-    wait_for(lambda: _applied(daemon.root) == last, f"the projection to reach journal record {last}", timeout=60)
+    wait_for(lambda: _applied(daemon) == last, f"the projection to reach journal record {last}", timeout=60)
     return last
 
 
-def _tables(root: Path) -> dict[str, list[tuple[Any, ...]]]:
+def _tables(daemon: Daemon) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
-    with sqlite3.connect(root / "state.db") as db:
+    with _state(daemon) as db:
         for table in TABLES:
-            cols = [r[1] for r in db.execute(f"PRAGMA table_info({table})") if r[1] not in BOOKKEEPING.get(table, ())]
-            out[table] = sorted(db.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall(), key=repr)
+            names = [c["name"] for c in inspect(db).get_columns(table)]
+            cols = [c for c in names if c not in BOOKKEEPING.get(table, ())]
+            rows = db.execute(text(f"SELECT {', '.join(cols)} FROM {table}")).fetchall()
+            out[table] = sorted((tuple(_plain(v) for v in r) for r in rows), key=repr)
     return out
+
+
+def _plain(value: Any) -> Any:
+    """Money as one Decimal whatever the backend stored (text on SQLite, NUMERIC(38, 18) on PostgreSQL)."""
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return value
 
 
 def _journal_fold(root: Path) -> TradingNode:
@@ -127,17 +153,17 @@ def _dec(text: Any) -> Decimal | None:
     return None if text is None else Decimal(str(text))
 
 
-def _assert_projection_is_the_fold(root: Path) -> None:
-    node = _journal_fold(root)
-    with sqlite3.connect(root / "state.db") as db:
+def _assert_projection_is_the_fold(daemon: Daemon) -> None:
+    node = _journal_fold(daemon.root)
+    with _state(daemon) as db:
         orders = {
             r[0]: r[1:]
-            for r in db.execute("SELECT id, status, filled_quantity, average_price, fee, journal_seq FROM orders")
+            for r in db.execute(text("SELECT id, status, filled_quantity, average_price, fee, journal_seq FROM orders"))
         }
-        trades = {r[0]: r[1:] for r in db.execute("SELECT id, order_id, quantity, price, fee FROM trades")}
-        positions = dict(db.execute("SELECT symbol, quantity FROM positions").fetchall())
+        trades = {r[0]: r[1:] for r in db.execute(text("SELECT id, order_id, quantity, price, fee FROM trades"))}
+        positions = {r[0]: r[1] for r in db.execute(text("SELECT symbol, quantity FROM positions"))}
         balances = {
-            r[0]: r[1:] for r in db.execute("SELECT asset, total_balance, locked_balance FROM account_balances")
+            r[0]: r[1:] for r in db.execute(text("SELECT asset, total_balance, locked_balance FROM account_balances"))
         }
     assert set(orders) == set(node.orders), "orders missing from (or extra in) the projection"
     for oid, order in node.orders.items():
@@ -156,22 +182,22 @@ def _assert_projection_is_the_fold(root: Path) -> None:
 
 
 def test_sigkill_under_load_then_restart_leaves_the_projection_complete_and_rebuilds_identical() -> None:
-    with daemon_home() as daemon:
+    with daemon_home(backend="sqlite") as daemon:
         for seed in (1, 2):
             daemon.start()
             _under_load_then_kill(daemon, seed)
             daemon.start()
             _caught_up(daemon)
-            _assert_projection_is_the_fold(daemon.root)
+            _assert_projection_is_the_fold(daemon)
             daemon.stop()
-        before = _tables(daemon.root)
+        before = _tables(daemon)
         assert len(before["trades"]) >= 20 and len(before["orders"]) >= 80
 
         for suffix in ("", "-wal", "-shm"):
             (daemon.root / f"state.db{suffix}").unlink(missing_ok=True)
         daemon.start()
         last = _caught_up(daemon)
-        assert _tables(daemon.root) == before
+        assert _tables(daemon) == before
 
         refused = daemon.cli("engine", "rebuild-state")
         assert refused.returncode == 1
@@ -184,4 +210,25 @@ def test_sigkill_under_load_then_restart_leaves_the_projection_complete_and_rebu
         done = daemon.cli("engine", "rebuild-state", "--json")
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["applied_seq"] == last
-        assert _tables(daemon.root) == before
+        assert _tables(daemon) == before
+
+
+def test_on_postgresql_a_sigkill_under_load_leaves_the_projection_complete_and_rebuilds_identical() -> None:
+    """The same on a PostgreSQL state (one round: the portable SQL, the projection's own transaction, the rebuild)."""
+    with daemon_home(backend="postgresql") as daemon:
+        daemon.start()
+        _under_load_then_kill(daemon, 3)
+        daemon.start()
+        _caught_up(daemon)
+        _assert_projection_is_the_fold(daemon)
+        daemon.stop()
+        before = _tables(daemon)
+        assert len(before["orders"]) >= 40
+
+        with _state(daemon) as db, db.begin():  # damage it: the rebuild must not depend on it
+            db.execute(text("DELETE FROM trades WHERE id IN (SELECT id FROM trades LIMIT 5)"))
+            db.execute(text("UPDATE orders SET status = 'NEW'"))
+        done = daemon.cli("engine", "rebuild-state", "--json")
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["applied_seq"] == _last_seq(daemon.root)
+        assert _tables(daemon) == before

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import psycopg
 import pytest
 from engine_e2e_support import Daemon, daemon_home
+
+from tests.pg_support import scratch_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -19,13 +19,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def pg_target(pg_url: str) -> Iterator[str]:
     """A schema of its own (search_path in the URL), dropped afterwards: runs never see each other's rows."""
-    schema = f"t_ids_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in pg_url else "?"
-    yield f"{pg_url}{sep}options={quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema("t_ids", pg_url) as url:
+        yield url
 
 
 def _fill_some(daemon: Daemon, round_: int) -> list[str]:
@@ -52,7 +47,7 @@ def _trades(daemon: Daemon) -> list[dict[str, object]]:
 
 
 def test_trade_ids_stay_unique_across_restarts_and_every_fill_is_projected_and_exported(pg_target: str) -> None:
-    with daemon_home() as daemon:
+    with daemon_home(backend="sqlite") as daemon:
         order_ids: list[str] = []
         seen: list[dict[str, object]] = []
         for round_ in range(3):

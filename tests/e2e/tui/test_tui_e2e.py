@@ -30,6 +30,7 @@ from alphintra.tui.base import SyncTable
 from alphintra.tui.screens.dialogs import ConfirmOrderDialog
 from alphintra.tui.source import EngineDataSource
 from alphintra.tui.widgets.order_form import OrderForm
+from tests.pg_support import BACKENDS, state_database
 
 REPO = Path(alphintra.__file__).resolve().parent.parent
 SIZE = (140, 42)
@@ -44,10 +45,12 @@ def anyio_backend() -> str:
 class Engine:
     """A daemon process for one test, started and stopped with the real CLI."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
         self.socket = root / "engine.sock"
         self.env = dict(os.environ, ALPHINTRA_HOME=str(root))
+        if database_url is not None:  # the trading state in PostgreSQL rather than state.db in the home
+            self.env["ALPHINTRA_DATABASE_URL"] = database_url
         self.env["PYTHONPATH"] = str(REPO) + os.pathsep + self.env.get("PYTHONPATH", "")
 
     def cli(self, *args: str) -> None:
@@ -71,10 +74,12 @@ class Engine:
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A started daemon; ``indirect`` parametrisation with a backend name puts its trading state there."""
+    backend = getattr(request, "param", None)
     # A short path of its own: a unix socket path may not exceed 107 bytes.
-    with tempfile.TemporaryDirectory(prefix="at", dir="/tmp") as name:
-        eng = Engine(Path(name))
+    with state_database(backend) as url, tempfile.TemporaryDirectory(prefix="at", dir="/tmp") as name:
+        eng = Engine(Path(name), url)
         eng.start()
         try:
             yield eng
@@ -107,6 +112,7 @@ async def submit(pilot: Pilot[Any], app: AlphintraApp) -> None:
     await pilot.press("y")
 
 
+@pytest.mark.parametrize("engine", BACKENDS, indirect=True)
 async def test_place_cancel_and_fill_through_the_screens(engine: Engine) -> None:
     app = engine.app(mode="trade")
     async with app.run_test(size=SIZE) as pilot:

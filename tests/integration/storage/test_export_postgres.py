@@ -6,13 +6,11 @@ Every test exports into its own schema (``search_path`` in the URL) and drops it
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import polars as pl
 import psycopg
@@ -23,6 +21,7 @@ from alphintra.errors import OperationFailed, ValidationError
 from alphintra.storage.export import count_market_rows, export_to_postgres, state_row_count
 from alphintra.storage.market.store import MarketStore
 from alphintra.storage.state import StateStore
+from tests.pg_support import scratch_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -30,19 +29,10 @@ START = datetime(2023, 12, 31, 23, 0, tzinfo=UTC)  # the bars cross a year bound
 T0 = 1_700_000_000_000_000_000
 
 
-def schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
 @pytest.fixture
 def target(pg_url: str) -> Iterator[str]:
-    schema = f"t_export_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield schema_url(pg_url, schema)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema("t_export", pg_url) as url:
+        yield url
 
 
 def bars(n: int, start: datetime = START, close: float = 100.2, step: timedelta = timedelta(minutes=1)) -> pl.DataFrame:
@@ -291,3 +281,84 @@ def test_cli_exports_and_prints_json(
     assert [(t["table"], t["inserted"], t["unchanged"]) for t in again["tables"]] == [("market_data", 0, 150)]
     table = runner.invoke(app, ["export", "postgres", "--url", target, "--no-market"])
     assert table.exit_code == 0 and "trading_strategies" in table.stdout
+
+
+def test_tables_and_since_narrow_the_export_and_stay_idempotent(target: str, market_root: Path, state_url: str) -> None:
+    later = T0 + 86_400 * 10**9
+    store = StateStore(state_url, clock=lambda: later)
+    store.upsert_order(
+        {"id": "O-2", "account_id": "main", "symbol": "BTC/USDT", "side": "SELL", "order_type": "MARKET",
+         "quantity": "0.1"}
+    )  # fmt: skip
+    store.record_trade({"id": "T-2", "order_id": "O-2", "quantity": "0.1", "price": "101"})
+    store.close()
+    since = datetime.fromtimestamp(later // 10**9, UTC)
+
+    only = export_to_postgres(target, state_url=state_url, tables=frozenset({"orders", "trading_accounts"}))
+    assert [(t.table, t.rows, t.inserted) for t in only.tables] == [("trading_accounts", 1, 1), ("orders", 2, 2)]
+    assert counts(target, ["orders", "trades", "trading_strategies"]) == {
+        "orders": 2,
+        "trades": 0,
+        "trading_strategies": 0,
+    }
+
+    bars_since = datetime(2024, 1, 1, tzinfo=UTC)
+    first = export_to_postgres(target, market_root=market_root, tables=frozenset({"market_data"}), since=bars_since)
+    assert [(t.table, t.rows, t.inserted) for t in first.tables] == [("market_data", 89, 89)]  # 60 1m + 29 1h
+    again = export_to_postgres(target, market_root=market_root, tables=frozenset({"market_data"}), since=bars_since)
+    assert [(t.table, t.rows, t.inserted, t.updated) for t in again.tables] == [("market_data", 89, 0, 0)]
+    with psycopg.connect(target) as conn:
+        oldest = conn.execute("SELECT min(time) FROM market_data").fetchone()
+    assert oldest == (bars_since,)
+
+    recent = export_to_postgres(target, state_url=state_url, include_market=False, since=since)
+    assert recent.to_dict()["since"] == "2023-11-15T22:13:20Z"
+    by_table = {t.table: (t.rows, t.inserted) for t in recent.tables}
+    # Accounts and strategies go whole (other rows point at them); the rest only from `since` on: the later order
+    # and its trade.
+    assert by_table["trading_accounts"] == (1, 0)
+    assert by_table["trading_strategies"] == (2, 2)
+    assert (by_table["orders"], by_table["trades"], by_table["risk_limits"]) == ((1, 0), (1, 1), (0, 0))
+    assert counts(target, ["trades", "risk_limits"]) == {"trades": 1, "risk_limits": 0}
+
+
+def test_plain_tables_carry_the_plans_indexes(target: str, market_root: Path, state_url: str) -> None:
+    export_to_postgres(target, market_root=market_root, state_url=state_url)
+    with psycopg.connect(target) as conn:
+        found = {
+            (row[0], row[1])
+            for row in conn.execute(
+                "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            ).fetchall()
+        }
+    defs = {d.split(" USING btree ")[1] for t, d in found if t in {"market_data", "orders", "trades"}}
+    # §6.3 (without user_id: one user per home), market data newest first per symbol and per exchange.
+    for wanted in (
+        '(symbol, "time" DESC)',
+        '(exchange, "time" DESC)',
+        "(symbol)",
+        "(status)",
+        "(created_at)",
+        "(order_id)",
+        '("timestamp")',
+    ):
+        assert wanted in defs, (wanted, sorted(defs))
+
+
+def test_cli_names_a_bad_table_or_time(target: str, isolated_home: Path) -> None:
+    import typer
+
+    from alphintra.cli.export import app as export_app
+
+    app = typer.Typer()
+    app.add_typer(export_app, name="export")
+    runner = CliRunner()
+    bad = runner.invoke(app, ["export", "postgres", "--url", target, "--tables", "orders,ledger"])
+    assert isinstance(bad.exception, ValidationError)
+    assert str(bad.exception) == (
+        "--tables: must name tables among market_data, trading_accounts, orders, trades, positions, "
+        "account_balances, trading_strategies, strategy_executions, risk_limits, risk_limit_changes, risk_alerts, "
+        "scheduled_jobs (got 'ledger')"
+    )
+    when = runner.invoke(app, ["export", "postgres", "--url", target, "--since", "yesterday"])
+    assert isinstance(when.exception, ValidationError) and when.exception.field == "--since"

@@ -1,0 +1,1 @@
+"""One module per revision of the state database's schema (loaded by Alembic, not imported by the package)."""
