@@ -151,7 +151,7 @@ def test_iceberg_slices_carry_the_slash_key_as_a_client_id_the_exchange_accepts(
             (last,) = lv.order_log()[-1:]
             assert last["client_order_id"] == f"{ice.id}.{n}"  # the key {id}/{n}, '/' mapped to '.'
             working = f"{ice.id}/{n}"
-            lv.pump(lambda k=working: k in lv.node._at_venue, what="the slice working")
+            lv.pump(lambda k=working: k in lv.node.at_venue, what="the slice working")
             fake.admin("POST", "fill", {"api_key": lv.api_key, "client_order_id": f"{ice.id}.{n}"})
         wait_status(lv, ice, OrderStatus.FILLED)
         assert ice.filled_quantity == D("0.3")
@@ -227,7 +227,7 @@ def test_twap_and_vwap_slices_go_out_on_the_node_clock_as_exchange_orders(fake: 
         for second in range(1, 6):
             lv.clock.advance_to(start + (second - 1) * SEC)
             sent = len(lv.order_log())
-            lv.pump(lambda: not lv.node._at_venue, what=f"the slices of second {second} to fill (sent {sent})")
+            lv.pump(lambda: not lv.node.at_venue, what=f"the slices of second {second} to fill (sent {sent})")
         assert lv.node.algos.progress(twap.algo_id).filled == D("0.4")
         assert lv.node.algos.progress(vwap.algo_id).filled == D("0.3")
         assert len(lv.order_log()) == 4 + 2
