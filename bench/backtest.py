@@ -1,5 +1,5 @@
-"""sma_cross over synthetic one-minute bars: alphintra vs backtesting.py and backtrader in the same run (see the module it
-calls). The baselines come with the ``bench`` extra; one that is not installed is left out of the table."""
+"""sma_cross over synthetic one-minute bars: alphintra vs backtesting.py and backtrader in the same run (see the
+module it calls). The baselines come with the ``bench`` extra; one that is not installed is left out of the table."""
 
 from __future__ import annotations
 
