@@ -26,7 +26,6 @@ from alphintra.engine.clock import TestClock
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.core.events import OrderEvent, OrderFilled
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
-from alphintra.engine.core.ledger import MAINTENANCE
 from alphintra.engine.core.orders import Order
 from alphintra.engine.data import Bar
 from alphintra.engine.node import MARGIN_CALL, TradingNode
@@ -411,7 +410,6 @@ class Backtest:
         driver = self.driver
         emulator = node.emulator
         clock = self.clock
-        last_prices = node.last_prices
         risk_on_bar = getattr(node.risk, "on_bar", None)
         # In book mode every bar re-posts the liquidity ladder the next order will meet: no fast path.
         book_mode = self.config.fill_mode == "book"
@@ -453,57 +451,48 @@ class Backtest:
         def engine_busy() -> bool:
             return any(driver.has_work(s) or emulator.has_armed(s) for s in symbols)
 
-        # Margin calls: the node closes an account's positions when its equity falls below the maintenance margin
-        # (Ledger.maintenance_shortfall). It checks on the bars it trades; the bars a backtest moves past without
-        # the node (the fast paths) are checked here, on the same cash and positions, at each bar's close.
-        margin_rate = MAINTENANCE / self.config.leverage if self.config.account_mode == "margin" else None
+        # Margin calls: the node closes an account's positions when its equity falls below the maintenance margin.
+        # It checks on the bars it trades; on the bars a backtest moves past without it (the fast paths) the
+        # backtester asks the ledger (Ledger.maintenance_shortfall at those closes) and lets the node call.
+        margin = self.config.account_mode == "margin"
+        ledger = node.ledger
+        shortfall = ledger.maintenance_shortfall
         close_ticks_np = ticks[3]
         tick_size_f = float(insts[0].tick_size)
 
-        def breached(closes: Mapping[str, Decimal]) -> bool:
-            if margin_rate is None or not held:
-                return False
-            equity = self._cash
-            exposure = Decimal(0)
-            for s, qty in held.items():
-                worth = qty * closes[s]
-                equity += worth
-                exposure += abs(worth)
-            return equity < exposure * margin_rate
-
         def first_breach(i: int, j: int) -> int:
             """The first bar of ``[i, j)`` (a quiet stretch: positions fixed) whose close breaches, else ``j``."""
-            if margin_rate is None or not held:
+            if not margin or not held:
                 return j
-            if one_symbol:
-                # cash + q p < |q| p m holds past one price: below -cash / (q (1 - m)) for a long on borrowed cash,
-                # above cash / (|q| (1 + m)) for a short. numpy finds the bars near or past it (a small slack for
-                # float), the exact check decides, so both runs agree to the last digit.
-                ((symbol, qty),) = held.items()
-                cash = self._cash
+            bound = ledger.maintenance_bound(ACCOUNT, symbols[0]) if one_symbol else None
+            if bound is not None:
+                # The ledger gives the price past which the call falls due; numpy finds the bars near or past it
+                # (a small slack for float and the bound's rounding), the exact check decides.
+                price, below = bound
+                if below and price <= 0:
+                    return j  # a long paid in full can lose at most its own value
                 scaled = close_ticks_np[i:j] * tick_size_f
-                if qty > 0:
-                    if cash >= 0:
-                        return j  # a long paid in full can lose at most its own value
-                    near = np.flatnonzero(scaled < float(-cash / (qty * (1 - margin_rate))) * (1 + 1e-9))
+                if below:
+                    near = np.flatnonzero(scaled < float(price) * (1 + 1e-9))
                 else:
-                    near = np.flatnonzero(scaled > float(cash / (-qty * (1 + margin_rate))) * (1 - 1e-9))
+                    near = np.flatnonzero(scaled > float(price) * (1 - 1e-9))
+                symbol = symbols[0]
                 for offset in near.tolist():
                     b = i + offset
-                    if breached({symbol: close_price(0, close_ticks[b])}):
+                    if shortfall(ACCOUNT, {symbol: close_price(0, close_ticks[b])}) is not None:
                         return b
                 return j
             closes = dict(last_close)
             for b in range(i, j):
                 k = sym_of[b]
                 closes[symbols[k]] = close_price(k, close_ticks[b])
-                if breached(closes):
+                if shortfall(ACCOUNT, closes) is not None:
                     return b
             return j
 
         def margin_check() -> None:
-            if margin_rate is not None and held and breached(last_close):
-                node.ledger.mark_to_market({s: last_close[s] for s in held})
+            if margin and held and shortfall(ACCOUNT, last_close) is not None:
+                ledger.mark_to_market({s: last_close[s] for s in held})
                 node.check_margin()
 
         def record(end: int) -> None:
@@ -541,7 +530,8 @@ class Backtest:
                     eq_val.extend([cash + qty * c for c in closes])
                     exposed += j - i
                 last_exposed = qty is not None
-                last_close[symbol] = last_prices[symbol] = closes[-1]
+                last_close[symbol] = closes[-1]
+                node.pass_bar(symbol, closes[-1])
                 if seek is not None:
                     seek(symbol, row_of[j - 1])
             else:
@@ -549,13 +539,13 @@ class Backtest:
                     k = sym_of[b]
                     symbol = symbols[k]
                     close = close_price(k, close_ticks[b])
-                    last_close[symbol] = last_prices[symbol] = close
+                    last_close[symbol] = close
+                    node.pass_bar(symbol, close)
                     prices[symbol].append((ts_of[b], close))
                     record(end_of[b])
                     if seek is not None:
                         seek(symbol, row_of[b])
-            if end_of[j - 1] > clock.now_ns():
-                clock.advance_to(end_of[j - 1])
+            node.advance_clock(end_of[j - 1])
 
         def bar_at(i: int, symbol: str, close: Decimal, end: int) -> Bar:
             tp = insts[sym_of[i]].ticks_to_price
@@ -591,9 +581,7 @@ class Backtest:
                 driver.process_bar(bar_at(i, symbol, close, end))
             else:
                 # Nothing can trade on this bar: only time and the last price move (the fast path).
-                last_prices[symbol] = close
-                if simulated and end > clock.now_ns():
-                    clock.advance_to(end)
+                node.pass_bar(symbol, close, end)
                 if risk_on_bar is not None:
                     # The risk engine still sees the bar (live figures, circuit breakers).
                     risk_on_bar(node, bar_at(i, symbol, close, end))
