@@ -460,22 +460,31 @@ class Backtest:
         close_ticks_np = ticks[3]
         tick_size_f = float(insts[0].tick_size)
 
+        # One symbol: the ledger's call price only changes with a fill (cash and position); ask it once per fill.
+        bound_of: list[Any] = [-1, None, 0.0]  # [fills when asked, (price, below) or None, float(price)]
+
+        def bound() -> tuple[Decimal, bool] | None:
+            if bound_of[0] != len(self.fills):
+                got = ledger.maintenance_bound(ACCOUNT, symbols[0])
+                bound_of[:] = [len(self.fills), got, 0.0 if got is None else float(got[0])]
+            return bound_of[1]  # type: ignore[no-any-return]
+
         def first_breach(i: int, j: int) -> int:
             """The first bar of ``[i, j)`` (a quiet stretch: positions fixed) whose close breaches, else ``j``."""
             if not margin or not held:
                 return j
-            bound = ledger.maintenance_bound(ACCOUNT, symbols[0]) if one_symbol else None
-            if bound is not None:
+            got = bound() if one_symbol else None
+            if got is not None:
                 # The ledger gives the price past which the call falls due; numpy finds the bars near or past it
                 # (a small slack for float and the bound's rounding), the exact check decides.
-                price, below = bound
+                price, below = got
                 if below and price <= 0:
                     return j  # a long paid in full can lose at most its own value
                 scaled = close_ticks_np[i:j] * tick_size_f
                 if below:
-                    near = np.flatnonzero(scaled < float(price) * (1 + 1e-9))
+                    near = np.flatnonzero(scaled < bound_of[2] * (1 + 1e-9))
                 else:
-                    near = np.flatnonzero(scaled > float(price) * (1 - 1e-9))
+                    near = np.flatnonzero(scaled > bound_of[2] * (1 - 1e-9))
                 symbol = symbols[0]
                 for offset in near.tolist():
                     b = i + offset
@@ -491,7 +500,14 @@ class Backtest:
             return j
 
         def margin_check() -> None:
-            if margin and held and shortfall(ACCOUNT, last_close) is not None:
+            if not margin or not held:
+                return
+            got = bound() if one_symbol else None
+            if got is not None:
+                close = float(last_close[symbols[0]])
+                if (got[1] and close > bound_of[2] * (1 + 1e-9)) or (not got[1] and close < bound_of[2] * (1 - 1e-9)):
+                    return  # clear of the call price: no exact check needed
+            if shortfall(ACCOUNT, last_close) is not None:
                 ledger.mark_to_market({s: last_close[s] for s in held})
                 node.check_margin()
 
