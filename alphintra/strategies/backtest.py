@@ -441,6 +441,15 @@ class Backtest:
         price_cache: list[dict[int, Decimal]] = [{} for _ in insts]
         increasing = one_symbol and bool(np.all(np.diff(feed.columns["close_ts"]) > 0))
 
+        dec_close: list[Decimal] = []
+        if increasing:
+            # One symbol: every bar's close as a Decimal, each distinct tick built once (numpy finds them).
+            distinct, index = np.unique(ticks[3], return_inverse=True)
+            distinct_ticks = distinct.tolist()
+            decimals = [insts[0].ticks_to_price(t) for t in distinct_ticks]
+            price_cache[0].update(zip(distinct_ticks, decimals, strict=True))
+            dec_close = list(map(decimals.__getitem__, index.tolist()))
+
         def close_price(k: int, t: int) -> Decimal:
             cache = price_cache[k]
             price = cache.get(t)
@@ -448,8 +457,12 @@ class Backtest:
                 price = cache[t] = insts[k].ticks_to_price(t)
             return price
 
+        has_work, has_armed = driver.has_work, emulator.has_armed
+
         def engine_busy() -> bool:
-            return any(driver.has_work(s) or emulator.has_armed(s) for s in symbols)
+            if one_symbol:
+                return has_work(symbols[0]) or has_armed(symbols[0])
+            return any(has_work(s) or has_armed(s) for s in symbols)
 
         # Margin calls: the node closes an account's positions when its equity falls below the maintenance margin.
         # It checks on the bars it trades; on the bars a backtest moves past without it (the fast paths) the
@@ -471,7 +484,7 @@ class Backtest:
 
         def first_breach(i: int, j: int) -> int:
             """The first bar of ``[i, j)`` (a quiet stretch: positions fixed) whose close breaches, else ``j``."""
-            if not margin or not held:
+            if not margin or not held or j <= i:
                 return j
             got = bound() if one_symbol else None
             if got is not None:
@@ -480,6 +493,11 @@ class Backtest:
                 price, below = got
                 if below and price <= 0:
                     return j  # a long paid in full can lose at most its own value
+                # Most stretches stay clear of it: their extreme close says so without numpy.
+                if below and min(close_ticks[i:j]) * tick_size_f > bound_of[2] * (1 + 1e-9):
+                    return j
+                if not below and max(close_ticks[i:j]) * tick_size_f < bound_of[2] * (1 - 1e-9):
+                    return j
                 scaled = close_ticks_np[i:j] * tick_size_f
                 if below:
                     near = np.flatnonzero(scaled < bound_of[2] * (1 + 1e-9))
@@ -534,16 +552,14 @@ class Backtest:
                 # One symbol, one equity point per bar: whole-segment list operations.
                 cash = self._cash
                 symbol = symbols[0]
-                cache = price_cache[0]
-                tp = insts[0].ticks_to_price
-                closes = [cache[t] if t in cache else cache.setdefault(t, tp(t)) for t in close_ticks[i:j]]
+                closes = dec_close[i:j]
                 prices[symbol].extend(zip(ts_of[i:j], closes, strict=True))
                 qty = held.get(symbol)
                 eq_ts.extend(end_of[i:j])
                 if qty is None:
                     eq_val.extend([cash] * (j - i))
                 else:
-                    eq_val.extend([cash + qty * c for c in closes])
+                    eq_val.extend([cash + worth for worth in map(qty.__mul__, closes)])
                     exposed += j - i
                 last_exposed = qty is not None
                 last_close[symbol] = closes[-1]
