@@ -696,8 +696,10 @@ class Backtest:
             f"{count} position(s) closed at market"
             for ts, count in sorted(calls.items())[:50]
         ]
-        if eq_val and config.account_mode == "margin":
-            low = min(range(len(eq_val)), key=eq_val.__getitem__)
+        curve = EquityCurve.from_columns(eq_ts, eq_val) if eq_val else None
+        if curve is not None and config.account_mode == "margin" and curve.values.min() <= 0:
+            # The first lowest point: float() keeps the order of Decimals, so it is among the float minima.
+            low = min(np.flatnonzero(curve.values == curve.values.min()).tolist(), key=eq_val.__getitem__)
             if eq_val[low] <= 0:
                 # A margin call closes at the next price: a gap can take equity through zero first. Say so rather
                 # than let a negative balance pass without comment.
@@ -717,7 +719,7 @@ class Backtest:
             start_ns=ts_of[0],
             end_ns=end_of[-1],
             equity=list(zip(eq_ts, eq_val, strict=True)),
-            curve=EquityCurve.from_columns(eq_ts, eq_val) if eq_val else None,
+            curve=curve,
             trades=self._round_trips.trades,
             fills=self.fills,
             prices=[PriceSeries(symbol=s, points=tuple(p)) for s, p in prices.items()],

@@ -453,6 +453,12 @@ class Ledger:
         acct = self._account(account_id)
         return REPORT.add(_cash(acct), self._assets_value(acct)[0])
 
+    def exposure(self, account_id: str) -> tuple[Decimal, Decimal, tuple[str, ...]]:
+        """``(equity, gross exposure, unpriced assets)``: what margin sizing needs of :meth:`valuation`, cheaper."""
+        acct = self._account(account_id)
+        value, exposure, unpriced = self._assets_value(acct)
+        return REPORT.add(_cash(acct), value), exposure, tuple(unpriced)
+
     def maintenance_shortfall(
         self, account_id: str, at: Mapping[str, Decimal] | None = None
     ) -> tuple[Decimal, Decimal] | None:
@@ -474,13 +480,11 @@ class Ledger:
         return (equity, requirement) if equity < requirement else None
 
     def maintenance_bound(self, account_id: str, symbol: str) -> tuple[Decimal, bool] | None:
-        """``(price, below)``: with every other mark where it is, a margin account is below its maintenance margin
-        exactly when ``symbol``'s price is below (``below``) or above ``price`` -- up to the rounding of ``price``
-        (34 digits): a caller scanning prices with it confirms near it with :meth:`maintenance_shortfall`.
-
-        From ``C + q p < (X + |q| p) m`` (``q`` the position, ``C`` the cash plus the other assets' value, ``X``
-        their exposure, ``m = MAINTENANCE / leverage < 1``). None when it does not hold in that form: a spot
-        account, no position, a symbol not quoted in the account's currency, or an unpriced asset.
+        """``(price, below)``: other marks fixed, a margin account is below its maintenance margin when ``symbol``'s
+        price is below (``below``) or above ``price``, up to its rounding (34 digits: confirm near it with
+        :meth:`maintenance_shortfall`). From ``C + q p < (X + |q| p) m`` (``q`` the position, ``C`` the cash plus
+        the other assets' value, ``X`` their exposure, ``m = MAINTENANCE / leverage < 1``). None when it does not
+        hold in that form: a spot account, no position, a quote other than the account's currency, no mark.
         """
         acct = self._account(account_id)
         pair = self._instruments.get(symbol)
@@ -717,10 +721,10 @@ class Ledger:
         after = dict(before)
         for asset, (d_total, _) in deltas.items():
             after[asset] = after.get(asset, ZERO) + d_total
-        exposure_before, _ = self._exposure(acct, before, marks, pairs)
         exposure_after, equity_after = self._exposure(acct, after, marks, pairs)
         limit = REPORT.multiply(equity_after, acct.leverage)
-        if exposure_after > limit and (strict or exposure_after > exposure_before):
+        # The exposure before matters only past the limit (is this change reducing it?): valued only then.
+        if exposure_after > limit and (strict or exposure_after > self._exposure(acct, before, marks, pairs)[0]):
             raise LeverageExceeded(acct.account_id, exposure_after, equity_after, acct.leverage)
 
     def _exposure(
