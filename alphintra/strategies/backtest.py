@@ -450,7 +450,7 @@ class Backtest:
             price_cache[0].update(zip(distinct_ticks, decimals, strict=True))
             dec_close = list(map(decimals.__getitem__, index.tolist()))
 
-        def close_price(k: int, t: int) -> Decimal:
+        def tick_price(k: int, t: int) -> Decimal:
             cache = price_cache[k]
             price = cache.get(t)
             if price is None:
@@ -506,13 +506,13 @@ class Backtest:
                 symbol = symbols[0]
                 for offset in near.tolist():
                     b = i + offset
-                    if shortfall(ACCOUNT, {symbol: close_price(0, close_ticks[b])}) is not None:
+                    if shortfall(ACCOUNT, {symbol: tick_price(0, close_ticks[b])}) is not None:
                         return b
                 return j
             closes = dict(last_close)
             for b in range(i, j):
                 k = sym_of[b]
-                closes[symbols[k]] = close_price(k, close_ticks[b])
+                closes[symbols[k]] = tick_price(k, close_ticks[b])
                 if shortfall(ACCOUNT, closes) is not None:
                     return b
             return j
@@ -570,7 +570,7 @@ class Backtest:
                 for b in range(i, j):
                     k = sym_of[b]
                     symbol = symbols[k]
-                    close = close_price(k, close_ticks[b])
+                    close = tick_price(k, close_ticks[b])
                     last_close[symbol] = close
                     node.pass_bar(symbol, close)
                     prices[symbol].append((ts_of[b], close))
@@ -580,13 +580,13 @@ class Backtest:
             node.advance_clock(end_of[j - 1])
 
         def bar_at(i: int, symbol: str, close: Decimal, end: int) -> Bar:
-            tp = insts[sym_of[i]].ticks_to_price
+            k = sym_of[i]
             return Bar(
                 symbol,
                 ts_of[i],
-                tp(int(open_ticks[i])),
-                tp(int(high_ticks[i])),
-                tp(int(low_ticks[i])),
+                tick_price(k, int(open_ticks[i])),
+                tick_price(k, int(high_ticks[i])),
+                tick_price(k, int(low_ticks[i])),
                 close,
                 Decimal(repr(float(volumes[i]))),
                 end,
@@ -596,7 +596,7 @@ class Backtest:
             """Bar ``i`` in full: the node trades it, the strategy sees it, equity is recorded."""
             k = sym_of[i]
             symbol = symbols[k]
-            close = close_price(k, close_ticks[i])
+            close = tick_price(k, close_ticks[i])
             end = end_of[i]
             if pace is not None:
                 pace(end)

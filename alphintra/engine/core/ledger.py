@@ -488,7 +488,7 @@ class Ledger:
         """
         acct = self._account(account_id)
         pair = self._instruments.get(symbol)
-        if acct.mode is not AccountMode.MARGIN or pair is None or pair[1] != acct.currency:
+        if acct.mode is not AccountMode.MARGIN or pair is None or self._pairs.get((pair[0], acct.currency)) != symbol:
             return None
         bal = acct.balances.get(pair[0])
         q = ZERO if bal is None else bal.total
