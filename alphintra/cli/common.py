@@ -216,3 +216,49 @@ class NumberArgsCommand(typer.core.TyperCommand):
         if unknown and all(_NEGATIVE_NUMBER.match(a) for a in unknown):
             ctx.ignore_unknown_options = True
         return super().parse_args(ctx, args)
+
+
+TimerangeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timerange",
+        help="Range as YYYYMMDD-YYYYMMDD (end exclusive; either side may be empty): instead of --start/--end.",
+    ),
+]
+
+_TIMERANGE = re.compile(r"^(\d{8})?-(\d{8})?$")
+
+
+def parse_timerange(text: str) -> tuple[str | None, str | None]:
+    """``20240101-20240301`` -> ``("2024-01-01", "2024-03-01")``; ``20240101-`` and ``-20240301`` leave a side open."""
+    from alphintra.errors import ValidationError
+
+    rule = "must be YYYYMMDD-YYYYMMDD, YYYYMMDD- or -YYYYMMDD"
+    found = _TIMERANGE.match(text.strip())
+    if found is None or found.groups() == (None, None):
+        raise ValidationError("--timerange", rule, text)
+    sides: list[str | None] = []
+    for part in found.groups():
+        if part is None:
+            sides.append(None)
+            continue
+        try:
+            sides.append(datetime.strptime(part, "%Y%m%d").date().isoformat())
+        except ValueError:
+            raise ValidationError("--timerange", f"{part} is not a calendar date ({rule})", text) from None
+    start, end = sides
+    if start is not None and end is not None and start >= end:
+        raise ValidationError("--timerange", "the end must be after the start", text)
+    return start, end
+
+
+def time_range(start: str | None, end: str | None, timerange: str | None) -> tuple[str | None, str | None]:
+    """The range a command was given, by --start/--end or by --timerange (never both)."""
+    from alphintra.errors import ValidationError
+
+    if timerange is None:
+        return start, end
+    given = [name for name, value in (("--start", start), ("--end", end)) if value is not None]
+    if given:
+        raise ValidationError("--timerange", f"cannot be combined with {' and '.join(given)}: give one or the other")
+    return parse_timerange(timerange)

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, console, emit, info, print_json, print_table, progress
+from alphintra.cli.common import (
+    JsonOption,
+    TimerangeOpt,
+    console,
+    emit,
+    info,
+    print_json,
+    print_table,
+    progress,
+    time_range,
+)
 
 if TYPE_CHECKING:
     from alphintra.storage.market import ValidationReport, WriteResult
@@ -229,12 +239,14 @@ def show(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-l", help="At most this many bars (0: all).")] = 20,
     oldest: Annotated[bool, typer.Option("--oldest", help="The first bars of the range instead of the last.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print bars of one symbol (the newest ones unless --oldest)."""
     symbol = _one_symbol(symbol, old_symbol)
+    start, end = time_range(start, end, timerange)
     frame = _reader().bars(
         symbol, timeframe, exchange=exchange, start=start, end=end, limit=limit or None, newest=not oldest
     )
@@ -263,6 +275,14 @@ def validate(
         str, typer.Option("--tz", callback=_check_tz, help="Zone of file timestamps that carry none (IANA name).")
     ] = "UTC",
     weekdays: Annotated[bool, typer.Option("--weekdays", help="Bars on Saturday/Sunday are not gaps.")] = False,
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            "--calendar",
+            help="Exchange calendar (XNYS, XLON ...): only bars in its sessions can be missing "
+            "(default: the symbol's configured calendar).",
+        ),
+    ] = None,
     z: Annotated[float, typer.Option("--z", help="Robust z-score above which a return is an outlier.")] = 8.0,
     drop_duplicates: Annotated[
         bool, typer.Option("--drop-duplicates", help="Fix: keep the last row of each time.")
@@ -289,8 +309,16 @@ def validate(
 
     if path is None and symbol is None:
         raise ValidationError("PATH or --symbol", "is required: validate a file or a stored series", None)
+    if calendar is not None:
+        from alphintra.storage.market.calendars import check_calendar
+
+        if weekdays:
+            raise ValidationError("--calendar", "cannot be combined with --weekdays (the calendar knows the weekends)")
+        check_calendar(calendar, field="--calendar")
+    elif symbol is not None and not weekdays:
+        calendar = _configured_calendar(symbol)
     if path is not None:
-        report, frame = validate_file(path, timeframe, tz=tz, z_threshold=z, weekdays=weekdays)
+        report, frame = validate_file(path, timeframe, tz=tz, z_threshold=z, weekdays=weekdays, calendar=calendar)
         if drop_duplicates or fill_gaps:
             if output is None:
                 raise ValidationError("--output", "is required to fix a file (the original is never modified)")
@@ -304,7 +332,9 @@ def validate(
         reader = _reader()
         key = reader.resolve(Kind.OHLCV, symbol, exchange, timeframe)
         frame = reader.read(key)
-        report = validate_bars(frame, timeframe, source=key.label(), z_threshold=z, weekdays=weekdays)
+        report = validate_bars(
+            frame, timeframe, source=key.label(), z_threshold=z, weekdays=weekdays, calendar=calendar
+        )
         if fill_gaps:
             filled = filler(frame, timeframe, weekdays=weekdays)
             with _store() as store:
@@ -316,6 +346,13 @@ def validate(
     _print_report(report, as_json, show_max)
     if strict and not report.ok:
         raise typer.Exit(1)
+
+
+def _configured_calendar(symbol: str) -> str | None:
+    """The exchange calendar the settings give ``symbol`` (``[[instruments]]`` ``calendar = "XNYS"``), if any."""
+    from alphintra.config.settings import get_settings
+
+    return next((i.calendar for i in get_settings().instruments if i.symbol == symbol and i.calendar), None)
 
 
 def _report_with_anomalies(report: ValidationReport, frame: Any, as_json: bool, show_max: int, strict: bool) -> None:
@@ -404,6 +441,7 @@ def export(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", "-f", help="parquet or csv (default: from the file's extension, else parquet)."),
@@ -411,6 +449,7 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Write one series to a Parquet or CSV file (atomically)."""
+    start, end = time_range(start, end, timerange)
     from alphintra.errors import ValidationError
     from alphintra.storage.market.layout import atomic_write
 
@@ -468,13 +507,14 @@ def download(
     """Download a venue's bars through ccxt into the store; running it again resumes where the store ends."""
     from datetime import UTC, datetime
 
+    from alphintra.config.settings import get_settings
     from alphintra.errors import NotFoundError, ValidationError
     from alphintra.storage.market import MarketData, parse_timeframe
     from alphintra.storage.market.download import download_ohlcv
     from alphintra.storage.market.schema import Kind, to_ns
     from alphintra.venues.ccxt_client import create_client
     from alphintra.venues.ohlcv import CcxtOhlcvSource
-    from alphintra.venues.registry import VenueRegistry
+    from alphintra.venues.registry import configured_venue
 
     tf = parse_timeframe(timeframe, field="--timeframe")
     start_ns = to_ns(since, "--since")
@@ -482,7 +522,7 @@ def download(
     if end_ns is not None and end_ns <= start_ns:
         raise ValidationError("--until", "must be later than --since", until)
     try:
-        definition = VenueRegistry().get(venue)
+        definition = configured_venue(get_settings(), venue)
     except NotFoundError as exc:
         raise ValidationError(
             "--venue", exc.message.replace(f"no venue named {venue!r}", "names no venue"), venue

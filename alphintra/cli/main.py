@@ -15,6 +15,7 @@ import typer
 from alphintra import __version__
 from alphintra.cli import (
     algo,
+    audit,
     auth,
     backtest,
     bench,
@@ -27,12 +28,14 @@ from alphintra.cli import (
     ml,
     optimize,
     order,
+    plot,
     portfolio,
     risk,
     schedule,
     strategy,
     trades,
     tui,
+    users,
     venue,
     venue_admin,
     watch,
@@ -98,13 +101,16 @@ app.add_typer(watch.app, name="watch")
 app.add_typer(data.app, name="data")
 app.add_typer(backtest.app, name="backtest")
 app.add_typer(ml.app, name="ml")
-app.command("optimize")(optimize.optimize)
+app.add_typer(optimize.app, name="optimize")
 app.command("tui")(tui.tui)
+app.command("plot")(plot.plot)
 app.add_typer(strategy.app, name="strategy")
 app.add_typer(risk.app, name="risk")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(engine.app, name="engine")
 app.add_typer(auth.app, name="auth")
+app.add_typer(users.app, name="user")
+app.command("audit")(audit.audit)
 app.add_typer(export.app, name="export")
 app.add_typer(bench.app, name="bench")
 app.add_typer(config_cmd.app, name="config")

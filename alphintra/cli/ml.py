@@ -525,7 +525,7 @@ def compare(
             "win_rate",
             "predictions",
             "latency_p99_us",
-            "drift_at_end",
+            "drifting_when_done",
         ],
         title=f"{name}: A/B on {', '.join(report['symbols'])} {report['timeframe']}",
     )

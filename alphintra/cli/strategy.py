@@ -29,6 +29,23 @@ def list_strategies(as_json: JsonOption = False) -> None:
     emit(rows, as_json, title="strategies")
 
 
+@app.command("new")
+def new_cmd(
+    name: Annotated[str, typer.Argument(help="Name of the new strategy (lowercase letters, digits, _).")],
+    template: Annotated[str, typer.Option("--template", help="Starting point: trend, mean_reversion or ml.")] = "trend",
+    as_json: JsonOption = False,
+) -> None:
+    """Write a documented strategy file NAME.py into the user strategies folder, ready to backtest."""
+    from alphintra.strategies.scaffold import new_strategy
+
+    path = new_strategy(name, template)
+    if as_json:
+        print_json({"name": name, "template": template, "path": str(path)})
+        return
+    console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    console.print(f"try: alphintra backtest run {name} -s GOOG", highlight=False, soft_wrap=True)
+
+
 @app.command("info")
 def info_cmd(
     name: Annotated[str, typer.Argument(help="Strategy name.")],

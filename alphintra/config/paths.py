@@ -62,6 +62,11 @@ class HomePaths:
         return self.root / "reports"
 
     @property
+    def studies(self) -> Path:
+        """The SQLite database of optimisation studies (``optimize --search``), unless --storage names another."""
+        return self.root / "studies.db"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
@@ -72,6 +77,11 @@ class HomePaths:
     @property
     def pid_file(self) -> Path:
         return self.root / "engine.pid"
+
+    @property
+    def venues_file(self) -> Path:
+        """Venue definitions written by ``alphintra venue add`` (read as part of the settings' ``[venues]``)."""
+        return self.root / "venues.toml"
 
     @property
     def locks(self) -> Path:

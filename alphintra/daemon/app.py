@@ -14,12 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, Query, WebSocket
 from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alphintra import __version__
+from alphintra.daemon.access import AuditMiddleware, enforce
+from alphintra.daemon.audit import AuditLog
 from alphintra.daemon.auth import (
     LISTENER_KEY,
     WS_FORBIDDEN,
@@ -103,6 +105,7 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     clock: Callable[[], int] = time.time_ns,
     limits: ApiLimits | None = None,
+    audit: AuditLog | None = None,
 ) -> FastAPI:
     """Build the app around ``host``; ``routers`` are mounted under ``/api/v1`` (see ``include_api_router``).
 
@@ -121,6 +124,7 @@ def create_app(
         description="Local trading engine daemon: orders, portfolio, strategies, market data and risk.",
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(enforce)],  # the role table of every operation (access.py)
     )
     app.state.host = host
     app.state.metrics = metrics
@@ -128,10 +132,13 @@ def create_app(
     app.state.auth = authenticator
     app.state.info = info
     app.state.limits = limits
+    app.state.users = authenticator.users
+    app.state.audit = audit
     install_error_handlers(app)
     # Each added middleware wraps the ones before it. From the outside in: the request rate (every request, so a
     # flood of bad tokens is throttled too), authentication (nothing else runs for an anonymous TCP caller), the
-    # body cap (read only for an authenticated caller), then the catch-all.
+    # body cap (read only for an authenticated caller), then the audit hook (it sees the caller and the outcome).
+    app.add_middleware(AuditMiddleware, audit=audit)
     app.add_middleware(BodyLimitMiddleware, limits=limits)
     app.add_middleware(AuthMiddleware, authenticator=authenticator)
     app.add_middleware(RequestLimitMiddleware, limits=limits)
@@ -192,6 +199,23 @@ def create_app(
     @control.get("/auth/whoami", response_model=WhoAmIResponse)
     def whoami(principal: Annotated[Principal, Depends(require_role(Role.VIEWER))]) -> WhoAmIResponse:
         return WhoAmIResponse(user=principal.user, role=principal.role, listener=principal.listener)
+
+    @control.get("/audit")
+    def audit_log(
+        _: Annotated[Principal, Depends(require_role(Role.ADMIN))],
+        user: str | None = None,
+        since: Annotated[str | None, Query(description="ISO-8601 UTC time; entries at or after it")] = None,
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+    ) -> list[dict[str, Any]]:
+        """The audit log (audit.py), oldest first: the newest ``limit`` entries."""
+        if audit is None:
+            return []
+        return audit.read(user=user, since=since, limit=limit)
+
+    @control.get("/users")
+    def list_users(_: Annotated[Principal, Depends(require_role(Role.ADMIN))]) -> list[dict[str, Any]]:
+        users = authenticator.users
+        return [] if users is None else [u.to_dict() for u in users.users().values()]
 
     include_api_router(app, control)
 

@@ -6,6 +6,9 @@ the admin. Over TCP every request except the probes ``/health`` and ``/ready`` m
 viewer < trader < admin: a viewer reads, a trader also places and cancels orders and runs strategies, an admin
 also changes risk limits and stops the daemon.
 
+Once users are registered (``users.py``), a token must name a registered, enabled user, and that user's current
+role applies, not the one in the token: disabling a user or lowering a role takes effect on the next request.
+
 Expiry is checked against an injected clock (not PyJWT's own ``time.time()``) so tests are exact.
 """
 
@@ -32,6 +35,7 @@ from alphintra.errors import OperationFailed, ValidationError
 
 if TYPE_CHECKING:
     from alphintra.config.settings import Settings
+    from alphintra.daemon.users import UserStore
 
 ALGORITHM = "HS256"
 MIN_SECRET_LENGTH = 32
@@ -149,10 +153,13 @@ def _read_secret_file(path: Path) -> str:
 class Authenticator:
     """Turns a connection into a Principal; installed on ``app.state.auth`` by ``create_app``."""
 
-    def __init__(self, secret: str | None, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, secret: str | None, *, clock: Callable[[], float] = time.time, users: UserStore | None = None
+    ) -> None:
         self._secret = secret
         self._clock = clock
-        self._owner = _owner_name()
+        self._owner = owner_name()
+        self.users = users
 
     def authenticate(self, listener: Listener, authorization: str | None) -> Principal:
         if listener == "unix":
@@ -165,10 +172,19 @@ class Authenticator:
         if self._secret is None:
             raise AuthenticationError("this engine has no token secret configured")
         claims = verify_token(self._secret, token.strip(), now=int(self._clock()))
-        return Principal(claims.sub, claims.role, "tcp")
+        if self.users is None or not self.users.registered():
+            return Principal(claims.sub, claims.role, "tcp")
+        # Registered users: the token names one, and that user's current role and state decide (users.py).
+        user = self.users.get(claims.sub)
+        if user is None:
+            raise AuthenticationError(f"invalid token: no user {claims.sub!r} (alphintra user list)")
+        if not user.enabled:
+            raise AuthenticationError(f"user {claims.sub!r} is disabled")
+        return Principal(user.name, user.role, "tcp")
 
 
-def _owner_name() -> str:
+def owner_name() -> str:
+    """The OS user running this process: the unix socket's trusted owner, and the author of CLI changes."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -212,7 +228,8 @@ class AuthMiddleware:
     """Authenticates every HTTP request and WebSocket handshake before any route runs.
 
     Doing it here rather than only in route dependencies means a router added later without a
-    ``require_role`` dependency is still closed to anonymous TCP callers (viewer at least).
+    ``require_role`` dependency is still closed to anonymous TCP callers; the role table (``access.py``) then
+    keeps an operation it does not list to admins.
     """
 
     def __init__(self, app: ASGIApp, authenticator: Authenticator, public_paths: frozenset[str] = PUBLIC_PATHS) -> None:
@@ -271,6 +288,7 @@ __all__ = [
     "issue_token",
     "listener_of",
     "load_or_create_secret",
+    "owner_name",
     "parse_ttl",
     "principal_of",
     "refuse_websocket",

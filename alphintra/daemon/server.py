@@ -249,10 +249,12 @@ def run_daemon(
     from alphintra.config.logs import setup_logging
     from alphintra.config.paths import ensure_home, private_umask, warn_if_exposed
     from alphintra.daemon.app import DaemonInfo, create_app
+    from alphintra.daemon.audit import AuditLog
     from alphintra.daemon.auth import Authenticator, load_or_create_secret
     from alphintra.daemon.limits import ApiLimits, LimitSettings
     from alphintra.daemon.metrics import EngineMetrics
     from alphintra.daemon.runfiles import PidFile, check_socket_path
+    from alphintra.daemon.users import UserStore
     from alphintra.daemon.ws import WebSocketHub
 
     tcp = tcp if tcp is not None else settings.engine.tcp
@@ -273,10 +275,11 @@ def run_daemon(
             host,
             metrics=metrics,
             hub=hub,
-            authenticator=Authenticator(secret),
+            authenticator=Authenticator(secret, users=UserStore(settings.paths.root)),
             info=info,
             routers=routers,
             limits=ApiLimits(LimitSettings(**settings.api.model_dump())),
+            audit=AuditLog(settings.paths.root),
         )
         app.state.settings = settings
         if hasattr(host, "attach"):

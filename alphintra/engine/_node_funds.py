@@ -20,9 +20,10 @@ from alphintra.engine.core.instrument import Instrument
 from alphintra.engine.core.ledger import Ledger
 from alphintra.engine.core.ledger_types import AccountMode, Reservation
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node_records import MarginCall, Released, Reserved
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import NodeServices
 
 # The tag of the orders a margin call places (they close the positions of an account below its maintenance margin).
 MARGIN_CALL = "margin-call"
@@ -32,7 +33,7 @@ _ZERO = Decimal(0)
 _UNFUNDED = (RejectReason.INSUFFICIENT_BALANCE.value, "LEVERAGE_LIMIT", "NO_MARK")
 
 
-def reservation_price(node: TradingNode, init: OrderInitialized, inst: Instrument) -> Decimal | None:
+def reservation_price(node: NodeServices, init: OrderInitialized, inst: Instrument) -> Decimal | None:
     """The price a new order's lock is computed at (None for a sell, which locks the base quantity)."""
     if init.side is not OrderSide.BUY:
         return None
@@ -74,7 +75,7 @@ def reserve(
         return ledger.reserve(account, order_id, inst, side, qty, price)
     except ValidationError as exc:
         # Funds and margin refusals are order rejections (the caller carries on), not engine errors.
-        if getattr(exc, "reason", None) in _UNFUNDED:
+        if exc.reason in _UNFUNDED:
             raise OrderRejectedError(exc.field, exc.rule, exc.value, reason=RejectReason.INSUFFICIENT_BALANCE) from None
         raise
 
@@ -92,7 +93,7 @@ def check_reduce_only(ledger: Ledger, init: OrderInitialized) -> None:
         )
 
 
-def capacity(node: TradingNode, key: str, price: Decimal) -> Decimal | None:
+def capacity(node: NodeServices, key: str, price: Decimal) -> Decimal | None:
     """How much of a venue order the account can still pay for at ``price``.
 
     Spot: the available funds (plus what the order itself locks). Margin: the largest quantity whose fill keeps
@@ -132,29 +133,21 @@ def _margin_capacity(ledger: Ledger, order: Order, price: Decimal, fee_rate: Dec
     return max(q, (leverage * equity - other + q * price) / denom, _ZERO)
 
 
-def margin_call(node: TradingNode) -> list[Order]:
+def margin_call(node: NodeServices) -> list[Order]:
     """:meth:`TradingNode.check_margin` (see there): cancel and close the accounts below maintenance margin."""
     placed: list[Order] = []
     ledger = node.ledger
     for account in ledger.accounts():
         if ledger.account_mode(account) is not AccountMode.MARGIN:
             continue
-        if any(o.account == account and MARGIN_CALL in o.tags for o in node._open.values()):
+        if any(o.account == account and MARGIN_CALL in o.tags for o in node.working.values()):
             continue  # already being closed
         shortfall = ledger.maintenance_shortfall(account)
         if shortfall is None:
             continue
         equity, requirement = shortfall
         now = node.clock.now_ns()
-        node._record(
-            {
-                "type": "MarginCall",
-                "account": account,
-                "equity": str(equity),
-                "requirement": str(requirement),
-                "ts": now,
-            }
-        )
+        node.record(MarginCall(account, equity, requirement, now))
         node.cancel_all(account=account, reason="margin call")
         for symbol, position in ledger.positions(account).items():
             if position.quantity == 0:
@@ -174,7 +167,7 @@ def margin_call(node: TradingNode) -> list[Order]:
 
 
 def reserve_and_record(
-    node: TradingNode,
+    node: NodeServices,
     account: str,
     order_id: str,
     inst: Instrument,
@@ -198,24 +191,14 @@ def reserve_and_record(
         except Exception:
             reserve(node.ledger, account, order_id, inst, side, replacing.remaining, replacing.price)
             raise
-        node.record({"type": "Released", "order_id": order_id})
+        node.record(Released(order_id))
     record_reserved(node, res)
     return res
 
 
-def record_reserved(node: TradingNode, res: Reservation) -> None:
+def record_reserved(node: NodeServices, res: Reservation) -> None:
     """Journal a lock (the one place a ``Reserved`` record is built; :meth:`TradingNode.replay` reads it back)."""
-    node.record(
-        {
-            "type": "Reserved",
-            "order_id": res.order_id,
-            "account": res.account_id,
-            "symbol": res.symbol,
-            "side": res.side.value,
-            "quantity": str(res.remaining),
-            "price": None if res.price is None else str(res.price),
-        }
-    )
+    node.record(Reserved(res.order_id, res.account_id, res.symbol, res.side, res.remaining, res.price))
 
 
 __all__ = [

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alphintra.engine.core.instrument import InstrumentRegistry
     from alphintra.engine.core.ledger import Ledger
     from alphintra.engine.emulator import OrderEmulator
-    from alphintra.engine.node import MarketDriver
+    from alphintra.engine.node_api import MarketDriver, RiskHooks
 
 
 class NodeMarket:
@@ -29,7 +29,7 @@ class NodeMarket:
     instruments: InstrumentRegistry
     ledger: Ledger
     last_prices: dict[str, Decimal]
-    risk: Any
+    risk: RiskHooks | None
     _advance_to: Callable[[int], int] | None
 
     def check_margin(self) -> Any:  # the node's (see TradingNode.check_margin)
@@ -75,9 +75,8 @@ class NodeMarket:
         self.ledger.mark_to_market({bar.symbol: close})
         self.advance_clock(bar.close_ts or bar.ts)
         self.check_margin()
-        on_bar = getattr(self.risk, "on_bar", None)
-        if on_bar is not None:
-            on_bar(self, bar)  # live risk figures and the circuit breakers see every closed bar
+        if self.risk is not None:
+            self.risk.on_bar(self, bar)  # live risk figures and the circuit breakers see every closed bar
 
     def process_trade(self, tick: TradeTick) -> None:
         driver = self.driver
@@ -96,9 +95,8 @@ class NodeMarket:
             self.emulator.on_segment(tick.symbol, prev, tick.price)
         self.ledger.mark_to_market({tick.symbol: tick.price})
         self.check_margin()
-        on_price = getattr(self.risk, "on_price", None)
-        if on_price is not None:
-            on_price(self, tick.symbol, tick.price, tick.ts)
+        if self.risk is not None:
+            self.risk.on_price(self, tick.symbol, tick.price, tick.ts)
 
     def process_quote(self, quote: QuoteTick) -> None:
         inst = self.instruments.get(quote.symbol)

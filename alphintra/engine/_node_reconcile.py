@@ -13,7 +13,8 @@
   orders are adopted, and balances are compared. A balance difference no fill explains is booked (so that the node
   holds what the venue holds) and halts new orders on the venue (``node.venue_halts``).
 
-Part of :class:`~alphintra.engine.node.TradingNode`; it uses the node's private state as its other helpers do.
+Part of :class:`~alphintra.engine.node.TradingNode`; it uses the node through
+:class:`~alphintra.engine.node_api.NodeCore`, as the other helpers do.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from alphintra.engine.core.events import (
     OrderSubmitted,
 )
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node_records import VenueHalted
 from alphintra.engine.venue.base import Venue, VenueFill, VenueOrder, VenueOrderState, VenueUnavailable
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import NodeCore
 
 _log = logging.getLogger("alphintra.engine.reconcile")
 EXTERNAL = "external"  # the tag of an order placed outside Alphintra and adopted from the venue
@@ -66,7 +68,7 @@ class Reconciliation:
 # -- commands in doubt ----------------------------------------------------------------------------------------
 
 
-def submit_to_venue(node: TradingNode, order: Order, venue_order: VenueOrder) -> None:
+def submit_to_venue(node: NodeCore, order: Order, venue_order: VenueOrder) -> None:
     try:
         node.venue_for(order.symbol).submit(venue_order)
     except VenueUnavailable as exc:
@@ -74,7 +76,7 @@ def submit_to_venue(node: TradingNode, order: Order, venue_order: VenueOrder) ->
         _ask_later(node, venue_order.key, order.id, "submit", 1)
 
 
-def cancel_at_venue(node: TradingNode, order: Order, key: str) -> None:
+def cancel_at_venue(node: NodeCore, order: Order, key: str) -> None:
     try:
         node.venue_for(order.symbol).cancel(key)
     except VenueUnavailable as exc:
@@ -82,7 +84,7 @@ def cancel_at_venue(node: TradingNode, order: Order, key: str) -> None:
         _ask_later(node, key, order.id, "cancel", 1)
 
 
-def in_doubt(node: TradingNode, key: str, command: str, message: str) -> None:
+def in_doubt(node: NodeCore, key: str, command: str, message: str) -> None:
     """A venue that sends commands asynchronously reports one that got no answer: ask for it as for a
     :class:`VenueUnavailable` raised at once."""
     order = node.orders.get(node.emulator.order_for_key(key))
@@ -92,7 +94,7 @@ def in_doubt(node: TradingNode, key: str, command: str, message: str) -> None:
     _ask_later(node, key, order.id, command, 1)
 
 
-def _ask_later(node: TradingNode, key: str, order_id: str, command: str, attempt: int) -> None:
+def _ask_later(node: NodeCore, key: str, order_id: str, command: str, attempt: int) -> None:
     due = node.clock.now_ns() + ASK_FIRST_NS * (1 << (attempt - 1))
     node.clock.set_timer(
         f"venue-ask:{command}:{key}",
@@ -101,7 +103,7 @@ def _ask_later(node: TradingNode, key: str, order_id: str, command: str, attempt
     )
 
 
-def _ask(node: TradingNode, key: str, order_id: str, command: str, attempt: int) -> None:
+def _ask(node: NodeCore, key: str, order_id: str, command: str, attempt: int) -> None:
     order = node.orders.get(order_id)
     if order is None or order.is_terminal:
         return
@@ -115,46 +117,47 @@ def _ask(node: TradingNode, key: str, order_id: str, command: str, attempt: int)
     if state is not None:
         _settle(node, order, key, state, Reconciliation())
         if command == "cancel" and not order.is_terminal and order.status is OrderStatus.PENDING_CANCEL:
-            node._cancel_reasons.pop(order.id, None)
-            node._emit(order, OrderCancelRejected(order.id, node.clock.now_ns(), message="the cancel never arrived"))
+            node.cancel_reasons.pop(order.id, None)
+            node.emit(order, OrderCancelRejected(order.id, node.clock.now_ns(), message="the cancel never arrived"))
         return
     if attempt < ASK_ATTEMPTS:
         _ask_later(node, key, order_id, command, attempt + 1)
         return
     if command == "submit" and order.status is OrderStatus.PENDING_SUBMIT:
         why = "no answer from the venue" if unknown else "the venue never received it"
-        node._at_venue.pop(key, None)
-        node._emit(order, OrderRejected(order.id, node.clock.now_ns(), reason=RejectReason.VENUE_REJECTED, message=why))
+        node.at_venue.pop(key, None)
+        node.emit(order, OrderRejected(order.id, node.clock.now_ns(), reason=RejectReason.VENUE_REJECTED, message=why))
     elif command == "cancel" and order.status is OrderStatus.PENDING_CANCEL and not unknown:
         # The venue does not know the order at all: nothing is working there.
-        node._at_venue.pop(key, None)
-        node._emit(order, OrderCanceled(order.id, node.clock.now_ns(), reason="not at the venue"))
+        node.at_venue.pop(key, None)
+        node.emit(order, OrderCanceled(order.id, node.clock.now_ns(), reason="not at the venue"))
 
 
 def _settle(
-    node: TradingNode, order: Order, key: str, state: VenueOrderState, report: Reconciliation, *, fills: bool = True
+    node: NodeCore, order: Order, key: str, state: VenueOrderState, report: Reconciliation, *, fills: bool = True
 ) -> None:
     """Bring ``order`` to what the venue says of it: accepted, its missing fills, then still open or closed."""
     now = node.clock.now_ns()
     if order.status is OrderStatus.PENDING_SUBMIT:
-        node._emit(order, OrderAccepted(order.id, now, venue_order_id=state.venue_order_id or key))
+        node.emit(order, OrderAccepted(order.id, now, venue_order_id=state.venue_order_id or key))
         report.accepted.append(order.id)
     if fills:
         _book_fills(node, node.venue_for(order.symbol), key, report, since=order.created_at)
     if order.is_terminal:
         return
     if state.status == "open":
-        node._at_venue[key] = state.quantity - state.filled
+        node.at_venue[key] = state.quantity - state.filled
         return
-    node._at_venue.pop(key, None)
+    node.at_venue.pop(key, None)
     if not order.is_terminal and order.order_type is not OrderType.ICEBERG:
-        node._emit(order, OrderCanceled(order.id, now, reason=state.reason or "closed at the venue"))
+        node.emit(order, OrderCanceled(order.id, now, reason=state.reason or "closed at the venue"))
         report.closed.append(order.id)
 
 
-def _book_fills(node: TradingNode, venue: Venue, key: str | None, report: Reconciliation, *, since: int) -> None:
+def _book_fills(node: NodeCore, venue: Venue, key: str | None, report: Reconciliation, *, since: int) -> None:
+    booked = {f.trade_id for f in node.fills}
     for fill in venue.fills(since):
-        if key is not None and fill.key != key:
+        if (key is not None and fill.key != key) or fill.trade_id in booked:
             continue
         before = len(node.fills)
         node.venue_filled(fill)
@@ -165,7 +168,7 @@ def _book_fills(node: TradingNode, venue: Venue, key: str | None, report: Reconc
 # -- external orders ------------------------------------------------------------------------------------------
 
 
-def seen_trade(node: TradingNode, order: Order, trade_id: str) -> bool:
+def seen_trade(node: NodeCore, order: Order, trade_id: str) -> bool:
     """Whether ``order`` already booked venue trade ``trade_id``. Only a venue that keeps its state replays its
     reports (after a reconnect); the simulator never does, and its hot path skips the scan."""
     if not node.venue_for(order.symbol).capabilities.keeps_state:
@@ -173,7 +176,7 @@ def seen_trade(node: TradingNode, order: Order, trade_id: str) -> bool:
     return any(isinstance(e, OrderFilled) and e.trade_id == trade_id for e in order.events)
 
 
-def adopt_for_fill(node: TradingNode, fill: VenueFill) -> Order | None:
+def adopt_for_fill(node: NodeCore, fill: VenueFill) -> Order | None:
     """The order of a fill the node does not know, adopted as EXTERNAL (None if the fill names no instrument)."""
     account = fill.account or node.default_account
     known = _local(node, fill.key, account)
@@ -181,7 +184,9 @@ def adopt_for_fill(node: TradingNode, fill: VenueFill) -> Order | None:
         return known
     if fill.symbol is None or fill.side is None or fill.symbol not in node.instruments.symbols():
         _log.error("fill %s of unknown order %s names no known instrument; not booked", fill.trade_id, fill.key)
-        node.venue_halts[node.venue.name] = f"fill {fill.trade_id} of unknown order {fill.key} names no instrument"
+        why = f"fill {fill.trade_id} of unknown order {fill.key} names no instrument"
+        node.venue_halts[node.venue.name] = why
+        node.record({"type": "VenueHalted", "venue": node.venue.name, "differences": [why], "reason": why})
         return None
     try:
         state = node.venue_for(fill.symbol).order_status(fill.key)
@@ -192,11 +197,11 @@ def adopt_for_fill(node: TradingNode, fill: VenueFill) -> Order | None:
     return adopt(node, state)
 
 
-def adopt(node: TradingNode, state: VenueOrderState) -> Order:
+def adopt(node: NodeCore, state: VenueOrderState) -> Order:
     """Journal an order placed outside Alphintra as the node's own (tagged ``external``, nothing locked)."""
     now = node.clock.now_ns()
-    node._seq += 1
-    order_id = f"{node.id_prefix}-{node._seq:08d}"
+    node.order_seq += 1
+    order_id = f"{node.id_prefix}-{node.order_seq:08d}"
     init = OrderInitialized(
         order_id,
         now,
@@ -211,13 +216,13 @@ def adopt(node: TradingNode, state: VenueOrderState) -> Order:
     )
     order = Order.create(init)
     node.orders[order_id] = order
-    node._client_ids[(state.account, state.key)] = order_id
-    node._after(order, init)
-    node._emit(order, OrderSubmitted(order_id, now))
-    node._emit(order, OrderAccepted(order_id, now, venue_order_id=state.venue_order_id or state.key))
+    node.client_ids[(state.account, state.key)] = order_id
+    node.after_apply(order, init)
+    node.emit(order, OrderSubmitted(order_id, now))
+    node.emit(order, OrderAccepted(order_id, now, venue_order_id=state.venue_order_id or state.key))
     node.emulator.map_key(state.key, order_id)
     if state.status == "open":
-        node._at_venue[state.key] = state.quantity - state.filled
+        node.at_venue[state.key] = state.quantity - state.filled
     _log.warning("adopted external order %s (%s at the venue)", order_id, state.key)
     return order
 
@@ -225,12 +230,12 @@ def adopt(node: TradingNode, state: VenueOrderState) -> Order:
 # -- reconciliation -------------------------------------------------------------------------------------------
 
 
-def _mine(node: TradingNode, venue: Venue) -> list[Order]:
+def _mine(node: NodeCore, venue: Venue) -> list[Order]:
     """The node's open orders that trade on ``venue``."""
-    return [o for o in node._open.values() if node.venue_for(o.symbol) is venue]
+    return [o for o in node.working.values() if node.venue_for(o.symbol) is venue]
 
 
-def reconcile(node: TradingNode, venue: Venue, *, dry_run: bool = False) -> Reconciliation:
+def reconcile(node: NodeCore, venue: Venue, *, dry_run: bool = False) -> Reconciliation:
     """Compare ``venue``'s open orders, fills and balances with the node's and settle them (see the module)."""
     if dry_run:
         return _preview(node, venue)
@@ -248,10 +253,14 @@ def reconcile(node: TradingNode, venue: Venue, *, dry_run: bool = False) -> Reco
         if sent is not None and order.status in _SENT and order.order_type is not OrderType.ICEBERG:
             found[order.id] = (sent, open_at_venue.get(sent) or venue.order_status(sent))
             if order.status is OrderStatus.PENDING_SUBMIT and found[order.id][1] is not None:
-                node._emit(order, OrderAccepted(order.id, now, venue_order_id=sent))
+                node.emit(order, OrderAccepted(order.id, now, venue_order_id=sent))
                 report.accepted.append(order.id)
     venue_fills = venue.fills(since)
+    # booked once, by trade id, also on a venue that does not replay its reports (the simulator's recent fills)
+    booked = {f.trade_id for f in node.fills}
     for fill in venue_fills:
+        if fill.trade_id in booked:
+            continue
         before = len(node.fills)
         node.venue_filled(fill)
         if len(node.fills) > before:
@@ -263,23 +272,23 @@ def reconcile(node: TradingNode, venue: Venue, *, dry_run: bool = False) -> Reco
             continue
         if state is not None:
             _settle(node, order, key, state, report, fills=False)
-            if order.status is OrderStatus.PENDING_CANCEL and key in node._at_venue:
+            if order.status is OrderStatus.PENDING_CANCEL and key in node.at_venue:
                 cancel_at_venue(node, order, key)  # the restart interrupted a cancel: it is still wanted
         elif order.status is OrderStatus.PENDING_SUBMIT:
-            node._emit(
+            node.emit(
                 order,
                 OrderRejected(order.id, now, reason=RejectReason.VENUE_REJECTED, message="the venue never received it"),
             )
             report.rejected.append(order.id)
         else:
-            node._emit(order, OrderCanceled(order.id, now, reason="not at the venue"))
+            node.emit(order, OrderCanceled(order.id, now, reason="not at the venue"))
             report.closed.append(order.id)
     _compare_balances(node, venue, report, book=True)
     return report
 
 
 def _resume_icebergs(
-    node: TradingNode, orders: list[Order], open_at_venue: dict[str, VenueOrderState], fills: list[VenueFill]
+    node: NodeCore, orders: list[Order], open_at_venue: dict[str, VenueOrderState], fills: list[VenueFill]
 ) -> None:
     """An iceberg's slices are venue orders ``<id>/<n>``: the one still open stays (never sent twice), and the
     next slice numbers on from the highest the venue has seen."""
@@ -296,17 +305,17 @@ def _resume_icebergs(
         left = Decimal(0) if state is None else state.quantity - state.filled
         node.emulator.restore_slice(order.id, max(numbers), left)
         if state is not None:
-            node._at_venue[key] = left
+            node.at_venue[key] = left
 
 
-def _local(node: TradingNode, key: str, account: str) -> Order | None:
+def _local(node: NodeCore, key: str, account: str) -> Order | None:
     order = node.orders.get(node.emulator.order_for_key(key))
     if order is None and "/" in key:
         order = node.orders.get(key.rpartition("/")[0])  # a slice of one of the node's icebergs
     return order if order is not None else node.by_client_id(account, key)
 
 
-def _preview(node: TradingNode, venue: Venue) -> Reconciliation:
+def _preview(node: NodeCore, venue: Venue) -> Reconciliation:
     """What :func:`reconcile` would do, changing nothing."""
     report = Reconciliation()
     open_at_venue = {s.key: s for s in venue.open_orders()}
@@ -328,7 +337,12 @@ def _preview(node: TradingNode, venue: Venue) -> Reconciliation:
     return report
 
 
-def _compare_balances(node: TradingNode, venue: Venue, report: Reconciliation, *, book: bool) -> None:
+def halt_reason(differences: list[str]) -> str:
+    """Why trading on a venue stopped, from the differences a reconciliation found (journaled as VenueHalted)."""
+    return "reconciliation found differences no fill explains: " + "; ".join(differences)
+
+
+def _compare_balances(node: NodeCore, venue: Venue, report: Reconciliation, *, book: bool) -> None:
     held = venue.balances()
     if held is None:
         return
@@ -352,10 +366,19 @@ def _compare_balances(node: TradingNode, venue: Venue, report: Reconciliation, *
                 else:
                     node.withdraw(entry.account, asset, -diff)
     if report.differences and book:
-        why = "reconciliation found differences no fill explains: " + "; ".join(report.differences)
+        why = halt_reason(report.differences)
         node.venue_halts[venue.name] = why
-        node.record({"type": "VenueHalted", "venue": venue.name, "differences": list(report.differences)})
+        node.record(VenueHalted(venue.name, tuple(report.differences), why))
         _log.error("trading on venue %s halted: %s", venue.name, why)
 
 
-__all__ = ["EXTERNAL", "Reconciliation", "adopt", "adopt_for_fill", "in_doubt", "reconcile", "seen_trade"]
+__all__ = [
+    "EXTERNAL",
+    "Reconciliation",
+    "adopt",
+    "adopt_for_fill",
+    "halt_reason",
+    "in_doubt",
+    "reconcile",
+    "seen_trade",
+]

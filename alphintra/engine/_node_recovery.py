@@ -5,103 +5,151 @@ The journal holds two kinds of records: order events (``Order*``), folded throug
 ledger effects exactly as when they happened, and the node's own records (account funding, locks, emulator links,
 algorithm progress), applied to the ledger, the emulator and the algorithm engine. Nothing is journaled, emitted
 or sent to a venue while replaying. This module is part of :class:`~alphintra.engine.node.TradingNode` (its
-``replay`` and ``resume`` call here) and so uses the node's private state.
+``replay`` and ``resume`` call here); it uses the node through
+:class:`~alphintra.engine.node_api.NodeCore`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from alphintra.engine._node_reconcile import EXTERNAL
+from alphintra.engine._node_reconcile import EXTERNAL, halt_reason
 from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.errors import ConflictError
 from alphintra.engine.core.events import OrderCanceled, OrderFilled, OrderInitialized, event_from_dict
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node_records import (
+    AccountOpened,
+    AlgoCanceled,
+    AlgoCompleted,
+    AlgoRespread,
+    AlgoSlice,
+    AlgoStarted,
+    Deposited,
+    EmulatorLink,
+    NodeRecord,
+    Released,
+    Reserved,
+    VenueHalted,
+    VenueResumed,
+    Withdrawn,
+    is_node_record,
+    node_record_from_dict,
+)
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.engine.algos import AlgoRecord
+    from alphintra.engine.node_api import NodeCore
 
 
-def replay(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
+def replay(node: NodeCore, records: Iterable[Mapping[str, Any]]) -> int:
     """Rebuild orders, balances and positions from journal records (into a fresh node). Returns the count."""
-    if node.orders and not node._restored:
+    if node.orders and not node.restored:
         raise ConflictError("replay needs a fresh node (or one restored from a snapshot)")
-    node._replaying = True
+    node.replaying = True
     try:
         return fold(node, records)
     finally:
-        node._replaying = False
+        node.replaying = False
 
 
-def fold(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
+def fold(node: NodeCore, records: Iterable[Mapping[str, Any]]) -> int:
     """Fold records into ``node`` exactly as :func:`replay` does -- for a node that only ever folds (the state
     projection's copy of the engine), which may fold the journal a piece at a time. Records of unknown types are
-    skipped. Nothing is journaled, emitted or sent while ``node._replaying`` is set; :func:`replay` sets it."""
-    ledger = node.ledger
+    skipped. Nothing is journaled, emitted or sent while ``node.replaying`` is set; :func:`replay` sets it."""
     count = 0
     for rec in records:
         count += 1
         kind = rec.get("type")
-        if kind == "AccountOpened":
-            ledger.open_account(
-                str(rec["account"]),
-                mode=str(rec["mode"]),
-                currency=str(rec["currency"]),
-                leverage=str(rec["leverage"]),
-            )
-        elif kind == "Deposited":
-            ledger.deposit(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-        elif kind == "Withdrawn":
-            ledger.withdraw(str(rec["account"]), str(rec["asset"]), str(rec["amount"]))
-        elif kind == "Reserved":
-            inst = node.instruments.get(str(rec["symbol"]))
-            price = rec.get("price")
-            ledger.reserve(
-                str(rec["account"]),
-                str(rec["order_id"]),
-                inst,
-                str(rec["side"]),
-                str(rec["quantity"]),
-                None if price is None else str(price),
-            )
-        elif kind == "Released":
-            ledger.release(str(rec["order_id"]))
-        elif kind == "EmulatorLink":
-            node.emulator.restore_record(rec)
-        elif isinstance(kind, str) and kind.startswith("Algo"):
-            node.algos.restore_record(rec)
-        elif isinstance(kind, str) and kind.startswith("Order"):
+        if isinstance(kind, str) and kind.startswith("Order"):  # most records: test them first
             _replay_event(node, rec)
+        elif is_node_record(rec):
+            record = node_record_from_dict(rec)
+            apply = _APPLY.get(type(record))
+            if apply is not None:
+                apply(node, record)
     return count
 
 
-def _replay_event(node: TradingNode, rec: Mapping[str, Any]) -> None:
+def _opened(node: NodeCore, r: AccountOpened) -> None:
+    node.ledger.open_account(r.account, mode=r.mode, currency=r.currency, leverage=r.leverage)
+
+
+def _deposited(node: NodeCore, r: Deposited) -> None:
+    node.ledger.deposit(r.account, r.asset, r.amount)
+
+
+def _withdrawn(node: NodeCore, r: Withdrawn) -> None:
+    node.ledger.withdraw(r.account, r.asset, r.amount)
+
+
+def _reserved(node: NodeCore, r: Reserved) -> None:
+    node.ledger.reserve(r.account, r.order_id, node.instruments.get(r.symbol), r.side, r.quantity, r.price)
+
+
+def _released(node: NodeCore, r: Released) -> None:
+    node.ledger.release(r.order_id)
+
+
+def _linked(node: NodeCore, r: EmulatorLink) -> None:
+    node.emulator.restore_link(r)
+
+
+def _algo(node: NodeCore, r: AlgoRecord) -> None:
+    node.algos.restore_record(r)
+
+
+def _venue_halted(node: NodeCore, r: VenueHalted) -> None:
+    node.venue_halts[r.venue] = r.reason or halt_reason(list(r.differences))
+
+
+def _venue_resumed(node: NodeCore, r: VenueResumed) -> None:
+    node.venue_halts.pop(r.venue, None)
+
+
+# How each node record folds into the node; a margin call changes nothing a replay rebuilds.
+_APPLY: dict[type[NodeRecord], Callable[[NodeCore, Any], None]] = {
+    AccountOpened: _opened,
+    Deposited: _deposited,
+    Withdrawn: _withdrawn,
+    Reserved: _reserved,
+    Released: _released,
+    EmulatorLink: _linked,
+    AlgoStarted: _algo,
+    AlgoSlice: _algo,
+    AlgoRespread: _algo,
+    AlgoCanceled: _algo,
+    AlgoCompleted: _algo,
+    VenueHalted: _venue_halted,
+    VenueResumed: _venue_resumed,
+}
+
+
+def _replay_event(node: NodeCore, rec: Mapping[str, Any]) -> None:
     event = event_from_dict(rec)
     if isinstance(event, OrderInitialized):
         order = Order.create(event)
         node.orders[order.id] = order
         node.track(order)
         # New ids continue after the highest one replayed.
-        node._seq = max(node._seq, _seq_of(order.id, node.id_prefix))
+        node.order_seq = max(node.order_seq, _seq_of(order.id, node.id_prefix))
         if event.client_order_id is not None:
-            node._client_ids[(event.account, event.client_order_id)] = order.id
+            node.client_ids[(event.account, event.client_order_id)] = order.id
             if EXTERNAL in event.tags:
                 node.emulator.map_key(event.client_order_id, order.id)
     else:
         order = node.orders[event.order_id]
         order.apply(event)
-        node._effects(order, event)
+        node.apply_effects(order, event)
         if isinstance(event, OrderFilled):
             # The venue's trade ids continue after every one journaled, like order ids (unique for the home's life).
             # Only a venue that issues its own ids from a counter (the simulator) needs telling; an exchange does not.
-            for venue in node.venues.values():
-                issued = getattr(venue, "trade_id_issued", None)
-                if issued is not None:
-                    issued(event.trade_id)
+            for counter in node.trade_counters:
+                counter.trade_id_issued(event.trade_id)
 
 
-def resume(node: TradingNode) -> None:
+def resume(node: NodeCore) -> None:
     """After a replay: re-arm the emulator and put working orders back on the venue, oldest first.
 
     A venue that keeps its orders across the node's restart (every exchange) is asked first (a reconciliation):
@@ -111,17 +159,17 @@ def resume(node: TradingNode) -> None:
     for venue in node.venues.values():
         if venue.capabilities.keeps_state:
             node.reconcile(venue.name)
-    for order in sorted(node._open.values(), key=lambda o: (o.created_at, o.id)):
+    for order in sorted(node.working.values(), key=lambda o: (o.created_at, o.id)):
         if order.is_terminal:
             continue
         keeps = node.venue_for(order.symbol).capabilities.keeps_state
         if keeps:
             key = node.emulator.venue_key(order)
-            if order.status is OrderStatus.PENDING_CANCEL or (key is not None and key in node._at_venue):
+            if order.status is OrderStatus.PENDING_CANCEL or (key is not None and key in node.at_venue):
                 node.emulator.resume_timers(order)
                 continue
         elif order.status is OrderStatus.PENDING_CANCEL:
-            node._emit(order, OrderCanceled(order.id, node.clock.now_ns(), reason="canceled during restart"))
+            node.emit(order, OrderCanceled(order.id, node.clock.now_ns(), reason="canceled during restart"))
             continue
         node.emulator.resume(order)
     node.algos.resume()

@@ -33,9 +33,10 @@ from alphintra.engine.core.errors import ValidationError
 from alphintra.engine.core.events import OrderEvent, OrderFilled
 from alphintra.engine.core.ledger import Ledger
 from alphintra.engine.core.orders import Order
+from alphintra.engine.venue.base import TradeIdCounter, Venue
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import NodeCore
 
 SNAPSHOT_VERSION = 1
 
@@ -67,17 +68,20 @@ class NodeCapture:
         }
 
 
-def capture(node: TradingNode) -> NodeCapture:
+def capture(node: NodeCore) -> NodeCapture:
     """Engine thread: what :meth:`NodeCapture.to_state` needs, without building the orders' dicts here."""
-    venue_seq = getattr(node.venue, "_trade_seq", 0)
+    venue_seq = _trade_seq(node.venue)
     return NodeCapture(
         order_events=tuple(order.events for order in node.orders.values()),
         fills=tuple((f.order_id, f.trade_id) for f in node.fills),
-        finished=tuple(node._finished.items()),
-        used_client_ids=tuple(sorted(node._used_client_ids)),
+        finished=tuple(node.finished.items()),
+        used_client_ids=tuple(sorted(node.used_client_ids)),
         tables={
-            "order_seq": node._seq,
-            "venue_trade_seq": int(venue_seq),
+            "order_seq": node.order_seq,
+            "venue_trade_seq": venue_seq,
+            # every venue's trade id counter (several venues in one node), and the venues a reconciliation halted
+            "venue_trade_seqs": {n: v.trade_seq for n, v in node.venues.items() if isinstance(v, TradeIdCounter)},
+            "venue_halts": dict(node.venue_halts),
             "ledger": node.ledger.to_dict(),
             "emulator": node.emulator.to_state(),
             "algos": node.algos.to_state(),
@@ -86,11 +90,11 @@ def capture(node: TradingNode) -> NodeCapture:
     )
 
 
-def snapshot_state(node: TradingNode) -> dict[str, Any]:
+def snapshot_state(node: NodeCore) -> dict[str, Any]:
     return capture(node).to_state()
 
 
-def restore(node: TradingNode, state: Mapping[str, Any]) -> None:
+def restore(node: NodeCore, state: Mapping[str, Any]) -> None:
     """Replace the node's journaled state with ``state`` (of :func:`snapshot_state`); records after it may follow.
 
     Nothing is journaled or sent to the venue: :meth:`TradingNode.resume` does that afterwards, as after a replay.
@@ -115,26 +119,31 @@ def restore(node: TradingNode, state: Mapping[str, Any]) -> None:
     for inst in node.instruments:
         ledger.register(inst)
     node.orders = by_id
-    node._open = {}
-    node._client_ids = {}
+    node.working = {}
+    node.client_ids = {}
     for order in orders:
         node.track(order)
         if order.client_order_id is not None:
-            node._client_ids[(order.account, order.client_order_id)] = order.id
-    node._finished = finished
-    node._used_client_ids = used
+            node.client_ids[(order.account, order.client_order_id)] = order.id
+    node.finished = finished
+    node.used_client_ids = used
     node.fills = fills
-    node._seq = max(node._seq, seq)
+    node.order_seq = max(node.order_seq, seq)
     node.ledger = ledger
     node.last_prices = prices
     node.emulator.from_state(state["emulator"])
     node.algos.from_state(state["algos"])
-    if hasattr(node.venue, "_trade_seq"):
-        node.venue._trade_seq = max(node.venue._trade_seq, int(state.get("venue_trade_seq", 0)))
-    node._restored = True
+    if isinstance(node.venue, TradeIdCounter):
+        node.venue.restore_trade_seq(int(state.get("venue_trade_seq", 0)))
+    seqs = dict(state.get("venue_trade_seqs", {}))
+    for name, venue in node.venues.items():
+        if isinstance(venue, TradeIdCounter):
+            venue.restore_trade_seq(int(seqs.get(name, 0)))
+    node.venue_halts = {str(k): str(v) for k, v in dict(state.get("venue_halts", {})).items()}
+    node.restored = True
 
 
-def empty_state(node: TradingNode) -> dict[str, Any]:
+def empty_state(node: NodeCore) -> dict[str, Any]:
     """The state of a node before its first record (what a rewind starts from when no snapshot exists yet)."""
     return {
         "version": SNAPSHOT_VERSION,
@@ -151,23 +160,28 @@ def empty_state(node: TradingNode) -> dict[str, Any]:
     }
 
 
-def rewind(node: TradingNode, venue: Any, state: Mapping[str, Any] | None, records: Iterable[Mapping[str, Any]]) -> int:
+def rewind(node: NodeCore, venue: Venue, state: Mapping[str, Any] | None, records: Iterable[Mapping[str, Any]]) -> int:
     """Put a running node back to what its journal holds: ``state`` (a snapshot, or None for none) and the records
     after it, on the fresh ``venue`` (the old one holds orders that were never written). The timers of the
     engine's own orders and algorithms go (:meth:`TradingNode.resume` sets them again); counters never go back,
     so an id handed out by the undone work is not reused. Returns the records replayed."""
     clock = node.clock
-    for name in list(getattr(clock, "timer_names", list)()):
+    for name in clock.timer_names():
         if name.startswith(("gtd:", "algo:", "venue:")):
             clock.cancel_timer(name)
-    node._expiring.clear()
-    node._cancel_reasons.clear()
-    old_trades = int(getattr(node.venue, "_trade_seq", 0))
+    node.expiring.clear()
+    node.cancel_reasons.clear()
+    old_trades = _trade_seq(node.venue)
     node.bind_venue(venue)
-    if hasattr(venue, "_trade_seq"):
-        venue._trade_seq = max(venue._trade_seq, old_trades)
+    if isinstance(venue, TradeIdCounter):
+        venue.restore_trade_seq(old_trades)
     restore(node, empty_state(node) if state is None else state)
     return node.replay(records)
+
+
+def _trade_seq(venue: Venue) -> int:
+    """The venue's trade id counter, for a venue that numbers its own trade ids (else 0)."""
+    return venue.trade_seq if isinstance(venue, TradeIdCounter) else 0
 
 
 def _fill_of(order: Order, trade_id: str) -> OrderFilled:
@@ -180,9 +194,9 @@ def _fill_of(order: Order, trade_id: str) -> OrderFilled:
 # -- retention -------------------------------------------------------------------------------------------------
 
 
-def forget_finished(node: TradingNode, *, keep: int, max_age_ns: int, now_ns: int) -> int:
+def forget_finished(node: NodeCore, *, keep: int, max_age_ns: int, now_ns: int) -> int:
     """Drop finished orders past the retention window (see the module docstring); returns how many left."""
-    finished = node._finished
+    finished = node.finished
     excess = len(finished) - keep
     cutoff = now_ns - max_age_ns
     dropped: set[str] = set()
@@ -203,15 +217,15 @@ def forget_finished(node: TradingNode, *, keep: int, max_age_ns: int, now_ns: in
     for order_id in dropped:
         order = node.orders.pop(order_id)
         if order.client_order_id is not None:
-            node._client_ids.pop((order.account, order.client_order_id), None)
-            node._used_client_ids.add(client_key(order.account, order.client_order_id))
+            node.client_ids.pop((order.account, order.client_order_id), None)
+            node.used_client_ids.add(client_key(order.account, order.client_order_id))
     node.fills = [f for f in node.fills if f.order_id not in dropped]
     node.emulator.forget(dropped)
     node.algos.forget(dropped)
     return len(dropped)
 
 
-def _tied_to_working(node: TradingNode, order_id: str) -> bool:
+def _tied_to_working(node: NodeCore, order_id: str) -> bool:
     orders = node.orders
     for other in node.emulator.linked(order_id):
         partner = orders.get(other)

@@ -71,11 +71,20 @@ from alphintra.engine.core.errors import ConflictError, NotFoundError, Validatio
 from alphintra.engine.core.events import OrderEvent
 from alphintra.engine.core.instrument import to_decimal
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node_records import (
+    AlgoCanceled,
+    AlgoCompleted,
+    AlgoRespread,
+    AlgoSlice,
+    AlgoStarted,
+    Plan,
+)
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import NodeServices
 
 _DIV = Context(prec=34)
+AlgoRecord = AlgoStarted | AlgoSlice | AlgoRespread | AlgoCanceled | AlgoCompleted
 
 
 @unique
@@ -197,7 +206,7 @@ class _Algo:
 class AlgoEngine:
     """Runs execution algorithms for one node (``node.algos``)."""
 
-    def __init__(self, node: TradingNode) -> None:
+    def __init__(self, node: NodeServices) -> None:
         self.node = node
         self._algos: dict[str, _Algo] = {}
         self._seq = 0
@@ -363,23 +372,22 @@ class AlgoEngine:
         )
         self._algos[algo.algo_id] = algo
         node.record(
-            {
-                "type": "AlgoStarted",
-                "algo_id": algo.algo_id,
-                "kind": kind,
-                "account": account,
-                "symbol": algo.symbol,
-                "side": side.value,
-                "quantity": str(quantity),
-                "plan": [[s.due_ns, str(s.quantity)] for s in plan],
-                "end_ns": algo.end_ns,
-                "limit_price": None if limit is None else str(limit),
-                "guard": algo.guard.value,
-                "strategy": algo.strategy,
-                "tags": list(algo.tags),
-                "created_ns": now,
-                "start_ns": start,
-            }
+            AlgoStarted(
+                algo.algo_id,
+                kind,
+                account,
+                algo.symbol,
+                side,
+                quantity,
+                _plan(plan),
+                algo.end_ns,
+                limit,
+                algo.guard.value,
+                algo.strategy,
+                algo.tags,
+                created_ns=now,
+                start_ns=start,
+            )
         )
         self._arm(algo)
         return self.progress(algo.algo_id)
@@ -460,9 +468,9 @@ class AlgoEngine:
             tags=(*algo.tags, f"algo:{algo.algo_id}", f"slice:{k}"),
         )
         try:
-            child = node.submit(request, _contingency={"parent_order_id": algo.algo_id})
+            child = node.submit(request, contingency={"parent_order_id": algo.algo_id})
         except ValidationError as exc:  # refused (funds, minimums, risk): nothing was created; it rolls forward
-            if getattr(exc, "reason", None) == RejectReason.HALTED:
+            if exc.reason == RejectReason.HALTED:
                 self._note(algo, k, f"halted: {exc}", missed=True)
                 return
             self._respread(algo, k, committed, tail)
@@ -472,32 +480,20 @@ class AlgoEngine:
         if child.id not in algo.children:
             algo.children.append(child.id)
         algo.next_slice = k + 1
-        node.record({"type": "AlgoSlice", "algo_id": algo.algo_id, "slice": k, "order_id": child.id, "note": None})
+        node.record(AlgoSlice(algo.algo_id, k, child.id))
 
     def _respread(self, algo: _Algo, k: int, committed: Decimal, tail: tuple[Slice, ...] | None) -> None:
         if tail is None:
             return
         algo.plan = algo.plan[:k] + tail
         algo.base_slice, algo.base_qty, algo.respread = k, committed, False
-        self.node.record(
-            {
-                "type": "AlgoRespread",
-                "algo_id": algo.algo_id,
-                "slice": k,
-                "base": str(committed),
-                "plan": [[s.due_ns, str(s.quantity)] for s in tail],
-            }
-        )
+        self.node.record(AlgoRespread(algo.algo_id, k, committed, _plan(tail)))
 
     def _note(self, algo: _Algo, k: int, note: str, *, missed: bool = False) -> None:
         algo.notes[k] = note
         algo.next_slice = k + 1
         algo.respread = algo.respread or missed
-        record: dict[str, Any] = {"type": "AlgoSlice", "algo_id": algo.algo_id, "slice": k, "order_id": None}
-        record["note"] = note
-        if missed:
-            record["missed"] = True
-        self.node.record(record)
+        self.node.record(AlgoSlice(algo.algo_id, k, None, note, missed))
 
     def _cancel_children(self, algo: _Algo, reason: str, *, limits_only: bool = False) -> list[Order]:
         node = self.node
@@ -514,14 +510,14 @@ class AlgoEngine:
         now = self.node.clock.now_ns()
         self.node.clock.cancel_timer(algo.timer)
         algo.status, algo.reason, algo.ended_ns = AlgoStatus.CANCELED, reason, now
-        self.node.record({"type": "AlgoCanceled", "algo_id": algo.algo_id, "reason": reason, "ts": now})
+        self.node.record(AlgoCanceled(algo.algo_id, reason, now))
         return self._cancel_children(algo, f"algo canceled: {reason}")
 
     def _finish(self, algo: _Algo, why: str) -> None:
         now = self.node.clock.now_ns()
         self.node.clock.cancel_timer(algo.timer)
         algo.status, algo.reason, algo.ended_ns = AlgoStatus.COMPLETED, why, now
-        self.node.record({"type": "AlgoCompleted", "algo_id": algo.algo_id, "reason": why, "ts": now})
+        self.node.record(AlgoCompleted(algo.algo_id, why, now))
         self._cancel_children(algo, "algo: the schedule ended")
 
     def _on_order(self, order: Order, event: OrderEvent) -> None:
@@ -542,55 +538,46 @@ class AlgoEngine:
 
     # -- recovery ---------------------------------------------------------------------------------------------
 
-    def restore_record(self, rec: Mapping[str, Any]) -> None:
+    def restore_record(self, rec: AlgoRecord) -> None:
         """Fold one ``Algo*`` journal record (during ``TradingNode.replay``)."""
-        kind = rec.get("type")
-        algo_id = str(rec["algo_id"])
-        if kind == "AlgoStarted":
-            limit = rec.get("limit_price")
-            self._algos[algo_id] = _Algo(
-                algo_id=algo_id,
-                kind=str(rec["kind"]),
-                account=str(rec["account"]),
-                symbol=str(rec["symbol"]),
-                side=OrderSide(rec["side"]),
-                quantity=Decimal(str(rec["quantity"])),
-                plan=tuple(Slice(int(due), Decimal(str(qty))) for due, qty in rec["plan"]),
-                end_ns=int(rec["end_ns"]),
-                limit_price=None if limit is None else Decimal(str(limit)),
-                guard=GuardMode(rec["guard"]),
-                strategy=None if rec.get("strategy") is None else str(rec["strategy"]),
-                tags=tuple(str(t) for t in rec.get("tags") or ()),
+        if isinstance(rec, AlgoStarted):
+            algo = _Algo(
+                algo_id=rec.algo_id,
+                kind=rec.kind,
+                account=rec.account,
+                symbol=rec.symbol,
+                side=rec.side,
+                quantity=rec.quantity,
+                plan=tuple(Slice(due, qty) for due, qty in rec.plan),
+                end_ns=rec.end_ns,
+                limit_price=rec.limit_price,
+                guard=GuardMode(rec.guard),
+                strategy=rec.strategy,
+                tags=rec.tags,
+                created_ns=rec.created_ns,
+                start_ns=rec.start_ns,
             )
-            algo = self._algos[algo_id]
-            # Journals written before these fields: the first slice's time stands in for both.
-            algo.start_ns = int(rec.get("start_ns") or (algo.plan[0].due_ns if algo.plan else 0))
-            algo.created_ns = int(rec.get("created_ns") or algo.start_ns)
-            _, _, tail = algo_id.rpartition("-")
+            self._algos[algo.algo_id] = algo
+            _, _, tail = algo.algo_id.rpartition("-")
             if tail.isdigit():
                 self._seq = max(self._seq, int(tail))
             return
-        algo = self._get(algo_id)
-        if kind == "AlgoSlice":
-            k = int(rec["slice"])
-            order_id = rec.get("order_id")
-            if order_id is None:
-                algo.notes[k] = str(rec.get("note") or "")
-                algo.respread = algo.respread or bool(rec.get("missed"))
-            elif order_id not in algo.children:
-                algo.children.append(str(order_id))
+        algo = self._get(rec.algo_id)
+        if isinstance(rec, AlgoSlice):
+            k = rec.slice
+            if rec.order_id is None:
+                algo.notes[k] = rec.note or ""
+                algo.respread = algo.respread or rec.missed
+            elif rec.order_id not in algo.children:
+                algo.children.append(rec.order_id)
             algo.next_slice = max(algo.next_slice, k + 1)
-        elif kind == "AlgoRespread":
-            k = int(rec["slice"])
-            rest = tuple(Slice(int(due), Decimal(str(qty))) for due, qty in rec["plan"])
-            algo.plan = algo.plan[:k] + rest
-            algo.base_slice, algo.base_qty, algo.respread = k, Decimal(str(rec["base"])), False
-        elif kind in ("AlgoCanceled", "AlgoCompleted"):
-            algo.status = AlgoStatus.CANCELED if kind == "AlgoCanceled" else AlgoStatus.COMPLETED
-            algo.reason = None if rec.get("reason") is None else str(rec["reason"])
-            algo.ended_ns = None if rec.get("ts") is None else int(rec["ts"])
+        elif isinstance(rec, AlgoRespread):
+            k = rec.slice
+            algo.plan = algo.plan[:k] + tuple(Slice(due, qty) for due, qty in rec.plan)
+            algo.base_slice, algo.base_qty, algo.respread = k, rec.base, False
         else:
-            raise ValidationError("type", "is not an algorithm record", kind)
+            algo.status = AlgoStatus.CANCELED if isinstance(rec, AlgoCanceled) else AlgoStatus.COMPLETED
+            algo.reason, algo.ended_ns = rec.reason, rec.ts
 
     def resume(self) -> None:
         """After a replay (and after the node resumed its orders): re-arm every running algorithm's schedule."""
@@ -642,6 +629,10 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
     "list[str]": list,
     "dict[int, str]": lambda v: {int(k): str(note) for k, note in v},
 }
+
+
+def _plan(slices: tuple[Slice, ...]) -> Plan:
+    return tuple((s.due_ns, s.quantity) for s in slices)
 
 
 def _encode(value: Any) -> Any:

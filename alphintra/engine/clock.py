@@ -12,7 +12,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 NS_PER_SECOND = 1_000_000_000
 
@@ -45,9 +45,18 @@ class Clock(Protocol):
 
     def cancel_timer(self, name: str) -> None: ...
 
+    def timer_names(self) -> list[str]: ...
+
     def next_due_ns(self) -> int | None: ...
 
     def fire_due(self, up_to_ns: int | None = None) -> int: ...
+
+
+@runtime_checkable
+class SteppedClock(Clock, Protocol):
+    """A simulated clock: time moves only when told (a backtest's, a test's), firing the timers due on the way."""
+
+    def advance_to(self, ts_ns: int) -> int: ...
 
 
 class _TimerQueue:
@@ -155,4 +164,4 @@ class LiveClock(_TimerQueue):
         return fired
 
 
-__all__ = ["NS_PER_SECOND", "Clock", "LiveClock", "TestClock", "TimerCallback"]
+__all__ = ["NS_PER_SECOND", "Clock", "LiveClock", "SteppedClock", "TestClock", "TimerCallback"]

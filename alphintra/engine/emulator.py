@@ -52,9 +52,10 @@ from alphintra.engine.core.events import (
     OrderUpdated,
 )
 from alphintra.engine.core.orders import Order
+from alphintra.engine.node_records import EmulatorLink
 
 if TYPE_CHECKING:
-    from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import NodeServices
 
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 _HUNDRED = Decimal(100)
@@ -71,7 +72,7 @@ class _Armed:
 
 
 class OrderEmulator:
-    def __init__(self, node: TradingNode) -> None:
+    def __init__(self, node: NodeServices) -> None:
         self.node = node
         self._armed: dict[str, dict[str, _Armed]] = {}  # symbol -> order id -> armed stop
         self._slice_no: dict[str, int] = {}  # iceberg order id -> current slice number
@@ -119,7 +120,7 @@ class OrderEmulator:
     def link_oco(self, a: str, b: str) -> None:
         self._oco[a] = b
         self._oco[b] = a
-        self.node.record({"type": "EmulatorLink", "kind": "oco", "a": a, "b": b})
+        self.node.record(EmulatorLink("oco", a=a, b=b))
         # A leg may have traded the moment it arrived, before the link existed: apply the rule now.
         node = self.node
         for first, other in ((a, b), (b, a)):
@@ -133,16 +134,17 @@ class OrderEmulator:
         self._parent[sl] = entry
         self._oco[tp] = sl
         self._oco[sl] = tp
-        self.node.record({"type": "EmulatorLink", "kind": "bracket", "entry": entry, "tp": tp, "sl": sl})
+        self.node.record(EmulatorLink("bracket", entry=entry, tp=tp, sl=sl))
         if self.node.orders[entry].filled_quantity > 0:
             self._sync_bracket(entry)  # the entry traded on arrival, before its exits existed
 
-    def restore_record(self, rec: dict[str, Any] | Any) -> None:
-        if rec.get("kind") == "oco":
-            self._oco[rec["a"]] = rec["b"]
-            self._oco[rec["b"]] = rec["a"]
-        elif rec.get("kind") == "bracket":
-            entry, tp, sl = rec["entry"], rec["tp"], rec["sl"]
+    def restore_link(self, rec: EmulatorLink) -> None:
+        """Fold an ``EmulatorLink`` record (during a replay, and from a snapshot's links)."""
+        if rec.kind == "oco" and rec.a is not None and rec.b is not None:
+            self._oco[rec.a] = rec.b
+            self._oco[rec.b] = rec.a
+        elif rec.kind == "bracket" and rec.entry is not None and rec.tp is not None and rec.sl is not None:
+            entry, tp, sl = rec.entry, rec.tp, rec.sl
             self._bracket[entry] = (tp, sl)
             self._parent[tp] = entry
             self._parent[sl] = entry
@@ -412,7 +414,7 @@ class OrderEmulator:
         if is_take_profit:
             inst = node.instruments.get(leg.symbol)
             reserve_and_record(node, leg.account, leg.id, inst, leg.side, leg.leaves_quantity, leg.price)
-            node._route(leg)
+            node.route(leg)
         else:
             node.emit(leg, OrderSubmitted(leg.id, now))
             node.emit(leg, OrderAccepted(leg.id, now))
@@ -477,9 +479,9 @@ class OrderEmulator:
         ):
             table.clear()
         for a, b in state.get("oco", ()):
-            self.restore_record({"kind": "oco", "a": a, "b": b})
+            self.restore_link(EmulatorLink("oco", a=a, b=b))
         for entry, tp, sl in state.get("brackets", ()):
-            self.restore_record({"kind": "bracket", "entry": entry, "tp": tp, "sl": sl})
+            self.restore_link(EmulatorLink("bracket", entry=entry, tp=tp, sl=sl))
 
     def forget(self, order_ids: set[str]) -> None:
         """Drop what the emulator keeps of finished orders that leave memory (their links, slice counters)."""

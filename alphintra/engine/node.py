@@ -3,13 +3,13 @@
 It owns the orders (folds of their events), the ledger, the order emulator and the venue wiring. Every change is
 an event applied in the same order everywhere:
 
-    order.apply(event)  ->  ledger effects  ->  journal append  ->  bus publish / listeners
+    order.apply(event)  ->  ledger effects  ->  journal append  ->  emulator, listeners
 
 so the journal, replayed through :meth:`TradingNode.replay`, rebuilds orders, balances and positions exactly.
 Ledger effects are derived from events (a fill books the trade; a terminal order releases its lock) except the
 two facts an event cannot carry: reservations (their price depends on the market at the time) and account
-funding, which are journaled as node records (``Reserved``, ``Released``, ``AccountOpened``, ``Deposited``,
-``Withdrawn``).
+funding, which are journaled as typed node records (:mod:`alphintra.engine.node_records`: ``Reserved``,
+``Released``, ``AccountOpened``, ``Deposited``, ``Withdrawn`` and the emulator's, algorithms' and margin calls').
 
 Commands that fail validation, risk or funds raise before anything is journaled: a rejected request changes
 nothing. The node is single-threaded; the daemon hands it work on its own thread.
@@ -23,7 +23,9 @@ come back, and the venue's declared capabilities say what it does itself. Market
 
 Private modules hold parts of the node: ``_node_funds`` (reservation prices, ledger locks, the reduce-only rule and
 the venue's fill capacity), ``_node_recovery`` (journal replay and resume) and ``_node_reconcile`` (asking the
-venue what it holds, adopting what the node does not know, resolving commands that got no answer).
+venue what it holds, adopting what the node does not know, resolving commands that got no answer) and
+``_node_snapshot``. They, the emulator and the algorithms use the node through the protocols of
+:mod:`alphintra.engine.node_api` (public names only); the risk engine is reached through its ``RiskHooks``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from alphintra.engine import _node_reconcile, _node_recovery, _node_snapshot
 from alphintra.engine._node_funds import (
@@ -45,7 +47,7 @@ from alphintra.engine._node_funds import (
 )
 from alphintra.engine._node_market import NodeMarket
 from alphintra.engine.algos import AlgoEngine, AlgoProgress, TwapRequest, VwapRequest
-from alphintra.engine.clock import Clock
+from alphintra.engine.clock import Clock, SteppedClock
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import (
     ContingencyType,
@@ -74,42 +76,22 @@ from alphintra.engine.core.ledger import Ledger
 from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.engine.core.validation import check_order
-from alphintra.engine.data import Bar, TradeTick
 from alphintra.engine.emulator import OrderEmulator
-from alphintra.engine.venue.base import Venue, VenueFill, VenueOrder
+from alphintra.engine.node_api import (
+    JournalRecord,
+    JournalSink,
+    MarketDriver,
+    NodeCore,
+    NodeServices,
+    OrderListener,
+    RiskHooks,
+)
+from alphintra.engine.node_records import AccountOpened, Deposited, VenueResumed, Withdrawn
+from alphintra.engine.venue.base import TradeIdCounter, Venue, VenueFill, VenueOrder
 
 _log = logging.getLogger("alphintra.engine.node")
 _EMULATED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP})
 _TERMINAL_EVENTS = (OrderCanceled, OrderExpired, OrderRejected)
-
-
-class JournalSink(Protocol):
-    def append(self, record: dict[str, Any]) -> int: ...
-
-
-class PreTradeCheck(Protocol):
-    """The risk engine's pre-trade gate; raises ``OrderRejectedError`` (reason RISK_LIMIT or HALTED) to refuse."""
-
-    def check(self, node: TradingNode, order: OrderInitialized, instrument: Instrument) -> None: ...
-
-
-OrderListener = Callable[[Order, OrderEvent], None]
-
-
-class MarketDriver(Protocol):
-    """What shows a venue the market (see :mod:`alphintra.engine.venue.sim_driver`); an exchange needs none."""
-
-    def process_bar(self, bar: Bar) -> None: ...
-
-    def process_trade(self, tick: TradeTick) -> None: ...
-
-    def fresh_venue(self) -> Venue:
-        """An empty venue like the driven one, bound and driven (a rewind drops what the old venue held)."""
-        ...
-
-    def top_of_book(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
-        """The best bid and ask the driven venue shows (None for a side it lacks)."""
-        ...
 
 
 class TradingNode(NodeMarket):
@@ -121,8 +103,7 @@ class TradingNode(NodeMarket):
         clock: Clock,
         ledger: Ledger | None = None,
         journal: JournalSink | None = None,
-        bus: Any | None = None,
-        risk: PreTradeCheck | None = None,
+        risk: RiskHooks | None = None,
         default_account: str = "main",
         id_prefix: str = "O",
         venues: Iterable[Venue] = (),
@@ -136,7 +117,6 @@ class TradingNode(NodeMarket):
         self.clock = clock
         self.ledger = ledger or Ledger()
         self.journal = journal
-        self.bus = bus
         self.risk = risk
         self.default_account = default_account
         self.id_prefix = id_prefix
@@ -144,30 +124,35 @@ class TradingNode(NodeMarket):
         self.orders: dict[str, Order] = {}
         # The working orders, oldest first: ``orders`` keeps every order ever placed, and a long-running daemon's
         # open-order questions (risk figures, cancel-all, status) must not scan all of them.
-        self._open: dict[str, Order] = {}
+        self.working: dict[str, Order] = {}
         self.fills: list[OrderFilled] = []
         self.last_prices: dict[str, Decimal] = {}
         self.listeners: list[OrderListener] = []
         self.emulator = OrderEmulator(self)
-        self._client_ids: dict[tuple[str, str], str] = {}
+        self.client_ids: dict[tuple[str, str], str] = {}
         # Client order ids of orders that left memory (retention), as 64-bit digests: still used for good.
-        self._used_client_ids: set[int] = set()
-        self._finished: dict[str, int] = {}  # finished order id -> when it finished, in that order (retention)
-        self._seq = 0
-        self._replaying = False
-        self._restored = False  # a snapshot was restored: the records after it replay on top
-        self._expiring: set[str] = set()
+        self.used_client_ids: set[int] = set()
+        self.finished: dict[str, int] = {}  # finished order id -> when it finished, in that order (retention)
+        self.order_seq = 0
+        self.replaying = False
+        self.restored = False  # a snapshot was restored: the records after it replay on top
+        self.expiring: set[str] = set()
         # Venue keys sent and not yet done at the venue -> the quantity still working there (the node's view).
-        self._at_venue: dict[str, Decimal] = {}
+        self.at_venue: dict[str, Decimal] = {}
         self.venue_halts: dict[str, str] = {}  # venue name -> why trading there stopped (a reconciliation's finding)
-        self._cancel_reasons: dict[str, str] = {}
-        self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
+        self.cancel_reasons: dict[str, str] = {}
+        self.trade_counters: list[TradeIdCounter] = []  # the venues that number their own trade ids
+        self._advance_to: Callable[[int], int] | None = clock.advance_to if isinstance(clock, SteppedClock) else None
+        # account -> the venue it lives on (set by whoever configures accounts); an order of such an account for an
+        # instrument of another venue is refused. Accounts not listed trade anywhere (a backtest's one account).
+        self.account_venues: dict[str, str] = {}
         for inst in instruments:
             self.ledger.register(inst)
         self.bind_venue(venue)
         for other in venues:
             self.venues[other.name] = other
             other.bind(self)
+        self._count_trades()
         for symbol, name in (routes or {}).items():
             if name not in self.venues:
                 raise ValidationError(
@@ -187,27 +172,19 @@ class TradingNode(NodeMarket):
         currency: str = "USD",
         leverage: Decimal | int | str = 1,
     ) -> None:
-        mode_value = str(getattr(mode, "value", mode))
+        mode_value = mode.value if isinstance(mode, AccountMode) else str(mode)
         self.ledger.open_account(account, mode=mode_value, currency=currency, leverage=leverage)
-        self._record(
-            {
-                "type": "AccountOpened",
-                "account": account,
-                "mode": mode_value,
-                "currency": currency,
-                "leverage": str(leverage),
-            }
-        )
+        self.record(AccountOpened(account, mode_value, currency, Decimal(str(leverage))))
         for asset, amount in (cash or {}).items():
             self.deposit(account, asset, amount)
 
     def deposit(self, account: str, asset: str, amount: Decimal | int | str) -> None:
         self.ledger.deposit(account, asset, amount)
-        self._record({"type": "Deposited", "account": account, "asset": asset, "amount": str(amount)})
+        self.record(Deposited(account, asset, Decimal(str(amount))))
 
     def withdraw(self, account: str, asset: str, amount: Decimal | int | str) -> None:
         self.ledger.withdraw(account, asset, amount)
-        self._record({"type": "Withdrawn", "account": account, "asset": asset, "amount": str(amount)})
+        self.record(Withdrawn(account, asset, Decimal(str(amount))))
 
     # -- queries --------------------------------------------------------------------------------------------
 
@@ -221,20 +198,20 @@ class TradingNode(NodeMarket):
         """Orders not yet in a terminal state, oldest first."""
         return [
             o
-            for o in self._open.values()
+            for o in self.working.values()
             if (symbol is None or o.symbol == symbol) and (strategy is None or o.strategy == strategy)
         ]
 
     def open_count(self) -> int:
-        return len(self._open)
+        return len(self.working)
 
     def track(self, order: Order) -> None:
         """Keep the working-order index in step with ``order``'s state (after each event applied to it)."""
         if order.is_terminal:
-            self._open.pop(order.id, None)
-            self._finished.setdefault(order.id, order.updated_at)
+            self.working.pop(order.id, None)
+            self.finished.setdefault(order.id, order.updated_at)
         else:
-            self._open[order.id] = order
+            self.working[order.id] = order
 
     def check_margin(self) -> list[Order]:
         """Margin call: close every position of a margin account whose equity fell below its maintenance margin.
@@ -243,7 +220,7 @@ class TradingNode(NodeMarket):
         ``margin-call``), as a broker would do; a ``MarginCall`` record says why in the journal. While those orders
         work the account is not called again. Returns the orders placed.
         """
-        return [] if self._replaying else margin_call(self)
+        return [] if self.replaying else margin_call(self)
 
     def last_price(self, symbol: str) -> Decimal | None:
         return self.last_prices.get(symbol)
@@ -254,13 +231,13 @@ class TradingNode(NodeMarket):
         return self.venue if name is None else self.venues[name]
 
     def by_client_id(self, account: str, client_order_id: str) -> Order | None:
-        order_id = self._client_ids.get((account, client_order_id))
+        order_id = self.client_ids.get((account, client_order_id))
         return None if order_id is None else self.orders[order_id]
 
     # -- commands -------------------------------------------------------------------------------------------
 
     def submit(
-        self, request: OrderRequest, *, _contingency: dict[str, Any] | None = None, _no_lock: bool = False
+        self, request: OrderRequest, *, contingency: dict[str, Any] | None = None, no_lock: bool = False
     ) -> Order:
         """Validate, check risk and funds, then create and route the order. Raises (changing nothing) on refusal.
 
@@ -271,12 +248,12 @@ class TradingNode(NodeMarket):
             existing = self.by_client_id(account, request.client_order_id)
             if existing is not None:
                 return existing
-            if _node_snapshot.client_key(account, request.client_order_id) in self._used_client_ids:
+            if _node_snapshot.client_key(account, request.client_order_id) in self.used_client_ids:
                 raise ConflictError(
                     f"client_order_id {request.client_order_id!r} was used by an earlier order of account {account}"
                 )
         now = self.clock.now_ns()
-        order_id = f"{self.id_prefix}-{self._seq + 1:08d}"
+        order_id = f"{self.id_prefix}-{self.order_seq + 1:08d}"
         init = OrderInitialized(
             order_id,
             now,
@@ -297,13 +274,21 @@ class TradingNode(NodeMarket):
             client_order_id=request.client_order_id,
             strategy=request.strategy,
             tags=request.tags,
-            **(_contingency or {}),
+            **(contingency or {}),
         )
         last, immediate = self.last_price(request.symbol), request.allow_immediate
         inst = check_order(init, self.instruments, now, reference_price=last, allow_immediate=immediate)
         if account not in self.ledger.accounts():
             raise OrderRejectedError("account", "is not an open account", account, reason=RejectReason.VENUE_REJECTED)
         venue = self.venue_for(request.symbol)
+        home = self.account_venues.get(account)
+        if home is not None and home != venue.name:
+            raise OrderRejectedError(
+                "account",
+                f"lives on venue {home!r}, but {request.symbol} trades on venue {venue.name!r}",
+                account,
+                reason=RejectReason.VENUE_REJECTED,
+            )
         if venue.name in self.venue_halts:
             raise OrderRejectedError("venue", self.venue_halts[venue.name], venue.name, reason=RejectReason.HALTED)
         if self.risk is not None:
@@ -312,26 +297,26 @@ class TradingNode(NodeMarket):
             check_reduce_only(self.ledger, init)
         # A bracket's exits wait (NEW, nothing locked) for the entry; an algorithm's children go out at once.
         hold = (
-            _contingency is not None
-            and _contingency.get("parent_order_id") is not None
-            and _contingency.get("contingency_type") is ContingencyType.BRACKET
+            contingency is not None
+            and contingency.get("parent_order_id") is not None
+            and contingency.get("contingency_type") is ContingencyType.BRACKET
         )
         price = None if hold else reservation_price(self, init, inst)
-        if not hold and not _no_lock:
+        if not hold and not no_lock:
             # Raises (InsufficientBalance) before anything is kept; journaled below, after OrderInitialized.
             reserve(self.ledger, account, order_id, inst, init.side, init.quantity, price)
-        self._seq += 1
+        self.order_seq += 1
         order = Order.create(init)
         self.orders[order_id] = order
         if init.client_order_id is not None:
-            self._client_ids[(account, init.client_order_id)] = order_id
-        self._after(order, init)
+            self.client_ids[(account, init.client_order_id)] = order_id
+        self.after_apply(order, init)
         if self.journal is not None:  # a backtest keeps no journal: no record to build
             res = self.ledger.reservation(order_id)
             if res is not None:
                 record_reserved(self, res)
         if not hold:
-            self._route(order)
+            self.route(order)
         return order
 
     def submit_oco(self, first: OrderRequest, second: OrderRequest) -> tuple[Order, Order]:
@@ -342,12 +327,12 @@ class TradingNode(NodeMarket):
         before the stop locks and goes out. So "sell my 10 at 105 or stop out at 95" needs 10, not 20.
         """
         share_a, share_b = self._oco_sharing(first, second)
-        a = self.submit(first, _contingency={"contingency_type": ContingencyType.OCO}, _no_lock=share_a)
+        a = self.submit(first, contingency={"contingency_type": ContingencyType.OCO}, no_lock=share_a)
         try:
             b = self.submit(
                 second,
-                _contingency={"contingency_type": ContingencyType.OCO, "linked_order_ids": (a.id,)},
-                _no_lock=share_b,
+                contingency={"contingency_type": ContingencyType.OCO, "linked_order_ids": (a.id,)},
+                no_lock=share_b,
             )
         except Exception:
             self.cancel(a.id, reason="OCO leg refused")
@@ -386,7 +371,7 @@ class TradingNode(NodeMarket):
                     f"tp={tp_price} sl={sl_price}",
                     reason=RejectReason.INVALID_PRICE,
                 )
-        entry = self.submit(entry_req, _contingency={"contingency_type": ContingencyType.BRACKET})
+        entry = self.submit(entry_req, contingency={"contingency_type": ContingencyType.BRACKET})
         common = {
             "symbol": entry_req.symbol,
             "side": exit_side,
@@ -398,12 +383,12 @@ class TradingNode(NodeMarket):
         }
         tp = self.submit(
             OrderRequest(order_type=OrderType.LIMIT, price=tp_price, **common),  # type: ignore[arg-type]
-            _contingency={"contingency_type": ContingencyType.BRACKET, "parent_order_id": entry.id},
+            contingency={"contingency_type": ContingencyType.BRACKET, "parent_order_id": entry.id},
         )
         sl_type = OrderType.STOP if bracket.stop_loss_limit is None else OrderType.STOP_LIMIT
         sl = self.submit(
             OrderRequest(order_type=sl_type, stop_price=sl_price, price=bracket.stop_loss_limit, **common),  # type: ignore[arg-type]
-            _contingency={
+            contingency={
                 "contingency_type": ContingencyType.BRACKET,
                 "parent_order_id": entry.id,
                 "linked_order_ids": (tp.id,),
@@ -428,22 +413,22 @@ class TradingNode(NodeMarket):
             return order
         self.emulator.before_cancel(order)
         if order.status is OrderStatus.NEW:
-            self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
+            self.emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
             return order
         if order.status is OrderStatus.PENDING_SUBMIT:
             # Its submission is still on its way (venue latency): the cancel follows it and lands after it, so
             # the venue answers with the acceptance (and any fill on arrival) first, then the cancel.
             key = self.emulator.venue_key(order)
             if key is not None:
-                self._cancel_reasons[order.id] = reason
+                self.cancel_reasons[order.id] = reason
                 _node_reconcile.cancel_at_venue(self, order, key)
             return order
         key = self.emulator.venue_key(order)
-        self._emit(order, OrderPendingCancel(order.id, self.clock.now_ns()))
-        if key is None or key not in self._at_venue:
-            self._emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
+        self.emit(order, OrderPendingCancel(order.id, self.clock.now_ns()))
+        if key is None or key not in self.at_venue:
+            self.emit(order, OrderCanceled(order.id, self.clock.now_ns(), reason=reason))
         else:
-            self._cancel_reasons[order.id] = reason  # the venue only says "canceled"; keep the why
+            self.cancel_reasons[order.id] = reason  # the venue only says "canceled"; keep the why
             _node_reconcile.cancel_at_venue(self, order, key)
         return order
 
@@ -490,7 +475,7 @@ class TradingNode(NodeMarket):
         if qty is not None and qty <= order.filled_quantity:
             raise ValidationError("quantity", f"must exceed the filled quantity {order.filled_quantity}", qty)
         key = self.emulator.venue_key(order)
-        at_venue = key is not None and key in self._at_venue and (qty is not None or px is not None)
+        at_venue = key is not None and key in self.at_venue and (qty is not None or px is not None)
         venue = self.venue_for(order.symbol)
         if at_venue and not venue.capabilities.modify:
             raise ConflictError(f"venue {venue.name} cannot modify a working order; cancel and place a new one")
@@ -524,11 +509,11 @@ class TradingNode(NodeMarket):
             new_leaves = (qty if qty is not None else order.quantity) - order.filled_quantity
             new_price = px if px is not None else res.price
             reserve_and_record(self, order.account, order.id, inst, order.side, new_leaves, new_price, replacing=res)
-        self._emit(order, OrderUpdated(order.id, self.clock.now_ns(), quantity=qty, price=px, stop_price=stop))
+        self.emit(order, OrderUpdated(order.id, self.clock.now_ns(), quantity=qty, price=px, stop_price=stop))
         key = self.emulator.venue_key(order)
-        if key is not None and key in self._at_venue and (qty is not None or px is not None):
+        if key is not None and key in self.at_venue and (qty is not None or px is not None):
             leaves = self.emulator.venue_leaves(order)
-            self._at_venue[key] = leaves
+            self.at_venue[key] = leaves
             self.venue_for(order.symbol).modify(key, leaves=leaves, price=px)
             if order.order_type is OrderType.ICEBERG:
                 self.emulator.slice_resized(order)
@@ -538,7 +523,7 @@ class TradingNode(NodeMarket):
     def venue_accepted(self, key: str, ts: int, venue_order_id: str | None = None) -> None:
         order = self.orders.get(self.emulator.order_for_key(key))
         if order is not None and order.status is OrderStatus.PENDING_SUBMIT:
-            self._emit(order, OrderAccepted(order.id, self.clock.now_ns(), venue_order_id=venue_order_id or key))
+            self.emit(order, OrderAccepted(order.id, self.clock.now_ns(), venue_order_id=venue_order_id or key))
 
     def venue_filled(self, fill: VenueFill) -> None:
         key = fill.key
@@ -567,54 +552,54 @@ class TradingNode(NodeMarket):
             fee_asset=fee_asset,
             liquidity_side=fill.liquidity,
         )
-        left = self._at_venue.get(key)
+        left = self.at_venue.get(key)
         if left is not None:
             if left - qty > 0:
-                self._at_venue[key] = left - qty
+                self.at_venue[key] = left - qty
             else:
-                del self._at_venue[key]
+                del self.at_venue[key]
         self.last_prices[order.symbol] = price
-        self._emit(order, event)
+        self.emit(order, event)
         self.emulator.on_fill(order, event, key)
 
     def venue_canceled(self, key: str, reason: str, ts: int) -> None:
-        self._at_venue.pop(key, None)
+        self.at_venue.pop(key, None)
         order_id = self.emulator.order_for_key(key)
         order = self.orders.get(order_id)
         if order is None or order.is_terminal:
             return
         now = self.clock.now_ns()
-        asked = self._cancel_reasons.pop(order.id, None)
-        if order.id in self._expiring:
-            self._expiring.discard(order.id)
-            self._emit(order, OrderExpired(order.id, now))
+        asked = self.cancel_reasons.pop(order.id, None)
+        if order.id in self.expiring:
+            self.expiring.discard(order.id)
+            self.emit(order, OrderExpired(order.id, now))
         else:
-            self._emit(order, OrderCanceled(order.id, now, reason=asked if reason == "canceled" and asked else reason))
+            self.emit(order, OrderCanceled(order.id, now, reason=asked if reason == "canceled" and asked else reason))
 
     def venue_cancel_rejected(self, key: str, message: str, ts: int) -> None:
-        self._at_venue.pop(key, None)  # it is no longer working there (it filled first)
+        self.at_venue.pop(key, None)  # it is no longer working there (it filled first)
         order = self.orders.get(self.emulator.order_for_key(key))
         if order is None:
             return
-        self._cancel_reasons.pop(order.id, None)
+        self.cancel_reasons.pop(order.id, None)
         if order.status is OrderStatus.PENDING_CANCEL:
-            self._emit(order, OrderCancelRejected(order.id, self.clock.now_ns(), message=message))
+            self.emit(order, OrderCancelRejected(order.id, self.clock.now_ns(), message=message))
 
     def venue_unknown(self, key: str, command: Literal["submit", "cancel"], message: str) -> None:
         _node_reconcile.in_doubt(self, key, command, message)
 
     def venue_rejected(self, key: str, reason: RejectReason, message: str, ts: int) -> None:
-        self._at_venue.pop(key, None)
+        self.at_venue.pop(key, None)
         order = self.orders.get(self.emulator.order_for_key(key))
         if order is None:
             return
         now = self.clock.now_ns()
         if order.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.TRIGGERED, OrderStatus.NEW):
-            self._emit(order, OrderRejected(order.id, now, reason=reason, message=message))
+            self.emit(order, OrderRejected(order.id, now, reason=reason, message=message))
         elif not order.is_terminal:
             # Already accepted (bar mode accepts at once and checks post-only/FOK at the next open): the order
             # can only be canceled now; the reason code leads the message so that it stays machine-readable.
-            self._emit(order, OrderCanceled(order.id, now, reason=f"{reason.value}: {message}"))
+            self.emit(order, OrderCanceled(order.id, now, reason=f"{reason.value}: {message}"))
 
     def expire(self, order_id: str) -> None:
         """GTD expiry (the emulator's timer calls this)."""
@@ -622,25 +607,25 @@ class TradingNode(NodeMarket):
         if order is None or order.is_terminal:
             return
         key = self.emulator.venue_key(order)
-        if key is not None and key in self._at_venue:
-            self._expiring.add(order.id)
+        if key is not None and key in self.at_venue:
+            self.expiring.add(order.id)
             _node_reconcile.cancel_at_venue(self, order, key)
         else:
-            self._emit(order, OrderExpired(order.id, self.clock.now_ns()))
+            self.emit(order, OrderExpired(order.id, self.clock.now_ns()))
 
     # -- internals ------------------------------------------------------------------------------------------
 
-    def _route(self, order: Order) -> None:
+    def route(self, order: Order) -> None:
         now = self.clock.now_ns()
-        self._emit(order, OrderSubmitted(order.id, now))
+        self.emit(order, OrderSubmitted(order.id, now))
         if order.time_in_force is TimeInForce.GTD and order.expires_at is not None:
             self.emulator.schedule_expiry(order)
         if order.order_type in _EMULATED:
-            self._emit(order, OrderAccepted(order.id, now))
+            self.emit(order, OrderAccepted(order.id, now))
             self.emulator.arm(order)
             return
         if order.order_type is OrderType.ICEBERG:
-            self._emit(order, OrderAccepted(order.id, now))
+            self.emit(order, OrderAccepted(order.id, now))
             self.emulator.next_slice(order)
             return
         self.send_to_venue(order, key=order.id)
@@ -661,37 +646,38 @@ class TradingNode(NodeMarket):
         )
         tif = order.time_in_force if order.time_in_force is not TimeInForce.GTD else TimeInForce.GTC
         qty = order.leaves_quantity if quantity is None else quantity
-        self._at_venue[key] = qty
+        self.at_venue[key] = qty
         price = None if is_market else order.price
         venue_order = VenueOrder(
             key, order.account, order.symbol, order.side, qty, price, tif, order.post_only, trigger_price
         )
         _node_reconcile.submit_to_venue(self, order, venue_order)
 
+    def record(self, record: JournalRecord | dict[str, Any]) -> None:
+        """Journal one of the node's own records (or another family's, e.g. a risk record, or its dict): not while
+        replaying, and only built into a dict when there is a journal (a backtest keeps none)."""
+        if self.journal is not None and not self.replaying:
+            self.journal.append(record if isinstance(record, dict) else record.to_dict())
+
     def emit(self, order: Order, event: OrderEvent) -> None:
-        """For the emulator and algorithms: apply, book, journal and publish one event."""
-        self._emit(order, event)
-
-    def record(self, record: dict[str, Any]) -> None:
-        self._record(record)
-
-    def _emit(self, order: Order, event: OrderEvent) -> None:
+        """Apply one event to its order, then :meth:`after_apply` (the one way an order changes)."""
         order.apply(event)
-        self._after(order, event)
+        self.after_apply(order, event)
 
-    def _after(self, order: Order, event: OrderEvent) -> None:
-        self._effects(order, event)
-        if self.journal is not None and not self._replaying:
+    def after_apply(self, order: Order, event: OrderEvent) -> None:
+        """``order`` holds ``event`` now (applied, or created by it): book it, journal it, tell the emulator and
+        the listeners -- only book it while replaying."""
+        self.apply_effects(order, event)
+        if self.journal is not None and not self.replaying:
             self.journal.append(event.to_dict())
-        if self._replaying:
+        if self.replaying:
             return
         self.emulator.on_event(order, event)
-        if self.bus is not None:
-            self.bus.publish(f"orders.{type(event).__name__}.{order.symbol}", (order, event))
         for listener in self.listeners:
             listener(order, event)
 
-    def _effects(self, order: Order, event: OrderEvent) -> None:
+    def apply_effects(self, order: Order, event: OrderEvent) -> None:
+        """The ledger effects of an event (a fill books the trade, a terminal order releases its lock)."""
         self.track(order)
         if isinstance(event, OrderFilled):
             inst = self.instruments.get(order.symbol)
@@ -710,10 +696,6 @@ class TradingNode(NodeMarket):
             self.last_prices[order.symbol] = event.last_px
         elif isinstance(event, _TERMINAL_EVENTS) and self.ledger.has_reservation(order.id):
             self.ledger.release(order.id)
-
-    def _record(self, record: dict[str, Any]) -> None:
-        if self.journal is not None and not self._replaying:
-            self.journal.append(record)
 
     # -- recovery -------------------------------------------------------------------------------------------
 
@@ -739,8 +721,26 @@ class TradingNode(NodeMarket):
             self.venues.pop(self.venue.name, None)
         self.venue = venue
         self.venues[venue.name] = venue
-        self._at_venue.clear()
+        self.at_venue.clear()
         venue.bind(self)
+        self._count_trades()
+
+    def _count_trades(self) -> None:
+        self.trade_counters = [v for v in self.venues.values() if isinstance(v, TradeIdCounter)]
+
+    # The daemon's projector still uses these two old names (``daemon/`` is reworked on another branch): the
+    # aliases go once it reads ``replaying`` and ``client_ids``.
+    @property
+    def _replaying(self) -> bool:
+        return self.replaying
+
+    @_replaying.setter
+    def _replaying(self, value: bool) -> None:
+        self.replaying = value
+
+    @property
+    def _client_ids(self) -> dict[tuple[str, str], str]:
+        return self.client_ids
 
     def rewind(self, state: Mapping[str, Any] | None, records: Iterable[Mapping[str, Any]]) -> int:
         """Back to what the journal holds (a snapshot's ``node`` part, or None, and the records after it); then
@@ -754,9 +754,19 @@ class TradingNode(NodeMarket):
         :mod:`alphintra.engine._node_reconcile`)."""
         return _node_reconcile.reconcile(self, self.venues[venue] if venue else self.venue, dry_run=dry_run)
 
+    def resume_venue(self, venue: str, reason: str = "") -> str | None:
+        """Clear the halt a reconciliation put on ``venue`` (an operator has settled the differences); journaled, so
+        a restart neither brings the halt back nor loses it. Returns why it was halted, None if it was not."""
+        if venue not in self.venues:
+            raise NotFoundError(f"no venue {venue!r} in the engine (venues: {', '.join(self.venues)})")
+        why = self.venue_halts.pop(venue, None)
+        if why is not None:
+            self.record(VenueResumed(venue, reason))
+        return why
+
     def forget_finished(self, *, keep: int, max_age_ns: int) -> int:
         """Retention: finished orders beyond the newest ``keep`` or older than ``max_age_ns`` leave memory."""
         return _node_snapshot.forget_finished(self, keep=keep, max_age_ns=max_age_ns, now_ns=self.clock.now_ns())
 
 
-__all__ = ["MARGIN_CALL", "JournalSink", "MarketDriver", "OrderListener", "PreTradeCheck", "TradingNode"]
+__all__ = ["MARGIN_CALL", "JournalSink", "MarketDriver", "NodeCore", "NodeServices", "OrderListener", "TradingNode"]

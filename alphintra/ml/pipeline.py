@@ -252,7 +252,7 @@ def compare_versions(
                 "win_rate": metrics.win_rate,
                 "predictions": len(strategy.predictions),
                 "latency_p99_us": strategy.latency()["p99_us"],
-                "drift_at_end": bool(strategy.monitor is not None and strategy.monitor.drifting),
+                "drifting_when_done": bool(strategy.monitor is not None and strategy.monitor.drifting),
             }
         )
     first, *others = versions

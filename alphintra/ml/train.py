@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from alphintra.errors import NotFoundError, ValidationError
+from alphintra.formatting import iso_ns
 from alphintra.ml.featureset import FeatureSet, compute_batch
 from alphintra.ml.labels import LabelSpec, make_labels
 from alphintra.ml.leakage import check_no_lookahead, check_splits, walk_forward
@@ -53,9 +54,16 @@ class DataSpec:
             "symbol": self.symbol,
             "timeframe": self.timeframe,
             "exchange": self.exchange,
-            "start": self.start,
-            "end": self.end,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
         }
+
+
+def _iso(text: str | None) -> str | None:
+    """A bound as typed (``2012-01-01``) as ISO-8601 UTC, like every time in the JSON outputs."""
+    from alphintra.storage.market.schema import to_ns
+
+    return None if text is None else iso_ns(to_ns(text, "end"))
 
 
 def load_bars(
@@ -192,15 +200,15 @@ def train(
             continue
         model = _fit(lgb, p, data.x[split.train], y[split.train], data.names, num_trees)
         oof[split.test] = model.predict(data.x[split.test], num_threads=1)
-        fold = split.to_dict()
+        fold: dict[str, Any] = dict(split.to_dict())
         fold |= {
             k: v
             for k, v in scores(task, data.cls[split.test], oof[split.test], data.ret[split.test]).items()
             if k in ("auc", "hit_rate", "ic")
         }
         fold["test_first_time"], fold["test_last_time"] = (
-            int(data.times[split.test[0]]),
-            int(data.times[split.test[-1]]),
+            iso_ns(int(data.times[split.test[0]])),
+            iso_ns(int(data.times[split.test[-1]])),
         )
         fold_rows.append(fold)
         if progress:

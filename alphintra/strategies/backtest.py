@@ -410,7 +410,7 @@ class Backtest:
         driver = self.driver
         emulator = node.emulator
         clock = self.clock
-        risk_on_bar = getattr(node.risk, "on_bar", None)
+        risk_on_bar = node.risk.on_bar if node.risk is not None else None
         # In book mode every bar re-posts the liquidity ladder the next order will meet: no fast path.
         book_mode = self.config.fill_mode == "book"
         held = self._held

@@ -1,11 +1,17 @@
 """Strategies by name: the built-ins, third-party packages (entry point group ``alphintra.strategies``) and
-``*.py`` files in the user's strategies folder (``$ALPHINTRA_HOME/strategies``)."""
+``*.py`` files in the user's strategies folder (``$ALPHINTRA_HOME/strategies``).
+
+The user's strategies belong to their home: they are looked up in the current home's folder, and read again when
+a file there is added or changed, so a strategy written while the process runs (``strategy new``, an editor) is
+found on its next use, and one home's strategies never show up in another's.
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import logging
+import sys
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -19,13 +25,17 @@ from alphintra.strategies.builtins import NAMES as _BUILTIN_MODULES
 _log = logging.getLogger("alphintra.strategies")
 _REGISTRY: dict[str, type[Strategy]] = {}
 _loaded = False
+# By user folder: the files read (path -> modification time) and the strategies they defined.
+_USER: dict[Path, tuple[dict[Path, int], dict[str, type[Strategy]]]] = {}
+# While a user's file is read, what it registers goes here instead of the shared registry.
+_capture: dict[str, type[Strategy]] | None = None
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:
     """Class decorator: make a strategy available by its ``name``."""
     if not cls.name:
         raise ValidationError("name", "a strategy class needs a non-empty name", cls.__name__)
-    _REGISTRY[cls.name] = cls
+    (_REGISTRY if _capture is None else _capture)[cls.name] = cls
     return cls
 
 
@@ -49,41 +59,63 @@ def _load_all() -> None:
                 register(obj)
         except Exception as exc:  # a broken plug-in must not break the CLI
             _log.warning("strategy entry point %s failed to load: %s", ep.name, exc)
+
+
+def user_folder() -> Path:
+    """Where the current home keeps its strategy files."""
     from alphintra.config.paths import data_home
 
-    folder = data_home() / "strategies"
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.py")):
-            _load_file(path)
+    return data_home() / "strategies"
 
 
-def _load_file(path: Path) -> None:
+def _user_strategies() -> dict[str, type[Strategy]]:
+    folder = user_folder()
+    files = {p: p.stat().st_mtime_ns for p in sorted(folder.glob("*.py"))} if folder.is_dir() else {}
+    known = _USER.get(folder)
+    if known is None or known[0] != files:
+        found: dict[str, type[Strategy]] = {}
+        for path in files:
+            found.update(_load_file(path))
+        _USER[folder] = (files, found)
+    return _USER[folder][1]
+
+
+def _load_file(path: Path) -> dict[str, type[Strategy]]:
+    global _capture
     spec = importlib.util.spec_from_file_location(f"alphintra_user_strategy_{path.stem}", path)
     if spec is None or spec.loader is None:
-        return
+        return {}
     module = importlib.util.module_from_spec(spec)
+    found: dict[str, type[Strategy]] = {}
+    _capture = found
+    # In sys.modules while it runs, as an import would be: pydantic resolves the annotations of a parameters
+    # model (postponed by `from __future__ import annotations`) through the module's entry there.
+    sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
+        sys.modules.pop(spec.name, None)
         _log.warning("user strategy %s failed to load: %s", path, exc)
-        return
+        return {}
+    finally:
+        _capture = None
     for obj in vars(module).values():
         if isinstance(obj, type) and issubclass(obj, Strategy) and obj is not Strategy and obj.name:
-            register(obj)
-
-
-def get(name: str) -> type[Strategy]:
-    _load_all()
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise UnknownNameError(f"unknown strategy {name!r} (known: {known})")
-    return cls
+            found.setdefault(obj.name, obj)
+    return found
 
 
 def available() -> dict[str, type[Strategy]]:
     _load_all()
-    return dict(sorted(_REGISTRY.items()))
+    return dict(sorted({**_REGISTRY, **_user_strategies()}.items()))
+
+
+def get(name: str) -> type[Strategy]:
+    known = available()
+    cls = known.get(name)
+    if cls is None:
+        raise UnknownNameError(f"unknown strategy {name!r} (known: {', '.join(known) or 'none'})")
+    return cls
 
 
 def params_problem(cls: type[Strategy], params: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -126,4 +158,4 @@ def describe(cls: type[Strategy]) -> dict[str, Any]:
     }
 
 
-__all__ = ["available", "describe", "get", "params_problem", "register"]
+__all__ = ["available", "describe", "get", "params_problem", "register", "user_folder"]

@@ -219,3 +219,15 @@ def test_import_warns_about_rows_validate_would_flag_and_strict_refuses_them(run
         2,
         "error: --strict: checks bars: it applies to OHLCV imports only",
     )
+
+
+def test_validate_with_an_exchange_calendar_reports_no_holiday_gaps(run_cli, isolated_home: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    weekdays = json.loads(run_cli("data", "validate", "--symbol", "GOOG", "--weekdays", "--json").out)
+    assert weekdays["counts"]["gap"] == 77  # the exchange's holidays, on weekdays
+    xnys = json.loads(run_cli("data", "validate", "--symbol", "GOOG", "--calendar", "XNYS", "--json").out)
+    assert xnys["counts"]["gap"] == 0 and xnys["counts"]["outlier"] == 5
+    both = run_cli("data", "validate", "--symbol", "GOOG", "--calendar", "XNYS", "--weekdays")
+    assert both.code == 2 and "--calendar: cannot be combined with --weekdays" in both.err
+    bad = run_cli("data", "validate", "--symbol", "GOOG", "--calendar", "NOPE")
+    assert bad.code == 2 and "--calendar: must be an exchange calendar such as XNYS" in " ".join(bad.err.split())

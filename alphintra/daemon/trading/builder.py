@@ -1,7 +1,7 @@
 """The one place that builds a trading host's collaborators and wires them together.
 
 :func:`build` runs inside ``TradingHost.start`` (before the engine thread exists): the journal and its snapshots,
-the accounts' venues (:func:`build_venues`), the node with its risk engine and keeper, the replay of the journal
+the venues and accounts (``venue_setup``), the node with its risk engine and keeper, the replay of the journal
 into them, the paper market, the SQL projection, and -- for a daemon, not a one-shot CLI host -- the services
 (:func:`start_services`: strategies, schedules, the risk watch). Everything it builds is handed to the host
 through its public attributes; the host itself only runs the engine thread.
@@ -12,22 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
-from alphintra.daemon.trading import host_storage
+from alphintra.daemon.trading import host_storage, venue_setup
 from alphintra.daemon.trading.durability import BatchJournal, SnapshotPart, Snapshots
 from alphintra.daemon.trading.instruments import paper_instruments
-from alphintra.daemon.trading.venue_setup import VenueSetup, post_liquidity
 from alphintra.engine._node_snapshot import capture as capture_node
 from alphintra.engine.clock import LiveClock
 from alphintra.engine.node import TradingNode
-from alphintra.engine.venue.fill_model import FillModel
-from alphintra.engine.venue.liquidity import LiquidityModel
-from alphintra.engine.venue.sim_driver import SimDriver
-from alphintra.engine.venue.simulated import SimulatedVenue
 
 if TYPE_CHECKING:
     from alphintra.config.settings import Settings
     from alphintra.daemon.trading.ports import Host
-    from alphintra.engine.core.instrument import InstrumentRegistry
 
 log = get_logger("daemon.trading")
 # A start scans the newest segment and the one a snapshot falls in: smaller segments bound that work.
@@ -48,36 +42,6 @@ def build_journal(settings: Settings) -> BatchJournal:
             segment_bytes=JOURNAL_SEGMENT_BYTES,
         )
     )
-
-
-def build_venue(settings: Settings, instruments: InstrumentRegistry, clock: LiveClock) -> SimulatedVenue:
-    """The paper venue (the node sees only its port)."""
-    return SimulatedVenue(instruments, FillModel(mode="book"), now=clock.now_ns)
-
-
-def build_venues(settings: Settings, node: TradingNode, venue: SimulatedVenue) -> list[VenueSetup]:
-    """The venues and accounts of the host; today one simulated venue with the configured account.
-
-    The place to add venues and accounts: each gets its driver (a simulated venue's market) here."""
-    paper = settings.paper
-    liquidity = LiquidityModel(paper.liquidity_levels, paper.liquidity_spread_bps, paper.liquidity_level_notional)
-    return [VenueSetup(venue=venue, driver=SimDriver(node, venue, liquidity), account=settings.engine.account)]
-
-
-def open_accounts(settings: Settings, node: TradingNode, setups: list[VenueSetup]) -> bool:
-    """A first start opens each account with its starting cash; True when one was opened."""
-    opened = False
-    for setup in setups:
-        if setup.account in node.ledger.accounts():
-            continue
-        node.open_account(
-            setup.account,
-            cash={settings.base_currency: settings.engine.starting_cash},
-            mode=settings.paper.account_mode.upper(),
-            currency=settings.base_currency,
-        )
-        opened = True
-    return opened
 
 
 def build_risk(host: Host) -> Any:
@@ -103,18 +67,20 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     paths.root.mkdir(parents=True, exist_ok=True)
     instruments, prices = paper_instruments(settings)
     clock = LiveClock()
-    venue = build_venue(settings, instruments, clock)
+    venues = host.venues = venue_setup.build_venues(settings, instruments, clock)  # [venues] and [accounts]
     journal = host.journal = build_journal(settings)
     snapshots = host.snapshots = Snapshots(journal, settings.engine.snapshot_every)
     node = TradingNode(
         instruments=instruments,
-        venue=venue,
+        venue=venues.default,
+        venues=venues.others,
+        routes=venues.routes,
         clock=clock,
         default_account=host.account,
         risk=build_risk(host),
     )
-    setups = host.venues = build_venues(settings, node, venue)
-    host.driver = setups[0].driver
+    host.driver = venue_setup.drive(settings, node, venues)
+    node.account_venues = {name: account.venue for name, account in settings.accounts.items()}
     snapshots.register("node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state))
     snapshot, records = journal.replay()
     keeper = host.risk_keeper
@@ -124,7 +90,7 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     count = node.replay(keeper.fold(host_storage.retaining(host, node, (rec.record for rec in records))))
     node.journal = journal
     keeper.start(node)  # limits, halts, alerts, schedules, strategies: from the journal
-    if open_accounts(settings, node, setups):
+    if venue_setup.open_accounts(settings, node):
         journal.sync()
     for symbol, price in prices.items():
         node.last_prices.setdefault(symbol, price)
@@ -133,7 +99,7 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     )
     for symbol, sf in feed.symbols.items():
         node.last_prices[symbol] = sf.price
-        post_liquidity(setups, symbol, sf.price)
+        host.driver.post_liquidity(symbol, sf.price)
     node.resume()
     attach = getattr(node.risk, "attach", None)
     if attach is not None:
@@ -183,8 +149,5 @@ __all__ = [
     "build",
     "build_journal",
     "build_risk",
-    "build_venue",
-    "build_venues",
-    "open_accounts",
     "start_services",
 ]

@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from alphintra.daemon.trading.durability import Snapshots, StorageGuard
     from alphintra.daemon.trading.feed import PaperFeed
     from alphintra.daemon.trading.statedb import StateDatabase
-    from alphintra.daemon.trading.venue_setup import VenueSetup
+    from alphintra.daemon.trading.venue_setup import HostVenues
     from alphintra.daemon.trading.waiters import Outcome
     from alphintra.engine.node import TradingNode
-    from alphintra.engine.venue.sim_driver import SimDriver
+    from alphintra.engine.venue.sim_driver import SimDrivers
 
 T = TypeVar("T")
 
@@ -36,8 +36,8 @@ class Host(Protocol):
     services: bool
     state: HostState
     node: TradingNode | None
-    driver: SimDriver | None
-    venues: list[VenueSetup]
+    driver: SimDrivers | None
+    venues: HostVenues | None
     feed: PaperFeed | None
     journal: Any  # a BatchJournal once started
     app: FastAPI | None
@@ -69,7 +69,9 @@ class Host(Protocol):
 
     def event(self, level: str, message: str) -> None: ...
 
-    def equity(self) -> Decimal: ...
+    def equity(self, account: str | None = None) -> Decimal: ...
+
+    def account_for(self, symbol: str, account: str | None = None) -> str: ...
 
     def hub(self) -> Any: ...
 

@@ -260,7 +260,7 @@ class RejectRate:
 
 
 class CircuitBreakers:
-    """Trips halts, applies them (journal record, bus message, callback, cancel/flatten) and lifts them.
+    """Trips halts, applies them (journal record, callback, cancel/flatten) and lifts them.
 
     Owned by the :class:`~alphintra.engine.risk.pretrade.RiskEngine`, which feeds it measurements; ``limits`` holds
     the breaker settings (``halt_cancel_orders``, ``halt_flatten``, ``market_move_*``) and is kept current by the
@@ -303,13 +303,11 @@ class CircuitBreakers:
     def apply(
         self, node: TradingNode, halt: Halt, *, cancel_orders: bool = False, flatten: bool = False
     ) -> Halt | None:
-        """Put ``halt`` in force: journal, publish, call back, then cancel and/or flatten what it covers."""
+        """Put ``halt`` in force: journal, call back, then cancel and/or flatten what it covers."""
         if not self.book.halt(halt):
             return None
         _log.warning("risk halt of %s: %s", halt.where, halt.reason)
-        node.record(halted_record(halt, cancel_orders=cancel_orders, flatten=flatten).to_dict())
-        if node.bus is not None:
-            node.bus.publish("risk.halt", halt)
+        node.record(halted_record(halt, cancel_orders=cancel_orders, flatten=flatten))
         if self.on_halt is not None:
             self.on_halt(halt)
         if cancel_orders or flatten:
@@ -321,9 +319,7 @@ class CircuitBreakers:
         now = node.clock.now_ns()
         halt = self.book.resume(scope, scope_id, by=by, at_ns=now, reason=reason)
         record = TradingResumed(now, halt.scope.value, halt.scope_id, by, reason)
-        node.record(record.to_dict())
-        if node.bus is not None:
-            node.bus.publish("risk.resume", record.to_dict())
+        node.record(record)
         if self.on_resume is not None:
             self.on_resume(halt, by, reason)
         # A fresh start: the window that tripped the breaker would trip it again at once.

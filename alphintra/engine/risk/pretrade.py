@@ -34,12 +34,10 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from alphintra.engine.core.enums import ContingencyType, OrderSide, OrderType, RejectReason
-from alphintra.engine.core.errors import OrderRejectedError
 from alphintra.engine.core.events import OrderEvent, OrderFilled, OrderInitialized, OrderRejected
 from alphintra.engine.core.instrument import Instrument
 from alphintra.engine.core.orders import Order
@@ -51,14 +49,15 @@ from alphintra.engine.risk.limits import (
     LimitSet,
     ResolvedLimits,
     Scope,
-    fmt,
     instrument_tags,
 )
+from alphintra.engine.risk.rejections import RiskLimitError, halted, over, unpriced
 from alphintra.engine.risk.stats import NS_PER_DAY, MarketStats, StatsTracker
 
 if TYPE_CHECKING:
     from alphintra.engine.data import Bar, QuoteTick
     from alphintra.engine.node import TradingNode
+    from alphintra.engine.node_api import RiskControl
 
 _log = logging.getLogger("alphintra.engine.risk")
 
@@ -68,39 +67,6 @@ _INF = Decimal("Infinity")
 _BUY = OrderSide.BUY
 _BRACKET = ContingencyType.BRACKET
 _SYSTEM = "risk-engine"
-
-
-class RiskLimitError(OrderRejectedError):
-    """An order refused by a risk limit or a halt. ``rule``/``limit``/``attempted`` are machine-readable."""
-
-    def __init__(
-        self,
-        field_name: str,
-        rule: str,
-        limit: Decimal | None,
-        attempted: Decimal | None,
-        *,
-        where: str,
-        reason: RejectReason = RejectReason.RISK_LIMIT,
-        text: str | None = None,
-    ) -> None:
-        shown = text or f"{rule} ({where}) is {fmt(limit)}; this order would make it {fmt(attempted)}"
-        super().__init__(field_name, shown, None, reason=reason)
-        self.rule = rule
-        self.limit = limit
-        self.attempted = attempted
-        self.where = where
-        self.value = attempted
-
-    def to_dict(self) -> dict[str, str | None]:
-        out = super().to_dict()
-        out.update(
-            rule=self.rule,
-            limit=None if self.limit is None else str(self.limit),
-            attempted=None if self.attempted is None else str(self.attempted),
-            where=self.where,
-        )
-        return out
 
 
 # -- per-account state ---------------------------------------------------------------------------------------
@@ -390,7 +356,7 @@ class RiskEngine:
         if self._book.any and not order.reduce_only:
             halt = self._book.covering(account, strategy, symbol)
             if halt is not None:
-                self._refuse(node, None, order, _halted(halt))
+                self._refuse(node, None, order, halted(halt))
         rules = self._rules.get((account, strategy, symbol)) or self._rules_for(account, strategy, symbol, instrument)
         qty = order.quantity
         buy = order.side is _BUY
@@ -412,36 +378,36 @@ class RiskEngine:
                         dq.popleft()
                     n += len(dq)
                 if n > cap.value:
-                    self._refuse(node, rules, order, _over("rate", cap, Decimal(n)))
+                    self._refuse(node, rules, order, over("rate", cap, Decimal(n)))
         for ckey, cap in rules.open_counts:
             n = self._open_count.get(ckey, 0) + 1
             if n > cap.value:
-                self._refuse(node, rules, order, _over("open_orders", cap, Decimal(n)))
+                self._refuse(node, rules, order, over("open_orders", cap, Decimal(n)))
 
         # The order itself.
         lim: Limit | None = rules.order_qty
         if lim is not None and qty > lim.value:
-            self._refuse(node, rules, order, _over("quantity", lim, qty))
+            self._refuse(node, rules, order, over("quantity", lim, qty))
         lim = rules.order_notional
         if lim is not None:
             if px is None:
-                self._refuse(node, rules, order, _unpriced(lim, symbol))
+                self._refuse(node, rules, order, unpriced(lim, symbol))
             if qty * px > lim.value:
-                self._refuse(node, rules, order, _over("notional", lim, qty * px))
+                self._refuse(node, rules, order, over("notional", lim, qty * px))
         kind = order.order_type
         # Identity, not set membership: hashing an enum member runs Python code.
         if price is not None and ref is not None and (kind is OrderType.LIMIT or kind is OrderType.ICEBERG):
             dev = abs(price - ref)
             frac = rules.band_frac
             if frac is not None and dev > frac * ref:
-                self._refuse(node, rules, order, _over("price", rules.band_pct, dev * _HUNDRED / ref))  # type: ignore[arg-type]
+                self._refuse(node, rules, order, over("price", rules.band_pct, dev * _HUNDRED / ref))  # type: ignore[arg-type]
             dist = rules.tick_dist
             if dist is not None and dev > dist:
-                self._refuse(node, rules, order, _over("price", rules.band_ticks, dev / instrument.tick_size))  # type: ignore[arg-type]
+                self._refuse(node, rules, order, over("price", rules.band_ticks, dev / instrument.tick_size))  # type: ignore[arg-type]
         cap_qty = rules.adv_cap
         if cap_qty is not None and qty > cap_qty:
             adv = self.stats.adv[symbol]
-            self._refuse(node, rules, order, _over("quantity", rules.adv, qty * _HUNDRED / adv if adv else _INF))  # type: ignore[arg-type]
+            self._refuse(node, rules, order, over("quantity", rules.adv, qty * _HUNDRED / adv if adv else _INF))  # type: ignore[arg-type]
 
         if order.parent_order_id is not None and order.contingency_type is _BRACKET:
             return  # a bracket's exit leg: it can only reduce its parent's position
@@ -470,12 +436,12 @@ class RiskEngine:
         lim = rules.daily_loss
         if lim is not None and acct.loss > lim.value and not reducing:
             self.breakers.trip(node, Scope.ACCOUNT, account, lim, acct.loss, "daily loss limit reached", _now(node))
-            self._refuse(node, rules, order, _over("pnl", lim, acct.loss))
+            self._refuse(node, rules, order, over("pnl", lim, acct.loss))
         lim = rules.drawdown
         if lim is not None and acct.drawdown_pct > lim.value and not reducing:
             dd = acct.drawdown_pct
             self.breakers.trip(node, Scope.ACCOUNT, account, lim, dd, "drawdown limit reached", _now(node))
-            self._refuse(node, rules, order, _over("equity", lim, dd))
+            self._refuse(node, rules, order, over("equity", lim, dd))
         if px is None or reducing:
             return  # reducing orders only lower what follows; an unpriced order is refused by the node if a buy
         v1 = (q0 + signed) * px
@@ -490,24 +456,24 @@ class RiskEngine:
         lim = rules.gross
         gross_a = acct.gross + grow
         if lim is not None and gross_a > lim.value:
-            self._refuse(node, rules, order, _over("exposure", lim, gross_a))
+            self._refuse(node, rules, order, over("exposure", lim, gross_a))
         lim = rules.net
         if lim is not None:
             rest = acct.net - held_value
             net_a = abs(rest + v1)
             if net_a > lim.value and net_a > abs(rest + q0 * px):
-                self._refuse(node, rules, order, _over("exposure", lim, net_a))
+                self._refuse(node, rules, order, over("exposure", lim, net_a))
         lim = rules.leverage
         if lim is not None and gross_a > rules.lev_cap:
             equity = acct.equity
-            self._refuse(node, rules, order, _over("leverage", lim, gross_a / equity if equity > 0 else _INF))
+            self._refuse(node, rules, order, over("leverage", lim, gross_a / equity if equity > 0 else _INF))
         lim = rules.concentration
         if lim is not None and va > rules.conc_cap:
-            self._refuse(node, rules, order, _over("concentration", lim, _pct(va, acct.equity)))
+            self._refuse(node, rules, order, over("concentration", lim, _pct(va, acct.equity)))
         for tag, cap, cap_value in rules.tag_caps:
             tagged = acct.tag_gross.get(tag, _ZERO) + grow
             if tagged > cap_value:
-                self._refuse(node, rules, order, _over("concentration", cap, _pct(tagged, acct.equity), tag))
+                self._refuse(node, rules, order, over("concentration", cap, _pct(tagged, acct.equity), tag))
         lim = rules.correlated
         if lim is not None:
             others = acct.corr_other.get((symbol, rules.corr_threshold))
@@ -515,13 +481,13 @@ class RiskEngine:
                 others = self._corr_others(acct, symbol, rules.corr_threshold)
             if va + others > lim.value:
                 group = ",".join((symbol, *self._correlated(symbol, rules.corr_threshold)))
-                self._refuse(node, rules, order, _over("exposure", lim, va + others, group))
+                self._refuse(node, rules, order, over("exposure", lim, va + others, group))
         sigma = rules.sigma
         if sigma is not None:
             vol_a = acct.vol_sum + grow * sigma
             if vol_a > rules.vol_cap:
                 attempted = _pct(vol_a, acct.equity)
-                self._refuse(node, rules, order, _over("volatility", rules.vol, attempted))  # type: ignore[arg-type]
+                self._refuse(node, rules, order, over("volatility", rules.vol, attempted))  # type: ignore[arg-type]
 
     def _caps(self, rules: ResolvedLimits, acct: _Account) -> None:
         """Equity-relative thresholds of ``rules`` for the account's current equity (recomputed per refresh)."""
@@ -557,12 +523,12 @@ class RiskEngine:
         if a <= b:
             return
         if qty_lim is not None and a > qty_lim.value:
-            self._refuse(node, rules, order, _over("quantity", qty_lim, a))
+            self._refuse(node, rules, order, over("quantity", qty_lim, a))
         if notional_lim is not None:
             if px is None:
-                self._refuse(node, rules, order, _unpriced(notional_lim, order.symbol))
+                self._refuse(node, rules, order, unpriced(notional_lim, order.symbol))
             if a * px > notional_lim.value:
-                self._refuse(node, rules, order, _over("notional", notional_lim, a * px))
+                self._refuse(node, rules, order, over("notional", notional_lim, a * px))
 
     def _correlated(self, symbol: str, threshold: float) -> tuple[str, ...]:
         key = (symbol, threshold)
@@ -769,28 +735,6 @@ class RiskEngine:
         return self.breakers.resume(node, scope, scope_id, by=by, reason=reason)
 
 
-def _over(field_name: str, lim: Limit, attempted: Decimal, detail: str | None = None) -> RiskLimitError:
-    where = lim.where if detail is None else f"{lim.where}, {detail}"
-    return RiskLimitError(field_name, lim.name, lim.value, attempted, where=where)
-
-
-def _unpriced(lim: Limit, symbol: str) -> RiskLimitError:
-    text = f"{lim.name} ({lim.where}) is {fmt(lim.value)}; no price is known for {symbol} to value the order"
-    return RiskLimitError("price", lim.name, lim.value, None, where=lim.where, text=text)
-
-
-def _halted(halt: Halt) -> RiskLimitError:
-    text = f"{halt.where} is halted (since {_utc(halt.at_ns)}, by {halt.by}): {halt.reason}"
-    return RiskLimitError(
-        "halt", halt.rule, halt.limit, halt.value, where=halt.where, reason=RejectReason.HALTED, text=text
-    )
-
-
-def _utc(ns: int) -> str:
-    # Formatting a given timestamp, not reading a clock.
-    return datetime.fromtimestamp(ns // NS_PER_SECOND, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _exit_leg(order: Order) -> bool:
     """A bracket's take-profit or stop-loss (an algorithm's child orders also have a parent, but are entries)."""
     return order.parent_order_id is not None and order.contingency_type is _BRACKET
@@ -802,6 +746,12 @@ def _now(node: TradingNode) -> int:
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal:
     return part * _HUNDRED / whole if whole > 0 else _INF
+
+
+if TYPE_CHECKING:
+
+    def _declared(engine: RiskEngine) -> RiskControl:
+        return engine  # mypy checks here that the risk engine implements every declared hook
 
 
 # MarketStats and StatsTracker live in ``stats.py``; re-exported because callers import them from here.

@@ -1,9 +1,10 @@
 """Journal records of the risk and control state: limits, halts, alerts, schedules and running strategies.
 
 These are facts like the order events (``engine/core/events.py``) and follow the same rules: frozen dataclasses,
-serialised to a flat, JSON-ready dict ``{"type": <class name>, "v": <schema version>, ...fields}`` (Decimals as
-strings) by :func:`record_to_dict` and read back by :func:`record_from_dict`, which names the bad field of a damaged
-record. A change of fields bumps ``RECORD_SCHEMA_VERSION`` and registers an upgrader for the old version.
+serialised by the journal's one record codec (:mod:`alphintra.engine.core.codec`) to a flat, JSON-ready dict
+``{"type": <class name>, "v": <schema version>, ...fields}`` (Decimals as strings) by :func:`record_to_dict` and
+read back by :func:`record_from_dict`, which names the bad field of a damaged record. A change of fields bumps the
+type's version and registers an upgrader for the old version.
 
 Version 0 is what the daemon journaled before these records were typed (loose dicts without ``"v"``): the halts of
 the circuit breakers (``RiskHalt``/``RiskResume``, renamed ``TradingHalted``/``TradingResumed``) and strategy
@@ -17,14 +18,12 @@ The fold of these records is :class:`~alphintra.engine.risk.state.RiskState`.
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
-from alphintra.engine.core.errors import ValidationError
+from alphintra.engine.core.codec import RecordCodec
 
 RECORD_SCHEMA_VERSION = 1
 
@@ -168,166 +167,28 @@ class RiskStateImported(RiskRecord):
 # -- serialisation ---------------------------------------------------------------------------------------------
 
 R = TypeVar("R", bound=RiskRecord)
-Decoder = Callable[[str, object], object]
-Encoder = Callable[[Any], object]
-Upgrader = Callable[[dict[str, Any]], dict[str, Any]]
 
-_REGISTRY: dict[str, type[RiskRecord]] = {}
-# Per type, worked out once at registration: (field name, "Type.field" for messages, decoder, nullable, has default)
-_SPECS: dict[str, tuple[tuple[str, str, Decoder, bool, bool], ...]] = {}
-_KNOWN: dict[str, frozenset[str]] = {}
-_ENCODERS: dict[type, tuple[str, tuple[tuple[str, Encoder | None], ...]]] = {}
-_UPGRADERS: dict[tuple[str, int], Upgrader] = {}
-# Names journaled before the records were typed (version 0) -> the type they are now.
-_RENAMED = {"RiskHalt": "TradingHalted", "RiskResume": "TradingResumed"}
-RECORD_TYPES: Mapping[str, type[RiskRecord]] = types.MappingProxyType(_REGISTRY)
-
-
-def _decode_decimal(name: str, raw: object) -> Decimal:
-    if isinstance(raw, str | int) and not isinstance(raw, bool):
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            raise ValidationError(name, "must be a decimal string", raw) from None
-        if value.is_finite():
-            return value
-    raise ValidationError(name, "must be a finite decimal string", raw)
-
-
-def _decode_int(name: str, raw: object) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    raise ValidationError(name, "must be an integer", raw)
-
-
-def _decode_str(name: str, raw: object) -> str:
-    if isinstance(raw, str):
-        return raw
-    raise ValidationError(name, "must be a string", raw)
-
-
-def _decode_bool(name: str, raw: object) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    raise ValidationError(name, "must be true or false", raw)
-
-
-def _decode_str_tuple(name: str, raw: object) -> tuple[str, ...]:
-    if isinstance(raw, list | tuple) and all(isinstance(x, str) for x in raw):
-        return tuple(raw)
-    raise ValidationError(name, "must be a list of strings", raw)
-
-
-def _decode_object(name: str, raw: object) -> Mapping[str, Any]:
-    if isinstance(raw, Mapping) and all(isinstance(k, str) for k in raw):
-        return types.MappingProxyType(dict(raw))  # frozen like the record that holds it
-    raise ValidationError(name, "must be a JSON object", raw)
-
-
-def _codec_for(annotation: object) -> tuple[Decoder, Encoder | None, bool]:
-    optional = False
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(annotation))
-        if len(args) != 1:
-            raise TypeError(f"unsupported record field type {annotation!r}")
-        annotation = args[0]
-    if annotation is Decimal:
-        return _decode_decimal, str, optional
-    if annotation is bool:
-        return _decode_bool, None, optional
-    if annotation is int:
-        return _decode_int, None, optional
-    if annotation is str:
-        return _decode_str, None, optional
-    if typing.get_origin(annotation) is tuple and typing.get_args(annotation) == (str, ...):
-        return _decode_str_tuple, list, optional
-    if typing.get_origin(annotation) is Mapping:
-        return _decode_object, dict, optional
-    raise TypeError(f"unsupported record field type {annotation!r}")
+# Names journaled before the records were typed (version 0, no "v") -> the type they are now.
+CODEC: RecordCodec[RiskRecord] = RecordCodec(
+    "risk record",
+    version=RECORD_SCHEMA_VERSION,
+    unversioned=0,
+    renamed={"RiskHalt": "TradingHalted", "RiskResume": "TradingResumed"},
+    decimal_ints=True,
+)
+RECORD_TYPES: Mapping[str, type[RiskRecord]] = CODEC.types
 
 
 def register_record(cls: type[R]) -> type[R]:
     """Make a record class (de)serialisable under its class name."""
-    name = cls.__name__
-    if name in _REGISTRY and _REGISTRY[name] is not cls:
-        raise ValueError(f"record type {name!r} is already registered")
-    hints = typing.get_type_hints(cls)
-    specs = []
-    encoders = []
-    for f in fields(cls):
-        if f.name in ("type", "v"):
-            raise TypeError(f"{name}.{f.name}: field name is reserved by the codec")
-        decoder, encoder, optional = _codec_for(hints[f.name])
-        has_default = f.default is not MISSING or f.default_factory is not MISSING
-        specs.append((f.name, f"{name}.{f.name}", decoder, optional, has_default))
-        encoders.append((f.name, encoder))
-    _REGISTRY[name] = cls
-    _SPECS[name] = tuple(specs)
-    _KNOWN[name] = frozenset(spec[0] for spec in specs) | {"type", "v"}
-    _ENCODERS[cls] = (name, tuple(encoders))
+    CODEC.register(cls)
     return cls
 
 
-def register_upgrader(type_name: str, from_version: int, upgrade: Upgrader) -> None:
-    """``upgrade`` turns a version ``from_version`` dict of ``type_name`` into a version ``from_version + 1`` dict."""
-    _UPGRADERS[(type_name, from_version)] = upgrade
-
-
-def is_risk_record(data: Mapping[str, Any]) -> bool:
-    """Whether a journal record is one of these (cheap: replay asks it of every record)."""
-    kind = data.get("type")
-    return isinstance(kind, str) and (kind in _REGISTRY or kind in _RENAMED)
-
-
-def record_to_dict(record: RiskRecord) -> dict[str, Any]:
-    spec = _ENCODERS.get(type(record))
-    if spec is None:
-        raise TypeError(f"record type {type(record).__name__!r} is not registered")
-    name, encoders = spec
-    out: dict[str, Any] = {"type": name, "v": RECORD_SCHEMA_VERSION}
-    for field_name, encode in encoders:
-        value = getattr(record, field_name)
-        out[field_name] = value if encode is None or value is None else encode(value)
-    return out
-
-
-def record_from_dict(data: Mapping[str, Any]) -> RiskRecord:
-    """Read back what :func:`record_to_dict` wrote (or an older version); ``ValidationError`` names a bad field."""
-    name = data.get("type")
-    if isinstance(name, str) and name in _RENAMED:
-        name = _RENAMED[name]
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValidationError("type", "must name a registered risk record", name)
-    version = data.get("v", 0)
-    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= RECORD_SCHEMA_VERSION:
-        raise ValidationError(f"{name}.v", f"must be a schema version between 0 and {RECORD_SCHEMA_VERSION}", version)
-    payload: Mapping[str, Any] = data
-    if version < RECORD_SCHEMA_VERSION or data.get("type") != name:
-        upgraded = {**data, "type": name}  # upgraders rewrite a copy, never the caller's record
-        while version < RECORD_SCHEMA_VERSION:
-            upgrade = _UPGRADERS.get((name, version))
-            if upgrade is not None:
-                upgraded = upgrade(upgraded)
-            version += 1
-        payload = upgraded
-    if not _KNOWN[name].issuperset(payload):
-        unknown = sorted(set(payload) - _KNOWN[name])
-        raise ValidationError(f"{name}.{unknown[0]}", "is not a field of this record")
-    kwargs: dict[str, Any] = {}
-    for field_name, where, decoder, optional, has_default in _SPECS[name]:
-        if field_name not in payload:
-            if has_default:
-                continue
-            raise ValidationError(where, "is required")
-        raw = payload[field_name]
-        if raw is None:
-            if not optional:
-                raise ValidationError(where, "must not be null")
-            kwargs[field_name] = None
-        else:
-            kwargs[field_name] = decoder(where, raw)
-    return _REGISTRY[name](**kwargs)
+register_upgrader = CODEC.register_upgrader
+is_risk_record: Callable[[Mapping[str, Any]], bool] = CODEC.knows
+record_to_dict: Callable[[RiskRecord], dict[str, Any]] = CODEC.to_dict
+record_from_dict: Callable[[Mapping[str, Any]], RiskRecord] = CODEC.from_dict
 
 
 # -- version 0: the loose records of the daemon before these types -----------------------------------------------

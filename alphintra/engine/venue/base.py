@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from alphintra.engine.core.enums import LiquiditySide, OrderSide, OrderType, RejectReason, TimeInForce
 from alphintra.engine.core.errors import RetryableError
@@ -165,4 +165,27 @@ class Venue(Protocol):
 
     def balances(self) -> list[VenueBalances] | None:
         """Each account's balances, or None when the venue keeps none (a simulator settles in the node's ledger)."""
+        ...
+
+
+@runtime_checkable
+class TradeIdCounter(Protocol):
+    """An optional part of the port: a venue that numbers its own trade ids from a counter (the simulator).
+
+    The node tells it every trade id a replay books (:meth:`trade_id_issued`), and a snapshot keeps its counter
+    (:attr:`trade_seq`, put back by :meth:`restore_trade_seq`), so that an id is never issued twice in the life of a
+    home. An exchange issues its own ids and implements none of this.
+    """
+
+    @property
+    def trade_seq(self) -> int:
+        """The number of the last trade id issued."""
+        ...
+
+    def trade_id_issued(self, trade_id: str) -> None:
+        """``trade_id`` was issued before: later ids continue after it (ids not of this venue are ignored)."""
+        ...
+
+    def restore_trade_seq(self, seq: int) -> None:
+        """Continue after ``seq`` (never goes back)."""
         ...

@@ -126,6 +126,14 @@ class SimulatedVenue:
         self._trade_seq += 1
         return f"{self.name}-T{self._trade_seq}"
 
+    @property
+    def trade_seq(self) -> int:
+        """The number of the last trade id issued (a snapshot keeps it; see ``venue.base.TradeIdCounter``)."""
+        return self._trade_seq
+
+    def restore_trade_seq(self, seq: int) -> None:
+        self._trade_seq = max(self._trade_seq, seq)
+
     def trade_id_issued(self, trade_id: str) -> None:
         """Tell the venue that ``trade_id`` was issued before (a journaled fill, at recovery): its next trade ids
         continue after it, so an id is never issued twice in the life of a home. Ids of other venues (or not of

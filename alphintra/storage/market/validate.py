@@ -107,8 +107,12 @@ def validate_bars(
     row_label: str = "row",
     z_threshold: float = 8.0,
     weekdays: bool = False,
+    calendar: str | None = None,
 ) -> ValidationReport:
-    """Run every check over ``df`` (columns time, open, high, low, close, volume; rows in their original order)."""
+    """Run every check over ``df`` (columns time, open, high, low, close, volume; rows in their original order).
+
+    With an exchange ``calendar`` (XNYS ...) only bars that fall in its sessions can be missing: weekends,
+    holidays and, for intraday bars, the hours the exchange is closed are not gaps."""
     import polars as pl
 
     tf = parse_timeframe(timeframe)
@@ -159,7 +163,11 @@ def validate_bars(
 
     # Gaps and returns are about the series in time order, one row per time (the last of duplicates).
     series = d.sort("time", maintain_order=True).unique("time", keep="last", maintain_order=True)
-    add("gap", _gaps(series, tf, weekdays), lambda r: f"{r['_missing']} missing {tf.name} bar(s) from {r['time']}")
+    add(
+        "gap",
+        _gaps(series, tf, weekdays, calendar),
+        lambda r: f"{r['_missing']} missing {tf.name} bar(s) from {r['time']}",
+    )
     valid_close = pl.col("close") > 0
     returns = series.filter(valid_close).with_columns((pl.col("close") / pl.col("close").shift(1)).log().alias("r"))
     r = returns["r"].drop_nulls()
@@ -175,7 +183,7 @@ def validate_bars(
     return report
 
 
-def _gaps(series: pl.DataFrame, tf: Timeframe, weekdays: bool) -> pl.DataFrame:
+def _gaps(series: pl.DataFrame, tf: Timeframe, weekdays: bool, calendar: str | None = None) -> pl.DataFrame:
     """Rows ``(_i, time, _missing)``: ``_i`` is the row after the gap, ``time`` the first missing bar."""
     import polars as pl
 
@@ -194,10 +202,36 @@ def _gaps(series: pl.DataFrame, tf: Timeframe, weekdays: bool) -> pl.DataFrame:
             ((t - pl.col("_prev")).dt.total_nanoseconds() // tf.nanos - 1).alias("_missing"),
             (pl.col("_prev") + step).alias("_from"),
         )
-        if weekdays and g.height:
+        if calendar is not None and g.height:
+            g = _session_missing(g, tf, calendar)
+        elif weekdays and g.height:
             g = _weekday_missing(g, tf)
     g = g.filter(pl.col("_missing") > 0)
     return g.select("_i", pl.col("_from").alias("time"), "_missing")
+
+
+def _recounted(g: pl.DataFrame, counted: pl.DataFrame) -> pl.DataFrame:
+    """The gaps ``g`` with the bars ``counted`` per gap (``_i``: ``_n`` bars from ``_first``) as their missing ones."""
+    import polars as pl
+
+    return (
+        g.join(counted, on="_i", how="left")
+        .with_columns(pl.col("_n").fill_null(0).cast(pl.Int64).alias("_missing"), pl.col("_first").alias("_from"))
+        .drop("_n", "_first")
+    )
+
+
+def _session_missing(g: pl.DataFrame, tf: Timeframe, calendar: str) -> pl.DataFrame:
+    """Recount missing bars keeping only those that fall in a session of the exchange ``calendar``."""
+    import polars as pl
+
+    from alphintra.storage.market.calendars import in_session
+
+    expected = pl.datetime_ranges(pl.col("_from"), pl.col("time"), interval=tf.polars_every, closed="left")
+    times = g.select("_i", expected.alias("_t")).explode("_t")
+    times = times.filter(in_session(times, "_t", calendar, tf.nanos))
+    counted = times.group_by("_i", maintain_order=True).agg(pl.len().alias("_n"), pl.col("_t").min().alias("_first"))
+    return _recounted(g, counted)
 
 
 def _weekday_missing(g: pl.DataFrame, tf: Timeframe) -> pl.DataFrame:
@@ -220,11 +254,7 @@ def _weekday_missing(g: pl.DataFrame, tf: Timeframe) -> pl.DataFrame:
         .group_by("_i", maintain_order=True)
         .agg(pl.len().alias("_n"), pl.col("_t").min().alias("_first"))
     )
-    return (
-        g.join(counted, on="_i", how="left")
-        .with_columns(pl.col("_n").fill_null(0).cast(pl.Int64).alias("_missing"), pl.col("_first").alias("_from"))
-        .drop("_n", "_first")
-    )
+    return _recounted(g, counted)
 
 
 def validate_file(
@@ -234,6 +264,7 @@ def validate_file(
     tz: str = "UTC",
     z_threshold: float = 8.0,
     weekdays: bool = False,
+    calendar: str | None = None,
 ) -> tuple[ValidationReport, pl.DataFrame]:
     """Validate a CSV or Parquet file as it is (row order, duplicates and all); rows are reported by file line.
 
@@ -259,6 +290,7 @@ def validate_file(
         row_label=raw.row_label,
         z_threshold=z_threshold,
         weekdays=weekdays,
+        calendar=calendar,
     )
     return report, frame
 

@@ -1,4 +1,4 @@
-"""Reports of a backtest run: Rich tables, plotext charts, a self-contained HTML page, JSON, and the run record.
+"""Reports of a backtest run: Rich tables, plotext charts, an interactive HTML page, JSON, and the run record.
 
 Every renderer takes an ``alphintra.strategies.result.BacktestResult`` and nothing else.
 """
@@ -6,7 +6,8 @@ Every renderer takes an ``alphintra.strategies.result.BacktestResult`` and nothi
 from __future__ import annotations
 
 from alphintra.strategies.report.charts import drawdown_chart, equity_chart, line_chart, price_chart
-from alphintra.strategies.report.html import render_html, svg_chart
+from alphintra.strategies.report.html import render_html
+from alphintra.strategies.report.interactive import IndicatorRequest, parse_indicators, plot_page
 from alphintra.strategies.report.jsonio import from_json, load_result, to_json
 from alphintra.strategies.report.text import (
     header,
@@ -25,6 +26,7 @@ from alphintra.strategies.report.writer import (
 )
 
 __all__ = [
+    "IndicatorRequest",
     "ReportFiles",
     "drawdown_chart",
     "equity_chart",
@@ -34,13 +36,14 @@ __all__ = [
     "line_chart",
     "load_result",
     "metrics_table",
+    "parse_indicators",
+    "plot_page",
     "price_chart",
     "render_html",
     "render_text",
     "report_dir",
     "results_table",
     "summary",
-    "svg_chart",
     "text_report",
     "to_json",
     "trades_table",

@@ -20,6 +20,7 @@ from alphintra.strategies.result import BacktestResult, TradeSide
 
 _LOCK = threading.Lock()
 _NS = 1_000_000_000
+_DAY = 86_400 * _NS
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,9 @@ def _ticks(points: Sequence[tuple[int, float]], width: int) -> tuple[list[float]
     if end == start:
         return [0.0], [fmt_ts(start)]
     stamps = [start + (end - start) * i // (count - 1) for i in range(count)]
+    if end - start >= 2 * _DAY:
+        # Spread over days, a label reads as a date: on midnight, not on a time of day no bar has.
+        stamps = [s - s % _DAY for s in stamps]
     return [(s - start) / _NS for s in stamps], [fmt_ts(s) for s in stamps]
 
 
@@ -129,6 +133,22 @@ def line_chart(
     return _build([(title, thinned)], [], title=title, width=width, height=height, color=color, fill=fill)
 
 
+def lines_chart(
+    lines: Sequence[tuple[str, Sequence[tuple[int, float]]]],
+    *,
+    title: str,
+    width: int = 100,
+    height: int = 20,
+    color: bool = False,
+) -> str:
+    """Several time series on one terminal chart (a price and its moving averages), each thinned to the width."""
+    _check_size(width, height)
+    drawn = [(label, thin(points, width * 4)) for label, points in lines if points]
+    if not drawn:
+        raise ValidationError("points", "must not be empty", 0)
+    return _build(drawn, [], title=title, width=width, height=height, color=color, fill=False)
+
+
 def equity_chart(result: BacktestResult, *, width: int = 100, height: int = 20, color: bool = False) -> str:
     points = [(ts, float(v)) for ts, v in result.equity]
     title = f"Equity {result.currency}".rstrip()
@@ -166,4 +186,4 @@ def price_chart(
     return _build([(chosen, points)], markers, title=title, width=width, height=height, color=color, fill=False)
 
 
-__all__ = ["drawdown_chart", "equity_chart", "line_chart", "price_chart"]
+__all__ = ["drawdown_chart", "equity_chart", "line_chart", "lines_chart", "price_chart"]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alphintra.config.paths import HomePaths
 from alphintra.errors import ValidationError
@@ -25,6 +25,11 @@ from alphintra.strategies.report.html import render_html
 from alphintra.strategies.report.jsonio import to_json
 from alphintra.strategies.report.text import render_text, summary
 from alphintra.strategies.result import BacktestResult
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from alphintra.strategies.report.interactive import IndicatorRequest
 
 FORMATS = ("json", "html", "txt")
 FILE_NAMES = {"json": "result.json", "html": "report.html", "txt": "summary.txt"}
@@ -91,8 +96,11 @@ def write_report(
     *,
     formats: Iterable[str] = FORMATS,
     width: int = 110,
+    bars: Mapping[str, pl.DataFrame] | None = None,
+    indicators: Mapping[str, Sequence[IndicatorRequest]] | None = None,
 ) -> ReportFiles:
-    """Write the chosen formats (``json``, ``html``, ``txt``) into ``<reports_dir>/<run_id>/``."""
+    """Write the chosen formats (``json``, ``html``, ``txt``) into ``<reports_dir>/<run_id>/``; ``bars`` and
+    ``indicators`` give the HTML report its candles (see ``render_html``)."""
     chosen = list(dict.fromkeys(formats))
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
@@ -106,7 +114,7 @@ def write_report(
         if fmt == "json":
             content = to_json(result) + "\n"
         elif fmt == "html":
-            content = render_html(result)
+            content = render_html(result, bars, indicators)
         else:
             content = text_report(result, width=width)
         _write_atomic(path, content)

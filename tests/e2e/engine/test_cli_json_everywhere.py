@@ -24,7 +24,43 @@ from alphintra.venues.fake.testing import FakeHandle, running_fake
 # One run of each command; a list of several runs where one is not enough to print times or decimals.
 # ``{tmp}`` is replaced by a scratch directory, ``{pg}`` by the test database URL.
 ARGS: dict[str, list[list[str]]] = {
-    "optimize": [["sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20", "--start", "2012-01-01"]],
+    "optimize run": [
+        ["sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20", "--start", "2012-01-01"],
+        [
+            *("sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20:30:10", "--start", "2012-01-01"),
+            *("--workers", "1", "--search", "tpe", "--trials", "3", "--multi", "sharpe,drawdown", "--study", "j1"),
+        ],
+    ],
+    "optimize show": [["j1"]],
+    # ml: two small models of GOOG (the second for compare/promote/rollback), scored on the data they learned from
+    "ml train": [
+        ["-s", "GOOG", "--end", "2012-01-01", "--trees", "10", "--folds", "2"],
+        [
+            "-s",
+            "GOOG",
+            "--end",
+            "2012-01-01",
+            "--trees",
+            "10",
+            "--folds",
+            "2",
+            "-f",
+            "minimal",
+            "--name",
+            "GOOG-1d-core",
+        ],
+    ],
+    "ml search": [["-s", "GOOG", "-p", "num_leaves=7,15", "--end", "2012-01-01"]],
+    "ml features": [[], ["minimal"]],
+    "ml list": [[]],
+    "ml promote": [["GOOG-1d-core", "2"], ["GOOG-1d-core", "1"]],  # two promotions: rollback has one to go back to
+    "ml show": [["GOOG-1d-core"]],
+    "ml predict": [["GOOG-1d-core", "--last", "2"]],
+    "ml evaluate": [["GOOG-1d-core", "--start", "2012-01-01"]],
+    "ml compare": [["GOOG-1d-core", "1", "2", "--start", "2012-06-01"]],
+    "ml drift": [["GOOG-1d-core", "--end", "2012-01-01", "--no-alert"]],
+    "ml rollback": [["GOOG-1d-core"]],
+    "optimize list": [[]],
     "order buy": [
         ["BTC/USD", "0.01"],
         ["BTC/USD", "0.01", "--limit", "50000"],
@@ -62,11 +98,19 @@ ARGS: dict[str, list[list[str]]] = {
     "data download": [["--venue", "fakebin", "-s", "BTC/USDT", "--since", "2024-01-01", "--until", "2024-01-01T02:00"]],
     "venue add": [["fakebin", "--exchange", "binance", "--url", "{fake_url}", "--from-env"]],
     "venue list": [[]],
-    "venue show": [["fakebin"]],
+    "venue show": [["fakebin"], ["sim"]],
+    "venue reconcile": [["sim", "--dry-run"], ["sim"], []],
+    "venue resume": [["sim", "--reason", "checked"]],
     "venue test": [["fakebin"]],
     "venue remove": [["fakebin", "--yes"]],
     "venue fake": [["--port", "0", "--seed", "2"]],  # serves until SIGTERM: its first line is read (venue_fake)
-    "backtest run": [["sma_cross", "-s", "GOOG", "--start", "2012-01-01"]],
+    "backtest run": [
+        ["sma_cross", "-s", "GOOG", "--start", "2012-01-01"],
+        ["-s", "GOOG", "--start", "2012-01-01", "--strategy-list", "sma_cross,donchian"],
+    ],
+    "backtest bias": [["sma_cross", "-s", "GOOG", "--timerange", "20120101-", "--cuts", "2", "--trims", "1"]],
+    "backtest compare": [["{run}", "{run2}"]],
+    "strategy new": [["made_for_json", "--template", "ml"]],
     "backtest list": [[]],
     "backtest show": [["{run}"]],
     "strategy list": [[]],
@@ -94,6 +138,14 @@ ARGS: dict[str, list[list[str]]] = {
     "engine rebuild-state": [[]],  # AFTER_STOP
     "engine repair": [["--yes"]],  # AFTER_STOP
     "auth token create": [["--user", "ann", "--role", "viewer"]],
+    "user add": [["ann", "--role", "trader", "--account", "main"]],  # after `auth token create` (registration order)
+    "user list": [[]],
+    "user disable": [["ann"]],
+    "user enable": [["ann"]],
+    "user role": [["ann", "viewer"]],
+    "user grant": [["ann", "other"]],
+    "user revoke": [["ann", "other"]],
+    "audit": [[]],
     "export postgres": [["--url", "{pg}", "--state"]],
     "bench matching": [["--orders", "2000", "--reference-orders", "2000", "--repeat", "1"]],
     "bench risk": [["--orders", "2000", "--matching-orders", "2000"]],
@@ -110,6 +162,9 @@ FIRST = [
     "data import",
     "data generate",
     "backtest run",
+    "optimize run",
+    "ml train",
+    "ml promote",
     "order buy",
     "order sell",
 ]
@@ -290,7 +345,9 @@ def test_every_json_output_is_valid_with_iso_times_and_plain_decimals(
                 daemon.tick("BTC/USD", "60000")
             if command == "data generate":
                 values["generated"] = data[0]["dataset"].split()[1].split(":")[-1]  # type: ignore[index]
-            if command == "backtest run":
+            if command == "backtest run" and isinstance(data, list):  # --strategy-list: one row per strategy
+                values["run2"] = data[1]["run_id"]
+            elif command == "backtest run":
                 values["run"] = data["run_id"]  # type: ignore[index]
     unique = list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", f) for f in failures))
     assert not unique, "\n".join(unique)

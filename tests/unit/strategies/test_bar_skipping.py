@@ -286,6 +286,9 @@ def test_a_risk_engine_sees_every_bar_so_nothing_is_skipped() -> None:
         def on_bar(self, node: Any, bar: Any) -> None:
             self.bars += 1
 
+        def on_price(self, *args: Any) -> None:
+            return None
+
     watcher = Watcher()
     bt = Backtest(config, frames, risk=watcher)
     bt.run()

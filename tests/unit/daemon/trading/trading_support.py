@@ -9,9 +9,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from alphintra.daemon.app import ListenerApp, create_app
+from alphintra.daemon.audit import AuditLog
 from alphintra.daemon.auth import Authenticator, issue_token
 from alphintra.daemon.metrics import EngineMetrics
 from alphintra.daemon.trading.host import TradingHost
+from alphintra.daemon.users import UserStore
 from alphintra.daemon.ws import WebSocketHub
 
 SECRET = "s" * 40
@@ -20,7 +22,7 @@ SECRET = "s" * 40
 class Engine:
     """A started TradingHost (paper feed off: prices move only by ``tick``) and clients of its app."""
 
-    def __init__(self) -> None:
+    def __init__(self, audit: AuditLog | None = None, users: UserStore | None = None) -> None:
         from alphintra.config.settings import get_settings
 
         self.settings = get_settings()
@@ -32,8 +34,9 @@ class Engine:
             self.host,
             metrics=self.metrics,
             hub=self.hub,
-            authenticator=Authenticator(SECRET),
+            authenticator=Authenticator(SECRET, users=users),
             routers=self.host.routers(),
+            audit=audit,
         )
         self.host.attach(self.app)
         self.host.start()

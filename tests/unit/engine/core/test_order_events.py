@@ -154,12 +154,17 @@ def _rename_why(data: dict[str, Any]) -> dict[str, Any]:
 
 def test_old_versions_are_upgraded(monkeypatch: pytest.MonkeyPatch) -> None:
     # Pretend version 2 renamed OrderCanceled.reason from "why": a version-1 journal line must still load.
-    monkeypatch.setattr(ev, "EVENT_SCHEMA_VERSION", 2)
-    monkeypatch.setitem(ev._UPGRADERS, ("OrderCanceled", 1), _rename_why)
-    old = {"type": "OrderCanceled", "v": 1, "order_id": "o", "ts": 1, "why": "user"}
-    assert ev.event_from_dict(old) == ev.OrderCanceled("o", 1, reason="user")
-    assert "why" in old and "reason" not in old  # the upgrade worked on a copy, not on the journal's record
-    assert ev.OrderCanceled("o", 1).to_dict()["v"] == 2
+    ev.CODEC.register(ev.OrderCanceled, version=2)
+    try:
+        monkeypatch.setitem(ev.CODEC._upgraders, ("OrderCanceled", 1), _rename_why)
+        old = {"type": "OrderCanceled", "v": 1, "order_id": "o", "ts": 1, "why": "user"}
+        assert ev.event_from_dict(old) == ev.OrderCanceled("o", 1, reason="user")
+        assert "why" in old and "reason" not in old  # the upgrade worked on a copy, not on the journal's record
+        assert ev.OrderCanceled("o", 1).to_dict()["v"] == 2
+        with pytest.raises(ValidationError, match="between 1 and 2"):
+            ev.event_from_dict({**old, "v": 3})
+    finally:
+        ev.CODEC.register(ev.OrderCanceled, version=ev.EVENT_SCHEMA_VERSION)
 
 
 def test_registering_events() -> None:

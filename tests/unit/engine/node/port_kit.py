@@ -66,4 +66,4 @@ def assert_agrees(node: TradingNode, venue: PortVenue) -> None:
     booked = [f.trade_id for f in node.fills]
     assert sorted(booked) == sorted(f.trade_id for f in venue.trades)
     open_keys = {o.key for o in venue.open_orders()}
-    assert open_keys == set(node._at_venue)
+    assert open_keys == set(node.at_venue)

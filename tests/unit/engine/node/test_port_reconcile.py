@@ -44,7 +44,7 @@ def test_a_restart_asks_the_venue_and_never_sends_a_working_order_again() -> Non
     node, venue, order_id = resting()
     node = restart(node, venue)
     assert venue.sent == [order_id]
-    assert node.order(order_id).status is OrderStatus.ACCEPTED and order_id in node._at_venue
+    assert node.order(order_id).status is OrderStatus.ACCEPTED and order_id in node.at_venue
     trade(node, venue, "94", 2)  # it still fills, reported live
     assert node.order(order_id).status is OrderStatus.FILLED
     assert_agrees(node, venue)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from alphintra.engine.bus import MessageBus
 from alphintra.engine.clock import NS_PER_SECOND, TestClock
 from alphintra.engine.commands import OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType, RejectReason
@@ -55,7 +54,6 @@ def make(limits: LimitSet | None = None, **risk_kw: Any) -> tuple[TradingNode, R
         clock,
         risk=risk,
         journal=journal,
-        bus=MessageBus(),
     )
     node.open_account("main", cash={"USD": D(100_000)})
     return node, risk, clock, journal
@@ -108,10 +106,8 @@ def test_halt_book_covers_by_scope_and_keeps_the_first_reason() -> None:
 
 def test_market_move_breaker_halts_only_that_symbol_until_resumed() -> None:
     limits = LimitSet.of(market_move_pct=5, market_move_minutes=3)
-    node, risk, _, journal = make(limits)
     seen: list[object] = []
-    assert node.bus is not None
-    node.bus.subscribe("risk.*", seen.append)
+    node, risk, _, journal = make(limits, on_halt=seen.append)
     assert bar(node, risk, "GOOG", 1, "100", "101", "99", "100") == []
     tripped = bar(node, risk, "GOOG", 2, "100", "100", "94", "95")  # 101 -> 94 within 3 minutes: 6.93 %
     assert [(h.scope, h.scope_id, h.rule) for h in tripped] == [(Scope.SYMBOL, "GOOG", "market_move_pct")]

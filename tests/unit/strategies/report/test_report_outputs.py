@@ -6,7 +6,6 @@ import json
 import os
 import re
 import stat
-import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
 
@@ -176,31 +175,60 @@ def test_terminal_charts_render_title_axes_and_markers() -> None:
     assert err.value.field == "width"
 
 
-def test_html_is_self_contained_valid_and_marks_every_trade() -> None:
+def _chart_spec(page: str) -> dict:  # type: ignore[type-arg]
+    found = re.search(r'<script type="application/json" id="chart-spec">(.*?)</script>', page, flags=re.S)
+    assert found is not None
+    return json.loads(found.group(1))  # type: ignore[no-any-return]
+
+
+def test_html_is_self_contained_and_marks_every_trade() -> None:
     r = make_result(notes=("a <b>note</b> & more",))
     page = render_html(r)
     assert page.startswith("<!DOCTYPE html>")
-    assert not re.search(r"(src|href)=\"?https?:", page) and "<script" not in page
+    # The charting library is inlined (with its licence banner): nothing is loaded from the network.
+    assert not re.search(r"(src|href)=\"?https?:", page) and "<script src" not in page
+    assert "TradingView Lightweight Charts" in page
     assert "a &lt;b&gt;note&lt;/b&gt; &amp; more" in page
     assert "daily loss limit &lt;reached&gt;" in page
-    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
-    assert len(svgs) == 3  # equity, drawdown, price
-    for svg in svgs:
-        ET.fromstring(svg)  # well-formed XML
-    price = ET.fromstring(svgs[2])
-    ns = "{http://www.w3.org/2000/svg}"
-    marks = [p for p in price.iter(f"{ns}path") if "mark" in (p.get("class") or "")]
-    classes = sorted(p.get("class") for p in marks)
-    assert classes == ["mark entry-long"] * 2 + ["mark entry-short"] + ["mark exit"] * 3
-    tips = [p.find(f"{ns}title").text for p in marks]  # type: ignore[union-attr]
-    assert "#2 SHORT entry 2024-01-01 04:00 @ 103 x 1" in tips
-    # Each marker sits on the close line: its x equals the x of the close point of the same bar.
-    line = next(p for p in price.iter(f"{ns}path") if p.get("fill") == "none")
-    xs_line = [float(seg[1:].split(",")[0]) for seg in line.get("d", "").split(" ")]
-    entry_long = marks[0].get("d", "")
-    assert float(entry_long[1:].split(",")[0]) == xs_line[1]
+    spec = _chart_spec(page)
+    assert [p["title"] for p in spec["panes"]] == ["BTC/USDT close", "Equity USDT", "Drawdown %"]
+    assert spec["timeVisible"] is True  # hourly bars: the axis shows times of day
+    close = spec["panes"][0]["series"][0]
+    times = [point["time"] for point in close["data"]]
+    markers = close["markers"]
+    assert [m["shape"] for m in markers].count("circle") == 3  # one exit per trade
+    assert sorted(m["shape"] for m in markers if m["shape"] != "circle") == ["arrowDown", "arrowUp", "arrowUp"]
+    assert "#2 SHORT 1 @ 103" in [m["text"] for m in markers]
+    assert all(m["time"] in times for m in markers)  # every marker sits on a bar of the line
+    assert [m["time"] for m in markers] == sorted(m["time"] for m in markers)
     assert page.count('<tr><td class="num">') == 3  # one row per trade
     assert render_html(r) == page  # deterministic: no clock read
+
+
+def test_html_with_bars_draws_candles_and_the_indicators() -> None:
+    import polars as pl
+
+    from alphintra.strategies.report import IndicatorRequest
+
+    r = make_result()
+    frame = pl.DataFrame(
+        {
+            "time": [T0 + i * H for i in range(len(CLOSES))],
+            "open": [float(c) for c in CLOSES],
+            "high": [float(c) + 1 for c in CLOSES],
+            "low": [float(c) - 1 for c in CLOSES],
+            "close": [float(c) for c in CLOSES],
+            "volume": [1.0] * len(CLOSES),
+        }
+    ).with_columns(pl.col("time").cast(pl.Datetime("ns", "UTC")))
+    wanted = {"BTC/USDT": [IndicatorRequest("sma", (("period", 2),)), IndicatorRequest("rsi", (("period", 2),))]}
+    spec = _chart_spec(render_html(r, {"BTC/USDT": frame}, wanted))
+    assert [p["title"] for p in spec["panes"]] == ["BTC/USDT price", "rsi(2)", "Equity USDT", "Drawdown %"]
+    candles, sma = spec["panes"][0]["series"]
+    assert candles["type"] == "candles" and len(candles["data"]) == len(CLOSES)
+    assert candles["data"][0] == {"time": T0 // 10**9, "open": 100.0, "high": 101.0, "low": 99.0, "close": 100.0}
+    assert sma["name"] == "sma(2)" and sma["data"][0] == {"time": T0 // 10**9}  # warm-up: no value yet
+    assert sma["data"][1]["value"] == (float(CLOSES[0]) + float(CLOSES[1])) / 2
 
 
 def test_write_report_puts_files_under_the_run_directory(isolated_home: Path) -> None:
