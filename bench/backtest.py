@@ -1,4 +1,5 @@
-"""sma_cross over synthetic one-minute bars: alphintra vs backtrader in the same run (see the module it calls)."""
+"""sma_cross over synthetic one-minute bars: alphintra vs backtesting.py and backtrader in the same run (see the
+module it calls). The baselines come with the ``bench`` extra; one that is not installed is left out of the table."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--no-baseline", action="store_true", help="skip backtrader")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baselines (backtesting.py, backtrader)")
     parser.add_argument("--sweep", type=int, default=100, help="optimiser sweep size (0: skip)")
     parser.add_argument("--sweep-bars", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dense-bars", type=int, default=200_000, help="bars of the no-commission run (0: skip)")
+    parser.add_argument("--dense-fast", type=int, default=10)
+    parser.add_argument("--dense-slow", type=int, default=50)
     args = parser.parse_args()
     print(
         json.dumps(
@@ -27,6 +30,8 @@ if __name__ == "__main__":
                 sweep_bars=args.sweep_bars,
                 workers=args.workers,
                 dense_bars=args.dense_bars,
+                dense_fast=args.dense_fast,
+                dense_slow=args.dense_slow,
             ),
             indent=2,
         )

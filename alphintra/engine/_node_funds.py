@@ -122,11 +122,11 @@ def _margin_capacity(ledger: Ledger, order: Order, price: Decimal, fee_rate: Dec
     q = ledger.quantity(order.account, order.symbol)
     marked = ledger.mark(order.symbol)
     mark = price if marked is None else marked
-    valuation = ledger.valuation(order.account)
-    if valuation.unpriced:
+    equity, exposure, unpriced = ledger.exposure(order.account)
+    if unpriced:
         return None
-    equity = valuation.equity + q * (price - mark)
-    other = valuation.exposure - abs(q) * mark
+    equity = equity + q * (price - mark)
+    other = exposure - abs(q) * mark
     denom = price * (1 + leverage * fee_rate)
     if order.side is OrderSide.BUY:
         return max(-q, (leverage * equity - other - q * price) / denom, _ZERO)

@@ -54,6 +54,14 @@ class NodeMarket:
                 self.last_prices[symbol] = prev = point
         self.close_bar(bar)
 
+    def pass_bar(self, symbol: str, close: Decimal, end_ns: int | None = None) -> None:
+        """A bar its caller knows nothing can trade on (no working or armed order of ``symbol``, no timer due by
+        ``end_ns``): only the last price moves, and a simulated clock to ``end_ns``. The ledger's mark follows when
+        something values the account (sizing refreshes it; a margin check marks before it calls)."""
+        self.last_prices[symbol] = close
+        if end_ns is not None:
+            self.advance_clock(end_ns)
+
     def advance_clock(self, ts: int) -> None:
         """A simulated clock moves to ``ts`` (its timers due by then fire first); a live clock moves by itself."""
         advance = self._advance_to

@@ -26,7 +26,6 @@ from alphintra.engine.clock import TestClock
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.core.events import OrderEvent, OrderFilled
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
-from alphintra.engine.core.ledger import MAINTENANCE
 from alphintra.engine.core.orders import Order
 from alphintra.engine.data import Bar
 from alphintra.engine.node import MARGIN_CALL, TradingNode
@@ -411,7 +410,6 @@ class Backtest:
         driver = self.driver
         emulator = node.emulator
         clock = self.clock
-        last_prices = node.last_prices
         risk_on_bar = node.risk.on_bar if node.risk is not None else None
         # In book mode every bar re-posts the liquidity ladder the next order will meet: no fast path.
         book_mode = self.config.fill_mode == "book"
@@ -443,67 +441,92 @@ class Backtest:
         price_cache: list[dict[int, Decimal]] = [{} for _ in insts]
         increasing = one_symbol and bool(np.all(np.diff(feed.columns["close_ts"]) > 0))
 
-        def close_price(k: int, t: int) -> Decimal:
+        dec_close: list[Decimal] = []
+        if increasing:
+            # One symbol: every bar's close as a Decimal, each distinct tick built once (numpy finds them).
+            distinct, index = np.unique(ticks[3], return_inverse=True)
+            distinct_ticks = distinct.tolist()
+            decimals = [insts[0].ticks_to_price(t) for t in distinct_ticks]
+            price_cache[0].update(zip(distinct_ticks, decimals, strict=True))
+            dec_close = list(map(decimals.__getitem__, index.tolist()))
+
+        def tick_price(k: int, t: int) -> Decimal:
             cache = price_cache[k]
             price = cache.get(t)
             if price is None:
                 price = cache[t] = insts[k].ticks_to_price(t)
             return price
 
-        def engine_busy() -> bool:
-            return any(driver.has_work(s) or emulator.has_armed(s) for s in symbols)
+        has_work, has_armed = driver.has_work, emulator.has_armed
 
-        # Margin calls: the node closes an account's positions when its equity falls below the maintenance margin
-        # (Ledger.maintenance_shortfall). It checks on the bars it trades; the bars a backtest moves past without
-        # the node (the fast paths) are checked here, on the same cash and positions, at each bar's close.
-        margin_rate = MAINTENANCE / self.config.leverage if self.config.account_mode == "margin" else None
+        def engine_busy() -> bool:
+            if one_symbol:
+                return has_work(symbols[0]) or has_armed(symbols[0])
+            return any(has_work(s) or has_armed(s) for s in symbols)
+
+        # Margin calls: the node closes an account's positions when its equity falls below the maintenance margin.
+        # It checks on the bars it trades; on the bars a backtest moves past without it (the fast paths) the
+        # backtester asks the ledger (Ledger.maintenance_shortfall at those closes) and lets the node call.
+        margin = self.config.account_mode == "margin"
+        ledger = node.ledger
+        shortfall = ledger.maintenance_shortfall
         close_ticks_np = ticks[3]
         tick_size_f = float(insts[0].tick_size)
 
-        def breached(closes: Mapping[str, Decimal]) -> bool:
-            if margin_rate is None or not held:
-                return False
-            equity = self._cash
-            exposure = Decimal(0)
-            for s, qty in held.items():
-                worth = qty * closes[s]
-                equity += worth
-                exposure += abs(worth)
-            return equity < exposure * margin_rate
+        # One symbol: the ledger's call price only changes with a fill (cash and position); ask it once per fill.
+        bound_of: list[Any] = [-1, None, 0.0]  # [fills when asked, (price, below) or None, float(price)]
+
+        def bound() -> tuple[Decimal, bool] | None:
+            if bound_of[0] != len(self.fills):
+                got = ledger.maintenance_bound(ACCOUNT, symbols[0])
+                bound_of[:] = [len(self.fills), got, 0.0 if got is None else float(got[0])]
+            return bound_of[1]  # type: ignore[no-any-return]
 
         def first_breach(i: int, j: int) -> int:
             """The first bar of ``[i, j)`` (a quiet stretch: positions fixed) whose close breaches, else ``j``."""
-            if margin_rate is None or not held:
+            if not margin or not held or j <= i:
                 return j
-            if one_symbol:
-                # cash + q p < |q| p m holds past one price: below -cash / (q (1 - m)) for a long on borrowed cash,
-                # above cash / (|q| (1 + m)) for a short. numpy finds the bars near or past it (a small slack for
-                # float), the exact check decides, so both runs agree to the last digit.
-                ((symbol, qty),) = held.items()
-                cash = self._cash
+            got = bound() if one_symbol else None
+            if got is not None:
+                # The ledger gives the price past which the call falls due; numpy finds the bars near or past it
+                # (a small slack for float and the bound's rounding), the exact check decides.
+                price, below = got
+                if below and price <= 0:
+                    return j  # a long paid in full can lose at most its own value
+                # Most stretches stay clear of it: their extreme close says so without numpy.
+                if below and min(close_ticks[i:j]) * tick_size_f > bound_of[2] * (1 + 1e-9):
+                    return j
+                if not below and max(close_ticks[i:j]) * tick_size_f < bound_of[2] * (1 - 1e-9):
+                    return j
                 scaled = close_ticks_np[i:j] * tick_size_f
-                if qty > 0:
-                    if cash >= 0:
-                        return j  # a long paid in full can lose at most its own value
-                    near = np.flatnonzero(scaled < float(-cash / (qty * (1 - margin_rate))) * (1 + 1e-9))
+                if below:
+                    near = np.flatnonzero(scaled < bound_of[2] * (1 + 1e-9))
                 else:
-                    near = np.flatnonzero(scaled > float(cash / (-qty * (1 + margin_rate))) * (1 - 1e-9))
+                    near = np.flatnonzero(scaled > bound_of[2] * (1 - 1e-9))
+                symbol = symbols[0]
                 for offset in near.tolist():
                     b = i + offset
-                    if breached({symbol: close_price(0, close_ticks[b])}):
+                    if shortfall(ACCOUNT, {symbol: tick_price(0, close_ticks[b])}) is not None:
                         return b
                 return j
             closes = dict(last_close)
             for b in range(i, j):
                 k = sym_of[b]
-                closes[symbols[k]] = close_price(k, close_ticks[b])
-                if breached(closes):
+                closes[symbols[k]] = tick_price(k, close_ticks[b])
+                if shortfall(ACCOUNT, closes) is not None:
                     return b
             return j
 
         def margin_check() -> None:
-            if margin_rate is not None and held and breached(last_close):
-                node.ledger.mark_to_market({s: last_close[s] for s in held})
+            if not margin or not held:
+                return
+            got = bound() if one_symbol else None
+            if got is not None:
+                close = float(last_close[symbols[0]])
+                if (got[1] and close > bound_of[2] * (1 + 1e-9)) or (not got[1] and close < bound_of[2] * (1 - 1e-9)):
+                    return  # clear of the call price: no exact check needed
+            if shortfall(ACCOUNT, last_close) is not None:
+                ledger.mark_to_market({s: last_close[s] for s in held})
                 node.check_margin()
 
         def record(end: int) -> None:
@@ -529,42 +552,41 @@ class Backtest:
                 # One symbol, one equity point per bar: whole-segment list operations.
                 cash = self._cash
                 symbol = symbols[0]
-                cache = price_cache[0]
-                tp = insts[0].ticks_to_price
-                closes = [cache[t] if t in cache else cache.setdefault(t, tp(t)) for t in close_ticks[i:j]]
+                closes = dec_close[i:j]
                 prices[symbol].extend(zip(ts_of[i:j], closes, strict=True))
                 qty = held.get(symbol)
                 eq_ts.extend(end_of[i:j])
                 if qty is None:
                     eq_val.extend([cash] * (j - i))
                 else:
-                    eq_val.extend([cash + qty * c for c in closes])
+                    eq_val.extend([cash + worth for worth in map(qty.__mul__, closes)])
                     exposed += j - i
                 last_exposed = qty is not None
-                last_close[symbol] = last_prices[symbol] = closes[-1]
+                last_close[symbol] = closes[-1]
+                node.pass_bar(symbol, closes[-1])
                 if seek is not None:
                     seek(symbol, row_of[j - 1])
             else:
                 for b in range(i, j):
                     k = sym_of[b]
                     symbol = symbols[k]
-                    close = close_price(k, close_ticks[b])
-                    last_close[symbol] = last_prices[symbol] = close
+                    close = tick_price(k, close_ticks[b])
+                    last_close[symbol] = close
+                    node.pass_bar(symbol, close)
                     prices[symbol].append((ts_of[b], close))
                     record(end_of[b])
                     if seek is not None:
                         seek(symbol, row_of[b])
-            if end_of[j - 1] > clock.now_ns():
-                clock.advance_to(end_of[j - 1])
+            node.advance_clock(end_of[j - 1])
 
         def bar_at(i: int, symbol: str, close: Decimal, end: int) -> Bar:
-            tp = insts[sym_of[i]].ticks_to_price
+            k = sym_of[i]
             return Bar(
                 symbol,
                 ts_of[i],
-                tp(int(open_ticks[i])),
-                tp(int(high_ticks[i])),
-                tp(int(low_ticks[i])),
+                tick_price(k, int(open_ticks[i])),
+                tick_price(k, int(high_ticks[i])),
+                tick_price(k, int(low_ticks[i])),
                 close,
                 Decimal(repr(float(volumes[i]))),
                 end,
@@ -574,7 +596,7 @@ class Backtest:
             """Bar ``i`` in full: the node trades it, the strategy sees it, equity is recorded."""
             k = sym_of[i]
             symbol = symbols[k]
-            close = close_price(k, close_ticks[i])
+            close = tick_price(k, close_ticks[i])
             end = end_of[i]
             if pace is not None:
                 pace(end)
@@ -591,9 +613,7 @@ class Backtest:
                 driver.process_bar(bar_at(i, symbol, close, end))
             else:
                 # Nothing can trade on this bar: only time and the last price move (the fast path).
-                last_prices[symbol] = close
-                if simulated and end > clock.now_ns():
-                    clock.advance_to(end)
+                node.pass_bar(symbol, close, end)
                 if risk_on_bar is not None:
                     # The risk engine still sees the bar (live figures, circuit breakers).
                     risk_on_bar(node, bar_at(i, symbol, close, end))
@@ -676,8 +696,10 @@ class Backtest:
             f"{count} position(s) closed at market"
             for ts, count in sorted(calls.items())[:50]
         ]
-        if eq_val and config.account_mode == "margin":
-            low = min(range(len(eq_val)), key=eq_val.__getitem__)
+        curve = EquityCurve.from_columns(eq_ts, eq_val) if eq_val else None
+        if curve is not None and config.account_mode == "margin" and curve.values.min() <= 0:
+            # The first lowest point: float() keeps the order of Decimals, so it is among the float minima.
+            low = min(np.flatnonzero(curve.values == curve.values.min()).tolist(), key=eq_val.__getitem__)
             if eq_val[low] <= 0:
                 # A margin call closes at the next price: a gap can take equity through zero first. Say so rather
                 # than let a negative balance pass without comment.
@@ -697,7 +719,7 @@ class Backtest:
             start_ns=ts_of[0],
             end_ns=end_of[-1],
             equity=list(zip(eq_ts, eq_val, strict=True)),
-            curve=EquityCurve.from_columns(eq_ts, eq_val) if eq_val else None,
+            curve=curve,
             trades=self._round_trips.trades,
             fills=self.fills,
             prices=[PriceSeries(symbol=s, points=tuple(p)) for s, p in prices.items()],

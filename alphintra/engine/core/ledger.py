@@ -453,9 +453,18 @@ class Ledger:
         acct = self._account(account_id)
         return REPORT.add(_cash(acct), self._assets_value(acct)[0])
 
-    def maintenance_shortfall(self, account_id: str) -> tuple[Decimal, Decimal] | None:
-        """``(equity, requirement)`` when a margin account's equity at the marks is below its maintenance margin,
-        else None (always None for spot accounts, which cannot owe anything).
+    def exposure(self, account_id: str) -> tuple[Decimal, Decimal, tuple[str, ...]]:
+        """``(equity, gross exposure, unpriced assets)``: what margin sizing needs of :meth:`valuation`, cheaper."""
+        acct = self._account(account_id)
+        value, exposure, unpriced = self._assets_value(acct)
+        return REPORT.add(_cash(acct), value), exposure, tuple(unpriced)
+
+    def maintenance_shortfall(
+        self, account_id: str, at: Mapping[str, Decimal] | None = None
+    ) -> tuple[Decimal, Decimal] | None:
+        """``(equity, requirement)`` when a margin account's equity at the marks (``at`` overriding some of them,
+        without recording them) is below its maintenance margin, else None (always None for spot accounts, which
+        cannot owe anything).
 
         The requirement is half the initial margin of the positions: ``exposure / leverage x MAINTENANCE``. A
         broker closes the positions there; without it a losing short takes the account through zero.
@@ -463,22 +472,51 @@ class Ledger:
         acct = self._account(account_id)
         if acct.mode is not AccountMode.MARGIN:
             return None
-        value, exposure, unpriced = self._assets_value(acct)
+        value, exposure, unpriced = self._assets_value(acct, at)
         if exposure == 0 or unpriced:
             return None
         equity = REPORT.add(_cash(acct), value)
         requirement = REPORT.multiply(REPORT.divide(exposure, acct.leverage), MAINTENANCE)
         return (equity, requirement) if equity < requirement else None
 
-    def _assets_value(self, acct: _Account) -> tuple[Decimal, Decimal, list[str]]:
-        """Value and gross exposure of every asset but the valuation currency at the marks, and the unpriced ones."""
+    def maintenance_bound(self, account_id: str, symbol: str) -> tuple[Decimal, bool] | None:
+        """``(price, below)``: other marks fixed, a margin account is below its maintenance margin when ``symbol``'s
+        price is below (``below``) or above ``price``, up to its rounding (34 digits: confirm near it with
+        :meth:`maintenance_shortfall`). From ``C + q p < (X + |q| p) m`` (``q`` the position, ``C`` the cash plus
+        the other assets' value, ``X`` their exposure, ``m = MAINTENANCE / leverage < 1``). None when it does not
+        hold in that form: a spot account, no position, a quote other than the account's currency, no mark.
+        """
+        acct = self._account(account_id)
+        pair = self._instruments.get(symbol)
+        if acct.mode is not AccountMode.MARGIN or pair is None or self._pairs.get((pair[0], acct.currency)) != symbol:
+            return None
+        bal = acct.balances.get(pair[0])
+        q = ZERO if bal is None else bal.total
+        if q == 0:
+            return None
+        mark = self._marks.get(symbol)
+        value, exposure, unpriced = self._assets_value(acct)
+        if unpriced or mark is None:
+            return None
+        m = REPORT.divide(MAINTENANCE, acct.leverage)
+        others = REPORT.add(_cash(acct), REPORT.subtract(value, REPORT.multiply(q, mark)))
+        b = REPORT.subtract(REPORT.multiply(REPORT.subtract(exposure, REPORT.multiply(abs(q), mark)), m), others)
+        a = REPORT.multiply(q, (ONE - m) if q > 0 else (ONE + m))
+        return REPORT.divide(b, a), q > 0  # a > 0 (long): breach below b / a; a < 0 (short): above
+
+    def _assets_value(
+        self, acct: _Account, at: Mapping[str, Decimal] | None = None
+    ) -> tuple[Decimal, Decimal, list[str]]:
+        """Value and gross exposure of every asset but the valuation currency at the marks (``at`` overriding some
+        of them), and the unpriced ones."""
         cur = acct.currency
         value = exposure = ZERO
         unpriced: list[str] = []
+        marks = self._marks if at is None else {**self._marks, **at}
         for asset, bal in sorted(acct.balances.items()):
             if asset == cur or bal.total == 0:
                 continue
-            price = self._price(asset, cur, self._marks, self._pairs)
+            price = self._price(asset, cur, marks, self._pairs)
             if price is None:
                 unpriced.append(asset)
                 continue
@@ -683,10 +721,10 @@ class Ledger:
         after = dict(before)
         for asset, (d_total, _) in deltas.items():
             after[asset] = after.get(asset, ZERO) + d_total
-        exposure_before, _ = self._exposure(acct, before, marks, pairs)
         exposure_after, equity_after = self._exposure(acct, after, marks, pairs)
         limit = REPORT.multiply(equity_after, acct.leverage)
-        if exposure_after > limit and (strict or exposure_after > exposure_before):
+        # The exposure before matters only past the limit (is this change reducing it?): valued only then.
+        if exposure_after > limit and (strict or exposure_after > self._exposure(acct, before, marks, pairs)[0]):
             raise LeverageExceeded(acct.account_id, exposure_after, equity_after, acct.leverage)
 
     def _exposure(
