@@ -238,9 +238,12 @@ class Backtest:
         risk: Any | None = None,
         clock: Any | None = None,
         pace: Callable[[int], None] | None = None,
+        replay: bool = False,
     ) -> None:
         self.config = config
         self.pace = pace
+        # A paper replay: every bar is shown and indicators are fed bar by bar, as in a live session.
+        self.replay = replay
         self.frames = dict(frames)
         cls = registry.get(config.strategy) if strategy is None else type(strategy)
         self.strategy = strategy or cls(config.params)
@@ -416,10 +419,10 @@ class Backtest:
         held = self._held
         lines = self.ctx.lines
         # A backtest knows every bar: indicator lines are computed once, vectorised (paper feeds them bar by bar).
-        if simulated and lines.by_symbol and runner.running:
+        if simulated and not self.replay and lines.by_symbol and runner.running:
             lines.precompute(feed.frames)
         seek = lines.seek if lines.precomputed else None
-        wake = self._wake_mask(feed) if simulated and runner.running else None
+        wake = self._wake_mask(feed) if simulated and not self.replay and runner.running else None
         # Skipping needs every bar's consequences to be known without showing it: no risk engine watching bars,
         # no liquidity ladder to re-post, and a strategy that says where it may act.
         skip = wake is not None and self.config.skip_quiet_bars and risk_on_bar is None and not book_mode
@@ -729,7 +732,7 @@ class Backtest:
             notes=notes,
             currency=self.currency,
             started_at_ns=started,
-            mode="backtest" if self._simulated else "paper",
+            mode="backtest" if self._simulated and not self.replay else "paper",
             completed_at_ns=time.time_ns(),
             extra={
                 "cash": str(config.cash),

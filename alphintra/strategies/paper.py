@@ -1,19 +1,19 @@
-"""Paper trading: the same strategy and the same node as a backtest, on the wall clock, fed by a replay of
-stored bars at a chosen speed (live feeds come with the ccxt venue).
+"""Paper replay: the same strategy, node, fill model, fees and account as a backtest, fed stored bars one by one
+at a chosen speed (live feeds come with the ccxt venue).
 
-The venue runs in book mode with the liquidity ladder, so orders meet real depth; fills and timers carry
-wall-clock time. ``speed`` is simulated seconds per wall-clock second: 60 plays a minute bar every second.
-``sleep`` and ``monotonic`` are injectable so tests pace without waiting.
+The replay runs on the bars' own times (a :class:`ReplayClock` paced against the wall clock), so its fills are
+the backtest's fills: ``backtest parity`` checks exactly that. ``speed`` is simulated seconds per wall-clock
+second: 60 plays a minute bar every second. ``sleep`` and ``monotonic`` are injectable so tests pace without
+waiting.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from alphintra.engine.clock import Clock, LiveClock
+from alphintra.engine.clock import TestClock
 from alphintra.errors import ValidationError
 from alphintra.strategies.backtest import Backtest, BacktestConfig
 from alphintra.strategies.result import BacktestResult
@@ -51,21 +51,37 @@ class Pacer:
             self._sleep(delay)
 
 
+class ReplayClock(TestClock):
+    """The clock of a paper replay: it reads the bars' own times, like a backtest's, but moving it forward waits
+    until the wall clock has caught up at the replay's speed (the :class:`Pacer`). Fills, timers and trades carry
+    data time, never the wall clock, so a replay is comparable fill for fill with the backtest of the same bars."""
+
+    def __init__(self, pacer: Pacer, start_ns: int = 0) -> None:
+        super().__init__(start_ns)
+        self.pacer = pacer
+
+    def advance_to(self, ts_ns: int) -> int:
+        if ts_ns > self.now_ns():
+            self.pacer(ts_ns)
+        return super().advance_to(ts_ns)
+
+
 def run_paper(
     config: BacktestConfig,
     frames: Mapping[str, pl.DataFrame],
     *,
     speed: float = 60.0,
-    clock: Clock | None = None,
+    clock: ReplayClock | None = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     progress: Callable[[int], None] | None = None,
     risk: Any | None = None,
 ) -> BacktestResult:
-    paper_config = dataclasses.replace(config, fill_mode="book")
-    pacer = Pacer(speed, sleep=sleep, monotonic=monotonic)
-    session = Backtest(paper_config, frames, clock=clock or LiveClock(), pace=pacer, risk=risk)
+    """Replay ``frames`` to the strategy bar by bar on a :class:`ReplayClock`, with the configuration's own fill
+    model, fees and account: the same run as the backtest of ``config``, paced, with indicators fed bar by bar."""
+    replay_clock = clock or ReplayClock(Pacer(speed, sleep=sleep, monotonic=monotonic))
+    session = Backtest(config, frames, clock=replay_clock, risk=risk, replay=True)
     return session.run(progress)
 
 
-__all__ = ["Pacer", "run_paper"]
+__all__ = ["Pacer", "ReplayClock", "run_paper"]
