@@ -180,3 +180,74 @@ def run_strategy_list(
             advance(1)
             info(f"{result.strategy}: reports in {files.directory}")
     print_comparison(results, as_json, title=f"{', '.join(symbol)} {timeframe}: strategies compared")
+
+
+@app.command("parity")
+def parity(
+    strategy: Annotated[str, typer.Argument(help="Strategy name (see `alphintra strategy list`).")],
+    symbol: SymbolOpt,
+    timeframe: TimeframeOpt = "1d",
+    start: StartOpt = None,
+    end: EndOpt = None,
+    timerange: TimerangeOpt = None,
+    exchange: ExchangeOpt = None,
+    param: ParamOpt = None,
+    fills: Annotated[int, typer.Option("--fills", help="Fills to list (-1: all).")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Run STRATEGY through a backtest and a paper replay of the same bars and compare their fills side by side;
+    exit 1 when they differ."""
+    from alphintra.cli.common import console
+    from alphintra.config.settings import get_settings
+    from alphintra.storage.market import MarketData
+    from alphintra.strategies.backtest import load_frames
+    from alphintra.strategies.parity import check_parity
+
+    start, end = time_range(start, end, timerange)
+    config = _config(strategy, symbol, timeframe, start=start, end=end, exchange=exchange, param=param)
+    frames = load_frames(MarketData(get_settings().paths.market), config)
+    report = check_parity(config, frames)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        console.print(
+            f"parity of {strategy} on {', '.join(symbol)} {timeframe} ({report.bars:,} bars): backtest vs paper replay",
+            highlight=False,
+        )
+        _print_fills_side_by_side(report, fills)
+        console.print(report.summary(), style=None if report.identical else "bold red", highlight=False)
+    if not report.identical:
+        raise typer.Exit(1)
+
+
+def _print_fills_side_by_side(report: Any, limit: int) -> None:
+    """Both runs' fills in one table, one row per fill index; the first differing row in red."""
+    from rich.table import Table
+
+    from alphintra.cli.common import console, table_decimal
+    from alphintra.strategies.report._format import fmt_ts
+
+    first = report.first_difference
+    count = max(len(report.backtest), len(report.paper))
+    lo = 0 if first is None or limit < 0 else max(0, first - 2)
+    hi = count if limit < 0 else min(count, lo + limit)
+    if count == 0:
+        return
+    # One pair of rows per fill, the backtest's above the replay's, so the two read side by side in 80 columns.
+    table = Table(header_style="bold cyan")
+    for name in ("#", "run", "time", "side", "quantity", "price", "fee"):
+        table.add_column(name, justify="right" if name in ("#", "quantity", "price", "fee") else "left")
+
+    def cells(items: list[Any], i: int) -> list[str]:
+        if i >= len(items):
+            return ["-"] * 5
+        f = items[i]
+        return [fmt_ts(f.ts), f.side.value, table_decimal(f.qty), table_decimal(f.price), table_decimal(f.fee)]
+
+    for i in range(lo, hi):
+        style = "bold red" if i == first else None
+        table.add_row(str(i + 1), "backtest", *cells(report.backtest, i), style=style)
+        table.add_row("", "paper", *cells(report.paper, i), style=style, end_section=i < hi - 1)
+    if hi < count or lo > 0:
+        table.caption = f"fills {lo + 1}-{hi} of {count}"
+    console.print(table)
