@@ -231,7 +231,7 @@ def _print_fills_side_by_side(report: Any, limit: int) -> None:
     count = max(len(report.backtest), len(report.paper))
     lo = 0 if first is None or limit < 0 else max(0, first - 2)
     hi = count if limit < 0 else min(count, lo + limit)
-    if count == 0:
+    if hi <= lo:
         return
     # One pair of rows per fill, the backtest's above the replay's, so the two read side by side in 80 columns.
     table = Table(header_style="bold cyan")

@@ -199,17 +199,14 @@ def compare_versions(
     market_root: Any = None,
 ) -> dict[str, Any]:
     """A/B: each version of ``name`` runs the ``ml`` strategy on the same bars and account settings -- a backtest,
-    or with ``paper_speed`` a paper session (wall clock, book fills, the replay paced) -- and one report puts
+    or with ``paper_speed`` a paper replay (the bars' own times, paced at that speed) -- and one report puts
     their results side by side, with how often the versions' predictions pointed the same way."""
-    import dataclasses
-
     import numpy as np
 
-    from alphintra.engine.clock import LiveClock
     from alphintra.ml.serving import MlStrategy
     from alphintra.storage.market import MarketData
     from alphintra.strategies.backtest import Backtest, BacktestConfig, load_frames
-    from alphintra.strategies.paper import Pacer
+    from alphintra.strategies.paper import paper_session
 
     if len(set(versions)) < 2:
         raise ValidationError("versions", "name at least two different versions to compare", versions)
@@ -229,11 +226,7 @@ def compare_versions(
         )
         if frames is None:
             frames = load_frames(MarketData(market_root), config)
-        if paper_speed is None:
-            session = Backtest(config, frames)
-        else:
-            paper = dataclasses.replace(config, fill_mode="book")
-            session = Backtest(paper, frames, clock=LiveClock(), pace=Pacer(paper_speed))
+        session = Backtest(config, frames) if paper_speed is None else paper_session(config, frames, speed=paper_speed)
         result = session.run()
         strategy = session.strategy
         assert isinstance(strategy, MlStrategy)

@@ -66,6 +66,23 @@ class ReplayClock(TestClock):
         return super().advance_to(ts_ns)
 
 
+def paper_session(
+    config: BacktestConfig,
+    frames: Mapping[str, pl.DataFrame],
+    *,
+    speed: float = 60.0,
+    clock: ReplayClock | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    risk: Any | None = None,
+) -> Backtest:
+    """A paper replay of ``frames``, ready to run: the strategy is shown every bar on a :class:`ReplayClock` and
+    its indicators are fed bar by bar, with the configuration's own fill model, fees and account, so it trades
+    exactly as the backtest of ``config`` does."""
+    replay_clock = clock or ReplayClock(Pacer(speed, sleep=sleep, monotonic=monotonic))
+    return Backtest(config, frames, clock=replay_clock, risk=risk, replay=True)
+
+
 def run_paper(
     config: BacktestConfig,
     frames: Mapping[str, pl.DataFrame],
@@ -77,11 +94,8 @@ def run_paper(
     progress: Callable[[int], None] | None = None,
     risk: Any | None = None,
 ) -> BacktestResult:
-    """Replay ``frames`` to the strategy bar by bar on a :class:`ReplayClock`, with the configuration's own fill
-    model, fees and account: the same run as the backtest of ``config``, paced, with indicators fed bar by bar."""
-    replay_clock = clock or ReplayClock(Pacer(speed, sleep=sleep, monotonic=monotonic))
-    session = Backtest(config, frames, clock=replay_clock, risk=risk, replay=True)
+    session = paper_session(config, frames, speed=speed, clock=clock, sleep=sleep, monotonic=monotonic, risk=risk)
     return session.run(progress)
 
 
-__all__ = ["Pacer", "ReplayClock", "run_paper"]
+__all__ = ["Pacer", "ReplayClock", "paper_session", "run_paper"]
