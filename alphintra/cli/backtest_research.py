@@ -192,6 +192,7 @@ def parity(
     timerange: TimerangeOpt = None,
     exchange: ExchangeOpt = None,
     param: ParamOpt = None,
+    fill: Annotated[str, typer.Option("--fill", help="Fill model: bar (next open) or book (matching engine).")] = "bar",
     fills: Annotated[int, typer.Option("--fills", help="Fills to list (-1: all).")] = 20,
     as_json: JsonOption = False,
 ) -> None:
@@ -199,12 +200,15 @@ def parity(
     exit 1 when they differ."""
     from alphintra.cli.common import console
     from alphintra.config.settings import get_settings
+    from alphintra.errors import ValidationError
     from alphintra.storage.market import MarketData
     from alphintra.strategies.backtest import load_frames
     from alphintra.strategies.parity import check_parity
 
+    if fill not in ("bar", "book"):
+        raise ValidationError("--fill", "must be bar or book", fill)
     start, end = time_range(start, end, timerange)
-    config = _config(strategy, symbol, timeframe, start=start, end=end, exchange=exchange, param=param)
+    config = _config(strategy, symbol, timeframe, start=start, end=end, exchange=exchange, param=param, fill=fill)
     frames = load_frames(MarketData(get_settings().paths.market), config)
     report = check_parity(config, frames)
     if as_json:

@@ -51,6 +51,11 @@ def test_parity_of_minute_bar_dca_and_grid_is_identical(run_cli, isolated_home: 
         assert all(f["time"].startswith("2024-01-0") for f in data["paper"])
         counts[strategy] = len(data["paper"])
     assert counts == {"dca": 17, "grid": 857}
+    # The matching engine with its liquidity ladder replays alike too.
+    book = run_cli("backtest", "parity", "sma_cross", "-s", "SYN", "-t", "1m", "--fill", "book", "--fills", "0")
+    assert book.code == 0 and book.out.splitlines()[-1] == "identical: 1710 fills"
+    bad = run_cli("backtest", "parity", "sma_cross", "-s", "SYN", "-t", "1m", "--fill", "tick")
+    assert bad.code == 2 and "--fill: must be bar or book" in bad.err
 
 
 def _fill(ts: int, price: str) -> Fill:

@@ -110,6 +110,7 @@ ARGS: dict[str, list[list[str]]] = {
     ],
     "backtest bias": [["sma_cross", "-s", "GOOG", "--timerange", "20120101-", "--cuts", "2", "--trims", "1"]],
     "backtest compare": [["{run}", "{run2}"]],
+    "backtest parity": [["sma_cross", "-s", "GOOG", "--timerange", "20120101-"]],
     "strategy new": [["made_for_json", "--template", "ml"]],
     "backtest list": [[]],
     "backtest show": [["{run}"]],
