@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|audit"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|db"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|user"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"db|current"|"db|history"|"db|upgrade"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"user|add"|"user|disable"|"user|enable"|"user|grant"|"user|list"|"user|revoke"|"user|role"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|audit"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|db"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|user"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|parity"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"db|current"|"db|history"|"db|upgrade"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"user|add"|"user|disable"|"user|enable"|"user|grant"|"user|list"|"user|revoke"|"user|role"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -37,6 +37,15 @@ _alphintra() {
         "backtest bias|--trims") return 0 ;;
         "backtest list|--limit") return 0 ;;
         "backtest list|--strategy") dyn=strategy ;;
+        "backtest parity|--symbol"|"backtest parity|-s") dyn=symbol ;;
+        "backtest parity|--timeframe"|"backtest parity|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "backtest parity|--start") return 0 ;;
+        "backtest parity|--end") return 0 ;;
+        "backtest parity|--timerange") return 0 ;;
+        "backtest parity|--exchange") return 0 ;;
+        "backtest parity|--param"|"backtest parity|-p") return 0 ;;
+        "backtest parity|--fill") return 0 ;;
+        "backtest parity|--fills") return 0 ;;
         "backtest run|--symbol"|"backtest run|-s") dyn=symbol ;;
         "backtest run|--strategy-list") return 0 ;;
         "backtest run|--timeframe"|"backtest run|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
@@ -384,10 +393,11 @@ _alphintra() {
         "auth") words='token --help -h' ;;
         "auth token") words='create --user --role --ttl --json --help -h' ;;
         "auth token create") words='--user --role --ttl --json --help -h' ;;
-        "backtest") words='bias compare list run show --help -h' ;;
+        "backtest") words='bias compare list parity run show --help -h' ;;
         "backtest bias") words='--symbol -s --timeframe -t --start --end --timerange --exchange --param -p --cuts --trims --json --help -h'; dyn=strategy ;;
         "backtest compare") words='--json --help -h' ;;
         "backtest list") words='--limit --strategy --json --help -h' ;;
+        "backtest parity") words='--symbol -s --timeframe -t --start --end --timerange --exchange --param -p --fill --fills --json --help -h'; dyn=strategy ;;
         "backtest run") words='--symbol -s --strategy-list --timeframe -t --start --end --timerange --exchange --cash --fee --slippage --fill --account --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h'; dyn=strategy ;;
         "backtest show") words='--trades --json --help -h' ;;
         "bench") words='backtest matching risk --help -h' ;;
