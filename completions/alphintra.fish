@@ -145,7 +145,7 @@ complete -c alphintra -n '__alphintra_at \'backtest run\'' -l spot -d 'Spot acco
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l param -s p -x -d 'Strategy parameter k=v'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l seed -x -d 'Random seed (results are deterministic)'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l html -rF -d 'Also write the HTML report here'
-complete -c alphintra -n '__alphintra_at \'backtest run\'' -l paper -x -d 'Paper mode: replay on the wall clock at this speed (sim seconds per second)'
+complete -c alphintra -n '__alphintra_at \'backtest run\'' -l paper -x -d 'Paper mode: replay the bars one by one at this speed (sim seconds per second)'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l trades -x -d 'Trades to list (0: none, -1: all)'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l chart -l no-chart -d 'Terminal equity chart'
 complete -c alphintra -n '__alphintra_at \'backtest run\'' -l no-skip -d 'Show the strategy every bar and check its wake mask (slower; same result)'

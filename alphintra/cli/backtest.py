@@ -89,7 +89,7 @@ def run(
     html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML report here.")] = None,
     paper: Annotated[
         float | None,
-        typer.Option("--paper", help="Paper mode: replay on the wall clock at this speed (sim seconds per second)."),
+        typer.Option("--paper", help="Paper mode: replay the bars one by one at this speed (sim seconds per second)."),
     ] = None,
     trades: Annotated[int, typer.Option("--trades", help="Trades to list (0: none, -1: all).")] = 20,
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Terminal equity chart.")] = True,
