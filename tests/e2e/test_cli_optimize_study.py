@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 # A small GOOG daily slice (377 bars) and a space of 72 sets, 9 of which sma_cross refuses (fast >= slow).
-SLICE = ("sma_cross", "-s", "GOOG", "--start", "2011-01-01", "--end", "2012-07-01", "--workers", "1")
+# The cash is the figures' own (the default account's starting cash is 100,000).
+SLICE = ("sma_cross", "-s", "GOOG", "--start", "2011-01-01", "--end", "2012-07-01", "--workers", "1", "--cash", "10000")
 SPACE = ("-p", "fast=5:40:5", "-p", "slow=20:100:10")
 
 
