@@ -47,7 +47,8 @@ def start_daemon(root: Path) -> subprocess.Popen[bytes]:
     env.update(
         ALPHINTRA_HOME=str(root),
         ALPHINTRA_PAPER__FEED="none",
-        ALPHINTRA_ENGINE__STARTING_CASH="1000000000000",
+        ALPHINTRA_ACCOUNTS__MAIN__STARTING_CASH="1000000000000",
+        ALPHINTRA_ACCOUNTS__MAIN__MODE="spot",  # as the published figures ran (the default account is margin now)
         PYTHONPATH=str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     log = (root / "soak-daemon.out").open("wb")

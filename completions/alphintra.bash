@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|remove"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -31,6 +31,7 @@ _alphintra() {
         "backtest run|--fee") return 0 ;;
         "backtest run|--slippage") return 0 ;;
         "backtest run|--fill") return 0 ;;
+        "backtest run|--account") return 0 ;;
         "backtest run|--param"|"backtest run|-p") return 0 ;;
         "backtest run|--seed") return 0 ;;
         "backtest run|--html") return 0 ;;
@@ -219,6 +220,9 @@ _alphintra() {
         "order sell|--sl") return 0 ;;
         "order sell|--client-id") return 0 ;;
         "order sell|--strategy") dyn=strategy ;;
+        "portfolio|--account") return 0 ;;
+        "portfolio balances|--account") return 0 ;;
+        "portfolio positions|--account") return 0 ;;
         "risk alerts|--severity") return 0 ;;
         "risk alerts|--ack") return 0 ;;
         "risk alerts|--by") return 0 ;;
@@ -288,6 +292,7 @@ _alphintra() {
         "venue fake|--api-secret") return 0 ;;
         "venue fake|--fund") return 0 ;;
         "venue fake|--walk-ms") return 0 ;;
+        "venue resume|--reason") return 0 ;;
         "watch book|--depth"|"watch book|-d") return 0 ;;
         "watch book|--count") return 0 ;;
         "watch orders|--symbol") dyn=symbol ;;
@@ -315,7 +320,7 @@ _alphintra() {
         "auth token create") words='--user --role --ttl --json --help -h' ;;
         "backtest") words='list run show --help -h' ;;
         "backtest list") words='--limit --strategy --json --help -h' ;;
-        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h'; dyn=strategy ;;
+        "backtest run") words='--symbol -s --timeframe -t --start --end --exchange --cash --fee --slippage --fill --account --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h'; dyn=strategy ;;
         "backtest show") words='--trades --json --help -h' ;;
         "bench") words='backtest matching risk --help -h' ;;
         "bench backtest") words='--bars --baseline --no-baseline --json --help -h' ;;
@@ -373,10 +378,10 @@ _alphintra() {
         "order modify") words='--price --qty --stop --json --help -h' ;;
         "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h'; dyn=symbol ;;
         "order show") words='--json --help -h' ;;
-        "portfolio") words='balances performance positions --json --help -h' ;;
-        "portfolio balances") words='--json --help -h' ;;
+        "portfolio") words='balances performance positions --account --json --help -h' ;;
+        "portfolio balances") words='--account --json --help -h' ;;
         "portfolio performance") words='--json --help -h' ;;
-        "portfolio positions") words='--json --help -h' ;;
+        "portfolio positions") words='--account --json --help -h' ;;
         "risk") words='alerts halt limits metrics resume stress --help -h' ;;
         "risk alerts") words='--severity --unacknowledged --ack --by --limit --json --help -h' ;;
         "risk halt") words='--strategy --symbol --account --reason --by --cancel-orders --flatten --json --help -h' ;;
@@ -406,11 +411,13 @@ _alphintra() {
         "trades list") words='--symbol --order --limit -n --json --help -h' ;;
         "trades summary") words='--symbol --json --help -h' ;;
         "tui") words='--embedded --url --token --symbol -s --screen --light --replay --record --wait --help -h' ;;
-        "venue") words='add fake list remove show test --help -h' ;;
+        "venue") words='add fake list reconcile remove resume show test --help -h' ;;
         "venue add") words='--exchange -e --url --ws-url --urls --sandbox --rate-limit --secret-stdin --from-env --json --help -h' ;;
         "venue fake") words='--port --host --symbols --seed --faults --api-key --api-secret --fund --walk-ms --json --help -h' ;;
         "venue list") words='--json --help -h' ;;
+        "venue reconcile") words='--dry-run --json --help -h' ;;
         "venue remove") words='--yes -y --json --help -h' ;;
+        "venue resume") words='--reason --json --help -h' ;;
         "venue show") words='--json --help -h' ;;
         "venue test") words='--json --help -h' ;;
         "watch") words='book orders trades --help -h' ;;

@@ -242,7 +242,8 @@ def paper_daemon(home: Path | None = None, wait_seconds: float = 60.0) -> Iterat
     env.update(
         ALPHINTRA_HOME=str(root),
         ALPHINTRA_PAPER__FEED="none",
-        ALPHINTRA_ENGINE__STARTING_CASH="1000000000000",
+        ALPHINTRA_ACCOUNTS__MAIN__STARTING_CASH="1000000000000",
+        ALPHINTRA_ACCOUNTS__MAIN__MODE="spot",  # as the published figures ran (the default account is margin now)
         PYTHONPATH=str(Path(__file__).resolve().parents[2]) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     socket_path = root / "engine.sock"

@@ -54,7 +54,13 @@ def run(
     fee: Annotated[str | None, typer.Option(help="Fee per side: 0.002 or 0.2%.")] = None,
     slippage: Annotated[str | None, typer.Option(help="Slippage in basis points on market fills.")] = None,
     fill: Annotated[str, typer.Option("--fill", help="Fill model: bar (next open) or book (matching engine).")] = "bar",
-    spot: Annotated[bool, typer.Option("--spot", help="Spot account (no shorting) instead of margin.")] = False,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account", help="Configured account whose mode, leverage and starting cash to use (default: the first)."
+        ),
+    ] = None,
+    spot: Annotated[bool, typer.Option("--spot", help="Spot account (no shorting) whatever the account says.")] = False,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (results are deterministic).")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Also write the HTML report here.")] = None,
@@ -81,6 +87,7 @@ def run(
         raise ValidationError("--fill", "must be bar or book", fill)
     settings = get_settings()
     bt = settings.backtest
+    acct = settings.account(account)  # the same account model as the paper and live engine
     params = _coerce_params(strategy, parse_params(param or []))
     config = BacktestConfig(
         strategy=strategy,
@@ -91,11 +98,12 @@ def run(
         end=end,
         exchange=exchange,
         # `is None`, not `or`: 0 is a value the user typed (refused for cash, valid for slippage), not "unset".
-        cash=bt.cash if cash is None else _decimal("--cash", cash),
+        cash=acct.starting_cash if cash is None else _decimal("--cash", cash),
         fee=_decimal("--fee", fee, percent=True) if fee is not None else bt.fee_rate,
         slippage_bps=bt.slippage_bps if slippage is None else _decimal("--slippage", slippage),
         fill_mode=fill,  # type: ignore[arg-type]
-        account_mode="spot" if spot else "margin",
+        account_mode="spot" if spot else acct.mode,
+        leverage=Decimal(1) if spot else acct.leverage,
         seed=bt.seed if seed is None else seed,
         instruments=_configured_instruments(symbol),
         skip_quiet_bars=not no_skip,

@@ -468,13 +468,14 @@ def download(
     """Download a venue's bars through ccxt into the store; running it again resumes where the store ends."""
     from datetime import UTC, datetime
 
+    from alphintra.config.settings import get_settings
     from alphintra.errors import NotFoundError, ValidationError
     from alphintra.storage.market import MarketData, parse_timeframe
     from alphintra.storage.market.download import download_ohlcv
     from alphintra.storage.market.schema import Kind, to_ns
     from alphintra.venues.ccxt_client import create_client
     from alphintra.venues.ohlcv import CcxtOhlcvSource
-    from alphintra.venues.registry import VenueRegistry
+    from alphintra.venues.registry import configured_venue
 
     tf = parse_timeframe(timeframe, field="--timeframe")
     start_ns = to_ns(since, "--since")
@@ -482,7 +483,7 @@ def download(
     if end_ns is not None and end_ns <= start_ns:
         raise ValidationError("--until", "must be later than --since", until)
     try:
-        definition = VenueRegistry().get(venue)
+        definition = configured_venue(get_settings(), venue)
     except NotFoundError as exc:
         raise ValidationError(
             "--venue", exc.message.replace(f"no venue named {venue!r}", "names no venue"), venue

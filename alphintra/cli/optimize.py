@@ -60,7 +60,9 @@ def optimize(
         timeframe=timeframe,
         start=start,
         end=end,
-        cash=settings.backtest.cash if cash is None else _decimal("--cash", cash),
+        cash=settings.account().starting_cash if cash is None else _decimal("--cash", cash),
+        account_mode=settings.account().mode,
+        leverage=settings.account().leverage,
         fee=_decimal("--fee", fee, percent=True) if fee is not None else settings.backtest.fee_rate,
         seed=seed,
     )

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -19,6 +19,15 @@ app = typer.Typer(
 )
 
 
+AccountOpt = Annotated[
+    str | None, typer.Option("--account", help="Configured account (default: the first; each lives on one venue).")
+]
+
+
+def _params(account: str | None) -> dict[str, str] | None:
+    return None if account is None else {"account": account}
+
+
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
@@ -28,12 +37,12 @@ def _quote(symbol: str) -> str | None:
 
 
 @app.callback()
-def summary(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Cash, positions value, equity, exposure and PnL of the engine's account."""
+def summary(ctx: typer.Context, account: AccountOpt = None, as_json: JsonOption = False) -> None:
+    """Cash, positions value, equity, exposure and PnL of an account (default: the first configured)."""
     if ctx.invoked_subcommand is not None:
         return
     with engine_client() as client:
-        data = client.get("/api/v1/portfolio")
+        data = client.get("/api/v1/portfolio", params=_params(account))
     if not as_json:  # money at the account currency's precision, with separators
         currency = data.get("currency")
         data = {k: money_cell(v, currency) if k in _MONEY else v for k, v in data.items()}
@@ -46,10 +55,10 @@ _MONEY = frozenset(
 
 
 @app.command("positions")
-def positions(as_json: JsonOption = False) -> None:
+def positions(account: AccountOpt = None, as_json: JsonOption = False) -> None:
     """Open positions with their mark, market value and PnL."""
     with engine_client() as client:
-        rows = client.get("/api/v1/portfolio/positions")
+        rows = client.get("/api/v1/portfolio/positions", params=_params(account))
     if as_json:
         print_json(rows)
         return
@@ -69,10 +78,10 @@ def positions(as_json: JsonOption = False) -> None:
 
 
 @app.command("balances")
-def balances(as_json: JsonOption = False) -> None:
+def balances(account: AccountOpt = None, as_json: JsonOption = False) -> None:
     """Each asset's total, available and locked (reserved by working orders) amount."""
     with engine_client() as client:
-        rows = client.get("/api/v1/portfolio/balances")
+        rows = client.get("/api/v1/portfolio/balances", params=_params(account))
     if as_json:
         print_json(rows)
         return

@@ -1,4 +1,5 @@
-"""`alphintra venue add|list|show|test|remove`: venue definitions and their encrypted API keys.
+"""`alphintra venue add|test|remove`: exchange venues and their encrypted API keys (`list|show|reconcile|resume`:
+:mod:`alphintra.cli.venue_ops`).
 
 The commands are added to the `venue` group of :mod:`alphintra.cli.venue` by :func:`register`. A secret is never
 printed: keys are read without echo, from two lines of stdin or from the environment, and only the key's last four
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, emit, info, print_json, print_table
+from alphintra.cli.common import JsonOption, info, print_json, print_table
 
 if TYPE_CHECKING:
     from alphintra.venues.credentials import ApiCredentials, CredentialStore
@@ -37,13 +38,33 @@ def _registry() -> VenueRegistry:
 
 
 def _definition(registry: VenueRegistry, name: str) -> Any:
-    """The venue named on the command line; a name that is not there is bad input (exit 2), like a typo."""
+    """The ccxt venue named on the command line (config.toml's or venues.toml's); a name that is not there is bad
+    input (exit 2), like a typo."""
+    from alphintra.config.settings import get_settings
     from alphintra.errors import NotFoundError, ValidationError
+    from alphintra.venues.registry import configured_venue
 
     try:
-        return registry.get(name)
+        return configured_venue(get_settings(), name)
     except NotFoundError as exc:
         raise ValidationError("NAME", exc.message.replace(f"no venue named {name!r}", "names no venue"), name) from None
+
+
+def _recorded(registry: VenueRegistry, name: str) -> None:
+    """``name`` is a venue `venue add` recorded (the only ones `venue remove` may drop)."""
+    from alphintra.config.paths import config_file
+    from alphintra.config.settings import get_settings
+    from alphintra.errors import ValidationError
+
+    if name in registry.load():
+        return
+    if name in get_settings().venues:
+        raise ValidationError(
+            "NAME",
+            f"is defined in {config_file()}: edit it there (`venue remove` drops venues `venue add` recorded)",
+            name,
+        )
+    _definition(registry, name)
 
 
 def _ask_passphrase(new: bool) -> str:
@@ -122,8 +143,10 @@ def add(
     definition = build_definition(
         name, exchange, url=url, ws_url=ws_url, urls_json=urls, sandbox=sandbox, rate_limit_ms=rate_limit
     )
+    from alphintra.config.settings import get_settings
+
     registry = _registry()
-    if name in registry.load():  # checked before asking for keys, and again under the lock
+    if name in get_settings().venues or name in registry.load():  # checked before asking for keys, and again
         raise ValidationError(
             "NAME", f"is already used by a venue: choose another name or `alphintra venue remove {name}` first", name
         )
@@ -142,53 +165,12 @@ def add(
         info(f"added venue {name!r} ({exchange}); keys encrypted in {store.path} ({result['protection']})")
 
 
-def list_(as_json: JsonOption = False) -> None:
-    """The venues of this home (no secret is needed or shown)."""
-    registry = _registry()
-    hints = _credentials().hints()
-    rows = [
-        {
-            "name": d.name,
-            "kind": d.kind,
-            "exchange": d.exchange,
-            "url": _rest_url(d.urls),
-            "sandbox": d.sandbox,
-            "api_key": hints.get(d.name),
-        }
-        for d in registry.load().values()
-    ]
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        rows,
-        ["name", "kind", "exchange", "url", "sandbox", "api_key"],
-        title="venues",
-        empty="no venues yet: add one with `alphintra venue add NAME --exchange binance`",
-    )
-
-
-def _rest_url(urls: dict[str, Any]) -> str | None:
-    api = urls.get("api")
-    if isinstance(api, dict) and isinstance(api.get("public"), str):
-        return str(api["public"])
-    return None
-
-
-def show(name: NameArg, as_json: JsonOption = False) -> None:
-    """One venue's definition and the last four characters of its API key (never the secret)."""
-    definition = _definition(_registry(), name)
-    store = _credentials()
-    data = {**definition.to_dict(), "api_key": store.hints().get(name), "protection": store.protection()}
-    emit(data, as_json, title=f"venue {name}")
-
-
 def test_venue(name: NameArg, as_json: JsonOption = False) -> None:
     """Connect with the real ccxt client: load the markets and fetch the balance."""
     from alphintra.venues.ccxt_client import probe
 
     definition = _definition(_registry(), name)
-    creds = _credentials().get(name)
+    creds = _credentials().get(definition.credentials_name)
     result = probe(definition, creds)
     result["ok"] = True
     if as_json:
@@ -210,12 +192,12 @@ def remove(
 ) -> None:
     """Remove a venue and its stored keys."""
     registry = _registry()
-    _definition(registry, name)
+    _recorded(registry, name)
     if not yes:
         typer.confirm(f"Remove venue {name!r} and its stored API key?", abort=True, err=True)
     store = _credentials()
     with registry.locked():
-        _definition(registry, name)
+        _recorded(registry, name)
         registry.remove(name)  # definition first: a crash in between leaves an unlisted entry, never a keyless venue
         store.remove(name)
     if as_json:
@@ -226,9 +208,10 @@ def remove(
 
 def register(app: typer.Typer) -> None:
     """Add the commands to the `venue` group."""
+    from alphintra.cli import venue_ops
+
     app.command("add")(add)
-    app.command("list")(list_)
-    app.command("show")(show)
+    venue_ops.register(app)
     app.command("test")(test_venue)
     app.command("remove")(remove)
 

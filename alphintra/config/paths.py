@@ -74,6 +74,11 @@ class HomePaths:
         return self.root / "engine.pid"
 
     @property
+    def venues_file(self) -> Path:
+        """Venue definitions written by ``alphintra venue add`` (read as part of the settings' ``[venues]``)."""
+        return self.root / "venues.toml"
+
+    @property
     def locks(self) -> Path:
         return self.root / "locks"
 

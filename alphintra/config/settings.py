@@ -16,11 +16,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alphintra.config.paths import HomePaths, config_file, data_home
+from alphintra.config.venues import (
+    AccountSettings,
+    VenueSettings,
+    check_accounts,
+    default_accounts,
+    default_venues,
+    merge_venues,
+    moved_hint,
+)
 from alphintra.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -54,6 +63,9 @@ class InstrumentSettings(_Section):
     tags: list[str] = Field(default_factory=list)
     # crypto, fx, equity, ...; derived from the symbol when not given (BTC/USD crypto, EUR/USD fx, GOOG equity).
     asset_class: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
+    venue: str | None = Field(
+        default=None, min_length=1, description="the venue it trades on (default: the default account's venue)"
+    )
 
     def to_instrument(self, default_quote: str = "USD") -> Instrument:
         """The engine's instrument for this entry (the one place settings become trading rules)."""
@@ -100,8 +112,6 @@ class EngineSettings(_Section):
         default=3_600, ge=0, description="finished orders older than this (seconds) leave the engine's memory"
     )
     confirm_notional: Decimal = Field(default=Decimal("10000"), ge=0)
-    account: str = Field(default="main", min_length=1)
-    starting_cash: Decimal = Field(default=Decimal("100000"), ge=0)
 
     @field_validator("tcp")
     @classmethod
@@ -129,7 +139,6 @@ class ApiSettings(_Section):
 
 
 class BacktestSettings(_Section):
-    cash: Decimal = Field(default=Decimal("10000"), gt=0)
     fee_rate: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1, description="fee per side as a fraction")
     slippage_bps: Decimal = Field(default=Decimal("0"), ge=0)
     fill_model: Literal["next_open", "close"] = "next_open"
@@ -145,7 +154,6 @@ class PaperSettings(_Section):
         default="generator", description="paper market: a seeded random walk per symbol, or no feed (ticks via API)"
     )
     seed: int = 7
-    account_mode: Literal["spot", "margin"] = "spot"
 
 
 class Settings(BaseSettings):
@@ -159,13 +167,18 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=data_home, description="data home (ALPHINTRA_HOME)")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite file in the home")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    exchange: str = Field(default="SIM", min_length=1, description="default exchange name for data and orders")
     base_currency: str = Field(default="USD", min_length=1)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
     paper: PaperSettings = Field(default_factory=PaperSettings)
     instruments: list[InstrumentSettings] = Field(default_factory=list)
+    venues: dict[str, VenueSettings] = Field(
+        default_factory=default_venues, description="venues: config.toml's and venues.toml's in the home"
+    )
+    accounts: dict[str, AccountSettings] = Field(
+        default_factory=default_accounts, description="accounts; the first one is the default account"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -174,9 +187,45 @@ class Settings(BaseSettings):
             raise ValueError("must be a URL such as sqlite:///path.db or postgresql://user@host/db")
         return value
 
+    @model_validator(mode="after")
+    def _venues_and_accounts(self) -> Settings:
+        # venue add's definitions join the configured ones here, so every reader of the settings sees one set
+        self.venues = merge_venues(self.venues, self.paths.venues_file, config_origin=f"config file {config_file()}")
+        check_accounts(self.accounts, self.venues, [(i.symbol, i.venue) for i in self.instruments])
+        for item in self.instruments:  # a venue's default fees apply to its instruments that set none of their own
+            venue = self.venues[self.instrument_venue(item)]
+            for key in ("maker_fee", "taker_fee"):
+                default = getattr(venue, key)
+                if default is not None and key not in item.model_fields_set:
+                    setattr(item, key, default)
+        return self
+
     @property
     def paths(self) -> HomePaths:
         return HomePaths(self.home)
+
+    @property
+    def default_account(self) -> str:
+        """The account of an order that names none, and of a backtest without ``--account``: the first listed."""
+        return next(iter(self.accounts))
+
+    def account(self, name: str | None = None) -> AccountSettings:
+        """The configured account ``name`` (default: the default account); an unknown name is a usage error."""
+        from alphintra.errors import ValidationError
+
+        key = self.default_account if name is None else name
+        if key not in self.accounts:
+            raise ValidationError(
+                "--account", f"names no configured account (configured: {', '.join(self.accounts)})", key
+            )
+        return self.accounts[key]
+
+    def account_currency(self, name: str | None = None) -> str:
+        return self.account(name).currency or self.base_currency
+
+    def instrument_venue(self, item: InstrumentSettings) -> str:
+        """The venue a configured instrument trades on (its own, else the default account's)."""
+        return item.venue or self.account().venue
 
     @property
     def effective_database_url(self) -> str:
@@ -225,7 +274,7 @@ def _describe(err: dict[str, Any], file_data: dict[str, Any]) -> ConfigError:
     env_name = ENV_PREFIX + ENV_NESTED.join(p.upper() for p in loc if not p.isdigit())
     rule = str(err.get("msg", "invalid value"))
     if err.get("type") == "extra_forbidden":
-        rule = "unknown setting (check the spelling; `alphintra config init` writes a template)"
+        rule = moved_hint(key) or "unknown setting (check the spelling; `alphintra config init` writes a template)"
     value = err.get("input")
     origin = f"environment {env_name}" if env_name in os.environ else f"config file {config_file()}"
     if err.get("type") != "extra_forbidden" and not _in_file(file_data, loc) and env_name not in os.environ:
@@ -260,10 +309,14 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
             section = field.annotation if field is not None else None
             fields = getattr(section, "model_fields", None)
             known = isinstance(fields, dict) and len(parts) == 2 and parts[1] in fields
+        if not known and parts[0] in ("venues", "accounts") and len(parts) == 3:
+            item = VenueSettings if parts[0] == "venues" else AccountSettings
+            known = parts[2] in item.model_fields  # ALPHINTRA_ACCOUNTS__MAIN__MODE
         if not known:
             raise ConfigError(
                 name,
-                "unknown setting in the environment (check the spelling; `alphintra config show` lists them)",
+                moved_hint(".".join(parts))
+                or "unknown setting in the environment (check the spelling; `alphintra config show` lists them)",
                 reason="invalid_setting",
             )
     explicit = env.get("ALPHINTRA_CONFIG")
@@ -302,11 +355,13 @@ def settings_as_dict(settings: Settings) -> dict[str, Any]:
 
 
 __all__ = [
+    "AccountSettings",
     "BacktestSettings",
     "EngineSettings",
     "InstrumentSettings",
     "PaperSettings",
     "Settings",
+    "VenueSettings",
     "get_settings",
     "load_settings",
     "reset_settings_cache",

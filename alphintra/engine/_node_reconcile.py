@@ -153,8 +153,9 @@ def _settle(
 
 
 def _book_fills(node: TradingNode, venue: Venue, key: str | None, report: Reconciliation, *, since: int) -> None:
+    booked = {f.trade_id for f in node.fills}
     for fill in venue.fills(since):
-        if key is not None and fill.key != key:
+        if (key is not None and fill.key != key) or fill.trade_id in booked:
             continue
         before = len(node.fills)
         node.venue_filled(fill)
@@ -181,7 +182,9 @@ def adopt_for_fill(node: TradingNode, fill: VenueFill) -> Order | None:
         return known
     if fill.symbol is None or fill.side is None or fill.symbol not in node.instruments.symbols():
         _log.error("fill %s of unknown order %s names no known instrument; not booked", fill.trade_id, fill.key)
-        node.venue_halts[node.venue.name] = f"fill {fill.trade_id} of unknown order {fill.key} names no instrument"
+        why = f"fill {fill.trade_id} of unknown order {fill.key} names no instrument"
+        node.venue_halts[node.venue.name] = why
+        node.record({"type": "VenueHalted", "venue": node.venue.name, "differences": [why], "reason": why})
         return None
     try:
         state = node.venue_for(fill.symbol).order_status(fill.key)
@@ -251,7 +254,11 @@ def reconcile(node: TradingNode, venue: Venue, *, dry_run: bool = False) -> Reco
                 node._emit(order, OrderAccepted(order.id, now, venue_order_id=sent))
                 report.accepted.append(order.id)
     venue_fills = venue.fills(since)
+    # booked once, by trade id, also on a venue that does not replay its reports (the simulator's recent fills)
+    booked = {f.trade_id for f in node.fills}
     for fill in venue_fills:
+        if fill.trade_id in booked:
+            continue
         before = len(node.fills)
         node.venue_filled(fill)
         if len(node.fills) > before:
@@ -328,6 +335,11 @@ def _preview(node: TradingNode, venue: Venue) -> Reconciliation:
     return report
 
 
+def halt_reason(differences: list[str]) -> str:
+    """Why trading on a venue stopped, from the differences a reconciliation found (journaled as VenueHalted)."""
+    return "reconciliation found differences no fill explains: " + "; ".join(differences)
+
+
 def _compare_balances(node: TradingNode, venue: Venue, report: Reconciliation, *, book: bool) -> None:
     held = venue.balances()
     if held is None:
@@ -352,10 +364,21 @@ def _compare_balances(node: TradingNode, venue: Venue, report: Reconciliation, *
                 else:
                     node.withdraw(entry.account, asset, -diff)
     if report.differences and book:
-        why = "reconciliation found differences no fill explains: " + "; ".join(report.differences)
+        why = halt_reason(report.differences)
         node.venue_halts[venue.name] = why
-        node.record({"type": "VenueHalted", "venue": venue.name, "differences": list(report.differences)})
+        node.record(
+            {"type": "VenueHalted", "venue": venue.name, "differences": list(report.differences), "reason": why}
+        )
         _log.error("trading on venue %s halted: %s", venue.name, why)
 
 
-__all__ = ["EXTERNAL", "Reconciliation", "adopt", "adopt_for_fill", "in_doubt", "reconcile", "seen_trade"]
+__all__ = [
+    "EXTERNAL",
+    "Reconciliation",
+    "adopt",
+    "adopt_for_fill",
+    "halt_reason",
+    "in_doubt",
+    "reconcile",
+    "seen_trade",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from alphintra.engine._node_reconcile import EXTERNAL
+from alphintra.engine._node_reconcile import EXTERNAL, halt_reason
 from alphintra.engine.core.enums import OrderStatus
 from alphintra.engine.core.errors import ConflictError
 from alphintra.engine.core.events import OrderCanceled, OrderFilled, OrderInitialized, event_from_dict
@@ -67,6 +67,12 @@ def fold(node: TradingNode, records: Iterable[Mapping[str, Any]]) -> int:
             )
         elif kind == "Released":
             ledger.release(str(rec["order_id"]))
+        elif kind == "VenueHalted":
+            node.venue_halts[str(rec["venue"])] = str(
+                rec.get("reason") or halt_reason(list(rec.get("differences", ())))
+            )
+        elif kind == "VenueResumed":
+            node.venue_halts.pop(str(rec["venue"]), None)
         elif kind == "EmulatorLink":
             node.emulator.restore_record(rec)
         elif isinstance(kind, str) and kind.startswith("Algo"):

@@ -78,6 +78,9 @@ def capture(node: TradingNode) -> NodeCapture:
         tables={
             "order_seq": node._seq,
             "venue_trade_seq": int(venue_seq),
+            # every simulated venue's counter (several venues in one node), and the venues halted by a reconciliation
+            "venue_trade_seqs": {n: int(v._trade_seq) for n, v in node.venues.items() if hasattr(v, "_trade_seq")},
+            "venue_halts": dict(node.venue_halts),
             "ledger": node.ledger.to_dict(),
             "emulator": node.emulator.to_state(),
             "algos": node.algos.to_state(),
@@ -131,6 +134,11 @@ def restore(node: TradingNode, state: Mapping[str, Any]) -> None:
     node.algos.from_state(state["algos"])
     if hasattr(node.venue, "_trade_seq"):
         node.venue._trade_seq = max(node.venue._trade_seq, int(state.get("venue_trade_seq", 0)))
+    for name, count in dict(state.get("venue_trade_seqs", {})).items():
+        venue = node.venues.get(str(name))
+        if venue is not None and hasattr(venue, "_trade_seq"):
+            venue._trade_seq = max(venue._trade_seq, int(count))
+    node.venue_halts = {str(k): str(v) for k, v in dict(state.get("venue_halts", {})).items()}
     node._restored = True
 
 

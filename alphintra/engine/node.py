@@ -160,6 +160,9 @@ class TradingNode(NodeMarket):
         # Venue keys sent and not yet done at the venue -> the quantity still working there (the node's view).
         self._at_venue: dict[str, Decimal] = {}
         self.venue_halts: dict[str, str] = {}  # venue name -> why trading there stopped (a reconciliation's finding)
+        # account -> the venue it lives on (set by whoever configures accounts); an order of such an account for an
+        # instrument of another venue is refused. Accounts not listed trade anywhere (a backtest's one account).
+        self.account_venues: dict[str, str] = {}
         self._cancel_reasons: dict[str, str] = {}
         self._advance_to: Callable[[int], int] | None = getattr(clock, "advance_to", None)
         for inst in instruments:
@@ -304,6 +307,14 @@ class TradingNode(NodeMarket):
         if account not in self.ledger.accounts():
             raise OrderRejectedError("account", "is not an open account", account, reason=RejectReason.VENUE_REJECTED)
         venue = self.venue_for(request.symbol)
+        home = self.account_venues.get(account)
+        if home is not None and home != venue.name:
+            raise OrderRejectedError(
+                "account",
+                f"lives on venue {home!r}, but {request.symbol} trades on venue {venue.name!r}",
+                account,
+                reason=RejectReason.VENUE_REJECTED,
+            )
         if venue.name in self.venue_halts:
             raise OrderRejectedError("venue", self.venue_halts[venue.name], venue.name, reason=RejectReason.HALTED)
         if self.risk is not None:
@@ -753,6 +764,16 @@ class TradingNode(NodeMarket):
         """Compare what a venue (default: the default venue) holds with the node and settle it (see
         :mod:`alphintra.engine._node_reconcile`)."""
         return _node_reconcile.reconcile(self, self.venues[venue] if venue else self.venue, dry_run=dry_run)
+
+    def resume_venue(self, venue: str, reason: str = "") -> str | None:
+        """Clear the halt a reconciliation put on ``venue`` (an operator has settled the differences); journaled, so
+        a restart neither brings the halt back nor loses it. Returns why it was halted, None if it was not."""
+        if venue not in self.venues:
+            raise NotFoundError(f"no venue {venue!r} in the engine (venues: {', '.join(self.venues)})")
+        why = self.venue_halts.pop(venue, None)
+        if why is not None:
+            self._record({"type": "VenueResumed", "venue": venue, "reason": reason})
+        return why
 
     def forget_finished(self, *, keep: int, max_age_ns: int) -> int:
         """Retention: finished orders beyond the newest ``keep`` or older than ``max_age_ns`` leave memory."""

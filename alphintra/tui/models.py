@@ -173,6 +173,7 @@ class Order:
     strategy: str | None = None
     reject_reason: str | None = None
     linked_order_ids: tuple[str, ...] = ()
+    venue: str | None = None  # the venue the order's instrument trades on (several venues in one engine)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Order:
@@ -193,6 +194,7 @@ class Order:
             strategy=data.get("strategy"),
             reject_reason=data.get("reject_reason"),
             linked_order_ids=tuple(data.get("linked_order_ids") or ()),
+            venue=data.get("venue"),
         )
 
     @property

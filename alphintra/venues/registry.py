@@ -24,18 +24,21 @@ import fcntl
 import json
 import os
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from alphintra.config.paths import HomePaths
+from alphintra.config.venues import VenueSettings, check_venue, read_venues_file
 from alphintra.errors import ConfigError, NotFoundError, OperationFailed, ValidationError
 from alphintra.venues.credentials import atomic_write_private
+
+if TYPE_CHECKING:
+    from alphintra.config.settings import Settings
 
 FILE_NAME = "venues.toml"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -62,6 +65,11 @@ class VenueDefinition:
     options: dict[str, Any] = field(default_factory=dict)
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
+    credentials: str | None = None  # the key pair's name in the credentials file (default: the venue's name)
+
+    @property
+    def credentials_name(self) -> str:
+        return self.credentials or self.name
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +82,7 @@ class VenueDefinition:
             "options": self.options,
             "maker_fee": None if self.maker_fee is None else str(self.maker_fee),
             "taker_fee": None if self.taker_fee is None else str(self.taker_fee),
+            "credentials": self.credentials,
         }
 
     def ccxt_config(self, api_key: str | None = None, api_secret: str | None = None) -> dict[str, Any]:
@@ -252,48 +261,30 @@ def _dumps(venues: Mapping[str, VenueDefinition]) -> str:
     return "\n".join(lines)
 
 
-def _parse(path: Path, name: str, table: Any) -> VenueDefinition:
-    where = f"{path} [venues.{name}]"
-    if not isinstance(table, dict):
-        raise ConfigError(where, "must be a table")
-    known = {"kind", "exchange", "urls", "sandbox", "rate_limit_ms", "options", "maker_fee", "taker_fee"}
-    unknown = sorted(set(table) - known)
-    if unknown:
-        raise ConfigError(where, f"has unknown keys {unknown} (known: {sorted(known)})")
-    if table.get("kind", "ccxt") != "ccxt":
-        raise ConfigError(f"{where}.kind", 'must be "ccxt"', table.get("kind"))
-    exchange = table.get("exchange")
-    if not isinstance(exchange, str) or not exchange:
-        raise ConfigError(f"{where}.exchange", "is required (a ccxt exchange id)")
-
-    def fee(key: str) -> Decimal | None:
-        raw = table.get(key)
-        if raw is None:
-            return None
-        try:
-            value = Decimal(str(raw))
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite() or not 0 <= value < 1:
-            raise ConfigError(f"{where}.{key}", "must be a decimal fraction in [0, 1)", raw)
-        return value
-
-    rate = table.get("rate_limit_ms")
-    if rate is not None and (not isinstance(rate, int) or isinstance(rate, bool) or rate < 0):
-        raise ConfigError(f"{where}.rate_limit_ms", "must be an integer >= 0", rate)
-    for key in ("urls", "options"):
-        if not isinstance(table.get(key, {}), dict):
-            raise ConfigError(f"{where}.{key}", "must be a table")
+def from_settings(name: str, venue: VenueSettings) -> VenueDefinition:
+    """The ccxt-facing definition of a configured ccxt venue (config.toml's or venues.toml's)."""
+    if venue.kind != "ccxt" or venue.exchange is None:
+        raise ValidationError("NAME", f"is a {venue.kind} venue, not an exchange reached through ccxt", name)
     return VenueDefinition(
         name=name,
-        exchange=exchange,
-        urls=dict(table.get("urls", {})),
-        sandbox=bool(table.get("sandbox", False)),
-        rate_limit_ms=rate,
-        options=dict(table.get("options", {})),
-        maker_fee=fee("maker_fee"),
-        taker_fee=fee("taker_fee"),
+        exchange=venue.exchange,
+        urls=dict(venue.urls),
+        sandbox=venue.sandbox,
+        rate_limit_ms=venue.rate_limit_ms,
+        options=dict(venue.options),
+        maker_fee=venue.maker_fee,
+        taker_fee=venue.taker_fee,
+        credentials=venue.credentials,
     )
+
+
+def configured_venue(settings: Settings, name: str) -> VenueDefinition:
+    """The ccxt venue ``name`` of the settings (config.toml's ``[venues]`` or this home's venues.toml)."""
+    venue = settings.venues.get(name)
+    if venue is None:
+        known = ", ".join(sorted(settings.venues)) or "none"
+        raise NotFoundError(f"no venue named {name!r} (configured: {known}; add one with `alphintra venue add`)")
+    return from_settings(name, venue)
 
 
 class VenueRegistry:
@@ -301,23 +292,19 @@ class VenueRegistry:
 
     def __init__(self, home: Path | None = None) -> None:
         self.paths = HomePaths(home)
-        self.path = self.paths.root / FILE_NAME
+        self.path = self.paths.venues_file
 
     def load(self) -> dict[str, VenueDefinition]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            raise OperationFailed(f"cannot read {self.path}: {exc.strerror}") from None
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(str(self.path), f"is not valid TOML: {exc}") from None
-        venues = doc.get("venues", {})
-        if not isinstance(venues, dict) or set(doc) - {"venues"}:
-            raise ConfigError(str(self.path), "must hold only [venues.NAME] tables")
-        return {name: _parse(self.path, name, table) for name, table in venues.items()}
+        """The venues ``venue add`` recorded in this home (checked by the settings' own venue schema)."""
+        venues = read_venues_file(self.path)
+        for name, venue in venues.items():
+            check_venue(name, venue, str(self.path))
+            if venue.kind != "ccxt":
+                raise ConfigError(
+                    f"venues.{name}.kind",
+                    f"{self.path} holds the exchanges `venue add` recorded; define a {venue.kind} venue in config.toml",
+                )
+        return {name: from_settings(name, venue) for name, venue in venues.items()}
 
     def get(self, name: str) -> VenueDefinition:
         venues = self.load()
@@ -370,7 +357,9 @@ __all__ = [
     "VenueRegistry",
     "build_definition",
     "check_exchange",
+    "configured_venue",
     "env_names",
+    "from_settings",
     "rebase_urls",
     "validate_name",
 ]

@@ -239,6 +239,7 @@ def test_walk_forward_stitched_trades_add_up_to_its_net_profit(run_cli) -> None:
 
     assert run_cli("data", "sample").code == 0
     args = ("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=10", "-p", "slow=20", "--walk-forward", "730d:365d")
+    args += ("--cash", "10000")  # the default is the account's starting cash (100,000); the figures are for 10,000
     result = run_cli(*args, "--workers", "1", "--json")
     assert result.code == 0, result.err
     out = json.loads(result.out)

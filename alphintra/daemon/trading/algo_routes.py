@@ -137,7 +137,9 @@ def algo_router(host: Host) -> APIRouter:
         """The algorithm's child orders, newest first, as the full views /orders lists (tags, trade ids, notional,
         venue id): passing them through the response model would drop what OrderOut does not name, and
         `order list --children --json` would then show a child differently from `order list --json`."""
-        views = await host.acall(lambda: [order_view(o) for o in reversed(node().algos.children(algo_id))][:limit])
+        views = await host.acall(
+            lambda: [order_view(o, node()) for o in reversed(node().algos.children(algo_id))][:limit]
+        )
         return JSONResponse(views)
 
     def cancel(algo_id: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The one place that builds a trading host's collaborators and wires them together.
 
 :func:`build` runs inside ``TradingHost.start`` (before the engine thread exists): the journal and its snapshots,
-the accounts' venues (:func:`build_venues`), the node with its risk engine and keeper, the replay of the journal
+the accounts' venues (``venue_setup``), the node with its risk engine and keeper, the replay of the journal
 into them, the paper market, the SQL projection, and -- for a daemon, not a one-shot CLI host -- the services
 (:func:`start_services`: strategies, schedules, the risk watch). Everything it builds is handed to the host
 through its public attributes; the host itself only runs the engine thread.
@@ -9,25 +9,20 @@ through its public attributes; the host itself only runs the engine thread.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
-from alphintra.daemon.trading import host_storage
+from alphintra.daemon.trading import host_storage, live_venues, venue_setup
 from alphintra.daemon.trading.durability import BatchJournal, SnapshotPart, Snapshots
 from alphintra.daemon.trading.instruments import paper_instruments
-from alphintra.daemon.trading.venue_setup import VenueSetup, post_liquidity
 from alphintra.engine._node_snapshot import capture as capture_node
 from alphintra.engine.clock import LiveClock
 from alphintra.engine.node import TradingNode
-from alphintra.engine.venue.fill_model import FillModel
-from alphintra.engine.venue.liquidity import LiquidityModel
-from alphintra.engine.venue.sim_driver import SimDriver
-from alphintra.engine.venue.simulated import SimulatedVenue
 
 if TYPE_CHECKING:
     from alphintra.config.settings import Settings
     from alphintra.daemon.trading.ports import Host
-    from alphintra.engine.core.instrument import InstrumentRegistry
 
 log = get_logger("daemon.trading")
 # A start scans the newest segment and the one a snapshot falls in: smaller segments bound that work.
@@ -48,36 +43,6 @@ def build_journal(settings: Settings) -> BatchJournal:
             segment_bytes=JOURNAL_SEGMENT_BYTES,
         )
     )
-
-
-def build_venue(settings: Settings, instruments: InstrumentRegistry, clock: LiveClock) -> SimulatedVenue:
-    """The paper venue (the node sees only its port)."""
-    return SimulatedVenue(instruments, FillModel(mode="book"), now=clock.now_ns)
-
-
-def build_venues(settings: Settings, node: TradingNode, venue: SimulatedVenue) -> list[VenueSetup]:
-    """The venues and accounts of the host; today one simulated venue with the configured account.
-
-    The place to add venues and accounts: each gets its driver (a simulated venue's market) here."""
-    paper = settings.paper
-    liquidity = LiquidityModel(paper.liquidity_levels, paper.liquidity_spread_bps, paper.liquidity_level_notional)
-    return [VenueSetup(venue=venue, driver=SimDriver(node, venue, liquidity), account=settings.engine.account)]
-
-
-def open_accounts(settings: Settings, node: TradingNode, setups: list[VenueSetup]) -> bool:
-    """A first start opens each account with its starting cash; True when one was opened."""
-    opened = False
-    for setup in setups:
-        if setup.account in node.ledger.accounts():
-            continue
-        node.open_account(
-            setup.account,
-            cash={settings.base_currency: settings.engine.starting_cash},
-            mode=settings.paper.account_mode.upper(),
-            currency=settings.base_currency,
-        )
-        opened = True
-    return opened
 
 
 def build_risk(host: Host) -> Any:
@@ -101,20 +66,30 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     settings = host.settings
     paths = settings.paths
     paths.root.mkdir(parents=True, exist_ok=True)
-    instruments, prices = paper_instruments(settings)
+    paper, prices = paper_instruments(settings)
     clock = LiveClock()
-    venue = build_venue(settings, instruments, clock)
+    # Exchange venues connect first (markets, credentials): a wrong key or URL stops the start here, nothing built.
+    exchanges = live_venues.connect(settings, host.post)
+    try:
+        instruments, symbols = venue_setup.with_exchange_instruments(settings, paper, exchanges)
+        venues = host.venues = venue_setup.build_venues(settings, instruments, clock, exchanges, symbols)
+    except BaseException:
+        for exchange in exchanges.values():
+            exchange.close()
+        raise
     journal = host.journal = build_journal(settings)
     snapshots = host.snapshots = Snapshots(journal, settings.engine.snapshot_every)
     node = TradingNode(
         instruments=instruments,
-        venue=venue,
+        venue=venues.default,
+        venues=venues.others,
+        routes=venues.routes,
         clock=clock,
         default_account=host.account,
         risk=build_risk(host),
     )
-    setups = host.venues = build_venues(settings, node, venue)
-    host.driver = setups[0].driver
+    host.driver = venue_setup.drive(settings, node, venues)
+    node.account_venues = {name: account.venue for name, account in settings.accounts.items()}
     snapshots.register("node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state))
     snapshot, records = journal.replay()
     keeper = host.risk_keeper
@@ -124,17 +99,22 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     count = node.replay(keeper.fold(host_storage.retaining(host, node, (rec.record for rec in records))))
     node.journal = journal
     keeper.start(node)  # limits, halts, alerts, schedules, strategies: from the journal
-    if open_accounts(settings, node, setups):
+    if venue_setup.open_accounts(settings, node, exchanges):
         journal.sync()
+    prices = {s: p for s, p in prices.items() if symbols.get(s) not in exchanges}
     for symbol, price in prices.items():
         node.last_prices.setdefault(symbol, price)
+    simulated = [inst for inst in instruments if symbols[inst.symbol] not in exchanges]
     feed = host.feed = PaperFeed(
-        list(instruments), {s: node.last_prices.get(s, p) for s, p in prices.items()}, seed=settings.paper.seed
+        simulated, {s: node.last_prices.get(s, p) for s, p in prices.items()}, seed=settings.paper.seed
     )
     for symbol, sf in feed.symbols.items():
         node.last_prices[symbol] = sf.price
-        post_liquidity(setups, symbol, sf.price)
-    node.resume()
+        host.driver.post_liquidity(symbol, sf.price)
+    node.resume()  # an exchange venue is asked first what it holds (reconciliation): nothing is sent twice
+    for name, exchange in exchanges.items():
+        exchange.venue.on_reconnect = functools.partial(reconcile_after_reconnect, node, name)
+    live_venues.start_feeds(settings, exchanges, venues.markets, host.post)
     attach = getattr(node.risk, "attach", None)
     if attach is not None:
         attach(node)  # the replayed orders and positions are what risk counts from now on
@@ -160,6 +140,19 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     return projector
 
 
+def reconcile_after_reconnect(node: TradingNode, venue: str) -> None:
+    """Engine thread: a private stream of ``venue`` came back; what it missed is settled with the exchange."""
+    try:
+        report = node.reconcile(venue)
+    except Exception as exc:  # the exchange did not answer: its own poller catches up, the next reconnect asks
+        log.warning("venue %s: reconciliation after a reconnect failed (%s)", venue, type(exc).__name__)
+        return
+    log.info(
+        "venue reconciled after a reconnect",
+        extra={"venue": venue, "fills": len(report.fills_booked), "closed": len(report.closed)},
+    )
+
+
 def start_services(host: Host) -> None:
     """Before the engine thread runs: the strategy manager with the ACTIVE strategies resumed, the risk watch, and
     the scheduler loaded but paused until the engine runs."""
@@ -183,8 +176,6 @@ __all__ = [
     "build",
     "build_journal",
     "build_risk",
-    "build_venue",
-    "build_venues",
-    "open_accounts",
+    "reconcile_after_reconnect",
     "start_services",
 ]

@@ -35,17 +35,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.lifecycle import HostState
-from alphintra.daemon.trading import builder, host_storage
+from alphintra.daemon.trading import builder, host_storage, venue_setup
 from alphintra.daemon.trading.archive import Archive
 from alphintra.daemon.trading.durability import Snapshots, StorageGuard, as_storage_error
 from alphintra.daemon.trading.statedb import StateDatabase
-from alphintra.daemon.trading.venue_setup import VenueSetup, post_liquidity
+from alphintra.daemon.trading.venue_setup import HostVenues
 from alphintra.daemon.trading.views import fill_view, order_view
 from alphintra.daemon.trading.waiters import AsyncWaiter, Command, Outcome, answer
 from alphintra.engine.core.events import OrderEvent, OrderFilled
 from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
-from alphintra.engine.venue.sim_driver import SimDriver
+from alphintra.engine.venue.sim_driver import SimDrivers
 from alphintra.errors import NotFoundError, OperationFailed, StorageUnavailable
 from alphintra.formatting import iso_ns
 
@@ -76,8 +76,8 @@ class TradingHost:
         self.risk_watch: Any = None
         self.state = HostState.CREATED
         self.node: TradingNode | None = None
-        self.driver: SimDriver | None = None  # shows the paper venue the market (the node sees only the port)
-        self.venues: list[VenueSetup] = []  # every venue and its account (builder.build_venues)
+        self.driver: SimDrivers | None = None  # shows the paper venues the market (the node sees only the port)
+        self.venues: HostVenues | None = None  # the venues, their routes and symbols (builder.build)
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
@@ -133,12 +133,13 @@ class TradingHost:
             self._build()
         except BaseException:
             self.state = HostState.FAILED
+            self._close_exchanges()
             raise
         sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL_S))
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._thread.start()
         self.state = HostState.RUNNING
-        self.event("INFO", f"engine started (paper, account {self.account})")
+        self.event("INFO", f"engine started ({self.status()['mode']}, account {self.account})")
         if self.scheduler is not None:
             self.scheduler.resume()
         log.info("trading engine running", extra={"orders": len(self.node.orders) if self.node else 0})
@@ -154,6 +155,7 @@ class TradingHost:
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._close_exchanges()  # no report can reach a stopped engine; a restart reconciles what happened
         if self.strategies is not None:
             self.strategies.shutdown()  # the engine thread is gone: on_stop hooks run here, journal still open
         if self.journal is not None:
@@ -186,13 +188,15 @@ class TradingHost:
         node = self.node
         return {
             "state": self.state.value,
-            "mode": "paper",
+            "mode": "live" if self.venues is not None and self.venues.exchanges else "paper",
+            "venues": self.venue_states(),
             "orders": 0 if node is None else len(node.orders),
             "open_orders": 0 if node is None else node.open_count(),
             "symbols": [] if node is None else node.instruments.symbols(),
             "journal_seq": None if self.journal is None else self.journal.last_seq,
             "snapshot_seq": None if self.snapshots is None else self.snapshots.last_seq,
-            "account": self.settings.engine.account,
+            "account": self.account,
+            "accounts": list(self.settings.accounts),
             "storage": self.guard.status(),
             # Why /ready says no while the engine runs (read-only after a failed journal write).
             "reason": None if not self.guard.read_only else f"read-only: {self.guard.reason}",
@@ -231,11 +235,40 @@ class TradingHost:
         self._queue.put((fn, waiter))
         return waiter.future
 
+    def post(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` on the engine thread, in order, with nobody waiting (an exchange's reports and market data;
+        queued while the host starts, run once the engine thread does)."""
+        self._queue.put((fn, Future()))
+
+    def _close_exchanges(self) -> None:
+        venues = self.venues
+        if venues is None:
+            return
+        for exchange in venues.exchanges.values():
+            try:
+                exchange.close()
+            except Exception as exc:  # a stuck client must not stop the rest of the shutdown
+                log.warning("venue %s did not close cleanly (%s)", exchange.venue.name, type(exc).__name__)
+
     @property
     def account(self) -> str:
-        return self.settings.engine.account
+        """The default account (the first configured)."""
+        return self.settings.default_account
+
+    def account_for(self, symbol: str, account: str | None = None) -> str:
+        """The account an order of ``symbol`` trades in (see :func:`venue_setup.account_for`)."""
+        if self.venues is None:
+            return account or self.account
+        return venue_setup.account_for(self.settings, self.venues, symbol, account)
 
     # -- build and recover ----------------------------------------------------------------------------------
+
+    def venue_states(self) -> dict[str, dict[str, object]]:
+        """Each exchange venue's connection state (``connected``, ``reconnecting``, ``disconnected``)."""
+        from alphintra.daemon.trading.live_venues import connection_state
+
+        venues = self.venues
+        return {} if venues is None else {n: connection_state(e) for n, e in venues.exchanges.items()}
 
     def _build(self) -> None:
         self._projector = builder.build(self, on_event=self._on_event, idle=self._idle)
@@ -360,7 +393,8 @@ class TradingHost:
 
     def post_liquidity(self, symbol: str, price: Decimal) -> None:
         """Engine thread: rest the simulated venues' liquidity around ``price``."""
-        post_liquidity(self.venues, symbol, price)
+        if self.driver is not None:
+            self.driver.post_liquidity(symbol, price)
 
     def drop_unpublished(self) -> None:
         """Engine thread: forget the stream messages of a batch that was not written."""
@@ -406,11 +440,11 @@ class TradingHost:
             "ts": iso_ns(self.node.clock.now_ns()),
         }
 
-    def equity(self) -> Decimal:
+    def equity(self, account: str | None = None) -> Decimal:
         assert self.node is not None
         node = self.node
         node.ledger.mark_to_market({s: p for s, p in node.last_prices.items()})
-        return node.ledger.valuation(self.account).equity
+        return node.ledger.valuation(account or self.account).equity
 
     # -- events ---------------------------------------------------------------------------------------------
 
@@ -426,7 +460,7 @@ class TradingHost:
             counter.inc()
         # Every state an order goes through is streamed, so the view is taken now; only when someone listens.
         if hub is not None and hub.subscriber_count("orders/updates"):
-            self._published.append(("orders/updates", "order", order_view(order)))
+            self._published.append(("orders/updates", "order", order_view(order, self.node)))
         if isinstance(event, OrderFilled):
             if metrics is not None:
                 metrics.fills_total.inc()

@@ -104,9 +104,9 @@ def pick_orders(
     return picks, (orders[-1].id if more and orders else None)
 
 
-def order_views(picks: list[OrderPick]) -> list[dict[str, Any]]:
-    """Worker thread: the views of a page picked by :func:`pick_orders`."""
-    return [order_view(order if terminal else Order.replay(events)) for order, events, terminal in picks]
+def order_views(picks: list[OrderPick], node: TradingNode | None = None) -> list[dict[str, Any]]:
+    """Worker thread: the views of a page picked by :func:`pick_orders` (with ``node``: each order's venue)."""
+    return [order_view(order if terminal else Order.replay(events), node) for order, events, terminal in picks]
 
 
 def pick_fills(

@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from alphintra.daemon.trading.durability import Snapshots, StorageGuard
     from alphintra.daemon.trading.feed import PaperFeed
     from alphintra.daemon.trading.statedb import StateDatabase
-    from alphintra.daemon.trading.venue_setup import VenueSetup
+    from alphintra.daemon.trading.venue_setup import HostVenues
     from alphintra.daemon.trading.waiters import Outcome
     from alphintra.engine.node import TradingNode
-    from alphintra.engine.venue.sim_driver import SimDriver
+    from alphintra.engine.venue.sim_driver import SimDrivers
 
 T = TypeVar("T")
 
@@ -36,8 +36,8 @@ class Host(Protocol):
     services: bool
     state: HostState
     node: TradingNode | None
-    driver: SimDriver | None
-    venues: list[VenueSetup]
+    driver: SimDrivers | None
+    venues: HostVenues | None
     feed: PaperFeed | None
     journal: Any  # a BatchJournal once started
     app: FastAPI | None
@@ -57,11 +57,15 @@ class Host(Protocol):
     @property
     def account(self) -> str: ...
 
+    def account_for(self, symbol: str, account: str | None = None) -> str: ...
+
     def call(self, fn: Callable[[], T], timeout: float = 30.0) -> T: ...
 
     async def acall(self, fn: Callable[[], T], timeout: float = 30.0) -> T: ...
 
     def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]: ...
+
+    def post(self, fn: Callable[[], object]) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -69,7 +73,7 @@ class Host(Protocol):
 
     def event(self, level: str, message: str) -> None: ...
 
-    def equity(self) -> Decimal: ...
+    def equity(self, account: str | None = None) -> Decimal: ...
 
     def hub(self) -> Any: ...
 

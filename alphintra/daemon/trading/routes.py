@@ -124,7 +124,7 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
     if body.client_order_id is not None:
         existing = node.by_client_id(account, body.client_order_id)
         if existing is not None:
-            return order_view(existing), False
+            return order_view(existing, node), False
     if body.algo is not None:
         from alphintra.engine.algos import TwapRequest, VwapRequest
 
@@ -164,15 +164,15 @@ def place(node: TradingNode, body: OrderCreate, account: str) -> tuple[dict[str,
         if body.take_profit is None or body.stop_loss is None:
             raise ValidationError("take_profit", "a bracket needs both take_profit and stop_loss")
         entry, tp, sl = node.submit_bracket(BracketRequest(req, body.take_profit, body.stop_loss))
-        view = order_view(entry)
+        view = order_view(entry, node)
         view["linked_order_ids"] = [tp.id, sl.id]
         return view, True
     if body.oco_with is not None:
         first, second = node.submit_oco(req, _request(body.oco_with, account))
-        view = order_view(first)
+        view = order_view(first, node)
         view["linked_order_ids"] = [second.id]
         return view, True
-    return order_view(node.submit(req)), True
+    return order_view(node.submit(req), node), True
 
 
 def _observe_latency(host: Host, started: float, orders: int = 1) -> None:
@@ -195,6 +195,7 @@ def build_routers(host: Host) -> list[APIRouter]:
     from alphintra.daemon.trading.risk_routes import risk_router
     from alphintra.daemon.trading.scheduler import schedules_router
     from alphintra.daemon.trading.strategies import strategies_router
+    from alphintra.daemon.trading.venue_routes import venue_router
 
     return [
         _orders(host),
@@ -207,6 +208,7 @@ def build_routers(host: Host) -> list[APIRouter]:
         schedules_router(host),
         risk_router(host),
         backtest_router(host),
+        venue_router(host),
     ]
 
 
@@ -222,7 +224,7 @@ def _orders(host: Host) -> APIRouter:
     async def create_order(body: OrderCreate, who: Trader, request: Request) -> Response:
         started = time.perf_counter()
         _charge_orders(request, who, 1)
-        view, created = await host.acall(lambda: place(_node(host), body, host.account))
+        view, created = await host.acall(lambda: place(_node(host), body, host.account_for(body.symbol)))
         _observe_latency(host, started)
         return _json(view, 201 if created else 200)
 
@@ -235,7 +237,7 @@ def _orders(host: Host) -> APIRouter:
             items: list[dict[str, Any]] = []
             for item in body.orders:
                 try:
-                    view, _ = place(_node(host), item, host.account)
+                    view, _ = place(_node(host), item, host.account_for(item.symbol))
                     items.append({"order": view if "algo" not in view else None, "error": None})
                 except AlphintraError as exc:
                     items.append({"order": None, "error": exc.to_dict()})
@@ -271,7 +273,8 @@ def _orders(host: Host) -> APIRouter:
             return pick_orders(node, where, limit, cursor)
 
         picks, next_cursor = await host.acall(pick)
-        return await _page_response(order_views, picks, next_cursor)
+        node = host.node
+        return await _page_response(lambda page: order_views(page, node), picks, next_cursor)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
     async def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
@@ -286,12 +289,14 @@ def _orders(host: Host) -> APIRouter:
     @r.get("/{order_id}", response_model=OrderOut)
     async def get_order(order_id: str, who: Viewer) -> Response:
         try:
-            return _json(await host.acall(lambda: order_view(_node(host).order(order_id))))
+            return _json(await host.acall(lambda: order_view(_node(host).order(order_id), _node(host))))
         except NotFoundError:
             # A finished order past the engine's retention: the projection still has it (read off the engine).
             archived = await asyncio.to_thread(host.archive.order, order_id)
             if archived is None:
                 raise
+            if archived.get("venue") is None and host.node is not None:  # the projection knows no venues
+                archived["venue"] = host.node.venue_for(str(archived["symbol"])).name
             return _json(archived)
 
     @r.put("/{order_id}", response_model=OrderOut)
@@ -301,18 +306,19 @@ def _orders(host: Host) -> APIRouter:
         return _json(
             await host.acall(
                 lambda: order_view(
-                    _node(host).modify(order_id, quantity=body.quantity, price=body.price, stop_price=body.stop_price)
+                    _node(host).modify(order_id, quantity=body.quantity, price=body.price, stop_price=body.stop_price),
+                    _node(host),
                 )
             )
         )
 
     @r.delete("/{order_id}", response_model=OrderOut)
     async def delete_order(order_id: str, who: Trader) -> Response:
-        return _json(await host.acall(lambda: order_view(_node(host).cancel(order_id))))
+        return _json(await host.acall(lambda: order_view(_node(host).cancel(order_id), _node(host))))
 
     @r.post("/{order_id}/cancel", response_model=OrderOut)
     async def cancel_order(order_id: str, who: Trader) -> Response:
-        return _json(await host.acall(lambda: order_view(_node(host).cancel(order_id))))
+        return _json(await host.acall(lambda: order_view(_node(host).cancel(order_id), _node(host))))
 
     return r
 
@@ -354,7 +360,7 @@ def _entry_request(
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
         charge()  # over the order rate: this frame is answered rate_limited, the stream stays open
-        return ref, host.submit(lambda: place(_node(host), body, host.account))
+        return ref, host.submit(lambda: place(_node(host), body, host.account_for(body.symbol)))
     except AlphintraError as exc:
         return ref, {"ref": ref, "error": exc.to_dict()}
 
@@ -457,12 +463,20 @@ def _trades(host: Host) -> APIRouter:
 def _portfolio(host: Host) -> APIRouter:
     r = APIRouter(prefix="/portfolio", tags=["portfolio"])
 
-    def _valuation() -> dict[str, Any]:
+    def _account(account: str | None) -> str:
+        if account is None:
+            return host.account
+        if account not in host.settings.accounts:
+            raise NotFoundError(f"no account {account!r} (configured: {', '.join(host.settings.accounts)})")
+        return account
+
+    def _valuation(account: str) -> dict[str, Any]:
         node = _node(host)
-        equity = host.equity()
-        v = node.ledger.valuation(host.account)
+        equity = host.equity(account)
+        v = node.ledger.valuation(account)
         return {
-            "account": host.account,
+            "account": account,
+            "venue": host.settings.accounts[account].venue,
             "currency": v.currency,
             "cash": str(v.cash),
             "positions_value": str(v.positions_value),
@@ -473,16 +487,24 @@ def _portfolio(host: Host) -> APIRouter:
         }
 
     @r.get("")
-    def portfolio(who: Viewer) -> dict[str, Any]:
-        return host.call(_valuation)
+    def portfolio(who: Viewer, account: str | None = None) -> dict[str, Any]:
+        name = _account(account)
+        return host.call(lambda: _valuation(name))
+
+    @r.get("/accounts")
+    def accounts(who: Viewer) -> list[dict[str, Any]]:
+        """Every configured account's valuation, the default one first."""
+        return host.call(lambda: [_valuation(name) for name in host.settings.accounts])
 
     @r.get("/positions")
-    def positions(who: Viewer) -> list[dict[str, Any]]:
+    def positions(who: Viewer, account: str | None = None) -> list[dict[str, Any]]:
+        name = _account(account)
+
         def run() -> list[dict[str, Any]]:
             node = _node(host)
-            host.equity()  # refresh marks
+            host.equity(name)  # refresh marks
             out = []
-            for symbol, p in node.ledger.positions(host.account).items():
+            for symbol, p in node.ledger.positions(name).items():
                 out.append(
                     {
                         "symbol": symbol,
@@ -500,11 +522,12 @@ def _portfolio(host: Host) -> APIRouter:
         return host.call(run)
 
     @r.get("/balances")
-    def balances(who: Viewer) -> list[dict[str, Any]]:
+    def balances(who: Viewer, account: str | None = None) -> list[dict[str, Any]]:
+        name = _account(account)
         return host.call(
             lambda: [
                 {"asset": a, "total": str(b.total), "available": str(b.available), "locked": str(b.locked)}
-                for a, b in _node(host).ledger.balances(host.account).items()
+                for a, b in _node(host).ledger.balances(name).items()
             ]
         )
 

@@ -512,7 +512,7 @@ class Scheduler:
                 strategy_type=str(args.get("strategy", "")),
                 symbols=list(args.get("symbols") or []),
                 params=dict(args.get("params") or {}),
-                account=self.host.account,
+                account=self.host.account_for(str(args["symbols"][0])) if args.get("symbols") else self.host.account,
                 on_signal=lambda sig: manager._publish(
                     f"strategies/schedule:{row.id}/signals", "signal", signal_view(sig)
                 ),

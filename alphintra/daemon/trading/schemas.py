@@ -111,6 +111,7 @@ class OrderOut(BaseModel):
     post_only: bool = False
     reduce_only: bool = False
     triggered_price: str | None = None
+    venue: str | None = None  # the venue the order's instrument trades on
 
 
 class TradeOut(BaseModel):

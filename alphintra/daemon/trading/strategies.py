@@ -143,7 +143,7 @@ class StrategyManager:
             strategy_type=row.strategy_type,
             symbols=symbols,
             params=params,
-            account=self.host.account,
+            account=self.host.account_for(symbols[0]) if symbols else self.host.account,
             on_signal=self._on_signal(row.id),
         )
         instance.strategy_id = row.id
@@ -152,7 +152,7 @@ class StrategyManager:
             raise StrategyError(instance.error.message)
         self.running[row.id] = instance
         self.errors.pop(row.id, None)
-        account = self.host.account
+        account = instance.runner.ctx.account
         started = StrategyStarted(
             instance.started_at, row.id, row.name, row.strategy_type, tuple(symbols), jsonable(params), account
         )
@@ -424,7 +424,7 @@ class StrategyManager:
                 strategy_type=body.strategy,
                 symbols=body.symbols,
                 params=body.params,
-                account=self.host.account,
+                account=self.host.account_for(body.symbols[0]) if body.symbols else self.host.account,
             )
             try:
                 if instance.error is not None:

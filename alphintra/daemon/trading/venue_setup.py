@@ -1,28 +1,183 @@
-"""The venues of a trading host and the account trading on each (built by ``builder.build_venues``)."""
+"""The host's venues and accounts, built from the settings' ``[venues]`` and ``[accounts]``.
+
+Each venue an account or an instrument names is built (a simulated venue with its own driver; an exchange venue is
+the connected :class:`~alphintra.daemon.trading.live_venues.Exchange`, driven by the market its feeds show), each
+configured account is opened on a first start with its starting cash (on an exchange: what the exchange holds),
+and each instrument trades on its venue (``[[instruments]] venue``, else the default account's; an exchange's
+instruments are its markets).
+An order that names no account goes to the first account configured on its instrument's venue.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
-from alphintra.engine.venue.sim_driver import SimDriver
+from alphintra.daemon.trading.live_venues import Exchange, LiveMarket, opening_cash
+from alphintra.engine.core.instrument import InstrumentRegistry
+from alphintra.engine.venue.fill_model import FillModel
+from alphintra.engine.venue.liquidity import LiquidityModel
+from alphintra.engine.venue.sim_driver import SimDriver, SimDrivers
 from alphintra.engine.venue.simulated import SimulatedVenue
+from alphintra.errors import OperationFailed, ValidationError
+
+if TYPE_CHECKING:
+    from alphintra.config.settings import Settings
+    from alphintra.engine.clock import Clock
+    from alphintra.engine.node import TradingNode
+    from alphintra.engine.venue.base import Venue
 
 
 @dataclass
-class VenueSetup:
-    """One venue of the host and the account that trades on it."""
+class HostVenues:
+    """The venues of a host: ``default`` (the default account's), the ``others``, and where each symbol trades."""
 
-    venue: SimulatedVenue
-    driver: SimDriver | None  # moves a simulated venue's market; None for a venue with its own market
-    account: str
+    default: Venue
+    others: list[Venue] = field(default_factory=list)
+    routes: dict[str, str] = field(default_factory=dict)  # symbol -> venue name, for symbols off the default venue
+    symbols: dict[str, str] = field(default_factory=dict)  # every symbol -> its venue name
+    exchanges: dict[str, Exchange] = field(default_factory=dict)  # the exchange venues, connected
+    markets: dict[str, LiveMarket] = field(default_factory=dict)  # each exchange venue's market (see drive)
+
+    @property
+    def all(self) -> list[Venue]:
+        return [self.default, *self.others]
 
 
-def post_liquidity(setups: list[VenueSetup], symbol: str, price: Decimal) -> None:
-    """Rest each simulated venue's book around ``price``."""
-    for setup in setups:
-        if setup.driver is not None:
-            setup.driver.post_liquidity(symbol, price)
+def symbol_venues(settings: Settings, instruments: InstrumentRegistry) -> dict[str, str]:
+    """Each instrument's venue: its configured one, else the default account's."""
+    configured = {item.symbol: settings.instrument_venue(item) for item in settings.instruments}
+    default = settings.account().venue
+    return {inst.symbol: configured.get(inst.symbol, default) for inst in instruments}
 
 
-__all__ = ["VenueSetup", "post_liquidity"]
+def with_exchange_instruments(
+    settings: Settings, paper: InstrumentRegistry, exchanges: dict[str, Exchange]
+) -> tuple[InstrumentRegistry, dict[str, str]]:
+    """The host's instruments: the paper ones on simulated venues, and each exchange's markets; with each one's
+    venue. A paper instrument that would trade on an exchange (the demo set, when an exchange account is the
+    default) is replaced by what the exchange lists."""
+    on = symbol_venues(settings, paper)
+    kept = [inst for inst in paper if on[inst.symbol] not in exchanges]
+    symbols = {inst.symbol: on[inst.symbol] for inst in kept}
+    listed = []
+    for name, exchange in exchanges.items():
+        for inst in exchange.venue.instruments():
+            if inst.symbol in symbols:
+                raise OperationFailed(
+                    f"symbol {inst.symbol} is traded on two venues ({symbols[inst.symbol]!r} and {name!r}); "
+                    "give one of them its own [[instruments]] venue"
+                )
+            symbols[inst.symbol] = name
+            listed.append(inst)
+    return InstrumentRegistry([*kept, *listed]), symbols
+
+
+def build_venues(
+    settings: Settings,
+    instruments: InstrumentRegistry,
+    clock: Clock,
+    exchanges: dict[str, Exchange] | None = None,
+    symbols: dict[str, str] | None = None,
+) -> HostVenues:
+    """The venues the accounts and instruments name (each simulated venue sees only its own instruments; an
+    exchange venue is the connected one of ``exchanges``)."""
+    exchanges = exchanges or {}
+    symbols = symbols or symbol_venues(settings, instruments)
+    default = settings.account().venue
+    wanted = [default] + [a.venue for a in settings.accounts.values()] + list(symbols.values())
+    built: dict[str, Venue] = {}
+    for name in dict.fromkeys(wanted):
+        venue = settings.venues[name]
+        if name in exchanges:
+            built[name] = cast("Venue", exchanges[name].venue)
+            continue
+        if venue.kind != "simulated":
+            lives = [a for a, item in settings.accounts.items() if item.venue == name]
+            raise OperationFailed(
+                f"venue {name!r} is a {venue.kind} venue that is not connected"
+                + (
+                    f" (account {lives[0]!r} lives on it)"
+                    if lives
+                    else ": no account lives on it; give it an [accounts.NAME] table or move its instruments"
+                )
+            )
+        own = InstrumentRegistry([inst for inst in instruments if symbols[inst.symbol] == name])
+        built[name] = SimulatedVenue(own, FillModel(mode="book"), name=name, now=clock.now_ns)
+    routes = {s: v for s, v in symbols.items() if v != default}
+    others = [v for n, v in built.items() if n != default]
+    return HostVenues(built[default], others, routes, symbols, exchanges)
+
+
+def drive(settings: Settings, node: TradingNode, venues: HostVenues) -> SimDrivers:
+    """Each venue's market driver behind one market driver of the node: a simulated venue's (the paper market's
+    liquidity), an exchange's :class:`LiveMarket` (the prices and book its feeds show)."""
+    paper = settings.paper
+    liquidity = LiquidityModel(paper.liquidity_levels, paper.liquidity_spread_bps, paper.liquidity_level_notional)
+    drivers: dict[str, Any] = {}
+    for v in venues.all:
+        if v.name in venues.exchanges:
+            market = venues.markets[v.name] = LiveMarket(node, v)
+            drivers[v.name] = market
+        else:
+            drivers[v.name] = SimDriver(node, cast("SimulatedVenue", v), liquidity)
+    return SimDrivers(node, drivers)
+
+
+def open_accounts(settings: Settings, node: TradingNode, exchanges: dict[str, Exchange] | None = None) -> bool:
+    """A first start opens each configured account (mode, leverage, starting cash); True when one was opened.
+    An account already in the journal keeps what the journal says."""
+    opened = False
+    for name, account in settings.accounts.items():
+        if name in node.ledger.accounts():
+            continue
+        currency = settings.account_currency(name)
+        exchange = (exchanges or {}).get(account.venue)
+        if exchange is not None:
+            # an exchange account starts with what the exchange holds (a reconciliation books later differences)
+            cash: dict[str, Decimal] | None = opening_cash(exchange, name) or None
+            mode = "SPOT"
+        else:
+            start = account.starting_cash if settings.venues[account.venue].kind == "simulated" else None
+            cash = None if not start else {currency: start}
+            mode = account.mode.upper()
+        node.open_account(
+            name,
+            cash=cash,
+            mode=mode,
+            currency=currency,
+            leverage=account.leverage,
+        )
+        opened = True
+    return opened
+
+
+def account_for(settings: Settings, venues: HostVenues, symbol: str, account: str | None = None) -> str:
+    """The account an order of ``symbol`` trades in: ``account`` when it is on the symbol's venue, else (none
+    named) the first account configured on that venue."""
+    venue = venues.symbols.get(symbol)
+    if venue is None:
+        return account or settings.default_account  # an unknown symbol: the order's own checks refuse it
+    if account is not None:
+        held = settings.accounts.get(account)
+        if held is not None and held.venue != venue:
+            raise ValidationError(
+                "account", f"is on venue {held.venue!r} but {symbol} trades on venue {venue!r}", account
+            )
+        return account
+    for name, item in settings.accounts.items():
+        if item.venue == venue:
+            return name
+    raise ValidationError("symbol", f"trades on venue {venue!r}, where no account is configured", symbol)
+
+
+__all__ = [
+    "HostVenues",
+    "account_for",
+    "build_venues",
+    "drive",
+    "open_accounts",
+    "symbol_venues",
+    "with_exchange_instruments",
+]

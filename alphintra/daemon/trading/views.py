@@ -4,14 +4,18 @@ ISO-8601 UTC text with every nanosecond digit (alphintra.formatting.iso_ns)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alphintra.engine.core.events import OrderFilled
 from alphintra.engine.core.orders import Order
 from alphintra.formatting import iso_ns, plain
 
+if TYPE_CHECKING:
+    from alphintra.engine.node import TradingNode
 
-def order_view(order: Order) -> dict[str, Any]:
+
+def order_view(order: Order, node: TradingNode | None = None) -> dict[str, Any]:
+    """The API's view of ``order``; with ``node``, the venue it trades on (its instrument's) too."""
     data = order.to_dict()
     for key in list(data):  # to_dict writes str(Decimal), which can be "0E-9"
         raw = getattr(order, key, None)
@@ -23,6 +27,7 @@ def order_view(order: Order) -> dict[str, Any]:
     data["created_at"] = iso_ns(order.created_at)
     data["updated_at"] = iso_ns(order.updated_at)
     data["expires_at"] = iso_ns(order.expires_at)
+    data["venue"] = None if node is None else node.venue_for(order.symbol).name
     return data
 
 
@@ -42,6 +47,7 @@ ORDER_EXTRAS: dict[str, Any] = {
     "trailing_offset_type": None,
     "triggered_price": None,
     "venue_order_id": None,
+    "venue": None,
 }
 
 

@@ -25,7 +25,7 @@ from alphintra.engine.venue.liquidity import LiquidityModel
 from alphintra.engine.venue.simulated import SimulatedVenue
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from alphintra.engine.node import TradingNode
 
@@ -37,7 +37,7 @@ class SimDriver:
         self.liquidity = liquidity
         self.book = venue.model.mode == "book"
         self._timers = 0
-        if node.venue is not venue:
+        if node.venues.get(venue.name) is not venue:  # a venue the node holds already (not only the default)
             node.bind_venue(venue)
         venue.bind(node, capacity=partial(capacity, node), schedule=self._schedule)
         node.driver = self
@@ -127,6 +127,49 @@ class SimDriver:
         return self.venue.depth(symbol, n)
 
 
+class SimDrivers:
+    """Several simulated venues in one node: each symbol's bars, ticks and liquidity go to its venue's driver.
+
+    Install after a :class:`SimDriver` per venue (each made the node's driver in turn): this one replaces them as
+    the node's market driver and hands each symbol to the driver of the venue it trades on.
+    """
+
+    def __init__(self, node: TradingNode, drivers: Mapping[str, SimDriver]) -> None:
+        self.node = node
+        self.drivers = dict(drivers)
+        node.driver = self
+
+    def driver_for(self, symbol: str) -> SimDriver:
+        return self.drivers[self.node.venue_for(symbol).name]
+
+    def has_work(self, symbol: str) -> bool:
+        return self.driver_for(symbol).has_work(symbol)
+
+    def process_bar(self, bar: Bar) -> None:
+        self.driver_for(bar.symbol).process_bar(bar)
+
+    def process_trade(self, tick: TradeTick) -> None:
+        self.driver_for(tick.symbol).process_trade(tick)
+
+    def fresh_venue(self) -> SimulatedVenue:
+        """Every driven venue starts empty (a rewind); the default venue's fresh one is returned for the node to
+        bind, the others replace their old selves in the node's venues."""
+        node = self.node
+        for name, driver in self.drivers.items():
+            if name != node.venue.name:
+                node.venues[name] = driver.fresh_venue()
+        return self.drivers[node.venue.name].fresh_venue()
+
+    def post_liquidity(self, symbol: str, mid: Decimal) -> None:
+        self.driver_for(symbol).post_liquidity(symbol, mid)
+
+    def top_of_book(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        return self.driver_for(symbol).top_of_book(symbol)
+
+    def depth(self, symbol: str, n: int = 10) -> dict[str, list[tuple[Decimal, Decimal, int]]]:
+        return self.driver_for(symbol).depth(symbol, n)
+
+
 def simulated_node(
     instruments: InstrumentRegistry,
     clock: Clock,
@@ -146,4 +189,4 @@ def simulated_node(
     return node
 
 
-__all__ = ["SimDriver", "simulated_node"]
+__all__ = ["SimDriver", "SimDrivers", "simulated_node"]

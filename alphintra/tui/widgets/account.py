@@ -29,7 +29,9 @@ class OpenOrders(Panel):
     ]
 
     def compose(self) -> ComposeResult:
-        yield SyncTable("Id", "Symbol", "Side", "Type", "Qty", "Filled", "Price", "Stop", "TIF", "Status", id="orders")
+        yield SyncTable(
+            "Id", "Symbol", "Venue", "Side", "Type", "Qty", "Filled", "Price", "Stop", "TIF", "Status", id="orders"
+        )
 
     @property
     def table(self) -> SyncTable:
@@ -48,6 +50,7 @@ class OpenOrders(Panel):
                     (
                         o.id,
                         o.symbol,
+                        o.venue or "",
                         side_text(o.side),
                         o.order_type,
                         right(qty(o.quantity)),

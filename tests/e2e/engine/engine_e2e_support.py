@@ -76,6 +76,9 @@ class Daemon:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ALPHINTRA_")}
         self.env["ALPHINTRA_HOME"] = str(root)
         self.env["ALPHINTRA_PAPER__FEED"] = "none"  # prices move only through the admin tick endpoint
+        # These tests count what a spot buy locks (open_buy_lock, assert_books_balance): a spot account, explicitly
+        # (the default account is margin, as in a backtest)
+        self.env["ALPHINTRA_ACCOUNTS__MAIN__MODE"] = "spot"
         self.env["PYTHONPATH"] = str(REPO) + os.pathsep + self.env.get("PYTHONPATH", "")
         self.env.update(extra_env or {})
 

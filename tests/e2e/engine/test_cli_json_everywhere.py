@@ -62,7 +62,9 @@ ARGS: dict[str, list[list[str]]] = {
     "data download": [["--venue", "fakebin", "-s", "BTC/USDT", "--since", "2024-01-01", "--until", "2024-01-01T02:00"]],
     "venue add": [["fakebin", "--exchange", "binance", "--url", "{fake_url}", "--from-env"]],
     "venue list": [[]],
-    "venue show": [["fakebin"]],
+    "venue show": [["fakebin"], ["sim"]],
+    "venue reconcile": [["sim", "--dry-run"], ["sim"], []],
+    "venue resume": [["sim", "--reason", "checked"]],
     "venue test": [["fakebin"]],
     "venue remove": [["fakebin", "--yes"]],
     "venue fake": [["--port", "0", "--seed", "2"]],  # serves until SIGTERM: its first line is read (venue_fake)

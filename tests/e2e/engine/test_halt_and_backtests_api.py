@@ -31,8 +31,9 @@ def test_halt_refuses_orders_until_an_admin_resumes() -> None:
 
 def test_backtests_are_listed_and_opened_through_the_api() -> None:
     with daemon_home() as d:
+        d.env.pop("ALPHINTRA_ACCOUNTS__MAIN__MODE")  # the default margin account, as `make demo` runs it
         assert d.cli("data", "sample").returncode == 0
-        run = d.cli("backtest", "run", "sma_cross", "-s", "GOOG", "--fee", "0.2%", "--json")
+        run = d.cli("backtest", "run", "sma_cross", "-s", "GOOG", "--fee", "0.2%", "--cash", "10000", "--json")
         assert run.returncode == 0, run.stderr
         run_id = json.loads(run.stdout)["run_id"]
         d.start()

@@ -126,8 +126,8 @@ async def test_place_cancel_and_fill_through_the_screens(engine: Engine) -> None
         await submit(pilot, app)
         await wait_until(pilot, lambda: len(table_rows(app, "#orders")) == 1, "the order in open orders")
         ((order_id, cells),) = table_rows(app, "#orders").items()
-        assert cells[1:5] == ["GOOG", "BUY", "LIMIT", "2"]
-        assert cells[6] == f"{Decimal(price):,.2f}"
+        assert cells[1:6] == ["GOOG", "sim", "BUY", "LIMIT", "2"]  # the venue: the default simulated one
+        assert cells[7] == f"{Decimal(price):,.2f}"
         with engine.client() as client:
             placed = client.get(f"/api/v1/orders/{order_id}")
         # The API writes plain decimals without trailing zeros ("720.6" for a typed "720.60"): compare values.

@@ -61,9 +61,13 @@ def test_a_session_never_shows_the_secret(fake: FakeHandle, tmp_path: Path) -> N
     assert json.loads(added.stdout)["api_key"] == "…" + key[-4:]
     assert json.loads(added.stdout)["protection"] == "scrypt"  # this machine has no OS keyring
     listed = json.loads(run("venue", "list", "--json").stdout)
-    assert [(v["name"], v["exchange"], v["url"], v["api_key"]) for v in listed] == [
-        ("fakebin", "binance", fake.rest_url, "…" + key[-4:])
-    ]
+    assert (
+        [(v["name"], v["exchange"], v["url"], v["api_key"], v["state"]) for v in listed]
+        == [
+            ("sim", None, None, None, "not running"),  # the built-in simulated venue: one list of every venue
+            ("fakebin", "binance", fake.rest_url, "…" + key[-4:], "not running"),
+        ]
+    )
     shown = json.loads(run("venue", "show", "fakebin", "--json").stdout)
     assert shown["urls"]["api"]["private"] == fake.rest_url and shown["rate_limit_ms"] == 50
     tested = json.loads(run("-vv", "venue", "test", "fakebin", "--json").stdout)
@@ -120,7 +124,9 @@ def test_a_session_never_shows_the_secret(fake: FakeHandle, tmp_path: Path) -> N
     assert wrong.returncode == 2 and "passphrase: does not unlock" in wrong.stderr
     for name in ("fakebin", "from-env", "badsecret", "badkey", "down"):
         run("venue", "remove", name, "--yes")
-    assert json.loads(run("venue", "list", "--json").stdout) == []
+    assert [v["name"] for v in json.loads(run("venue", "list", "--json").stdout)] == ["sim"]
+    refused = run("venue", "remove", "sim", "--yes", code=2)
+    assert "NAME: is defined in " in refused.stderr and "edit it there" in refused.stderr
     files = [p for p in home.rglob("*") if p.is_file()]
     assert {p.name for p in files} >= {"venues.toml", "credentials"}
     everything = "\n".join(outputs) + "\n".join(p.read_bytes().decode(errors="replace") for p in files)
@@ -147,9 +153,9 @@ def test_bad_input_gets_one_message_and_leaves_nothing(tmp_path: Path) -> None:
             "",
             "--from-env: needs ALPHINTRA_VENUE_X_API_KEY and ALPHINTRA_VENUE_X_API_SECRET set",
         ),
-        (["venue", "show", "missing"], "", "NAME: names no venue (known: none yet"),
-        (["venue", "test", "missing"], "", "NAME: names no venue (known: none yet"),
-        (["venue", "remove", "missing", "--yes"], "", "NAME: names no venue (known: none yet"),
+        (["venue", "show", "missing"], "", "NAME: names no venue (configured: sim"),
+        (["venue", "test", "missing"], "", "NAME: names no venue (configured: sim"),
+        (["venue", "remove", "missing", "--yes"], "", "NAME: names no venue (configured: sim"),
     ]
     for args, stdin, message in cases:
         result = cli(home, *args, stdin=stdin)

@@ -31,7 +31,14 @@ def test_config_init_then_show_json(run_cli, isolated_home: Path) -> None:  # ty
     assert result.code == 0
     data = json.loads(result.out)
     assert data["home"] == str(isolated_home)
-    assert data["backtest"]["cash"] == "10000"
+    assert data["accounts"]["main"] == {
+        "venue": "sim",
+        "mode": "margin",
+        "leverage": "1",
+        "starting_cash": "100000",
+        "currency": None,
+    }
+    assert data["venues"]["sim"]["kind"] == "simulated"
     assert data["engine"]["journal_fsync"] == "every"
 
 
@@ -94,7 +101,12 @@ def test_an_unknown_environment_variable_exits_2_naming_it(run_cli, monkeypatch)
     assert "ALPHINTRA_LOGLEVEL" in run_cli("config", "show").err
     monkeypatch.delenv("ALPHINTRA_LOGLEVEL")
     # Settings, their sections and the documented non-setting variables are all known.
-    for name, value in (("ALPHINTRA_BACKTEST__CASH", "5"), ("ALPHINTRA_TOKEN", "t"), ("ALPHINTRA_ENGINE_BARE", "0")):
+    for name, value in (
+        ("ALPHINTRA_BACKTEST__SEED", "5"),
+        ("ALPHINTRA_ACCOUNTS__MAIN__STARTING_CASH", "5"),
+        ("ALPHINTRA_TOKEN", "t"),
+        ("ALPHINTRA_ENGINE_BARE", "0"),
+    ):
         monkeypatch.setenv(name, value)
     assert run_cli("config", "show").code == 0
 

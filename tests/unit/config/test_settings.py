@@ -21,19 +21,20 @@ def test_defaults_live_under_the_data_home(isolated_home: Path) -> None:
     settings = load_settings()
     assert settings.home == isolated_home
     assert settings.effective_database_url == f"sqlite:///{isolated_home / 'state.db'}"
-    assert settings.backtest.cash == Decimal("10000")
+    assert settings.default_account == "main"
+    assert settings.account().starting_cash == Decimal("100000")
 
 
 def test_file_then_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    write_config('exchange = "FILE"\n[backtest]\ncash = 500\nfee_rate = 0.002\n')
-    assert load_settings().exchange == "FILE"
+    write_config('base_currency = "EUR"\n[backtest]\nseed = 5\nfee_rate = 0.002\n')
+    assert load_settings().base_currency == "EUR"
     assert load_settings().backtest.fee_rate == Decimal("0.002")
-    monkeypatch.setenv("ALPHINTRA_EXCHANGE", "ENV")
-    monkeypatch.setenv("ALPHINTRA_BACKTEST__CASH", "750")
+    monkeypatch.setenv("ALPHINTRA_BASE_CURRENCY", "GBP")
+    monkeypatch.setenv("ALPHINTRA_BACKTEST__SEED", "7")
     settings = load_settings()
-    assert (settings.exchange, settings.backtest.cash) == ("ENV", Decimal("750"))
+    assert (settings.base_currency, settings.backtest.seed) == ("GBP", 7)
     assert settings.backtest.fee_rate == Decimal("0.002")  # untouched keys still come from the file
-    assert load_settings(exchange="FLAG").exchange == "FLAG"
+    assert load_settings(base_currency="CHF").base_currency == "CHF"
 
 
 def test_bad_value_in_file_names_key_value_rule_and_source() -> None:

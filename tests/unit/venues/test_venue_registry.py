@@ -65,10 +65,10 @@ def test_bad_input_is_named(kwargs: dict[str, object], message: str) -> None:
 
 def test_a_hand_edited_file_with_a_mistake_is_refused_with_its_place(tmp_path: Path) -> None:
     (tmp_path / "venues.toml").write_text('[venues.x]\nexchange = "binance"\nmaker_fee = "2"\n')
-    with pytest.raises(ConfigError, match=r"venues.toml \[venues.x\].maker_fee: must be a decimal fraction"):
+    with pytest.raises(ConfigError, match=r"^venues.x.maker_fee: Input should be less than 1 \(from .*venues.toml\)"):
         VenueRegistry(tmp_path).load()
     (tmp_path / "venues.toml").write_text('[venues.x]\nexchange = "binance"\ncolour = 1\n')
-    with pytest.raises(ConfigError, match=r"has unknown keys \['colour'\]"):
+    with pytest.raises(ConfigError, match=r"^venues.x.colour: unknown key \(from .*venues.toml\)"):
         VenueRegistry(tmp_path).load()
 
 

@@ -203,7 +203,7 @@ def rich_engine(isolated_home: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator
     from alphintra.config.settings import reset_settings_cache
 
     monkeypatch.setenv("ALPHINTRA_PAPER__FEED", "none")
-    monkeypatch.setenv("ALPHINTRA_ENGINE__STARTING_CASH", "10000000")
+    monkeypatch.setenv("ALPHINTRA_ACCOUNTS__MAIN__STARTING_CASH", "10000000")
     reset_settings_cache()
     eng = Engine()
     try:

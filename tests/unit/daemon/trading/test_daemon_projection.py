@@ -12,6 +12,7 @@ from trading_support import Engine
 from alphintra.storage.state import StateStore
 
 
+@pytest.mark.parametrize("engine", ["spot"], indirect=True)  # spot buys lock cash; the test counts it
 def test_orders_filled_at_once_reach_the_store_with_their_trades(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from trading_support import Engine, wait_for
 
 from alphintra.cli.engine import _storage
@@ -59,6 +60,7 @@ def limit(client_id: str, price: str = "2500") -> dict[str, str]:
             "client_order_id": client_id}  # fmt: skip
 
 
+@pytest.mark.parametrize("engine", ["spot"], indirect=True)  # spot buys lock cash; the test counts it
 def test_a_full_disk_refuses_undoes_turns_read_only_and_recovers(engine: Engine) -> None:
     c = engine.client
     engine.tick("ETH/USD", "3000")

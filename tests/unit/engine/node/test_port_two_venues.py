@@ -102,3 +102,18 @@ def test_a_rewind_replaces_the_simulated_venue_and_keeps_the_route_to_the_other(
     node.rewind(None, list(node.journal.records))  # type: ignore[union-attr]
     assert node.venue is not old and node.venues == {"SIM": node.venue, "CRYPTO": crypto}
     assert node.venue_for("GOOG") is node.venue and node.venue_for("BTC/USD") is crypto
+
+
+def test_an_account_trades_only_on_the_venue_it_lives_on() -> None:
+    node, _stocks, crypto = two_venues()
+    node.account_venues = {"broker": "STOCKS", "exchange": "CRYPTO"}
+    trade(node, crypto, "BTC/USD", "20000", 1)
+    with pytest.raises(OrderRejectedError) as refused:
+        node.submit(OrderRequest("BTC/USD", OrderSide.BUY, D("0.1"), account="broker"))
+    assert refused.value.message == (
+        "account: lives on venue 'STOCKS', but BTC/USD trades on venue 'CRYPTO' (got 'broker')"
+    )
+    assert (crypto.sent, node.orders, held(node, "broker")) == ([], {}, {"USD": D(50000)})
+    assert node.submit(OrderRequest("BTC/USD", OrderSide.BUY, D("0.1"), account="exchange")).status is (
+        OrderStatus.FILLED
+    )

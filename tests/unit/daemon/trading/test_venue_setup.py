@@ -1,0 +1,47 @@
+"""The host's venues from the settings: each venue an account or instrument uses is built; an exchange venue that
+only `venue add` recorded does not stop the daemon; one an account trades on is refused with a clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alphintra.config.paths import config_file
+from alphintra.config.settings import load_settings
+from alphintra.daemon.trading.venue_setup import account_for, build_venues
+from alphintra.engine.clock import TestClock
+from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
+from alphintra.errors import OperationFailed, ValidationError
+
+GOOG = Instrument.create("GOOG", tick_size="0.01", lot_size="1")
+BTC = Instrument.create("BTC/USD", tick_size="0.01", lot_size="0.0001")
+
+
+def configure(text: str) -> None:
+    config_file().parent.mkdir(parents=True, exist_ok=True)
+    config_file().write_text(text, encoding="utf-8")
+
+
+def test_each_used_venue_is_built_with_its_own_instruments(isolated_home: Path) -> None:
+    isolated_home.mkdir(parents=True)
+    (isolated_home / "venues.toml").write_text('[venues.fakebin]\nexchange = "binance"\n')  # used by nothing
+    configure(
+        '[venues.sim]\n[venues.crypto]\n[accounts.main]\n[accounts.desk]\nvenue = "crypto"\n'
+        '[[instruments]]\nsymbol = "BTC/USD"\ntick_size = "0.01"\nlot_size = "0.0001"\nvenue = "crypto"\n'
+    )
+    settings = load_settings()
+    venues = build_venues(settings, InstrumentRegistry([GOOG, BTC]), TestClock())
+    assert [v.name for v in venues.all] == ["sim", "crypto"]
+    assert (venues.routes, venues.symbols) == ({"BTC/USD": "crypto"}, {"GOOG": "sim", "BTC/USD": "crypto"})
+    assert venues.others[0].instruments.symbols() == ["BTC/USD"] and venues.default.instruments.symbols() == ["GOOG"]
+    assert account_for(settings, venues, "BTC/USD") == "desk" and account_for(settings, venues, "GOOG") == "main"
+    with pytest.raises(ValidationError, match="account: is on venue 'sim' but BTC/USD trades on venue 'crypto'"):
+        account_for(settings, venues, "BTC/USD", "main")
+
+
+def test_an_exchange_venue_is_built_only_from_its_connection(isolated_home: Path) -> None:
+    configure('[venues.sim]\n[venues.bin]\nexchange = "binance"\n[accounts.live]\nvenue = "bin"\n')
+    with pytest.raises(OperationFailed) as err:
+        build_venues(load_settings(), InstrumentRegistry([GOOG]), TestClock())
+    assert err.value.message == "venue 'bin' is a ccxt venue that is not connected (account 'live' lives on it)"
