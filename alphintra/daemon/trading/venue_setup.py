@@ -161,7 +161,11 @@ def account_for(settings: Settings, venues: HostVenues, symbol: str, account: st
         return account or settings.default_account  # an unknown symbol: the order's own checks refuse it
     if account is not None:
         held = settings.accounts.get(account)
-        if held is not None and held.venue != venue:
+        if held is None:
+            raise ValidationError(
+                "account", f"names no configured account (configured: {', '.join(settings.accounts)})", account
+            )
+        if held.venue != venue:
             raise ValidationError(
                 "account", f"is on venue {held.venue!r} but {symbol} trades on venue {venue!r}", account
             )
