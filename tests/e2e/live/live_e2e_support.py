@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -27,11 +27,23 @@ class LiveHome:
     fake: FakeHandle
     api_key: str
     api_secret: str
+    outputs: list[str] = field(default_factory=list)  # everything the CLI printed, checked for the secret
 
     def ok(self, *args: str) -> Any:
         done = self.daemon.cli(*args, "--json")
+        self.outputs += [done.stdout, done.stderr]
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
+
+    def assert_secret_nowhere(self) -> None:
+        """The API secret is in no output, log, journal, database or other file of the home (the credentials file
+        holds it encrypted only)."""
+        secret = self.api_secret.encode()
+        assert not [o for o in self.outputs if self.api_secret in o]
+        files = [p for p in self.daemon.root.rglob("*") if p.is_file() and not p.is_socket()]
+        assert any(p.name == "state.db" for p in files) and any("journal" in str(p) for p in files)
+        leaked = [str(p) for p in files if secret in p.read_bytes()]
+        assert leaked == []
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         with self.daemon.client() as c:

@@ -114,3 +114,6 @@ def test_every_order_type_places_fills_cancels_and_the_books_agree(live: LiveHom
     assert {market["id"], rest["id"], moved["id"], tp_id, tp, *(c["id"] for c in children)} <= sent
     open_here = {o["id"] for o in live.ok("order", "list", "--open")}
     assert open_here == set()
+    live.ok("engine", "status")
+    d.stop()  # logs flushed, last snapshot written: then nothing of the home may hold the secret
+    live.assert_secret_nowhere()
