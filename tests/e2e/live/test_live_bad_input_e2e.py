@@ -1,6 +1,7 @@
 """Bad input in live mode gets one clear message naming the thing and the rule, exit 2 (usage) or 1 (the operation
-failed; a daemon that cannot start says why and exits 1), and leaves nothing half-done: an exchange the daemon cannot trade stops its start before anything is
-journaled or opened, and the same home starts cleanly once the cause is fixed."""
+failed; a daemon that cannot start says why and exits 1), and leaves nothing half-done: an exchange the daemon
+cannot trade stops its start before anything is journaled or opened, and the same home starts cleanly once the
+cause is fixed."""
 
 from __future__ import annotations
 
