@@ -370,9 +370,11 @@ class TradingHost:
         assert self.node is not None and self.feed is not None
         now = self.node.clock.now_ns()
         for symbol in list(self.feed.symbols):
-            self._trade_bar(self.feed.next_bar(symbol, now))
+            self.trade_bar(self.feed.next_bar(symbol, now))
 
-    def _trade_bar(self, bar: Any) -> None:
+    def trade_bar(self, bar: Any) -> None:
+        """Engine thread: one bar of the market (paper: generated or an admin tick; an exchange: a public trade)
+        through the node, the strategies, the risk watch and the market streams."""
         node = self.node
         assert node is not None
         node.process_bar(bar)
@@ -388,7 +390,7 @@ class TradingHost:
         if symbol not in self.feed.symbols:
             raise NotFoundError(f"no paper market for {symbol!r}")
         bar = self.feed.set_price(symbol, price, self.node.clock.now_ns())
-        self._trade_bar(bar)
+        self.trade_bar(bar)
         return self.ticker(symbol)
 
     def post_liquidity(self, symbol: str, price: Decimal) -> None:

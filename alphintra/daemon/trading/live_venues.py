@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from alphintra.venues.ccxt_venue import CcxtVenue
 
 log = logging.getLogger("alphintra.daemon.live")
+NS_PER_MINUTE = 60_000_000_000  # a one-trade bar spans the minute before it, as a paper tick's does
 Post = Callable[[Callable[[], None]], object]
 
 
@@ -117,17 +118,34 @@ class LiveMarket:
     venue: Any
     books: dict[str, BookSnapshot] = field(default_factory=dict)
     quotes: dict[str, Ticker] = field(default_factory=dict)
+    # the host's bar handler (node, strategies, risk watch, market streams): each trade becomes a one-trade bar, as
+    # each paper tick does, so a strategy sees the same bars in paper and live on the same price path
+    on_bar: Callable[[Bar], None] | None = None
 
     # -- what the feeds deliver --------------------------------------------------------------------------------
 
     def on_ticker(self, ticker: Ticker) -> None:
         self.quotes[ticker.symbol] = ticker
-        if self.node.last_prices.get(ticker.symbol) != ticker.last:
-            self.process_trade(TradeTick(ticker.symbol, ticker.ts, ticker.last, Decimal(0)))
+        if self.node.last_prices.get(ticker.symbol) != ticker.last:  # a trade the trades stream did not show
+            self.traded(TradeTick(ticker.symbol, ticker.ts, ticker.last, Decimal(0)))
 
     def on_trades(self, ticks: list[TradeTick]) -> None:
         for tick in ticks:
+            self.traded(tick)
+
+    def traded(self, tick: TradeTick) -> None:
+        """One public trade: a bar from the last price to it, through the host (or straight to the node)."""
+        prev = self.node.last_prices.get(tick.symbol)
+        if self.on_bar is None or prev is None:
             self.process_trade(tick)
+            return
+        if prev == tick.price:
+            return  # the same price again: nothing moves (a strategy's bars, like paper's, are price changes)
+        bar = Bar(
+            tick.symbol, tick.ts - NS_PER_MINUTE, prev, max(prev, tick.price), min(prev, tick.price), tick.price,
+            tick.quantity, tick.ts,
+        )  # fmt: skip
+        self.on_bar(bar)
 
     def on_book(self, book: BookSnapshot) -> None:
         self.books[book.symbol] = book
@@ -143,8 +161,8 @@ class LiveMarket:
         node.trade_tick(tick)
 
     def process_bar(self, bar: Bar) -> None:
-        for point in bar.path():
-            self.node.trade_tick(TradeTick(bar.symbol, bar.ts, point, Decimal(0)))
+        for point in bar.path()[1:]:
+            self.node.trade_tick(TradeTick(bar.symbol, bar.close_ts or bar.ts, point, Decimal(0)))
         self.node.close_bar(bar)
 
     def fresh_venue(self) -> Any:

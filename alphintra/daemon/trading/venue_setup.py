@@ -10,6 +10,7 @@ An order that names no account goes to the first account configured on its instr
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -138,6 +139,9 @@ def open_accounts(settings: Settings, node: TradingNode, exchanges: dict[str, Ex
             # an exchange account starts with what the exchange holds (a reconciliation books later differences)
             cash: dict[str, Decimal] | None = opening_cash(exchange, name) or None
             mode = "SPOT"
+            if account.currency is None:  # valued in what its markets are quoted in most (USDT), not the base USD
+                quotes = Counter(inst.quote for inst in exchange.venue.instruments())
+                currency = quotes.most_common(1)[0][0] if quotes else currency
         else:
             start = account.starting_cash if settings.venues[account.venue].kind == "simulated" else None
             cash = None if not start else {currency: start}
