@@ -34,7 +34,19 @@ def test_status_shows_live_mode_and_the_connected_venue(live: LiveHome) -> None:
     assert (status["mode"], status["account"], status["venues"][VENUE]["connection"]) == ("live", ACCOUNT, "connected")
     assert status["symbols"] == ["BTC/USDT", "ETH/USDT"]  # the exchange's markets
     listed = {v["name"]: v for v in live.ok("venue", "list")}
-    assert VENUE in listed
+    assert (listed[VENUE]["state"], listed[VENUE]["accounts"]) == ("connected", [ACCOUNT])
+    # the exchange's own book reaches the API (the TUI's ladder and `watch` read the same)
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{live.fake.rest_url}/depth?symbol=BTCUSDT&limit=5", timeout=10) as resp:
+        theirs = json.loads(resp.read())
+
+    def top_agrees() -> bool:
+        book = live.ok("market", "book", "BTC/USDT")
+        return bool(book["bids"]) and D(book["bids"][0][0]) == D(theirs["bids"][0][0])
+
+    wait_for(top_agrees, "the daemon's book to show the exchange's best bid")
 
 
 def test_every_order_type_places_fills_cancels_and_the_books_agree(live: LiveHome) -> None:
