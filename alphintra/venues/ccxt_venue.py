@@ -635,6 +635,13 @@ class CcxtVenue:
                 raise
             except Exception as exc:
                 _log.warning("venue %s: polling failed (%s)", self.name, type(exc).__name__)
+                continue
+            if self.streams_down:
+                # A quiet stream gives no sign it is back; the exchange answered the catch-up poll, so the venue
+                # works (the poller covers what a stream still missing would say) and the node reconciles.
+                self.streams_down.clear()
+                if self.on_reconnect is not None:
+                    self._post(self.on_reconnect)
 
     async def poll(self) -> None:
         """The backstop: fills since the last one seen, and the state of every order still working here."""

@@ -129,3 +129,20 @@ def test_every_order_type_places_fills_cancels_and_the_books_agree(live: LiveHom
     live.ok("engine", "status")
     d.stop()  # logs flushed, last snapshot written: then nothing of the home may hold the secret
     live.assert_secret_nowhere()
+
+
+def test_a_dropped_stream_reconnects_and_what_happened_meanwhile_is_booked(live: LiveHome) -> None:
+    live.trade_at("30000")
+    rest = live.ok("order", "buy", "BTC/USDT", "0.01", "--limit", "29000", "--account", ACCOUNT, "--yes")
+    live.wait_status(rest["id"], "ACCEPTED")
+    live.fake.admin("POST", "streams/drop")
+    live.fake.admin("POST", "fill", {"api_key": live.api_key, "client_order_id": rest["id"]})
+    done = live.wait_status(rest["id"], "FILLED")
+    assert len(done["trade_ids"]) == 1
+    wait_for(
+        lambda: live.ok("engine", "status")["host"]["venues"][VENUE]["stream_reconnects"] >= 1,
+        "the venue to notice the dropped stream",
+    )
+    wait_for(lambda: live.ok("engine", "status")["host"]["venues"][VENUE]["connection"] == "connected", "the reconnect")
+    assert [t["order_id"] for t in live.ok("trades", "list")].count(rest["id"]) == 1
+    live.assert_agrees()
