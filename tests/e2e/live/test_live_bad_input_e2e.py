@@ -85,7 +85,7 @@ def test_bad_credentials_and_an_unreachable_url_stop_the_start_with_one_message(
         assert live.ok("engine", "status")["host"]["venues"][VENUE]["connection"] == "connected"
 
 
-def test_an_unlisted_symbol_and_a_quantity_below_the_minimum(fake: FakeHandle) -> None:
+def test_an_unlisted_symbol_a_quantity_below_the_minimum_and_a_risk_limit(fake: FakeHandle) -> None:
     with daemon_home() as d:
         live = live_home(d, fake)
         config = d.root / "config.toml"
@@ -103,5 +103,9 @@ def test_an_unlisted_symbol_and_a_quantity_below_the_minimum(fake: FakeHandle) -
         done = d.cli("order", "buy", "BTC/USDT", "0.000001", "--limit", "29000", "--account", ACCOUNT, "--yes")
         assert done.returncode == 2 and "quantity" in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+        # risk limits apply to a live account as to a paper one, before anything is sent
+        live.ok("risk", "limits", "set", "max_order_notional", "1000", "--account", ACCOUNT, "--reason", "test")
+        big = d.cli("order", "buy", "BTC/USDT", "0.1", "--limit", "29000", "--account", ACCOUNT, "--yes", "--json")
+        assert big.returncode != 0 and "max_order_notional" in big.stdout + big.stderr, big.stdout + big.stderr
         assert live.order_log() == []  # nothing reached the exchange
-        assert live.ok("order", "list") == []
+        assert all(o["status"] == "REJECTED" for o in live.ok("order", "list"))
