@@ -198,6 +198,7 @@ _alphintra() {
         "order buy|--sl") return 0 ;;
         "order buy|--client-id") return 0 ;;
         "order buy|--strategy") dyn=strategy ;;
+        "order buy|--account") return 0 ;;
         "order cancel|--symbol") dyn=symbol ;;
         "order cancel|--strategy") dyn=strategy ;;
         "order list|--status") return 0 ;;
@@ -220,6 +221,7 @@ _alphintra() {
         "order sell|--sl") return 0 ;;
         "order sell|--client-id") return 0 ;;
         "order sell|--strategy") dyn=strategy ;;
+        "order sell|--account") return 0 ;;
         "portfolio|--account") return 0 ;;
         "portfolio balances|--account") return 0 ;;
         "portfolio positions|--account") return 0 ;;
@@ -372,11 +374,11 @@ _alphintra() {
         "ml train") words='--symbol -s --timeframe -t --features -f --task --label --horizon --take-profit --stop-loss --name --exchange -e --start --end --trees --folds --embargo --seed --param -p --promote --json --help -h' ;;
         "optimize") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --json --help -h'; dyn=strategy ;;
         "order") words='buy cancel list modify sell show --help -h' ;;
-        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h'; dyn=symbol ;;
+        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;
         "order cancel") words='--all --symbol --strategy --json --help -h' ;;
         "order list") words='--status --symbol --strategy --open --children --limit -n --json --help -h' ;;
         "order modify") words='--price --qty --stop --json --help -h' ;;
-        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h'; dyn=symbol ;;
+        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;
         "order show") words='--json --help -h' ;;
         "portfolio") words='balances performance positions --account --json --help -h' ;;
         "portfolio balances") words='--account --json --help -h' ;;
