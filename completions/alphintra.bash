@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|list"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -185,6 +185,36 @@ _alphintra() {
         "optimize|--workers") return 0 ;;
         "optimize|--seed") return 0 ;;
         "optimize|--top") return 0 ;;
+        "optimize|--search") choices='grid random tpe cmaes' ;;
+        "optimize|--trials") return 0 ;;
+        "optimize|--loss") choices='sharpe sortino calmar profit annual drawdown win_rate profit_factor expectancy' ;;
+        "optimize|--multi") return 0 ;;
+        "optimize|--study") return 0 ;;
+        "optimize|--storage") return 0 ;;
+        "optimize|--slices") return 0 ;;
+        "optimize list|--storage") return 0 ;;
+        "optimize run|--symbol"|"optimize run|-s") dyn=symbol ;;
+        "optimize run|--param"|"optimize run|-p") return 0 ;;
+        "optimize run|--timeframe"|"optimize run|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "optimize run|--metric") return 0 ;;
+        "optimize run|--random") return 0 ;;
+        "optimize run|--walk-forward") return 0 ;;
+        "optimize run|--start") return 0 ;;
+        "optimize run|--end") return 0 ;;
+        "optimize run|--cash") return 0 ;;
+        "optimize run|--fee") return 0 ;;
+        "optimize run|--workers") return 0 ;;
+        "optimize run|--seed") return 0 ;;
+        "optimize run|--top") return 0 ;;
+        "optimize run|--search") choices='grid random tpe cmaes' ;;
+        "optimize run|--trials") return 0 ;;
+        "optimize run|--loss") choices='sharpe sortino calmar profit annual drawdown win_rate profit_factor expectancy' ;;
+        "optimize run|--multi") return 0 ;;
+        "optimize run|--study") return 0 ;;
+        "optimize run|--storage") return 0 ;;
+        "optimize run|--slices") return 0 ;;
+        "optimize show|--storage") return 0 ;;
+        "optimize show|--top") return 0 ;;
         "order buy|--limit") return 0 ;;
         "order buy|--stop") return 0 ;;
         "order buy|--trail") return 0 ;;
@@ -372,7 +402,10 @@ _alphintra() {
         "ml search") words='--symbol -s --param -p --timeframe -t --features -f --task --label --horizon --metric --samples --exchange -e --start --end --trees --folds --embargo --seed --workers --top --json --help -h' ;;
         "ml show") words='--version --json --help -h' ;;
         "ml train") words='--symbol -s --timeframe -t --features -f --task --label --horizon --take-profit --stop-loss --name --exchange -e --start --end --trees --folds --embargo --seed --param -p --promote --json --help -h' ;;
-        "optimize") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --json --help -h'; dyn=strategy ;;
+        "optimize") words='list run show --symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
+        "optimize list") words='--storage --json --help -h' ;;
+        "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
+        "optimize show") words='--storage --top --json --help -h' ;;
         "order") words='buy cancel list modify sell show --help -h' ;;
         "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;
         "order cancel") words='--all --symbol --strategy --json --help -h' ;;

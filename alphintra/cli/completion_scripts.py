@@ -77,6 +77,10 @@ def _values(path: str, param: Any) -> tuple[list[str], str | None]:
         return [t.value for t in TimeInForce], None
     if name in ("timeframe", "source_tf", "target_tf"):
         return list(TIMEFRAMES), None
+    if name in ("search", "loss") and path.startswith("optimize"):
+        from alphintra.strategies.study import LOSSES, SEARCHES
+
+        return list(SEARCHES if name == "search" else LOSSES), None
     if name == "strategy" or (path, name) in _STRATEGY_ARGUMENTS:
         return [], "strategy"
     if name == "symbol" or "--symbol" in param.opts:
@@ -116,6 +120,11 @@ def build_tree(command: Any, path: str = "") -> Node:
             if sub.hidden:
                 continue
             node.subcommands[name] = build_tree(sub, f"{path} {name}".strip())
+    default = getattr(command, "default_command", None)
+    if default in node.subcommands:
+        # `optimize STRATEGY ...` means `optimize run STRATEGY ...`: the group completes as that command too.
+        run = node.subcommands[default]
+        node.options, node.arguments, node.dynamic = list(run.options), list(run.arguments), run.dynamic
     return node
 
 

@@ -1,14 +1,42 @@
-"""`alphintra optimize`: parameter sweeps (grid or random) and walk-forward analysis, in parallel processes."""
+"""`alphintra optimize`: parameter sweeps (grid or random) and walk-forward analysis, in parallel processes;
+with ``--search``, Optuna studies (grid, random, TPE, CMA-ES) that are stored, resumable and shown by
+``optimize show`` / ``optimize list``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from alphintra.cli.common import JsonOption, console, print_json, progress
 
 
+class _RunByDefault(TyperGroup):
+    """``alphintra optimize STRATEGY ...`` keeps working beside ``optimize show``/``list``: any first word that is
+    not a subcommand (a strategy name) is read as ``optimize run STRATEGY ...``."""
+
+    default_command = "run"  # also read by the completion scripts' generator
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer vendors its own click Context
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_RunByDefault,
+    help="Sweep a strategy's parameters (optimize STRATEGY ... is optimize run STRATEGY ...); show stored studies.",
+    no_args_is_help=True,
+)
+
+StorageOpt = Annotated[
+    str | None,
+    typer.Option("--storage", help="Study database URL (default: sqlite in the home, studies.db).", show_default=False),
+]
+
+
+@app.command("run")
 def optimize(
     strategy: Annotated[str, typer.Argument(help="Strategy name.")],
     symbol: Annotated[list[str], typer.Option("--symbol", "-s", help="Symbol(s) to trade.")],
@@ -32,6 +60,25 @@ def optimize(
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
     seed: Annotated[int, typer.Option()] = 42,
     top: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    search: Annotated[
+        str | None, typer.Option("--search", help="Run an Optuna study: grid, random, tpe or cmaes.")
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option("--trials", help="Study: trials in total (default: the grid, or 100).")
+    ] = None,
+    loss: Annotated[
+        str, typer.Option("--loss", help="Study: what to optimise (sharpe, sortino, calmar, profit, drawdown, ...).")
+    ] = "sharpe",
+    multi: Annotated[
+        str | None, typer.Option("--multi", help="Study: several losses at once, e.g. sharpe,drawdown.")
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option("--study", help="Study name; an existing study resumes.", show_default=False)
+    ] = None,
+    storage: StorageOpt = None,
+    slices: Annotated[
+        int, typer.Option("--slices", help="Study: time slices per trial; >1 prunes hopeless trials early.")
+    ] = 1,
     as_json: JsonOption = False,
 ) -> None:
     """Sweep STRATEGY's parameters over stored bars and rank the runs by a metric."""
@@ -45,12 +92,20 @@ def optimize(
     from alphintra.strategies.report import results_table
 
     cls = registry.get(strategy)
+    study_options = {"--trials": trials, "--multi": multi, "--study": study, "--storage": storage}
+    study_options |= {"--loss": None if loss == "sharpe" else loss, "--slices": None if slices == 1 else slices}
+    if search is None:
+        given = next((name for name, value in study_options.items() if value is not None), None)
+        if given is not None:
+            raise ValidationError(given, "belongs to a study: add --search grid, random, tpe or cmaes")
+    else:
+        plan = _study_plan(search, trials, loss, multi, slices, random, minimize, metric)
     from dataclasses import fields
 
     from alphintra.strategies.metrics import Metrics
 
     known = [f.name for f in fields(Metrics) if f.name not in ("bars", "start_ts", "end_ts", "periods_per_year")]
-    if metric not in known:
+    if metric not in known and search is None:
         raise ValidationError("--metric", f"must be one of: {', '.join(known)}", metric)
     space = opt.parse_space(param)
     settings = get_settings()
@@ -75,19 +130,28 @@ def optimize(
         problem = registry.params_problem(cls, {**dict(config.params), **params})
         return None if problem is None else ": ".join(part for part in problem if part)
 
-    if walk_forward:
-        train, sep, test = walk_forward.partition(":")
-        if not sep:
-            raise ValidationError("--walk-forward", "must be TRAIN:TEST such as 365d:90d", walk_forward)
-        first = min(int(df["time"].dt.epoch("ns").min()) for df in frames.values())  # type: ignore[arg-type]
-        last = max(int(df["time"].dt.epoch("ns").max()) for df in frames.values()) + 1  # type: ignore[arg-type]
-        windows = opt.walk_forward_windows(
-            first,
-            last,
-            train_ns=opt.parse_duration(train, field="--walk-forward train"),
-            test_ns=opt.parse_duration(test, field="--walk-forward test"),
+    if search is not None:
+        from alphintra.cli.optimize_study import run_study_command
+
+        run_study_command(
+            plan,
+            strategy=strategy,
+            space=space,
+            config=config,
+            frames=frames,
+            check=check,
+            study=study,
+            storage=storage,
+            seed=seed,
+            workers=workers,
+            walk_forward=walk_forward,
             anchored=anchored,
+            top=top,
+            as_json=as_json,
         )
+        return
+    if walk_forward:
+        windows = _windows(frames, walk_forward, anchored)
         with progress("walk-forward", None) as advance:
             wf = opt.walk_forward(
                 backtest_objective,
@@ -172,3 +236,84 @@ def _iso_times(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return iso_ns(value) if timed and isinstance(value, int) and not isinstance(value, bool) else value
 
     return [{k: convert(k, v) for k, v in row.items()} for row in rows]
+
+
+def _study_plan(
+    search: str,
+    trials: int | None,
+    loss: str,
+    multi: str | None,
+    slices: int,
+    random: int | None,
+    minimize: bool,
+    metric: str,
+) -> Any:
+    """The study options checked before any data is read, each refusal naming its option (exit 2)."""
+    from alphintra.errors import ValidationError
+    from alphintra.strategies import study as st
+
+    st.parse_search(search)
+    if random is not None:
+        raise ValidationError("--random", "with a study use --search random --trials N")
+    if minimize:
+        raise ValidationError("--minimize", "a study's direction comes from its loss (--loss drawdown: closer to 0)")
+    if metric != "sharpe":
+        raise ValidationError("--metric", "ranks the plain sweep: a study optimises --loss (or --multi)")
+    if trials is not None and (isinstance(trials, bool) or trials < 1):
+        raise ValidationError("--trials", "must be an integer >= 1", trials)
+    losses = st.parse_multi(multi) if multi is not None else (st.parse_loss(loss),)
+    if multi is not None and loss != "sharpe":
+        raise ValidationError("--loss", "give either --loss or --multi, not both")
+    if multi is not None and search == "cmaes":
+        raise ValidationError("--multi", "cmaes optimises one loss: use --search tpe, random or grid")
+    if not 1 <= slices <= st.MAX_SLICES:
+        raise ValidationError("--slices", f"must be an integer in 1..{st.MAX_SLICES}", slices)
+    if multi is not None and slices > 1:
+        raise ValidationError("--slices", "pruning needs one loss: drop --multi or use --slices 1")
+    return {"search": search, "trials": trials, "losses": losses, "slices": slices}
+
+
+def _windows(frames: Any, text: str, anchored: bool) -> Any:
+    """Walk-forward windows over the loaded bars from ``TRAIN:TEST`` (``--walk-forward``)."""
+    from alphintra.errors import ValidationError
+    from alphintra.strategies import optimize as opt
+
+    train, sep, test = text.partition(":")
+    if not sep:
+        raise ValidationError("--walk-forward", "must be TRAIN:TEST such as 365d:90d", text)
+    first, last = data_bounds(frames)
+    return opt.walk_forward_windows(
+        first,
+        last,
+        train_ns=opt.parse_duration(train, field="--walk-forward train"),
+        test_ns=opt.parse_duration(test, field="--walk-forward test"),
+        anchored=anchored,
+    )
+
+
+def data_bounds(frames: Any) -> tuple[int, int]:
+    """``[first bar, last bar + 1ns)`` of the loaded frames, in engine nanoseconds."""
+    first = min(int(df["time"].dt.epoch("ns").min()) for df in frames.values())
+    last = max(int(df["time"].dt.epoch("ns").max()) for df in frames.values()) + 1
+    return first, last
+
+
+@app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Study name (optimize list shows them).")],
+    storage: StorageOpt = None,
+    top: Annotated[int, typer.Option(help="Best trials to show.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """A stored study: its best trials, parameter importance and, with several losses, the Pareto front."""
+    from alphintra.cli.optimize_study import show_study
+
+    show_study(name, storage, top, as_json)
+
+
+@app.command("list")
+def list_studies(storage: StorageOpt = None, as_json: JsonOption = False) -> None:
+    """The studies in the storage, with their trial counts."""
+    from alphintra.cli.optimize_study import list_command
+
+    list_command(storage, as_json)

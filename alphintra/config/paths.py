@@ -62,6 +62,11 @@ class HomePaths:
         return self.root / "reports"
 
     @property
+    def studies(self) -> Path:
+        """The SQLite database of optimisation studies (``optimize --search``), unless --storage names another."""
+        return self.root / "studies.db"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -488,9 +488,27 @@ class StateProjection:
             )
             # One row the store refuses must not hold back the others (nor the position): they go one by one in one
             # transaction, and each refusal is logged with what it was.
-            with self.store.batch() as w:
-                self._apply(w, rows, later, one_by_one=True)
-                w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
+            try:
+                with self.store.batch() as w:
+                    self._apply(w, rows, later, one_by_one=True)
+                    w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
+            except RetryableError:
+                raise
+            except AlphintraError as again:
+                if not later:
+                    raise
+                # A queued write (a record family's own, e.g. the risk tables) failed only when the transaction
+                # was flushed: the rows and the position go without the queued writes rather than stop here.
+                log.error(
+                    "state projection: the queued writes up to journal record %d were refused (%s: %s); "
+                    "the rows are written without them",
+                    fold.seq,
+                    again,
+                    getattr(again, "detail", ""),
+                )
+                with self.store.batch() as w:
+                    self._apply(w, rows, [], one_by_one=True)
+                    w.set_projection_meta(fold.first_digest, fold.seq, fold.last_digest)
         self.rebuilding = False
 
     def _apply(

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.daemon.auth import Principal, require_role
 from alphintra.errors import NotFoundError
@@ -26,7 +26,7 @@ Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 class ReconcileBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dry_run: bool = False
+    dry_run: StrictBool = False  # strict: 0 or "yes" is not a flag (what the OpenAPI document says)
 
 
 class ResumeBody(BaseModel):

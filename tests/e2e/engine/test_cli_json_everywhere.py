@@ -24,7 +24,15 @@ from alphintra.venues.fake.testing import FakeHandle, running_fake
 # One run of each command; a list of several runs where one is not enough to print times or decimals.
 # ``{tmp}`` is replaced by a scratch directory, ``{pg}`` by the test database URL.
 ARGS: dict[str, list[list[str]]] = {
-    "optimize": [["sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20", "--start", "2012-01-01"]],
+    "optimize run": [
+        ["sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20", "--start", "2012-01-01"],
+        [
+            *("sma_cross", "-s", "GOOG", "-p", "fast=5,10", "-p", "slow=20:30:10", "--start", "2012-01-01"),
+            *("--workers", "1", "--search", "tpe", "--trials", "3", "--multi", "sharpe,drawdown", "--study", "j1"),
+        ],
+    ],
+    "optimize show": [["j1"]],
+    "optimize list": [[]],
     "order buy": [
         ["BTC/USD", "0.01"],
         ["BTC/USD", "0.01", "--limit", "50000"],
@@ -112,6 +120,7 @@ FIRST = [
     "data import",
     "data generate",
     "backtest run",
+    "optimize run",
     "order buy",
     "order sell",
 ]

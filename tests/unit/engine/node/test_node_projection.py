@@ -218,3 +218,35 @@ def test_the_projection_equals_the_node_for_any_order_sequence_and_any_piece_siz
             store.create_all()
             project(store, root / "journal", node, last, chunk=chunk)
             assert_equal(store, node)
+
+
+def test_a_queued_write_refused_only_at_commit_does_not_stop_the_projection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two writes of one primary key fail only when the transaction is flushed, past the one-by-one fallback: the
+    rows and the journal position are written without the queued writes instead of retrying forever."""
+    from alphintra.storage.state.models import RiskAlert
+    from alphintra.storage.state.types import to_utc
+
+    journal = tmp_path / "journal"
+    with Journal(journal) as j:
+        node = make_node(journal=j)
+        node.open_account("main", cash={"USD": "100"})
+        j.append_many([{"type": "Twin", "id": 7}, {"type": "Twin", "id": 7}])
+        last = j.last_seq
+
+    def twin(p: Projection, rec: JournalRecord) -> None:
+        def write(w: StateWriter) -> None:
+            row = RiskAlert(id=rec.record["id"], time=to_utc(1, "time"), severity="INFO", rule="r", message="m")
+            w.session.add(row)
+
+        p.later(write)
+
+    monkeypatch.setitem(projector.PROJECTIONS, "Twin", twin)
+    with StateStore(f"sqlite:///{tmp_path / 'state.db'}") as store, caplog.at_level(logging.ERROR, "alphintra"):
+        store.create_all()
+        project(store, journal, node, last)
+        assert store.projection_meta().applied_seq == last  # type: ignore[union-attr]
+        assert [(b.asset, b.total_balance) for b in store.list_balances()] == [("USD", Decimal(100))]
+        assert store.list_alerts() == []
+    assert f"the queued writes up to journal record {last} were refused" in caplog.text
