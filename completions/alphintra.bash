@@ -260,6 +260,7 @@ _alphintra() {
         "order buy|--sl") return 0 ;;
         "order buy|--client-id") return 0 ;;
         "order buy|--strategy") dyn=strategy ;;
+        "order buy|--account") return 0 ;;
         "order cancel|--symbol") dyn=symbol ;;
         "order cancel|--strategy") dyn=strategy ;;
         "order list|--status") return 0 ;;
@@ -282,6 +283,7 @@ _alphintra() {
         "order sell|--sl") return 0 ;;
         "order sell|--client-id") return 0 ;;
         "order sell|--strategy") dyn=strategy ;;
+        "order sell|--account") return 0 ;;
         "plot|--timeframe"|"plot|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "plot|--indicators"|"plot|-i") return 0 ;;
         "plot|--start") return 0 ;;
@@ -457,11 +459,11 @@ _alphintra() {
         "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
         "optimize show") words='--storage --top --json --help -h' ;;
         "order") words='buy cancel list modify sell show --help -h' ;;
-        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h'; dyn=symbol ;;
+        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;
         "order cancel") words='--all --symbol --strategy --json --help -h' ;;
         "order list") words='--status --symbol --strategy --open --children --limit -n --json --help -h' ;;
         "order modify") words='--price --qty --stop --json --help -h' ;;
-        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --yes -y --json --help -h'; dyn=symbol ;;
+        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;
         "order show") words='--json --help -h' ;;
         "plot") words='--timeframe -t --indicators -i --start --end --timerange --exchange --html --width --height --help -h'; dyn=symbol ;;
         "portfolio") words='balances performance positions --account --json --help -h' ;;

@@ -150,6 +150,7 @@ def build_order(
     allow_immediate: bool = False,
     client_id: str | None = None,
     strategy: str | None = None,
+    account: str | None = None,
     now_ns: int = 0,
 ) -> dict[str, Any]:
     """The daemon's OrderCreate body for the flags of ``order buy|sell`` (flag combinations checked here, so a
@@ -225,6 +226,8 @@ def build_order(
         body["client_order_id"] = client_id
     if strategy is not None:
         body["strategy"] = strategy
+    if account is not None:
+        body["account"] = account
     return body
 
 
@@ -362,6 +365,10 @@ def _order_command(side: str) -> Any:
             str | None, typer.Option("--client-id", help="Your id; resending it never duplicates the order.")
         ] = None,
         strategy: Annotated[str | None, typer.Option("--strategy", help="Tag the order with a strategy.")] = None,
+        account: Annotated[
+            str | None,
+            typer.Option("--account", help="Trade in this account (default: the first on the symbol's venue)."),
+        ] = None,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm large orders.")] = False,
         as_json: JsonOption = False,
     ) -> None:
@@ -387,6 +394,7 @@ def _order_command(side: str) -> Any:
             allow_immediate=allow_immediate,
             client_id=client_id,
             strategy=strategy,
+            account=account,
         )
 
     command.__doc__ = (

@@ -206,10 +206,14 @@ class NodeContext:
     def target_percent(self, symbol: str, percent: Decimal, **kw: Any) -> Order | None:
         target = self.target_quantity(symbol, percent)
         delta = target - self.position(symbol)
-        if delta == 0:
+        # Whole lots only: an exchange that charges a buy's fee in the bought asset leaves a position that is not
+        # (e.g. 0.16594 BTC bought, 0.00016594 BTC fee); the dust below a lot stays, as it must on the exchange.
+        lot = self.node.instruments.get(symbol).lot_size
+        size = (abs(delta) / lot).to_integral_value(rounding=ROUND_DOWN) * lot
+        if size == 0:
             return None
         side = OrderSide.BUY if delta > 0 else OrderSide.SELL
-        return self.order(symbol, side, abs(delta), **kw)
+        return self.order(symbol, side, size, **kw)
 
     def set_timer(self, name: str, *, interval_ns: int | None = None, at_ns: int | None = None) -> None:
         runner = self.runner

@@ -483,6 +483,8 @@ class Connection:
     attempt: int = 0
     # Why the engine is read-only (its journal cannot be written, e.g. a full disk); "" when it takes orders.
     read_only: str = ""
+    # Live exchange venues that are not connected, e.g. "binance1 reconnecting"; "" when all are (or none is live).
+    venues: str = ""
 
 
 @dataclass(frozen=True, slots=True)

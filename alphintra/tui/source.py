@@ -179,14 +179,21 @@ class EngineDataSource:
             await self._load_storage()
 
     async def _load_storage(self) -> None:
-        """Read-only (journal not writable) shows as a banner: the engine status says so and why."""
+        """Read-only (journal not writable) and an exchange venue that is not connected show as a banner: the engine
+        status says so and why."""
         status = await self.client.get(f"{API}/engine/status")
         host = status.get("host") if isinstance(status, dict) else None
         storage = host.get("storage") if isinstance(host, dict) else None
         reason = ""
         if isinstance(storage, dict) and storage.get("read_only"):
             reason = str(storage.get("reason") or "the journal cannot be written")
-        self._emit("connection", "engine", Connection(True, read_only=reason))
+        venues = host.get("venues") if isinstance(host, dict) else None
+        down = [
+            f"{name} {v.get('connection')}"
+            for name, v in (venues or {}).items()
+            if isinstance(v, dict) and v.get("connection") != "connected"
+        ]
+        self._emit("connection", "engine", Connection(True, read_only=reason, venues=", ".join(down)))
 
     async def _follow(self, topic: str, kind: str) -> None:
         # Market data is keyed by symbol so that a burst coalesces to the newest message per frame; orders, fills

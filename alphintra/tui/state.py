@@ -204,6 +204,10 @@ class TuiState:
                     self.add_log("ERROR", f"engine read-only: {data.read_only}")
                 else:
                     self.add_log("INFO", "engine writable again")
+            if data.connected and data.venues != self.connection.venues:
+                self.add_log(
+                    "WARNING" if data.venues else "INFO", f"venue {data.venues}" if data.venues else "venues connected"
+                )
             self.connection = data
             return "connection"
         raise KeyError(f"unknown update kind {kind!r}")

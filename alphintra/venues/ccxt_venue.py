@@ -172,6 +172,9 @@ class CcxtVenue:
         self.polls = 0
         self.resyncs = 0  # clock offset re-measured after -1021
         self.lookups = 0  # commands without an answer looked up by client order id
+        self.streams_down: set[str] = set()  # private streams failing right now (reconnecting)
+        # run on the node's thread (through ``post``) after a private stream came back: the host reconciles
+        self.on_reconnect: Callable[[], None] | None = None
 
     # -- life -------------------------------------------------------------------------------------------------
 
@@ -248,6 +251,13 @@ class CcxtVenue:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await close_client(self._client)
+
+    @property
+    def connection(self) -> str:
+        """``connected``, ``reconnecting`` (a private stream is down; REST still answers) or ``disconnected``."""
+        if self._loop is None:
+            return "disconnected"
+        return "reconnecting" if self.streams_down else "connected"
 
     def instruments(self) -> list[Instrument]:
         """The instruments of the markets this venue trades (after :meth:`start`)."""
@@ -591,6 +601,7 @@ class CcxtVenue:
             except Exception as exc:
                 attempt += 1
                 self.stream_reconnects += 1
+                self.streams_down.add(method)
                 _log.warning("venue %s: %s stream failed (%s); reconnecting", self.name, method, type(exc).__name__)
                 assert self._poke is not None
                 self._poke.set()  # what the stream missed comes by REST
@@ -598,8 +609,11 @@ class CcxtVenue:
                 continue
             if attempt:
                 attempt = 0
+                self.streams_down.discard(method)
                 assert self._poke is not None
                 self._poke.set()  # reconnected: catch up on what happened meanwhile
+                if self.on_reconnect is not None:
+                    self._post(self.on_reconnect)
             try:
                 if method == "watch_orders":
                     for order in items:
@@ -621,6 +635,13 @@ class CcxtVenue:
                 raise
             except Exception as exc:
                 _log.warning("venue %s: polling failed (%s)", self.name, type(exc).__name__)
+                continue
+            if self.streams_down:
+                # A quiet stream gives no sign it is back; the exchange answered the catch-up poll, so the venue
+                # works (the poller covers what a stream still missing would say) and the node reconciles.
+                self.streams_down.clear()
+                if self.on_reconnect is not None:
+                    self._post(self.on_reconnect)
 
     async def poll(self) -> None:
         """The backstop: fills since the last one seen, and the state of every order still working here."""

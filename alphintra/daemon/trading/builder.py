@@ -1,7 +1,7 @@
 """The one place that builds a trading host's collaborators and wires them together.
 
 :func:`build` runs inside ``TradingHost.start`` (before the engine thread exists): the journal and its snapshots,
-the venues and accounts (``venue_setup``), the node with its risk engine and keeper, the replay of the journal
+the accounts' venues (``venue_setup``), the node with its risk engine and keeper, the replay of the journal
 into them, the paper market, the SQL projection, and -- for a daemon, not a one-shot CLI host -- the services
 (:func:`start_services`: strategies, schedules, the risk watch). Everything it builds is handed to the host
 through its public attributes; the host itself only runs the engine thread.
@@ -9,10 +9,11 @@ through its public attributes; the host itself only runs the engine thread.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
-from alphintra.daemon.trading import host_storage, venue_setup
+from alphintra.daemon.trading import host_storage, live_venues, venue_setup
 from alphintra.daemon.trading.durability import BatchJournal, SnapshotPart, Snapshots
 from alphintra.daemon.trading.instruments import paper_instruments
 from alphintra.engine._node_snapshot import capture as capture_node
@@ -65,9 +66,17 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     settings = host.settings
     paths = settings.paths
     paths.root.mkdir(parents=True, exist_ok=True)
-    instruments, prices = paper_instruments(settings)
+    paper, prices = paper_instruments(settings)
     clock = LiveClock()
-    venues = host.venues = venue_setup.build_venues(settings, instruments, clock)  # [venues] and [accounts]
+    # Exchange venues connect first (markets, credentials): a wrong key or URL stops the start here, nothing built.
+    exchanges = live_venues.connect(settings, host.post)
+    try:
+        instruments, symbols = venue_setup.with_exchange_instruments(settings, paper, exchanges)
+        venues = host.venues = venue_setup.build_venues(settings, instruments, clock, exchanges, symbols)
+    except BaseException:
+        for exchange in exchanges.values():
+            exchange.close()
+        raise
     journal = host.journal = build_journal(settings)
     snapshots = host.snapshots = Snapshots(journal, settings.engine.snapshot_every)
     node = TradingNode(
@@ -80,6 +89,8 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
         risk=build_risk(host),
     )
     host.driver = venue_setup.drive(settings, node, venues)
+    for market in venues.markets.values():
+        market.on_bar = host.trade_bar
     node.account_venues = {name: account.venue for name, account in settings.accounts.items()}
     snapshots.register("node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state))
     snapshot, records = journal.replay()
@@ -90,17 +101,22 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     count = node.replay(keeper.fold(host_storage.retaining(host, node, (rec.record for rec in records))))
     node.journal = journal
     keeper.start(node)  # limits, halts, alerts, schedules, strategies: from the journal
-    if venue_setup.open_accounts(settings, node):
+    if venue_setup.open_accounts(settings, node, exchanges):
         journal.sync()
+    prices = {s: p for s, p in prices.items() if symbols.get(s) not in exchanges}
     for symbol, price in prices.items():
         node.last_prices.setdefault(symbol, price)
+    simulated = [inst for inst in instruments if symbols[inst.symbol] not in exchanges]
     feed = host.feed = PaperFeed(
-        list(instruments), {s: node.last_prices.get(s, p) for s, p in prices.items()}, seed=settings.paper.seed
+        simulated, {s: node.last_prices.get(s, p) for s, p in prices.items()}, seed=settings.paper.seed
     )
     for symbol, sf in feed.symbols.items():
         node.last_prices[symbol] = sf.price
         host.driver.post_liquidity(symbol, sf.price)
-    node.resume()
+    node.resume()  # an exchange venue is asked first what it holds (reconciliation): nothing is sent twice
+    for name, exchange in exchanges.items():
+        exchange.venue.on_reconnect = functools.partial(reconcile_after_reconnect, node, name)
+    live_venues.start_feeds(settings, exchanges, venues.markets, host.post)
     attach = getattr(node.risk, "attach", None)
     if attach is not None:
         attach(node)  # the replayed orders and positions are what risk counts from now on
@@ -126,6 +142,19 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     return projector
 
 
+def reconcile_after_reconnect(node: TradingNode, venue: str) -> None:
+    """Engine thread: a private stream of ``venue`` came back; what it missed is settled with the exchange."""
+    try:
+        report = node.reconcile(venue)
+    except Exception as exc:  # the exchange did not answer: its own poller catches up, the next reconnect asks
+        log.warning("venue %s: reconciliation after a reconnect failed (%s)", venue, type(exc).__name__)
+        return
+    log.info(
+        "venue reconciled after a reconnect",
+        extra={"venue": venue, "fills": len(report.fills_booked), "closed": len(report.closed)},
+    )
+
+
 def start_services(host: Host) -> None:
     """Before the engine thread runs: the strategy manager with the ACTIVE strategies resumed, the risk watch, and
     the scheduler loaded but paused until the engine runs."""
@@ -149,5 +178,6 @@ __all__ = [
     "build",
     "build_journal",
     "build_risk",
+    "reconcile_after_reconnect",
     "start_services",
 ]

@@ -77,7 +77,7 @@ class TradingHost:
         self.state = HostState.CREATED
         self.node: TradingNode | None = None
         self.driver: SimDrivers | None = None  # shows the paper venues the market (the node sees only the port)
-        self.venues: HostVenues | None = None  # every venue and where each symbol trades (venue_setup.build_venues)
+        self.venues: HostVenues | None = None  # the venues, their routes and symbols (builder.build)
         self.feed: PaperFeed | None = None
         self.journal: Any = None
         self.app: FastAPI | None = None
@@ -133,12 +133,13 @@ class TradingHost:
             self._build()
         except BaseException:
             self.state = HostState.FAILED
+            self._close_exchanges()
             raise
         sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL_S))
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._thread.start()
         self.state = HostState.RUNNING
-        self.event("INFO", f"engine started (paper, account {self.account})")
+        self.event("INFO", f"engine started ({self.status()['mode']}, account {self.account})")
         if self.scheduler is not None:
             self.scheduler.resume()
         log.info("trading engine running", extra={"orders": len(self.node.orders) if self.node else 0})
@@ -154,6 +155,7 @@ class TradingHost:
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._close_exchanges()  # no report can reach a stopped engine; a restart reconciles what happened
         if self.strategies is not None:
             self.strategies.shutdown()  # the engine thread is gone: on_stop hooks run here, journal still open
         if self.journal is not None:
@@ -186,7 +188,8 @@ class TradingHost:
         node = self.node
         return {
             "state": self.state.value,
-            "mode": "paper",
+            "mode": "live" if self.venues is not None and self.venues.exchanges else "paper",
+            "venues": self.venue_states(),
             "orders": 0 if node is None else len(node.orders),
             "open_orders": 0 if node is None else node.open_count(),
             "symbols": [] if node is None else node.instruments.symbols(),
@@ -232,6 +235,21 @@ class TradingHost:
         self._queue.put((fn, waiter))
         return waiter.future
 
+    def post(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` on the engine thread, in order, with nobody waiting (an exchange's reports and market data;
+        queued while the host starts, run once the engine thread does)."""
+        self._queue.put((fn, Future()))
+
+    def _close_exchanges(self) -> None:
+        venues = self.venues
+        if venues is None:
+            return
+        for exchange in venues.exchanges.values():
+            try:
+                exchange.close()
+            except Exception as exc:  # a stuck client must not stop the rest of the shutdown
+                log.warning("venue %s did not close cleanly (%s)", exchange.venue.name, type(exc).__name__)
+
     @property
     def account(self) -> str:
         """The default account (the first configured)."""
@@ -244,6 +262,13 @@ class TradingHost:
         return venue_setup.account_for(self.settings, self.venues, symbol, account)
 
     # -- build and recover ----------------------------------------------------------------------------------
+
+    def venue_states(self) -> dict[str, dict[str, object]]:
+        """Each exchange venue's connection state (``connected``, ``reconnecting``, ``disconnected``)."""
+        from alphintra.daemon.trading.live_venues import connection_state
+
+        venues = self.venues
+        return {} if venues is None else {n: connection_state(e) for n, e in venues.exchanges.items()}
 
     def _build(self) -> None:
         self._projector = builder.build(self, on_event=self._on_event, idle=self._idle)
@@ -345,9 +370,11 @@ class TradingHost:
         assert self.node is not None and self.feed is not None
         now = self.node.clock.now_ns()
         for symbol in list(self.feed.symbols):
-            self._trade_bar(self.feed.next_bar(symbol, now))
+            self.trade_bar(self.feed.next_bar(symbol, now))
 
-    def _trade_bar(self, bar: Any) -> None:
+    def trade_bar(self, bar: Any) -> None:
+        """Engine thread: one bar of the market (paper: generated or an admin tick; an exchange: a public trade)
+        through the node, the strategies, the risk watch and the market streams."""
         node = self.node
         assert node is not None
         node.process_bar(bar)
@@ -363,11 +390,11 @@ class TradingHost:
         if symbol not in self.feed.symbols:
             raise NotFoundError(f"no paper market for {symbol!r}")
         bar = self.feed.set_price(symbol, price, self.node.clock.now_ns())
-        self._trade_bar(bar)
+        self.trade_bar(bar)
         return self.ticker(symbol)
 
     def post_liquidity(self, symbol: str, price: Decimal) -> None:
-        """Engine thread: rest the simulated venue's liquidity around ``price`` (the venue ``symbol`` trades on)."""
+        """Engine thread: rest the simulated venues' liquidity around ``price``."""
         if self.driver is not None:
             self.driver.post_liquidity(symbol, price)
 

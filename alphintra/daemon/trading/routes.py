@@ -224,7 +224,7 @@ def _orders(host: Host) -> APIRouter:
     async def create_order(body: OrderCreate, who: Trader, request: Request) -> Response:
         started = time.perf_counter()
         _charge_orders(request, who, 1)
-        view, created = await host.acall(lambda: place(_node(host), body, host.account_for(body.symbol)))
+        view, created = await host.acall(lambda: place(_node(host), body, host.account_for(body.symbol, body.account)))
         _observe_latency(host, started)
         return _json(view, 201 if created else 200)
 
@@ -237,7 +237,7 @@ def _orders(host: Host) -> APIRouter:
             items: list[dict[str, Any]] = []
             for item in body.orders:
                 try:
-                    view, _ = place(_node(host), item, host.account_for(item.symbol))
+                    view, _ = place(_node(host), item, host.account_for(item.symbol, item.account))
                     items.append({"order": view if "algo" not in view else None, "error": None})
                 except AlphintraError as exc:
                     items.append({"order": None, "error": exc.to_dict()})
@@ -360,7 +360,7 @@ def _entry_request(
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
         charge()  # over the order rate: this frame is answered rate_limited, the stream stays open
-        return ref, host.submit(lambda: place(_node(host), body, host.account_for(body.symbol)))
+        return ref, host.submit(lambda: place(_node(host), body, host.account_for(body.symbol, body.account)))
     except AlphintraError as exc:
         return ref, {"ref": ref, "error": exc.to_dict()}
 

@@ -48,11 +48,13 @@ def venue_view(host: Host, node: TradingNode, venue: Venue) -> dict[str, Any]:
     settings = host.settings
     configured = settings.venues.get(venue.name)
     halted = node.venue_halts.get(venue.name)
+    # an exchange's own connection state (connected, reconnecting, disconnected); a simulated venue is always there
+    connection = getattr(venue, "connection", "connected")
     return {
         "name": venue.name,
         "kind": None if configured is None else configured.kind,
         "default": venue is node.venue,
-        "state": "halted" if halted is not None else "connected",
+        "state": "halted" if halted is not None else connection,
         "halted": halted,
         "accounts": [n for n, a in settings.accounts.items() if a.venue == venue.name],
         "symbols": sorted(s for s in node.instruments.symbols() if node.venue_for(s) is venue),

@@ -1,16 +1,21 @@
 """The host's venues and accounts, built from the settings' ``[venues]`` and ``[accounts]``.
 
 Each venue an account or an instrument names is built (a simulated venue with its own driver; an exchange venue is
-refused for now: the daemon cannot drive one yet), each configured account is opened on a first start with its
-starting cash, and each instrument trades on its venue (``[[instruments]] venue``, else the default account's).
+the connected :class:`~alphintra.daemon.trading.live_venues.Exchange`, driven by the market its feeds show), each
+configured account is opened on a first start with its starting cash (on an exchange: what the exchange holds),
+and each instrument trades on its venue (``[[instruments]] venue``, else the default account's; an exchange's
+instruments are its markets).
 An order that names no account goes to the first account configured on its instrument's venue.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
+from alphintra.daemon.trading.live_venues import Exchange, LiveMarket, opening_cash
 from alphintra.engine.core.instrument import InstrumentRegistry
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
@@ -22,19 +27,22 @@ if TYPE_CHECKING:
     from alphintra.config.settings import Settings
     from alphintra.engine.clock import Clock
     from alphintra.engine.node import TradingNode
+    from alphintra.engine.venue.base import Venue
 
 
 @dataclass
 class HostVenues:
     """The venues of a host: ``default`` (the default account's), the ``others``, and where each symbol trades."""
 
-    default: SimulatedVenue
-    others: list[SimulatedVenue] = field(default_factory=list)
+    default: Venue
+    others: list[Venue] = field(default_factory=list)
     routes: dict[str, str] = field(default_factory=dict)  # symbol -> venue name, for symbols off the default venue
     symbols: dict[str, str] = field(default_factory=dict)  # every symbol -> its venue name
+    exchanges: dict[str, Exchange] = field(default_factory=dict)  # the exchange venues, connected
+    markets: dict[str, LiveMarket] = field(default_factory=dict)  # each exchange venue's market (see drive)
 
     @property
-    def all(self) -> list[SimulatedVenue]:
+    def all(self) -> list[Venue]:
         return [self.default, *self.others]
 
 
@@ -45,33 +53,80 @@ def symbol_venues(settings: Settings, instruments: InstrumentRegistry) -> dict[s
     return {inst.symbol: configured.get(inst.symbol, default) for inst in instruments}
 
 
-def build_venues(settings: Settings, instruments: InstrumentRegistry, clock: Clock) -> HostVenues:
-    """The venues the accounts and instruments name (each simulated venue sees only its own instruments)."""
-    symbols = symbol_venues(settings, instruments)
+def with_exchange_instruments(
+    settings: Settings, paper: InstrumentRegistry, exchanges: dict[str, Exchange]
+) -> tuple[InstrumentRegistry, dict[str, str]]:
+    """The host's instruments: the paper ones on simulated venues, and each exchange's markets; with each one's
+    venue. A paper instrument that would trade on an exchange (the demo set, when an exchange account is the
+    default) is replaced by what the exchange lists."""
+    on = symbol_venues(settings, paper)
+    kept = [inst for inst in paper if on[inst.symbol] not in exchanges]
+    symbols = {inst.symbol: on[inst.symbol] for inst in kept}
+    listed = []
+    for name, exchange in exchanges.items():
+        for inst in exchange.venue.instruments():
+            if inst.symbol in symbols:
+                raise OperationFailed(
+                    f"symbol {inst.symbol} is traded on two venues ({symbols[inst.symbol]!r} and {name!r}); "
+                    "give one of them its own [[instruments]] venue"
+                )
+            symbols[inst.symbol] = name
+            listed.append(inst)
+    return InstrumentRegistry([*kept, *listed]), symbols
+
+
+def build_venues(
+    settings: Settings,
+    instruments: InstrumentRegistry,
+    clock: Clock,
+    exchanges: dict[str, Exchange] | None = None,
+    symbols: dict[str, str] | None = None,
+) -> HostVenues:
+    """The venues the accounts and instruments name (each simulated venue sees only its own instruments; an
+    exchange venue is the connected one of ``exchanges``)."""
+    exchanges = exchanges or {}
+    symbols = symbols or symbol_venues(settings, instruments)
     default = settings.account().venue
     wanted = [default] + [a.venue for a in settings.accounts.values()] + list(symbols.values())
-    built: dict[str, SimulatedVenue] = {}
+    built: dict[str, Venue] = {}
     for name in dict.fromkeys(wanted):
         venue = settings.venues[name]
+        if name in exchanges:
+            built[name] = cast("Venue", exchanges[name].venue)
+            continue
         if venue.kind != "simulated":
+            lives = [a for a, item in settings.accounts.items() if item.venue == name]
             raise OperationFailed(
-                f"venue {name!r} is a {venue.kind} venue: trading it is not yet supported in the daemon "
-                "(only simulated venues are); remove the accounts and instruments that use it"
+                f"venue {name!r} is a {venue.kind} venue that is not connected"
+                + (
+                    f" (account {lives[0]!r} lives on it)"
+                    if lives
+                    else ": no account lives on it; give it an [accounts.NAME] table or move its instruments"
+                )
             )
         own = InstrumentRegistry([inst for inst in instruments if symbols[inst.symbol] == name])
         built[name] = SimulatedVenue(own, FillModel(mode="book"), name=name, now=clock.now_ns)
     routes = {s: v for s, v in symbols.items() if v != default}
-    return HostVenues(built[default], [v for n, v in built.items() if n != default], routes, symbols)
+    others = [v for n, v in built.items() if n != default]
+    return HostVenues(built[default], others, routes, symbols, exchanges)
 
 
 def drive(settings: Settings, node: TradingNode, venues: HostVenues) -> SimDrivers:
-    """Each simulated venue's driver (the paper market's liquidity), behind one market driver of the node."""
+    """Each venue's market driver behind one market driver of the node: a simulated venue's (the paper market's
+    liquidity), an exchange's :class:`LiveMarket` (the prices and book its feeds show)."""
     paper = settings.paper
     liquidity = LiquidityModel(paper.liquidity_levels, paper.liquidity_spread_bps, paper.liquidity_level_notional)
-    return SimDrivers(node, {v.name: SimDriver(node, v, liquidity) for v in venues.all})
+    drivers: dict[str, Any] = {}
+    for v in venues.all:
+        if v.name in venues.exchanges:
+            market = venues.markets[v.name] = LiveMarket(node, v)
+            drivers[v.name] = market
+        else:
+            drivers[v.name] = SimDriver(node, cast("SimulatedVenue", v), liquidity)
+    return SimDrivers(node, drivers)
 
 
-def open_accounts(settings: Settings, node: TradingNode) -> bool:
+def open_accounts(settings: Settings, node: TradingNode, exchanges: dict[str, Exchange] | None = None) -> bool:
     """A first start opens each configured account (mode, leverage, starting cash); True when one was opened.
     An account already in the journal keeps what the journal says."""
     opened = False
@@ -79,11 +134,22 @@ def open_accounts(settings: Settings, node: TradingNode) -> bool:
         if name in node.ledger.accounts():
             continue
         currency = settings.account_currency(name)
-        cash = account.starting_cash if settings.venues[account.venue].kind == "simulated" else None
+        exchange = (exchanges or {}).get(account.venue)
+        if exchange is not None:
+            # an exchange account starts with what the exchange holds (a reconciliation books later differences)
+            cash: dict[str, Decimal] | None = opening_cash(exchange, name) or None
+            mode = "SPOT"
+            if account.currency is None:  # valued in what its markets are quoted in most (USDT), not the base USD
+                quotes = Counter(inst.quote for inst in exchange.venue.instruments())
+                currency = quotes.most_common(1)[0][0] if quotes else currency
+        else:
+            start = account.starting_cash if settings.venues[account.venue].kind == "simulated" else None
+            cash = None if not start else {currency: start}
+            mode = account.mode.upper()
         node.open_account(
             name,
-            cash=None if not cash else {currency: cash},
-            mode=account.mode.upper(),
+            cash=cash,
+            mode=mode,
             currency=currency,
             leverage=account.leverage,
         )
@@ -99,7 +165,11 @@ def account_for(settings: Settings, venues: HostVenues, symbol: str, account: st
         return account or settings.default_account  # an unknown symbol: the order's own checks refuse it
     if account is not None:
         held = settings.accounts.get(account)
-        if held is not None and held.venue != venue:
+        if held is None:
+            raise ValidationError(
+                "account", f"names no configured account (configured: {', '.join(settings.accounts)})", account
+            )
+        if held.venue != venue:
             raise ValidationError(
                 "account", f"is on venue {held.venue!r} but {symbol} trades on venue {venue!r}", account
             )
@@ -110,4 +180,12 @@ def account_for(settings: Settings, venues: HostVenues, symbol: str, account: st
     raise ValidationError("symbol", f"trades on venue {venue!r}, where no account is configured", symbol)
 
 
-__all__ = ["HostVenues", "account_for", "build_venues", "drive", "open_accounts", "symbol_venues"]
+__all__ = [
+    "HostVenues",
+    "account_for",
+    "build_venues",
+    "drive",
+    "open_accounts",
+    "symbol_venues",
+    "with_exchange_instruments",
+]

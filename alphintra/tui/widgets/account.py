@@ -216,12 +216,15 @@ class EngineLog(Panel):
 
 
 class ConnectionBanner(Static):
-    """Shown across the top while the daemon is unreachable or read-only (its journal cannot be written)."""
+    """Shown across the top while the daemon is unreachable or read-only (its journal cannot be written), or a live
+    exchange venue is not connected."""
 
     def show(self, state: TuiState) -> None:
         conn = state.connection
-        self.display = not conn.connected or bool(conn.read_only)
-        if conn.connected and conn.read_only:
+        self.display = not conn.connected or bool(conn.read_only) or bool(conn.venues)
+        if conn.connected and not conn.read_only and conn.venues:
+            self.update(f"⚠ venue {conn.venues} — its orders and fills catch up once the exchange answers")
+        elif conn.connected and conn.read_only:
             self.update(f"⚠ engine READ-ONLY — new orders are refused until it can write its journal: {conn.read_only}")
         elif not conn.connected and conn.attempt == 0:
             self.update(f"connecting to the engine{': ' + conn.detail if conn.detail else ''}...")

@@ -140,6 +140,19 @@ def test_connection_changes_are_logged_once_per_change() -> None:
     assert state.log_total == 3
 
 
+def test_a_live_venue_that_is_not_connected_is_logged_when_it_goes_and_comes_back() -> None:
+    state = TuiState()
+    state.apply([Update("connection", "engine", Connection(True))])
+    state.apply([Update("connection", "engine", Connection(True, venues="binance1 reconnecting"))])
+    state.apply([Update("connection", "engine", Connection(True, venues="binance1 reconnecting"))])
+    state.apply([Update("connection", "engine", Connection(True))])
+    assert [(line.level, line.text) for line in state.log] == [
+        ("INFO", "connected to the engine"),
+        ("WARNING", "venue binance1 reconnecting"),
+        ("INFO", "venues connected"),
+    ]
+
+
 def candle(t: int, o: str, h: str, low: str, c: str) -> Candle:
     return Candle(t, Decimal(o), Decimal(h), Decimal(low), Decimal(c), Decimal(1))
 

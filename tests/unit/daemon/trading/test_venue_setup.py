@@ -1,5 +1,6 @@
 """The host's venues from the settings: each venue an account or instrument uses is built; an exchange venue that
-only `venue add` recorded does not stop the daemon; one an account trades on is refused with a clear message."""
+only `venue add` recorded does not stop the daemon; one an account trades on is built from its connection only,
+and its markets replace the paper instruments that would trade there."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 
 from alphintra.config.paths import config_file
 from alphintra.config.settings import load_settings
-from alphintra.daemon.trading.venue_setup import account_for, build_venues
+from alphintra.daemon.trading.live_venues import Exchange
+from alphintra.daemon.trading.venue_setup import account_for, build_venues, with_exchange_instruments
 from alphintra.engine.clock import TestClock
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.errors import OperationFailed, ValidationError
@@ -40,10 +42,46 @@ def test_each_used_venue_is_built_with_its_own_instruments(isolated_home: Path) 
         account_for(settings, venues, "BTC/USD", "main")
 
 
-def test_an_account_on_an_exchange_venue_is_not_yet_supported_in_the_daemon(isolated_home: Path) -> None:
+def test_an_exchange_venue_is_built_only_from_its_connection(isolated_home: Path) -> None:
     configure('[venues.sim]\n[venues.bin]\nexchange = "binance"\n[accounts.live]\nvenue = "bin"\n')
     with pytest.raises(OperationFailed) as err:
         build_venues(load_settings(), InstrumentRegistry([GOOG]), TestClock())
-    assert err.value.message.startswith(
-        "venue 'bin' is a ccxt venue: trading it is not yet supported in the daemon (only simulated venues are)"
+    assert err.value.message == "venue 'bin' is a ccxt venue that is not connected (account 'live' lives on it)"
+
+
+class Listed:
+    """A connected exchange venue as the host sees it (its name and markets); the real one is CcxtVenue, exercised
+    against the fake exchange by tests/e2e/live."""
+
+    def __init__(self, name: str, *instruments: Instrument) -> None:
+        self.name = name
+        self._instruments = list(instruments)
+
+    def instruments(self) -> list[Instrument]:
+        return self._instruments
+
+
+def test_an_exchange_s_markets_replace_the_paper_instruments_that_would_trade_on_it(isolated_home: Path) -> None:
+    configure('[venues.sim]\n[venues.bin]\nexchange = "binance"\n[accounts.live]\nvenue = "bin"\n[accounts.main]\n')
+    settings = load_settings()
+    usdt = Instrument.create("BTC/USDT", tick_size="0.01", lot_size="0.00001")
+    exchanges = {"bin": Exchange(Listed("bin", usdt))}  # type: ignore[arg-type]
+    # the demo set (GOOG, BTC/USD) would trade on the default account's venue, the exchange: it is replaced
+    instruments, symbols = with_exchange_instruments(settings, InstrumentRegistry([GOOG, BTC]), exchanges)
+    assert (instruments.symbols(), symbols) == (["BTC/USDT"], {"BTC/USDT": "bin"})
+    venues = build_venues(settings, instruments, TestClock(), exchanges, symbols)
+    assert venues.default is exchanges["bin"].venue and [v.name for v in venues.others] == ["sim"]
+    assert account_for(settings, venues, "BTC/USDT") == "live"
+
+
+def test_a_symbol_on_a_paper_venue_and_an_exchange_is_refused(isolated_home: Path) -> None:
+    configure(
+        '[venues.sim]\n[venues.bin]\nexchange = "binance"\n[accounts.main]\n[accounts.live]\nvenue = "bin"\n'
+        '[[instruments]]\nsymbol = "GOOG"\ntick_size = "0.01"\nlot_size = "1"\nvenue = "sim"\n'
+    )
+    exchanges = {"bin": Exchange(Listed("bin", GOOG))}  # type: ignore[arg-type]
+    with pytest.raises(OperationFailed) as err:
+        with_exchange_instruments(load_settings(), InstrumentRegistry([GOOG]), exchanges)
+    assert err.value.message == (
+        "symbol GOOG is traded on two venues ('sim' and 'bin'); give one of them its own [[instruments]] venue"
     )
