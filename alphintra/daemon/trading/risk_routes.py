@@ -507,7 +507,7 @@ class AlertIn(BaseModel):
     severity: Literal["INFO", "WARNING", "CRITICAL"]
     message: str = Field(min_length=1, max_length=1000, pattern=_TEXT)
     source: str = Field(default="api", min_length=1, max_length=64, pattern=_TEXT, description="who watches")
-    symbol: str | None = Field(default=None, min_length=1, max_length=64, pattern=_TEXT)
+    symbol: str | None = Field(default=None, min_length=1, max_length=40, pattern=_TEXT)  # the store's column
     strategy: str | None = Field(default=None, min_length=1, max_length=64, pattern=_TEXT)
     value: Money | None = None
     threshold: Money | None = None

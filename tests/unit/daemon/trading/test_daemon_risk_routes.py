@@ -259,6 +259,7 @@ def test_an_alert_from_outside_is_journaled_stored_streamed_and_counted(engine: 
         ({"value": 0.41}, "value"),
         ({"threshold": "1E+9"}, "threshold"),
         ({"symbol": ""}, "symbol"),
+        ({"symbol": "S" * 41}, "symbol"),
         ({"source": "s" * 65}, "source"),
         ({"account": "main"}, "account"),
     ],
