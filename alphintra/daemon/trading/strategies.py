@@ -148,7 +148,10 @@ class StrategyManager:
         except (SchemaError, TypeError) as exc:  # the strategy's mistake must not fail the bar it is trading
             log.warning("strategy %s: its risk alert is refused: %s", sig.strategy, exc)
             return
-        keeper.alert(alert.severity, alert.rule, alert.message, **alert.about())
+        try:
+            keeper.alert(alert.severity, alert.rule, alert.message, **alert.about())
+        except Exception as exc:  # nor may a journal that cannot take it: the strategy keeps trading, the log says
+            log.error("strategy %s: its risk alert could not be raised: %s", sig.strategy, exc, exc_info=exc)
 
     def _start_row(self, row: TradingStrategy) -> Instance:
         """Engine thread (or the building thread before the engine runs)."""
