@@ -582,11 +582,12 @@ def _clean(data: Any) -> Any:
 
 
 def _raise_drift_alert(report: DriftReport, symbol: str) -> dict[str, Any]:
-    """Journal a WARNING risk alert, as the risk commands do without a daemon. A running daemon owns the journal;
-    the alert is then only reported here (the daemon has no route to take one from outside)."""
+    """Journal a WARNING risk alert: through the running daemon (which owns the journal), or, with none, as the
+    risk commands do without a daemon."""
     from decimal import Decimal
 
     from alphintra.config.settings import get_settings
+    from alphintra.daemon.client import EngineClient
     from alphintra.daemon.runfiles import probe_daemon
     from alphintra.daemon.trading.riskstate import offline_write
     from alphintra.engine.risk.records import RiskAlertRaised, RiskRecord
@@ -594,17 +595,11 @@ def _raise_drift_alert(report: DriftReport, symbol: str) -> dict[str, Any]:
     from alphintra.storage.state import StateStore
 
     settings = get_settings()
-    worst = max((f["psi"] for f in report.features if f["psi"] == f["psi"]), default=0.0)
-    message = (
-        f"model {report.model} v{report.version}: drift in {', '.join(report.drifted)} over {report.rows} rows "
-        f"(largest feature PSI {worst:.3f}, threshold {report.thresholds.psi_breach})"
-    )
+    alert = {**report.risk_alert(), "symbol": symbol, "strategy": "ml"}
     if probe_daemon(settings.paths.pid_file).running:
-        return {
-            "journaled": False,
-            "message": message,
-            "reason": "a daemon is running and owns the journal: the alert is reported here only",
-        }
+        with EngineClient.local() as client:
+            answer = client.post("/api/v1/risk/alerts", {**alert, "source": "ml drift"})
+        return {"journaled": True, "id": answer["id"], **{k: answer[k] for k in ("rule", "severity", "message")}}
     store = StateStore(settings.effective_database_url)
     store.create_all()
     raised: list[int] = []
@@ -616,14 +611,14 @@ def _raise_drift_alert(report: DriftReport, symbol: str) -> dict[str, Any]:
             RiskAlertRaised(
                 now,
                 alert_id,
-                "WARNING",
-                "ml_drift",
-                message,
+                alert["severity"],
+                alert["rule"],
+                alert["message"],
                 None,
                 "ml",
                 symbol,
-                Decimal(repr(round(worst, 6))),
-                Decimal(repr(report.thresholds.psi_breach)),
+                Decimal(alert["value"]),
+                Decimal(alert["threshold"]),
             )
         ]
 
@@ -631,4 +626,4 @@ def _raise_drift_alert(report: DriftReport, symbol: str) -> dict[str, Any]:
         offline_write(settings, store, build)
     finally:
         store.close()
-    return {"journaled": True, "id": raised[0], "rule": "ml_drift", "severity": "WARNING", "message": message}
+    return {"journaled": True, "id": raised[0], **{k: alert[k] for k in ("rule", "severity", "message")}}

@@ -110,6 +110,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("PUT", "/api/v1/risk/limits"): Op(A, "risk.limits", before="limits"),
     ("GET", "/api/v1/risk/metrics"): Op(V),
     ("GET", "/api/v1/risk/alerts"): Op(V),
+    ("POST", "/api/v1/risk/alerts"): Op(T, "risk.alert"),
     ("POST", "/api/v1/risk/alerts/{alert_id}/ack"): Op(T, "risk.alert_ack"),
     ("POST", "/api/v1/risk/halt"): Op(T, "risk.halt", before="halts"),
     ("POST", "/api/v1/risk/resume"): Op(A, "risk.resume", before="halts"),

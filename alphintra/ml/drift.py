@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -132,6 +133,21 @@ class DriftReport:
             return "BREACH"
         levels = [f["level"] for f in self.features] + [self.predictions.get("level", "OK")]
         return "WARNING" if "WARNING" in levels else "OK"
+
+    def risk_alert(self) -> dict[str, Any]:
+        """The risk alert this report raises (rule ``ml_drift``): WARNING when anything drifted, INFO when nothing
+        does (the drift is gone); the largest feature PSI against the breach threshold, as plain decimal strings."""
+        worst = max((f["psi"] for f in self.features if math.isfinite(f["psi"])), default=0.0)
+        head = f"model {self.model} v{self.version}"
+        what = f"drift in {', '.join(self.drifted)}" if self.drifted else "no drift any more"
+        return {
+            "rule": "ml_drift",
+            "severity": "WARNING" if self.drifted else "INFO",
+            "message": f"{head}: {what} over {self.rows} rows "
+            f"(largest feature PSI {worst:.3f}, threshold {self.thresholds.psi_breach})",
+            "value": format(Decimal(repr(round(worst, 6))), "f"),
+            "threshold": format(Decimal(repr(self.thresholds.psi_breach)), "f"),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {

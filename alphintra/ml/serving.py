@@ -18,7 +18,9 @@ value in :attr:`MlStrategy.predictions`; a summary is logged and recorded as a s
 While it runs it watches itself (:mod:`alphintra.ml.monitor`): drift of its features and predictions against the
 training reference and its live hit rate (a signal ``ml_drift`` ``on``/``off`` when that state changes), and
 market-data anomalies of each closing bar (a signal ``anomaly``). Signals reach `strategy signals`, the API stream
-and the TUI in paper and live sessions; ``ml drift`` journals a risk alert.
+and the TUI in paper and live sessions. A drift change and the first bar of a run of anomalies carry a
+``risk_alert`` (rules ``ml_drift`` / ``ml_anomaly``), which the daemon journals as a risk alert; ``ml drift``
+raises the same alert from the command line.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pydantic import Field
 
 from alphintra.errors import ValidationError
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
+from alphintra.strategies.context import RISK_ALERT
 from alphintra.strategies.registry import register
 
 
@@ -43,6 +46,15 @@ class MlParams(StrategyParams):
     fraction: Decimal = Field(Decimal(1), gt=0, le=1, description="fraction of equity to commit")
     monitor: bool = Field(True, description="watch drift and the live hit rate; signal ml_drift when it changes")
     anomalies: bool = Field(True, description="signal anomaly on a price jump, range or volume spike")
+
+
+def _anomaly_alert(symbol: str, found: str) -> dict[str, Any]:
+    return {
+        "rule": "ml_anomaly",
+        "severity": "WARNING",
+        "message": f"market data anomaly on {symbol}: {found}",
+        "symbol": symbol,
+    }
 
 
 def percentile(values: list[int], q: float) -> float:
@@ -99,6 +111,7 @@ class MlStrategy(Strategy):
             else None
         )
         self.watch = AnomalyWatch() if p.anomalies else None
+        self.anomalous = False  # the previous bar was anomalous
         self.signal("model", f"{p.model} v{self.model.version.version}", feature_set=self.model.feature_set.label)
 
     def on_bar(self, bar: BarData) -> None:
@@ -118,15 +131,22 @@ class MlStrategy(Strategy):
         if self.watch is not None:
             found = self.watch.update(bar.high, bar.low, bar.close, bar.volume)
             if found:
-                self.log.warning("market data anomaly on %s: %s", bar.symbol, "; ".join(found))
-                self.signal("anomaly", "; ".join(found))
+                text = "; ".join(found)
+                self.log.warning("market data anomaly on %s: %s", bar.symbol, text)
+                # A run of anomalous bars is one risk alert (at its first bar); every bar still signals.
+                extra = {} if self.anomalous else {RISK_ALERT: _anomaly_alert(bar.symbol, text)}
+                self.signal("anomaly", text, **extra)
+            self.anomalous = bool(found)
         if self.monitor is not None:
             report = self.monitor.update(bar.close, row, value)
-            if report is not None:
+            if report is not None:  # only on a change of state: one alert when drift starts, one when it ends
                 drifted = report.drifted
                 if drifted:
                     self.log.warning("model %s drifted: %s", self.p.model, ", ".join(drifted))
-                self.signal("ml_drift", "on" if drifted else "off", drifted=drifted, rows=report.rows)
+                alert = {**report.risk_alert(), "symbol": bar.symbol}
+                self.signal(
+                    "ml_drift", "on" if drifted else "off", drifted=drifted, rows=report.rows, **{RISK_ALERT: alert}
+                )
 
     def _trade(self, bar: BarData, value: float) -> None:
         p = self.p

@@ -38,6 +38,12 @@ def _money(field_name: str, value: object) -> Decimal:
         raise ValidationError(field_name, "must be a number", value) from None
 
 
+# A signal whose data carries this key asks for a risk alert: {rule, severity, message, symbol?, value?,
+# threshold?}. The daemon journals it through its risk keeper (daemon/trading/strategies.py); a backtest keeps it
+# as the signal's data only.
+RISK_ALERT = "risk_alert"
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     ts: int
@@ -304,4 +310,4 @@ class StrategyRunner:
             self._call("on_fill", self.strategy.on_fill, order, event)
 
 
-__all__ = ["NodeContext", "Signal", "StrategyRunner"]
+__all__ = ["RISK_ALERT", "NodeContext", "Signal", "StrategyRunner"]

@@ -23,14 +23,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path as FilePath
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.fields import Money
 from alphintra.daemon.protocol import NotReadyError, PermissionDeniedError, Role
+from alphintra.daemon.trading.riskstate import alert_record_view
 from alphintra.engine.risk.alerts import Alert, AlertLevel, Threshold, ThresholdMonitor
 from alphintra.engine.risk.limits import (
     HALT_NAME,
@@ -401,6 +403,15 @@ def risk_router(host: Host) -> APIRouter:
         rows = _watch(host).store.list_alerts(severity=severity, unacknowledged=unacknowledged, limit=limit)
         return [alert_view(x) for x in rows]
 
+    @r.post("/alerts", status_code=201)
+    def raise_alert(body: AlertIn, who: Trader) -> dict[str, Any]:
+        """An alert from outside the engine (a monitor such as `ml drift`), journaled like the engine's own."""
+        keeper = _keeper(host)
+        message = f"{body.message} [{body.source}, by {who.user}]"
+        rec = host.call(lambda: keeper.alert(body.severity, body.rule, message, **body.about()))
+        keeper.wait_projected()
+        return alert_record_view(rec)
+
     @r.post("/alerts/{alert_id}/ack")
     def acknowledge(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], who: Trader) -> dict[str, Any]:
         store = _watch(host).store
@@ -483,6 +494,29 @@ def author(who: Principal, by: str | None) -> str:
     return by
 
 
+# One line of printable text: no control characters (a newline would forge a line in a log or the TUI).
+_TEXT = r"^[^\x00-\x1f\x7f]+$"
+
+
+class AlertIn(BaseModel):
+    """An alert raised from outside the risk engine (``POST /risk/alerts``, or a strategy's ``risk_alert``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str = Field(pattern=r"^[a-z][a-z0-9_.]{0,63}$", description="what fired, e.g. ml_drift")
+    severity: Literal["INFO", "WARNING", "CRITICAL"]
+    message: str = Field(min_length=1, max_length=1000, pattern=_TEXT)
+    source: str = Field(default="api", min_length=1, max_length=64, pattern=_TEXT, description="who watches")
+    symbol: str | None = Field(default=None, min_length=1, max_length=40, pattern=_TEXT)  # the store's column
+    strategy: str | None = Field(default=None, min_length=1, max_length=64, pattern=_TEXT)
+    value: Money | None = None
+    threshold: Money | None = None
+
+    def about(self) -> dict[str, Any]:
+        """What the alert is about, as :meth:`RiskKeeper.alert` takes it."""
+        return {"symbol": self.symbol, "strategy": self.strategy, "value": self.value, "threshold": self.threshold}
+
+
 class HaltRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -531,6 +565,7 @@ __all__ = [
     "SEVERITY",
     "WARNING_FRACTION",
     "WATCHED",
+    "AlertIn",
     "LimitChange",
     "LimitsUpdate",
     "RiskWatch",

@@ -172,6 +172,32 @@ class RiskKeeper:
         self.record(rec)
         return rec
 
+    def alert(
+        self,
+        severity: str,
+        rule: str,
+        message: str,
+        *,
+        account: str | None = None,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        value: Decimal | None = None,
+        threshold: Decimal | None = None,
+    ) -> RiskAlertRaised:
+        """Engine thread: an alert raised from outside the risk engine (the API, a strategy's monitor) -- journaled
+        as :meth:`raise_alert` does, then published on ``risk/alerts`` and counted, as the risk watch does."""
+        rec = self.raise_alert(
+            severity, rule, message, account=account, strategy=strategy, symbol=symbol, value=value, threshold=threshold
+        )
+        hub = self.host.hub()
+        if hub is not None:
+            hub.publish("risk/alerts", "alert", alert_record_view(rec))
+        metrics = self.host.metrics()
+        if metrics is not None and severity != "INFO":  # an all-clear is not an alert to count
+            metrics.risk_alerts_total.labels(rule=rule).inc()
+        log.warning("risk alert: %s", message, extra={"rule": rule, "severity": severity})
+        return rec
+
     def on_halt(self, halt: Halt) -> None:
         """The risk engine put a halt in force (journaled as it did): tell the operators and raise its alert."""
         row = halt_alert(halt)
@@ -227,6 +253,26 @@ class RiskKeeper:
             return
         if not projection.wait_applied(last, timeout=_PROJECT_WAIT_S):
             log.warning("risk records up to journal record %d are not in the state store yet", last)
+
+
+def alert_record_view(rec: RiskAlertRaised) -> dict[str, Any]:
+    """A journaled alert as the API shows a stored one (``GET /risk/alerts``): new, so not acknowledged."""
+    from alphintra.formatting import iso_ns
+
+    return {
+        "id": rec.alert_id,
+        "time": iso_ns(rec.ts),
+        "severity": rec.severity,
+        "rule": rec.rule,
+        "message": rec.message,
+        "account": rec.account,
+        "strategy": rec.strategy,
+        "symbol": rec.symbol,
+        "value": None if rec.value is None else str(rec.value),
+        "threshold": None if rec.threshold is None else str(rec.threshold),
+        "acknowledged": False,
+        "acknowledged_by": None,
+    }
 
 
 # -- the one-time import of an old state store ---------------------------------------------------------------------
@@ -363,4 +409,4 @@ def offline_write(
     return records
 
 
-__all__ = ["RiskKeeper", "legacy_records", "offline_write"]
+__all__ = ["RiskKeeper", "alert_record_view", "legacy_records", "offline_write"]

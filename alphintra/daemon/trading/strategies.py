@@ -18,7 +18,8 @@ One evaluation (schedules, ``run-once``): the strategy's ``on_schedule()`` hook 
 rebalance); otherwise ``on_bar`` with one bar per symbol covering the time since the previous evaluation (the paper
 feed's bars merged; a flat bar at the last price when no bar closed since), so the schedule is the strategy's
 timeframe. Signals are kept in memory (the last 1,000 per strategy) and streamed on
-``strategies/{id}/signals``; status changes on ``strategies/{id}/status``.
+``strategies/{id}/signals``; status changes on ``strategies/{id}/status``. A signal whose data carries a
+``risk_alert`` (the ``ml`` strategy's monitors, once per change of state) is also raised as a risk alert.
 
 Threads: the store is written from request threads and from one background writer, never from the engine thread,
 so a slow database cannot stall the node.
@@ -55,7 +56,7 @@ from alphintra.engine.risk.records import StrategyDeleted, StrategyStarted, Stra
 from alphintra.errors import ConflictError, OperationFailed
 from alphintra.formatting import iso_dt, iso_ns
 from alphintra.strategies.base import BarData, StrategyError
-from alphintra.strategies.context import Signal
+from alphintra.strategies.context import RISK_ALERT, Signal
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.ports import Host
@@ -127,8 +128,30 @@ class StrategyManager:
             with self._lock:
                 self.signals.setdefault(strategy_id, deque(maxlen=SIGNALS_KEPT)).append(view)
             self._publish(f"strategies/{strategy_id}/signals", "signal", view)
+            if sig.data.get(RISK_ALERT) is not None:
+                self._raise(sig)
 
         return on_signal
+
+    def _raise(self, sig: Signal) -> None:
+        """Engine thread: a signal carrying ``risk_alert`` (the ``ml`` strategy's drift or anomaly monitor, on a
+        change of state) becomes a risk alert, journaled through the keeper like the engine's own."""
+        from pydantic import ValidationError as SchemaError
+
+        from alphintra.daemon.trading.risk_routes import AlertIn
+
+        keeper = self.host.risk_keeper
+        if keeper is None:
+            return
+        try:
+            alert = AlertIn.model_validate({"source": sig.strategy, "strategy": sig.strategy, **sig.data[RISK_ALERT]})
+        except (SchemaError, TypeError) as exc:  # the strategy's mistake must not fail the bar it is trading
+            log.warning("strategy %s: its risk alert is refused: %s", sig.strategy, exc)
+            return
+        try:
+            keeper.alert(alert.severity, alert.rule, alert.message, **alert.about())
+        except Exception as exc:  # nor may a journal that cannot take it: the strategy keeps trading, the log says
+            log.error("strategy %s: its risk alert could not be raised: %s", sig.strategy, exc, exc_info=exc)
 
     def _start_row(self, row: TradingStrategy) -> Instance:
         """Engine thread (or the building thread before the engine runs)."""

@@ -1,5 +1,6 @@
 """The ml strategy in the daemon (a paper session on the real trading host): it loads the promoted model, predicts
-on every bar the feed makes from ticks, trades, and signals a market-data anomaly as it happens."""
+on every bar the feed makes from ticks, trades, and signals a market-data anomaly as it happens, which the daemon
+raises as a risk alert."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from ml_data import stationary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon" / "trading"))
-from trading_support import Engine
+from trading_support import Engine, wait_for
 
 from alphintra.ml.featureset import FeatureSet, FeatureSpec, register_feature_set
 from alphintra.ml.pipeline import TrainOptions, train_and_register
@@ -47,6 +48,14 @@ def test_ml_strategy_serves_in_the_daemon(isolated_home: Path, monkeypatch: pyte
         assert status["running"] is True and status["bars"] == 61
         anomalies = [s for s in c.get("/api/v1/strategies/m1/signals").json() if s["name"] == "anomaly"]
         assert len(anomalies) == 1 and anomalies[0]["value"].startswith("price jump: robust z +")
+        # ... and is a risk alert, journaled through the host's keeper like the engine's own (then projected).
+        wait_for(lambda: bool(c.get("/api/v1/risk/alerts").json()), "the anomaly's risk alert")
+        alerts = c.get("/api/v1/risk/alerts").json()
+        assert [(a["rule"], a["severity"], a["symbol"], a["strategy"]) for a in alerts] == [
+            ("ml_anomaly", "WARNING", "BTC/USD", "m1")
+        ]
+        assert alerts[0]["message"] == f"market data anomaly on BTC/USD: {anomalies[0]['value']}"
+        assert engine.gauge("alphintra_risk_alerts_total", {"rule": "ml_anomaly"}) == 1.0
         assert c.post("/api/v1/strategies/m1/stop").json()["running"] is False
         signals = {s["name"]: s for s in c.get("/api/v1/strategies/m1/signals").json()}
         assert signals["model"]["value"] == "live v1" and signals["model"]["data"] == {"feature_set": "ticks@1"}

@@ -46,10 +46,23 @@ def test_drift_and_anomaly_signals_while_serving(isolated_home: Path) -> None:
     wild = wild.with_columns(
         pl.when(pl.int_range(pl.len()) == 400).then(pl.col("volume") * 1000).otherwise(pl.col("volume")).alias("volume")
     )
-    _, signals = _serve(wild)
+    served, signals = _serve(wild)
     assert signals[0][0] == "anomaly" and str(signals[0][1]).startswith("volume spike: robust z +")
     assert ("ml_drift", "on") in signals
     assert [name for name, _ in signals].count("anomaly") == 1
+    # Each change of state asks for one risk alert (the daemon journals it): the anomaly's first bar, drift on.
+    asked = [s.data["risk_alert"] for s in served.ctx.signals if "risk_alert" in s.data]
+    assert [(a["rule"], a["severity"], a["symbol"]) for a in asked[:2]] == [
+        ("ml_anomaly", "WARNING", "GBM"),
+        ("ml_drift", "WARNING", "GBM"),
+    ]
+    # Drift on is a WARNING, drift gone an INFO, one per ml_drift signal (the monitor only reports a change).
+    turns = [value for name, value in signals if name == "ml_drift"]
+    assert [a["severity"] for a in asked[1:]] == ["WARNING" if v == "on" else "INFO" for v in turns]
+    assert turns == [("on", "off")[i % 2] for i in range(len(turns))]
+    assert asked[0]["message"].startswith("market data anomaly on GBM: volume spike: robust z +")
+    assert asked[1]["message"].startswith("model calm v1: drift in ")
+    assert asked[1]["threshold"] == "0.25"
 
 
 def test_anomaly_watch_is_causal() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from trading_support import Engine, wait_for
 
+from alphintra.daemon.fields import MONEY_RULE
 from alphintra.storage.journal import read_journal
 
 
@@ -199,3 +200,86 @@ def test_only_an_admin_names_someone_else_and_the_name_is_checked(engine: Engine
         r = engine.client.post("/api/v1/risk/resume", json={"by": bad})
         assert r.status_code == 422 and "by" in r.text, (bad, r.text)
     assert [h["updated_by"] for h in engine.client.get("/api/v1/risk/limits").json()["halts"]] == ["tom"]
+
+
+# -- alerts raised from outside the engine -------------------------------------------------------------------------
+
+ML_ALERT = {
+    "rule": "ml_drift",
+    "severity": "WARNING",
+    "message": "model m v1: drift in ret_1",
+    "symbol": "BTC/USD",
+    "value": "0.41",
+    "threshold": "0.25",
+    "source": "ml drift",
+}
+
+
+def test_an_alert_from_outside_is_journaled_stored_streamed_and_counted(engine: Engine) -> None:
+    trader = engine.tcp("tom", "trader")
+    r = trader.post("/api/v1/risk/alerts", json=ML_ALERT)
+    assert r.status_code == 201, r.text
+    raised = r.json()
+    message = "model m v1: drift in ret_1 [ml drift, by tom]"
+    assert {k: raised[k] for k in ("id", "severity", "rule", "message", "symbol", "value", "threshold")} == {
+        "id": 1,
+        "severity": "WARNING",
+        "rule": "ml_drift",
+        "message": message,
+        "symbol": "BTC/USD",
+        "value": "0.41",
+        "threshold": "0.25",
+    }
+    # The answer comes once the alert is projected: the next read has it.
+    rows = engine.client.get("/api/v1/risk/alerts").json()
+    assert [(a["id"], a["rule"], a["message"], a["acknowledged"]) for a in rows] == [(1, "ml_drift", message, False)]
+    journaled = [r.record for r in read_journal(engine.settings.paths.journal) if r.record["type"] == "RiskAlertRaised"]
+    assert [(j["alert_id"], j["rule"], j["severity"], j["message"]) for j in journaled] == [
+        (1, "ml_drift", "WARNING", message)
+    ]
+    assert engine.hub.last_seq("risk/alerts") == 1
+    assert engine.gauge("alphintra_risk_alerts_total", {"rule": "ml_drift"}) == 1.0
+    # An all-clear is journaled under the next id, and not counted as an alert.
+    r = trader.post("/api/v1/risk/alerts", json={"rule": "ml_drift", "severity": "INFO", "message": "drift gone"})
+    assert (r.status_code, r.json()["id"], r.json()["message"]) == (201, 2, "drift gone [api, by tom]")
+    assert engine.gauge("alphintra_risk_alerts_total", {"rule": "ml_drift"}) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"severity": "LOUD"}, "severity"),
+        ({"severity": None}, "severity"),
+        ({"rule": "ML Drift"}, "rule"),
+        ({"rule": ""}, "rule"),
+        ({"message": ""}, "message"),
+        ({"message": "two\nlines"}, "message"),
+        ({"message": "x" * 1001}, "message"),
+        ({"value": "-1"}, "value"),
+        ({"value": 0.41}, "value"),
+        ({"threshold": "1E+9"}, "threshold"),
+        ({"symbol": ""}, "symbol"),
+        ({"symbol": "S" * 41}, "symbol"),
+        ({"source": "s" * 65}, "source"),
+        ({"account": "main"}, "account"),
+    ],
+)
+def test_a_bad_alert_is_refused_naming_the_field_and_journals_nothing(
+    engine: Engine, change: dict[str, Any], field: str
+) -> None:
+    r = engine.tcp("tom", "trader").post("/api/v1/risk/alerts", json={**ML_ALERT, **change})
+    assert r.status_code == 422, r.text
+    assert (r.json()["error"], r.json()["field"]) == ("validation_error", field)
+    if field in ("value", "threshold"):
+        assert r.json()["detail"] == f"{field}: {MONEY_RULE}"
+    assert engine.client.get("/api/v1/risk/alerts").json() == []
+    assert engine.hub.last_seq("risk/alerts") == 0
+
+
+def test_a_viewer_may_not_raise_an_alert(engine: Engine) -> None:
+    r = engine.tcp("vic", "viewer").post("/api/v1/risk/alerts", json=ML_ALERT)
+    assert (r.status_code, r.json()) == (
+        403,
+        {"error": "forbidden", "detail": "role viewer may not do this; trader is required", "field": None},
+    )
+    assert engine.client.get("/api/v1/risk/alerts").json() == []
