@@ -221,8 +221,9 @@ class RiskWatch:
         account = self.host.account
         self.raised.append(alert)
         keeper = self.host.risk_keeper
+        data: dict[str, Any] = {"rule": rule, "account": account, "message": message, **alert.to_dict()}
         if keeper is not None:  # journaled, then projected into the store (``risk_alerts``)
-            keeper.raise_alert(
+            rec = keeper.raise_alert(
                 SEVERITY[alert.level],
                 rule,
                 message,
@@ -231,7 +232,8 @@ class RiskWatch:
                 threshold=alert.threshold,
                 ts=alert.ts_ns,
             )
-        data = {"rule": rule, "account": account, "message": message, **alert.to_dict()}
+            # the stored alert's id: a screen keyed by id (the TUI) keeps each alert apart
+            data["id"] = rec.alert_id
         hub = self.host.hub()
         if hub is not None:
             hub.publish("risk/alerts", "alert", data)

@@ -201,7 +201,7 @@ class RiskKeeper:
     def on_halt(self, halt: Halt) -> None:
         """The risk engine put a halt in force (journaled as it did): tell the operators and raise its alert."""
         row = halt_alert(halt)
-        self.raise_alert(
+        rec = self.raise_alert(
             row["severity"],
             row["rule"],
             row["message"],
@@ -213,6 +213,9 @@ class RiskKeeper:
             ts=halt.at_ns,
         )
         self.host.event("WARNING", f"trading halted ({halt.where}): {halt.reason}")
+        hub = self.host.hub()
+        if hub is not None:  # streamed like every other alert (the TUI's alert list)
+            hub.publish("risk/alerts", "alert", alert_record_view(rec))
         metrics = self.host.metrics()
         if metrics is not None:
             metrics.risk_alerts_total.labels(rule=halt.rule).inc()

@@ -86,6 +86,9 @@ def test_metrics_value_the_live_book(engine: Engine) -> None:
 
 def test_alerts_fire_once_per_level_change(engine: Engine) -> None:
     c = engine.client
+    streamed: list[Any] = []  # what the risk/alerts stream carried (the TUI keys its alert list by id)
+    publish = engine.hub.publish
+    engine.hub.publish = lambda topic, kind, data=None: (streamed.append((topic, data)), publish(topic, kind, data))[1]  # type: ignore[method-assign]
     c.put("/api/v1/risk/limits", json={"limits": [{"name": "max_gross_exposure", "value": "5000"}]})
     _buy(engine, "ETH/USD", "1")
     engine.tick("ETH/USD", "3000")  # 3,000 < 4,000 (80 %): nothing
@@ -110,6 +113,7 @@ def test_alerts_fire_once_per_level_change(engine: Engine) -> None:
     journaled = [r.record for r in read_journal(engine.settings.paths.journal) if r.record["type"] == "RiskAlertRaised"]
     assert [(j["alert_id"], j["severity"]) for j in journaled] == [(1, "WARNING"), (2, "CRITICAL"), (3, "WARNING")]
     assert [a["id"] for a in rows] == [3, 2, 1]
+    assert [data["id"] for topic, data in streamed if topic == "risk/alerts"] == [1, 2, 3]
 
     first = rows[-1]["id"]
     acked = engine.tcp("tom", "trader").post(f"/api/v1/risk/alerts/{first}/ack").json()
@@ -175,6 +179,7 @@ def test_an_admin_records_halts_resumes_and_limits_under_the_name_it_gives(engin
     assert r.status_code == 200 and r.json()["halts"][0]["by"] == "night-desk", r.text
     alerts = c.get("/api/v1/risk/alerts").json()
     assert alerts[0]["message"] == "halted all trading: night (by night-desk)"
+    assert engine.hub.last_seq("risk/alerts") == 1  # the halt's alert is streamed like every other
     r = c.post("/api/v1/risk/resume", json={"reason": "morning", "by": "day-desk"})
     assert r.status_code == 200, r.text
     r = c.put("/api/v1/risk/limits", json={"limits": [{"name": "max_order_qty", "value": "5"}], "by": "risk-desk"})
