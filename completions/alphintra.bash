@@ -109,6 +109,7 @@ _alphintra() {
         "data resample|--exchange"|"data resample|-e") return 0 ;;
         "data resample|--from") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "data resample|--to") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "data resample|--calendar") return 0 ;;
         "data show|--symbol"|"data show|-s") dyn=symbol ;;
         "data show|--timeframe"|"data show|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "data show|--exchange"|"data show|-e") return 0 ;;
@@ -429,7 +430,7 @@ _alphintra() {
         "data import") words='--symbol -s --exchange -e --timeframe -t --kind --tz --time-format --snap --strict --weekdays --json --help -h' ;;
         "data list") words='--symbol -s --exchange -e --kind --json --help -h' ;;
         "data remove") words='--symbol -s --exchange -e --timeframe -t --kind --yes -y --json --help -h' ;;
-        "data resample") words='--symbol -s --exchange -e --from --to --json --help -h' ;;
+        "data resample") words='--symbol -s --exchange -e --from --to --calendar --json --help -h' ;;
         "data sample") words='--json --help -h' ;;
         "data show") words='--symbol -s --timeframe -t --exchange -e --start --end --timerange --limit -l --oldest --json --help -h' ;;
         "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --calendar --z --drop-duplicates --fill-gaps --output -o --max --strict --anomalies --json --help -h' ;;
