@@ -109,6 +109,7 @@ _alphintra() {
         "data resample|--exchange"|"data resample|-e") return 0 ;;
         "data resample|--from") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "data resample|--to") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
+        "data resample|--calendar") return 0 ;;
         "data show|--symbol"|"data show|-s") dyn=symbol ;;
         "data show|--timeframe"|"data show|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "data show|--exchange"|"data show|-e") return 0 ;;
@@ -140,6 +141,7 @@ _alphintra() {
         "ml compare|--exchange"|"ml compare|-e") return 0 ;;
         "ml compare|--start") return 0 ;;
         "ml compare|--end") return 0 ;;
+        "ml compare|--timerange") return 0 ;;
         "ml compare|--param"|"ml compare|-p") return 0 ;;
         "ml compare|--paper") return 0 ;;
         "ml drift|--version") return 0 ;;
@@ -148,6 +150,7 @@ _alphintra() {
         "ml drift|--exchange"|"ml drift|-e") return 0 ;;
         "ml drift|--start") return 0 ;;
         "ml drift|--end") return 0 ;;
+        "ml drift|--timerange") return 0 ;;
         "ml drift|--psi") return 0 ;;
         "ml evaluate|--version") return 0 ;;
         "ml evaluate|--symbol"|"ml evaluate|-s") dyn=symbol ;;
@@ -155,11 +158,13 @@ _alphintra() {
         "ml evaluate|--exchange"|"ml evaluate|-e") return 0 ;;
         "ml evaluate|--start") return 0 ;;
         "ml evaluate|--end") return 0 ;;
+        "ml evaluate|--timerange") return 0 ;;
         "ml features|--symbol"|"ml features|-s") dyn=symbol ;;
         "ml features|--timeframe"|"ml features|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "ml features|--exchange"|"ml features|-e") return 0 ;;
         "ml features|--start") return 0 ;;
         "ml features|--end") return 0 ;;
+        "ml features|--timerange") return 0 ;;
         "ml features|--rows"|"ml features|-n") return 0 ;;
         "ml predict|--version") return 0 ;;
         "ml predict|--symbol"|"ml predict|-s") dyn=symbol ;;
@@ -167,6 +172,7 @@ _alphintra() {
         "ml predict|--exchange"|"ml predict|-e") return 0 ;;
         "ml predict|--start") return 0 ;;
         "ml predict|--end") return 0 ;;
+        "ml predict|--timerange") return 0 ;;
         "ml predict|--last"|"ml predict|-n") return 0 ;;
         "ml search|--symbol"|"ml search|-s") dyn=symbol ;;
         "ml search|--param"|"ml search|-p") return 0 ;;
@@ -180,6 +186,7 @@ _alphintra() {
         "ml search|--exchange"|"ml search|-e") return 0 ;;
         "ml search|--start") return 0 ;;
         "ml search|--end") return 0 ;;
+        "ml search|--timerange") return 0 ;;
         "ml search|--trees") return 0 ;;
         "ml search|--folds") return 0 ;;
         "ml search|--embargo") return 0 ;;
@@ -199,6 +206,7 @@ _alphintra() {
         "ml train|--exchange"|"ml train|-e") return 0 ;;
         "ml train|--start") return 0 ;;
         "ml train|--end") return 0 ;;
+        "ml train|--timerange") return 0 ;;
         "ml train|--trees") return 0 ;;
         "ml train|--folds") return 0 ;;
         "ml train|--embargo") return 0 ;;
@@ -212,6 +220,7 @@ _alphintra() {
         "optimize|--walk-forward") return 0 ;;
         "optimize|--start") return 0 ;;
         "optimize|--end") return 0 ;;
+        "optimize|--timerange") return 0 ;;
         "optimize|--cash") return 0 ;;
         "optimize|--fee") return 0 ;;
         "optimize|--workers") return 0 ;;
@@ -233,6 +242,7 @@ _alphintra() {
         "optimize run|--walk-forward") return 0 ;;
         "optimize run|--start") return 0 ;;
         "optimize run|--end") return 0 ;;
+        "optimize run|--timerange") return 0 ;;
         "optimize run|--cash") return 0 ;;
         "optimize run|--fee") return 0 ;;
         "optimize run|--workers") return 0 ;;
@@ -420,7 +430,7 @@ _alphintra() {
         "data import") words='--symbol -s --exchange -e --timeframe -t --kind --tz --time-format --snap --strict --weekdays --json --help -h' ;;
         "data list") words='--symbol -s --exchange -e --kind --json --help -h' ;;
         "data remove") words='--symbol -s --exchange -e --timeframe -t --kind --yes -y --json --help -h' ;;
-        "data resample") words='--symbol -s --exchange -e --from --to --json --help -h' ;;
+        "data resample") words='--symbol -s --exchange -e --from --to --calendar --json --help -h' ;;
         "data sample") words='--json --help -h' ;;
         "data show") words='--symbol -s --timeframe -t --exchange -e --start --end --timerange --limit -l --oldest --json --help -h' ;;
         "data validate") words='--symbol -s --exchange -e --timeframe -t --tz --weekdays --calendar --z --drop-duplicates --fill-gaps --output -o --max --strict --anomalies --json --help -h' ;;
@@ -443,20 +453,20 @@ _alphintra() {
         "market symbols") words='--json --help -h' ;;
         "market ticker") words='--json --help -h'; dyn=symbol ;;
         "ml") words='compare drift evaluate features list predict promote rollback search show train --help -h' ;;
-        "ml compare") words='--symbol -s --timeframe -t --exchange -e --start --end --param -p --paper --json --help -h' ;;
-        "ml drift") words='--version --symbol -s --timeframe -t --exchange -e --start --end --psi --alert --no-alert --json --help -h' ;;
-        "ml evaluate") words='--version --symbol -s --timeframe -t --exchange -e --start --end --json --help -h' ;;
-        "ml features") words='--symbol -s --timeframe -t --exchange -e --start --end --rows -n --check --json --help -h' ;;
+        "ml compare") words='--symbol -s --timeframe -t --exchange -e --start --end --timerange --param -p --paper --json --help -h' ;;
+        "ml drift") words='--version --symbol -s --timeframe -t --exchange -e --start --end --timerange --psi --alert --no-alert --json --help -h' ;;
+        "ml evaluate") words='--version --symbol -s --timeframe -t --exchange -e --start --end --timerange --json --help -h' ;;
+        "ml features") words='--symbol -s --timeframe -t --exchange -e --start --end --timerange --rows -n --check --json --help -h' ;;
         "ml list") words='--json --help -h' ;;
-        "ml predict") words='--version --symbol -s --timeframe -t --exchange -e --start --end --last -n --json --help -h' ;;
+        "ml predict") words='--version --symbol -s --timeframe -t --exchange -e --start --end --timerange --last -n --json --help -h' ;;
         "ml promote") words='--json --help -h' ;;
         "ml rollback") words='--json --help -h' ;;
-        "ml search") words='--symbol -s --param -p --timeframe -t --features -f --task --label --horizon --metric --samples --exchange -e --start --end --trees --folds --embargo --seed --workers --top --json --help -h' ;;
+        "ml search") words='--symbol -s --param -p --timeframe -t --features -f --task --label --horizon --metric --samples --exchange -e --start --end --timerange --trees --folds --embargo --seed --workers --top --json --help -h' ;;
         "ml show") words='--version --json --help -h' ;;
-        "ml train") words='--symbol -s --timeframe -t --features -f --task --label --horizon --take-profit --stop-loss --name --exchange -e --start --end --trees --folds --embargo --seed --param -p --promote --json --help -h' ;;
-        "optimize") words='list run show --symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
+        "ml train") words='--symbol -s --timeframe -t --features -f --task --label --horizon --take-profit --stop-loss --name --exchange -e --start --end --timerange --trees --folds --embargo --seed --param -p --promote --json --help -h' ;;
+        "optimize") words='list run show --symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --timerange --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
         "optimize list") words='--storage --json --help -h' ;;
-        "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
+        "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --timerange --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
         "optimize show") words='--storage --top --json --help -h' ;;
         "order") words='buy cancel list modify sell show --help -h' ;;
         "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;

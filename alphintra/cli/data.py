@@ -408,11 +408,24 @@ def resample(
     exchange: ExchangeOpt = None,
     source_tf: Annotated[str, typer.Option("--from", help="Stored timeframe to read.")] = "1m",
     target_tf: Annotated[list[str] | None, typer.Option("--to", help="Target timeframe(s), repeatable.")] = None,
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            "--calendar",
+            help="Exchange calendar (XNYS ...): 1d/1w/1M bars follow its sessions (default: the instrument's).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Build coarser bars from stored ones (every symbol of --from when no --symbol is given)."""
+    """Build coarser bars from stored ones (every symbol of --from when no --symbol is given). Daily and longer bars
+    of a symbol with an exchange calendar are one per session, trading week or month, from the session's opening
+    hours in the exchange's time zone (not UTC midnight to midnight)."""
     from alphintra.errors import NotFoundError, ValidationError
     from alphintra.storage.market import Kind, parse_timeframe, resample_bars
+    from alphintra.storage.market.calendars import check_calendar
+
+    if calendar is not None:
+        check_calendar(calendar, field="--calendar")
 
     targets = [parse_timeframe(t, field="--to").name for t in (target_tf or [])]
     if not targets:
@@ -427,8 +440,10 @@ def resample(
         for i in infos:
             key = reader.resolve(Kind.OHLCV, i.symbol, i.exchange, frm)
             bars = reader.read(key)
+            sessions = calendar or _configured_calendar(i.symbol)
             for target in targets:
-                results += store.write_bars(resample_bars(bars, target, source=frm), timeframe=target)
+                resampled = resample_bars(bars, target, source=frm, calendar=sessions)
+                results += store.write_bars(resampled, timeframe=target)
                 advance(1)
     emit(_write_summary(results), as_json, title="resampled")
 

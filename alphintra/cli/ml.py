@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alphintra.cli.common import JsonOption, console, emit, info, parse_params, print_json, print_table, progress
+from alphintra.cli.common import (
+    JsonOption,
+    TimerangeOpt,
+    console,
+    emit,
+    info,
+    parse_params,
+    print_json,
+    print_table,
+    progress,
+    time_range,
+)
 
 if TYPE_CHECKING:
     from alphintra.ml.drift import DriftReport
@@ -101,6 +112,7 @@ def features(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     rows: Annotated[int, typer.Option("--rows", "-n", help="Newest rows shown.")] = 5,
     check: Annotated[
         bool, typer.Option("--check", help="Also run the look-ahead check and the batch-vs-serving comparison.")
@@ -108,6 +120,7 @@ def features(
     as_json: JsonOption = False,
 ) -> None:
     """List feature sets, show one, or compute one over stored bars (--symbol)."""
+    start, end = time_range(start, end, timerange)
     from alphintra.ml import featureset
 
     if name is None:
@@ -182,6 +195,7 @@ def train(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     trees: Annotated[int, typer.Option("--trees", min=1, max=5000, help="Boosting rounds.")] = 100,
     folds: Annotated[int, typer.Option("--folds", min=2, max=50, help="Walk-forward test blocks.")] = 5,
     embargo: Annotated[int, typer.Option("--embargo", min=0, help="Rows kept out after each test block.")] = 0,
@@ -191,6 +205,7 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train a LightGBM model walk-forward (purged, embargoed) and register it as the model's next version."""
+    start, end = time_range(start, end, timerange)
     from alphintra.errors import ValidationError
     from alphintra.ml import featureset
     from alphintra.ml.labels import LabelSpec
@@ -247,6 +262,7 @@ def search(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     trees: Annotated[int, typer.Option("--trees", min=1, max=5000, help="Boosting rounds (unless searched).")] = 100,
     folds: Annotated[int, typer.Option("--folds", min=2, max=50, help="Walk-forward test blocks.")] = 5,
     embargo: Annotated[int, typer.Option("--embargo", min=0, help="Rows kept out after each test block.")] = 0,
@@ -257,6 +273,7 @@ def search(
 ) -> None:
     """Search LightGBM parameters with the optimiser, scored walk-forward out of sample; train the best with
     `ml train -p ...`."""
+    start, end = time_range(start, end, timerange)
     from alphintra.errors import ValidationError
     from alphintra.ml import featureset
     from alphintra.ml.labels import LabelSpec
@@ -425,10 +442,12 @@ def predict(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     last: Annotated[int, typer.Option("--last", "-n", min=1, help="Newest predictions shown.")] = 10,
     as_json: JsonOption = False,
 ) -> None:
     """The model's predictions on stored bars (P(up) for a classifier, the return for a regression)."""
+    start, end = time_range(start, end, timerange)
     from alphintra.formatting import iso_ns
     from alphintra.ml.pipeline import predict_range
 
@@ -453,9 +472,11 @@ def evaluate(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Score a model on stored bars (out of sample when --start is after its training data)."""
+    start, end = time_range(start, end, timerange)
     from alphintra.ml.pipeline import evaluate as run
 
     model = _load(name, version)
@@ -482,6 +503,7 @@ def compare(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="ml strategy parameter k=v.")] = None,
     paper: Annotated[
         float | None, typer.Option("--paper", help="Paper sessions at this speed (sim seconds per second).")
@@ -489,6 +511,7 @@ def compare(
     as_json: JsonOption = False,
 ) -> None:
     """A/B: run versions of a model through the ml strategy on the same bars and compare them in one report."""
+    start, end = time_range(start, end, timerange)
     from alphintra.cli.backtest import _coerce_params
     from alphintra.ml.pipeline import compare_versions
 
@@ -542,12 +565,14 @@ def drift(
     exchange: ExchangeOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
+    timerange: TimerangeOpt = None,
     psi_breach: Annotated[float, typer.Option("--psi", help="PSI at or above which a feature has drifted.")] = 0.25,
     alert: Annotated[bool, typer.Option("--alert/--no-alert", help="Raise a risk alert when drift is found.")] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Compare features and predictions over stored bars with the training data (PSI, KS) and the live hit rate;
     exit 1 and raise a risk alert (shown by `alphintra risk alerts`) when anything drifted."""
+    start, end = time_range(start, end, timerange)
     from alphintra.errors import ValidationError
     from alphintra.ml.drift import DriftThresholds
     from alphintra.ml.pipeline import drift as run

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from alphintra.cli.common import JsonOption, console, print_json, progress
+from alphintra.cli.common import JsonOption, TimerangeOpt, console, print_json, progress, time_range
 
 
 class _RunByDefault(TyperGroup):
@@ -55,6 +55,7 @@ def optimize(
     ] = False,
     start: Annotated[str | None, typer.Option()] = None,
     end: Annotated[str | None, typer.Option()] = None,
+    timerange: TimerangeOpt = None,
     cash: Annotated[str | None, typer.Option()] = None,
     fee: Annotated[str | None, typer.Option(help="Fee per side: 0.002 or 0.2%.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
@@ -91,6 +92,7 @@ def optimize(
     from alphintra.strategies.backtest import BacktestConfig, backtest_objective, load_frames
     from alphintra.strategies.report import results_table
 
+    start, end = time_range(start, end, timerange)
     cls = registry.get(strategy)
     study_options = {"--trials": trials, "--multi": multi, "--study": study, "--storage": storage}
     study_options |= {"--loss": None if loss == "sharpe" else loss, "--slices": None if slices == 1 else slices}

@@ -231,3 +231,30 @@ def test_validate_with_an_exchange_calendar_reports_no_holiday_gaps(run_cli, iso
     assert both.code == 2 and "--calendar: cannot be combined with --weekdays" in both.err
     bad = run_cli("data", "validate", "--symbol", "GOOG", "--calendar", "NOPE")
     assert bad.code == 2 and "--calendar: must be an exchange calendar such as XNYS" in " ".join(bad.err.split())
+
+
+def test_resample_to_days_follows_the_calendar_given_or_configured(  # type: ignore[no-untyped-def]
+    run_cli, isolated_home: Path, tmp_path: Path
+) -> None:
+    # Ten round-the-clock days of minutes from Sat 2024-11-23: XNYS holds 5 sessions (Thanksgiving closed).
+    made = run_cli("data", "generate", "-s", "AAA", "-s", "BBB", "-p", "14400", "-t", "1m", "--start", "2024-11-23")
+    assert made.code == 0, made.err
+    config = tmp_path / "xdg-config" / "alphintra" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[[instruments]]\nsymbol = "BBB"\ntick_size = "0.01"\nlot_size = "1"\ncalendar = "XNYS"\n')
+    done = run_cli("data", "resample", "--from", "1m", "--to", "1d", "--to", "1w", "--json")
+    assert done.code == 0, done.err
+    totals = sorted((r["dataset"], r["total"]) for r in json.loads(done.out))
+    assert totals == [
+        ("ohlcv SYNTH:AAA 1d", 10),  # no calendar: UTC days
+        ("ohlcv SYNTH:AAA 1w", 3),  # the first weekend ends the UTC week of Nov 18
+        ("ohlcv SYNTH:BBB 1d", 5),  # the configured XNYS: one bar per session
+        ("ohlcv SYNTH:BBB 1w", 2),  # trading weeks: its weekend has no session
+    ]
+    given = run_cli("data", "resample", "-s", "AAA", "--from", "1m", "--to", "1d", "--calendar", "XNYS", "--json")
+    assert given.code == 0, given.err
+    (written,) = json.loads(given.out)
+    # --calendar on AAA: 5 session bars, each replacing the UTC day bar of its date (the store keeps the other 5).
+    assert (written["received"], written["added"], written["replaced"], written["total"]) == (5, 0, 5, 10)
+    bad = run_cli("data", "resample", "-s", "AAA", "--to", "1d", "--calendar", "NOPE")
+    assert bad.code == 2 and "--calendar: must be an exchange calendar such as XNYS" in " ".join(bad.err.split())

@@ -79,6 +79,27 @@ def test_timerange_selects_the_same_bars_as_start_and_end(run_cli, isolated_home
         assert bad.code == 2 and "--timerange: must be YYYYMMDD-YYYYMMDD" in bad.err
 
 
+def test_optimize_timerange_sweeps_the_same_bars_as_start_and_end(run_cli) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("data", "sample").code == 0
+    sweep = ("optimize", "sma_cross", "-s", "GOOG", "-p", "fast=5:10:5", "-p", "slow=20:30:10", "--workers", "1")
+    by_dates = run_cli(*sweep, "--start", "2011-01-01", "--end", "2012-07-01", "--json")
+    by_range = run_cli(*sweep, "--timerange", "20110101-20120701", "--json")
+    assert by_dates.code == 0 and by_range.code == 0, by_dates.err + by_range.err
+    dated, ranged = json.loads(by_dates.out)["runs"], json.loads(by_range.out)["runs"]
+    assert [(r["fast"], r["slow"], r["sharpe"], r["bars"]) for r in ranged] == [
+        (r["fast"], r["slow"], r["sharpe"], r["bars"]) for r in dated
+    ]
+    assert len(ranged) == 4 and {r["bars"] for r in ranged} == {377}
+    both = run_cli(*sweep, "--start", "2011-01-01", "--timerange", "20110101-")
+    assert both.code == 2
+    assert "--timerange: cannot be combined with --start: give one or the other" in both.err
+    # The ml commands check the range before they look for the model.
+    both = run_cli("ml", "predict", "nosuch", "--start", "2011-01-01", "--end", "2012-01-01", "--timerange", "-2012")
+    assert both.code == 2
+    message = " ".join(both.err.split())  # the error console wraps at its width
+    assert "--timerange: cannot be combined with --start and --end: give one or the other" in message
+
+
 def test_strategy_list_prints_one_comparison_row_per_strategy(run_cli, isolated_home: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from alphintra.cli.common import console
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from alphintra.errors import ValidationError
 
 if TYPE_CHECKING:
+    import numpy as np
     import polars as pl
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
@@ -94,4 +95,27 @@ def in_session(times: pl.DataFrame, column: str, name: str, bar_ns: int) -> pl.S
     return inside.sort("_k")["_in"]
 
 
-__all__ = ["calendar_names", "check_calendar", "in_session", "sessions"]
+def session_days(times: np.ndarray, name: str, intraday: bool) -> np.ndarray:
+    """For sorted bar start times (ns, UTC): the date of the session of ``name`` each bar belongs to, as the ns of
+    that date's UTC midnight, or -1 for a bar outside every session. An intraday bar belongs to the session whose
+    opening hours (open inclusive, close exclusive, as the exchange keeps them in its own time zone, early closes
+    included) contain its start; a daily bar to the session of its date."""
+    import numpy as np
+    import polars as pl
+
+    if len(times) == 0:
+        return np.empty(0, dtype=np.int64)
+    table = sessions(name, int(times[0]), int(times[-1]))
+    days = np.asarray(table["_date"].cast(pl.Datetime("ns")).to_physical().to_numpy(), dtype=np.int64)
+    if not intraday:
+        own = times - times % _NS_PER_DAY
+        return np.where(np.isin(own, days), own, -1)
+    opens = np.asarray(table["_open"].to_physical().to_numpy(), dtype=np.int64)
+    closes = np.asarray(table["_close"].to_physical().to_numpy(), dtype=np.int64)
+    index = np.searchsorted(opens, times, side="right") - 1  # the last session opened at or before each bar
+    safe = np.maximum(index, 0)
+    inside = (index >= 0) & (times < closes[safe])
+    return np.where(inside, days[safe], -1)
+
+
+__all__ = ["calendar_names", "check_calendar", "in_session", "session_days", "sessions"]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from alphintra.errors import ValidationError
 
 from .frames import CHECK_BLOCK, split_runs
-from .timeframes import Timeframe, parse_timeframe
+from .timeframes import NS_PER_DAY, Timeframe, parse_timeframe
 
 if TYPE_CHECKING:
     import numpy as np
@@ -206,8 +206,44 @@ def _frame(pieces: list[_Bars], tf: Timeframe) -> pl.DataFrame:
     return pl.DataFrame(list(columns.values()))
 
 
-def resample_bars(df: pl.DataFrame, target: str | Timeframe, *, source: str | Timeframe | None = None) -> pl.DataFrame:
-    """Bars of a finer timeframe → bars of ``target``. ``source`` defaults to the frame's ``timeframe`` column."""
+def _session_segments(
+    part: pl.DataFrame, frm: Timeframe, to: Timeframe, calendar: str
+) -> tuple[pl.DataFrame, tuple[np.ndarray, ...]]:
+    """The series' rows inside sessions of ``calendar``, and their segments: one bar per session (1d), per trading
+    week (1w) or month (1M), labelled by the aligned start of the session date's ``to`` bar (UTC midnight for 1d,
+    as stored daily equity bars are). Rows outside every session (pre- and after-market) belong to no bar."""
+    import numpy as np
+    import polars as pl
+
+    from .calendars import session_days
+
+    part = _sorted(part)
+    days = session_days(_times(part), calendar, intraday=frm.nanos < NS_PER_DAY)
+    keep = days >= 0
+    if not bool(keep.all()):
+        part, days = part.filter(pl.Series(keep)), days[keep]
+    if len(days) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return part, (empty, empty, empty)
+    # Days are nondecreasing with time, so so are their bar labels: every bar is a contiguous run of rows.
+    labels = np.unique(np.fromiter((to.floor_ns(int(d)) for d in np.unique(days)), dtype=np.int64))
+    keys = np.searchsorted(labels, days, side="right") - 1
+    first = np.flatnonzero(np.diff(keys, prepend=-1))
+    last = np.append(first[1:] - 1, len(keys) - 1)
+    return part, (labels[keys[first]], first, last)
+
+
+def resample_bars(
+    df: pl.DataFrame,
+    target: str | Timeframe,
+    *,
+    source: str | Timeframe | None = None,
+    calendar: str | None = None,
+) -> pl.DataFrame:
+    """Bars of a finer timeframe → bars of ``target``. ``source`` defaults to the frame's ``timeframe`` column.
+
+    With an exchange ``calendar`` (XNYS ...), daily and longer bars follow its sessions (see ``_session_segments``);
+    intraday targets are unaffected."""
     to = parse_timeframe(target, field="to")
     if source is None:
         if "timeframe" not in df.columns or df.height == 0 or not bool((df["timeframe"] == df["timeframe"][0]).all()):
@@ -218,14 +254,27 @@ def resample_bars(df: pl.DataFrame, target: str | Timeframe, *, source: str | Ti
         raise ValidationError("to", f"{frm.name} bars do not tile {to.name} bars; choose a coarser target", to.name)
     if df.height == 0:
         return df
+    by_session = calendar is not None and to.approx_nanos >= NS_PER_DAY
+    if by_session:
+        from .calendars import check_calendar
+
+        check_calendar(calendar, field="calendar")  # type: ignore[arg-type]
 
     def one(part: pl.DataFrame) -> _Bars:
         import numpy as np
 
-        part, (labels, first, last) = _bar_segments(part, frm, to)
+        idents = _idents(part)
+        if by_session:
+            part, (labels, first, last) = _session_segments(part, frm, to, calendar)  # type: ignore[arg-type]
+        else:
+            part, (labels, first, last) = _bar_segments(part, frm, to)
+        if len(labels) == 0:  # no row of this series fell in a session
+            none = np.empty(0)
+            ohlcv = {c: none for c in ("open", "high", "low", "close", "volume")}
+            return _Bars(labels, idents, {**ohlcv, "quote_volume": None, "trades_count": None})
         return _Bars(
             labels,
-            _idents(part),
+            idents,
             {
                 "open": part["open"].to_numpy()[first],
                 "high": np.maximum.reduceat(part["high"].to_numpy(), first),

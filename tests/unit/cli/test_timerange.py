@@ -45,3 +45,35 @@ def test_timerange_or_start_end_never_both() -> None:
         with pytest.raises(ValidationError) as err:
             time_range(start, end, "20240101-")
         assert str(err.value) == f"--timerange: cannot be combined with {named}: give one or the other"
+
+
+# Commands that take --start without a range: `data generate --start` is where generated bars begin (their count is
+# --periods), so there is no end for a --timerange to give.
+_NOT_A_RANGE = {"data generate"}
+
+
+def _leaf_commands(command: object, path: tuple[str, ...] = ()) -> list[tuple[str, object]]:
+    children = getattr(command, "commands", None)
+    if children is None:
+        return [(" ".join(path), command)]
+    return [leaf for name, sub in children.items() for leaf in _leaf_commands(sub, (*path, name))]
+
+
+def test_every_command_with_start_or_end_also_takes_timerange() -> None:
+    import typer
+
+    from alphintra.cli.main import app
+
+    with_start, missing = [], []
+    for path, command in _leaf_commands(typer.main.get_command(app)):
+        options = {opt for param in getattr(command, "params", []) for opt in getattr(param, "opts", [])}
+        if "--start" not in options and "--end" not in options:
+            continue
+        with_start.append(path)
+        if path in _NOT_A_RANGE:
+            assert "--end" not in options, f"{path} now takes a range: give it --timerange"
+        elif "--timerange" not in options:
+            missing.append(path)
+    assert missing == []
+    # The walk really reaches the nested groups (a walk that found nothing would pass vacuously).
+    assert {"backtest run", "optimize run", "ml train", "ml drift", "data show", "plot"} <= set(with_start)
