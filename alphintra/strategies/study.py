@@ -191,6 +191,21 @@ def _suggest(trial: optuna.Trial, space: ParamSpace) -> Params:
     return out
 
 
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna creates its tables when it opens a storage; two workers opening a new shared database at the same
+    moment both try, and the slower one hits a duplicate of the faster one's tables: it opens it again, finding them."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except (IntegrityError, ProgrammingError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def storage_for(url: str) -> optuna.storages.BaseStorage:
     """Optuna's database storage for ``url``; a SQLite file is put in WAL mode with ``synchronous=NORMAL``.
 
@@ -198,13 +213,12 @@ def storage_for(url: str) -> optuna.storages.BaseStorage:
     trial of a short backtest wait mostly on the disk. In WAL mode with NORMAL sync a committed trial still
     survives the process being killed (the case resuming is for); only a power cut may lose the last commits.
     """
-    import optuna
 
     _quiet()
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
-        storage = optuna.storages.RDBStorage(url)
+        storage = _rdb_storage(url)
     except (ArgumentError, ValueError, ImportError):  # not a URL, an unknown dialect, a driver not installed
         rule = "must be a database URL such as sqlite:///path/studies.db or postgresql://user@host/db"
         raise ValidationError("--storage", rule, redact(url)) from None
