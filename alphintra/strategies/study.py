@@ -192,18 +192,32 @@ def _suggest(trial: optuna.Trial, space: ParamSpace) -> Params:
 
 
 def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
-    """Optuna creates its tables when it opens a storage; two workers opening a new shared database at the same
-    moment both try, and the slower one hits a duplicate of the faster one's tables: it opens it again, finding them."""
+    """Optuna creates its tables when it opens a storage; two workers opening a new shared PostgreSQL database at
+    the same moment would both try, and the slower one would trip on the faster one's tables: on PostgreSQL the
+    opening is serialised by an advisory lock, so the second finds the tables made."""
     import optuna
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
+    import sqlalchemy
 
-    for attempt in range(3):
-        try:
-            return optuna.storages.RDBStorage(url)
-        except (IntegrityError, ProgrammingError):
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    if sqlalchemy.engine.make_url(url).get_backend_name() != "postgresql":
+        return optuna.storages.RDBStorage(url)
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": _lock_key("alphintra.study-tables")})
+            try:
+                return optuna.storages.RDBStorage(url)
+            finally:
+                conn.execute(
+                    sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key("alphintra.study-tables")}
+                )
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _lock_key(text: str) -> int:
+    """A signed 32-bit advisory lock key, the same in every process (unlike ``hash``)."""
+    return zlib.crc32(text.encode()) - 2**31
 
 
 def storage_for(url: str) -> optuna.storages.BaseStorage:
@@ -536,7 +550,7 @@ def claim_lock(study: optuna.Study, name: str) -> Iterator[None]:
     if dialect == "postgresql":
         from sqlalchemy import text
 
-        key = zlib.crc32(f"alphintra.study:{name}".encode()) - 2**31  # a signed 32-bit key, stable across runs
+        key = _lock_key(f"alphintra.study:{name}")
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:
