@@ -526,7 +526,7 @@ def _owner_gone(owner: Any, me: Mapping[str, Any]) -> bool:
     if not isinstance(owner, dict) or owner.get("host") != me["host"]:
         return not isinstance(owner, dict)
     if owner.get("pid") == me["pid"]:
-        return owner.get("run") != me["run"]
+        return bool(owner.get("run") != me["run"])
     try:
         os.kill(int(owner["pid"]), 0)
     except ProcessLookupError:
