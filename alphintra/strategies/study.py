@@ -23,17 +23,28 @@ same space and the same ``workers`` give the same trials; a different worker cou
 learns, so it may give different trials.
 
 **Resuming.** A study is identified by its name in its storage. Running it again continues it: the finished
-trials are kept and count toward ``trials``; a trial left RUNNING by a process that died is marked FAIL
-(``interrupted``) and its parameters are drawn again. One process at a time may run a given study.
+trials are kept and count toward ``trials``; a trial left RUNNING by a process that died (on this machine) is
+marked FAIL (``interrupted``) and its parameters are drawn again.
+
+**Sharing.** Several processes, on one machine or many (a study in a shared PostgreSQL), may run the same study at
+once: each claims its trials under a lock of the study (:func:`claim_lock`) after counting, in the storage, the
+trials finished or running anywhere, so together they run ``trials`` trials, not ``trials`` each, and the grid
+hands every point to exactly one of them. A trial left RUNNING by a machine that died keeps its place in the
+budget until that machine runs the study again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+import os
+import socket
+import uuid
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -180,6 +191,35 @@ def _suggest(trial: optuna.Trial, space: ParamSpace) -> Params:
     return out
 
 
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna creates its tables when it opens a storage; two workers opening a new shared PostgreSQL database at
+    the same moment would both try, and the slower one would trip on the faster one's tables: on PostgreSQL the
+    opening is serialised by an advisory lock, so the second finds the tables made."""
+    import optuna
+    import sqlalchemy
+
+    if sqlalchemy.engine.make_url(url).get_backend_name() != "postgresql":
+        return optuna.storages.RDBStorage(url)
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": _lock_key("alphintra.study-tables")})
+            try:
+                return optuna.storages.RDBStorage(url)
+            finally:
+                conn.execute(
+                    sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key("alphintra.study-tables")}
+                )
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _lock_key(text: str) -> int:
+    """A signed 32-bit advisory lock key, the same in every process (unlike ``hash``)."""
+    return zlib.crc32(text.encode()) - 2**31
+
+
 def storage_for(url: str) -> optuna.storages.BaseStorage:
     """Optuna's database storage for ``url``; a SQLite file is put in WAL mode with ``synchronous=NORMAL``.
 
@@ -187,13 +227,12 @@ def storage_for(url: str) -> optuna.storages.BaseStorage:
     trial of a short backtest wait mostly on the disk. In WAL mode with NORMAL sync a committed trial still
     survives the process being killed (the case resuming is for); only a power cut may lose the last commits.
     """
-    import optuna
 
     _quiet()
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     try:
-        storage = optuna.storages.RDBStorage(url)
+        storage = _rdb_storage(url)
     except (ArgumentError, ValueError, ImportError):  # not a URL, an unknown dialect, a driver not installed
         rule = "must be a database URL such as sqlite:///path/studies.db or postgresql://user@host/db"
         raise ValidationError("--storage", rule, redact(url)) from None
@@ -321,74 +360,70 @@ def run_study(
     )
     _check_same_study(study, spec, space)
 
-    seen: dict[str, optuna.trial.FrozenTrial] = {}
+    owner = _owner()
     finished = refused = pruned = failed = repeats = 0
     example: str | None = None
-    for t in study.get_trials(deepcopy=False):
-        if t.state in (TrialState.RUNNING, TrialState.WAITING):
-            # Its process died mid-trial, or between enqueuing a grid point and asking for it: never finished.
-            study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
-            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-            continue
-        if t.user_attrs.get("interrupted"):
-            continue
-        if "refused" in t.user_attrs:
-            refused += 1
-            example = example or t.user_attrs["refused"]
-            continue
-        finished += 1
-        if t.state == TrialState.COMPLETE and "repeat_of" not in t.user_attrs:
-            seen.setdefault(space_key(t.user_attrs["params"]), t)
+    with claim_lock(study, spec.name):
+        # Trials left RUNNING (or enqueued and never asked) by a process that is gone never finished: marked FAIL
+        # (``interrupted``) so that their parameters are drawn again. Those of a live worker are left alone.
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+            if _owner_gone(t.user_attrs.get("owner"), owner):
+                study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+                study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        start = _tally(study)
+    finished, refused, example = start.counted, start.refused, start.example
     resumed = finished
     if progress is not None and finished + (refused if spec.search == "grid" else 0):
         progress(finished + (refused if spec.search == "grid" else 0))  # the bar starts where the study stands
-    tried = {
-        space_key(t.user_attrs["params"])
-        for t in study.get_trials(deepcopy=False)
-        if "params" in t.user_attrs and not t.user_attrs.get("interrupted")
-    }
     grid_next = 0
     evaluations = 0
     is_grid = spec.search == "grid"
     budget = min(spec.trials, space.size) if is_grid else spec.trials
     refusal_cap = MAX_REFUSED_PER_TRIAL * spec.trials
     with task_pool(objective, tuple(args), workers=spec.workers, start_method=start_method) as pool:
-        while finished + (refused if is_grid else 0) < budget and refused <= refusal_cap:
-            room = budget - finished - (refused if is_grid else 0)
+        while True:
             batch: list[tuple[optuna.Trial, Params]] = []
-            for _ in range(min(max(1, spec.workers), room)):
-                if is_grid:
-                    # Optuna's GridSampler stops the study from inside tell(), which the ask-and-tell loop cannot
-                    # take; enqueuing the next point not yet tried walks the grid in order (the last parameter
-                    # fastest, like the plain grid search) and resumes where an interrupted study stopped.
-                    while space_key(space.at(grid_next)) in tried:
-                        grid_next += 1
-                    study.enqueue_trial(space.at(grid_next), skip_if_exists=False)
-                    tried.add(space_key(space.at(grid_next)))
-                trial = study.ask()
-                params = _suggest(trial, space)
-                trial.set_user_attr("params", params)
-                reason = None if check is None else check(params)
-                if reason is not None:
-                    text = f"{' '.join(f'{k}={v}' for k, v in params.items())}: {reason}"
-                    trial.set_user_attr("refused", text)
-                    study.tell(trial, state=TrialState.PRUNED)
-                    refused += 1
-                    example = example or text
-                    if progress is not None and is_grid:
-                        progress(1)
-                    continue
-                earlier = seen.get(space_key(params))
-                if earlier is not None:
-                    trial.set_user_attr("repeat_of", earlier.number)
-                    trial.set_user_attr("metrics", earlier.user_attrs.get("metrics", {}))
-                    study.tell(trial, earlier.values)
-                    finished += 1
-                    repeats += 1
-                    if progress is not None:
-                        progress(1)
-                    continue
-                batch.append((trial, params))
+            with claim_lock(study, spec.name):
+                # Counted from the storage under the study's lock: workers sharing a study share its budget, and
+                # a grid point or a trial is claimed by exactly one of them.
+                now = _tally(study)
+                room = budget - now.counted - (now.refused if is_grid else 0)
+                if room <= 0 or now.refused > refusal_cap:
+                    break
+                for _ in range(min(max(1, spec.workers), room)):
+                    if is_grid:
+                        # Optuna's GridSampler stops the study from inside tell(), which the ask-and-tell loop
+                        # cannot take; enqueuing the next point not yet tried walks the grid in order (the last
+                        # parameter fastest, like the plain grid search) and resumes where a study stopped.
+                        while space_key(space.at(grid_next)) in now.tried:
+                            grid_next += 1
+                        study.enqueue_trial(space.at(grid_next), skip_if_exists=False)
+                        now.tried.add(space_key(space.at(grid_next)))
+                    trial = study.ask()
+                    trial.set_user_attr("owner", owner)
+                    params = _suggest(trial, space)
+                    trial.set_user_attr("params", params)
+                    reason = None if check is None else check(params)
+                    if reason is not None:
+                        text = f"{' '.join(f'{k}={v}' for k, v in params.items())}: {reason}"
+                        trial.set_user_attr("refused", text)
+                        study.tell(trial, state=TrialState.PRUNED)
+                        refused += 1
+                        example = example or text
+                        if progress is not None and is_grid:
+                            progress(1)
+                        continue
+                    earlier = now.seen.get(space_key(params))
+                    if earlier is not None:
+                        trial.set_user_attr("repeat_of", earlier.number)
+                        trial.set_user_attr("metrics", earlier.user_attrs.get("metrics", {}))
+                        study.tell(trial, earlier.values)
+                        finished += 1
+                        repeats += 1
+                        if progress is not None:
+                            progress(1)
+                        continue
+                    batch.append((trial, params))
             if not batch:
                 continue
             outputs: dict[int, list[Any]] = {t.number: [] for t, _ in batch}
@@ -433,7 +468,7 @@ def run_study(
                     finished += 1
                     if progress is not None:
                         progress(1)
-            for trial, params in alive:
+            for trial, _params in alive:
                 metrics = _metrics_of(outputs[trial.number], periods)
                 trial.set_user_attr("metrics", _json_safe(metrics))
                 values = [_value(metrics, loss) for loss in spec.losses]
@@ -446,12 +481,96 @@ def run_study(
                     study.tell(trial, state=TrialState.FAIL)
                     failed += 1
                     continue
-                frozen = study.tell(trial, [float(v) for v in values if v is not None])
+                study.tell(trial, [float(v) for v in values if v is not None])
                 evaluations += 1
-                seen.setdefault(space_key(params), frozen)
     if finished == 0 and refused:
         raise ValidationError("--param", f"every combination drawn is invalid, e.g. {example}")
     return StudyOutcome(spec.name, finished, evaluations, pruned, refused, example, failed, repeats, resumed)
+
+
+@dataclass(slots=True)
+class _Tally:
+    counted: int  # trials that count toward the budget: finished, or running in a live worker
+    refused: int
+    example: str | None
+    tried: set[str]  # parameter sets claimed by a trial (grid points not to enqueue again)
+    seen: dict[str, optuna.trial.FrozenTrial]  # completed runs, reused by a trial that draws their set again
+
+
+def _tally(study: optuna.Study) -> _Tally:
+    tally = _Tally(0, 0, None, set(), {})
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get("interrupted"):
+            continue
+        if "params" in t.user_attrs:
+            tally.tried.add(space_key(t.user_attrs["params"]))
+        if "refused" in t.user_attrs:
+            tally.refused += 1
+            tally.example = tally.example or t.user_attrs["refused"]
+            continue
+        tally.counted += 1
+        if t.state.name == "COMPLETE" and "repeat_of" not in t.user_attrs:
+            tally.seen.setdefault(space_key(t.user_attrs["params"]), t)
+    return tally
+
+
+def _owner() -> dict[str, Any]:
+    """Who runs a trial: the machine, the process, and this call (a process may run a study more than once)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "run": uuid.uuid4().hex}
+
+
+def _owner_gone(owner: Any, me: Mapping[str, Any]) -> bool:
+    """Whether the worker that left a trial unfinished is known to be gone: no owner recorded (an enqueued grid
+    point, or a study of an older version), an earlier call of this process, or a dead process on this machine.
+    A trial owned by a process on another machine is left to it (it cannot be probed from here)."""
+    if not isinstance(owner, dict) or owner.get("host") != me["host"]:
+        return not isinstance(owner, dict)
+    if owner.get("pid") == me["pid"]:
+        return bool(owner.get("run") != me["run"])
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError, ValueError, KeyError, TypeError):
+        return False
+    return False
+
+
+@contextlib.contextmanager
+def claim_lock(study: optuna.Study, name: str) -> Iterator[None]:
+    """Serialise claiming trials among every process working on ``name``: a PostgreSQL advisory lock (held by a
+    connection of its own, so the machines sharing the database share it), a lock file beside a SQLite database;
+    other databases get none (one process per study there)."""
+    storage = study._storage
+    engine = getattr(getattr(storage, "_backend", storage), "engine", None)  # RDBStorage, behind Optuna's cache
+    if engine is None:
+        yield
+        return
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy import text
+
+        key = _lock_key(f"alphintra.study:{name}")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    database = engine.url.database if dialect == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _check_same_study(study: optuna.Study, spec: StudySpec, space: ParamSpace) -> None:

@@ -148,3 +148,38 @@ def test_a_grid_point_enqueued_by_a_process_that_died_is_walked_once(tmp_path: P
     assert trials[2].state == TrialState.FAIL and trials[2].user_attrs["interrupted"] is True
     walked = [tuple(t.user_attrs["params"].values()) for t in trials if t.state == TrialState.COMPLETE]
     assert walked == [(1, 5), (1, 6), (2, 5), (2, 6), (3, 5), (3, 6)]
+
+
+def test_a_running_trial_of_a_live_worker_counts_toward_the_budget_and_one_of_a_dead_worker_is_drawn_again(
+    tmp_path: Path,
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    space = parse_space(["fast=1:4", "slow=5:8"])
+    run_study(tied_objective_ab, space, _spec(tmp_path, "o", "grid", 2))
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    dead_pid = subprocess.Popen([sys.executable, "-c", "pass"])  # a process that has ended
+    dead_pid.wait()
+    host = socket.gethostname()
+    owners = {
+        "live here": {"host": host, "pid": os.getppid(), "run": "x"},
+        "elsewhere": {"host": f"{host}-other", "pid": 1, "run": "y"},
+        "dead here": {"host": host, "pid": dead_pid.pid, "run": "z"},
+    }
+    study = open_study(url, "o")
+    points = ({"fast": 1, "slow": 7}, {"fast": 1, "slow": 8}, {"fast": 2, "slow": 5})
+    for params, owner in zip(points, owners.values(), strict=True):
+        study.enqueue_trial(params)
+        trial = study.ask()
+        trial.set_user_attr("params", params)
+        trial.set_user_attr("owner", owner)
+    out = run_study(tied_objective_ab, space, _spec(tmp_path, "o", "grid", 6))
+    # 2 finished + 2 running elsewhere: 2 more to reach 6, the dead worker's point (2, 5) among them.
+    assert (out.resumed, out.evaluations) == (4, 2)
+    trials = open_study(url, "o").trials
+    assert [t.state for t in trials[2:5]] == [TrialState.RUNNING, TrialState.RUNNING, TrialState.FAIL]
+    assert trials[4].user_attrs["interrupted"] is True
+    walked = [tuple(t.user_attrs["params"].values()) for t in trials[5:]]
+    assert walked == [(2, 5), (2, 6)]
