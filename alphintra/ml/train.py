@@ -54,16 +54,16 @@ class DataSpec:
             "symbol": self.symbol,
             "timeframe": self.timeframe,
             "exchange": self.exchange,
-            "start": _iso(self.start),
-            "end": _iso(self.end),
+            "start": _iso(self.start, "--start"),
+            "end": _iso(self.end, "--end"),
         }
 
 
-def _iso(text: str | None) -> str | None:
+def _iso(text: str | None, field: str) -> str | None:
     """A bound as typed (``2012-01-01``) as ISO-8601 UTC, like every time in the JSON outputs."""
     from alphintra.storage.market.schema import to_ns
 
-    return None if text is None else iso_ns(to_ns(text, "end"))
+    return None if text is None else iso_ns(to_ns(text, field))
 
 
 def load_bars(
