@@ -155,7 +155,7 @@ def _settle(
 
 
 def _book_fills(node: NodeCore, venue: Venue, key: str | None, report: Reconciliation, *, since: int) -> None:
-    booked = {f.trade_id for f in node.fills}
+    booked = _booked_trades(node)
     for fill in venue.fills(since):
         if (key is not None and fill.key != key) or fill.trade_id in booked:
             continue
@@ -166,6 +166,12 @@ def _book_fills(node: NodeCore, venue: Venue, key: str | None, report: Reconcili
 
 
 # -- external orders ------------------------------------------------------------------------------------------
+
+
+def _booked_trades(node: NodeCore) -> set[str]:
+    """The venue trade ids the node holds fills of: a reconciliation books a venue's fill once by trade id, also on
+    a venue that does not replay its reports (the simulator), which :func:`seen_trade` skips."""
+    return {f.trade_id for f in node.fills}
 
 
 def seen_trade(node: NodeCore, order: Order, trade_id: str) -> bool:
@@ -256,8 +262,7 @@ def reconcile(node: NodeCore, venue: Venue, *, dry_run: bool = False) -> Reconci
                 node.emit(order, OrderAccepted(order.id, now, venue_order_id=sent))
                 report.accepted.append(order.id)
     venue_fills = venue.fills(since)
-    # booked once, by trade id, also on a venue that does not replay its reports (the simulator's recent fills)
-    booked = {f.trade_id for f in node.fills}
+    booked = _booked_trades(node)
     for fill in venue_fills:
         if fill.trade_id in booked:
             continue
@@ -320,7 +325,7 @@ def _preview(node: NodeCore, venue: Venue) -> Reconciliation:
     report = Reconciliation()
     open_at_venue = {s.key: s for s in venue.open_orders()}
     report.adopted = [k for k, s in open_at_venue.items() if _local(node, k, s.account) is None]
-    booked = {f.trade_id for f in node.fills}
+    booked = _booked_trades(node)
     mine = _mine(node, venue)
     since = min((o.created_at for o in mine), default=node.clock.now_ns() - LOOKBACK_NS)
     report.fills_booked = [f.trade_id for f in venue.fills(since) if f.trade_id not in booked]
