@@ -16,8 +16,10 @@ pool initialiser), not with every task, so a large data set costs one copy per p
 
 Workers are started with ``spawn`` by default: every platform supports it and no lock or thread of the parent
 (the daemon has both) is copied into a child half-held, which ``fork`` can do. With ``workers=1`` everything
-runs in this process, which is what a debugger wants. An objective that raises does not stop the sweep: its row
-records the error and no metrics.
+runs in this process, which is what a debugger wants. With ``cluster="tcp://HOST:8786"`` the runs go to that Dask
+scheduler's workers instead (``workers`` is then ignored); the data is shipped to each worker once and the table
+is the same as a local run's (``alphintra.strategies.executor``). An objective that raises does not stop the
+sweep: its row records the error and no metrics.
 
 Walk-forward analysis lives in ``alphintra.strategies.walk_forward`` (its names are importable from here too);
 Optuna studies (TPE, CMA-ES, pruning, persisted and resumable) in ``alphintra.strategies.study``.
@@ -25,23 +27,20 @@ Optuna studies (TPE, CMA-ES, pruning, persisted and resumable) in ``alphintra.st
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-import multiprocessing
-import os
-import pickle
 import random
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from alphintra.errors import NotFoundError, OperationFailed, ValidationError
+from alphintra.errors import NotFoundError, ValidationError
+from alphintra.strategies.executor import ClusterLike, Executor, ProgressFn, StartMethod, default_workers, open_executor
 from alphintra.strategies.metrics import Metrics
 from alphintra.strategies.result import BacktestResult
 
@@ -53,8 +52,6 @@ Params = dict[str, ParamValue]
 Objective = Callable[..., Any]
 # Why a parameter set is invalid (a strategy's declared rule, e.g. "fast (20) must be below slow (10)"), or None.
 Check = Callable[[Params], str | None]
-ProgressFn = Callable[[int], None]
-StartMethod = Literal["spawn", "forkserver", "fork"]
 
 MAX_VALUES_PER_PARAM = 100_000
 MAX_GRID = 1_000_000
@@ -245,17 +242,10 @@ def parse_space(specs: Iterable[str]) -> ParamSpace:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Running objectives, in this process or in a pool
+# Running objectives: in this process, in local worker processes or on a Dask cluster (executor module)
 # --------------------------------------------------------------------------------------------------------------
 
-_WORKER: tuple[Objective, tuple[Any, ...]] | None = None
-
 _METRIC_NAMES = tuple(f.name for f in fields(Metrics))
-
-
-def _init_worker(objective: Objective, args: tuple[Any, ...]) -> None:
-    global _WORKER
-    _WORKER = (objective, args)
 
 
 def _flatten(output: object) -> dict[str, Any]:
@@ -289,39 +279,13 @@ class _Outcome:
     output: Any = None
 
 
-def _execute(task: _Task, objective: Objective, args: tuple[Any, ...]) -> _Outcome:
+def _execute(objective: Objective, task: _Task, *args: Any) -> _Outcome:
+    """One run; pure (reads its arguments, writes nothing), so a cluster may run it again after a worker died."""
     try:
         output = objective(dict(task.params), *task.lead, *args)
         return _Outcome(task.run, _flatten(output), None, output if task.keep else None)
     except Exception as exc:  # one failing parameter set must not end the sweep
         return _Outcome(task.run, None, f"{type(exc).__name__}: {exc}")
-
-
-def _run_in_worker(task: _Task) -> _Outcome:
-    if _WORKER is None:  # pragma: no cover - the pool initialiser always runs first
-        raise RuntimeError("worker not initialised")
-    return _execute(task, *_WORKER)
-
-
-def default_workers() -> int:
-    """The CPUs this process may run on (the affinity mask, not the machine's count, where the OS tells)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
-        return max(1, os.cpu_count() or 1)
-
-
-def _check_picklable(objective: Objective, args: tuple[Any, ...]) -> None:
-    try:
-        pickle.dumps(objective)
-    except Exception as exc:  # pickling raises several types
-        raise ValidationError(
-            "objective", "must be a top-level function so that worker processes can import it", repr(objective)
-        ) from exc
-    try:
-        pickle.dumps(args)
-    except Exception as exc:
-        raise ValidationError("args", "must be picklable to reach the worker processes", type(exc).__name__) from exc
 
 
 def _run_tasks(
@@ -332,82 +296,42 @@ def _run_tasks(
     workers: int | None,
     progress: ProgressFn | None,
     start_method: StartMethod,
-    pool: ProcessPoolExecutor | None = None,
+    pool: Executor | None = None,
+    cluster: ClusterLike | None = None,
 ) -> list[_Outcome]:
-    count = _worker_count(workers)
-    if start_method not in ("spawn", "forkserver", "fork"):
-        raise ValidationError("start_method", "must be spawn, forkserver or fork", start_method)
-    outcomes: dict[int, _Outcome] = {}
-    if count == 1 or len(tasks) <= 1:
-        for task in tasks:
-            outcomes[task.run] = _execute(task, objective, args)
-            if progress is not None:
-                progress(1)
-        return [outcomes[t.run] for t in tasks]
-    own = pool is None
-    if pool is None:
-        _check_picklable(objective, args)
-        pool = ProcessPoolExecutor(
-            max_workers=min(count, len(tasks)),
-            mp_context=multiprocessing.get_context(start_method),
-            initializer=_init_worker,
-            initargs=(objective, args),
-        )
-    try:
-        pending: set[Future[_Outcome]] = {pool.submit(_run_in_worker, task) for task in tasks}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                outcome = future.result()
-                outcomes[outcome.run] = outcome
-                if progress is not None:
-                    progress(1)
-    except BrokenProcessPool as exc:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise OperationFailed(
-            "a worker process died before finishing its runs",
-            detail="out of memory, a crash in native code, or a script that starts the search without the "
-            "`if __name__ == '__main__':` guard that spawned workers need",
-        ) from exc
-    except BaseException:
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    if own:
-        pool.shutdown(wait=True)
-    return [outcomes[t.run] for t in tasks]
-
-
-def _worker_count(workers: int | None) -> int:
-    count = default_workers() if workers is None else workers
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValidationError("workers", "must be an integer >= 1", workers)
-    return count
+    """The outcomes of ``tasks`` in their order, on ``pool`` or on an executor opened for them (see
+    ``alphintra.strategies.executor``: local processes, or the Dask scheduler at ``cluster``)."""
+    if pool is not None:
+        return list(pool.map(tasks, progress))
+    with task_pool(
+        objective, args, workers=workers, start_method=start_method, cluster=cluster, items=len(tasks)
+    ) as executor:
+        return list(executor.map(tasks, progress))
 
 
 @contextmanager
 def task_pool(
-    objective: Objective, args: tuple[Any, ...], *, workers: int | None, start_method: StartMethod = "spawn"
-) -> Iterator[ProcessPoolExecutor | None]:
-    """One process pool for several ``_run_tasks`` calls with the same objective and arguments (a study runs its
-    trials batch by batch: starting a pool per batch would cost more than short runs); None with one worker."""
-    count = _worker_count(workers)
-    if count == 1:
-        yield None
-        return
-    _check_picklable(objective, args)
-    pool = ProcessPoolExecutor(
-        max_workers=count,
-        mp_context=multiprocessing.get_context(start_method),
-        initializer=_init_worker,
-        initargs=(objective, args),
-    )
-    try:
-        yield pool
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    objective: Objective,
+    args: tuple[Any, ...],
+    *,
+    workers: int | None,
+    start_method: StartMethod = "spawn",
+    cluster: ClusterLike | None = None,
+    items: int | None = None,
+) -> Iterator[Executor]:
+    """One executor of ``objective`` runs for several ``_run_tasks`` calls with the same arguments (a study runs
+    its trials batch by batch, walk-forward its in-sample then its out-of-sample runs: starting a pool, or
+    shipping the data to a cluster, per batch would cost more than short runs)."""
+    with open_executor(
+        functools.partial(_execute, objective),
+        args,
+        workers=workers,
+        start_method=start_method,
+        cluster=cluster,
+        items=items,
+        name="alphintra-sweep",
+    ) as executor:
+        yield executor
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -518,9 +442,10 @@ def evaluate(
     progress: ProgressFn | None = None,
     start_method: StartMethod = "spawn",
     check: Check | None = None,
+    cluster: ClusterLike | None = None,
 ) -> SearchResult:
-    """Run ``objective(params, *args)`` for each parameter set ``check`` accepts, in parallel; rows keep the
-    input order."""
+    """Run ``objective(params, *args)`` for each parameter set ``check`` accepts, in parallel (local processes, or
+    the Dask scheduler at ``cluster``); rows keep the input order."""
     if not param_sets:
         raise ValidationError("param_sets", "must not be empty")
     sets, skipped, example = screen([dict(p) for p in param_sets], check)
@@ -531,7 +456,9 @@ def evaluate(
         if list(p) != names:
             raise ValidationError("param_sets", "every set must have the same parameters", ", ".join(p))
     tasks = [_Task(i, p, (), False) for i, p in enumerate(sets)]
-    outcomes = _run_tasks(objective, tasks, tuple(args), workers=workers, progress=progress, start_method=start_method)
+    outcomes = _run_tasks(
+        objective, tasks, tuple(args), workers=workers, progress=progress, start_method=start_method, cluster=cluster
+    )
     return replace(_frame(names, sets, outcomes), skipped=skipped, skipped_example=example)
 
 
@@ -545,6 +472,7 @@ def grid_search(
     start_method: StartMethod = "spawn",
     max_runs: int = MAX_GRID,
     check: Check | None = None,
+    cluster: ClusterLike | None = None,
 ) -> SearchResult:
     """Every combination of ``space`` that ``check`` accepts; refused beyond ``max_runs`` (use ``random_search``
     for large spaces)."""
@@ -559,6 +487,7 @@ def grid_search(
         progress=progress,
         start_method=start_method,
         check=check,
+        cluster=cluster,
     )
 
 
@@ -573,12 +502,20 @@ def random_search(
     progress: ProgressFn | None = None,
     start_method: StartMethod = "spawn",
     check: Check | None = None,
+    cluster: ClusterLike | None = None,
 ) -> SearchResult:
     """``samples`` distinct combinations drawn with ``seed`` (reproducible); those ``check`` refuses are not run,
     so fewer than ``samples`` may run."""
     sets = space.sample(samples, seed)
     return evaluate(
-        objective, sets, args=args, workers=workers, progress=progress, start_method=start_method, check=check
+        objective,
+        sets,
+        args=args,
+        workers=workers,
+        progress=progress,
+        start_method=start_method,
+        check=check,
+        cluster=cluster,
     )
 
 

@@ -17,8 +17,8 @@ trials at the same slice. The trial's value is the loss of all its slices chaine
 backtest over the range). Multi-objective studies are not pruned (Optuna cannot compare vectors to a median).
 
 **Parallelism and determinism.** ``workers`` trials are asked at a time and their slices run in one process pool
-kept for the whole study (one by one in this process with ``workers=1``); the sampler then learns from the whole
-batch. The same seed, the
+kept for the whole study (one by one in this process with ``workers=1``), or on the Dask scheduler ``cluster``
+(the data shipped once); the sampler then learns from the whole batch. The same seed, the
 same space and the same ``workers`` give the same trials; a different worker count changes when the sampler
 learns, so it may give different trials.
 
@@ -50,6 +50,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from alphintra.errors import NotFoundError, OperationFailed, ValidationError
+from alphintra.strategies.executor import ClusterLike, ProgressFn, StartMethod
 from alphintra.strategies.metrics import compute_metrics
 from alphintra.strategies.optimize import (
     Check,
@@ -59,8 +60,6 @@ from alphintra.strategies.optimize import (
     Objective,
     Params,
     ParamSpace,
-    ProgressFn,
-    StartMethod,
     _flatten,
     _frame,
     _Outcome,
@@ -326,6 +325,7 @@ def run_study(
     progress: ProgressFn | None = None,
     start_method: StartMethod = "spawn",
     periods: float | None = None,
+    cluster: ClusterLike | None = None,
 ) -> StudyOutcome:
     """Run (or continue) the study ``spec.name`` until ``spec.trials`` trials are finished.
 
@@ -380,7 +380,7 @@ def run_study(
     is_grid = spec.search == "grid"
     budget = min(spec.trials, space.size) if is_grid else spec.trials
     refusal_cap = MAX_REFUSED_PER_TRIAL * spec.trials
-    with task_pool(objective, tuple(args), workers=spec.workers, start_method=start_method) as pool:
+    with task_pool(objective, tuple(args), workers=spec.workers, start_method=start_method, cluster=cluster) as pool:
         while True:
             batch: list[tuple[optuna.Trial, Params]] = []
             with claim_lock(study, spec.name):
@@ -608,6 +608,7 @@ def walk_forward_study(
     progress: ProgressFn | None = None,
     start_method: StartMethod = "spawn",
     periods: float | None = None,
+    cluster: ClusterLike | None = None,
 ) -> tuple[WalkForwardResult, list[StudyOutcome]]:
     """Walk-forward analysis with a study per in-sample window (``NAME.w0``, ``NAME.w1``, ...; each resumable),
     whose best trial by the first loss runs on the window's out-of-sample range."""
@@ -634,6 +635,7 @@ def walk_forward_study(
                 progress=progress,
                 start_method=start_method,
                 periods=periods,
+                cluster=cluster,
             )
         )
         rows = trial_rows(open_study(spec.storage, part.name))
@@ -661,6 +663,7 @@ def walk_forward_study(
         progress=progress,
         start_method=start_method,
         periods=periods,
+        cluster=cluster,
     )
     return result, outcomes
 

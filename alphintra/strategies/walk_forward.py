@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from alphintra.errors import NotFoundError, OperationFailed, ValidationError
+from alphintra.strategies.executor import ClusterLike, Executor, ProgressFn, StartMethod
 from alphintra.strategies.metrics import Metrics, compute_metrics
 from alphintra.strategies.optimize import (
     MAX_GRID,
@@ -21,14 +22,13 @@ from alphintra.strategies.optimize import (
     Objective,
     Params,
     ParamSpace,
-    ProgressFn,
     SearchResult,
-    StartMethod,
     _best_row,
     _frame,
     _run_tasks,
     _Task,
     screen,
+    task_pool,
 )
 from alphintra.strategies.result import BacktestResult, ClosedTrade, EquityPoint
 from alphintra.strategies.stitching import scaled_trades, stitch_scales, window_trades
@@ -195,13 +195,15 @@ def walk_forward(
     start_method: StartMethod = "spawn",
     periods: float | None = None,
     check: Check | None = None,
+    cluster: ClusterLike | None = None,
 ) -> WalkForwardResult:
     """Optimise on each in-sample window, then run the winner on the following out-of-sample window.
 
     ``objective(params, start_ns, end_ns, *args)`` must trade only on bars with ``start_ns <= ts < end_ns``.
     The search is the full grid, or ``samples`` random combinations (``seed``; the same sets in every window),
     less the sets ``check`` refuses (``in_sample.skipped``).
-    All in-sample runs of all windows share one pool, then all out-of-sample runs do (progress counts both:
+    All in-sample runs of all windows, then all out-of-sample runs, go to one executor (local processes, or the Dask
+    scheduler at ``cluster``, which then receives the data once for both; progress counts both:
     ``len(windows) * sets + len(windows)`` steps). When the objective returns ``BacktestResult``s, the
     out-of-sample equity curves are chained (``stitch_equity``) and measured as one run: ``oos_metrics``
     (periods per year from ``periods`` or from the first result's timeframe).
@@ -224,41 +226,47 @@ def walk_forward(
             tasks.append(_Task(len(tasks), params, (w.train_start, w.train_end), False))
             window_of.append(w.index)
             set_of.append(params)
-    in_outcomes = _run_tasks(objective, tasks, shared, workers=workers, progress=progress, start_method=start_method)
-    in_sample = replace(_frame(names, set_of, in_outcomes, window_of), skipped=skipped, skipped_example=example)
-    if all(o.error is not None for o in in_outcomes):
-        raise OperationFailed("every in-sample run failed", detail=in_outcomes[0].error)
-    if metric not in in_sample.metric_names:
-        known = ", ".join(in_sample.metric_names)
-        raise ValidationError("metric", f"must be one of the objective's metrics: {known}", metric)
+    with task_pool(
+        objective, shared, workers=workers, start_method=start_method, cluster=cluster, items=len(tasks)
+    ) as pool:
+        in_outcomes = _run_tasks(
+            objective, tasks, shared, workers=workers, progress=progress, start_method=start_method, pool=pool
+        )
+        in_sample = replace(_frame(names, set_of, in_outcomes, window_of), skipped=skipped, skipped_example=example)
+        if all(o.error is not None for o in in_outcomes):
+            raise OperationFailed("every in-sample run failed", detail=in_outcomes[0].error)
+        if metric not in in_sample.metric_names:
+            known = ", ".join(in_sample.metric_names)
+            raise ValidationError("metric", f"must be one of the objective's metrics: {known}", metric)
 
-    import polars as pl
+        import polars as pl
 
-    chosen: dict[int, tuple[Params, float]] = {}
-    failures: dict[int, str] = {}
-    for w in windows:
-        part = in_sample.frame.filter(pl.col("window") == w.index)
-        try:
-            row = _best_row(part, names, metric, maximize)
-        except NotFoundError as exc:
-            failures[w.index] = f"in sample: {exc.message}"
-            continue
-        chosen[w.index] = ({name: row[name] for name in names}, float(row[metric]))
+        chosen: dict[int, tuple[Params, float]] = {}
+        failures: dict[int, str] = {}
+        for w in windows:
+            part = in_sample.frame.filter(pl.col("window") == w.index)
+            try:
+                row = _best_row(part, names, metric, maximize)
+            except NotFoundError as exc:
+                failures[w.index] = f"in sample: {exc.message}"
+                continue
+            chosen[w.index] = ({name: row[name] for name in names}, float(row[metric]))
 
-    return out_of_sample(
-        objective,
-        windows,
-        chosen,
-        failures,
-        metric=metric,
-        maximize=maximize,
-        in_sample=in_sample,
-        args=shared,
-        workers=workers,
-        progress=progress,
-        start_method=start_method,
-        periods=periods,
-    )
+        return out_of_sample(
+            objective,
+            windows,
+            chosen,
+            failures,
+            metric=metric,
+            maximize=maximize,
+            in_sample=in_sample,
+            args=shared,
+            workers=workers,
+            progress=progress,
+            start_method=start_method,
+            periods=periods,
+            pool=pool,
+        )
 
 
 def out_of_sample(
@@ -275,14 +283,25 @@ def out_of_sample(
     progress: ProgressFn | None,
     start_method: StartMethod,
     periods: float | None,
+    pool: Executor | None = None,
+    cluster: ClusterLike | None = None,
 ) -> WalkForwardResult:
     """Run each window's chosen parameters on its out-of-sample range and chain the results (any search's winners:
-    the grid's, a random sample's or a study's)."""
+    the grid's, a random sample's or a study's), on ``pool`` when given, else on an executor of their own."""
     shared = args
     oos_tasks = [
         _Task(w.index, chosen[w.index][0], (w.test_start, w.test_end), True) for w in windows if w.index in chosen
     ]
-    oos = _run_tasks(objective, oos_tasks, shared, workers=workers, progress=progress, start_method=start_method)
+    oos = _run_tasks(
+        objective,
+        oos_tasks,
+        shared,
+        workers=workers,
+        progress=progress,
+        start_method=start_method,
+        pool=pool,
+        cluster=cluster,
+    )
     if progress is not None:
         # Windows without a winner still count as a step, so the bar reaches its announced total.
         for _ in range(len(windows) - len(oos_tasks)):
