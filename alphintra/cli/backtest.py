@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from alphintra.cli.common import (
+    ClusterOpt,
     JsonOption,
     TimerangeOpt,
     emit,
@@ -97,6 +98,7 @@ def run(
         bool,
         typer.Option("--no-skip", help="Show the strategy every bar and check its wake mask (slower; same result)."),
     ] = False,
+    cluster: ClusterOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run STRATEGY over stored bars and report metrics, trades and charts."""
@@ -122,9 +124,16 @@ def run(
         for name, given in (("--param", param), ("--html", html), ("--paper", paper)):
             if given is not None:
                 raise ValidationError(name, "cannot be combined with --strategy-list (each strategy runs its defaults)")
+        from alphintra.cli.common import cluster_target
+
+        target = cluster_target(cluster)
         options = dict(cash=cash, fee=fee, slippage=slippage, fill=fill, account=account, spot=spot, seed=seed)
-        run_strategy_list(strategy_list, symbol, timeframe, start, end, exchange, options, as_json=as_json)
+        run_strategy_list(
+            strategy_list, symbol, timeframe, start, end, exchange, options, as_json=as_json, cluster=target
+        )
         return
+    if cluster is not None:
+        raise ValidationError("--cluster", "applies to --strategy-list runs (one backtest runs here)", cluster)
     config = _config(
         strategy,
         symbol,

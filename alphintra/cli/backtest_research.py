@@ -147,17 +147,22 @@ def run_strategy_list(
     options: dict[str, Any],
     *,
     as_json: bool,
+    cluster: Any = None,
 ) -> None:
     """``backtest run --strategy-list``: every strategy on the same bars, each run reported and recorded, then one
-    comparison table. All configurations are checked before the first run, so bad input runs nothing."""
+    comparison table. All configurations are checked before the first run, so bad input runs nothing.
+
+    The runs go through the sweeps' executor (``alphintra.strategies.executor``): in this process, or on the Dask
+    scheduler ``cluster``; the reports are written and the runs recorded here, in the list's order."""
     from alphintra.cli.backtest import _record
     from alphintra.cli.common import progress
     from alphintra.config.settings import get_settings
     from alphintra.errors import ValidationError
     from alphintra.storage.market import MarketData
     from alphintra.strategies.backtest import Backtest, load_frames
+    from alphintra.strategies.compare import run_listed
+    from alphintra.strategies.executor import open_executor
     from alphintra.strategies.report import write_report
-    from alphintra.strategies.report.interactive import strategy_indicators
 
     names = [n.strip() for n in names_text.split(",")]
     if not all(names):
@@ -168,16 +173,16 @@ def run_strategy_list(
     settings = get_settings()
     configs = [_config(n, symbol, timeframe, start=start, end=end, exchange=exchange, **options) for n in names]
     frames = load_frames(MarketData(settings.paths.market), configs[0])
-    runs = [Backtest(config, frames) for config in configs]  # validates each strategy against the symbols
+    for config in configs:
+        Backtest(config, frames)  # validates each strategy against the symbols before any run
     results = []
-    with progress("backtest strategies", len(runs)) as advance:
-        for backtest in runs:
-            result = backtest.run()
-            indicators = strategy_indicators(backtest.ctx.lines.by_symbol)
+    with progress("backtest strategies", len(configs)) as advance:
+        with open_executor(run_listed, (configs, frames), workers=1, cluster=cluster, name="alphintra-list") as runs:
+            outputs = runs.map(range(len(configs)), advance)
+        for result, indicators in outputs:
             files = write_report(result, settings.paths.reports, bars=frames, indicators=indicators)
             _record(result, files)
             results.append(result)
-            advance(1)
             info(f"{result.strategy}: reports in {files.directory}")
     print_comparison(results, as_json, title=f"{', '.join(symbol)} {timeframe}: strategies compared")
 

@@ -262,3 +262,29 @@ def time_range(start: str | None, end: str | None, timerange: str | None) -> tup
     if given:
         raise ValidationError("--timerange", f"cannot be combined with {' and '.join(given)}: give one or the other")
     return parse_timerange(timerange)
+
+
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run on the Dask scheduler at tcp://HOST:PORT (default: [cluster] address in the config, else local "
+        "processes).",
+        show_default=False,
+    ),
+]
+
+
+def cluster_target(option: str | None) -> Any:
+    """Where a sweep runs: ``--cluster`` (checked, exit 2 when malformed), else ``[cluster] address`` of the config,
+    else None (local processes). The target names its source in errors, so an unreachable scheduler is reported
+    against the flag or the config key that gave it."""
+    from alphintra.config.settings import get_settings
+    from alphintra.strategies.executor import Cluster
+
+    settings = get_settings().cluster
+    if option is not None:
+        return Cluster(option, "--cluster", settings.connect_timeout)
+    if settings.address is not None:
+        return Cluster(settings.address, "cluster.address (config)", settings.connect_timeout)
+    return None

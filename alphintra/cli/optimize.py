@@ -1,6 +1,6 @@
-"""`alphintra optimize`: parameter sweeps (grid or random) and walk-forward analysis, in parallel processes;
-with ``--search``, Optuna studies (grid, random, TPE, CMA-ES) that are stored, resumable and shown by
-``optimize show`` / ``optimize list``."""
+"""`alphintra optimize`: parameter sweeps (grid or random) and walk-forward analysis, in parallel processes or on a
+Dask cluster (``--cluster``); with ``--search``, Optuna studies (grid, random, TPE, CMA-ES) that are stored,
+resumable and shown by ``optimize show`` / ``optimize list``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from alphintra.cli.common import JsonOption, TimerangeOpt, console, print_json, progress, time_range
+from alphintra.cli.common import (
+    ClusterOpt,
+    JsonOption,
+    TimerangeOpt,
+    cluster_target,
+    console,
+    print_json,
+    progress,
+    time_range,
+)
 
 
 class _RunByDefault(TyperGroup):
@@ -58,7 +67,10 @@ def optimize(
     timerange: TimerangeOpt = None,
     cash: Annotated[str | None, typer.Option()] = None,
     fee: Annotated[str | None, typer.Option(help="Fee per side: 0.002 or 0.2%.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: CPU count).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: CPU count; a study's batch on a cluster).")
+    ] = None,
+    cluster: ClusterOpt = None,
     seed: Annotated[int, typer.Option()] = 42,
     top: Annotated[int, typer.Option(help="Rows to show.")] = 20,
     search: Annotated[
@@ -110,6 +122,7 @@ def optimize(
     if metric not in known and search is None:
         raise ValidationError("--metric", f"must be one of: {', '.join(known)}", metric)
     space = opt.parse_space(param)
+    target = cluster_target(cluster)  # a malformed address is refused before any data is read
     settings = get_settings()
     config = BacktestConfig(
         strategy=strategy,
@@ -150,6 +163,7 @@ def optimize(
             anchored=anchored,
             top=top,
             as_json=as_json,
+            cluster=target,
         )
         return
     if walk_forward:
@@ -167,6 +181,7 @@ def optimize(
                 workers=workers,
                 progress=advance,
                 check=check,
+                cluster=target,
             )
         table = wf.frame()
         overall = None if wf.oos_metrics is None else wf.oos_metrics.to_dict()
@@ -189,7 +204,7 @@ def optimize(
     with progress("optimize", space.size if random is None else random) as advance:
         if random is None:
             result = opt.grid_search(
-                backtest_objective, space, args=args, workers=workers, progress=advance, check=check
+                backtest_objective, space, args=args, workers=workers, progress=advance, check=check, cluster=target
             )
         else:
             result = opt.random_search(
@@ -201,6 +216,7 @@ def optimize(
                 workers=workers,
                 progress=advance,
                 check=check,
+                cluster=target,
             )
     frame = result.sorted(metric, descending=not minimize)
     if as_json:

@@ -69,6 +69,7 @@ def run_study_command(
     anchored: bool,
     top: int,
     as_json: bool,
+    cluster: Any = None,
 ) -> None:
     from alphintra.cli.optimize import _iso_times, _windows, data_bounds
     from alphintra.strategies import study as st
@@ -90,7 +91,7 @@ def run_study_command(
         windows = _windows(frames, walk_forward, anchored)
         with progress("walk-forward study", None) as advance:
             wf, outcomes = st.walk_forward_study(
-                backtest_objective, space, windows, spec, args=args, check=check, progress=advance
+                backtest_objective, space, windows, spec, args=args, check=check, progress=advance, cluster=cluster
             )
         table = wf.frame()
         overall = None if wf.oos_metrics is None else wf.oos_metrics.to_dict()
@@ -120,7 +121,16 @@ def run_study_command(
     bounds = data_bounds(frames) if slices > 1 else None
     total = trials if search != "grid" else min(trials, space.size)
     with progress(f"study {name}", total) as advance:
-        outcome = st.run_study(backtest_objective, space, spec, args=args, bounds=bounds, check=check, progress=advance)
+        outcome = st.run_study(
+            backtest_objective,
+            space,
+            spec,
+            args=args,
+            bounds=bounds,
+            check=check,
+            progress=advance,
+            cluster=cluster,
+        )
     loaded = st.open_study(url, name)
     rows = st.trial_rows(loaded)
     if as_json:

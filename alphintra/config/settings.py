@@ -159,6 +159,28 @@ class PaperSettings(_Section):
     seed: int = 7
 
 
+class ClusterSettings(_Section):
+    """Where research sweeps run: a Dask scheduler's address, or local processes when unset (`--cluster` wins)."""
+
+    address: str | None = Field(
+        default=None, description="Dask scheduler tcp://HOST:PORT for optimize and --strategy-list runs"
+    )
+    connect_timeout: float = Field(default=10.0, gt=0, le=600, description="seconds to try to reach the scheduler")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from alphintra.config.cluster import cluster_address
+        from alphintra.errors import ValidationError
+
+        try:
+            return cluster_address(value, field="cluster.address")
+        except ValidationError as exc:
+            raise ValueError(exc.rule) from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -175,6 +197,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
     paper: PaperSettings = Field(default_factory=PaperSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     instruments: list[InstrumentSettings] = Field(default_factory=list)
     venues: dict[str, VenueSettings] = Field(
         default_factory=default_venues, description="venues: config.toml's and venues.toml's in the home"

@@ -63,4 +63,16 @@ def data_differences(results: Sequence[BacktestResult]) -> list[str]:
     return [f"{name}: {' | '.join(dict.fromkeys(values))}" for name, values in aspects.items() if len(set(values)) > 1]
 
 
-__all__ = ["COLUMNS", "EXTRA", "comparison_rows", "data_differences"]
+def run_listed(index: int, configs: Sequence[Any], frames: Any) -> tuple[BacktestResult, dict[str, list[Any]]]:
+    """``--strategy-list``'s run of ``configs[index]`` over ``frames``: its result and the indicators its report
+    draws. A top-level, pure function (it writes nothing: reports are written by the caller), so it can run in a
+    worker process or on a Dask cluster, and run again there after a worker died."""
+    from alphintra.strategies.backtest import Backtest
+    from alphintra.strategies.report.interactive import strategy_indicators
+
+    backtest = Backtest(configs[index], frames)
+    result = backtest.run()
+    return result, strategy_indicators(backtest.ctx.lines.by_symbol)
+
+
+__all__ = ["COLUMNS", "EXTRA", "comparison_rows", "data_differences", "run_listed"]

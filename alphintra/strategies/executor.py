@@ -30,7 +30,6 @@ import functools
 import multiprocessing
 import os
 import pickle
-import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -39,23 +38,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from alphintra.config.cluster import CLUSTER_FIELD, cluster_address
 from alphintra.errors import OperationFailed, ValidationError
 
 ProgressFn = Callable[[int], None]
 StartMethod = Literal["spawn", "forkserver", "fork"]
-CLUSTER_FIELD = "--cluster"
 DEFAULT_CONNECT_TIMEOUT = 10.0
-
-_ADDRESS = re.compile(r"(?:(?P<scheme>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d+)")
-_SCHEMES = ("tcp", "tls")
-
-
-def cluster_address(text: object, *, field: str = CLUSTER_FIELD) -> str:
-    """A Dask scheduler address as ``tcp://HOST:PORT`` (``tls://`` kept; a bare ``HOST:PORT`` means tcp)."""
-    match = _ADDRESS.fullmatch(text.strip()) if isinstance(text, str) else None
-    if match is None or not 0 < int(match["port"]) < 65536 or (match["scheme"] or "tcp") not in _SCHEMES:
-        raise ValidationError(field, "must be a Dask scheduler address tcp://HOST:PORT (port 1-65535)", text)
-    return f"{match['scheme'] or 'tcp'}://{match['host']}:{int(match['port'])}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +149,7 @@ class DaskCluster:
         index_of = {future.key: i for i, future in enumerate(futures)}
         results: dict[int, Any] = {}
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self._client.loop):
                 index = index_of[future.key]
                 if index in results:  # pragma: no cover - a key has one result; never count a run twice
                     continue
