@@ -105,6 +105,9 @@ def dask_cluster(tmp: Path, workers: int = 2) -> Iterator[DaskProcesses]:
                     "--no-dashboard",
                     "--name",
                     name,
+                    # Imported while the worker starts (both workers at once), not by its first task of a test.
+                    "--preload",
+                    "alphintra.strategies.backtest",
                 ],
                 f"{name}.log",
             )
