@@ -19,6 +19,10 @@ if __name__ == "__main__":
     parser.add_argument("--dense-bars", type=int, default=200_000, help="bars of the no-commission run (0: skip)")
     parser.add_argument("--dense-fast", type=int, default=10)
     parser.add_argument("--dense-slow", type=int, default=50)
+    parser.add_argument(
+        "--cluster",
+        help="also sweep on this Dask scheduler (tcp://HOST:PORT), or 'local' for WORKERS worker processes here",
+    )
     args = parser.parse_args()
     print(
         json.dumps(
@@ -32,6 +36,7 @@ if __name__ == "__main__":
                 dense_bars=args.dense_bars,
                 dense_fast=args.dense_fast,
                 dense_slow=args.dense_slow,
+                cluster=args.cluster,
             ),
             indent=2,
         )

@@ -63,6 +63,7 @@ _alphintra() {
         "backtest run|--html") return 0 ;;
         "backtest run|--paper") return 0 ;;
         "backtest run|--trades") return 0 ;;
+        "backtest run|--cluster") return 0 ;;
         "backtest show|--trades") return 0 ;;
         "bench backtest|--bars") return 0 ;;
         "bench matching|--orders") return 0 ;;
@@ -224,6 +225,7 @@ _alphintra() {
         "optimize|--cash") return 0 ;;
         "optimize|--fee") return 0 ;;
         "optimize|--workers") return 0 ;;
+        "optimize|--cluster") return 0 ;;
         "optimize|--seed") return 0 ;;
         "optimize|--top") return 0 ;;
         "optimize|--search") choices='grid random tpe cmaes' ;;
@@ -246,6 +248,7 @@ _alphintra() {
         "optimize run|--cash") return 0 ;;
         "optimize run|--fee") return 0 ;;
         "optimize run|--workers") return 0 ;;
+        "optimize run|--cluster") return 0 ;;
         "optimize run|--seed") return 0 ;;
         "optimize run|--top") return 0 ;;
         "optimize run|--search") choices='grid random tpe cmaes' ;;
@@ -410,7 +413,7 @@ _alphintra() {
         "backtest compare") words='--json --help -h' ;;
         "backtest list") words='--limit --strategy --json --help -h' ;;
         "backtest parity") words='--symbol -s --timeframe -t --start --end --timerange --exchange --param -p --fill --fills --json --help -h'; dyn=strategy ;;
-        "backtest run") words='--symbol -s --strategy-list --timeframe -t --start --end --timerange --exchange --cash --fee --slippage --fill --account --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --json --help -h'; dyn=strategy ;;
+        "backtest run") words='--symbol -s --strategy-list --timeframe -t --start --end --timerange --exchange --cash --fee --slippage --fill --account --spot --param -p --seed --html --paper --trades --chart --no-chart --no-skip --cluster --json --help -h'; dyn=strategy ;;
         "backtest show") words='--trades --json --help -h' ;;
         "bench") words='backtest matching risk --help -h' ;;
         "bench backtest") words='--bars --baseline --no-baseline --json --help -h' ;;
@@ -464,9 +467,9 @@ _alphintra() {
         "ml search") words='--symbol -s --param -p --timeframe -t --features -f --task --label --horizon --metric --samples --exchange -e --start --end --timerange --trees --folds --embargo --seed --workers --top --json --help -h' ;;
         "ml show") words='--version --json --help -h' ;;
         "ml train") words='--symbol -s --timeframe -t --features -f --task --label --horizon --take-profit --stop-loss --name --exchange -e --start --end --timerange --trees --folds --embargo --seed --param -p --promote --json --help -h' ;;
-        "optimize") words='list run show --symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --timerange --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
+        "optimize") words='list run show --symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --timerange --cash --fee --workers --cluster --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
         "optimize list") words='--storage --json --help -h' ;;
-        "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --timerange --cash --fee --workers --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
+        "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --timerange --cash --fee --workers --cluster --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
         "optimize show") words='--storage --top --json --help -h' ;;
         "order") words='buy cancel list modify sell show --help -h' ;;
         "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;
