@@ -3,6 +3,7 @@ run, also when a worker is killed in the middle of the sweep."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,14 @@ from alphintra.storage.market import generate_bars
 from alphintra.strategies.backtest import BacktestConfig, backtest_objective
 from alphintra.strategies.executor import Cluster, open_executor
 from alphintra.strategies.optimize import evaluate, parse_space, walk_forward, walk_forward_windows
+from alphintra.strategies.study import LOSSES, StudySpec, open_study, run_study
 from tests.dask_support import dask_cluster
 
 DAY = 86_400 * 10**9
 
 
 def _data() -> tuple[BacktestConfig, dict[str, Any]]:
-    bars = generate_bars(["SYN"], periods=400, timeframe="1h", seed=5, start_price=100.0, annual_vol=0.4)
+    bars = generate_bars(["SYN"], periods=250, timeframe="1h", seed=5, start_price=100.0, annual_vol=0.4)
     config = BacktestConfig("sma_cross", ("SYN",), "1h", cash=Decimal(100_000), fee=Decimal("0.001"), seed=7)
     return config, {"SYN": bars.select("time", "open", "high", "low", "close", "volume")}
 
@@ -59,21 +61,33 @@ def test_a_50_set_sweep_survives_a_killed_worker_and_matches_the_local_table(tmp
     assert on_cluster.frame["run"].to_list() == list(range(50))
 
 
-def test_walk_forward_on_the_cluster_gives_the_local_analysis(tmp_path: Path) -> None:
+def _trials(url: str, name: str) -> list[tuple[Any, ...]]:
+    return [(t.user_attrs["params"], t.values, t.state) for t in open_study(url, name).trials]
+
+
+def test_walk_forward_and_a_study_on_the_cluster_give_the_local_results(tmp_path: Path) -> None:
     config, frames = _data()
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    spec = StudySpec("here", url, "tpe", (LOSSES["sharpe"],), 6, seed=3, workers=2)
+    study_space = parse_space(["fast=3:9", "slow=12:30:2"])
+    run_study(backtest_objective, study_space, spec, args=(config, frames))
     first = int(frames["SYN"]["time"].dt.epoch("ns").min())
-    windows = walk_forward_windows(first, first + 15 * DAY, train_ns=6 * DAY, test_ns=3 * DAY)
+    windows = walk_forward_windows(first, first + 10 * DAY, train_ns=4 * DAY, test_ns=2 * DAY)
     space = parse_space(["fast=3:7:2", "slow=12,20"])
     kwargs: dict[str, Any] = {"metric": "sharpe", "args": (config, frames)}
     local = walk_forward(backtest_objective, space, windows, workers=1, **kwargs)
     with dask_cluster(tmp_path) as cluster:
         remote = walk_forward(backtest_objective, space, windows, cluster=cluster.address, **kwargs)
+        there = replace(spec, name="there")
+        run_study(backtest_objective, study_space, there, args=(config, frames), cluster=cluster.address)
         # The same function, shared arguments and keys serve any fan-out: a plain map comes back in item order.
         with open_executor(pow, (2,), cluster=Cluster(cluster.address), name="alphintra-test") as ex:
             assert ex.map([3, 1, 2]) == [9, 1, 4]
     assert remote.frame().equals(local.frame())
     assert remote.in_sample.frame.equals(local.in_sample.frame)
     assert remote.oos_metrics == local.oos_metrics
+    # The same seed and batch size draw the same trials, whose backtests ran on the workers.
+    assert _trials(url, "there") == _trials(url, "here") and len(_trials(url, "here")) == 6
 
 
 def test_an_unreachable_or_malformed_scheduler_address_is_one_clear_error() -> None:
