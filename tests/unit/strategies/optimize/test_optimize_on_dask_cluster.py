@@ -3,6 +3,7 @@ run, also when a worker is killed in the middle of the sweep."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,7 @@ from alphintra.strategies.backtest import BacktestConfig, backtest_objective
 from alphintra.strategies.executor import Cluster, open_executor
 from alphintra.strategies.optimize import evaluate, parse_space, walk_forward, walk_forward_windows
 from alphintra.strategies.study import LOSSES, StudySpec, open_study, run_study
-from tests.dask_support import dask_cluster
+from tests.dask_support import DaskProcesses, dask_cluster
 
 DAY = 86_400 * 10**9
 
@@ -65,27 +66,39 @@ def _trials(url: str, name: str) -> list[tuple[Any, ...]]:
     return [(t.user_attrs["params"], t.values, t.state) for t in open_study(url, name).trials]
 
 
-def test_walk_forward_and_a_study_on_the_cluster_give_the_local_results(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def standing_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
+    """One cluster for the tests that kill nothing: started once, as a desk's standing cluster would be."""
+    with dask_cluster(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster
+
+
+def test_walk_forward_on_the_cluster_gives_the_local_analysis(standing_cluster: DaskProcesses) -> None:
     config, frames = _data()
-    url = f"sqlite:///{tmp_path / 'studies.db'}"
-    spec = StudySpec("here", url, "tpe", (LOSSES["sharpe"],), 6, seed=3, workers=2)
-    study_space = parse_space(["fast=3:9", "slow=12:30:2"])
-    run_study(backtest_objective, study_space, spec, args=(config, frames))
     first = int(frames["SYN"]["time"].dt.epoch("ns").min())
     windows = walk_forward_windows(first, first + 10 * DAY, train_ns=4 * DAY, test_ns=2 * DAY)
     space = parse_space(["fast=3:7:2", "slow=12,20"])
     kwargs: dict[str, Any] = {"metric": "sharpe", "args": (config, frames)}
     local = walk_forward(backtest_objective, space, windows, workers=1, **kwargs)
-    with dask_cluster(tmp_path) as cluster:
-        remote = walk_forward(backtest_objective, space, windows, cluster=cluster.address, **kwargs)
-        there = replace(spec, name="there")
-        run_study(backtest_objective, study_space, there, args=(config, frames), cluster=cluster.address)
-        # The same function, shared arguments and keys serve any fan-out: a plain map comes back in item order.
-        with open_executor(pow, (2,), cluster=Cluster(cluster.address), name="alphintra-test") as ex:
-            assert ex.map([3, 1, 2]) == [9, 1, 4]
+    remote = walk_forward(backtest_objective, space, windows, cluster=standing_cluster.address, **kwargs)
     assert remote.frame().equals(local.frame())
     assert remote.in_sample.frame.equals(local.in_sample.frame)
     assert remote.oos_metrics == local.oos_metrics
+    # The same function, shared arguments and keys serve any fan-out: a plain map comes back in item order.
+    with open_executor(pow, (2,), cluster=Cluster(standing_cluster.address), name="alphintra-test") as ex:
+        assert ex.map([3, 1, 2]) == [9, 1, 4]
+
+
+def test_a_study_on_the_cluster_draws_and_scores_the_local_trials(
+    standing_cluster: DaskProcesses, tmp_path: Path
+) -> None:
+    config, frames = _data()
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    spec = StudySpec("here", url, "tpe", (LOSSES["sharpe"],), 6, seed=3, workers=2)
+    space = parse_space(["fast=3:9", "slow=12:30:2"])
+    run_study(backtest_objective, space, spec, args=(config, frames))  # two local worker processes
+    there = replace(spec, name="there")
+    run_study(backtest_objective, space, there, args=(config, frames), cluster=standing_cluster.address)
     # The same seed and batch size draw the same trials, whose backtests ran on the workers.
     assert _trials(url, "there") == _trials(url, "here") and len(_trials(url, "here")) == 6
 
