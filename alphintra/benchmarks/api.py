@@ -120,7 +120,7 @@ def _thread_cpu(pid: int) -> dict[str, float]:
     return out
 
 
-def _settle(pid: int, least: float, most: float = 30.0) -> None:
+def _settle(pid: int, least: float, most: float = 60.0) -> None:
     """Wait at least ``least`` seconds, then until the daemon is quiet (under 10 % of a core for half a second; at
     most ``most`` seconds): the projection and snapshots of one scenario's orders are not billed to the next."""
     time.sleep(least)
