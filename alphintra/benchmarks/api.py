@@ -11,11 +11,17 @@ order: HTTP parsing, validation, the hand-off to the engine thread, risk, funds 
   latency is per request);
 * ``ws``: the order-entry WebSocket (``/api/v1/orders/entry``) from 1 and N connections, each keeping up to
   ``window`` orders in flight (latency per order: sent to answered);
-* ``client``: one sequential ``EngineClient`` (httpx), the path the CLI takes.
+* ``client``: one sequential ``EngineClient`` (httpx), the path the CLI takes;
+* ``listing``: one client's single orders while another lists ``listing`` orders (``GET /api/v1/orders?limit=``)
+  back to back, next to the same client's figures with nothing else running (``idle``): a big listing must not
+  stall order entry (the target: p99 within 2x of idle).
 
-Between scenarios the bench pauses (``settle``) so that the state projection, which yields to a busy engine and
-catches up afterwards, does not bill one scenario's rows to the next: the figures are for bursts of
-``seconds`` seconds.
+Each scenario also reports the daemon's CPU time (user + system, from ``/proc``) per order: unlike orders/s on a
+machine shared with other work, it does not move with the load others put on the cores.
+
+Between scenarios the bench pauses (``settle``, then until the daemon is quiet) so that the state projection,
+which yields to a busy engine and catches up afterwards, does not bill one scenario's rows to the next: the
+figures are for bursts of ``seconds`` seconds.
 
 The load generator is a minimal asyncio HTTP/1.1 client on raw unix streams, so the figures measure the daemon,
 not an HTTP library; it shares the machine's cores with the daemon, which is part of the honest figure on a
@@ -55,8 +61,11 @@ class _Connection:
         return cls(reader, writer)
 
     async def post(self, target: str, body: bytes) -> tuple[int, bytes]:
+        return await self.request("POST", target, body)
+
+    async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
         head = (
-            f"POST {target} HTTP/1.1\r\nHost: engine\r\nContent-Type: application/json\r\n"
+            f"{method} {target} HTTP/1.1\r\nHost: engine\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.writer.write(head + body)
@@ -80,6 +89,47 @@ def _order(worker: int, n: int) -> dict[str, str]:
     # Resting buys spread over 100 price levels far below the market: they never trade, the book keeps them.
     price = f"{int(base) - (n % 100)}"
     return {"symbol": symbol, "side": "BUY", "quantity": qty, "type": "LIMIT", "price": price}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each of process ``pid``'s threads, summed by thread name (``engine``, ``projector``,
+    the event loop's ``python``...); empty where there is no ``/proc``."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            head, _, tail = (task / "stat").read_text().rpartition(")")
+        except OSError:
+            continue
+        name = head.split("(", 1)[1].rstrip("_0123456789") or "?"
+        fields = tail.split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _settle(pid: int, least: float, most: float = 60.0) -> None:
+    """Wait at least ``least`` seconds, then until the daemon is quiet (under 10 % of a core for half a second; at
+    most ``most`` seconds): the projection and snapshots of one scenario's orders are not billed to the next."""
+    time.sleep(least)
+    deadline = time.monotonic() + most
+    while time.monotonic() < deadline:
+        before = _cpu_seconds(pid)
+        time.sleep(0.5)
+        if _cpu_seconds(pid) - before < 0.05:
+            return
 
 
 def _percentile(sorted_values: list[int], q: float) -> float:
@@ -200,6 +250,53 @@ async def _ws_load(socket_path: str, clients: int, seconds: float, window: int) 
     }
 
 
+async def _listing_load(socket_path: str, seconds: float, listing: int) -> dict[str, Any]:
+    """One client's single orders for ``seconds`` while another lists ``listing`` orders over and over."""
+    lister = await _Connection.open(socket_path)
+    stop = asyncio.Event()
+    listed: list[int] = []
+    errors: list[str] = []
+
+    async def list_loop() -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter_ns()
+            status, payload = await lister.request("GET", f"/api/v1/orders?limit={listing}")
+            listed.append(time.perf_counter_ns() - t0)
+            if status != 200:
+                errors.append(f"listing {status}: {payload[:200]!r}")
+                return
+
+    task = asyncio.create_task(list_loop())
+    await asyncio.sleep(0.05)  # the first listing is under way
+    try:
+        result = await _load(socket_path, 1, seconds, 1)
+    finally:
+        stop.set()
+        await task
+        await lister.close()
+    listed.sort()
+    result["listings"] = len(listed)
+    result["listing_p50_ms"] = round(_percentile(listed, 0.50), 3)
+    result["errors"] = [*result["errors"], *errors][:3]
+    return result
+
+
+async def _fill_book(socket_path: str, orders: int) -> None:
+    """Place resting orders in batches until the daemon holds at least ``orders`` (for the listing scenario)."""
+    conn = await _Connection.open(socket_path)
+    try:
+        status, payload = await conn.request("GET", "/api/v1/engine/status")
+        have = int(json.loads(payload).get("orders", 0)) if status == 200 else 0
+        n = 0
+        while have < orders:
+            body = json.dumps({"orders": [_order(7, n + k) for k in range(500)]}).encode()
+            await conn.post("/api/v1/orders/batch", body)
+            have += 500
+            n += 500
+    finally:
+        await conn.close()
+
+
 def _client_path(socket_path: Path, seconds: float) -> dict[str, Any]:
     """One sequential EngineClient (httpx), as the CLI uses it."""
     from alphintra.daemon.client import EngineClient
@@ -228,6 +325,9 @@ def _client_path(socket_path: Path, seconds: float) -> dict[str, Any]:
         "max_ms": round(latencies[-1] / 1e6, 3) if latencies else 0.0,
         "errors": [],
     }
+
+
+_DAEMON_PIDS: dict[Path, int] = {}  # socket path -> pid of the bench daemon serving it (for its CPU time)
 
 
 @contextlib.contextmanager
@@ -263,8 +363,10 @@ def paper_daemon(home: Path | None = None, wait_seconds: float = 60.0) -> Iterat
             if time.monotonic() > deadline:
                 raise OperationFailed("the bench daemon did not become ready in time")
             time.sleep(0.05)
+        _DAEMON_PIDS[socket_path] = proc.pid
         yield socket_path
     finally:
+        _DAEMON_PIDS.pop(socket_path, None)
         proc.terminate()
         try:
             proc.wait(timeout=30)
@@ -286,6 +388,7 @@ def run(
     window: int = 64,
     client_seconds: float = 1.0,
     settle: float = 2.0,
+    listing: int = 10_000,
 ) -> dict[str, Any]:
     """Every scenario against one fresh daemon; the result holds each scenario's figures and the KPI verdict."""
     results: dict[str, Any] = {
@@ -298,19 +401,45 @@ def run(
     }
     with paper_daemon() as socket_path:
         sock = str(socket_path)
+        pid = _DAEMON_PIDS[socket_path]
+
+        def measured(scenario: Any) -> dict[str, Any]:
+            _settle(pid, settle)
+            cpu, threads = _cpu_seconds(pid), _thread_cpu(pid)
+            result: dict[str, Any] = scenario()
+            used = _cpu_seconds(pid) - cpu
+            orders = result["orders"]
+            result["daemon_cpu_ms_per_order"] = round(used * 1000 / orders, 3) if orders else 0.0
+            # Where it went: the threads' CPU per order in this scenario (the projection's catch-up after it is not
+            # in here: it is quiet before the next scenario starts).
+            after = _thread_cpu(pid)
+            spent = {name: after[name] - threads.get(name, 0.0) for name in after}
+            result["daemon_cpu_ms_by_thread"] = (
+                {
+                    name: round(sec * 1000 / orders, 3)
+                    for name, sec in sorted(spent.items(), key=lambda kv: -kv[1])
+                    if sec
+                }
+                if orders
+                else {}
+            )
+            return result
+
         asyncio.run(_load(sock, 1, 0.3, 1))  # warm-up: imports, first book levels, caches
         for n in clients:
-            time.sleep(settle)
-            results["rest"].append(asyncio.run(_load(sock, n, seconds, 1)))
+            results["rest"].append(measured(lambda n=n: asyncio.run(_load(sock, n, seconds, 1))))
         for n in batch_clients:
-            time.sleep(settle)
-            results["batch"].append(asyncio.run(_load(sock, n, seconds, batch)))
+            results["batch"].append(measured(lambda n=n: asyncio.run(_load(sock, n, seconds, batch))))
         for n in ws_clients:
-            time.sleep(settle)
-            results["ws"].append(asyncio.run(_ws_load(sock, n, seconds, window)))
+            results["ws"].append(measured(lambda n=n: asyncio.run(_ws_load(sock, n, seconds, window))))
         if client_seconds > 0:
-            time.sleep(settle)
-            results["client"] = _client_path(socket_path, client_seconds)
+            results["client"] = measured(lambda: _client_path(socket_path, client_seconds))
+        if listing > 0:
+            asyncio.run(_fill_book(sock, listing))
+            results["idle"] = measured(lambda: asyncio.run(_load(sock, 1, seconds, 1)))
+            results["listing"] = measured(lambda: asyncio.run(_listing_load(sock, seconds, listing)))
+            idle_p99 = results["idle"]["p99_ms"]
+            results["listing"]["p99_vs_idle"] = round(results["listing"]["p99_ms"] / idle_p99, 2) if idle_p99 else None
     best_rest = max(results["rest"], key=lambda r: r["orders_per_sec"], default=None)
     results["kpi_met_rest"] = bool(
         best_rest and best_rest["orders_per_sec"] >= TARGET_ORDERS_PER_SEC and best_rest["p99_ms"] < TARGET_P99_MS

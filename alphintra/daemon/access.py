@@ -36,6 +36,9 @@ log = get_logger("daemon.access")
 
 OPERATION_KEY = "alphintra.operation"
 BEFORE_KEY = "alphintra.audit_before"
+# An order handler that hands its audit entry to the engine's batch (durability.BatchAudit) leaves the ticket here;
+# on the order-entry stream the hook leaves itself here, and the handler marks it.
+AUDITED_KEY = "alphintra.audited"
 ENTRY_PATH = "/api/v1/orders/entry"
 
 V, T, A = Role.VIEWER, Role.TRADER, Role.ADMIN
@@ -271,6 +274,29 @@ def _who(scope: Scope) -> dict[str, Any]:
     }
 
 
+def audit_fields(scope: Scope, **fields: Any) -> dict[str, Any] | None:
+    """What an order handler's audit entry holds besides ``after`` (and ``status``), as the hook would write it;
+    None when this request is not audited (no audit log, or no action)."""
+    app = scope.get("app")
+    if getattr(getattr(app, "state", None), "audit", None) is None:
+        return None
+    if "action" not in fields:
+        found = scope.get(OPERATION_KEY)
+        if found is None or found[1].action is None:
+            return None
+        fields["action"] = found[1].action
+    return {**_who(scope), "target": str(scope.get("path")), "before": scope.get(BEFORE_KEY), **fields}
+
+
+def stream_audited_by_handler(scope: Scope) -> bool:
+    """The order-entry handler: its answers' entries go with the engine's batches; True when the hook agreed."""
+    answers = scope.get(AUDITED_KEY)
+    if isinstance(answers, _EntryAnswers):
+        answers.by_handler = True
+        return True
+    return False
+
+
 class AuditMiddleware:
     """Writes the audit entry of each successful change before its answer leaves (see the module docstring)."""
 
@@ -285,6 +311,7 @@ class AuditMiddleware:
         if scope["type"] == "websocket":
             if scope.get("path") == ENTRY_PATH:
                 answers = _EntryAnswers(self.audit, scope, send)
+                scope[AUDITED_KEY] = answers
                 try:
                     await self.app(scope, receive, answers.send)
                 finally:
@@ -344,6 +371,12 @@ class AuditMiddleware:
         _, op = found
         if op.action is None:
             return
+        number: int = getattr(scope.get(AUDITED_KEY), "number", 0)
+        if number:
+            # Written with the engine's batch and (normally) fsync-ed beside its journal: nothing left but a check.
+            if not self.audit.covers(number):
+                await asyncio.to_thread(self.audit.sync, number)
+            return
         answer = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
         entry = self.audit.entry(
             **_who(scope),
@@ -376,6 +409,7 @@ class _EntryAnswers:
         self.highest = 0
         self.flusher: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
+        self.by_handler = False  # the handler writes each answer's entry with the engine's batch
 
     async def send(self, message: Message) -> None:
         if self.failed is not None:
@@ -384,23 +418,33 @@ class _EntryAnswers:
             await self.drain()  # accept, close: after every answer before them
             await self.inner(message)
             return
-        answer = _parse((message.get("text") or "").encode())
-        if isinstance(answer, dict) and ("order" in answer or "algo" in answer):
-            entry = self.audit.entry(
-                **_who(self.scope), action="order.create", target=ENTRY_PATH, status=201, after=answer
-            )
-            self.highest = self.audit.write(entry)
+        if self.by_handler:
+            # The entry of an order's answer was written before the answer was made: whatever is written covers it.
+            self.highest = self.audit.written
+            if not self.pending and self.audit.covers(self.highest) and (self.flusher is None or self.flusher.done()):
+                await self.inner(message)
+                return
+        else:
+            self._entry_of(message)
         self.pending.append(message)
         if self.flusher is None or self.flusher.done():
             self.flusher = asyncio.create_task(self._flush())
         if len(self.pending) >= self._HELD:
             await self.drain()
 
+    def _entry_of(self, message: Message) -> None:
+        answer = _parse((message.get("text") or "").encode())
+        if isinstance(answer, dict) and ("order" in answer or "algo" in answer):
+            entry = self.audit.entry(
+                **_who(self.scope), action="order.create", target=ENTRY_PATH, status=201, after=answer
+            )
+            self.highest = self.audit.write(entry)
+
     async def _flush(self) -> None:
         try:
             while self.pending:
                 batch, self.pending = self.pending, []
-                if self.highest:
+                if self.highest and not self.audit.covers(self.highest):
                     await asyncio.to_thread(self.audit.sync, self.highest)
                 for message in batch:
                     await self.inner(message)
@@ -435,4 +479,15 @@ def _parse(data: bytes) -> Any:
         return {"unparsed_bytes": len(data)}
 
 
-__all__ = ["OPERATIONS", "AuditMiddleware", "Op", "check_account", "enforce", "operation", "route_template"]
+__all__ = [
+    "AUDITED_KEY",
+    "OPERATIONS",
+    "AuditMiddleware",
+    "Op",
+    "audit_fields",
+    "check_account",
+    "enforce",
+    "operation",
+    "route_template",
+    "stream_audited_by_handler",
+]

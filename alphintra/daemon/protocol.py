@@ -29,8 +29,11 @@ what FastAPI's own request validation returns, so both kinds of bad input look t
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from alphintra.errors import (
     AlphintraError,
@@ -167,6 +170,16 @@ def error_from_response(status: int, body: Any, text: str = "") -> AlphintraErro
     return cls(detail)
 
 
+def json_bytes(data: Any) -> bytes:
+    """Compact JSON of an answer (orjson: the order path encodes several per order); what orjson refuses (an
+    integer over 64 bits, a key that is not a string) goes through the stdlib instead. Parse requests with
+    ``json.loads``: orjson reads a big integer as a float, and a quantity must stay exact."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 __all__ = [
     "AuthenticationError",
     "NotReadyError",
@@ -176,5 +189,6 @@ __all__ = [
     "Role",
     "error_body",
     "error_from_response",
+    "json_bytes",
     "status_for",
 ]

@@ -10,6 +10,11 @@ full or failing disk, and periodic snapshots.
   503 ``storage_unavailable`` (``/ready`` says not ready and why, ``engine status`` shows it, the gauge
   ``alphintra_storage_read_only`` is 1) and probes the disk from the engine thread every ``probe_s`` seconds by
   writing and syncing a small ``StorageCheck`` record; the first that succeeds ends read-only mode.
+* :class:`BatchAudit` -- the audit entries of a batch's orders (REST, batch, order-entry stream): the handlers
+  hand them over on the engine thread with the order's answer; they reach the audit log in one write after the
+  journal's, and the log's fsync runs on a helper thread *while* the journal's runs, so an acknowledgement waits
+  for one fsync's time rather than two in a row (the audit hook then finds its entry durable and only checks).
+  An entry whose order the journal then fails to keep is followed by one with status 503 (never acknowledged).
 * :class:`Snapshots` -- every ``snapshot_every`` journal records the host captures its named parts (``node``, and
   whatever else registers, e.g. ``risk``) on the engine thread between two batches; a worker thread serialises
   them and writes ``Journal.write_snapshot(state, seq)``. A restart restores each part from the newest snapshot
@@ -18,6 +23,7 @@ full or failing disk, and periodic snapshots.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -111,6 +117,77 @@ class BatchJournal:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.journal, name)
+
+
+class AuditTicket:
+    """An audit entry handed to :class:`BatchAudit`: its number in the audit log once written (0 until then)."""
+
+    __slots__ = ("number",)
+
+    def __init__(self) -> None:
+        self.number = 0
+
+
+class BatchAudit:
+    """The audit entries of one engine batch, written and fsync-ed alongside its journal (see the module docstring)."""
+
+    def __init__(self, audit: Any) -> None:
+        self.audit = audit  # an AuditLog, or None: nothing is audited (the hook is off too)
+        self._pending: list[tuple[dict[str, Any], AuditTicket]] = []
+        self._written: list[dict[str, Any]] = []  # the last batch's entries, until its journal is durable
+        self._syncer: ThreadPoolExecutor | None = None
+
+    def add(self, fields: dict[str, Any]) -> AuditTicket:
+        """Engine thread: audit ``fields`` (AuditLog.entry's) with this batch."""
+        ticket = AuditTicket()
+        if self.audit is not None:
+            self._pending.append((fields, ticket))
+        return ticket
+
+    def drop(self) -> None:
+        """Forget the batch's entries (a read-only batch): their hooks write them the usual way."""
+        self._pending = []
+
+    def sync_with(self, journal: BatchJournal) -> None:
+        """Engine thread, at the end of a batch: write the journal, then the entries, then fsync both at once."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            journal.sync()
+            return
+        journal.write()  # a failure here: no entry is written for orders that were not kept
+        audit = self.audit
+        entries = [audit.entry(**fields) for fields, _ in pending]
+        try:
+            last = audit.write_many(entries)
+        except Exception as exc:  # the hooks find their tickets unwritten and write (or fail) the usual way
+            log.warning("audit entries of a batch not written here: %s", exc)
+            journal.sync()
+            return
+        for number, (_, ticket) in enumerate(pending, start=last - len(pending) + 1):
+            ticket.number = number
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sync")
+        synced = self._syncer.submit(audit.sync, last)
+        self._written = entries
+        try:
+            journal.sync()
+        finally:
+            try:
+                synced.result()
+            except Exception as exc:  # each hook syncs again and answers 503 if the disk still refuses
+                log.warning("audit fsync beside the journal's failed: %s", exc)
+        self._written = []
+
+    def not_kept(self) -> None:
+        """Engine thread, after the batch's journal failed: the entries just written stand for nothing."""
+        written, self._written = self._written, []
+        if written:
+            with contextlib.suppress(Exception):
+                self.audit.write_many([{**e, "status": 503, "after": None} for e in written])
+
+    def close(self) -> None:
+        if self._syncer is not None:
+            self._syncer.shutdown(wait=True)
 
 
 class StorageGuard:
@@ -259,6 +336,8 @@ class ReadOnlyGate:
 __all__ = [
     "MUTATING_PREFIXES",
     "STORAGE_CHECK",
+    "AuditTicket",
+    "BatchAudit",
     "BatchJournal",
     "ReadOnlyGate",
     "SnapshotPart",

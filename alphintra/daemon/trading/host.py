@@ -37,7 +37,7 @@ from alphintra.config.logs import get_logger
 from alphintra.daemon.lifecycle import HostState
 from alphintra.daemon.trading import builder, host_storage, venue_setup
 from alphintra.daemon.trading.archive import Archive
-from alphintra.daemon.trading.durability import Snapshots, StorageGuard, as_storage_error
+from alphintra.daemon.trading.durability import BatchAudit, Snapshots, StorageGuard, as_storage_error
 from alphintra.daemon.trading.statedb import StateDatabase
 from alphintra.daemon.trading.venue_setup import HostVenues
 from alphintra.daemon.trading.views import fill_view, order_view
@@ -99,6 +99,8 @@ class TradingHost:
         # journal_fsync "group": the engine waits up to group_commit_ms for more commands to share a batch's fsync.
         self._group_s = engine.group_commit_ms / 1000 if engine.journal_fsync == "group" else 0.0
         self.guard = StorageGuard()
+        # The audit entries of each batch's orders, written and fsync-ed beside its journal (the app's log: attach).
+        self.audit_batch = BatchAudit(None)
         # One SQL engine for the state database, shared by every store of the host (the builder hands them out).
         self.state_db = StateDatabase(settings.effective_database_url)
         self.archive = Archive(self.state_db)  # orders past retention, from the projection
@@ -119,6 +121,7 @@ class TradingHost:
         from alphintra.daemon.trading.durability import ReadOnlyGate
 
         self.app = app
+        self.audit_batch.audit = getattr(app.state, "audit", None)
         # Innermost (appended, not add_middleware's outermost): authentication answers first.
         app.user_middleware.append(Middleware(ReadOnlyGate, guard=self.guard, api_prefix=API_PREFIX))
 
@@ -171,6 +174,7 @@ class TradingHost:
             self._projector.close()
         if self.snapshots is not None:
             self.snapshots.close()
+        self.audit_batch.close()
         if self.journal is not None:
             try:
                 self.journal.close()
@@ -287,6 +291,7 @@ class TradingHost:
                 self._last_busy = time.monotonic()
             if self.guard.read_only:
                 host_storage.run_read_only(self, batch)
+                self.audit_batch.drop()
                 continue
             results: list[Outcome] = []
             for fn, fut in batch:
@@ -306,8 +311,9 @@ class TradingHost:
                 # fails, and then nothing of the batch stands); the callers' own commands completed.
                 log.exception("engine loop failure: %s", exc)
             try:
-                self.journal.sync()
+                self.audit_batch.sync_with(self.journal)
             except Exception as exc:
+                self.audit_batch.not_kept()
                 failure = as_storage_error(exc)
                 # Nothing of this batch is on disk: no caller is told it worked (a read saw undurable state too).
                 results = [(fut, None, failure if error is None else error) for fut, _, error in results]

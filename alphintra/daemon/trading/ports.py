@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from alphintra.config.settings import Settings
     from alphintra.daemon.lifecycle import HostState
     from alphintra.daemon.trading.archive import Archive
-    from alphintra.daemon.trading.durability import Snapshots, StorageGuard
+    from alphintra.daemon.trading.durability import BatchAudit, Snapshots, StorageGuard
     from alphintra.daemon.trading.feed import PaperFeed
     from alphintra.daemon.trading.statedb import StateDatabase
     from alphintra.daemon.trading.venue_setup import HostVenues
@@ -42,6 +42,7 @@ class Host(Protocol):
     journal: Any  # a BatchJournal once started
     app: FastAPI | None
     guard: StorageGuard
+    audit_batch: BatchAudit
     archive: Archive
     snapshots: Snapshots | None
     state_db: StateDatabase

@@ -3,7 +3,8 @@
 An order is acknowledged when the daemon answered its POST (it answers only once the journal holds the order
 durably). After the kill and a restart from the journal, every acknowledged order is there in exactly the state
 it was acknowledged in, the balances equal what the fills imply, the locks equal what the open orders need, and
-resending a request whose answer never came (same client order id) never creates a second order.
+resending a request whose answer never came (same client order id) never creates a second order. Every
+acknowledged order's audit entry survived the kill too (it is fsync-ed beside the journal, before the answer).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from engine_e2e_support import Daemon, assert_books_balance, daemon_home, open_buy_lock, wait_for
 
+from alphintra.daemon.audit import AuditLog
 from alphintra.errors import AlphintraError
 
 CLIENTS = 3
@@ -74,6 +76,8 @@ def test_sigkill_while_streaming_loses_no_acknowledged_order() -> None:
                 t.join(timeout=30)
         assert len(acked) >= KILL_AFTER
         unanswered = [cid for cid in sent if cid not in acked]
+        audited = {e["after"]["id"] for e in AuditLog(daemon.root).read() if e["action"] == "order.create"}
+        assert not {o["id"] for o in acked.values()} - audited, "an acknowledged order has no audit entry"
 
         daemon.start()
         with daemon.client() as client:
