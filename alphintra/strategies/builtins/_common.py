@@ -32,6 +32,12 @@ def price_on_grid(
     return instrument(strategy, symbol).round_price(raw, rounding)
 
 
+def available(strategy: Strategy, asset: str) -> Decimal:
+    """What the strategy's account holds of ``asset`` that no working order has locked."""
+    ctx = strategy.ctx
+    return ctx.node.ledger.balance(ctx.account, asset).available
+
+
 def qty_for_notional(strategy: Strategy, symbol: str, notional: Decimal, price: Decimal) -> Decimal:
     """Whole lots worth at most ``notional`` at ``price`` (zero when even one lot costs more)."""
     if price <= 0:
@@ -98,6 +104,7 @@ class BarSync:
 __all__ = [
     "BarSync",
     "WorkingOrders",
+    "available",
     "cancel_if_open",
     "dec",
     "instrument",

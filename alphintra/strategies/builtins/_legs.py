@@ -1,0 +1,197 @@
+"""The legs of an arbitrage round trip, and what is done when one of them fails (``arbitrage``, ``triangular``).
+
+An arbitrage is only as good as its weakest leg: when one leg fills and another is refused, expires or fills only
+in part, the account holds an exposure the edge never paid for. :class:`Legging` places the legs of a
+:class:`RoundTrip` and keeps each one's order; an order the engine refuses at submission becomes a failed leg (not
+an exception, which would leave the legs already placed unhedged); a leg still working ``timeout_ns`` after it was
+placed is cancelled (what is left of it would not trade at the price the edge was computed at). Once a leg came up
+short, the strategy says which orders bring the account back (its own rule: the triangle converts what it holds
+back to its starting asset, the two-venue arbitrage trades the excess of the longer leg back), and
+:meth:`Legging.unwind` places them, logged and signalled as a risk alert (rule ``arbitrage_legging``) that the
+daemon raises like the risk engine's own.
+
+What a round trip made is counted from its orders' fills, never from the prices it expected: every asset's net
+flow (base in and quote out for a buy, the reverse for a sell, each fee out in its own asset), so the realised
+profit of a round trip is its home asset's flow, to the last unit. :meth:`Legging.finish` signals it
+(``round_trip``), with the edge it made on what it committed; the run's notes list them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from alphintra.engine.core.enums import OrderSide, OrderStatus
+from alphintra.engine.core.errors import ValidationError
+from alphintra.formatting import plain
+from alphintra.strategies.context import RISK_ALERT
+
+if TYPE_CHECKING:
+    from alphintra.engine.core.orders import Order
+    from alphintra.strategies.base import Strategy
+
+LEGGING_RULE = "arbitrage_legging"
+REBALANCE_RULE = "arbitrage_rebalance"
+ROUND_TRIP = "round_trip"  # the signal of a finished round trip (notes.py reads it)
+ZERO = Decimal(0)
+_EDGE = Decimal("1e-8")
+
+
+@dataclass
+class Leg:
+    symbol: str
+    side: OrderSide
+    quantity: Decimal
+    unwind: bool = False  # placed to undo what a failed leg left, not for the edge
+    order: Order | None = None
+    refused: str = ""  # why the engine refused it at submission (then there is no order)
+    placed_at: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.order is None or self.order.is_terminal
+
+    @property
+    def filled(self) -> Decimal:
+        return ZERO if self.order is None else self.order.filled_quantity
+
+    @property
+    def short(self) -> bool:
+        """Finished with less than was asked: refused, rejected, cancelled or expired with a remainder."""
+        return self.done and self.filled < self.quantity
+
+    def why(self) -> str:
+        if self.order is None:
+            return f"refused: {self.refused}"
+        status = self.order.status.value.lower()
+        text = f"{status} after {plain(self.filled)} of {plain(self.quantity)}"
+        return f"{text} ({self.order.status_message})" if self.order.status_message else text
+
+
+@dataclass
+class RoundTrip:
+    number: int
+    home: str  # the asset the profit is counted in
+    committed: Decimal  # what the round trip put at stake, in the home asset
+    started_at: int
+    legs: list[Leg] = field(default_factory=list)
+    stage: str = ""  # the strategy's own progress marker
+
+    @property
+    def working(self) -> bool:
+        return any(not leg.done for leg in self.legs)
+
+    @property
+    def unwinds(self) -> list[Leg]:
+        return [leg for leg in self.legs if leg.unwind]
+
+    def flows(self, strategy: Strategy) -> dict[str, Decimal]:
+        """Each asset's net change from the round trip's fills, fees included."""
+        out: dict[str, Decimal] = {}
+        for leg in self.legs:
+            order = leg.order
+            if order is None or order.filled_quantity == 0:
+                continue
+            inst = strategy.ctx.node.instruments.get(order.symbol)
+            sign = 1 if order.side is OrderSide.BUY else -1
+            out[inst.base] = out.get(inst.base, ZERO) + sign * order.filled_quantity
+            out[inst.quote] = out.get(inst.quote, ZERO) - sign * order.filled_notional
+            for asset, fee in order.fees.items():
+                out[asset] = out.get(asset, ZERO) - fee
+        return out
+
+
+class Legging:
+    """Places and watches the legs of a strategy's round trips; see the module docstring."""
+
+    def __init__(self, strategy: Strategy, *, timeout_ns: int) -> None:
+        self.strategy = strategy
+        self.timeout_ns = timeout_ns
+        self.opened = 0
+        self.finished = 0
+
+    def open(self, home: str, committed: Decimal) -> RoundTrip:
+        self.opened += 1
+        return RoundTrip(self.opened, home, committed, self.strategy.now())
+
+    def place(self, trip: RoundTrip, symbol: str, side: OrderSide, quantity: Decimal, *, unwind: bool = False) -> Leg:
+        """A market order for the round trip; a refusal is a failed leg (``leg.short``), never an exception."""
+        leg = Leg(symbol, side, quantity, unwind, placed_at=self.strategy.now())
+        trip.legs.append(leg)
+        try:
+            leg.order = self.strategy.ctx.order(symbol, side, quantity)
+        except ValidationError as exc:  # OrderRejectedError is one: funds, risk, halts, lot and notional rules
+            leg.refused = exc.message
+            self.strategy.log.warning(
+                "round trip %d: %s %s %s refused: %s", trip.number, side.value, plain(quantity), symbol, exc.message
+            )
+        return leg
+
+    def expire(self, trip: RoundTrip, symbol: str, bar_ts: int) -> None:
+        """On a bar of ``symbol``: cancel its legs still working ``timeout_ns`` after they were placed, once the
+        market traded after they were (a backtest's leg waits for the next bar, which is no timeout)."""
+        now = self.strategy.now()
+        for leg in trip.legs:
+            order = leg.order
+            if order is None or leg.done or leg.symbol != symbol or order.status is OrderStatus.PENDING_CANCEL:
+                continue
+            if bar_ts >= leg.placed_at and now - leg.placed_at >= self.timeout_ns:
+                self.strategy.log.info("round trip %d: %s %s timed out, cancelled", trip.number, order.id, leg.symbol)
+                self.strategy.cancel(order.id)
+
+    def unwind(self, trip: RoundTrip, orders: list[tuple[str, OrderSide, Decimal]], failed: list[Leg]) -> None:
+        """Place ``orders`` to undo what the ``failed`` legs left; logged, signalled and alerted."""
+        what = "; ".join(f"{leg.side.value} {leg.symbol} {leg.why()}" for leg in failed)
+        plan = ", ".join(f"{side.value} {plain(qty)} {symbol}" for symbol, side, qty in orders) or "nothing to undo"
+        message = f"{self.strategy.name} round trip {trip.number}: leg came up short ({what}); unwinding: {plan}"
+        self.strategy.log.warning("%s", message)
+        self.alert(
+            "leg_failed",
+            LEGGING_RULE,
+            "WARNING",
+            message,
+            failed[0].symbol if failed else None,
+            round_trip=trip.number,
+            unwind=[[symbol, side.value, plain(qty)] for symbol, side, qty in orders],
+        )
+        for symbol, side, qty in orders:
+            self.place(trip, symbol, side, qty, unwind=True)
+
+    def alert(
+        self, signal: str, rule: str, severity: str, message: str, symbol: str | None, **data: Any
+    ) -> None:
+        """A signal that the daemon also raises as a risk alert (``RISK_ALERT``); a backtest keeps it as a signal."""
+        alert = {"rule": rule, "severity": severity, "message": message[:1000]}
+        if symbol is not None:
+            alert["symbol"] = symbol
+        self.strategy.signal(signal, message[:200], **data, **{RISK_ALERT: alert})
+
+    def finish(self, trip: RoundTrip, **extra: Any) -> Decimal:
+        """Signal the round trip's realised profit (its home asset's flow) and edge on what it committed."""
+        self.finished += 1
+        flows = trip.flows(self.strategy)
+        profit = flows.get(trip.home, ZERO)
+        edge = (profit / trip.committed).quantize(_EDGE) if trip.committed > 0 else ZERO
+        others = {a: plain(v) for a, v in sorted(flows.items()) if a != trip.home and v != 0}
+        self.strategy.signal(
+            ROUND_TRIP,
+            plain(profit),
+            number=trip.number,
+            home=trip.home,
+            profit=plain(profit),
+            committed=plain(trip.committed),
+            edge=plain(edge),
+            legs=len(trip.legs) - len(trip.unwinds),
+            unwinds=len(trip.unwinds),
+            left=others,  # dust below a lot (or what could not be unwound), per asset
+            **extra,
+        )
+        self.strategy.log.info(
+            "round trip %d: realised %s %s on %s (edge %s)", trip.number, plain(profit), trip.home,
+            plain(trip.committed), plain(edge),
+        )
+        return profit
+
+
+__all__ = ["LEGGING_RULE", "REBALANCE_RULE", "ROUND_TRIP", "Leg", "Legging", "RoundTrip"]
