@@ -110,6 +110,9 @@ class Legging:
         self.timeout_ns = timeout_ns
         self.opened = 0
         self.finished = 0
+        # Set while an order is being placed: an event it causes at once (a venue that fills or refuses inside the
+        # submission) must wait for the placing code, which looks at the legs when it is done.
+        self.placing = False
 
     def open(self, home: str, committed: Decimal) -> RoundTrip:
         self.opened += 1
@@ -119,6 +122,7 @@ class Legging:
         """A market order for the round trip; a refusal is a failed leg (``leg.short``), never an exception."""
         leg = Leg(symbol, side, quantity, unwind, placed_at=self.strategy.now())
         trip.legs.append(leg)
+        self.placing = True
         try:
             leg.order = self.strategy.ctx.order(symbol, side, quantity)
         except ValidationError as exc:  # OrderRejectedError is one: funds, risk, halts, lot and notional rules
@@ -126,6 +130,8 @@ class Legging:
             self.strategy.log.warning(
                 "round trip %d: %s %s %s refused: %s", trip.number, side.value, plain(quantity), symbol, exc.message
             )
+        finally:
+            self.placing = False
         return leg
 
     def expire(self, trip: RoundTrip, symbol: str, bar_ts: int) -> None:
@@ -158,9 +164,7 @@ class Legging:
         for symbol, side, qty in orders:
             self.place(trip, symbol, side, qty, unwind=True)
 
-    def alert(
-        self, signal: str, rule: str, severity: str, message: str, symbol: str | None, **data: Any
-    ) -> None:
+    def alert(self, signal: str, rule: str, severity: str, message: str, symbol: str | None, **data: Any) -> None:
         """A signal that the daemon also raises as a risk alert (``RISK_ALERT``); a backtest keeps it as a signal."""
         alert = {"rule": rule, "severity": severity, "message": message[:1000]}
         if symbol is not None:
@@ -188,8 +192,12 @@ class Legging:
             **extra,
         )
         self.strategy.log.info(
-            "round trip %d: realised %s %s on %s (edge %s)", trip.number, plain(profit), trip.home,
-            plain(trip.committed), plain(edge),
+            "round trip %d: realised %s %s on %s (edge %s)",
+            trip.number,
+            plain(profit),
+            trip.home,
+            plain(trip.committed),
+            plain(edge),
         )
         return profit
 

@@ -75,7 +75,9 @@ def cycles(insts: list[Instrument], start: str | None) -> tuple[str, list[list[H
     assets = sorted({a for i in insts for a in (i.base, i.quote)})
     if len(assets) != 3 or len({frozenset((i.base, i.quote)) for i in insts}) != 3:
         raise ValidationError(
-            "symbols", "must be three pairs over three assets (e.g. BTC/USDT, ETH/USDT, ETH/BTC)", [i.symbol for i in insts]
+            "symbols",
+            "must be three pairs over three assets (e.g. BTC/USDT, ETH/USDT, ETH/BTC)",
+            [i.symbol for i in insts],
         )
     if start is None:
         quoted = [a for a in assets if sum(i.quote == a for i in insts) == 2]
@@ -161,7 +163,7 @@ class Triangular(Strategy):
             if qty == 0:
                 return ZERO
             first = first or qty
-            bid, ask = quotes[hop.symbol]
+            bid = quotes[hop.symbol][0]
             f = self.fee(hop.symbol)
             amount = qty if hop.side is OrderSide.BUY else qty * bid * (1 - f)
         return first
@@ -193,7 +195,7 @@ class Triangular(Strategy):
 
     def on_order_update(self, order: Order, event: OrderEvent) -> None:
         trip = self.trip
-        if trip is None or trip.working or all(leg.order is not order for leg in trip.legs):
+        if trip is None or self.legging.placing or trip.working or all(leg.order is not order for leg in trip.legs):
             return
         self._advance(trip)
 
@@ -214,10 +216,13 @@ class Triangular(Strategy):
             short = [leg for leg in trip.unwinds if leg.short]
             if short:
                 self.legging.alert(
-                    "unwind_failed", LEGGING_RULE, "CRITICAL",
+                    "unwind_failed",
+                    LEGGING_RULE,
+                    "CRITICAL",
                     f"{self.name} round trip {trip.number}: unwinding came up short "
                     f"({'; '.join(leg.symbol + ' ' + leg.why() for leg in short)}); the residual stays in the account",
-                    short[0].symbol, round_trip=trip.number,
+                    short[0].symbol,
+                    round_trip=trip.number,
                 )
             self._finish(trip)
             return
