@@ -37,7 +37,7 @@ from alphintra.errors import ValidationError
 from alphintra.formatting import plain
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
 from alphintra.strategies.builtins._common import BarSync, available, dec, instrument
-from alphintra.strategies.builtins._legs import LEGGING_RULE, REBALANCE_RULE, ZERO, Legging, RoundTrip
+from alphintra.strategies.builtins._legs import LEGGING_RULE, REBALANCE_RULE, ZERO, Leg, Legging, RoundTrip
 from alphintra.strategies.registry import register
 
 if TYPE_CHECKING:
@@ -137,7 +137,14 @@ class Arbitrage(Strategy):
             needed = want * prices[buy] * (1 + fee) - cash
             self._suggest(b_inst.quote, needed, to=buy, source=sell, had=cash)
             return ZERO
-        if not self.ctx.can_short():
+        if self.ctx.can_short():
+            # Margin: both legs add to the gross exposure, which may reach equity x leverage (fees out of equity).
+            ledger, account = self.ctx.node.ledger, self.ctx.account
+            equity, exposure, _ = ledger.exposure(account)
+            leverage = ledger.account_leverage(account)
+            room = (equity * leverage - exposure) / (sum(prices.values()) * (1 + fee * leverage))
+            qty = min(qty, self._lots(room))
+        else:
             held = available(self, s_inst.base)
             qty = min(qty, self._lots(held))
             if qty <= 0:
@@ -171,6 +178,21 @@ class Arbitrage(Strategy):
             out[leg.symbol] += leg.filled if leg.side is OrderSide.BUY else -leg.filled
         return out
 
+    def _hedge(self, trip: RoundTrip, legs: list[Leg], excess: Decimal) -> None:
+        """Trade ``excess`` back on the venue whose leg of this stage filled more than the other's (or, when no leg
+        of it filled, where the round trip holds it)."""
+        side = OrderSide.SELL if excess > 0 else OrderSide.BUY
+        longer = [leg for leg in legs if leg.side is not side and leg.filled > 0]
+        if longer:
+            symbol = longer[0].symbol
+        else:
+            net = self.net(trip)
+            symbol = max(net, key=lambda s: net[s]) if excess > 0 else min(net, key=lambda s: net[s])
+        trip.stage, self.stage_from = f"{trip.stage}_unwind", len(trip.legs)
+        self.legging.unwind(trip, [(symbol, side, abs(excess))], [leg for leg in legs if leg.short])
+        if not trip.working:
+            self._settle(trip)
+
     def _stage(self, trip: RoundTrip, stage: str, orders: list[tuple[str, OrderSide, Decimal]]) -> None:
         trip.stage, self.stage_from = stage, len(trip.legs)
         for symbol, side, qty in orders:
@@ -202,16 +224,10 @@ class Arbitrage(Strategy):
                     (leg.order.filled_notional for leg in legs if leg.side is OrderSide.BUY and leg.order is not None),
                     ZERO,
                 )
-            bought = sum((leg.filled for leg in legs if leg.side is OrderSide.BUY), ZERO)
-            sold = sum((leg.filled for leg in legs if leg.side is OrderSide.SELL), ZERO)
-            if bought != sold:
-                longer = next(leg for leg in legs if leg.side is (OrderSide.BUY if bought > sold else OrderSide.SELL))
-                back = OrderSide.SELL if longer.side is OrderSide.BUY else OrderSide.BUY
-                failed = [leg for leg in legs if leg.short]
-                trip.stage, self.stage_from = f"{trip.stage}_unwind", len(trip.legs)
-                self.legging.unwind(trip, [(longer.symbol, back, abs(bought - sold))], failed)
-                if not trip.working:
-                    self._settle(trip)
+            net = self.net(trip)
+            excess = sum(net.values(), ZERO)  # the two venues' positions hedge each other when they add up to zero
+            if excess != 0:
+                self._hedge(trip, legs, excess)
                 return
         else:
             short = [leg for leg in legs if leg.short]
