@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from alphintra.engine.core.enums import OrderSide, OrderStatus
+from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from alphintra.engine.core.errors import ValidationError
 from alphintra.formatting import plain
 from alphintra.strategies.context import RISK_ALERT
@@ -43,7 +43,7 @@ class Leg:
     symbol: str
     side: OrderSide
     quantity: Decimal
-    unwind: bool = False  # placed to undo what a failed leg left, not for the edge
+    role: str = "leg"  # "unwind": undoes what a failed leg left; "sweep": takes the legs' rounding back home
     order: Order | None = None
     refused: str = ""  # why the engine refused it at submission (then there is no order)
     placed_at: int = 0
@@ -84,7 +84,8 @@ class RoundTrip:
 
     @property
     def unwinds(self) -> list[Leg]:
-        return [leg for leg in self.legs if leg.unwind]
+        """The orders placed after the legs (unwinds and sweeps)."""
+        return [leg for leg in self.legs if leg.role != "leg"]
 
     def flows(self, strategy: Strategy) -> dict[str, Decimal]:
         """Each asset's net change from the round trip's fills, fees included."""
@@ -118,13 +119,25 @@ class Legging:
         self.opened += 1
         return RoundTrip(self.opened, home, committed, self.strategy.now())
 
-    def place(self, trip: RoundTrip, symbol: str, side: OrderSide, quantity: Decimal, *, unwind: bool = False) -> Leg:
-        """A market order for the round trip; a refusal is a failed leg (``leg.short``), never an exception."""
-        leg = Leg(symbol, side, quantity, unwind, placed_at=self.strategy.now())
+    def place(
+        self,
+        trip: RoundTrip,
+        symbol: str,
+        side: OrderSide,
+        quantity: Decimal,
+        *,
+        limit: Decimal | None = None,
+        role: str = "leg",
+    ) -> Leg:
+        """A market order for the round trip, or with ``limit`` an immediate-or-cancel limit (a leg that trades at
+        the price its edge was computed at or not at all, and locks exactly what it was sized for); a refusal is a
+        failed leg (``leg.short``), never an exception."""
+        leg = Leg(symbol, side, quantity, role, placed_at=self.strategy.now())
         trip.legs.append(leg)
+        kw = {} if limit is None else {"order_type": OrderType.LIMIT, "price": limit, "time_in_force": TimeInForce.IOC}
         self.placing = True
         try:
-            leg.order = self.strategy.ctx.order(symbol, side, quantity)
+            leg.order = self.strategy.ctx.order(symbol, side, quantity, **kw)
         except ValidationError as exc:  # OrderRejectedError is one: funds, risk, halts, lot and notional rules
             leg.refused = exc.message
             self.strategy.log.warning(
@@ -162,7 +175,7 @@ class Legging:
             unwind=[[symbol, side.value, plain(qty)] for symbol, side, qty in orders],
         )
         for symbol, side, qty in orders:
-            self.place(trip, symbol, side, qty, unwind=True)
+            self.place(trip, symbol, side, qty, role="unwind")
 
     def alert(self, signal: str, rule: str, severity: str, message: str, symbol: str | None, **data: Any) -> None:
         """A signal that the daemon also raises as a risk alert (``RISK_ALERT``); a backtest keeps it as a signal."""
@@ -186,8 +199,9 @@ class Legging:
             profit=plain(profit),
             committed=plain(trip.committed),
             edge=plain(edge),
-            legs=len(trip.legs) - len(trip.unwinds),
-            unwinds=len(trip.unwinds),
+            legs=sum(leg.role == "leg" for leg in trip.legs),
+            unwinds=sum(leg.role == "unwind" for leg in trip.legs),
+            sweeps=sum(leg.role == "sweep" for leg in trip.legs),
             left=others,  # dust below a lot (or what could not be unwound), per asset
             **extra,
         )

@@ -14,11 +14,14 @@ bars of one instant (a backtest on bars).
 Sizing: at most ``notional`` of ``start`` and no more than the account has available of it; each hop's quantity is
 rounded down to its pair's lot and must meet the pair's minimum quantity and notional, or nothing is done.
 
-The legs go one after the other as market orders, each sized by what the one before delivered (its fills, less
-fees). A leg that is refused, fills only in part, or is still working ``leg_timeout`` seconds after it was placed
-(its rest is cancelled) ends the walk: what the round trip holds of the other two assets goes back to ``start``
-through their pairs with it, logged and alerted (``_legs``). Dust below a lot stays, and the round trip's report
-says how much. ``max_trips`` stops trading after that many round trips.
+The legs go one after the other as immediate-or-cancel limit orders at the price the edge was computed at (moved
+``slippage_bps`` against the order), each sized by what the one before delivered (its fills, less fees): a leg
+trades at that price or not at all. A leg that is refused, fills only in part, or is still working ``leg_timeout``
+seconds after it was placed (its rest is cancelled) ends the walk: what the round trip holds of the other two
+assets goes back to ``start`` through their pairs with it, at market, logged and alerted (``_legs``). After a
+complete walk, what is left of the other assets goes back the same way when it makes a lot and the pair's minimum
+notional (no alert: it is the rounding of the legs); dust below that stays, and the round trip's report says how
+much. ``max_trips`` stops trading after that many round trips.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pydantic import Field
 from alphintra.engine.core.enums import OrderSide
 from alphintra.errors import ValidationError
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
-from alphintra.strategies.builtins._common import BarSync, available, dec, instrument
+from alphintra.strategies.builtins._common import BarSync, available, dec, instrument, market_buy_lock
 from alphintra.strategies.builtins._legs import LEGGING_RULE, ZERO, Leg, Legging, RoundTrip
 from alphintra.strategies.registry import register
 
@@ -51,6 +54,9 @@ class TriangularParams(StrategyParams):
         Decimal("0.001"), ge=0, lt=1, description="edge wanted after the three taker fees, as a fraction"
     )
     fee: Decimal | None = Field(None, ge=0, lt=1, description="taker fee per leg for the edge (empty: the pairs')")
+    slippage_bps: Decimal = Field(
+        Decimal(0), ge=0, lt=1000, description="a leg's limit beyond the quoted price, in basis points"
+    )
     leg_timeout: float = Field(30.0, gt=0, description="seconds a leg may work before its rest is cancelled")
     max_trips: int | None = Field(None, ge=1, description="stop after this many round trips (empty: no limit)")
 
@@ -140,17 +146,22 @@ class Triangular(Strategy):
             m = m / (ask * (1 + f)) if hop.side is OrderSide.BUY else m * bid * (1 - f)
         return m
 
-    def size(self, hop: Hop, amount: Decimal, quotes: Quotes) -> Decimal:
-        """The quantity of ``hop``'s pair that ``amount`` of its source asset trades; zero below the pair's rules."""
-        inst = self.insts[hop.symbol]
+    def limit(self, hop: Hop, quotes: Quotes) -> Decimal:
+        """A leg's limit: the quoted price, ``slippage_bps`` against the order, on the tick grid."""
         bid, ask = quotes[hop.symbol]
+        inst, slip = self.insts[hop.symbol], self.p.slippage_bps / 10_000
         if hop.side is OrderSide.BUY:
-            # A market buy locks its cost at the last price: size at the dearer of it and the ask.
-            last = self.ctx.price(hop.symbol) or ask
-            price = max(ask, last)
+            return inst.round_price(ask * (1 + slip), "up")
+        return inst.round_price(bid * (1 - slip), "down")
+
+    def size(self, hop: Hop, amount: Decimal, price: Decimal) -> Decimal:
+        """The quantity of ``hop``'s pair that ``amount`` of its source asset trades at ``price`` (a buy pays the fee
+        on top); zero below the pair's rules."""
+        inst = self.insts[hop.symbol]
+        if hop.side is OrderSide.BUY:
             qty = inst.round_qty(amount / (price * (1 + self.fee(hop.symbol))))
         else:
-            price, qty = bid, inst.round_qty(amount)
+            qty = inst.round_qty(amount)
         if qty <= 0 or qty < inst.min_qty or qty * price < inst.min_notional:
             return ZERO
         return qty
@@ -159,13 +170,12 @@ class Triangular(Strategy):
         """The first leg's quantity when every hop of ``cycle`` clears its pair's rules, else zero."""
         first = ZERO
         for hop in cycle:
-            qty = self.size(hop, amount, quotes)
+            price = self.limit(hop, quotes)
+            qty = self.size(hop, amount, price)
             if qty == 0:
                 return ZERO
             first = first or qty
-            bid = quotes[hop.symbol][0]
-            f = self.fee(hop.symbol)
-            amount = qty if hop.side is OrderSide.BUY else qty * bid * (1 - f)
+            amount = qty if hop.side is OrderSide.BUY else qty * price * (1 - self.fee(hop.symbol))
         return first
 
     # -- hooks ----------------------------------------------------------------------------------------------------
@@ -191,7 +201,7 @@ class Triangular(Strategy):
         self.trip = self.legging.open(self.start, amount)
         route = ">".join([cycle[0].src, *(h.dst for h in cycle)])
         self.signal("enter", str(self.expected), route=route, round_trip=self.trip.number)
-        self._place(self.trip, 0, first)
+        self._place(self.trip, 0, first, quotes)
 
     def on_order_update(self, order: Order, event: OrderEvent) -> None:
         trip = self.trip
@@ -201,9 +211,9 @@ class Triangular(Strategy):
 
     # -- the walk -------------------------------------------------------------------------------------------------
 
-    def _place(self, trip: RoundTrip, index: int, qty: Decimal) -> None:
+    def _place(self, trip: RoundTrip, index: int, qty: Decimal, quotes: Quotes) -> None:
         hop = self.cycle[index]
-        leg = self.legging.place(trip, hop.symbol, hop.side, qty)
+        leg = self.legging.place(trip, hop.symbol, hop.side, qty, limit=self.limit(hop, quotes))
         if leg.done:  # refused at once: no order event will come
             self._advance(trip)
 
@@ -212,7 +222,7 @@ class Triangular(Strategy):
         if trip is not self.trip:  # already closed (an order event inside the placing of another)
             return
         last = trip.legs[-1]
-        if trip.stage == "unwind":
+        if trip.stage in ("unwind", "sweep"):
             short = [leg for leg in trip.unwinds if leg.short]
             if short:
                 self.legging.alert(
@@ -235,33 +245,46 @@ class Triangular(Strategy):
             self._unwind(trip, [last])
             return
         if index == len(self.cycle) - 1:
-            self._finish(trip)
+            self._unwind(trip, [])  # the rounding of the legs: left over, back to start when it makes a lot
             return
         hop = self.cycle[index + 1]
         amount = min(flows.get(hop.src, ZERO), available(self, hop.src))
-        quotes = self.quotes(None) or {s: (p, p) for s in self.symbols if (p := self.ctx.price(s)) is not None}
-        qty = self.size(hop, amount, quotes) if hop.symbol in quotes else ZERO
+        quotes = self._last_quotes()
+        qty = self.size(hop, amount, self.limit(hop, quotes)) if hop.symbol in quotes else ZERO
         if qty == 0:
             # What the last leg delivered does not make one lot (or the minimum notional) of the next pair.
             failed = Leg(hop.symbol, hop.side, ZERO, refused=f"{amount} {hop.src} is below one lot")
             self._unwind(trip, [failed])
             return
-        self._place(trip, index + 1, qty)
+        self._place(trip, index + 1, qty, quotes)
+
+    def _last_quotes(self) -> Quotes:
+        """The books' best prices, else the last trades'."""
+        return self.quotes(None) or {s: (p, p) for s in self.symbols if (p := self.ctx.price(s)) is not None}
 
     def _unwind(self, trip: RoundTrip, failed: list[Leg]) -> None:
-        """Back to ``start``: what the round trip holds of each other asset, through its pair with ``start``."""
-        trip.stage = "unwind"
+        """Back to ``start`` at market: what the round trip holds of each other asset, through its pair with
+        ``start``. After ``failed`` legs this is an unwind (alerted); after a complete walk, a sweep of the rest."""
+        trip.stage = "unwind" if failed else "sweep"
         orders: list[tuple[str, OrderSide, Decimal]] = []
-        quotes = self.quotes(None) or {s: (p, p) for s in self.symbols if (p := self.ctx.price(s)) is not None}
+        quotes = self._last_quotes()
         for asset, amount in sorted(trip.flows(self).items()):
             if asset == self.start or amount <= 0:
                 continue
             inst = next(i for i in self.insts.values() if {i.base, i.quote} == {asset, self.start})
             hop = _hop(inst, asset)
-            qty = self.size(hop, min(amount, available(self, asset)), quotes) if hop.symbol in quotes else ZERO
+            if hop.symbol not in quotes:
+                continue
+            bid, ask = quotes[hop.symbol]
+            price = market_buy_lock(self, hop.symbol, ask) if hop.side is OrderSide.BUY else bid
+            qty = self.size(hop, min(amount, available(self, asset)), price)
             if qty > 0:
                 orders.append((hop.symbol, hop.side, qty))
-        self.legging.unwind(trip, orders, failed)
+        if failed:
+            self.legging.unwind(trip, orders, failed)
+        else:
+            for symbol, side, qty in orders:
+                self.legging.place(trip, symbol, side, qty, role="sweep")
         if not trip.working:  # nothing to undo, or every unwinding order refused at once
             self._advance(trip)
 

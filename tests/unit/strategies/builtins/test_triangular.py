@@ -114,19 +114,18 @@ def test_an_edge_the_fees_eat_is_not_traded() -> None:
 
 
 def test_a_leg_that_fills_in_part_is_unwound_back_to_the_start_and_alerted() -> None:
-    # ETH/BTC trades 0.2 ETH per bar at most: the second leg (0.5117) fills 0.2000 at the bar it was placed in and
-    # 0.2000 at the next; then its rest is cancelled (a whole bar and the timeout have passed), and the 0.4 ETH and
-    # the BTC left go back to USDT through their USDT pairs.
+    # ETH/BTC trades 0.2 ETH per bar at most: the second leg (an immediate-or-cancel limit for 0.5117) fills 0.2000
+    # and its rest is cancelled; the 0.2 ETH and the BTC left go back to USDT at market through their USDT pairs.
     bt = run({BU: "30000", EU: "2000", EB: "0.065"}, volume={EB: 0.2}, max_participation=D(1))
     q1 = D("0.03330")
     cost = q1 * 30000 * (1 + FEE)
-    eth = D("0.4000")
+    eth = D("0.2000")
     btc = q1 - eth * D("0.065") * (1 + FEE)
     btc_back = lots(btc, "0.00001")
     profit = eth * 2000 * (1 - FEE) + btc_back * 30000 * (1 - FEE) - cost
     (alert,) = signals(bt, "leg_failed")
     assert alert.data["risk_alert"]["rule"] == "arbitrage_legging" and alert.data["risk_alert"]["symbol"] == EB
-    assert alert.data["unwind"] == [[BU, "SELL", str(btc_back)], [EU, "SELL", "0.4000"]]
+    assert alert.data["unwind"] == [[BU, "SELL", str(btc_back)], [EU, "SELL", "0.2000"]]
     (trip,) = signals(bt, "round_trip")
     assert D(trip.data["profit"]) == profit and trip.data["unwinds"] == 2 and trip.data["completed"] is False
     assert balances(bt) == {"USDT": D(10_000) + profit, "BTC": btc - btc_back}
