@@ -147,13 +147,13 @@ class Legging:
             self.placing = False
         return leg
 
-    def expire(self, trip: RoundTrip, symbol: str, bar_ts: int) -> None:
-        """On a bar of ``symbol``: cancel its legs still working ``timeout_ns`` after they were placed, once a bar
-        opened after they were (a backtest's leg placed at a bar waits for the next one, which is no timeout)."""
+    def expire(self, trip: RoundTrip, bar_ts: int) -> None:
+        """On a bar: cancel the legs still working ``timeout_ns`` after they were placed, once a bar opened after
+        they were (in a backtest a leg placed at a bar waits for the next instant's, which is no timeout)."""
         now = self.strategy.now()
         for leg in trip.legs:
             order = leg.order
-            if order is None or leg.done or leg.symbol != symbol or order.status is OrderStatus.PENDING_CANCEL:
+            if order is None or leg.done or order.status is OrderStatus.PENDING_CANCEL:
                 continue
             if bar_ts > leg.placed_at and now - leg.placed_at >= self.timeout_ns:
                 self.strategy.log.info("round trip %d: %s %s timed out, cancelled", trip.number, order.id, leg.symbol)
