@@ -147,15 +147,19 @@ class Legging:
             self.placing = False
         return leg
 
-    def expire(self, trip: RoundTrip, bar_ts: int) -> None:
-        """On a bar: cancel the legs still working ``timeout_ns`` after they were placed, once a bar opened after
-        they were (in a backtest a leg placed at a bar waits for the next instant's, which is no timeout)."""
+    def expire(self, trip: RoundTrip, symbol: str, bar_ts: int) -> None:
+        """On a bar of ``symbol``: cancel the legs still working ``timeout_ns`` after they were placed. At an
+        exchange the time alone says; a simulated venue fills on bars, so there a leg must also have had a bar of
+        its own symbol that opened after it was placed (in a backtest a leg placed at a bar waits for the next)."""
         now = self.strategy.now()
+        node = self.strategy.ctx.node
         for leg in trip.legs:
             order = leg.order
             if order is None or leg.done or order.status is OrderStatus.PENDING_CANCEL:
                 continue
-            if bar_ts > leg.placed_at and now - leg.placed_at >= self.timeout_ns:
+            if now - leg.placed_at < self.timeout_ns:
+                continue
+            if node.venue_for(leg.symbol).capabilities.keeps_state or (symbol == leg.symbol and bar_ts > leg.placed_at):
                 self.strategy.log.info("round trip %d: %s %s timed out, cancelled", trip.number, order.id, leg.symbol)
                 self.strategy.cancel(order.id)
 

@@ -95,7 +95,7 @@ class Arbitrage(Strategy):
         closes = self.sync.update(bar)
         trip = self.trip
         if trip is not None and trip.working:
-            self.legging.expire(trip, bar.ts)
+            self.legging.expire(trip, bar.symbol, bar.ts)
             return
         if closes is None:
             return

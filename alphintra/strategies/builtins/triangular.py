@@ -183,7 +183,7 @@ class Triangular(Strategy):
     def on_bar(self, bar: BarData) -> None:
         closes = self.sync.update(bar)
         if self.trip is not None:
-            self.legging.expire(self.trip, bar.ts)
+            self.legging.expire(self.trip, bar.symbol, bar.ts)
             return
         if self.p.max_trips is not None and self.legging.finished >= self.p.max_trips:
             return

@@ -76,11 +76,11 @@ def test_a_round_trip_realises_the_hand_computed_edge_after_four_fees() -> None:
 
 
 def test_a_leg_that_fills_in_part_has_the_excess_of_the_other_traded_back() -> None:
-    # Venue B trades 0.1 BTC an hour: the sell fills 0.1 of 0.33 at the next open (30,300); at the instant after,
-    # its rest is cancelled (the timeout has passed), and the 0.23 bought on A beyond it is sold back there. The
-    # hedged 0.1 exits as the gap closes.
+    # Venue B trades 0.1 BTC an hour: the sell fills 0.1 of 0.33 at each of the next two opens (30,300), then its
+    # rest is cancelled (it had a whole bar and the timeout), and the 0.13 bought on A beyond it is sold back there.
+    # The hedged 0.2 exits as the gap closes (its buy on B again 0.1 an hour, at 30,000).
     bt = run(volume_b=0.1, max_participation=D(1))
-    q, part = D("0.3300"), D("0.1000")
+    q, part = D("0.3300"), D("0.2000")
     back = q - part
     assert fills(bt) == [
         (A, "BUY", q, D(30000)),
@@ -92,9 +92,9 @@ def test_a_leg_that_fills_in_part_has_the_excess_of_the_other_traded_back() -> N
     (alert,) = signals(bt, "leg_failed")
     assert alert.data["risk_alert"]["rule"] == "arbitrage_legging" and alert.data["risk_alert"]["symbol"] == B
     assert (
-        alert.data["risk_alert"]["severity"] == "WARNING" and "0.1000 of 0.3300" in alert.data["risk_alert"]["message"]
+        alert.data["risk_alert"]["severity"] == "WARNING" and "0.2000 of 0.3300" in alert.data["risk_alert"]["message"]
     )
-    assert alert.data["unwind"] == [[A, "SELL", "0.2300"]]
+    assert alert.data["unwind"] == [[A, "SELL", "0.1300"]]
     profit = (
         -q * 30000 * (1 + FEE)
         + part * 30300 * (1 - FEE)
@@ -103,7 +103,7 @@ def test_a_leg_that_fills_in_part_has_the_excess_of_the_other_traded_back() -> N
         - part * 30000 * (1 + FEE)
     )
     (trip,) = signals(bt, "round_trip")
-    assert D(trip.data["profit"]) == profit == D("17.085") and trip.data["unwinds"] == 1
+    assert D(trip.data["profit"]) == profit == D("44.07") and trip.data["unwinds"] == 1
     assert bt.node.ledger.balance("backtest", "USD").total == D(50_000) + profit
     assert bt.node.ledger.quantity("backtest", A) == bt.node.ledger.quantity("backtest", B) == 0
 
