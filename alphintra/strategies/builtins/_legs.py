@@ -114,6 +114,7 @@ class Legging:
         # Set while an order is being placed: an event it causes at once (a venue that fills or refuses inside the
         # submission) must wait for the placing code, which looks at the legs when it is done.
         self.placing = False
+        self.pending: list[tuple[str, str, dict[str, Any]]] = []
 
     def open(self, home: str, committed: Decimal) -> RoundTrip:
         self.opened += 1
@@ -181,12 +182,41 @@ class Legging:
         for symbol, side, qty in orders:
             self.place(trip, symbol, side, qty, role="unwind")
 
-    def alert(self, signal: str, rule: str, severity: str, message: str, symbol: str | None, **data: Any) -> None:
-        """A signal that the daemon also raises as a risk alert (``RISK_ALERT``); a backtest keeps it as a signal."""
+    def alert(
+        self,
+        signal: str,
+        rule: str,
+        severity: str,
+        message: str,
+        symbol: str | None,
+        *,
+        in_bar: bool = False,
+        **data: Any,
+    ) -> None:
+        """A signal that the daemon also raises as a risk alert (``RISK_ALERT``); a backtest keeps it as a signal.
+        ``in_bar``: raised from ``on_bar`` (signalled at once), not from an order event."""
         alert = {"rule": rule, "severity": severity, "message": message[:1000]}
         if symbol is not None:
             alert["symbol"] = symbol
-        self.strategy.signal(signal, message[:200], **data, **{RISK_ALERT: alert})
+        if in_bar:
+            self.strategy.signal(signal, message[:200], **data, **{RISK_ALERT: alert})
+        else:
+            self._signal(signal, message[:200], {**data, RISK_ALERT: alert})
+
+    def _signal(self, name: str, value: str, data: dict[str, Any]) -> None:
+        """Signal now at an exchange; on a simulated venue at the strategy's next bar (:meth:`flush`). A simulated
+        fill happens while the backtester trades a bar, stamped with that bar's open, which is the close of the bar
+        before: signalled then, what the fill caused would be filed under a bar that had not seen it."""
+        if self.strategy.ctx.node.venue_for(self.strategy.symbols[0]).capabilities.keeps_state:
+            self.strategy.signal(name, value, **data)
+        else:
+            self.pending.append((name, value, data))
+
+    def flush(self) -> None:
+        """Give the signals held for the bar (call first thing in ``on_bar``)."""
+        pending, self.pending = self.pending, []
+        for name, value, data in pending:
+            self.strategy.signal(name, value, **data)
 
     def finish(self, trip: RoundTrip, **extra: Any) -> Decimal:
         """Signal the round trip's realised profit (its home asset's flow) and edge on what it committed."""
@@ -195,20 +225,19 @@ class Legging:
         profit = flows.get(trip.home, ZERO)
         edge = (profit / trip.committed).quantize(_EDGE) if trip.committed > 0 else ZERO
         others = {a: plain(v) for a, v in sorted(flows.items()) if a != trip.home and v != 0}
-        self.strategy.signal(
-            ROUND_TRIP,
-            plain(profit),
-            number=trip.number,
-            home=trip.home,
-            profit=plain(profit),
-            committed=plain(trip.committed),
-            edge=plain(edge),
-            legs=sum(leg.role == "leg" for leg in trip.legs),
-            unwinds=sum(leg.role == "unwind" for leg in trip.legs),
-            sweeps=sum(leg.role == "sweep" for leg in trip.legs),
-            left=others,  # dust below a lot (or what could not be unwound), per asset
+        report = {
+            "number": trip.number,
+            "home": trip.home,
+            "profit": plain(profit),
+            "committed": plain(trip.committed),
+            "edge": plain(edge),
+            "legs": sum(leg.role == "leg" for leg in trip.legs),
+            "unwinds": sum(leg.role == "unwind" for leg in trip.legs),
+            "sweeps": sum(leg.role == "sweep" for leg in trip.legs),
+            "left": others,  # dust below a lot (or what could not be unwound), per asset
             **extra,
-        )
+        }
+        self._signal(ROUND_TRIP, plain(profit), report)
         self.strategy.log.info(
             "round trip %d: realised %s %s on %s (edge %s)",
             trip.number,

@@ -92,6 +92,7 @@ class Arbitrage(Strategy):
         return 2 * fees + p.min_edge
 
     def on_bar(self, bar: BarData) -> None:
+        self.legging.flush()
         closes = self.sync.update(bar)
         trip = self.trip
         if trip is not None and trip.working:
@@ -166,7 +167,16 @@ class Arbitrage(Strategy):
         )
         self.log.warning("%s", message)
         self.legging.alert(
-            "rebalance", REBALANCE_RULE, "INFO", message, to, asset=asset, amount=plain(amount), to=to, source=source
+            "rebalance",
+            REBALANCE_RULE,
+            "INFO",
+            message,
+            to,
+            in_bar=True,
+            asset=asset,
+            amount=plain(amount),
+            to=to,
+            source=source,
         )
 
     # -- legs ------------------------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ class Triangular(Strategy):
             m = m / (ask * (1 + f)) if hop.side is OrderSide.BUY else m * bid * (1 - f)
         return m
 
-    def limit(self, hop: Hop, quotes: Quotes) -> Decimal:
+    def leg_price(self, hop: Hop, quotes: Quotes) -> Decimal:
         """A leg's limit: the quoted price, ``slippage_bps`` against the order, on the tick grid."""
         bid, ask = quotes[hop.symbol]
         inst, slip = self.insts[hop.symbol], self.p.slippage_bps / 10_000
@@ -170,7 +170,7 @@ class Triangular(Strategy):
         """The first leg's quantity when every hop of ``cycle`` clears its pair's rules, else zero."""
         first = ZERO
         for hop in cycle:
-            price = self.limit(hop, quotes)
+            price = self.leg_price(hop, quotes)
             qty = self.size(hop, amount, price)
             if qty == 0:
                 return ZERO
@@ -181,6 +181,7 @@ class Triangular(Strategy):
     # -- hooks ----------------------------------------------------------------------------------------------------
 
     def on_bar(self, bar: BarData) -> None:
+        self.legging.flush()
         closes = self.sync.update(bar)
         if self.trip is not None:
             self.legging.expire(self.trip, bar.symbol, bar.ts)
@@ -213,7 +214,7 @@ class Triangular(Strategy):
 
     def _place(self, trip: RoundTrip, index: int, qty: Decimal, quotes: Quotes) -> None:
         hop = self.cycle[index]
-        leg = self.legging.place(trip, hop.symbol, hop.side, qty, limit=self.limit(hop, quotes))
+        leg = self.legging.place(trip, hop.symbol, hop.side, qty, limit=self.leg_price(hop, quotes))
         if leg.done:  # refused at once: no order event will come
             self._advance(trip)
 
@@ -250,7 +251,7 @@ class Triangular(Strategy):
         hop = self.cycle[index + 1]
         amount = min(flows.get(hop.src, ZERO), available(self, hop.src))
         quotes = self._last_quotes()
-        qty = self.size(hop, amount, self.limit(hop, quotes)) if hop.symbol in quotes else ZERO
+        qty = self.size(hop, amount, self.leg_price(hop, quotes)) if hop.symbol in quotes else ZERO
         if qty == 0:
             # What the last leg delivered does not make one lot (or the minimum notional) of the next pair.
             failed = Leg(hop.symbol, hop.side, ZERO, refused=f"{amount} {hop.src} is below one lot")
