@@ -63,7 +63,7 @@ CAPABILITIES = VenueCapabilities(
     order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}),
     time_in_force=frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
     post_only=True,  # LIMIT_MAKER
-    modify=False,  # a cancel-replace would change the client order id the node knows the order by
+    modify=False,  # no amend on Binance spot: the node modifies by cancel-replace (engine/_node_replace.py)
     fee_model="venue",
     keeps_state=True,
 )
