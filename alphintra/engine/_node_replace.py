@@ -5,7 +5,8 @@ The order keeps its identity: one order, its history one ``OrderUpdated`` event 
 the venue (the exchange's client order id): the original is canceled there, and once the venue confirms the
 cancel the replacement goes out under a new key, ``<order id>/m<n>``, carried by the ``OrderUpdated`` event that
 applies the new terms -- journaled in the same batch the replacement is sent from, so a restart knows the order by
-its new key (:func:`alphintra.engine.emulator.replaced_key`).
+its new key (:func:`alphintra.engine.emulator.replaced_key`). An iceberg's replacement is simply its next slice,
+on the new terms, under the slice's own key.
 
 Funds: a modification that needs more than the order holds locks the larger amount at once (the original may
 still fill on its old terms until the cancel lands, so the lock covers both) and is refused, with nothing sent,
@@ -66,8 +67,9 @@ def start(
     it cannot be done."""
     if order.id in node.replacing:
         raise ConflictError(f"order {order.id} is being replaced at the venue (an earlier modify); try again")
-    if order.order_type is OrderType.ICEBERG:
-        raise ConflictError(f"venue {node.venue_for(order.symbol).name} cannot modify an iceberg's working slice")
+    if stop is not None and order.status is OrderStatus.TRIGGERED:
+        # refused now: once the original is canceled the update could no longer be applied
+        raise ConflictError(f"order {order.id} has triggered; its stop price can no longer change")
     res = node.ledger.reservation(order.id)
     if res is not None:
         new_leaves = (qty if qty is not None else order.quantity) - order.filled_quantity
@@ -121,6 +123,10 @@ def on_canceled(node: TradingNode, key: str) -> bool:
             reserve_and_record(node, order.account, order.id, inst, order.side, left, new_price, replacing=res)
     except ValidationError as exc:
         node.emit(order, OrderCanceled(order.id, now, reason=f"modify: the replacement cannot be funded ({exc})"))
+        return True
+    if order.order_type is OrderType.ICEBERG:  # the next slice, on the new terms, is the replacement
+        node.emit(order, OrderUpdated(order.id, now, quantity=rep.quantity, price=rep.price))
+        node.emulator.next_slice(order)
         return True
     n = sum(1 for e in order.events if isinstance(e, OrderUpdated) and e.venue_key is not None) + 1
     new_key = f"{order.id}/m{n}"

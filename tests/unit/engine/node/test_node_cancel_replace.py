@@ -145,3 +145,20 @@ def test_the_replacement_key_survives_a_restart_on_a_venue_that_keeps_its_orders
     assert again.status is OrderStatus.FILLED and again.filled_quantity == D(6)
     assert venue.sent == [order.id, f"{order.id}/m1"]  # nothing sent again
     assert_agrees(node, venue)
+
+
+def test_an_iceberg_is_replaced_by_its_next_slice_on_the_new_terms() -> None:
+    node, venue = port_node()
+    venue.capabilities = dataclasses.replace(venue.capabilities, modify=False)
+    trade(node, venue, "100", 1)
+    ice = node.submit(OrderRequest("GOOG", BUY, D(9), OrderType.ICEBERG, price=D(95), display_quantity=D(3)))
+    node.modify(ice.id, price=D(97), quantity=D(6))
+    assert venue.sent == [f"{ice.id}/1", f"{ice.id}/2"]
+    assert [(k, w.status, w.o.price, w.leaves) for k, w in venue.orders.items() if w.status == "open"] == [
+        (f"{ice.id}/2", "open", D(97), D(3))
+    ]
+    assert (ice.quantity, ice.price, ice.status) == (D(6), D(97), OrderStatus.ACCEPTED)
+    trade(node, venue, "96", 2)
+    trade(node, venue, "96", 3)
+    assert ice.status is OrderStatus.FILLED and ice.filled_quantity == D(6)
+    assert_agrees(node, venue)
