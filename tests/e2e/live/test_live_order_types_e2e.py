@@ -118,14 +118,12 @@ def test_ioc_fok_and_gtd_at_the_exchange(live: LiveHome) -> None:
         assert D(ended["filled_quantity"]) == 0 and miss["id"] in sent(live)
     # GTD: rests at the exchange (as GTC there), modified (cancel-replace), and expired by the daemon: the
     # expiry cancels the replacement
-    gtd = place(live, "buy", "0.001", "--limit", "28000", "--tif", "GTD", "--expires", "+6s")
+    gtd = place(live, "buy", "0.001", "--limit", "28000", "--tif", "GTD", "--expires", "+20s")
     live.wait_status(gtd["id"], "ACCEPTED")
     live.ok("order", "modify", gtd["id"], "--price", "28100")
     wait_for(lambda: encode_key(f"{gtd['id']}/m1") in sent(live), "the GTD order's replacement")
-    done = live.wait_status(gtd["id"], "EXPIRED", timeout=30)
+    done = live.wait_status(gtd["id"], "EXPIRED", timeout=60)
     assert D(done["price"]) == D(28100) and D(done["filled_quantity"]) == 0
-    open_there = live.fake.admin("GET", f"orders?api_key={live.api_key}")
-    assert open_there  # the log stays; what is open is checked through the balances (nothing locked)
     # GTD filled from outside before it expires, and one canceled
     filled = place(live, "buy", "0.001", "--limit", "28000", "--tif", "GTD", "--expires", "+1h")
     live.wait_status(filled["id"], "ACCEPTED")
