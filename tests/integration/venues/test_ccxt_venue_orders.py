@@ -209,7 +209,10 @@ def test_modify_changes_an_armed_stop_and_cancel_replaces_a_resting_limit(fake: 
         # the exchange cannot amend: the order is canceled there, then placed again under a new client order id
         lv.node.modify(rest.id, price=D("29100"))
         replacement = f"{rest.id}/m1"
-        lv.pump(lambda: replacement in lv.node.at_venue, what="the replacement to go out")
+        lv.pump(
+            lambda: encode_key(replacement) in {o["client_order_id"] for o in lv.order_log()},
+            what="the replacement to reach the exchange",
+        )
         log = {o["client_order_id"]: o for o in lv.order_log()}
         assert (log[encode_key(rest.id)]["price"], log[encode_key(replacement)]["price"]) == ("29000", "29100")
         assert [s.key for s in lv.node.venue_for(BTC).open_orders()] == [replacement]
