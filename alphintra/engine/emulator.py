@@ -71,6 +71,14 @@ class _Armed:
     extreme: Decimal | None = None  # trailing: best price seen
 
 
+def replaced_key(order: Order) -> str | None:
+    """The key of the order's latest cancel-replace replacement at the venue (None: never replaced)."""
+    for event in reversed(order.events):
+        if isinstance(event, OrderUpdated) and event.venue_key is not None:
+            return event.venue_key
+    return None
+
+
 class OrderEmulator:
     def __init__(self, node: NodeServices) -> None:
         self.node = node
@@ -92,7 +100,11 @@ class OrderEmulator:
         return bool(self._armed.get(symbol))
 
     def order_for_key(self, key: str) -> str:
-        return self._key_order.get(key, key)
+        found = self._key_order.get(key)
+        if found is not None:
+            return found
+        base, slash, _ = key.rpartition("/")  # a cancel-replace's replacement (see _node_replace), after a restart
+        return base if slash and base in self.node.orders else key
 
     def map_key(self, key: str, order_id: str) -> None:
         """Venue key ``key`` (an order placed outside Alphintra, adopted) belongs to ``order_id``."""
@@ -108,7 +120,7 @@ class OrderEmulator:
             return None
         if order.status is OrderStatus.NEW:
             return None
-        return order.id
+        return replaced_key(order) or order.id
 
     def venue_leaves(self, order: Order) -> Decimal:
         if order.order_type is OrderType.ICEBERG and order.display_quantity is not None:
@@ -448,7 +460,7 @@ class OrderEmulator:
         elif order.contingency_type is ContingencyType.NONE or order.status is not OrderStatus.PENDING_SUBMIT:
             node.send_to_venue(
                 order,
-                key=order.id,
+                key=replaced_key(order) or order.id,
                 market=order.order_type is not OrderType.STOP_LIMIT and order.order_type not in (OrderType.LIMIT,),
             )
         else:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from alphintra.engine import _node_reconcile, _node_recovery, _node_snapshot
+from alphintra.engine import _node_reconcile, _node_recovery, _node_replace, _node_snapshot
 from alphintra.engine._node_funds import (
     MARGIN_CALL,
     check_reduce_only,
@@ -141,6 +141,7 @@ class TradingNode(NodeMarket):
         self.at_venue: dict[str, Decimal] = {}
         self.venue_halts: dict[str, str] = {}  # venue name -> why trading there stopped (a reconciliation's finding)
         self.cancel_reasons: dict[str, str] = {}
+        self.replacing: dict[str, _node_replace.Replacement] = {}  # order id -> its cancel-replace in flight
         self.trade_counters: list[TradeIdCounter] = []  # the venues that number their own trade ids
         self._advance_to: Callable[[int], int] | None = clock.advance_to if isinstance(clock, SteppedClock) else None
         # account -> the venue it lives on (set by whoever configures accounts); an order of such an account for an
@@ -478,7 +479,11 @@ class TradingNode(NodeMarket):
         at_venue = key is not None and key in self.at_venue and (qty is not None or px is not None)
         venue = self.venue_for(order.symbol)
         if at_venue and not venue.capabilities.modify:
-            raise ConflictError(f"venue {venue.name} cannot modify a working order; cancel and place a new one")
+            assert key is not None
+            if order.tags and _node_reconcile.EXTERNAL in order.tags:
+                raise ConflictError(f"venue {venue.name} cannot modify order {order_id} placed outside Alphintra")
+            _node_replace.start(self, order, inst, key, qty, px, stop)
+            return order
         if at_venue and venue.defer(lambda: self._modify_on_arrival(order_id, qty, px, stop)):
             return order
         self._modify_now(order, inst, qty, px, stop)
@@ -563,6 +568,8 @@ class TradingNode(NodeMarket):
         self.emulator.on_fill(order, event, key)
 
     def venue_canceled(self, key: str, reason: str, ts: int) -> None:
+        if self.replacing and _node_replace.on_canceled(self, key):
+            return
         self.at_venue.pop(key, None)
         order_id = self.emulator.order_for_key(key)
         order = self.orders.get(order_id)
@@ -577,6 +584,9 @@ class TradingNode(NodeMarket):
             self.emit(order, OrderCanceled(order.id, now, reason=asked if reason == "canceled" and asked else reason))
 
     def venue_cancel_rejected(self, key: str, message: str, ts: int) -> None:
+        if self.replacing and _node_replace.on_cancel_rejected(self, key, message) is not None:
+            self.at_venue.pop(key, None)
+            return
         self.at_venue.pop(key, None)  # it is no longer working there (it filled first)
         order = self.orders.get(self.emulator.order_for_key(key))
         if order is None:

@@ -63,7 +63,7 @@ CAPABILITIES = VenueCapabilities(
     order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}),
     time_in_force=frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}),
     post_only=True,  # LIMIT_MAKER
-    modify=False,  # a cancel-replace would change the client order id the node knows the order by
+    modify=False,  # no amend on Binance spot: the node modifies by cancel-replace (engine/_node_replace.py)
     fee_model="venue",
     keeps_state=True,
 )
@@ -166,6 +166,7 @@ class CcxtVenue:
         self._seen: dict[str, None] = {}
         self._last_trade_ms: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._outbox: list[tuple[str, tuple[Any, ...]]] = []  # reports of this loop step, not yet posted
         self._poke: asyncio.Event | None = None
         # what happened, for the host's status and for tests
         self.stream_reconnects = 0
@@ -309,9 +310,29 @@ class CcxtVenue:
             raise VenueUnavailable(f"venue {self.name}: no answer ({type(exc).__name__})") from None
 
     def _tell(self, method: str, *args: Any) -> None:
+        """Queue a report for the node's thread. Reports made in one step of the loop (an answer's acceptance, its
+        fills, its close) travel in one ``post``: the node books them in one batch, under one journal sync, where
+        one post each let them straddle two batches and pay a sync each."""
+        if self._listener is None:
+            return
+        self._outbox.append((method, args))
+        if len(self._outbox) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        reports, self._outbox = self._outbox, []
         listener = self._listener
-        if listener is not None:
-            self._post(lambda: getattr(listener, method)(*args))
+        if listener is None or not reports:
+            return
+
+        def deliver() -> None:
+            for method, args in reports:
+                try:
+                    getattr(listener, method)(*args)
+                except Exception:  # one report the node cannot take must not lose those after it
+                    _log.exception("venue %s: the node failed on a %s report", self.name, method)
+
+        self._post(deliver)
 
     def _client_id(self, key: str) -> str:
         return self._raw_ids.get(key) or encode_key(key)

@@ -95,11 +95,13 @@ class OrderTriggered(OrderEvent):
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdated(OrderEvent):
-    """The working order was modified; ``None`` leaves that term unchanged."""
+    """The working order was modified; ``None`` leaves that term unchanged. ``venue_key``: the modification was a
+    cancel-replace (a venue that cannot amend) and the order now works at the venue under this new key."""
 
     quantity: Decimal | None = None
     price: Decimal | None = None
     stop_price: Decimal | None = None
+    venue_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

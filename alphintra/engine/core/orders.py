@@ -308,7 +308,7 @@ def _on_updated(order: Order, event: OrderUpdated) -> dict[str, Any]:
     if order.status is S.PENDING_CANCEL:
         raise order._fail(event, "a cancel is pending", order.status)
     changes: dict[str, Any] = {"status": order.status}
-    if event.quantity is None and event.price is None and event.stop_price is None:
+    if event.quantity is None and event.price is None and event.stop_price is None and event.venue_key is None:
         raise order._fail(event, "the update changes nothing", order.status)
     if event.quantity is not None:
         if event.quantity <= order.filled_quantity:

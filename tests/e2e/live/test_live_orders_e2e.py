@@ -1,7 +1,7 @@
 """A daemon in live mode against the fake exchange: native orders (market, limit) go to the exchange, emulated
 ones (stop, OCO, bracket, TWAP) are worked above it on the prices of its public stream; place, fill, cancel and
-modify-by-cancel through the CLI and the API; the account's balances equal the exchange's to the last unit after
-fees (the fake charges a buy's fee in the base asset)."""
+modify (a cancel-replace at the exchange) through the CLI and the API; the account's balances equal the
+exchange's to the last unit after fees (the fake charges a buy's fee in the base asset)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from engine_e2e_support import Daemon, daemon_home
 from live_e2e_support import ACCOUNT, VENUE, D, LiveHome, live_home, wait_for
 
+from alphintra.venues.ccxt_markets import encode_key
 from alphintra.venues.fake.testing import FakeHandle, running_fake
 
 
@@ -63,13 +64,13 @@ def test_every_order_type_places_fills_cancels_and_the_books_agree(live: LiveHom
     assert working["venue_order_id"]
     by_client = {o["client_order_id"]: o for o in live.order_log()}
     assert by_client[rest["id"]]["price"] == "29000"
-    # modify by cancel: the exchange cannot amend, so the order is canceled and placed anew at the new price
-    refused = d.cli("order", "modify", rest["id"], "--price", "29500")
-    assert refused.returncode != 0 and "cannot modify a working order; cancel and place a new one" in refused.stderr
-    live.ok("order", "cancel", rest["id"])
-    live.wait_status(rest["id"], "CANCELED")
-    moved = live.ok("order", "buy", "BTC/USDT", "0.01", "--limit", "29500", "--account", ACCOUNT, "--yes")
-    live.wait_status(moved["id"], "ACCEPTED")
+    # modify: the exchange cannot amend, so the daemon cancels it there and places the replacement under a new
+    # client order id; the user keeps one order (same id, a modify in its history) at the new price
+    live.ok("order", "modify", rest["id"], "--price", "29500")
+    replacement = encode_key(f"{rest['id']}/m1")
+    wait_for(lambda: replacement in {o["client_order_id"] for o in live.order_log()}, "the replacement to go out")
+    moved = live.order(rest["id"])
+    assert (moved["id"], moved["status"], D(moved["price"])) == (rest["id"], "ACCEPTED", D("29500"))
     # stop (emulated: nothing at the exchange until the market trades through it)
     stop = live.ok("order", "sell", "BTC/USDT", "0.005", "--stop", "29800", "--account", ACCOUNT, "--yes")
     assert live.wait_status(stop["id"], "ACCEPTED")["venue_order_id"] is None
@@ -123,7 +124,7 @@ def test_every_order_type_places_fills_cancels_and_the_books_agree(live: LiveHom
     # every order the exchange got, once; the account holds exactly what the exchange holds
     live.assert_agrees()
     sent = {o["client_order_id"] for o in live.order_log()}
-    assert {market["id"], rest["id"], moved["id"], tp_id, tp, *(c["id"] for c in children)} <= sent
+    assert {market["id"], rest["id"], replacement, tp_id, tp, *(c["id"] for c in children)} <= sent
     open_here = {o["id"] for o in live.ok("order", "list", "--open")}
     assert open_here == set()
     live.ok("engine", "status")

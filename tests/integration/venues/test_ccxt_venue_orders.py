@@ -10,7 +10,6 @@ from __future__ import annotations
 import decimal
 from decimal import Decimal
 
-import pytest
 from ccxt_venue_kit import SEC, live_node, wait_status
 
 from alphintra.engine.algos import TwapRequest, VwapRequest
@@ -24,7 +23,7 @@ from alphintra.engine.core.enums import (
     TimeInForce,
     TrailingOffsetType,
 )
-from alphintra.engine.core.errors import ConflictError
+from alphintra.venues.ccxt_markets import encode_key
 from alphintra.venues.fake.testing import FakeHandle
 
 D = Decimal
@@ -201,14 +200,23 @@ def test_gtd_expires_on_the_node_clock_and_is_canceled_at_the_exchange(fake: Fak
         lv.assert_agrees()
 
 
-def test_modify_changes_an_armed_stop_and_refuses_a_resting_limit_clearly(fake: FakeHandle) -> None:
+def test_modify_changes_an_armed_stop_and_cancel_replaces_a_resting_limit(fake: FakeHandle) -> None:
     with live_node(fake) as lv:
         stop = lv.node.submit(OrderRequest(BTC, SELL, D("0.2"), OrderType.STOP, stop_price=D("29000")))
         lv.node.modify(stop.id, stop_price=D("29800"), quantity=D("0.3"))
         rest = lv.node.submit(OrderRequest(BTC, BUY, D("0.1"), LIMIT, price=D("29000")))
         wait_status(lv, rest, OrderStatus.ACCEPTED)
-        with pytest.raises(ConflictError, match="venue fake cannot modify a working order; cancel and place a new"):
-            lv.node.modify(rest.id, price=D("29100"))
+        # the exchange cannot amend: the order is canceled there, then placed again under a new client order id
+        lv.node.modify(rest.id, price=D("29100"))
+        replacement = f"{rest.id}/m1"
+        lv.pump(
+            lambda: encode_key(replacement) in {o["client_order_id"] for o in lv.order_log()},
+            what="the replacement to reach the exchange",
+        )
+        log = {o["client_order_id"]: o for o in lv.order_log()}
+        assert (log[encode_key(rest.id)]["price"], log[encode_key(replacement)]["price"]) == ("29000", "29100")
+        assert [s.key for s in lv.node.venue_for(BTC).open_orders()] == [replacement]
+        assert rest.price == D("29100") and rest.status is OrderStatus.ACCEPTED
         lv.price("29700")
         wait_status(lv, stop, OrderStatus.FILLED)
         assert stop.filled_quantity == D("0.3")
