@@ -118,9 +118,13 @@ def start_cmd(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Start a saved strategy in the daemon (it keeps running, and resumes after a daemon restart, until stopped)."""
+    """Start a saved strategy in the daemon (it keeps running, and resumes after a daemon restart, until stopped).
+    NAME may be a strategy type when --symbol is given: it is saved under that name."""
     from alphintra.errors import ValidationError
+    from alphintra.strategies import registry
 
+    if strategy is None and (symbols or params) and name in registry.available():
+        strategy = name  # `strategy start sma_cross -s BTC/USDT`: the type, saved under its own name
     with _engine() as engine, _as_option("account", "--account"):
         if strategy is not None:
             if not symbols:

@@ -141,7 +141,7 @@ def _live_run(fake: FakeHandle) -> tuple[list[dict[str, Any]], LiveHome]:
 def _bad_accounts(d: Daemon) -> None:
     """An unknown account, and one on a venue that does not list the symbol: exit 2 naming --account, nothing
     saved or started."""
-    unknown = d.cli("strategy", "start", "y", *STRATEGY, "--account", "nobody")
+    unknown = d.cli("strategy", "start", "sma_cross", "-s", "BTC/USDT", "--account", "nobody")  # NAME as the type
     assert unknown.returncode == 2
     assert "--account: names no configured account (configured: live) (got 'nobody')" in " ".join(
         unknown.stderr.split()
