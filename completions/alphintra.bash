@@ -354,6 +354,7 @@ _alphintra() {
         "strategy start|--symbol"|"strategy start|-s") dyn=symbol ;;
         "strategy start|--param"|"strategy start|-p") return 0 ;;
         "strategy start|--description") return 0 ;;
+        "strategy start|--account") return 0 ;;
         "trades list|--symbol") dyn=symbol ;;
         "trades list|--order") return 0 ;;
         "trades list|--limit"|"trades list|-n") return 0 ;;
@@ -506,7 +507,7 @@ _alphintra() {
         "strategy new") words='--template --json --help -h' ;;
         "strategy run-once") words='--symbol -s --param -p --name --wait --json --help -h'; dyn=strategy ;;
         "strategy signals") words='--limit -n --follow -f --json --help -h' ;;
-        "strategy start") words='--strategy --symbol -s --param -p --description --json --help -h' ;;
+        "strategy start") words='--strategy --symbol -s --param -p --description --account --json --help -h' ;;
         "strategy status") words='--json --help -h' ;;
         "strategy stop") words='--keep-orders --json --help -h' ;;
         "trades") words='list summary --help -h' ;;
@@ -522,7 +523,7 @@ _alphintra() {
         "user revoke") words='--json --help -h' ;;
         "user role") words='viewer trader admin --json --help -h' ;;
         "venue") words='add fake list reconcile remove resume show test --help -h' ;;
-        "venue add") words='--exchange -e --url --ws-url --urls --sandbox --rate-limit --secret-stdin --from-env --json --help -h' ;;
+        "venue add") words='--exchange -e --url --ws-url --urls --sandbox --rate-limit --record --secret-stdin --from-env --json --help -h' ;;
         "venue fake") words='--port --host --symbols --seed --faults --api-key --api-secret --fund --walk-ms --json --help -h' ;;
         "venue list") words='--json --help -h' ;;
         "venue reconcile") words='--dry-run --json --help -h' ;;

@@ -107,32 +107,60 @@ def start_cmd(
     symbols: SymbolsOption = None,
     params: ParamsOption = None,
     description: Annotated[str | None, typer.Option("--description", show_default=False)] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="Trade in this account (a live account runs it on its exchange; default: the first account on "
+            "the first symbol's venue). Saved with the strategy.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Start a saved strategy in the daemon (it keeps running, and resumes after a daemon restart, until stopped)."""
+    """Start a saved strategy in the daemon (it keeps running, and resumes after a daemon restart, until stopped).
+    NAME may be a strategy type when --symbol is given: it is saved under that name."""
     from alphintra.errors import ValidationError
+    from alphintra.strategies import registry
 
-    with _engine() as engine:
+    if strategy is None and (symbols or params) and name in registry.available():
+        strategy = name  # `strategy start sma_cross -s BTC/USDT`: the type, saved under its own name
+    with _engine() as engine, _as_option("account", "--account"):
         if strategy is not None:
             if not symbols:
                 raise ValidationError("--symbol", "give the symbols the strategy trades", None)
-            engine.post(
-                "/api/v1/strategies",
-                {
-                    "name": name,
-                    "strategy": strategy,
-                    "symbols": symbols,
-                    "params": parse_params(params or []),
-                    "description": description,
-                },
-            )
+            body = {
+                "name": name,
+                "strategy": strategy,
+                "symbols": symbols,
+                "params": parse_params(params or []),
+                "description": description,
+            }
+            engine.post("/api/v1/strategies", body if account is None else {**body, "account": account})
         elif symbols or params:
             raise ValidationError("--strategy", "is needed with --symbol/--param (they define a new strategy)", None)
+        elif account is not None:
+            engine.put(_path(name), {"account": account})  # the saved strategy trades there from now on
         row = engine.post(_path(name) + "/start")
     if as_json:
         print_json(row)
         return
-    info(f"strategy {row['name']} started ({row['strategy']} on {', '.join(row['symbols'])})")
+    where = f" in account {row['account']}" if row.get("account") else ""
+    info(f"strategy {row['name']} started ({row['strategy']} on {', '.join(row['symbols'])}{where})")
+
+
+@contextmanager
+def _as_option(field: str, option: str) -> Iterator[None]:
+    """The daemon names a body field (``account``); the user typed an option (``--account``): name that."""
+    from alphintra.daemon.protocol import RemoteValidationError
+    from alphintra.errors import ValidationError
+
+    try:
+        yield
+    except RemoteValidationError as exc:
+        if exc.field != field:
+            raise
+        raise ValidationError(option, exc.message.removeprefix(f"{field}: ")) from None
 
 
 @app.command("stop")

@@ -127,6 +127,12 @@ def add(
         int | None,
         typer.Option("--rate-limit", help="Milliseconds between requests (default: ccxt's for the exchange)."),
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record", help="The daemon records 1m bars of the venue's trades into the market store (`data list`)."
+        ),
+    ] = False,
     secret_stdin: Annotated[
         bool, typer.Option("--secret-stdin", help="Read the API key and secret as two lines from stdin.")
     ] = False,
@@ -141,7 +147,14 @@ def add(
     from alphintra.venues.registry import build_definition
 
     definition = build_definition(
-        name, exchange, url=url, ws_url=ws_url, urls_json=urls, sandbox=sandbox, rate_limit_ms=rate_limit
+        name,
+        exchange,
+        url=url,
+        ws_url=ws_url,
+        urls_json=urls,
+        sandbox=sandbox,
+        rate_limit_ms=rate_limit,
+        record=record,
     )
     from alphintra.config.settings import get_settings
 

@@ -60,6 +60,8 @@ class VenueSettings(_Table):
     credentials: str | None = Field(default=None, min_length=1)
     maker_fee: Decimal | None = Field(default=None, ge=0, lt=1)
     taker_fee: Decimal | None = Field(default=None, ge=0, lt=1)
+    # the daemon records 1m bars of the venue's public trades into the market store (daemon/trading/recorder.py)
+    record: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -133,7 +135,7 @@ def check_venue(name: str, venue: VenueSettings, origin: str) -> None:
     if venue.kind == "simulated":
         extra = [
             k
-            for k in ("exchange", "urls", "sandbox", "rate_limit_ms", "options", "credentials")
+            for k in ("exchange", "urls", "sandbox", "rate_limit_ms", "options", "credentials", "record")
             if k in venue.model_fields_set
         ]
         if extra:

@@ -138,14 +138,17 @@ class Book:
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
     ts: int
+    venue: str | None = None  # where the symbol trades (an exchange's book is its own, streamed by its feed)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Book:
+        venue = data.get("venue")
         return cls(
             symbol=_text(data, "symbol"),
             bids=_levels(data.get("bids", []), "bids"),
             asks=_levels(data.get("asks", []), "asks"),
             ts=_time(data, "ts"),
+            venue=None if venue is None else str(venue),
         )
 
     @property
@@ -485,6 +488,11 @@ class Connection:
     read_only: str = ""
     # Live exchange venues that are not connected, e.g. "binance1 reconnecting"; "" when all are (or none is live).
     venues: str = ""
+    # Every live exchange venue's connection state, e.g. (("binance1", "connected"),): the ladder shows its venue's.
+    venue_states: tuple[tuple[str, str], ...] = ()
+
+    def venue_state(self, venue: str | None) -> str | None:
+        return next((state for name, state in self.venue_states if name == venue), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,12 +188,12 @@ class EngineDataSource:
         if isinstance(storage, dict) and storage.get("read_only"):
             reason = str(storage.get("reason") or "the journal cannot be written")
         venues = host.get("venues") if isinstance(host, dict) else None
-        down = [
-            f"{name} {v.get('connection')}"
-            for name, v in (venues or {}).items()
-            if isinstance(v, dict) and v.get("connection") != "connected"
-        ]
-        self._emit("connection", "engine", Connection(True, read_only=reason, venues=", ".join(down)))
+        states = tuple(
+            (str(name), str(v.get("connection"))) for name, v in (venues or {}).items() if isinstance(v, dict)
+        )
+        down = [f"{name} {state}" for name, state in states if state != "connected"]
+        connection = Connection(True, read_only=reason, venues=", ".join(down), venue_states=states)
+        self._emit("connection", "engine", connection)
 
     async def _follow(self, topic: str, kind: str) -> None:
         # Market data is keyed by symbol so that a burst coalesces to the newest message per frame; orders, fills

@@ -66,6 +66,7 @@ class VenueDefinition:
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
     credentials: str | None = None  # the key pair's name in the credentials file (default: the venue's name)
+    record: bool = False  # the daemon records 1m bars of its public trades into the market store
 
     @property
     def credentials_name(self) -> str:
@@ -83,6 +84,7 @@ class VenueDefinition:
             "maker_fee": None if self.maker_fee is None else str(self.maker_fee),
             "taker_fee": None if self.taker_fee is None else str(self.taker_fee),
             "credentials": self.credentials,
+            "record": self.record,
         }
 
     def ccxt_config(self, api_key: str | None = None, api_secret: str | None = None) -> dict[str, Any]:
@@ -160,6 +162,7 @@ def build_definition(
     urls_json: str | None = None,
     sandbox: bool = False,
     rate_limit_ms: int | None = None,
+    record: bool = False,
 ) -> VenueDefinition:
     """A checked definition: known exchange, well-formed URLs, ccxt's default rate limit and fees."""
     import ccxt
@@ -202,6 +205,7 @@ def build_definition(
         options=json.loads(json.dumps(DEFAULT_OPTIONS.get(exchange, {}))),
         maker_fee=fee(trading.get("maker")),
         taker_fee=fee(trading.get("taker")),
+        record=record,
     )
 
 
@@ -275,6 +279,7 @@ def from_settings(name: str, venue: VenueSettings) -> VenueDefinition:
         maker_fee=venue.maker_fee,
         taker_fee=venue.taker_fee,
         credentials=venue.credentials,
+        record=venue.record,
     )
 
 

@@ -91,6 +91,7 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     host.driver = venue_setup.drive(settings, node, venues)
     for market in venues.markets.values():
         market.on_bar = host.trade_bar
+        market.on_book_change = host.publish_book
     node.account_venues = {name: account.venue for name, account in settings.accounts.items()}
     snapshots.register("node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state))
     snapshot, records = journal.replay()

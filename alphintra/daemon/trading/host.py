@@ -443,10 +443,18 @@ class TradingHost:
         levels = self.driver.depth(symbol, depth)
         return {
             "symbol": symbol,
+            "venue": None if self.venues is None else self.venues.symbols.get(symbol),
             "bids": [[str(p), str(q), n] for p, q, n in levels["bids"]],
             "asks": [[str(p), str(q), n] for p, q, n in levels["asks"]],
             "ts": iso_ns(self.node.clock.now_ns()),
         }
+
+    def publish_book(self, symbol: str) -> None:
+        """Engine thread: an exchange's book changed (its feed); streamed with the batch, when someone listens."""
+        hub = self.hub()
+        topic = f"market-data/orderbook/{symbol}"
+        if hub is not None and hub.subscriber_count(topic) and self.node is not None:
+            self._published.append((topic, "orderbook", self.book(symbol)))
 
     def equity(self, account: str | None = None) -> Decimal:
         assert self.node is not None

@@ -16,6 +16,7 @@ market it lists.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,12 +26,14 @@ from alphintra.engine.data import Bar, TradeTick
 
 if TYPE_CHECKING:
     from alphintra.config.settings import Settings
+    from alphintra.daemon.trading.recorder import BarRecorder
     from alphintra.engine.node import TradingNode
     from alphintra.venues.ccxt_feeds import BookSnapshot, MarketFeeds, Ticker
     from alphintra.venues.ccxt_venue import CcxtVenue
 
 log = logging.getLogger("alphintra.daemon.live")
 NS_PER_MINUTE = 60_000_000_000  # a one-trade bar spans the minute before it, as a paper tick's does
+BARS_KEPT = 500  # per symbol, as the paper feed keeps: what a scheduled evaluation merges since the previous one
 Post = Callable[[Callable[[], None]], object]
 
 
@@ -50,10 +53,13 @@ class Exchange:
 
     venue: CcxtVenue
     feeds: MarketFeeds | None = None
+    recorder: BarRecorder | None = None  # ``record = true``: its trades as 1m bars into the market store
 
     def close(self) -> None:
         if self.feeds is not None:
             self.feeds.close()
+        if self.recorder is not None:
+            self.recorder.close()  # after the feeds: no trade arrives once the last closed bars are written
         self.venue.close()
 
 
@@ -94,15 +100,21 @@ def connect(settings: Settings, post: Post) -> dict[str, Exchange]:
 
 
 def start_feeds(settings: Settings, exchanges: dict[str, Exchange], markets: dict[str, LiveMarket], post: Post) -> None:
-    """Public ticker, trades and book of each exchange's symbols, delivered to its :class:`LiveMarket`."""
+    """Public ticker, trades and book of each exchange's symbols, delivered to its :class:`LiveMarket` (and to
+    its recorder when the venue records)."""
+    from alphintra.daemon.trading.recorder import BarRecorder
     from alphintra.venues.ccxt_feeds import MarketFeeds
     from alphintra.venues.registry import from_settings
 
     for name, exchange in exchanges.items():
         definition = from_settings(name, settings.venues[name])
+        market = markets[name]
+        if definition.record:
+            recorder = exchange.recorder = BarRecorder(name, settings.paths.market)
+            market.on_recorded_trades = recorder.on_trades
+            recorder.start()
         feeds = exchange.feeds = MarketFeeds(definition.ccxt_config(), post=post, exchange=definition.exchange)
         feeds.start()
-        market = markets[name]
         for inst in exchange.venue.instruments():
             feeds.subscribe("ticker", inst.symbol, market.on_ticker)
             feeds.subscribe("trades", inst.symbol, market.on_trades)
@@ -121,6 +133,11 @@ class LiveMarket:
     # the host's bar handler (node, strategies, risk watch, market streams): each trade becomes a one-trade bar, as
     # each paper tick does, so a strategy sees the same bars in paper and live on the same price path
     on_bar: Callable[[Bar], None] | None = None
+    bars: dict[str, deque[Bar]] = field(default_factory=dict)
+    # the host's book publisher: each new book of the feed reaches the book stream (the TUI's ladder), not only the
+    # book a trade leaves behind
+    on_book_change: Callable[[str], None] | None = None
+    on_recorded_trades: Callable[[list[TradeTick]], None] | None = None  # the venue's recorder, when it records
 
     # -- what the feeds deliver --------------------------------------------------------------------------------
 
@@ -130,6 +147,8 @@ class LiveMarket:
             self.traded(TradeTick(ticker.symbol, ticker.ts, ticker.last, Decimal(0)))
 
     def on_trades(self, ticks: list[TradeTick]) -> None:
+        if self.on_recorded_trades is not None:
+            self.on_recorded_trades(ticks)
         for tick in ticks:
             self.traded(tick)
 
@@ -145,10 +164,16 @@ class LiveMarket:
             tick.symbol, tick.ts - NS_PER_MINUTE, prev, max(prev, tick.price), min(prev, tick.price), tick.price,
             tick.quantity, tick.ts,
         )  # fmt: skip
+        self.bars.setdefault(tick.symbol, deque(maxlen=BARS_KEPT)).append(bar)
         self.on_bar(bar)
+
+    def recent_bars(self, symbol: str) -> list[Bar]:
+        return list(self.bars.get(symbol, ()))
 
     def on_book(self, book: BookSnapshot) -> None:
         self.books[book.symbol] = book
+        if self.on_book_change is not None:
+            self.on_book_change(book.symbol)
 
     # -- the node's market driver --------------------------------------------------------------------------------
 

@@ -90,7 +90,16 @@ def project(w: StateWriter, record: RiskRecord | Mapping[str, Any]) -> None:
         if w.session.get(ScheduledJob, rec.job_id) is not None:
             w.delete_job(rec.job_id)
     elif isinstance(rec, StrategyStarted):
-        _strategy_row(w, rec.strategy_id, rec.strategy, rec.strategy_type, list(rec.symbols), dict(rec.params), ACTIVE)
+        _strategy_row(
+            w,
+            rec.strategy_id,
+            rec.strategy,
+            rec.strategy_type,
+            list(rec.symbols),
+            dict(rec.params),
+            ACTIVE,
+            rec.account,
+        )
     elif isinstance(rec, StrategyStopped):
         row = w.session.get(TradingStrategy, rec.strategy_id)
         if row is not None:
@@ -220,7 +229,14 @@ def _job_values(rec: ScheduleAdded) -> dict[str, Any]:
 
 
 def _strategy_row(
-    w: StateWriter, sid: int, name: str, strategy_type: str, symbols: list[str], params: dict[str, Any], status: str
+    w: StateWriter,
+    sid: int,
+    name: str,
+    strategy_type: str,
+    symbols: list[str],
+    params: dict[str, Any],
+    status: str,
+    account: str | None = None,
 ) -> None:
     row = w.session.get(TradingStrategy, sid)
     if row is None:
@@ -234,7 +250,8 @@ def _strategy_row(
                 id=sid,
                 name=name,
                 strategy_type=strategy_type,
-                config={"symbols": list(symbols), "params": dict(params)},
+                # the account it ran in: a restart resumes it there (on a live account, against its exchange)
+                config={"symbols": list(symbols), "params": dict(params)} | ({"account": account} if account else {}),
                 status=status,
                 created_at=now,
                 updated_at=now,

@@ -81,6 +81,19 @@ def _row_config(row: TradingStrategy) -> tuple[list[str], dict[str, Any]]:
     return list(config.get("symbols") or []), dict(config.get("params") or {})
 
 
+def _row_account(row: TradingStrategy) -> str | None:
+    """The account the definition names (None: the first account on its first symbol's venue)."""
+    account = (row.config or {}).get("account")
+    return None if account is None else str(account)
+
+
+def _config(symbols: list[str], params: dict[str, Any], account: str | None) -> dict[str, Any]:
+    config: dict[str, Any] = {"symbols": symbols, "params": jsonable(params)}
+    if account is not None:
+        config["account"] = account
+    return config
+
+
 class StrategyManager:
     """Saved and running strategies of one trading host; see the module docstring."""
 
@@ -110,7 +123,20 @@ class StrategyManager:
     def recent_bars(self, symbol: str) -> list[Bar]:
         feed = self.host.feed
         sf = feed.symbols.get(symbol) if feed is not None else None
-        return list(sf.bars) if sf is not None else []
+        if sf is not None:
+            return list(sf.bars)
+        venues = self.host.venues
+        market = None if venues is None else venues.markets.get(venues.symbols.get(symbol, ""))
+        return market.recent_bars(symbol) if market is not None else []
+
+    def account_of(self, symbols: list[str], account: str | None) -> str:
+        """The account a strategy of ``symbols`` trades in (see :func:`venue_setup.strategy_account`)."""
+        from alphintra.daemon.trading.venue_setup import strategy_account
+
+        venues = self.host.venues
+        if venues is None:
+            return account or self.host.account
+        return strategy_account(self.host.settings, venues, symbols, account)
 
     def _publish(self, topic: str, kind: str, data: Any) -> None:
         hub = self.host.hub()
@@ -166,7 +192,7 @@ class StrategyManager:
             strategy_type=row.strategy_type,
             symbols=symbols,
             params=params,
-            account=self.host.account_for(symbols[0]) if symbols else self.host.account,
+            account=self.account_of(symbols, _row_account(row)),
             on_signal=self._on_signal(row.id),
         )
         instance.strategy_id = row.id
@@ -322,6 +348,7 @@ class StrategyManager:
             "description": row.description,
             "symbols": symbols,
             "params": params,
+            "account": _row_account(row),
             "status": status,
             "running": running,
             "error": self.errors.get(row.id),
@@ -333,13 +360,15 @@ class StrategyManager:
         check_name(body.name)
         cls = strategy_class(body.strategy)
         validate_params(cls, body.params)
+        if body.account is not None:  # first: a venue that does not list a symbol says so, naming the account
+            self.account_of(body.symbols, body.account)
         symbols = validate_symbols(cls, body.symbols, self.host.call(lambda: self.node.instruments.symbols()))
         row = self.store.create_strategy(
             {
                 "name": body.name,
                 "strategy_type": body.strategy,
                 "description": body.description,
-                "config": {"symbols": symbols, "params": jsonable(body.params)},
+                "config": _config(symbols, body.params, body.account),
                 "status": INACTIVE,
             }
         )
@@ -355,10 +384,13 @@ class StrategyManager:
             params = dict(body.params) if body.replace_params else {**params, **body.params}
         if body.symbols is not None:
             symbols = body.symbols
+        account = _row_account(row) if body.account is None else body.account
         cls = strategy_class(row.strategy_type)
         validate_params(cls, params)
+        if account is not None:
+            self.account_of(symbols, account)
         symbols = validate_symbols(cls, symbols, self.host.call(lambda: self.node.instruments.symbols()))
-        changes: dict[str, Any] = {"config": {"symbols": symbols, "params": jsonable(params)}}
+        changes: dict[str, Any] = {"config": _config(symbols, params, account)}
         if body.name is not None:
             changes["name"] = check_name(body.name)
         if body.description is not None:
@@ -475,6 +507,13 @@ class StrategyCreate(_In):
     symbols: list[str] = Field(min_length=1, max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
     description: str | None = Field(default=None, max_length=10_000)
+    account: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the account it trades in (default: the first on "
+        "its first symbol's venue); a live account runs it against its exchange",
+    )
 
 
 class StrategyUpdate(_In):
@@ -483,6 +522,7 @@ class StrategyUpdate(_In):
     params: dict[str, Any] | None = None
     replace_params: StrictBool = Field(default=False, description="replace the parameters instead of merging them")
     description: str | None = Field(default=None, max_length=10_000)
+    account: str | None = Field(default=None, min_length=1, max_length=64, description="the account it trades in")
 
 
 class RunOnce(_In):
@@ -499,6 +539,7 @@ class StrategyOut(BaseModel):
     description: str | None
     symbols: list[str]
     params: dict[str, Any]
+    account: str | None
     status: str
     running: bool
     error: str | None

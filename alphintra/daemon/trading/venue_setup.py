@@ -180,12 +180,39 @@ def account_for(settings: Settings, venues: HostVenues, symbol: str, account: st
     raise ValidationError("symbol", f"trades on venue {venue!r}, where no account is configured", symbol)
 
 
+def strategy_account(settings: Settings, venues: HostVenues, symbols: list[str], account: str | None) -> str:
+    """The account a strategy trading ``symbols`` runs in: ``account`` when each symbol trades on its venue, else
+    (none named) the first account configured on the first symbol's venue. A named account whose venue does not
+    list a symbol is refused naming the venue and what it lists, so a strategy never starts half-routed."""
+    if account is None:
+        return account_for(settings, venues, symbols[0]) if symbols else settings.default_account
+    held = settings.accounts.get(account)
+    if held is None:
+        raise ValidationError(
+            "account", f"names no configured account (configured: {', '.join(settings.accounts)})", account
+        )
+    listed = sorted(s for s, v in venues.symbols.items() if v == held.venue)
+    for symbol in symbols:
+        venue = venues.symbols.get(symbol)
+        if venue == held.venue:
+            continue
+        where = f"{symbol} trades on venue {venue!r}" if venue is not None else f"{symbol} is listed on no venue"
+        shown = ", ".join(listed[:20]) + (", ..." if len(listed) > 20 else "")
+        raise ValidationError(
+            "account",
+            f"lives on venue {held.venue!r}, which does not list {symbol} ({where}; {held.venue!r} lists: {shown})",
+            account,
+        )
+    return account
+
+
 __all__ = [
     "HostVenues",
     "account_for",
     "build_venues",
     "drive",
     "open_accounts",
+    "strategy_account",
     "symbol_venues",
     "with_exchange_instruments",
 ]

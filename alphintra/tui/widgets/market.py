@@ -83,7 +83,7 @@ class Watchlist(Panel):
 class BookLadder(Panel):
     """Asks above, bids below, with a depth bar per level and the spread between them."""
 
-    KINDS = frozenset({"book", "symbol", "orders"})
+    KINDS = frozenset({"book", "symbol", "orders", "connection"})
     TITLE = "Order book"
     DEFAULT_CSS = "BookLadder { height: 1fr; }"
 
@@ -91,8 +91,11 @@ class BookLadder(Panel):
         yield Static(id="book-body")
 
     def refresh_state(self, state: TuiState, symbol: str) -> None:
-        self.border_title = f"Order book {symbol}"
         book = state.books.get(symbol)
+        # A live exchange's book: its venue and whether the feed is connected (a stale ladder must say so).
+        venue = None if book is None else book.venue
+        live = state.connection.venue_state(venue)
+        self.border_title = f"Order book {symbol}" + ("" if live is None else f" · {venue} {live}")
         body = self.query_one("#book-body", Static)
         if book is None:
             body.update(Text("waiting for the book...", style="dim"))

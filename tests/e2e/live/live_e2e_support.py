@@ -100,9 +100,12 @@ class LiveHome:
         assert len(ids) == len(set(ids)), ids
 
 
-def live_home(daemon: Daemon, fake: FakeHandle, funds: dict[str, str] | None = None) -> LiveHome:
-    """A data home with the venue added (`venue add`, key pair on stdin, encrypted with a passphrase) and one
-    account on it; the fake account is a fresh funded key pair, so one fake serves every test of a module."""
+def live_home(
+    daemon: Daemon, fake: FakeHandle, funds: dict[str, str] | None = None, *, record: bool = False
+) -> LiveHome:
+    """A data home with the venue added (`venue add`, key pair on stdin, encrypted with a passphrase; ``record``:
+    the daemon records its trades as 1m bars) and one account on it; the fake account is a fresh funded key pair,
+    so one fake serves every test of a module."""
     api_key = secrets.token_hex(16)
     acct = fake.admin("POST", "accounts", {"api_key": api_key, "funds": funds or FUNDS})
     env = daemon.env
@@ -119,6 +122,7 @@ def live_home(daemon: Daemon, fake: FakeHandle, funds: dict[str, str] | None = N
         "--rate-limit",
         "5",
         "--secret-stdin",
+        *(["--record"] if record else []),
         input=f"{acct['api_key']}\n{acct['api_secret']}\n",
     )
     assert done.returncode == 0, done.stderr

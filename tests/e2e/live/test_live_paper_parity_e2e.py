@@ -1,5 +1,5 @@
-"""Paper-vs-live parity: `strategy start sma_cross` on the same price path, once on a paper account and once on a
-live account at the fake exchange, places the same orders (side, type, quantity; the exit sells what each
+"""Paper-vs-live parity: `strategy start sma_cross --account NAME` on the same price path, once on a paper account
+and once on a live account at the fake exchange, places the same orders (side, type, quantity; the exit sells what each
 account holds, which on the exchange is the buy less its fee in BTC).
 
 The path reaches each daemon as it reaches it in its world: paper through the admin tick endpoint, live as public
@@ -49,8 +49,20 @@ def fake() -> Iterator[FakeHandle]:
         yield handle
 
 
-def _orders(ok: Any) -> list[dict[str, Any]]:
-    return sorted(ok("order", "list"), key=lambda o: o["id"])
+def _orders(d: Daemon, **params: Any) -> list[dict[str, Any]]:
+    """Through the API: the conditions below are polled, and a CLI process per poll cost seconds each."""
+    with d.client() as c:
+        return sorted(c.get("/api/v1/orders", params=params), key=lambda o: o["id"])
+
+
+def _status(d: Daemon, name: str) -> dict[str, Any]:
+    with d.client() as c:
+        return dict(c.get(f"/api/v1/strategies/{name}/status"))
+
+
+def _all_filled(d: Daemon) -> bool:
+    orders = _orders(d)
+    return len(orders) == 2 and all(o["status"] == "FILLED" for o in orders)
 
 
 def _paper_run() -> list[dict[str, Any]]:
@@ -62,11 +74,11 @@ def _paper_run() -> list[dict[str, Any]]:
         d.start()
         ok = _ok(d)
         d.tick("BTC/USDT", START)
-        ok("strategy", "start", "x", *STRATEGY)
+        assert ok("strategy", "start", "x", *STRATEGY, "--account", "paper")["account"] == "paper"
         for price in PATH:
             d.tick("BTC/USDT", price)
-        wait_for(lambda: len(_orders(ok)) == 2 and all(o["status"] == "FILLED" for o in _orders(ok)), "paper orders")
-        return _orders(ok)
+        wait_for(lambda: _all_filled(d), "paper orders")
+        return _orders(d)
 
 
 def _ok(d: Daemon) -> Any:
@@ -111,27 +123,39 @@ def _live_run(fake: FakeHandle) -> tuple[list[dict[str, Any]], LiveHome]:
         d.start()
         market.clear(market.trade_at(START))
         wait_for(lambda: live.last() == D(START), "the first price")
-        live.ok("strategy", "start", "x", *STRATEGY)
+        _bad_accounts(d)
+        assert live.ok("strategy", "start", "x", *STRATEGY, "--account", ACCOUNT)["account"] == ACCOUNT
         for i, price in enumerate(PATH):
             ask = market.trade_at(price)
             bars = i + 1  # (at least: the exit's own fill, at the bid, is a trade at a new price and a bar too)
-            wait_for(lambda n=bars: live.ok("strategy", "status", "x")["bars"] >= n, f"bar {bars}")  # type: ignore[misc]
+            wait_for(lambda n=bars: _status(d, "x")["bars"] >= n, f"bar {bars}")  # type: ignore[misc]
             # the bar's orders (placed as the engine saw the trade) are done at the exchange before the market moves
-            wait_for(lambda: live.ok("order", "list", "--open") == [], "no working order")
+            wait_for(lambda: _orders(d, open=True) == [], "no working order")
             market.clear(ask)
-        try:
-            wait_for(
-                lambda: len(_orders(live.ok)) == 2 and all(o["status"] == "FILLED" for o in _orders(live.ok)),
-                "live orders",
-            )
-        except AssertionError:
-            print([(o["id"], o["side"], o["status"], o["quantity"], o["status_message"]) for o in _orders(live.ok)])
-            print(live.ok("strategy", "list"))
-            print(live.ok("strategy", "status", "x"))
-            raise
-        orders = _orders(live.ok)
+        wait_for(lambda: _all_filled(d), "live orders")
+        orders = _orders(d)
         live.assert_agrees()
         return orders, live
+
+
+def _bad_accounts(d: Daemon) -> None:
+    """An unknown account, and one on a venue that does not list the symbol: exit 2 naming --account, nothing
+    saved or started."""
+    unknown = d.cli("strategy", "start", "sma_cross", "-s", "BTC/USDT", "--account", "nobody")  # NAME as the type
+    assert unknown.returncode == 2
+    assert "--account: names no configured account (configured: live) (got 'nobody')" in " ".join(
+        unknown.stderr.split()
+    )
+    args = ("--strategy", "sma_cross", "-s", "GOOG", "--account", ACCOUNT)
+    unlisted = d.cli("strategy", "start", "y", *args)
+    assert unlisted.returncode == 2
+    said = " ".join(unlisted.stderr.split())  # the console wraps long lines
+    assert (
+        "--account: lives on venue 'fk', which does not list GOOG (GOOG is listed on no venue; 'fk' lists: BTC/USDT"
+        in said
+    )
+    with d.client() as c:
+        assert c.get("/api/v1/strategies") == []
 
 
 def test_sma_cross_places_the_same_orders_in_paper_and_live(fake: FakeHandle) -> None:

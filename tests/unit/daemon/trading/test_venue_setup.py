@@ -11,7 +11,12 @@ import pytest
 from alphintra.config.paths import config_file
 from alphintra.config.settings import load_settings
 from alphintra.daemon.trading.live_venues import Exchange
-from alphintra.daemon.trading.venue_setup import account_for, build_venues, with_exchange_instruments
+from alphintra.daemon.trading.venue_setup import (
+    account_for,
+    build_venues,
+    strategy_account,
+    with_exchange_instruments,
+)
 from alphintra.engine.clock import TestClock
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.errors import OperationFailed, ValidationError
@@ -40,6 +45,28 @@ def test_each_used_venue_is_built_with_its_own_instruments(isolated_home: Path) 
     assert account_for(settings, venues, "BTC/USD") == "desk" and account_for(settings, venues, "GOOG") == "main"
     with pytest.raises(ValidationError, match="account: is on venue 'sim' but BTC/USD trades on venue 'crypto'"):
         account_for(settings, venues, "BTC/USD", "main")
+
+
+def test_a_strategys_account_lists_every_symbol_it_trades(isolated_home: Path) -> None:
+    configure(
+        '[venues.sim]\n[venues.crypto]\n[accounts.main]\n[accounts.desk]\nvenue = "crypto"\n'
+        '[[instruments]]\nsymbol = "BTC/USD"\ntick_size = "0.01"\nlot_size = "0.0001"\nvenue = "crypto"\n'
+    )
+    settings = load_settings()
+    venues = build_venues(settings, InstrumentRegistry([GOOG, BTC]), TestClock())
+    assert strategy_account(settings, venues, ["BTC/USD"], None) == "desk"
+    assert strategy_account(settings, venues, ["BTC/USD"], "desk") == "desk"
+    with pytest.raises(ValidationError) as unknown:
+        strategy_account(settings, venues, ["BTC/USD"], "nobody")
+    assert unknown.value.message == "account: names no configured account (configured: main, desk) (got 'nobody')"
+    with pytest.raises(ValidationError) as elsewhere:
+        strategy_account(settings, venues, ["BTC/USD", "GOOG"], "desk")
+    assert elsewhere.value.message == (
+        "account: lives on venue 'crypto', which does not list GOOG (GOOG trades on venue 'sim'; 'crypto' lists: "
+        "BTC/USD) (got 'desk')"
+    )
+    with pytest.raises(ValidationError, match="does not list ETH/USD \\(ETH/USD is listed on no venue"):
+        strategy_account(settings, venues, ["ETH/USD"], "desk")
 
 
 def test_an_exchange_venue_is_built_only_from_its_connection(isolated_home: Path) -> None:
