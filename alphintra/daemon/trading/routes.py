@@ -193,11 +193,13 @@ def build_routers(host: Host) -> list[APIRouter]:
     from alphintra.daemon.trading.algo_routes import algo_router
     from alphintra.daemon.trading.backtest_routes import backtest_router
     from alphintra.daemon.trading.risk_routes import risk_router
+    from alphintra.daemon.trading.routing_routes import routing_router
     from alphintra.daemon.trading.scheduler import schedules_router
     from alphintra.daemon.trading.strategies import strategies_router
     from alphintra.daemon.trading.venue_routes import venue_router
 
     return [
+        routing_router(host),  # before _orders: /orders/routed is not an order id
         _orders(host),
         _order_entry(host),
         algo_router(host),
@@ -224,7 +226,7 @@ def _orders(host: Host) -> APIRouter:
     async def create_order(body: OrderCreate, who: Trader, request: Request) -> Response:
         started = time.perf_counter()
         _charge_orders(request, who, 1)
-        view, created = await host.acall(lambda: place(_node(host), body, host.account_for(body.symbol, body.account)))
+        view, created = await host.acall(lambda: place(_node(host), *host.order_target(body)))
         _observe_latency(host, started)
         return _json(view, 201 if created else 200)
 
@@ -237,7 +239,7 @@ def _orders(host: Host) -> APIRouter:
             items: list[dict[str, Any]] = []
             for item in body.orders:
                 try:
-                    view, _ = place(_node(host), item, host.account_for(item.symbol, item.account))
+                    view, _ = place(_node(host), *host.order_target(item))
                     items.append({"order": view if "algo" not in view else None, "error": None})
                 except AlphintraError as exc:
                     items.append({"order": None, "error": exc.to_dict()})
@@ -360,7 +362,7 @@ def _entry_request(
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
         charge()  # over the order rate: this frame is answered rate_limited, the stream stays open
-        return ref, host.submit(lambda: place(_node(host), body, host.account_for(body.symbol, body.account)))
+        return ref, host.submit(lambda: place(_node(host), *host.order_target(body)))
     except AlphintraError as exc:
         return ref, {"ref": ref, "error": exc.to_dict()}
 
