@@ -20,6 +20,7 @@ from alphintra.daemon.auth import Principal, require_role
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.routing import Router, RouteRequest
 from alphintra.errors import ValidationError
+from alphintra.formatting import iso_ns
 
 if TYPE_CHECKING:
     from alphintra.daemon.trading.ports import Host
@@ -69,7 +70,11 @@ def routing_router(host: Host) -> APIRouter:
         venues: str | None = None,
         depth: Annotated[int, Query(ge=1, le=500)] = 20,
     ) -> dict[str, Any]:
-        return host.call(lambda: router_of(host).book(symbol, _venues(venues)).to_dict(depth))
+        def run() -> dict[str, Any]:
+            router = router_of(host)
+            return {**router.book(symbol, _venues(venues)).to_dict(depth), "ts": iso_ns(router.node.clock.now_ns())}
+
+        return host.call(run)
 
     @r.post("/orders/routed", status_code=201)
     def create_routed(body: RoutedCreate, who: Trader) -> dict[str, Any]:

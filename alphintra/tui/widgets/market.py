@@ -91,8 +91,9 @@ class BookLadder(Panel):
         yield Static(id="book-body")
 
     def refresh_state(self, state: TuiState, symbol: str) -> None:
-        self.border_title = f"Order book {symbol}"
         book = state.books.get(symbol)
+        merged = book is not None and bool(book.bid_venues or book.ask_venues)
+        self.border_title = f"Order book {symbol}" + (" · all venues, after taker fees" if merged else "")
         body = self.query_one("#book-body", Static)
         if book is None:
             body.update(Text("waiting for the book...", style="dim"))
@@ -102,6 +103,7 @@ class BookLadder(Panel):
         levels = max(1, (self.size.height - 4) // 2)
         asks = list(book.asks[:levels])[::-1]
         bids = list(book.bids[:levels])
+        ask_venues = list(book.ask_venues[:levels])[::-1]
         biggest = max((q for _, q, _ in asks + bids), default=Decimal(1)) or Decimal(1)
         mine = {o.price for o in state.open_orders(symbol) if o.price is not None}
         bar_w = max(4, self.size.width - 28)
@@ -109,12 +111,21 @@ class BookLadder(Panel):
         table.add_column(justify="right", no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
         table.add_column(no_wrap=True, ratio=1)
-        for price, size, _ in asks:
-            table.add_row(*self._row(price, size, biggest, bar_w, places, "red", price in mine))
+        if merged:  # the venue of each level of a consolidated book
+            table.add_column(no_wrap=True)
+
+        def venue(names: list[str] | tuple[str, ...], i: int) -> tuple[Text, ...]:
+            return (Text(names[i] if i < len(names) else "", style="cyan"),) if merged else ()
+
+        for i, (price, size, _) in enumerate(asks):
+            table.add_row(*self._row(price, size, biggest, bar_w, places, "red", price in mine), *venue(ask_venues, i))
         spread = book.spread
-        table.add_row(Text(f"spread {money(spread, places)}" if spread is not None else "", style="dim"), "", "")
-        for price, size, _ in bids:
-            table.add_row(*self._row(price, size, biggest, bar_w, places, "green", price in mine))
+        gap = Text(f"spread {money(spread, places)}" if spread is not None else "", style="dim")
+        table.add_row(gap, "", "", *(("",) if merged else ()))
+        for i, (price, size, _) in enumerate(bids):
+            table.add_row(
+                *self._row(price, size, biggest, bar_w, places, "green", price in mine), *venue(book.bid_venues, i)
+            )
         body.update(table)
 
     def on_resize(self, event: Resize) -> None:
