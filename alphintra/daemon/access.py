@@ -82,6 +82,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/portfolio/balances"): Op(V, account=True),
     ("GET", "/api/v1/portfolio/performance"): Op(V, account=True),
     ("GET", "/api/v1/portfolio/accounts"): Op(V),
+    ("GET", "/api/v1/portfolio/by-venue"): Op(V),
     ("GET", "/api/v1/venues"): Op(V),
     ("GET", "/api/v1/venues/{name}"): Op(V),
     ("POST", "/api/v1/venues/{name}/reconcile"): Op(A, "venue.reconcile"),

@@ -4,6 +4,7 @@
 (:mod:`alphintra.engine.book_merge`). ``POST /orders/routed``: a parent order routed ``best`` or ``split`` over the
 venues (:mod:`alphintra.engine.routing`); the answer, and ``GET /orders/routed/{route_id}``, is its execution report
 (children, average price, fees, slippage against the consolidated mid at entry, the best single venue's cost).
+``GET /portfolio/by-venue``: each venue's accounts and balances, and the total over the venues.
 The engine's :class:`~alphintra.engine.routing.Router` reads each venue's book from the host's market driver.
 """
 
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphintra.daemon.auth import Principal, require_role
+from alphintra.engine.book_merge import num
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.routing import Router, RouteRequest
 from alphintra.errors import ValidationError
@@ -56,6 +58,36 @@ def router_of(host: Host) -> Router:
     return router
 
 
+def _node(host: Host) -> TradingNode:
+    assert host.node is not None
+    return host.node
+
+
+def balances_by_venue(node: TradingNode) -> dict[str, Any]:
+    """Engine thread: each venue's accounts and their balances summed per asset, and the total over the venues."""
+    venues: list[dict[str, Any]] = []
+    total: dict[str, list[Decimal]] = {}
+    for venue in node.venues:
+        accounts = [a for a in node.ledger.accounts() if node.account_venues.get(a, node.venue.name) == venue]
+        sums: dict[str, list[Decimal]] = {}
+        for account in accounts:
+            for asset, bal in node.ledger.balances(account).items():
+                for into in (sums, total):
+                    row = into.setdefault(asset, [Decimal(0), Decimal(0)])
+                    row[0] += bal.total
+                    row[1] += bal.locked
+        venues.append({"venue": venue, "accounts": accounts, "balances": _rows(sums)})
+    return {"venues": venues, "total": _rows(total)}
+
+
+def _rows(sums: dict[str, list[Decimal]]) -> list[dict[str, str]]:
+    return [
+        {"asset": asset, "total": num(t), "available": num(t - locked), "locked": num(locked)}
+        for asset, (t, locked) in sorted(sums.items())
+        if t or locked
+    ]
+
+
 def _venues(text: str | None) -> list[str]:
     return [v.strip() for v in (text or "").split(",") if v.strip()]
 
@@ -75,6 +107,10 @@ def routing_router(host: Host) -> APIRouter:
             return {**router.book(symbol, _venues(venues)).to_dict(depth), "ts": iso_ns(router.node.clock.now_ns())}
 
         return host.call(run)
+
+    @r.get("/portfolio/by-venue")
+    def by_venue(who: Viewer) -> dict[str, Any]:
+        return host.call(lambda: balances_by_venue(_node(host)))
 
     @r.post("/orders/routed", status_code=201)
     def create_routed(body: RoutedCreate, who: Trader) -> dict[str, Any]:
@@ -103,4 +139,4 @@ def routing_router(host: Host) -> APIRouter:
     return r
 
 
-__all__ = ["RoutedCreate", "router_of", "routing_router"]
+__all__ = ["RoutedCreate", "balances_by_venue", "router_of", "routing_router"]

@@ -128,3 +128,10 @@ def test_orders_pick_their_venue_and_a_split_route_costs_what_the_hand_computati
             lambda name=name, key=key: balances(d, f"acct_{name}") == venue_balances(fakes[name], key),  # type: ignore[misc]
             f"acct_{name}'s balances to equal exchange {name}'s",
         )
+    by_venue = ok(d, "portfolio", "--by-venue")
+    per_venue = {v["venue"]: {b["asset"]: D(b["total"]) for b in v["balances"]} for v in by_venue["venues"]}
+    assert {v["venue"]: v["accounts"] for v in by_venue["venues"]} == {"a": ["acct_a"], "b": ["acct_b"]}
+    for name, key in keys.items():
+        assert per_venue[name] == venue_balances(fakes[name], key)
+    totals = {b["asset"]: D(b["total"]) for b in by_venue["total"]}
+    assert totals == {a: per_venue["a"].get(a, D(0)) + per_venue["b"].get(a, D(0)) for a in ("BTC", "USDT")}
