@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from alphintra.daemon.client import AsyncEngineClient
-from alphintra.engine.listings import split_key
 from alphintra.errors import AlphintraError, NotFoundError, OperationFailed
 from alphintra.tui.models import BacktestDetail, BacktestRun, Connection, LogLine, Order
 
@@ -263,12 +262,14 @@ class EngineDataSource:
                         await task
 
     async def _follow_book(self, symbol: str) -> None:
-        native, venue = split_key(symbol)
-        if venue is not None:  # a symbol listed on several venues: the ladder shows their consolidated book
+        # a venue's listing of a symbol listed on several (engine.listings): the engine merges every listing of it
+        if "@" in symbol:
+            params: dict[str, str | int] = {
+                "symbol": symbol,
+                "depth": 20,
+            }
             while True:
-                merged = await self.client.get(
-                    f"{API}/market-data/consolidated", params={"symbol": native, "depth": 20}
-                )
+                merged = await self.client.get(f"{API}/market-data/consolidated", params=params)
                 self._emit("book", symbol, {**merged, "symbol": symbol})
                 await asyncio.sleep(self.market_poll_interval)
         path = f"{API}/market-data/orderbook"
