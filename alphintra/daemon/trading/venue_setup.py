@@ -72,11 +72,13 @@ def with_exchange_instruments(
     for name, exchange in exchanges.items():
         listed.setdefault(name, []).extend(inst.symbol for inst in exchange.venue.instruments())
     listings = Listings.build(listed)
-    for key, (symbol, venue) in listings.by_key.items():
-        if key == symbol and venue not in exchanges and len(listings.venues_of(symbol)) > 1:
+    for symbol, on_venues in listings.by_symbol.items():
+        paper_venue = next((v for v in on_venues if v not in exchanges), None)
+        if paper_venue is not None and len(on_venues) > 1:  # only exchanges share a symbol (ListedVenue renames)
+            other = next(v for v in on_venues if v != paper_venue)
             raise OperationFailed(
-                f"symbol {symbol} is configured on venue {venue!r} and listed by an exchange venue too; "
-                "an instrument of a simulated venue cannot share its symbol"
+                f"symbol {symbol} is traded on two venues ({paper_venue!r} and {other!r}); "
+                "give one of them its own [[instruments]] venue"
             )
     symbols = {inst.symbol: on[inst.symbol] for inst in kept}
     insts = list(kept)
