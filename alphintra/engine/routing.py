@@ -174,6 +174,7 @@ class RoutedOrder:
     failed: dict[str, str] = field(default_factory=dict)  # venue -> why a child there failed
     unrouted: Decimal = Decimal(0)
     notes: list[str] = field(default_factory=list)
+    finished: dict[str, tuple[dict[str, Any], Decimal, Decimal, Decimal]] = field(default_factory=dict)
 
 
 class Router:
@@ -267,7 +268,8 @@ class Router:
                 parent.notes.append(f"child on {leg.venue} refused: {exc}")
                 self._reroute(parent, leg.venue, leg.quantity, str(exc))
                 continue
-            parent.children.append(order.id)
+            if order.id not in parent.children:
+                parent.children.append(order.id)
 
     def _reroute(self, parent: RoutedOrder, venue: str, quantity: Decimal, why: str) -> None:
         """What a failed child left goes to the other venues (never silently dropped)."""
@@ -292,8 +294,8 @@ class Router:
         the best of its venue's levels): a re-route never plans on liquidity a sibling already claimed."""
         claimed: dict[str, Decimal] = {}
         for child_id in parent.children:
-            order = self.node.orders[child_id]
-            if not order.is_terminal:
+            order = self.node.orders.get(child_id)
+            if order is not None and not order.is_terminal:
                 venue = self.node.venue_for(order.symbol).name
                 claimed[venue] = claimed.get(venue, Decimal(0)) + order.leaves_quantity
         if not claimed:
@@ -314,7 +316,12 @@ class Router:
             return
         tag = next((t for t in order.tags if t.startswith(ROUTE_TAG)), None)
         parent = None if tag is None else self.parents.get(tag[len(ROUTE_TAG) :])
-        if parent is None or order.leaves_quantity <= 0 or order.id not in parent.children:
+        if parent is None:
+            return
+        if order.id not in parent.children:  # it finished inside node.submit (a venue that answers at once)
+            parent.children.append(order.id)
+        parent.finished[order.id] = child_view(self.node, order)  # kept: retention may drop the order from memory
+        if order.leaves_quantity <= 0:
             return
         venue = self.node.venue_for(order.symbol).name
         why = f"{order.status.value}" + (f": {order.status_message}" if order.status_message else "")
@@ -332,6 +339,31 @@ class Router:
         return execution_report(self.node, parent)
 
 
+def child_view(node: TradingNode, order: Order) -> tuple[dict[str, Any], Decimal, Decimal, Decimal]:
+    """A child's row of the report, with its filled quantity, notional and fees valued in the quote asset."""
+    inst = node.instruments.get(order.symbol)
+    qty = notional = fee = Decimal(0)
+    for ev in order.events:
+        if isinstance(ev, OrderFilled):
+            qty += ev.last_qty
+            notional += ev.last_qty * ev.last_px
+            fee += ev.fee * ev.last_px if ev.fee_asset == inst.base else ev.fee
+    view = {
+        "order_id": order.id,
+        "venue": node.venue_for(order.symbol).name,
+        "symbol": order.symbol,
+        "account": order.account,
+        "quantity": num(order.quantity),
+        "limit_price": None if order.price is None else num(order.price),
+        "filled": num(qty),
+        "avg_price": None if not qty else num(notional / qty),
+        "fees": num(fee),
+        "status": order.status.value,
+        "message": order.status_message,
+    }
+    return view, qty, notional, fee
+
+
 def execution_report(node: TradingNode, parent: RoutedOrder) -> dict[str, Any]:
     """The parent, its children and what the execution cost (see the module). Fees are valued in the quote asset
     (a fee charged in the base asset at its fill's price)."""
@@ -341,31 +373,14 @@ def execution_report(node: TradingNode, parent: RoutedOrder) -> dict[str, Any]:
     filled = notional = fees = Decimal(0)
     working = False
     for child_id in parent.children:
-        order = node.orders[child_id]
-        inst = node.instruments.get(order.symbol)
-        c_qty = c_notional = c_fee = Decimal(0)
-        for ev in order.events:
-            if isinstance(ev, OrderFilled):
-                c_qty += ev.last_qty
-                c_notional += ev.last_qty * ev.last_px
-                c_fee += ev.fee * ev.last_px if ev.fee_asset == inst.base else ev.fee
-        working = working or not order.is_terminal
+        order = node.orders.get(child_id)
+        if order is None or child_id in parent.finished:
+            view, c_qty, c_notional, c_fee = parent.finished[child_id]
+        else:
+            view, c_qty, c_notional, c_fee = child_view(node, order)
+            working = working or not order.is_terminal
         filled, notional, fees = filled + c_qty, notional + c_notional, fees + c_fee
-        children.append(
-            {
-                "order_id": order.id,
-                "venue": node.venue_for(order.symbol).name,
-                "symbol": order.symbol,
-                "account": order.account,
-                "quantity": num(order.quantity),
-                "limit_price": None if order.price is None else num(order.price),
-                "filled": num(c_qty),
-                "avg_price": None if not c_qty else num(c_notional / c_qty),
-                "fees": num(c_fee),
-                "status": order.status.value,
-                "message": order.status_message,
-            }
-        )
+        children.append(view)
     all_in = notional + fees if buy else notional - fees
     avg = notional / filled if filled else None
     best = [(v, c) for v, c in parent.single.items() if c is not None]
@@ -413,6 +428,7 @@ __all__ = [
     "RouteRequest",
     "RoutedOrder",
     "Router",
+    "child_view",
     "execution_report",
     "plan_best",
     "plan_split",
