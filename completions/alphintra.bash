@@ -485,7 +485,7 @@ _alphintra() {
         "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --venue --route --venues --yes -y --json --help -h'; dyn=symbol ;;
         "order show") words='--json --help -h' ;;
         "plot") words='--timeframe -t --indicators -i --start --end --timerange --exchange --html --width --height --help -h'; dyn=symbol ;;
-        "portfolio") words='balances performance positions --account --json --help -h' ;;
+        "portfolio") words='balances performance positions --account --by-venue --json --help -h' ;;
         "portfolio balances") words='--account --json --help -h' ;;
         "portfolio performance") words='--json --help -h' ;;
         "portfolio positions") words='--account --json --help -h' ;;

@@ -617,6 +617,7 @@ complete -c alphintra -n '__alphintra_at \'portfolio\'' -a 'balances' -d 'Each a
 complete -c alphintra -n '__alphintra_at \'portfolio\'' -a 'performance' -d 'Equity against the session\'s start: PnL, return, fees paid and number of fills'
 complete -c alphintra -n '__alphintra_at \'portfolio\'' -a 'positions' -d 'Open positions with their mark, market value and PnL'
 complete -c alphintra -n '__alphintra_at \'portfolio\'' -l account -x -d 'Configured account (default: the first; each lives on one venue)'
+complete -c alphintra -n '__alphintra_at \'portfolio\'' -l by-venue -d 'Balances per venue (its accounts summed) and the total over venues'
 complete -c alphintra -n '__alphintra_at \'portfolio\'' -l json -d 'Print machine-readable JSON instead of tables'
 complete -c alphintra -n '__alphintra_at \'portfolio\'' -l help -s h -d 'Show help and exit'
 complete -c alphintra -n '__alphintra_at \'portfolio balances\'' -l account -x -d 'Configured account (default: the first; each lives on one venue)'
