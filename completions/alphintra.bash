@@ -7,7 +7,7 @@ _alphintra() {
         w="${COMP_WORDS[i]}"
         [[ "${COMP_WORDS[i-1]}" == --home ]] && home="$w"
         case "$cmdpath|$w" in
-            "|algo"|"|audit"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|db"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|user"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|parity"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"db|current"|"db|history"|"db|upgrade"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"user|add"|"user|disable"|"user|enable"|"user|grant"|"user|list"|"user|revoke"|"user|role"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
+            "|algo"|"|audit"|"|auth"|"|backtest"|"|bench"|"|completions"|"|config"|"|data"|"|db"|"|engine"|"|export"|"|market"|"|ml"|"|optimize"|"|order"|"|plot"|"|portfolio"|"|risk"|"|schedule"|"|strategy"|"|trades"|"|tui"|"|user"|"|venue"|"|watch"|"algo|cancel"|"algo|list"|"algo|show"|"auth|token"|"auth token|create"|"backtest|bias"|"backtest|compare"|"backtest|list"|"backtest|parity"|"backtest|run"|"backtest|show"|"bench|backtest"|"bench|matching"|"bench|risk"|"completions|install"|"completions|show"|"config|init"|"config|path"|"config|show"|"data|download"|"data|export"|"data|generate"|"data|import"|"data|list"|"data|remove"|"data|resample"|"data|sample"|"data|show"|"data|validate"|"db|current"|"db|history"|"db|upgrade"|"engine|logs"|"engine|rebuild-state"|"engine|repair"|"engine|start"|"engine|status"|"engine|stop"|"export|postgres"|"market|book"|"market|ohlcv"|"market|symbols"|"market|ticker"|"ml|compare"|"ml|drift"|"ml|evaluate"|"ml|features"|"ml|list"|"ml|predict"|"ml|promote"|"ml|rollback"|"ml|search"|"ml|show"|"ml|train"|"optimize|list"|"optimize|run"|"optimize|show"|"order|buy"|"order|cancel"|"order|list"|"order|modify"|"order|routed"|"order|sell"|"order|show"|"portfolio|balances"|"portfolio|performance"|"portfolio|positions"|"risk|alerts"|"risk|halt"|"risk|limits"|"risk|metrics"|"risk|resume"|"risk|stress"|"risk limits|set"|"risk limits|show"|"schedule|add"|"schedule|crontab"|"schedule|list"|"schedule|pause"|"schedule|remove"|"schedule|resume"|"schedule|run-now"|"strategy|info"|"strategy|list"|"strategy|new"|"strategy|run-once"|"strategy|signals"|"strategy|start"|"strategy|status"|"strategy|stop"|"trades|list"|"trades|summary"|"user|add"|"user|disable"|"user|enable"|"user|grant"|"user|list"|"user|revoke"|"user|role"|"venue|add"|"venue|fake"|"venue|list"|"venue|reconcile"|"venue|remove"|"venue|resume"|"venue|show"|"venue|test"|"watch|book"|"watch|orders"|"watch|trades") cmdpath="${cmdpath:+$cmdpath }$w" ;;
         esac
     done
     case "$cmdpath|$prev" in
@@ -135,6 +135,7 @@ _alphintra() {
         "export postgres|--tables") return 0 ;;
         "export postgres|--since") return 0 ;;
         "market book|--depth"|"market book|-d") return 0 ;;
+        "market book|--venues") return 0 ;;
         "market ohlcv|--timeframe"|"market ohlcv|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "market ohlcv|--limit"|"market ohlcv|-n") return 0 ;;
         "ml compare|--symbol"|"ml compare|-s") dyn=symbol ;;
@@ -274,6 +275,9 @@ _alphintra() {
         "order buy|--client-id") return 0 ;;
         "order buy|--strategy") dyn=strategy ;;
         "order buy|--account") return 0 ;;
+        "order buy|--venue") return 0 ;;
+        "order buy|--route") return 0 ;;
+        "order buy|--venues") return 0 ;;
         "order cancel|--symbol") dyn=symbol ;;
         "order cancel|--strategy") dyn=strategy ;;
         "order list|--status") return 0 ;;
@@ -297,6 +301,9 @@ _alphintra() {
         "order sell|--client-id") return 0 ;;
         "order sell|--strategy") dyn=strategy ;;
         "order sell|--account") return 0 ;;
+        "order sell|--venue") return 0 ;;
+        "order sell|--route") return 0 ;;
+        "order sell|--venues") return 0 ;;
         "plot|--timeframe"|"plot|-t") choices='1m 5m 15m 30m 1h 4h 1d 1w 1M' ;;
         "plot|--indicators"|"plot|-i") return 0 ;;
         "plot|--start") return 0 ;;
@@ -382,6 +389,7 @@ _alphintra() {
         "venue fake|--api-secret") return 0 ;;
         "venue fake|--fund") return 0 ;;
         "venue fake|--walk-ms") return 0 ;;
+        "venue fake|--taker-fee") return 0 ;;
         "venue resume|--reason") return 0 ;;
         "watch book|--depth"|"watch book|-d") return 0 ;;
         "watch book|--count") return 0 ;;
@@ -452,7 +460,7 @@ _alphintra() {
         "export") words='postgres --help -h' ;;
         "export postgres") words='--url --market --no-market --state --no-state --tables --since --json --help -h' ;;
         "market") words='book ohlcv symbols ticker --help -h' ;;
-        "market book") words='--depth -d --json --help -h'; dyn=symbol ;;
+        "market book") words='--depth -d --venues --json --help -h'; dyn=symbol ;;
         "market ohlcv") words='--timeframe -t --limit -n --json --help -h'; dyn=symbol ;;
         "market symbols") words='--json --help -h' ;;
         "market ticker") words='--json --help -h'; dyn=symbol ;;
@@ -472,15 +480,16 @@ _alphintra() {
         "optimize list") words='--storage --json --help -h' ;;
         "optimize run") words='--symbol -s --param -p --timeframe -t --metric --minimize --random --walk-forward --anchored --start --end --timerange --cash --fee --workers --cluster --seed --top --search --trials --loss --multi --study --storage --slices --json --help -h'; dyn=strategy ;;
         "optimize show") words='--storage --top --json --help -h' ;;
-        "order") words='buy cancel list modify sell show --help -h' ;;
-        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;
+        "order") words='buy cancel list modify routed sell show --help -h' ;;
+        "order buy") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --venue --route --venues --yes -y --json --help -h'; dyn=symbol ;;
         "order cancel") words='--all --symbol --strategy --json --help -h' ;;
         "order list") words='--status --symbol --strategy --open --children --limit -n --json --help -h' ;;
         "order modify") words='--price --qty --stop --json --help -h' ;;
-        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --yes -y --json --help -h'; dyn=symbol ;;
+        "order routed") words='--json --help -h' ;;
+        "order sell") words='--limit --stop --trail --iceberg --twap --vwap --slices --tif --expires --tp --sl --post-only --reduce-only --allow-immediate --client-id --strategy --account --venue --route --venues --yes -y --json --help -h'; dyn=symbol ;;
         "order show") words='--json --help -h' ;;
         "plot") words='--timeframe -t --indicators -i --start --end --timerange --exchange --html --width --height --help -h'; dyn=symbol ;;
-        "portfolio") words='balances performance positions --account --json --help -h' ;;
+        "portfolio") words='balances performance positions --account --by-venue --json --help -h' ;;
         "portfolio balances") words='--account --json --help -h' ;;
         "portfolio performance") words='--json --help -h' ;;
         "portfolio positions") words='--account --json --help -h' ;;
@@ -524,7 +533,7 @@ _alphintra() {
         "user role") words='viewer trader admin --json --help -h' ;;
         "venue") words='add fake list reconcile remove resume show test --help -h' ;;
         "venue add") words='--exchange -e --url --ws-url --urls --sandbox --rate-limit --record --secret-stdin --from-env --json --help -h' ;;
-        "venue fake") words='--port --host --symbols --seed --faults --api-key --api-secret --fund --walk-ms --json --help -h' ;;
+        "venue fake") words='--port --host --symbols --seed --faults --api-key --api-secret --fund --walk-ms --taker-fee --json --help -h' ;;
         "venue list") words='--json --help -h' ;;
         "venue reconcile") words='--dry-run --json --help -h' ;;
         "venue remove") words='--yes -y --json --help -h' ;;

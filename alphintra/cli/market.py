@@ -67,9 +67,24 @@ def book_table(book: dict[str, Any], depth: int) -> Any:
 def book(
     symbol: Symbol,
     depth: Annotated[int, typer.Option("--depth", "-d", min=1, max=500, help="Levels per side.")] = 10,
+    venues: Annotated[
+        str | None,
+        typer.Option("--venues", metavar="A,B", help="Merge these venues' books, fee-adjusted ('all': every venue)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The venue's L2 book: price, quantity and number of orders per level."""
+    """The venue's L2 book: price, quantity and number of orders per level; with --venues the venues' books merged,
+    each level with its venue and its price after that venue's taker fee."""
+    if venues is not None:
+        from alphintra.cli.routed import CONSOLIDATED, show_consolidated, venue_list
+
+        params: dict[str, Any] = {"symbol": symbol, "depth": depth}
+        if venues.strip().lower() != "all":
+            params["venues"] = ",".join(venue_list(venues))
+        with engine_client() as client:
+            data = client.get(CONSOLIDATED, params=params)
+        show_consolidated(data, depth, as_json)
+        return
     with engine_client() as client:
         data = client.get("/api/v1/market-data/orderbook", params={"symbol": symbol, "depth": depth})
     if as_json:

@@ -151,6 +151,7 @@ def build_order(
     client_id: str | None = None,
     strategy: str | None = None,
     account: str | None = None,
+    venue: str | None = None,
     now_ns: int = 0,
 ) -> dict[str, Any]:
     """The daemon's OrderCreate body for the flags of ``order buy|sell`` (flag combinations checked here, so a
@@ -228,6 +229,8 @@ def build_order(
         body["strategy"] = strategy
     if account is not None:
         body["account"] = account
+    if venue is not None:
+        body["venue"] = venue
     return body
 
 
@@ -299,6 +302,17 @@ def _place(
 
     from alphintra.config.settings import get_settings
 
+    route, venues = flags.pop("route", None), flags.pop("venues", None)
+    if route is not None or venues is not None:
+        from alphintra.cli.routed import place_routed, routed_body, show_report
+
+        routed = routed_body(side, symbol, quantity, route or "best", venues, **flags)
+        with engine_client() as client:
+            report = place_routed(client, routed)
+        show_report(report, as_json)
+        if report.get("status") == "UNFILLED":
+            raise typer.Exit(1)
+        return
     body = build_order(side, symbol, quantity, now_ns=time.time_ns(), **flags)
     threshold = get_settings().engine.confirm_notional
     with engine_client() as client:
@@ -369,6 +383,19 @@ def _order_command(side: str) -> Any:
             str | None,
             typer.Option("--account", help="Trade in this account (default: the first on the symbol's venue)."),
         ] = None,
+        venue: Annotated[
+            str | None,
+            typer.Option("--venue", help="Venue of a symbol listed on several [the account's]."),
+        ] = None,
+        route: Annotated[
+            str | None,
+            typer.Option(
+                "--route", metavar="best|split", help="Route over the venues listing SYMBOL: one best venue, or split."
+            ),
+        ] = None,
+        venues: Annotated[
+            str | None, typer.Option("--venues", metavar="A,B", help="With --route: only these venues [all].")
+        ] = None,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm large orders.")] = False,
         as_json: JsonOption = False,
     ) -> None:
@@ -395,6 +422,9 @@ def _order_command(side: str) -> Any:
             client_id=client_id,
             strategy=strategy,
             account=account,
+            venue=venue,
+            route=route,
+            venues=venues,
         )
 
     command.__doc__ = (
@@ -406,6 +436,25 @@ def _order_command(side: str) -> Any:
 
 app.command("buy", cls=NumberArgsCommand)(_order_command("BUY"))
 app.command("sell", cls=NumberArgsCommand)(_order_command("SELL"))
+
+
+@app.command("routed")
+def routed(
+    route_id: Annotated[str | None, typer.Argument(help="A routed order's id (all when omitted).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Routed orders (``--route``): children per venue and the execution report."""
+    from alphintra.cli.routed import ROUTED, show_report
+
+    with engine_client() as client:
+        data = client.get(f"{ROUTED}/{route_id}" if route_id else ROUTED)
+    if route_id is not None:
+        show_report(data, as_json)
+    elif as_json:
+        print_json(data)
+    else:
+        for report in data:
+            show_report(report, False)
 
 
 def _when(value: Any) -> int:

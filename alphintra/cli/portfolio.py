@@ -37,9 +37,35 @@ def _quote(symbol: str) -> str | None:
 
 
 @app.callback()
-def summary(ctx: typer.Context, account: AccountOpt = None, as_json: JsonOption = False) -> None:
+def summary(
+    ctx: typer.Context,
+    account: AccountOpt = None,
+    by_venue: Annotated[
+        bool, typer.Option("--by-venue", help="Balances per venue (its accounts summed) and the total over venues.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Cash, positions value, equity, exposure and PnL of an account (default: the first configured)."""
     if ctx.invoked_subcommand is not None:
+        return
+    if by_venue:
+        if account is not None:
+            from alphintra.errors import ValidationError
+
+            raise ValidationError("--by-venue", "shows every account: leave out --account")
+        with engine_client() as client:
+            data = client.get("/api/v1/portfolio/by-venue")
+        if as_json:
+            print_json(data)
+            return
+        rows = [
+            {"venue": v["venue"], "accounts": ", ".join(v["accounts"]), **b}
+            for v in data["venues"]
+            for b in v["balances"]
+        ]
+        rows += [{"venue": "total", "accounts": "", **b} for b in data["total"]]
+        shown = [{**r, **{k: money_cell(r[k], r["asset"]) for k in ("total", "available", "locked")}} for r in rows]
+        print_table(shown, ["venue", "accounts", "asset", "total", "available", "locked"], title="balances by venue")
         return
     with engine_client() as client:
         data = client.get("/api/v1/portfolio", params=_params(account))

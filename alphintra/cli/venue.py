@@ -70,6 +70,9 @@ def fake(
     walk_ms: Annotated[
         int, typer.Option("--walk-ms", help="Move the price every N ms; 0 only on admin request.")
     ] = 1000,
+    taker_fee: Annotated[
+        str, typer.Option("--taker-fee", help="Taker fee rate of every symbol (0.001 = 10 bps).")
+    ] = "0.001",
     as_json: JsonOption = False,
 ) -> None:
     """Run a local fake of the Binance spot API (REST and streams) until SIGTERM or SIGINT."""
@@ -83,6 +86,12 @@ def fake(
         raise ValidationError("--api-key", "--api-key and --api-secret go together")
     if walk_ms < 0:
         raise ValidationError("--walk-ms", "must be >= 0", walk_ms)
+    try:
+        taker = Decimal(taker_fee)
+    except ArithmeticError:
+        taker = Decimal(-1)
+    if not taker.is_finite() or not 0 <= taker < 1:
+        raise ValidationError("--taker-fee", "must be a rate between 0 and 1 (0.001 = 10 bps)", taker_fee)
     if faults:
         from alphintra.venues.fake.faults import parse_spec
 
@@ -97,6 +106,7 @@ def fake(
         api_secret=api_secret,
         funds=_funds(fund or []),
         walk_ms=walk_ms,
+        taker_fee=taker,
     )
 
     def ready(fake: FakeExchange, record: dict[str, object]) -> None:

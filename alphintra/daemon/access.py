@@ -64,6 +64,9 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/orders"): Op(T, "order.create", account=True),
     ("GET", "/api/v1/orders"): Op(V, account=True),
     ("POST", "/api/v1/orders/batch"): Op(T, "order.batch", account=True),
+    ("POST", "/api/v1/orders/routed"): Op(T, "order.route", account=True),
+    ("GET", "/api/v1/orders/routed"): Op(V, account=True),
+    ("GET", "/api/v1/orders/routed/{route_id}"): Op(V, account=True),
     ("POST", "/api/v1/orders/cancel-all"): Op(T, "order.cancel_all", account=True),
     ("GET", "/api/v1/orders/{order_id}"): Op(V, account=True),
     ("PUT", "/api/v1/orders/{order_id}"): Op(T, "order.modify", account=True, before="order"),
@@ -82,6 +85,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/portfolio/balances"): Op(V, account=True),
     ("GET", "/api/v1/portfolio/performance"): Op(V, account=True),
     ("GET", "/api/v1/portfolio/accounts"): Op(V),
+    ("GET", "/api/v1/portfolio/by-venue"): Op(V),
     ("GET", "/api/v1/venues"): Op(V),
     ("GET", "/api/v1/venues/{name}"): Op(V),
     ("POST", "/api/v1/venues/{name}/reconcile"): Op(A, "venue.reconcile"),
@@ -89,6 +93,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/market-data/symbols"): Op(V),
     ("GET", "/api/v1/market-data/ticker"): Op(V),
     ("GET", "/api/v1/market-data/orderbook"): Op(V),
+    ("GET", "/api/v1/market-data/consolidated"): Op(V),
     ("GET", "/api/v1/market-data/ohlcv"): Op(V),
     ("GET", "/api/v1/market-data/trades"): Op(V),
     ("POST", "/api/v1/market-data/ticks"): Op(A, "market.tick"),
@@ -176,7 +181,7 @@ async def enforce(conn: HTTPConnection) -> None:
 
 async def _accounts_of(conn: HTTPConnection, before: Any) -> list[str | None]:
     """The accounts a request works on: an existing order's own account, ``?account=``, the accounts the body's
-    orders trade in (``host.account_for(symbol, account)`` where the host routes symbols to accounts), else the
+    orders trade in (``host.accounts_touched(order)`` where the host routes symbols to accounts), else the
     engine's account (None: :func:`check_account` takes ``?account=`` or the engine's)."""
     if isinstance(before, dict) and isinstance(before.get("account"), str):
         return [before["account"]]
@@ -190,17 +195,18 @@ async def _accounts_of(conn: HTTPConnection, before: Any) -> list[str | None]:
     if isinstance(body, dict) and isinstance(body.get("orders"), list):
         legs = body["orders"]
     host = getattr(conn.app.state, "host", None)
-    route: Callable[..., Any] | None = getattr(host, "account_for", None)
+    route: Callable[..., Any] | None = getattr(host, "accounts_touched", None)
     found: list[str | None] = []
     for leg in legs:
         if not isinstance(leg, dict):
             continue
         named = leg.get("account") if isinstance(leg.get("account"), str) else None
         symbol = leg.get("symbol")
+        touched: list[str | None] = [named]
         if route is not None and isinstance(symbol, str):
             with contextlib.suppress(Exception):  # an unknown symbol: the handler answers it
-                named = str(route(symbol, named))
-        found.append(named)
+                touched = list(route(leg))  # a routed order trades in the account of each venue it may use
+        found += touched
     return list(dict.fromkeys(found)) or [None]
 
 

@@ -77,6 +77,7 @@ from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.engine.core.validation import check_order
 from alphintra.engine.emulator import OrderEmulator
+from alphintra.engine.listings import Listings
 from alphintra.engine.node_api import (
     JournalRecord,
     JournalSink,
@@ -147,6 +148,7 @@ class TradingNode(NodeMarket):
         # account -> the venue it lives on (set by whoever configures accounts); an order of such an account for an
         # instrument of another venue is refused. Accounts not listed trade anywhere (a backtest's one account).
         self.account_venues: dict[str, str] = {}
+        self.listings = Listings()  # a symbol listed on several venues: one key per venue (engine.listings)
         for inst in instruments:
             self.ledger.register(inst)
         self.bind_venue(venue)
@@ -230,6 +232,13 @@ class TradingNode(NodeMarket):
         """The venue ``symbol`` trades on (its route, else the default venue)."""
         name = self._routes.get(symbol)
         return self.venue if name is None else self.venues[name]
+
+    def resolve_symbol(self, symbol: str, *, venue: str | None = None, account: str | None = None) -> str:
+        """The instrument key meant by ``symbol`` on ``venue`` (or the venue ``account`` lives on)."""
+        return self.listings.resolve(symbol, venue or (self.account_venues.get(account or "") if account else None))
+
+    def accounts_on(self, venue: str) -> list[str]:
+        return [account for account, home in self.account_venues.items() if home == venue]
 
     def by_client_id(self, account: str, client_order_id: str) -> Order | None:
         order_id = self.client_ids.get((account, client_order_id))

@@ -140,8 +140,14 @@ class Book:
     ts: int
     venue: str | None = None  # where the symbol trades (an exchange's book is its own, streamed by its feed)
 
+    # A consolidated book (several venues' books merged): each level's venue; its price is the all-in price.
+    bid_venues: tuple[str, ...] = ()
+    ask_venues: tuple[str, ...] = ()
+
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Book:
+        if "venues" in data:
+            return cls.from_consolidated(data)
         venue = data.get("venue")
         return cls(
             symbol=_text(data, "symbol"),
@@ -149,6 +155,24 @@ class Book:
             asks=_levels(data.get("asks", []), "asks"),
             ts=_time(data, "ts"),
             venue=None if venue is None else str(venue),
+        )
+
+    @classmethod
+    def from_consolidated(cls, data: Mapping[str, Any]) -> Book:
+        """``GET /market-data/consolidated``: levels of {venue, price, quantity, all_in}, shown at the all-in price."""
+        sides: dict[str, list[Mapping[str, Any]]] = {}
+        for name in ("bids", "asks"):
+            raw = data.get(name, [])
+            if not isinstance(raw, Sequence) or not all(isinstance(x, Mapping) for x in raw):
+                raise ValidationError(name, "must be a list of {venue, price, quantity, all_in}", raw)
+            sides[name] = list(raw)
+        return cls(
+            symbol=_text(data, "symbol"),
+            bids=tuple((dec(x["all_in"], "bids"), dec(x["quantity"], "bids"), 0) for x in sides["bids"]),
+            asks=tuple((dec(x["all_in"], "asks"), dec(x["quantity"], "asks"), 0) for x in sides["asks"]),
+            ts=_time(data, "ts"),
+            bid_venues=tuple(str(x["venue"]) for x in sides["bids"]),
+            ask_venues=tuple(str(x["venue"]) for x in sides["asks"]),
         )
 
     @property

@@ -262,6 +262,16 @@ class EngineDataSource:
                         await task
 
     async def _follow_book(self, symbol: str) -> None:
+        # a venue's listing of a symbol listed on several (engine.listings): the engine merges every listing of it
+        if "@" in symbol:
+            params: dict[str, str | int] = {
+                "symbol": symbol,
+                "depth": 20,
+            }
+            while True:
+                merged = await self.client.get(f"{API}/market-data/consolidated", params=params)
+                self._emit("book", symbol, {**merged, "symbol": symbol})
+                await asyncio.sleep(self.market_poll_interval)
         path = f"{API}/market-data/orderbook"
         self._emit("book", symbol, await self.client.get(path, params={"symbol": symbol, "depth": 20}))
         try:

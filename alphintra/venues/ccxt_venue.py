@@ -212,15 +212,25 @@ class CcxtVenue:
             self._markets[symbol] = instrument_from_market(markets[symbol], mode)
         self._symbols = list(self._markets)
         try:
-            await self._call(lambda: self._client.fetch_balance(), query=True)
+            balance = await self._call(lambda: self._client.fetch_balance(), query=True)
         except Exception as exc:
             raise self._start_error(exc, "fetch the balance", where) from None
+        self._account_fees(balance)
         self._poke = asyncio.Event()
         self._since_ms = int(self._client.milliseconds()) - 60_000
         if self._private_streams:
             self._tasks.append(asyncio.create_task(self._watch("watch_orders")))
             self._tasks.append(asyncio.create_task(self._watch("watch_my_trades")))
         self._tasks.append(asyncio.create_task(self._poller()))
+
+    def _account_fees(self, balance: Any) -> None:
+        """The account's own commission rates (Binance's ``commissionRates``), when the exchange says: what this key
+        pays, rather than the market's public schedule (routing compares venues by it)."""
+        rates = ((balance or {}).get("info") or {}).get("commissionRates") or {}
+        maker, taker = number(rates.get("maker")), number(rates.get("taker"))
+        if maker is not None and taker is not None:
+            for symbol, inst in self._markets.items():
+                self._markets[symbol] = dataclasses.replace(inst, maker_fee=maker, taker_fee=taker)
 
     def _start_error(self, exc: Exception, action: str, where: str) -> AlphintraError:
         if exchange_code(exc) in _CREDENTIAL_CODES:

@@ -71,8 +71,9 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     # Exchange venues connect first (markets, credentials): a wrong key or URL stops the start here, nothing built.
     exchanges = live_venues.connect(settings, host.post)
     try:
-        instruments, symbols = venue_setup.with_exchange_instruments(settings, paper, exchanges)
+        instruments, symbols, listings = venue_setup.with_exchange_instruments(settings, paper, exchanges)
         venues = host.venues = venue_setup.build_venues(settings, instruments, clock, exchanges, symbols)
+        venues.listings = listings
     except BaseException:
         for exchange in exchanges.values():
             exchange.close()
@@ -88,6 +89,7 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
         default_account=host.account,
         risk=build_risk(host),
     )
+    node.listings = venues.listings
     host.driver = venue_setup.drive(settings, node, venues)
     for market in venues.markets.values():
         market.on_bar = host.trade_bar

@@ -265,6 +265,26 @@ class TradingHost:
             return account or self.account
         return venue_setup.account_for(self.settings, self.venues, symbol, account)
 
+    def order_target(self, body: Any) -> tuple[Any, str]:
+        """An order body with its symbol as the node's instrument key (``venue``/``account`` pick the listing of a
+        symbol listed on several venues) and the account it trades in."""
+        if self.venues is None:
+            return body, body.account or self.account
+        venue = getattr(body, "venue", None)
+        key, account = venue_setup.order_target(self.settings, self.venues, body.symbol, body.account, venue)
+        return (body if key == body.symbol else body.model_copy(update={"symbol": key})), account
+
+    def accounts_touched(self, leg: dict[str, Any]) -> list[str]:
+        """The accounts an order body (a plain or a routed one, as JSON) trades in: access control checks each."""
+        symbol, account = str(leg["symbol"]), leg.get("account")
+        if self.venues is None:
+            return [account or self.account]
+        if "route" not in leg:
+            venue = leg.get("venue")
+            return [venue_setup.order_target(self.settings, self.venues, symbol, account, venue)[1]]
+        venues = leg.get("venues") or list(self.venues.listings.venues_of(symbol)) or [None]
+        return [venue_setup.order_target(self.settings, self.venues, symbol, None, v)[1] for v in venues]
+
     # -- build and recover ----------------------------------------------------------------------------------
 
     def venue_states(self) -> dict[str, dict[str, object]]:

@@ -15,6 +15,7 @@ market it lists.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -49,11 +50,17 @@ def exchange_venues(settings: Settings) -> dict[str, str]:
 
 @dataclass
 class Exchange:
-    """One connected exchange venue and its public market data."""
+    """One connected exchange venue and its public market data. ``port`` is what the node binds: the venue itself,
+    or (a symbol it lists is listed on another venue too) the venue under the node's keys (``ListedVenue``)."""
 
     venue: CcxtVenue
     feeds: MarketFeeds | None = None
     recorder: BarRecorder | None = None  # ``record = true``: its trades as 1m bars into the market store
+    port: Any = None
+
+    @property
+    def node_venue(self) -> Any:
+        return self.venue if self.port is None else self.port
 
     def close(self) -> None:
         if self.feeds is not None:
@@ -115,7 +122,7 @@ def start_feeds(settings: Settings, exchanges: dict[str, Exchange], markets: dic
             recorder.start()
         feeds = exchange.feeds = MarketFeeds(definition.ccxt_config(), post=post, exchange=definition.exchange)
         feeds.start()
-        for inst in exchange.venue.instruments():
+        for inst in exchange.venue.instruments():  # the exchange's own symbols: the market renames them
             feeds.subscribe("ticker", inst.symbol, market.on_ticker)
             feeds.subscribe("trades", inst.symbol, market.on_trades)
             feeds.subscribe("book", inst.symbol, market.on_book)
@@ -128,6 +135,7 @@ class LiveMarket:
 
     node: TradingNode
     venue: Any
+    keys: dict[str, str] = field(default_factory=dict)  # the exchange's symbol -> the node's key, when they differ
     books: dict[str, BookSnapshot] = field(default_factory=dict)
     quotes: dict[str, Ticker] = field(default_factory=dict)
     # the host's bar handler (node, strategies, risk watch, market streams): each trade becomes a one-trade bar, as
@@ -142,6 +150,8 @@ class LiveMarket:
     # -- what the feeds deliver --------------------------------------------------------------------------------
 
     def on_ticker(self, ticker: Ticker) -> None:
+        if ticker.symbol in self.keys:
+            ticker = dataclasses.replace(ticker, symbol=self.keys[ticker.symbol])
         self.quotes[ticker.symbol] = ticker
         if self.node.last_prices.get(ticker.symbol) != ticker.last:  # a trade the trades stream did not show
             self.traded(TradeTick(ticker.symbol, ticker.ts, ticker.last, Decimal(0)))
@@ -150,7 +160,7 @@ class LiveMarket:
         if self.on_recorded_trades is not None:
             self.on_recorded_trades(ticks)
         for tick in ticks:
-            self.traded(tick)
+            self.traded(dataclasses.replace(tick, symbol=self.keys[tick.symbol]) if tick.symbol in self.keys else tick)
 
     def traded(self, tick: TradeTick) -> None:
         """One public trade: a bar from the last price to it, through the host (or straight to the node)."""
@@ -171,9 +181,10 @@ class LiveMarket:
         return list(self.bars.get(symbol, ()))
 
     def on_book(self, book: BookSnapshot) -> None:
-        self.books[book.symbol] = book
+        key = self.keys.get(book.symbol, book.symbol)
+        self.books[key] = book
         if self.on_book_change is not None:
-            self.on_book_change(book.symbol)
+            self.on_book_change(key)
 
     # -- the node's market driver --------------------------------------------------------------------------------
 

@@ -207,11 +207,13 @@ def build_routers(host: Host) -> list[APIRouter]:
     from alphintra.daemon.trading.algo_routes import algo_router
     from alphintra.daemon.trading.backtest_routes import backtest_router
     from alphintra.daemon.trading.risk_routes import risk_router
+    from alphintra.daemon.trading.routing_routes import routing_router
     from alphintra.daemon.trading.scheduler import schedules_router
     from alphintra.daemon.trading.strategies import strategies_router
     from alphintra.daemon.trading.venue_routes import venue_router
 
     return [
+        routing_router(host),  # before _orders: /orders/routed is not an order id
         _orders(host),
         _order_entry(host),
         algo_router(host),
@@ -241,7 +243,7 @@ def _orders(host: Host) -> APIRouter:
         audit = audit_fields(request.scope, request=_body_json(await request.body()))
 
         def run() -> tuple[dict[str, Any], bool]:
-            view, created = place(_node(host), body, host.account_for(body.symbol, body.account))
+            view, created = place(_node(host), *host.order_target(body))
             if audit is not None:  # the entry goes with the batch: one fsync's wait, not two (durability.BatchAudit)
                 entry = {**audit, "status": 201 if created else 200, "after": view}
                 request.scope[AUDITED_KEY] = host.audit_batch.add(entry)
@@ -261,7 +263,7 @@ def _orders(host: Host) -> APIRouter:
             items: list[dict[str, Any]] = []
             for item in body.orders:
                 try:
-                    view, _ = place(_node(host), item, host.account_for(item.symbol, item.account))
+                    view, _ = place(_node(host), *host.order_target(item))
                     items.append({"order": view if "algo" not in view else None, "error": None})
                 except AlphintraError as exc:
                     items.append({"order": None, "error": exc.to_dict()})
@@ -389,7 +391,7 @@ def _entry_request(
         charge()  # over the order rate: this frame is answered rate_limited, the stream stays open
 
         def run() -> tuple[dict[str, Any], Any]:
-            view, _ = place(_node(host), body, host.account_for(body.symbol, body.account))
+            view, _ = place(_node(host), *host.order_target(body))
             reply = {"ref": ref, **(view if "algo" in view else {"order": view})}
             ticket = None if audit is None else host.audit_batch.add({**audit, "after": reply})
             return reply, ticket

@@ -55,6 +55,8 @@ class OrderLeg(_In):
 class OrderCreate(OrderLeg):
     # the account to trade in (default: the first account configured on the symbol's venue)
     account: str | None = Field(default=None, min_length=1, max_length=64)
+    # the venue of a symbol listed on several (default: the account's venue)
+    venue: str | None = Field(default=None, min_length=1, max_length=64)
     take_profit: Money | None = None
     stop_loss: Money | None = None
     # A leg, not another OrderCreate: a self-referencing body let a client nest orders without bound.

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from alphintra.daemon.trading.live_venues import Exchange, LiveMarket, opening_cash
 from alphintra.engine.core.instrument import InstrumentRegistry
+from alphintra.engine.listings import Listings
 from alphintra.engine.venue.fill_model import FillModel
 from alphintra.engine.venue.liquidity import LiquidityModel
+from alphintra.engine.venue.listed import ListedVenue
 from alphintra.engine.venue.sim_driver import SimDriver, SimDrivers
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import OperationFailed, ValidationError
@@ -40,6 +42,7 @@ class HostVenues:
     symbols: dict[str, str] = field(default_factory=dict)  # every symbol -> its venue name
     exchanges: dict[str, Exchange] = field(default_factory=dict)  # the exchange venues, connected
     markets: dict[str, LiveMarket] = field(default_factory=dict)  # each exchange venue's market (see drive)
+    listings: Listings = field(default_factory=Listings)  # symbols listed on several venues (engine.listings)
 
     @property
     def all(self) -> list[Venue]:
@@ -55,24 +58,38 @@ def symbol_venues(settings: Settings, instruments: InstrumentRegistry) -> dict[s
 
 def with_exchange_instruments(
     settings: Settings, paper: InstrumentRegistry, exchanges: dict[str, Exchange]
-) -> tuple[InstrumentRegistry, dict[str, str]]:
+) -> tuple[InstrumentRegistry, dict[str, str], Listings]:
     """The host's instruments: the paper ones on simulated venues, and each exchange's markets; with each one's
-    venue. A paper instrument that would trade on an exchange (the demo set, when an exchange account is the
-    default) is replaced by what the exchange lists."""
+    venue (by instrument key) and the listings. A symbol listed on several exchanges trades under one key per
+    venue (``BTC/USDT@a``, see :mod:`alphintra.engine.listings`); each such exchange is bound to the node under
+    those keys (``Exchange.port``). A paper instrument that would trade on an exchange (the demo set, when an
+    exchange account is the default) is replaced by what the exchange lists."""
     on = symbol_venues(settings, paper)
     kept = [inst for inst in paper if on[inst.symbol] not in exchanges]
-    symbols = {inst.symbol: on[inst.symbol] for inst in kept}
-    listed = []
+    listed: dict[str, list[str]] = {}
+    for inst in kept:
+        listed.setdefault(on[inst.symbol], []).append(inst.symbol)
     for name, exchange in exchanges.items():
-        for inst in exchange.venue.instruments():
-            if inst.symbol in symbols:
-                raise OperationFailed(
-                    f"symbol {inst.symbol} is traded on two venues ({symbols[inst.symbol]!r} and {name!r}); "
-                    "give one of them its own [[instruments]] venue"
-                )
+        listed.setdefault(name, []).extend(inst.symbol for inst in exchange.venue.instruments())
+    listings = Listings.build(listed)
+    for symbol, on_venues in listings.by_symbol.items():
+        paper_venue = next((v for v in on_venues if v not in exchanges), None)
+        if paper_venue is not None and len(on_venues) > 1:  # only exchanges share a symbol (ListedVenue renames)
+            other = next(v for v in on_venues if v != paper_venue)
+            raise OperationFailed(
+                f"symbol {symbol} is traded on two venues ({paper_venue!r} and {other!r}); "
+                "give one of them its own [[instruments]] venue"
+            )
+    symbols = {inst.symbol: on[inst.symbol] for inst in kept}
+    insts = list(kept)
+    for name, exchange in exchanges.items():
+        keys = {s: k for s, k in listings.keys_on(name).items() if s != k}
+        if keys:
+            exchange.port = ListedVenue(cast("Venue", exchange.venue), listings.keys_on(name))
+        for inst in cast("Any", exchange.node_venue).instruments():
             symbols[inst.symbol] = name
-            listed.append(inst)
-    return InstrumentRegistry([*kept, *listed]), symbols
+            insts.append(inst)
+    return InstrumentRegistry(insts), symbols, listings
 
 
 def build_venues(
@@ -92,7 +109,7 @@ def build_venues(
     for name in dict.fromkeys(wanted):
         venue = settings.venues[name]
         if name in exchanges:
-            built[name] = cast("Venue", exchanges[name].venue)
+            built[name] = cast("Venue", exchanges[name].node_venue)
             continue
         if venue.kind != "simulated":
             lives = [a for a, item in settings.accounts.items() if item.venue == name]
@@ -119,7 +136,8 @@ def drive(settings: Settings, node: TradingNode, venues: HostVenues) -> SimDrive
     drivers: dict[str, Any] = {}
     for v in venues.all:
         if v.name in venues.exchanges:
-            market = venues.markets[v.name] = LiveMarket(node, v)
+            keys = {s: k for s, k in venues.listings.keys_on(v.name).items() if s != k}
+            market = venues.markets[v.name] = LiveMarket(node, v, keys)
             drivers[v.name] = market
         else:
             drivers[v.name] = SimDriver(node, cast("SimulatedVenue", v), liquidity)
@@ -193,7 +211,8 @@ def strategy_account(settings: Settings, venues: HostVenues, symbols: list[str],
         )
     listed = sorted(s for s, v in venues.symbols.items() if v == held.venue)
     for symbol in symbols:
-        venue = venues.symbols.get(symbol)
+        # a symbol listed on several venues is the account's venue's listing of it (its key)
+        venue = venues.symbols.get(venues.listings.by_symbol.get(symbol, {}).get(held.venue, symbol))
         if venue == held.venue:
             continue
         where = f"{symbol} trades on venue {venue!r}" if venue is not None else f"{symbol} is listed on no venue"
@@ -206,12 +225,23 @@ def strategy_account(settings: Settings, venues: HostVenues, symbols: list[str],
     return account
 
 
+def order_target(
+    settings: Settings, venues: HostVenues, symbol: str, account: str | None = None, venue: str | None = None
+) -> tuple[str, str]:
+    """The instrument key and the account of an order of ``symbol`` (a symbol listed on several venues is picked
+    by ``venue``, else by the venue ``account`` lives on)."""
+    held = settings.accounts.get(account) if account is not None else None
+    key = venues.listings.resolve(symbol, venue or (held.venue if held is not None else None))
+    return key, account_for(settings, venues, key, account)
+
+
 __all__ = [
     "HostVenues",
     "account_for",
     "build_venues",
     "drive",
     "open_accounts",
+    "order_target",
     "strategy_account",
     "symbol_venues",
     "with_exchange_instruments",

@@ -92,10 +92,16 @@ class BookLadder(Panel):
 
     def refresh_state(self, state: TuiState, symbol: str) -> None:
         book = state.books.get(symbol)
+        merged = book is not None and bool(book.bid_venues or book.ask_venues)
         # A live exchange's book: its venue and whether the feed is connected (a stale ladder must say so).
-        venue = None if book is None else book.venue
-        live = state.connection.venue_state(venue)
-        self.border_title = f"Order book {symbol}" + ("" if live is None else f" · {venue} {live}")
+        home = None if book is None else book.venue
+        live = state.connection.venue_state(home)
+        title = f"Order book {symbol}"
+        if merged:
+            title += " · all venues, after taker fees"
+        elif live is not None:
+            title += f" · {home} {live}"
+        self.border_title = title
         body = self.query_one("#book-body", Static)
         if book is None:
             body.update(Text("waiting for the book...", style="dim"))
@@ -105,6 +111,7 @@ class BookLadder(Panel):
         levels = max(1, (self.size.height - 4) // 2)
         asks = list(book.asks[:levels])[::-1]
         bids = list(book.bids[:levels])
+        ask_venues = list(book.ask_venues[:levels])[::-1]
         biggest = max((q for _, q, _ in asks + bids), default=Decimal(1)) or Decimal(1)
         mine = {o.price for o in state.open_orders(symbol) if o.price is not None}
         bar_w = max(4, self.size.width - 28)
@@ -112,12 +119,21 @@ class BookLadder(Panel):
         table.add_column(justify="right", no_wrap=True)
         table.add_column(justify="right", no_wrap=True)
         table.add_column(no_wrap=True, ratio=1)
-        for price, size, _ in asks:
-            table.add_row(*self._row(price, size, biggest, bar_w, places, "red", price in mine))
+        if merged:  # the venue of each level of a consolidated book
+            table.add_column(no_wrap=True)
+
+        def venue(names: list[str] | tuple[str, ...], i: int) -> tuple[Text, ...]:
+            return (Text(names[i] if i < len(names) else "", style="cyan"),) if merged else ()
+
+        for i, (price, size, _) in enumerate(asks):
+            table.add_row(*self._row(price, size, biggest, bar_w, places, "red", price in mine), *venue(ask_venues, i))
         spread = book.spread
-        table.add_row(Text(f"spread {money(spread, places)}" if spread is not None else "", style="dim"), "", "")
-        for price, size, _ in bids:
-            table.add_row(*self._row(price, size, biggest, bar_w, places, "green", price in mine))
+        gap = Text(f"spread {money(spread, places)}" if spread is not None else "", style="dim")
+        table.add_row(gap, "", "", *(("",) if merged else ()))
+        for i, (price, size, _) in enumerate(bids):
+            table.add_row(
+                *self._row(price, size, biggest, bar_w, places, "green", price in mine), *venue(book.bid_venues, i)
+            )
         body.update(table)
 
     def on_resize(self, event: Resize) -> None:

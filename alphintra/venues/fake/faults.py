@@ -7,6 +7,7 @@ hits, ARG its parameter, PATH limits it to one REST endpoint (``order``, ``POST/
 ``429=N[:S]``      the next N requests answer HTTP 429 with ``Retry-After: S`` (default 1) and -1003
 ``418=N[:S]``      the same with HTTP 418 (an IP ban)
 ``5xx=N[:CODE]``   the next N requests answer HTTP CODE (default 503) with a plain-text body, not executed
+``reject=N``       the next N orders placed are refused with -2010 (insufficient balance), not executed
 ``timeout=N[:MS]`` the next N requests are executed, then answered only after MS ms (default 15000)
 ``lost=N``         the next N requests (default: POST order) are executed, then the connection is dropped
                    without an answer: "placed but the response is lost"
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from alphintra.errors import ValidationError
 
-_COUNTED = {"429": 1, "418": 1, "5xx": 503, "timeout": 15_000, "lost": 0, "unknown": 1_000, "partial": 500}
+_COUNTED = {"429": 1, "418": 1, "5xx": 503, "reject": 0, "timeout": 15_000, "lost": 0, "unknown": 1_000, "partial": 500}
 _ONE_SHOT = {"skew", "fee_base", "drop_stream", "silent_stream"}
 _METHODS = {"GET", "POST", "DELETE", "PUT"}
 KINDS = sorted({*_COUNTED, *_ONE_SHOT})
@@ -78,7 +79,7 @@ def parse_spec(spec: str) -> list[Fault]:
                 raise ValidationError("faults", f"{raw!r}: N must be >= 1 and the parameter >= 0")
             if kind == "5xx" and not 500 <= arg <= 599:
                 raise ValidationError("faults", f"{raw!r}: the status must be 500..599")
-            if kind == "lost" and path is None:
+            if kind in ("lost", "reject") and path is None:
                 method, path = "POST", "order"
             out.append(Fault(kind, count, arg, method, path))
         else:

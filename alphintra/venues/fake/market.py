@@ -86,6 +86,7 @@ class Market:
     sent_update_id: int = 1
     trades: deque[PublicTrade] = field(default_factory=lambda: deque(maxlen=1000))
     next_trade_id: int = 1
+    crafted: list[tuple[OrderSide, Decimal, Decimal]] | None = None  # admin ``book``: the ladder in place of the model
 
     @property
     def inst(self) -> Instrument:
@@ -155,7 +156,8 @@ class Market:
         inst = self.inst
         results: list[MatchResult] = []
         # asks first when the price fell, bids first when it rose, does not matter: each quote is matched alone
-        for side, price, qty in self.model.ladder(inst, self.mid):
+        ladder = self.crafted if self.crafted is not None else self.model.ladder(inst, self.mid)
+        for side, price, qty in ladder:
             oid = self.next_liquidity_id
             self.next_liquidity_id -= 1
             result = engine.limit(

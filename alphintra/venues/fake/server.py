@@ -22,10 +22,11 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.venue.liquidity import LiquidityModel
 from alphintra.errors import ValidationError
 from alphintra.venues.fake import auth
-from alphintra.venues.fake.errors import BinanceError
+from alphintra.venues.fake.errors import INSUFFICIENT, BinanceError
 from alphintra.venues.fake.faults import Fault, FaultBook, parse_spec
 from alphintra.venues.fake.klines import PricePath
 from alphintra.venues.fake.market import Market, default_spec, fmt
@@ -218,6 +219,8 @@ class FakeExchange:
         fault = self.faults.take("5xx", method, path)
         if fault is not None:
             return web.Response(status=fault.arg, text="Service Unavailable", content_type="text/plain")
+        if self.faults.take("reject", method, path) is not None:
+            return _error(BinanceError(-2010, INSUFFICIENT))
         raw_query = request.rel_url.raw_query_string
         body = await request.text() if request.can_read_body else ""
         params = dict(parse_qsl(raw_query, keep_blank_values=True))
@@ -279,6 +282,7 @@ class FakeExchange:
             ("POST", "deposit"): self._admin_deposit,
             ("GET", "balances"): self._admin_balances,
             ("POST", "price"): self._admin_price,
+            ("POST", "book"): self._admin_book,
             ("POST", "fill"): self._admin_fill,
             ("POST", "cancel"): self._admin_cancel,
             ("GET", "orders"): self._admin_orders,
@@ -335,6 +339,25 @@ class FakeExchange:
             raise AdminError("price: must be > 0")
         self.exchange.set_price(m, price)
         return {"symbol": m.spec.symbol, "mid": fmt(m.mid), "update_id": m.update_id}
+
+    async def _admin_book(self, data: dict[str, Any]) -> dict[str, object]:
+        """Replace the synthetic ladder with crafted depth (``bids``/``asks``: [[price, qty], ...]); it stays until
+        the next ``book`` without levels (the ladder comes back) and moves with no walk."""
+        m = self._market(data)
+        levels: list[tuple[OrderSide, Decimal, Decimal]] = []
+        for side, name in ((OrderSide.BUY, "bids"), (OrderSide.SELL, "asks")):
+            for i, level in enumerate(data.get(name) or []):
+                if not isinstance(level, list) or len(level) != 2:
+                    raise AdminError(f"{name}[{i}]: must be [price, quantity]")
+                try:
+                    price = m.inst.make_price(_decimal(level[0], f"{name}[{i}].price"), f"{name}[{i}].price")
+                    qty = m.inst.make_qty(_decimal(level[1], f"{name}[{i}].qty"), f"{name}[{i}].qty")
+                except ValidationError as exc:
+                    raise AdminError(str(exc)) from None
+                levels.append((side, price, qty))
+        m.crafted = levels or None
+        self.exchange.reladder(m)
+        return m.depth(100)
 
     async def _admin_fill(self, data: dict[str, Any]) -> dict[str, object]:
         order = self._order(data)

@@ -65,9 +65,11 @@ ARGS: dict[str, list[list[str]]] = {
         ["BTC/USD", "0.01"],
         ["BTC/USD", "0.01", "--limit", "50000"],
         ["BTC/USD", "0.01", "--twap", "1h", "--slices", "10"],  # a running algorithm for the algo commands
+        ["BTC/USD", "0.01", "--route", "split"],  # a routed order (one venue here) for `order routed`
     ],
     "order sell": [["BTC/USD", "0.001"]],
     "order list": [[]],
+    "order routed": [[]],
     "algo list": [[]],
     "algo show": [["{algo}"]],
     "algo cancel": [["{algo}"]],
@@ -80,7 +82,7 @@ ARGS: dict[str, list[list[str]]] = {
     "portfolio balances": [[]],
     "portfolio performance": [[]],
     "market ticker": [["BTC/USD"]],
-    "market book": [["BTC/USD"]],
+    "market book": [["BTC/USD"], ["BTC/USD", "--venues", "all"]],
     "market ohlcv": [["BTC/USD"]],
     "market symbols": [[]],
     "watch orders": [["--count", "1"]],

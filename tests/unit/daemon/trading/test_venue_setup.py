@@ -14,11 +14,13 @@ from alphintra.daemon.trading.live_venues import Exchange
 from alphintra.daemon.trading.venue_setup import (
     account_for,
     build_venues,
+    order_target,
     strategy_account,
     with_exchange_instruments,
 )
 from alphintra.engine.clock import TestClock
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
+from alphintra.engine.venue.base import VenueCapabilities
 from alphintra.errors import OperationFailed, ValidationError
 
 GOOG = Instrument.create("GOOG", tick_size="0.01", lot_size="1")
@@ -80,6 +82,8 @@ class Listed:
     """A connected exchange venue as the host sees it (its name and markets); the real one is CcxtVenue, exercised
     against the fake exchange by tests/e2e/live."""
 
+    capabilities = VenueCapabilities()
+
     def __init__(self, name: str, *instruments: Instrument) -> None:
         self.name = name
         self._instruments = list(instruments)
@@ -94,7 +98,7 @@ def test_an_exchange_s_markets_replace_the_paper_instruments_that_would_trade_on
     usdt = Instrument.create("BTC/USDT", tick_size="0.01", lot_size="0.00001")
     exchanges = {"bin": Exchange(Listed("bin", usdt))}  # type: ignore[arg-type]
     # the demo set (GOOG, BTC/USD) would trade on the default account's venue, the exchange: it is replaced
-    instruments, symbols = with_exchange_instruments(settings, InstrumentRegistry([GOOG, BTC]), exchanges)
+    instruments, symbols, _ = with_exchange_instruments(settings, InstrumentRegistry([GOOG, BTC]), exchanges)
     assert (instruments.symbols(), symbols) == (["BTC/USDT"], {"BTC/USDT": "bin"})
     venues = build_venues(settings, instruments, TestClock(), exchanges, symbols)
     assert venues.default is exchanges["bin"].venue and [v.name for v in venues.others] == ["sim"]
@@ -112,3 +116,28 @@ def test_a_symbol_on_a_paper_venue_and_an_exchange_is_refused(isolated_home: Pat
     assert err.value.message == (
         "symbol GOOG is traded on two venues ('sim' and 'bin'); give one of them its own [[instruments]] venue"
     )
+
+
+def test_two_exchanges_listing_one_symbol_trade_it_under_one_key_each(isolated_home: Path) -> None:
+    configure(
+        '[venues.a]\nexchange = "binance"\n[venues.b]\nexchange = "binance"\n'
+        '[accounts.acct_a]\nvenue = "a"\n[accounts.acct_b]\nvenue = "b"\n'
+    )
+    settings = load_settings()
+    usdt = Instrument.create("BTC/USDT", tick_size="0.01", lot_size="0.00001")
+    eth = Instrument.create("ETH/USDT", tick_size="0.01", lot_size="0.0001")
+    exchanges = {"a": Exchange(Listed("a", usdt, eth)), "b": Exchange(Listed("b", usdt))}  # type: ignore[arg-type]
+    instruments, symbols, listings = with_exchange_instruments(settings, InstrumentRegistry([GOOG]), exchanges)
+    assert symbols == {"BTC/USDT@a": "a", "ETH/USDT": "a", "BTC/USDT@b": "b"}
+    assert instruments.get("BTC/USDT@b").base == "BTC" and exchanges["b"].node_venue.natives == {
+        "BTC/USDT@b": "BTC/USDT"
+    }
+    venues = build_venues(settings, instruments, TestClock(), exchanges, symbols)
+    venues.listings = listings
+    assert order_target(settings, venues, "BTC/USDT", "acct_b") == ("BTC/USDT@b", "acct_b")
+    assert order_target(settings, venues, "BTC/USDT", venue="a") == ("BTC/USDT@a", "acct_a")
+    assert order_target(settings, venues, "ETH/USDT") == ("ETH/USDT", "acct_a")
+    with pytest.raises(ValidationError, match="listed on several venues"):
+        order_target(settings, venues, "BTC/USDT")
+    with pytest.raises(ValidationError, match="is on venue 'a' but BTC/USDT@b trades on venue 'b'"):
+        order_target(settings, venues, "BTC/USDT", "acct_a", "b")
