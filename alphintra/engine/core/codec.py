@@ -158,6 +158,40 @@ def _field_codec(annotation: object, ints: bool) -> tuple[Decoder, Encoder | Non
     return decoder, encoder, optional
 
 
+def _compile_encoder(
+    name: str, version: int, encoders: list[tuple[str, Encoder | None]]
+) -> Callable[[Any], dict[str, Any]]:
+    """One function per record type that builds its dict in a single expression: every journaled event goes
+    through it on the order path, where a loop of ``getattr`` and per-field calls cost several times as much.
+
+    Same output as the loop it replaces: ``type``, ``v``, then the fields in order; a field with an encoder
+    writes ``None`` as null and anything else encoded; a field without one is written as it is.
+    """
+    namespace: dict[str, Any] = {}
+    parts = [f"'type': {name!r}", f"'v': {version!r}"]
+    for index, (field_name, encode) in enumerate(encoders):
+        value = f"r.{field_name}"
+        if encode is None:
+            parts.append(f"{field_name!r}: {value}")
+            continue
+        if encode is str:
+            expression = f"str({value})"
+        elif encode is _enum_value:
+            expression = f"{value}.value"
+        elif encode is list:
+            expression = f"list({value})"
+        elif encode is dict:
+            expression = f"dict({value})"
+        else:
+            namespace[f"encode_{index}"] = encode
+            expression = f"encode_{index}({value})"
+        parts.append(f"{field_name!r}: None if {value} is None else {expression}")
+    source = "def to_dict(r):\n    return {" + ", ".join(parts) + "}\n"
+    exec(compile(source, f"<codec {name}>", "exec"), namespace)  # built from identifiers (field names) only
+    function: Callable[[Any], dict[str, Any]] = namespace["to_dict"]
+    return function
+
+
 class RecordCodec(Generic[T]):
     """One family of typed records: its registry, schema versions and upgraders.
 
@@ -187,7 +221,7 @@ class RecordCodec(Generic[T]):
         self._registry: dict[str, type[T]] = {}
         # type name -> (class, version written, the keys it may have, its fields' specs)
         self._decoding: dict[str, tuple[type[T], int, frozenset[str], tuple[_Spec, ...]]] = {}
-        self._encoders: dict[type, tuple[str, int, tuple[tuple[str, Encoder | None], ...]]] = {}
+        self._encoders: dict[type, Callable[[Any], dict[str, Any]]] = {}
         self._upgraders: dict[tuple[str, int], Upgrader] = {}
         self.types: Mapping[str, type[T]] = types.MappingProxyType(self._registry)
 
@@ -211,7 +245,7 @@ class RecordCodec(Generic[T]):
         self._registry[name] = cls
         known = frozenset(spec[0] for spec in specs) | {"type", "v"}
         self._decoding[name] = (cls, written, known, tuple(specs))
-        self._encoders[cls] = (name, written, tuple(encoders))
+        self._encoders[cls] = _compile_encoder(name, written, encoders)
         return cls
 
     def register_upgrader(self, type_name: str, from_version: int, upgrade: Upgrader) -> None:
@@ -228,15 +262,10 @@ class RecordCodec(Generic[T]):
         return self._decoding[type_name][1]
 
     def to_dict(self, record: T) -> dict[str, Any]:
-        spec = self._encoders.get(type(record))
-        if spec is None:
+        encode = self._encoders.get(type(record))
+        if encode is None:
             raise TypeError(f"{self.noun} type {type(record).__name__!r} is not registered")
-        name, version, encoders = spec
-        out: dict[str, Any] = {"type": name, "v": version}
-        for field_name, encode in encoders:
-            value = getattr(record, field_name)
-            out[field_name] = value if encode is None or value is None else encode(value)
-        return out
+        return encode(record)
 
     def from_dict(self, data: Mapping[str, Any]) -> T:
         """Read back what :meth:`to_dict` wrote, or an older version of it; ``ValidationError`` names a bad field."""

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, Inexact, localcontext
+from decimal import Context, Decimal, Inexact, getcontext, setcontext
 from typing import Any, ParamSpec, TypeVar
 
 from alphintra.engine.core.enums import OrderSide
@@ -75,18 +75,30 @@ SNAPSHOT_VERSION = 1
 MAINTENANCE = Decimal("0.5")
 
 
+# The exact context, made once: ``localcontext`` would copy it on every call, and every reservation and fill of the
+# order path runs in it. Nothing in the ledger reads or changes a context's flags or settings, so one copy serves
+# every call (each thread sets it as its own current context and puts its own back after).
+_EXACT_CONTEXT: Context = EXACT.copy()
+
+
 def _exact(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``fn`` in the exact context; an amount that cannot be represented exactly is a validation error."""
 
     @functools.wraps(fn)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        outer = getcontext()
+        exact = _EXACT_CONTEXT
+        if outer is exact:  # called from another exact method: already in the context, its caller translates
+            return fn(*args, **kwargs)
+        setcontext(exact)
         try:
-            with localcontext(EXACT):
-                return fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         except Inexact:
             raise ValidationError(
                 "amount", "needs more than 64 significant digits; the ledger only does exact arithmetic"
             ) from None
+        finally:
+            setcontext(outer)
 
     return wrapper
 
