@@ -31,6 +31,7 @@ from starlette.requests import HTTPConnection
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import WS_FORBIDDEN, Principal, Role, principal_of, require_role
 from alphintra.daemon.limits import ApiLimits
+from alphintra.daemon.ownership import AccountScope, Visible, scope_of
 from alphintra.daemon.protocol import error_body
 from alphintra.daemon.trading.listing import (
     DEFAULT_PAGE,
@@ -255,6 +256,7 @@ def _orders(host: Host) -> APIRouter:
     @r.get("", response_model=list[OrderOut])
     async def list_orders(
         who: Viewer,
+        seen: Visible,
         status: Annotated[OrderStatus | None, Query()] = None,
         symbol: str | None = None,
         strategy: str | None = None,
@@ -269,7 +271,14 @@ def _orders(host: Host) -> APIRouter:
         def pick() -> tuple[list[OrderPick], str | None]:
             node = _node(host)
             hidden = frozenset() if children else frozenset(a.algo_id for a in node.algos.list_algos())
-            where = OrderFilter(status=status, symbol=symbol, strategy=strategy, open=open, hide_children_of=hidden)
+            where = OrderFilter(
+                status=status,
+                symbol=symbol,
+                strategy=strategy,
+                open=open,
+                hide_children_of=hidden,
+                accounts=seen.accounts,
+            )
             return pick_orders(node, where, limit, cursor)
 
         picks, next_cursor = await host.acall(pick)
@@ -277,11 +286,17 @@ def _orders(host: Host) -> APIRouter:
         return await _page_response(lambda page: order_views(page, node), picks, next_cursor)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
-    async def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
+    async def cancel_all(body: CancelAll, who: Trader, seen: Visible) -> CancelAllOut:
+        """Every working order and running algorithm the caller may see (a non-admin user's own accounts)."""
+
         def run() -> CancelAllOut:
             node = _node(host)
-            algos = node.algos.running(symbol=body.symbol, strategy=body.strategy)
-            done = node.cancel_all(symbol=body.symbol, strategy=body.strategy)  # the algorithms first, then orders
+            algos: list[str] = []
+            done: list[Any] = []
+            for account in [None] if seen.accounts is None else sorted(seen.accounts):
+                algos += node.algos.running(symbol=body.symbol, strategy=body.strategy, account=account)
+                # the algorithms first, then orders
+                done += node.cancel_all(symbol=body.symbol, strategy=body.strategy, account=account)
             return CancelAllOut(canceled=[o.id for o in done], canceled_algos=algos)
 
         return await host.acall(run)
@@ -332,7 +347,7 @@ def _entry_error(ref: Any, code: str, detail: str, field: str | None) -> dict[st
 
 
 def _entry_request(
-    host: Host, text: str, charge: Callable[[], None]
+    host: Host, text: str, charge: Callable[[], None], seen: AccountScope
 ) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
     """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer).
 
@@ -359,8 +374,10 @@ def _entry_request(
         field = ".".join(str(p) for p in first.get("loc", ())) or "order"
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
+        account = host.account_for(body.symbol, body.account)
+        seen.check(account)  # another user's account: this frame is refused (forbidden), the stream stays open
         charge()  # over the order rate: this frame is answered rate_limited, the stream stays open
-        return ref, host.submit(lambda: place(_node(host), body, host.account_for(body.symbol, body.account)))
+        return ref, host.submit(lambda: place(_node(host), body, account))
     except AlphintraError as exc:
         return ref, {"ref": ref, "error": exc.to_dict()}
 
@@ -375,6 +392,7 @@ def _order_entry(host: Host) -> APIRouter:
         if not who.role.allows(Role.TRADER):
             await websocket.close(WS_FORBIDDEN, "trader role required")
             return
+        seen = scope_of(websocket)
         answers: asyncio.Queue[tuple[Any, asyncio.Future[Any] | dict[str, Any]] | None] = asyncio.Queue(_ENTRY_BACKLOG)
 
         async def answer() -> None:
@@ -403,7 +421,7 @@ def _order_entry(host: Host) -> APIRouter:
                     await answers.put((None, _entry_error(None, "bad_request", "send JSON in text frames", None)))
                     continue
                 received = time.perf_counter()
-                request = _entry_request(host, text, lambda: _charge_orders(websocket, who, 1))
+                request = _entry_request(host, text, lambda: _charge_orders(websocket, who, 1), seen)
                 if not isinstance(request[1], dict):
                     request[1].add_done_callback(partial(_acknowledged, host, received))
                 await answers.put(request)
@@ -433,19 +451,22 @@ def _trades(host: Host) -> APIRouter:
     @r.get("", response_model=list[TradeOut])
     async def list_trades(
         who: Viewer,
+        seen: Visible,
         symbol: str | None = None,
         order_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
         cursor: Annotated[str | None, Query(max_length=128)] = None,
     ) -> Response:
         """Newest first, one page; ``X-Next-Cursor`` names the next page when there is one (listing.py)."""
-        picks, next_cursor = await host.acall(lambda: pick_fills(_node(host), symbol, order_id, limit, cursor))
+        picks, next_cursor = await host.acall(
+            lambda: pick_fills(_node(host), symbol, order_id, limit, cursor, seen.accounts)
+        )
         return await _page_response(fill_views, picks, next_cursor)
 
     @r.get("/summary")
-    async def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
+    async def summary(who: Viewer, seen: Visible, symbol: str | None = None) -> dict[str, Any]:
         quotes = {inst.symbol: inst.quote for inst in _node(host).instruments}  # instruments never change
-        rows = await asyncio.to_thread(caught_up_rows, host, symbol)
+        rows = await asyncio.to_thread(caught_up_rows, host, symbol, seen.accounts)
         return summarise(rows, quotes)
 
     @r.get("/{trade_id}", response_model=TradeOut)
@@ -492,9 +513,9 @@ def _portfolio(host: Host) -> APIRouter:
         return host.call(lambda: _valuation(name))
 
     @r.get("/accounts")
-    def accounts(who: Viewer) -> list[dict[str, Any]]:
-        """Every configured account's valuation, the default one first."""
-        return host.call(lambda: [_valuation(name) for name in host.settings.accounts])
+    def accounts(who: Viewer, seen: Visible) -> list[dict[str, Any]]:
+        """Every configured account's valuation the caller may see, the default one first."""
+        return host.call(lambda: [_valuation(name) for name in seen.only(host.settings.accounts)])
 
     @r.get("/positions")
     def positions(who: Viewer, account: str | None = None) -> list[dict[str, Any]]:
