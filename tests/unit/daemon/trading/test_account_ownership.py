@@ -4,8 +4,8 @@ listings, by-id reads, changes and streams reach only the accounts they own; an 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
