@@ -95,13 +95,13 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/strategies"): Op(T, "strategy.create", account=True),
     ("GET", "/api/v1/strategies"): Op(V),
     ("POST", "/api/v1/strategies/run-once"): Op(T, "strategy.run_once", account=True),
-    ("GET", "/api/v1/strategies/{key}"): Op(V),
-    ("PUT", "/api/v1/strategies/{key}"): Op(T, "strategy.update", account=True),
-    ("DELETE", "/api/v1/strategies/{key}"): Op(T, "strategy.delete", account=True),
-    ("POST", "/api/v1/strategies/{key}/start"): Op(T, "strategy.start", account=True),
-    ("POST", "/api/v1/strategies/{key}/stop"): Op(T, "strategy.stop", account=True),
-    ("GET", "/api/v1/strategies/{key}/signals"): Op(V),
-    ("GET", "/api/v1/strategies/{key}/status"): Op(V),
+    ("GET", "/api/v1/strategies/{key}"): Op(V, of="strategy"),
+    ("PUT", "/api/v1/strategies/{key}"): Op(T, "strategy.update", of="strategy"),
+    ("DELETE", "/api/v1/strategies/{key}"): Op(T, "strategy.delete", of="strategy"),
+    ("POST", "/api/v1/strategies/{key}/start"): Op(T, "strategy.start", of="strategy"),
+    ("POST", "/api/v1/strategies/{key}/stop"): Op(T, "strategy.stop", of="strategy"),
+    ("GET", "/api/v1/strategies/{key}/signals"): Op(V, of="strategy"),
+    ("GET", "/api/v1/strategies/{key}/status"): Op(V, of="strategy"),
     ("GET", "/api/v1/schedules"): Op(V),
     ("POST", "/api/v1/schedules"): Op(T, "schedule.add", account=True),
     ("GET", "/api/v1/schedules/{job_id}"): Op(V),
@@ -273,10 +273,19 @@ async def _algo_owner(conn: HTTPConnection) -> str | None:
     return owner
 
 
+async def _strategy_owner(conn: HTTPConnection) -> str | None:
+    from alphintra.daemon.trading.strategies import manager_of
+
+    manager = manager_of(conn.app.state.host)
+    key = conn.path_params["key"]
+    return await asyncio.to_thread(lambda: manager.row_account(manager.row(key)))
+
+
 _OWNER: dict[str, Callable[[HTTPConnection], Awaitable[str | None]]] = {
     "order": _order_owner,
     "trade": _trade_owner,
     "algo": _algo_owner,
+    "strategy": _strategy_owner,
 }
 
 

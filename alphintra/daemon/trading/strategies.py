@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.ownership import Visible
 from alphintra.daemon.trading.strategy_instances import (
     Evaluation,
     Instance,
@@ -166,7 +167,7 @@ class StrategyManager:
             strategy_type=row.strategy_type,
             symbols=symbols,
             params=params,
-            account=self.host.account_for(symbols[0]) if symbols else self.host.account,
+            account=self.account_of(symbols),
             on_signal=self._on_signal(row.id),
         )
         instance.strategy_id = row.id
@@ -310,6 +311,13 @@ class StrategyManager:
         is_id = key.isascii() and key.isdigit() and len(key) <= 18
         return self.store.get_strategy(int(key) if is_id else key)
 
+    def account_of(self, symbols: list[str]) -> str:
+        """The account a strategy of ``symbols`` trades in: its first symbol's (the engine's when it has none)."""
+        return self.host.account_for(symbols[0]) if symbols else self.host.account
+
+    def row_account(self, row: TradingStrategy) -> str:
+        return self.account_of(_row_config(row)[0])
+
     def view(self, row: TradingStrategy) -> dict[str, Any]:
         assert row.id is not None
         symbols, params = _row_config(row)
@@ -447,7 +455,7 @@ class StrategyManager:
                 strategy_type=body.strategy,
                 symbols=body.symbols,
                 params=body.params,
-                account=self.host.account_for(body.symbols[0]) if body.symbols else self.host.account,
+                account=self.account_of(body.symbols),
             )
             try:
                 if instance.error is not None:
@@ -545,9 +553,11 @@ def strategies_router(host: Host) -> APIRouter:
         return manager_of(host).create(body)
 
     @r.get("", response_model=list[StrategyOut])
-    def list_strategies(who: Viewer, status: str | None = None) -> list[dict[str, Any]]:
+    def list_strategies(who: Viewer, seen: Visible, status: str | None = None) -> list[dict[str, Any]]:
+        """The strategies trading in accounts the caller may see."""
         manager = manager_of(host)
-        return [manager.view(row) for row in manager.store.list_strategies(status=status)]
+        rows = manager.store.list_strategies(status=status)
+        return [manager.view(row) for row in rows if seen.sees(manager.row_account(row))]
 
     @r.post("/run-once", response_model=EvaluationOut)
     def run_once(body: RunOnce, who: Trader) -> dict[str, Any]:

@@ -178,3 +178,23 @@ def test_a_trader_cannot_change_another_traders_orders(desk: tuple[Engine, Audit
         ("order.create", "/api/v1/orders/entry"),
         ("order.cancel_all", "/api/v1/orders/cancel-all"),
     ]
+
+
+def test_strategies_belong_to_the_account_they_trade_in(desk: tuple[Engine, AuditLog]) -> None:
+    engine, _ = desk
+    tom, eve, ann = engine.tcp("tom", "trader"), engine.tcp("eve", "trader"), engine.tcp("ann", "admin")
+    dca = {"name": "d1", "strategy": "dca", "symbols": ["BTC/USD"], "params": {"amount": "100"}}
+    # BTC/USD strategies trade in the venue's first account, main: eve may not run one there.
+    forbidden(eve.post("/api/v1/strategies", json=dca), "eve", "main")
+    row = ok(tom.post("/api/v1/strategies", json=dca), 201)
+    assert [s["name"] for s in ok(tom.get("/api/v1/strategies"))] == ["d1"]
+    assert ok(eve.get("/api/v1/strategies")) == []
+    assert [s["name"] for s in ok(ann.get("/api/v1/strategies"))] == ["d1"]
+    for response in (
+        eve.get(f"/api/v1/strategies/{row['id']}"),
+        eve.get(f"/api/v1/strategies/{row['id']}/status"),
+        eve.post(f"/api/v1/strategies/{row['id']}/start"),
+        eve.delete(f"/api/v1/strategies/{row['id']}"),
+    ):
+        forbidden(response, "eve", "main")
+    assert ok(tom.get(f"/api/v1/strategies/{row['id']}"))["running"] is False
