@@ -100,6 +100,7 @@ def home(request: pytest.FixtureRequest) -> Iterator[Home]:
                 wait_for(lambda: not probe_daemon(home.pid_file).running, "leftover daemon to stop")
 
 
+@pytest.mark.both_backends
 def test_background_start_status_and_stop(home: Home) -> None:
     started = home.cli("engine", "start")
     assert started.returncode == 0, started.stderr
@@ -171,6 +172,7 @@ def test_sigterm_stops_a_foreground_daemon_cleanly(home: Home) -> None:
     assert next(r for r in records if r["msg"] == "engine daemon exited")["exit_code"] == 0
 
 
+@pytest.mark.both_backends
 def test_tcp_requires_a_token_and_enforces_roles(home: Home) -> None:
     proc = home.spawn("engine", "start", "--foreground", "--tcp", "127.0.0.1:0")
     try:

@@ -13,6 +13,7 @@ from alphintra.daemon.client import EngineClient
 from alphintra.daemon.protocol import AuthenticationError, PermissionDeniedError
 
 
+@pytest.mark.both_backends
 def test_two_users_session_is_audited_with_who_when_where_and_values(
     home: Home,  # noqa: F811  (the fixture imported above)
     run_cli: Any,

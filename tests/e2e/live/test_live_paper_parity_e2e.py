@@ -134,6 +134,7 @@ def _live_run(fake: FakeHandle) -> tuple[list[dict[str, Any]], LiveHome]:
         return orders, live
 
 
+@pytest.mark.both_backends
 def test_sma_cross_places_the_same_orders_in_paper_and_live(fake: FakeHandle) -> None:
     paper = _paper_run()
     live, _ = _live_run(fake)
