@@ -104,11 +104,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/strategies/{key}/status"): Op(V, of="strategy"),
     ("GET", "/api/v1/schedules"): Op(V),
     ("POST", "/api/v1/schedules"): Op(T, "schedule.add", account=True),
-    ("GET", "/api/v1/schedules/{job_id}"): Op(V),
-    ("DELETE", "/api/v1/schedules/{job_id}"): Op(T, "schedule.remove", account=True),
-    ("POST", "/api/v1/schedules/{job_id}/pause"): Op(T, "schedule.pause", account=True),
-    ("POST", "/api/v1/schedules/{job_id}/resume"): Op(T, "schedule.resume", account=True),
-    ("POST", "/api/v1/schedules/{job_id}/run"): Op(T, "schedule.run", account=True),
+    ("GET", "/api/v1/schedules/{job_id}"): Op(V, of="schedule"),
+    ("DELETE", "/api/v1/schedules/{job_id}"): Op(T, "schedule.remove", of="schedule"),
+    ("POST", "/api/v1/schedules/{job_id}/pause"): Op(T, "schedule.pause", of="schedule"),
+    ("POST", "/api/v1/schedules/{job_id}/resume"): Op(T, "schedule.resume", of="schedule"),
+    ("POST", "/api/v1/schedules/{job_id}/run"): Op(T, "schedule.run", of="schedule"),
     ("GET", "/api/v1/risk/limits"): Op(V),
     ("PUT", "/api/v1/risk/limits"): Op(A, "risk.limits", before="limits"),
     ("GET", "/api/v1/risk/metrics"): Op(V, account=True),
@@ -281,11 +281,20 @@ async def _strategy_owner(conn: HTTPConnection) -> str | None:
     return await asyncio.to_thread(lambda: manager.row_account(manager.row(key)))
 
 
+async def _schedule_owner(conn: HTTPConnection) -> str | None:
+    from alphintra.daemon.trading.scheduler import scheduler_of
+
+    scheduler = scheduler_of(conn.app.state.host)
+    job_id = conn.path_params["job_id"]
+    return await asyncio.to_thread(lambda: scheduler.manager.account_of(scheduler.get(job_id)["symbols"]))
+
+
 _OWNER: dict[str, Callable[[HTTPConnection], Awaitable[str | None]]] = {
     "order": _order_owner,
     "trade": _trade_owner,
     "algo": _algo_owner,
     "strategy": _strategy_owner,
+    "schedule": _schedule_owner,
 }
 
 

@@ -180,7 +180,7 @@ def test_a_trader_cannot_change_another_traders_orders(desk: tuple[Engine, Audit
     ]
 
 
-def test_strategies_belong_to_the_account_they_trade_in(desk: tuple[Engine, AuditLog]) -> None:
+def test_strategies_and_schedules_belong_to_the_account_they_trade_in(desk: tuple[Engine, AuditLog]) -> None:
     engine, _ = desk
     tom, eve, ann = engine.tcp("tom", "trader"), engine.tcp("eve", "trader"), engine.tcp("ann", "admin")
     dca = {"name": "d1", "strategy": "dca", "symbols": ["BTC/USD"], "params": {"amount": "100"}}
@@ -198,3 +198,12 @@ def test_strategies_belong_to_the_account_they_trade_in(desk: tuple[Engine, Audi
     ):
         forbidden(response, "eve", "main")
     assert ok(tom.get(f"/api/v1/strategies/{row['id']}"))["running"] is False
+    # Schedules likewise: a schedule runs its strategy in its first symbol's account.
+    job = {"name": "dca-y", "cron": "0 0 1 1 *", "strategy": "dca", "symbols": ["BTC/USD"], "params": {"amount": "1"}}
+    forbidden(eve.post("/api/v1/schedules", json=job), "eve", "main")
+    added = ok(tom.post("/api/v1/schedules", json=job), 201)
+    assert [j["id"] for j in ok(tom.get("/api/v1/schedules"))] == [added["id"]]
+    assert ok(eve.get("/api/v1/schedules")) == []
+    forbidden(eve.get(f"/api/v1/schedules/{added['id']}"), "eve", "main")
+    forbidden(eve.post(f"/api/v1/schedules/{added['id']}/pause"), "eve", "main")
+    assert ok(ann.get(f"/api/v1/schedules/{added['id']}"))["enabled"] is True
