@@ -66,7 +66,9 @@ class Home:
         return EngineClient(socket_path=self.socket, timeout=5)
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+# A ceiling, not a pause: on a loaded 2-core CI machine a daemon's start took 33 s (like engine_e2e_support's
+# `engine start --wait 60`).
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
