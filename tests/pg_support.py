@@ -20,8 +20,25 @@ from tests.conftest import PG_URL
 BACKENDS = ("sqlite", "postgresql")
 # Where the daemon e2e tests keep the trading state unless a test says otherwise: `ALPHINTRA_TEST_STATE_BACKEND=
 # postgresql pytest tests/e2e` runs the whole suite on PostgreSQL (read at import: the tests' own environment is
-# scrubbed of ALPHINTRA_* variables). The default CI run covers PostgreSQL with the parametrised tests.
+# scrubbed of ALPHINTRA_* variables). The default CI run covers PostgreSQL with the tests marked ``both_backends``
+# (tests/e2e/conftest.py runs each of them once per backend) and the ones parametrised over BACKENDS themselves.
 DEFAULT_BACKEND = os.environ.get("ALPHINTRA_TEST_STATE_BACKEND", "sqlite")
+_current = [DEFAULT_BACKEND]
+
+
+def current_backend() -> str:
+    """The backend a daemon's state goes to when its test names none (the ``state_backend`` fixture's)."""
+    return _current[0]
+
+
+@contextlib.contextmanager
+def default_backend(backend: str) -> Iterator[None]:
+    assert backend in BACKENDS, backend
+    before, _current[0] = _current[0], backend
+    try:
+        yield
+    finally:
+        _current[0] = before
 
 
 def schema_url(base: str, schema: str) -> str:
@@ -47,9 +64,9 @@ def scratch_schema(prefix: str = "t_state", base: str = PG_URL) -> Iterator[str]
 
 @contextlib.contextmanager
 def state_database(backend: str | None = None, prefix: str = "t_e2e") -> Iterator[str | None]:
-    """``database_url`` for a daemon's state on ``backend`` (default :data:`DEFAULT_BACKEND`): None (state.db in
+    """``database_url`` for a daemon's state on ``backend`` (default :func:`current_backend`): None (state.db in
     the home) or a scratch schema."""
-    backend = backend or DEFAULT_BACKEND
+    backend = backend or current_backend()
     if backend == "sqlite":
         yield None
         return

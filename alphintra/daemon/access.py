@@ -2,7 +2,9 @@
 
 :data:`OPERATIONS` maps every HTTP operation of the daemon (method, full path template) to the role it needs, the
 audit action it records when it changes something, whether it works on an account (then the caller must own or be
-granted it: ``?account=`` or the engine's account; admins reach every account), and what its "before" value is.
+granted it: ``?account=``, the body's or the engine's account, or the account of the order, trade or algorithm it
+names; admins reach every account, see ``ownership.py``), and what its "before" value is. Listings are not refused
+but filtered to the caller's accounts by their handlers (``ownership.Visible``).
 :func:`enforce` is a dependency of the whole app: it refuses (403, the JSON error body) before any handler, body
 validation or side effect runs, and an operation missing from the table is admin-only (fail closed). The routers'
 own ``require_role`` dependencies stay; tests/unit/daemon/test_role_matrix.py walks every OpenAPI operation for
@@ -27,9 +29,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.audit import AuditLog
-from alphintra.daemon.auth import PRINCIPAL_KEY, PUBLIC_PATHS, Principal, principal_of
+from alphintra.daemon.auth import PRINCIPAL_KEY, PUBLIC_PATHS, principal_of
+from alphintra.daemon.ownership import scope_of
 from alphintra.daemon.protocol import PermissionDeniedError, Role, error_body
-from alphintra.daemon.users import UserStore
 from alphintra.errors import StorageUnavailable
 
 log = get_logger("daemon.access")
@@ -48,8 +50,9 @@ V, T, A = Role.VIEWER, Role.TRADER, Role.ADMIN
 class Op:
     role: Role
     action: str | None = None  # the audit action of a change; None for reads
-    account: bool = False  # works on an account the caller must be allowed to use
+    account: bool = False  # works on the account its body or ``?account=`` names, else the engine's
     before: str | None = None  # what is read as the "before" value (see _BEFORE)
+    of: str | None = None  # works on an existing order/trade/algorithm: its own account (see _OWNER)
 
 
 OPERATIONS: dict[tuple[str, str], Op] = {
@@ -62,24 +65,24 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/audit"): Op(A),
     ("GET", "/api/v1/users"): Op(A),
     ("POST", "/api/v1/orders"): Op(T, "order.create", account=True),
-    ("GET", "/api/v1/orders"): Op(V, account=True),
+    ("GET", "/api/v1/orders"): Op(V),
     ("POST", "/api/v1/orders/batch"): Op(T, "order.batch", account=True),
     ("POST", "/api/v1/orders/routed"): Op(T, "order.route", account=True),
-    ("GET", "/api/v1/orders/routed"): Op(V, account=True),
-    ("GET", "/api/v1/orders/routed/{route_id}"): Op(V, account=True),
-    ("POST", "/api/v1/orders/cancel-all"): Op(T, "order.cancel_all", account=True),
-    ("GET", "/api/v1/orders/{order_id}"): Op(V, account=True),
-    ("PUT", "/api/v1/orders/{order_id}"): Op(T, "order.modify", account=True, before="order"),
-    ("DELETE", "/api/v1/orders/{order_id}"): Op(T, "order.cancel", account=True, before="order"),
-    ("POST", "/api/v1/orders/{order_id}/cancel"): Op(T, "order.cancel", account=True, before="order"),
-    ("GET", "/api/v1/algos"): Op(V, account=True),
-    ("GET", "/api/v1/algos/{algo_id}"): Op(V, account=True),
-    ("DELETE", "/api/v1/algos/{algo_id}"): Op(T, "algo.cancel", account=True),
-    ("GET", "/api/v1/algos/{algo_id}/orders"): Op(V, account=True),
-    ("POST", "/api/v1/algos/{algo_id}/cancel"): Op(T, "algo.cancel", account=True),
-    ("GET", "/api/v1/trades"): Op(V, account=True),
-    ("GET", "/api/v1/trades/summary"): Op(V, account=True),
-    ("GET", "/api/v1/trades/{trade_id}"): Op(V, account=True),
+    ("GET", "/api/v1/orders/routed"): Op(V),
+    ("GET", "/api/v1/orders/routed/{route_id}"): Op(V),
+    ("POST", "/api/v1/orders/cancel-all"): Op(T, "order.cancel_all"),
+    ("GET", "/api/v1/orders/{order_id}"): Op(V, of="order"),
+    ("PUT", "/api/v1/orders/{order_id}"): Op(T, "order.modify", before="order", of="order"),
+    ("DELETE", "/api/v1/orders/{order_id}"): Op(T, "order.cancel", before="order", of="order"),
+    ("POST", "/api/v1/orders/{order_id}/cancel"): Op(T, "order.cancel", before="order", of="order"),
+    ("GET", "/api/v1/algos"): Op(V),
+    ("GET", "/api/v1/algos/{algo_id}"): Op(V, of="algo"),
+    ("DELETE", "/api/v1/algos/{algo_id}"): Op(T, "algo.cancel", of="algo"),
+    ("GET", "/api/v1/algos/{algo_id}/orders"): Op(V, of="algo"),
+    ("POST", "/api/v1/algos/{algo_id}/cancel"): Op(T, "algo.cancel", of="algo"),
+    ("GET", "/api/v1/trades"): Op(V),
+    ("GET", "/api/v1/trades/summary"): Op(V),
+    ("GET", "/api/v1/trades/{trade_id}"): Op(V, of="trade"),
     ("GET", "/api/v1/portfolio"): Op(V, account=True),
     ("GET", "/api/v1/portfolio/positions"): Op(V, account=True),
     ("GET", "/api/v1/portfolio/balances"): Op(V, account=True),
@@ -100,23 +103,23 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/api/v1/strategies"): Op(T, "strategy.create", account=True),
     ("GET", "/api/v1/strategies"): Op(V),
     ("POST", "/api/v1/strategies/run-once"): Op(T, "strategy.run_once", account=True),
-    ("GET", "/api/v1/strategies/{key}"): Op(V),
-    ("PUT", "/api/v1/strategies/{key}"): Op(T, "strategy.update", account=True),
-    ("DELETE", "/api/v1/strategies/{key}"): Op(T, "strategy.delete", account=True),
-    ("POST", "/api/v1/strategies/{key}/start"): Op(T, "strategy.start", account=True),
-    ("POST", "/api/v1/strategies/{key}/stop"): Op(T, "strategy.stop", account=True),
-    ("GET", "/api/v1/strategies/{key}/signals"): Op(V),
-    ("GET", "/api/v1/strategies/{key}/status"): Op(V),
+    ("GET", "/api/v1/strategies/{key}"): Op(V, of="strategy"),
+    ("PUT", "/api/v1/strategies/{key}"): Op(T, "strategy.update", of="strategy"),
+    ("DELETE", "/api/v1/strategies/{key}"): Op(T, "strategy.delete", of="strategy"),
+    ("POST", "/api/v1/strategies/{key}/start"): Op(T, "strategy.start", of="strategy"),
+    ("POST", "/api/v1/strategies/{key}/stop"): Op(T, "strategy.stop", of="strategy"),
+    ("GET", "/api/v1/strategies/{key}/signals"): Op(V, of="strategy"),
+    ("GET", "/api/v1/strategies/{key}/status"): Op(V, of="strategy"),
     ("GET", "/api/v1/schedules"): Op(V),
     ("POST", "/api/v1/schedules"): Op(T, "schedule.add", account=True),
-    ("GET", "/api/v1/schedules/{job_id}"): Op(V),
-    ("DELETE", "/api/v1/schedules/{job_id}"): Op(T, "schedule.remove", account=True),
-    ("POST", "/api/v1/schedules/{job_id}/pause"): Op(T, "schedule.pause", account=True),
-    ("POST", "/api/v1/schedules/{job_id}/resume"): Op(T, "schedule.resume", account=True),
-    ("POST", "/api/v1/schedules/{job_id}/run"): Op(T, "schedule.run", account=True),
+    ("GET", "/api/v1/schedules/{job_id}"): Op(V, of="schedule"),
+    ("DELETE", "/api/v1/schedules/{job_id}"): Op(T, "schedule.remove", of="schedule"),
+    ("POST", "/api/v1/schedules/{job_id}/pause"): Op(T, "schedule.pause", of="schedule"),
+    ("POST", "/api/v1/schedules/{job_id}/resume"): Op(T, "schedule.resume", of="schedule"),
+    ("POST", "/api/v1/schedules/{job_id}/run"): Op(T, "schedule.run", of="schedule"),
     ("GET", "/api/v1/risk/limits"): Op(V),
     ("PUT", "/api/v1/risk/limits"): Op(A, "risk.limits", before="limits"),
-    ("GET", "/api/v1/risk/metrics"): Op(V),
+    ("GET", "/api/v1/risk/metrics"): Op(V, account=True),
     ("GET", "/api/v1/risk/alerts"): Op(V),
     ("POST", "/api/v1/risk/alerts"): Op(T, "risk.alert"),
     ("POST", "/api/v1/risk/alerts/{alert_id}/ack"): Op(T, "risk.alert_ack"),
@@ -155,7 +158,7 @@ def operation(scope: Scope) -> tuple[tuple[str, str] | None, Op]:
 
 
 async def enforce(conn: HTTPConnection) -> None:
-    """App-wide dependency: the caller's role and account against :data:`OPERATIONS`; the before value."""
+    """App-wide dependency: the caller's role and accounts against :data:`OPERATIONS`; the before value."""
     if conn.scope["type"] != "http":
         return  # WebSocket handlers check their role themselves (accept, then close 4403 with a reason)
     if PRINCIPAL_KEY not in conn.scope and conn.scope.get("path") in PUBLIC_PATHS:
@@ -165,6 +168,18 @@ async def enforce(conn: HTTPConnection) -> None:
     if not principal.role.allows(op.role):
         raise PermissionDeniedError(f"role {principal.role.value} may not do this; {op.role.value} is required")
     conn.scope[OPERATION_KEY] = (key, op)
+    scope = scope_of(conn)
+    named = conn.query_params.get("account")
+    if named:
+        scope.check(named)  # any operation: an account asked for by name must be the caller's
+    if op.of is not None and not scope.everything:
+        owner = await _owner_of(op.of, conn)
+        if owner is not None:  # an unknown id: the handler answers 404 itself
+            scope.check(owner)
+    elif op.account and not scope.everything:
+        for account in await _accounts_of(conn):
+            if account is not None:
+                scope.check(account)
     before = None
     if op.before is not None:
         reader = _BEFORE.get(op.before)
@@ -173,20 +188,17 @@ async def enforce(conn: HTTPConnection) -> None:
                 before = await reader(conn)
             except Exception:  # no before value (e.g. unknown order): the handler answers the error itself
                 before = None
-    if op.account:
-        for account in await _accounts_of(conn, before):
-            check_account(conn, principal, account)
     conn.scope[BEFORE_KEY] = before
 
 
-async def _accounts_of(conn: HTTPConnection, before: Any) -> list[str | None]:
-    """The accounts a request works on: an existing order's own account, ``?account=``, the accounts the body's
-    orders trade in (``host.accounts_touched(order)`` where the host routes symbols to accounts), else the
-    engine's account (None: :func:`check_account` takes ``?account=`` or the engine's)."""
-    if isinstance(before, dict) and isinstance(before.get("account"), str):
-        return [before["account"]]
-    if conn.query_params.get("account") or not isinstance(conn, Request) or conn.method not in ("POST", "PUT"):
-        return [None]
+async def _accounts_of(conn: HTTPConnection) -> list[str | None]:
+    """The accounts a request works on: ``?account=``, the accounts the body's orders trade in
+    (``host.account_for(symbol, account)`` where the host routes symbols to accounts), else the engine's."""
+    named = conn.query_params.get("account")
+    if named:
+        return [named]
+    if not isinstance(conn, Request) or conn.method not in ("POST", "PUT"):
+        return [_engine_account(conn)]
     try:
         body = json.loads(await conn.body() or b"null")
     except ValueError:
@@ -196,6 +208,7 @@ async def _accounts_of(conn: HTTPConnection, before: Any) -> list[str | None]:
         legs = body["orders"]
     host = getattr(conn.app.state, "host", None)
     route: Callable[..., Any] | None = getattr(host, "accounts_touched", None)
+    account_for: Callable[..., Any] | None = getattr(host, "account_for", None)
     found: list[str | None] = []
     for leg in legs:
         if not isinstance(leg, dict):
@@ -206,29 +219,103 @@ async def _accounts_of(conn: HTTPConnection, before: Any) -> list[str | None]:
         if route is not None and isinstance(symbol, str):
             with contextlib.suppress(Exception):  # an unknown symbol: the handler answers it
                 touched = list(route(leg))  # a routed order trades in the account of each venue it may use
-        found += touched
-    return list(dict.fromkeys(found)) or [None]
-
-
-def check_account(conn: HTTPConnection, principal: Principal, account: str | None = None) -> None:
-    """Refuse (403) a registered non-admin user the account the request works on (``?account=`` or the engine's)."""
-    if principal.role is Role.ADMIN or principal.listener == "unix":
-        return
-    users: UserStore | None = getattr(conn.app.state, "users", None)
-    if users is None or not users.registered():
-        return  # no users registered: one owner, every account theirs
-    user = users.get(principal.user)
-    name = account or conn.query_params.get("account") or _engine_account(conn)
-    if name is None:
-        return
-    if user is None or not user.may_use(name):
-        raise PermissionDeniedError(f"user {principal.user} may not use account {name!r}")
+        elif account_for is not None and isinstance(leg.get("symbols"), list) and leg["symbols"]:
+            with contextlib.suppress(Exception):  # a strategy trades in its first symbol's account (or its own)
+                touched = [str(account_for(str(leg["symbols"][0]), named))]
+        found += [account or _engine_account(conn) for account in touched]
+    return list(dict.fromkeys(found)) or [_engine_account(conn)]
 
 
 def _engine_account(conn: HTTPConnection) -> str | None:
     host = getattr(conn.app.state, "host", None)
     account = getattr(host, "account", None)
     return account if isinstance(account, str) else None
+
+
+# -- owners: the account an existing order, trade or algorithm belongs to ------------------------------------
+
+
+async def _order_owner(conn: HTTPConnection) -> str | None:
+    host = conn.app.state.host
+    order_id = conn.path_params["order_id"]
+
+    def live() -> str | None:
+        found = host.node.orders.get(order_id) if host.node is not None else None
+        return None if found is None else str(found.account)
+
+    # A finished order past the engine's retention: the projection has it.
+    return await _live_or_archived(host, live, lambda: host.archive.order(order_id))
+
+
+async def _trade_owner(conn: HTTPConnection) -> str | None:
+    host = conn.app.state.host
+    trade_id = conn.path_params["trade_id"]
+
+    def live() -> str | None:
+        for fill in reversed(host.node.fills):
+            if fill.trade_id == trade_id:
+                return str(fill.account)
+        return None
+
+    return await _live_or_archived(host, live, lambda: host.archive.trade(trade_id))
+
+
+async def _live_or_archived(
+    host: Any, live: Callable[[], str | None], archived: Callable[[], dict[str, Any] | None]
+) -> str | None:
+    owner: str | None = await host.acall(live)
+    if owner is None:
+        row = await asyncio.to_thread(archived)
+        owner = None if row is None or row.get("account") is None else str(row["account"])
+    return owner
+
+
+async def _algo_owner(conn: HTTPConnection) -> str | None:
+    host = conn.app.state.host
+    algo_id = conn.path_params["algo_id"]
+
+    def live() -> str | None:
+        try:
+            return str(host.node.algos.progress(algo_id).account)
+        except Exception:  # unknown: the handler answers 404
+            return None
+
+    owner: str | None = await host.acall(live)
+    return owner
+
+
+async def _strategy_owner(conn: HTTPConnection) -> str | None:
+    from alphintra.daemon.trading.strategies import manager_of
+
+    manager = manager_of(conn.app.state.host)
+    key = conn.path_params["key"]
+    return await asyncio.to_thread(lambda: manager.row_account(manager.row(key)))
+
+
+async def _schedule_owner(conn: HTTPConnection) -> str | None:
+    from alphintra.daemon.trading.scheduler import scheduler_of
+
+    scheduler = scheduler_of(conn.app.state.host)
+    job_id = conn.path_params["job_id"]
+    return await asyncio.to_thread(lambda: scheduler.manager.account_of(scheduler.get(job_id)["symbols"]))
+
+
+_OWNER: dict[str, Callable[[HTTPConnection], Awaitable[str | None]]] = {
+    "order": _order_owner,
+    "trade": _trade_owner,
+    "algo": _algo_owner,
+    "strategy": _strategy_owner,
+    "schedule": _schedule_owner,
+}
+
+
+async def _owner_of(kind: str, conn: HTTPConnection) -> str | None:
+    try:
+        return await _OWNER[kind](conn)
+    except PermissionDeniedError:
+        raise
+    except Exception:  # the engine not running or the id malformed: the handler answers the error itself
+        return None
 
 
 # -- before values ---------------------------------------------------------------------------------------------
@@ -491,7 +578,6 @@ __all__ = [
     "AuditMiddleware",
     "Op",
     "audit_fields",
-    "check_account",
     "enforce",
     "operation",
     "route_template",

@@ -38,6 +38,7 @@ from alphintra.daemon.lifecycle import EngineHost
 from alphintra.daemon.limits import ApiLimits, BodyLimitMiddleware, RequestLimitMiddleware
 from alphintra.daemon.metrics import EngineMetrics
 from alphintra.daemon.openapi import install_openapi
+from alphintra.daemon.ownership import ACCOUNT_TOPICS, scope_of
 from alphintra.daemon.protocol import NotReadyError
 from alphintra.daemon.ws import WebSocketHub
 from alphintra.errors import OperationFailed
@@ -227,7 +228,9 @@ def create_app(
         if not principal.role.allows(Role.VIEWER):
             await websocket.close(WS_FORBIDDEN, "viewer role required")
             return
-        await hub.serve(websocket, topic)
+        # Account data (orders, fills, account alerts) reaches a non-admin user for their own accounts only.
+        accounts = scope_of(websocket).accounts if topic.strip("/") in ACCOUNT_TOPICS else None
+        await hub.serve(websocket, topic, accounts)
 
     for router in routers:
         include_api_router(app, router)

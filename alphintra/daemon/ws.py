@@ -10,6 +10,11 @@ the text to a mailbox per event loop and returns at once; it never waits for a s
 ``call_soon_threadsafe`` only when its mailbox was empty, so a burst of publishes costs one wake-up, not one
 per message. Each subscriber has a bounded queue; when it is full the subscriber is disconnected with
 close code 1008 and reason "slow consumer" instead of buffering without bound or blocking the publisher.
+
+A message may belong to one account (``publish(..., account=...)``: orders, fills, account alerts). A subscriber
+limited to some accounts (a non-admin user's, see ``ownership.py``) receives only those accounts' messages and the
+ones of no account, numbered by a ``seq`` of its own (its ``subscribed`` message says 0, then 1, 2, 3 ...), so
+that a gap still means a missed message and never another user's; unlimited subscribers see the topic's ``seq``.
 """
 
 from __future__ import annotations
@@ -85,9 +90,17 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 class _Subscriber:
-    def __init__(self, topic: str, queue_size: int, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        topic: str,
+        queue_size: int,
+        loop: asyncio.AbstractEventLoop,
+        accounts: frozenset[str] | None = None,
+    ) -> None:
         self.topic = topic
         self.loop = loop
+        self.accounts = accounts  # None: every message; else those of these accounts (and of none), own seq
+        self.seq = 0  # the messages a limited subscriber was given (its own numbering)
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.kicked = asyncio.Event()
         self.close_code = GOING_AWAY_CODE
@@ -176,8 +189,9 @@ class WebSocketHub:
                 return len(self._subs.get(topic, ()))
             return sum(len(subs) for subs in self._subs.values())
 
-    def publish(self, topic: str, type: str, data: Any = None) -> int:
-        """Queue ``data`` for every subscriber of ``topic``; returns its sequence number. Never blocks."""
+    def publish(self, topic: str, type: str, data: Any = None, account: str | None = None) -> int:
+        """Queue ``data`` (of ``account``, or of none) for every subscriber of ``topic`` who may see it; returns
+        its sequence number on the topic. Never blocks."""
         topic = topic.strip("/")
         wake: list[_Mailbox] = []
         with self._lock:
@@ -187,8 +201,18 @@ class WebSocketHub:
             if subs:
                 # Serialised and queued under the lock so that two publishing threads cannot interleave their
                 # messages out of sequence order.
-                text = WsMessage(type=type, topic=topic, seq=seq, ts=self._clock(), data=data).model_dump_json()
+                ts = self._clock()
+                shared: str | None = None
                 for sub in subs:
+                    if sub.accounts is None:
+                        if shared is None:
+                            shared = WsMessage(type=type, topic=topic, seq=seq, ts=ts, data=data).model_dump_json()
+                        text = shared
+                    elif account is None or account in sub.accounts:
+                        sub.seq += 1
+                        text = WsMessage(type=type, topic=topic, seq=sub.seq, ts=ts, data=data).model_dump_json()
+                    else:
+                        continue
                     box = self._mailboxes[sub.loop]
                     box.items.append((sub, text))
                     if not box.scheduled:
@@ -253,14 +277,17 @@ class WebSocketHub:
         if removed and self._metrics is not None:
             self._metrics.websocket_clients.dec()
 
-    async def serve(self, websocket: WebSocketLike, topic: str) -> None:
-        """Stream ``topic`` to an accepted WebSocket until the client leaves or is disconnected."""
+    async def serve(self, websocket: WebSocketLike, topic: str, accounts: frozenset[str] | None = None) -> None:
+        """Stream ``topic`` to an accepted WebSocket until the client leaves or is disconnected; with
+        ``accounts``, only the messages of those accounts and of none (see the module docstring)."""
         topic = topic.strip("/")
         if not self.is_known(topic):
             await websocket.close(UNKNOWN_TOPIC_CODE, f"unknown topic: {topic}"[:123])
             return
-        sub = _Subscriber(topic, self.queue_size, asyncio.get_running_loop())
+        sub = _Subscriber(topic, self.queue_size, asyncio.get_running_loop(), accounts)
         last = self._register(sub)
+        if accounts is not None:
+            last = 0  # a limited subscriber counts its own messages
         pump = asyncio.ensure_future(self._pump(websocket, sub))
         listen = asyncio.ensure_future(self._listen(websocket))
         kicked = asyncio.ensure_future(sub.kicked.wait())

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.ownership import Visible
 from alphintra.daemon.trading.schemas import OrderOut
 from alphintra.daemon.trading.views import order_view
 from alphintra.engine.algos import AlgoStatus
@@ -103,6 +104,7 @@ def algo_router(host: Host) -> APIRouter:
     @r.get("")
     def list_algos(
         who: Viewer,
+        seen: Visible,
         status: Annotated[AlgoStatus | None, Query()] = None,
         symbol: str | None = None,
         strategy: str | None = None,
@@ -113,7 +115,11 @@ def algo_router(host: Host) -> APIRouter:
         def run() -> list[dict[str, Any]]:
             out = []
             for p in reversed(node().algos.list_algos(status)):
-                if (symbol is None or p.symbol == symbol) and (strategy is None or p.strategy == strategy):
+                if (
+                    (symbol is None or p.symbol == symbol)
+                    and (strategy is None or p.strategy == strategy)
+                    and seen.sees(p.account)
+                ):
                     out.append(algo_view(p))
                     if len(out) >= limit:
                         break

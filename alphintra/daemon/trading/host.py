@@ -92,7 +92,8 @@ class TradingHost:
         self._interval = 60.0 / settings.paper.replay_speed
         self._error: BaseException | None = None
         # Stream messages of the running batch, published once the batch is durable.
-        self._published: list[tuple[str, str, Any]] = []
+        # (topic, type, data, account or None): account data reaches only the users who may see it (ws.py).
+        self._published: list[tuple[str, str, Any, str | None]] = []
         self._last_busy = 0.0  # monotonic time the engine last ran a batch of commands
         self._order_counters: dict[str, Any] = {}
         engine = settings.engine
@@ -474,7 +475,7 @@ class TradingHost:
         hub = self.hub()
         topic = f"market-data/orderbook/{symbol}"
         if hub is not None and hub.subscriber_count(topic) and self.node is not None:
-            self._published.append((topic, "orderbook", self.book(symbol)))
+            self._published.append((topic, "orderbook", self.book(symbol), None))  # market data: public
 
     def equity(self, account: str | None = None) -> Decimal:
         assert self.node is not None
@@ -496,12 +497,12 @@ class TradingHost:
             counter.inc()
         # Every state an order goes through is streamed, so the view is taken now; only when someone listens.
         if hub is not None and hub.subscriber_count("orders/updates"):
-            self._published.append(("orders/updates", "order", order_view(order, self.node)))
+            self._published.append(("orders/updates", "order", order_view(order, self.node), order.account))
         if isinstance(event, OrderFilled):
             if metrics is not None:
                 metrics.fills_total.inc()
             if hub is not None:
-                self._published.append(("trades/updates", "trade", fill_view(event, order)))
+                self._published.append(("trades/updates", "trade", fill_view(event, order), order.account))
                 self._published.append(
                     (
                         f"market-data/trades/{order.symbol}",
@@ -512,6 +513,7 @@ class TradingHost:
                             "quantity": str(event.last_qty),
                             "side": event.side.value,
                         },
+                        None,  # public market data: no account, shown to everyone
                     )
                 )
 
@@ -520,8 +522,8 @@ class TradingHost:
         published, self._published = self._published, []
         hub = self.hub()
         if hub is not None:
-            for topic, kind, data in published:
-                hub.publish(topic, kind, data)
+            for topic, kind, data, account in published:
+                hub.publish(topic, kind, data, account)
         if self._projector is not None and self.journal is not None:
             self._projector.notify(self.journal.durable_seq)  # a compare under a lock: the projection reads the rest
 
@@ -539,8 +541,8 @@ class TradingHost:
         if hub is None:
             return
         # Queued behind the batch's order and trade messages, which the same bar may have caused.
-        self._published.append((f"market-data/ticker/{symbol}", "ticker", self.ticker(symbol)))
-        self._published.append((f"market-data/orderbook/{symbol}", "orderbook", self.book(symbol)))
+        self._published.append((f"market-data/ticker/{symbol}", "ticker", self.ticker(symbol), None))
+        self._published.append((f"market-data/orderbook/{symbol}", "orderbook", self.book(symbol), None))
         metrics = self.metrics()
         if metrics is not None and self.node is not None:
             with contextlib.suppress(Exception):

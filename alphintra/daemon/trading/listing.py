@@ -49,11 +49,18 @@ class OrderFilter:
     open: bool = False
     # Parent ids (execution algorithms) whose child orders the listing leaves out.
     hide_children_of: frozenset[str] = frozenset()
+    accounts: frozenset[str] | None = None  # the caller's accounts (ownership.py); None: every account
 
     @property
     def trivial(self) -> bool:
         """Nothing to filter beyond the collection walked (the common "all" and "open" listings)."""
-        return self.status is None and self.symbol is None and self.strategy is None and not self.hide_children_of
+        return (
+            self.status is None
+            and self.symbol is None
+            and self.strategy is None
+            and not self.hide_children_of
+            and self.accounts is None
+        )
 
     def matches(self, order: Order) -> bool:
         return (
@@ -62,6 +69,7 @@ class OrderFilter:
             and (self.strategy is None or order.strategy == self.strategy)
             and not (self.open and order.is_terminal)
             and not (order.parent_order_id is not None and order.parent_order_id in self.hide_children_of)
+            and (self.accounts is None or order.account in self.accounts)
         )
 
 
@@ -110,14 +118,24 @@ def order_views(picks: list[OrderPick], node: TradingNode | None = None) -> list
 
 
 def pick_fills(
-    node: TradingNode, symbol: str | None, order_id: str | None, limit: int, cursor: str | None
+    node: TradingNode,
+    symbol: str | None,
+    order_id: str | None,
+    limit: int,
+    cursor: str | None,
+    accounts: frozenset[str] | None = None,
 ) -> tuple[list[tuple[OrderFilled, Order]], str | None]:
-    """Engine thread: one page of fills, newest first, each with its order; and the next page's cursor."""
+    """Engine thread: one page of fills (of ``accounts``; None: all), newest first, each with its order; and the
+    next page's cursor."""
     walk = _after(reversed(node.fills), cursor, _trade_id)
     if walk is None:
         raise ValidationError("cursor", "is not the cursor of a page of this listing (take it from X-Next-Cursor)")
     matching = (
-        f for f in walk if (order_id is None or f.order_id == order_id) and (symbol is None or f.symbol == symbol)
+        f
+        for f in walk
+        if (order_id is None or f.order_id == order_id)
+        and (symbol is None or f.symbol == symbol)
+        and (accounts is None or f.account in accounts)
     )
     fills, more = _page(matching, limit)
     return [(f, node.orders[f.order_id]) for f in fills], (fills[-1].trade_id if more and fills else None)

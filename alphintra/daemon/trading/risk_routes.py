@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
 from alphintra.daemon.fields import Money
+from alphintra.daemon.ownership import Visible
 from alphintra.daemon.protocol import NotReadyError, PermissionDeniedError, Role
 from alphintra.daemon.trading.riskstate import alert_record_view
 from alphintra.engine.risk.alerts import Alert, AlertLevel, Threshold, ThresholdMonitor
@@ -236,7 +237,7 @@ class RiskWatch:
             data["id"] = rec.alert_id
         hub = self.host.hub()
         if hub is not None:
-            hub.publish("risk/alerts", "alert", data)
+            hub.publish("risk/alerts", "alert", data, account=account)
         metrics = self.host.metrics()
         if metrics is not None and alert.level is not AlertLevel.CLEARED:
             metrics.risk_alerts_total.labels(rule=rule).inc()
@@ -398,11 +399,13 @@ def risk_router(host: Host) -> APIRouter:
     @r.get("/alerts")
     def alerts(
         who: Viewer,
+        seen: Visible,
         severity: str | None = None,
         unacknowledged: bool = False,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> list[dict[str, Any]]:
-        rows = _watch(host).store.list_alerts(severity=severity, unacknowledged=unacknowledged, limit=limit)
+        store = _watch(host).store
+        rows = store.list_alerts(severity=severity, unacknowledged=unacknowledged, limit=limit, accounts=seen.accounts)
         return [alert_view(x) for x in rows]
 
     @r.post("/alerts", status_code=201)

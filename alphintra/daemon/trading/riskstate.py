@@ -191,7 +191,7 @@ class RiskKeeper:
         )
         hub = self.host.hub()
         if hub is not None:
-            hub.publish("risk/alerts", "alert", alert_record_view(rec))
+            hub.publish("risk/alerts", "alert", alert_record_view(rec), account=rec.account)
         metrics = self.host.metrics()
         if metrics is not None and severity != "INFO":  # an all-clear is not an alert to count
             metrics.risk_alerts_total.labels(rule=rule).inc()
@@ -215,7 +215,7 @@ class RiskKeeper:
         self.host.event("WARNING", f"trading halted ({halt.where}): {halt.reason}")
         hub = self.host.hub()
         if hub is not None:  # streamed like every other alert (the TUI's alert list)
-            hub.publish("risk/alerts", "alert", alert_record_view(rec))
+            hub.publish("risk/alerts", "alert", alert_record_view(rec), account=rec.account)
         metrics = self.host.metrics()
         if metrics is not None:
             metrics.risk_alerts_total.labels(rule=halt.rule).inc()

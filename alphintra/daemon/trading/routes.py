@@ -32,6 +32,7 @@ from alphintra.config.logs import get_logger
 from alphintra.daemon.access import AUDITED_KEY, audit_fields, stream_audited_by_handler
 from alphintra.daemon.auth import WS_FORBIDDEN, Principal, Role, principal_of, require_role
 from alphintra.daemon.limits import ApiLimits
+from alphintra.daemon.ownership import AccountScope, Visible, scope_of
 from alphintra.daemon.protocol import error_body, json_bytes
 from alphintra.daemon.trading.listing import (
     DEFAULT_PAGE,
@@ -284,6 +285,7 @@ def _orders(host: Host) -> APIRouter:
     @r.get("", response_model=list[OrderOut])
     async def list_orders(
         who: Viewer,
+        seen: Visible,
         status: Annotated[OrderStatus | None, Query()] = None,
         symbol: str | None = None,
         strategy: str | None = None,
@@ -298,7 +300,14 @@ def _orders(host: Host) -> APIRouter:
         def pick() -> tuple[list[OrderPick], str | None]:
             node = _node(host)
             hidden = frozenset() if children else frozenset(a.algo_id for a in node.algos.list_algos())
-            where = OrderFilter(status=status, symbol=symbol, strategy=strategy, open=open, hide_children_of=hidden)
+            where = OrderFilter(
+                status=status,
+                symbol=symbol,
+                strategy=strategy,
+                open=open,
+                hide_children_of=hidden,
+                accounts=seen.accounts,
+            )
             return pick_orders(node, where, limit, cursor)
 
         picks, next_cursor = await host.acall(pick)
@@ -306,11 +315,17 @@ def _orders(host: Host) -> APIRouter:
         return await _page_response(lambda page: order_views(page, node), picks, next_cursor)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
-    async def cancel_all(body: CancelAll, who: Trader) -> CancelAllOut:
+    async def cancel_all(body: CancelAll, who: Trader, seen: Visible) -> CancelAllOut:
+        """Every working order and running algorithm the caller may see (a non-admin user's own accounts)."""
+
         def run() -> CancelAllOut:
             node = _node(host)
-            algos = node.algos.running(symbol=body.symbol, strategy=body.strategy)
-            done = node.cancel_all(symbol=body.symbol, strategy=body.strategy)  # the algorithms first, then orders
+            algos: list[str] = []
+            done: list[Any] = []
+            for account in [None] if seen.accounts is None else sorted(seen.accounts):
+                algos += node.algos.running(symbol=body.symbol, strategy=body.strategy, account=account)
+                # the algorithms first, then orders
+                done += node.cancel_all(symbol=body.symbol, strategy=body.strategy, account=account)
             return CancelAllOut(canceled=[o.id for o in done], canceled_algos=algos)
 
         return await host.acall(run)
@@ -361,7 +376,7 @@ def _entry_error(ref: Any, code: str, detail: str, field: str | None) -> dict[st
 
 
 def _entry_request(
-    host: Host, text: str, charge: Callable[[], None], audit: dict[str, Any] | None
+    host: Host, text: str, charge: Callable[[], None], seen: AccountScope, audit: dict[str, Any] | None
 ) -> tuple[Any, asyncio.Future[Any] | dict[str, Any]]:
     """One frame of the order-entry stream: (ref, the engine's future) or (ref, an error answer).
 
@@ -388,10 +403,12 @@ def _entry_request(
         field = ".".join(str(p) for p in first.get("loc", ())) or "order"
         return ref, _entry_error(ref, "validation_error", f"{field}: {first.get('msg', 'invalid value')}", field)
     try:
+        target, account = host.order_target(body)
+        seen.check(account)  # another user's account: this frame is refused (forbidden), the stream stays open
         charge()  # over the order rate: this frame is answered rate_limited, the stream stays open
 
         def run() -> tuple[dict[str, Any], Any]:
-            view, _ = place(_node(host), *host.order_target(body))
+            view, _ = place(_node(host), target, account)
             reply = {"ref": ref, **(view if "algo" in view else {"order": view})}
             ticket = None if audit is None else host.audit_batch.add({**audit, "after": reply})
             return reply, ticket
@@ -411,6 +428,7 @@ def _order_entry(host: Host) -> APIRouter:
         if not who.role.allows(Role.TRADER):
             await websocket.close(WS_FORBIDDEN, "trader role required")
             return
+        seen = scope_of(websocket)
         answers: asyncio.Queue[tuple[Any, asyncio.Future[Any] | dict[str, Any]] | None] = asyncio.Queue(_ENTRY_BACKLOG)
         fields = audit_fields(websocket.scope, action="order.create")
         log_ = websocket.app.state.audit if fields is not None and stream_audited_by_handler(websocket.scope) else None
@@ -444,7 +462,7 @@ def _order_entry(host: Host) -> APIRouter:
                     await answers.put((None, _entry_error(None, "bad_request", "send JSON in text frames", None)))
                     continue
                 received = time.perf_counter()
-                request = _entry_request(host, text, lambda: _charge_orders(websocket, who, 1), audit)
+                request = _entry_request(host, text, lambda: _charge_orders(websocket, who, 1), seen, audit)
                 if not isinstance(request[1], dict):
                     request[1].add_done_callback(partial(_acknowledged, host, received))
                 await answers.put(request)
@@ -474,19 +492,22 @@ def _trades(host: Host) -> APIRouter:
     @r.get("", response_model=list[TradeOut])
     async def list_trades(
         who: Viewer,
+        seen: Visible,
         symbol: str | None = None,
         order_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
         cursor: Annotated[str | None, Query(max_length=128)] = None,
     ) -> Response:
         """Newest first, one page; ``X-Next-Cursor`` names the next page when there is one (listing.py)."""
-        picks, next_cursor = await host.acall(lambda: pick_fills(_node(host), symbol, order_id, limit, cursor))
+        picks, next_cursor = await host.acall(
+            lambda: pick_fills(_node(host), symbol, order_id, limit, cursor, seen.accounts)
+        )
         return await _page_response(fill_views, picks, next_cursor)
 
     @r.get("/summary")
-    async def summary(who: Viewer, symbol: str | None = None) -> dict[str, Any]:
+    async def summary(who: Viewer, seen: Visible, symbol: str | None = None) -> dict[str, Any]:
         quotes = {inst.symbol: inst.quote for inst in _node(host).instruments}  # instruments never change
-        rows = await asyncio.to_thread(caught_up_rows, host, symbol)
+        rows = await asyncio.to_thread(caught_up_rows, host, symbol, seen.accounts)
         return summarise(rows, quotes)
 
     @r.get("/{trade_id}", response_model=TradeOut)
@@ -533,9 +554,9 @@ def _portfolio(host: Host) -> APIRouter:
         return host.call(lambda: _valuation(name))
 
     @r.get("/accounts")
-    def accounts(who: Viewer) -> list[dict[str, Any]]:
-        """Every configured account's valuation, the default one first."""
-        return host.call(lambda: [_valuation(name) for name in host.settings.accounts])
+    def accounts(who: Viewer, seen: Visible) -> list[dict[str, Any]]:
+        """Every configured account's valuation the caller may see, the default one first."""
+        return host.call(lambda: [_valuation(name) for name in seen.only(host.settings.accounts)])
 
     @r.get("/positions")
     def positions(who: Viewer, account: str | None = None) -> list[dict[str, Any]]:

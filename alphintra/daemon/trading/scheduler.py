@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.ownership import Visible
 from alphintra.daemon.trading.strategies import (
     Evaluation,
     EvaluationOut,
@@ -512,7 +513,7 @@ class Scheduler:
                 strategy_type=str(args.get("strategy", "")),
                 symbols=list(args.get("symbols") or []),
                 params=dict(args.get("params") or {}),
-                account=self.host.account_for(str(args["symbols"][0])) if args.get("symbols") else self.host.account,
+                account=manager.account_of([str(s) for s in args.get("symbols") or []]),
                 on_signal=lambda sig: manager._publish(
                     f"strategies/schedule:{row.id}/signals", "signal", signal_view(sig)
                 ),
@@ -646,8 +647,10 @@ def schedules_router(host: Host) -> APIRouter:
     r = APIRouter(prefix="/schedules", tags=["schedules"])
 
     @r.get("", response_model=list[ScheduleOut])
-    def list_schedules(who: Viewer) -> list[dict[str, Any]]:
-        return scheduler_of(host).list()
+    def list_schedules(who: Viewer, seen: Visible) -> list[dict[str, Any]]:
+        """The schedules trading in accounts the caller may see (a schedule's account is its first symbol's)."""
+        scheduler = scheduler_of(host)
+        return [job for job in scheduler.list() if seen.sees(scheduler.manager.account_of(job["symbols"]))]
 
     @r.post("", response_model=ScheduleOut, status_code=201)
     def add_schedule(body: ScheduleCreate, who: Trader) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.ownership import Visible
 from alphintra.daemon.trading.strategy_instances import (
     Evaluation,
     Instance,
@@ -129,7 +130,7 @@ class StrategyManager:
         market = None if venues is None else venues.markets.get(venues.symbols.get(symbol, ""))
         return market.recent_bars(symbol) if market is not None else []
 
-    def account_of(self, symbols: list[str], account: str | None) -> str:
+    def account_of(self, symbols: list[str], account: str | None = None) -> str:
         """The account a strategy of ``symbols`` trades in (see :func:`venue_setup.strategy_account`)."""
         from alphintra.daemon.trading.venue_setup import strategy_account
 
@@ -336,6 +337,10 @@ class StrategyManager:
         is_id = key.isascii() and key.isdigit() and len(key) <= 18
         return self.store.get_strategy(int(key) if is_id else key)
 
+    def row_account(self, row: TradingStrategy) -> str:
+        """The account a saved strategy trades in: the one saved with it, else its first symbol's."""
+        return self.account_of(_row_config(row)[0], _row_account(row))
+
     def view(self, row: TradingStrategy) -> dict[str, Any]:
         assert row.id is not None
         symbols, params = _row_config(row)
@@ -479,7 +484,7 @@ class StrategyManager:
                 strategy_type=body.strategy,
                 symbols=body.symbols,
                 params=body.params,
-                account=self.host.account_for(body.symbols[0]) if body.symbols else self.host.account,
+                account=self.account_of(body.symbols),
             )
             try:
                 if instance.error is not None:
@@ -586,9 +591,11 @@ def strategies_router(host: Host) -> APIRouter:
         return manager_of(host).create(body)
 
     @r.get("", response_model=list[StrategyOut])
-    def list_strategies(who: Viewer, status: str | None = None) -> list[dict[str, Any]]:
+    def list_strategies(who: Viewer, seen: Visible, status: str | None = None) -> list[dict[str, Any]]:
+        """The strategies trading in accounts the caller may see."""
         manager = manager_of(host)
-        return [manager.view(row) for row in manager.store.list_strategies(status=status)]
+        rows = manager.store.list_strategies(status=status)
+        return [manager.view(row) for row in rows if seen.sees(manager.row_account(row))]
 
     @r.post("/run-once", response_model=EvaluationOut)
     def run_once(body: RunOnce, who: Trader) -> dict[str, Any]:

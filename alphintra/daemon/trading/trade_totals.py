@@ -20,11 +20,14 @@ if TYPE_CHECKING:
 _CATCH_UP_S = 10.0
 
 
-def caught_up_rows(host: Host, symbol: str | None) -> list[tuple[Any, ...]]:
-    """Worker thread: the projection's trades once it holds every durable fill."""
+def caught_up_rows(host: Host, symbol: str | None, accounts: frozenset[str] | None = None) -> list[tuple[Any, ...]]:
+    """Worker thread: the projection's trades (of ``accounts``; None: all) once it holds every durable fill."""
     if not host.projection_caught_up(_CATCH_UP_S):
         raise RetryableError(f"the trade history is still being brought up to date (more than {_CATCH_UP_S:g} s)")
-    return list(host.archive.store.fill_rows(symbol=symbol))
+    store = host.archive.store
+    if accounts is None:
+        return list(store.fill_rows(symbol=symbol))
+    return [row for account in sorted(accounts) for row in store.fill_rows(symbol=symbol, account=account)]
 
 
 def summarise(rows: Iterable[tuple[Any, ...]], quotes: dict[str, str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import Select as SaSelect
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -557,9 +557,12 @@ class StateStore:
         since: datetime | int | None = None,
         unacknowledged: bool = False,
         limit: int = 100,
+        accounts: frozenset[str] | None = None,
     ) -> list[RiskAlert]:
-        """Newest first."""
+        """Newest first; with ``accounts``, only theirs and those of no account (engine-wide)."""
         query = select(RiskAlert)
+        if accounts is not None:
+            query = query.where(or_(col(RiskAlert.account_id).is_(None), col(RiskAlert.account_id).in_(accounts)))
         if severity is not None:
             query = query.where(RiskAlert.severity == severity.strip().upper())
         if since is not None:

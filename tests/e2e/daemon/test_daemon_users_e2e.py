@@ -13,6 +13,7 @@ from alphintra.daemon.client import EngineClient
 from alphintra.daemon.protocol import AuthenticationError, PermissionDeniedError
 
 
+@pytest.mark.both_backends
 def test_two_users_session_is_audited_with_who_when_where_and_values(
     home: Home,  # noqa: F811  (the fixture imported above)
     run_cli: Any,
@@ -52,6 +53,12 @@ def test_two_users_session_is_audited_with_who_when_where_and_values(
 
             order = {"symbol": "BTC/USD", "side": "BUY", "quantity": "0.001", "type": "LIMIT", "price": "50000"}
             placed = tom.post("/api/v1/orders", order)
+            # Another trader neither sees nor touches it: listings are filtered, a cancel is refused (and not audited).
+            assert eve.get("/api/v1/orders") == [] and eve.get("/api/v1/trades") == []
+            assert [o["id"] for o in tom.get("/api/v1/orders")] == [placed["id"]]
+            with pytest.raises(PermissionDeniedError, match="user eve may not use account 'main'"):
+                eve.post(f"/api/v1/orders/{placed['id']}/cancel")
+            assert tom.get(f"/api/v1/orders/{placed['id']}")["status"] == "ACCEPTED"
             modified = tom.put(f"/api/v1/orders/{placed['id']}", {"price": "49000"})
             assert modified["price"] == "49000.00"
             canceled = tom.post(f"/api/v1/orders/{placed['id']}/cancel")

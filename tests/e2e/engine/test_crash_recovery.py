@@ -13,6 +13,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from engine_e2e_support import Daemon, assert_books_balance, daemon_home, open_buy_lock, wait_for
 
 from alphintra.daemon.audit import AuditLog
@@ -57,6 +58,7 @@ def _stream(
                 acked[cid] = order
 
 
+@pytest.mark.both_backends
 def test_sigkill_while_streaming_loses_no_acknowledged_order() -> None:
     with daemon_home() as daemon:
         daemon.start()

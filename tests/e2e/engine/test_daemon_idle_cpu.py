@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from engine_e2e_support import daemon_home
 
 WINDOW_S = 5.0
@@ -20,6 +21,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.both_backends
 def test_an_idle_daemon_uses_little_cpu() -> None:
     with daemon_home() as daemon:
         pid = daemon.start()

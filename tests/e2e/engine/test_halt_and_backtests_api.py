@@ -10,6 +10,7 @@ from engine_e2e_support import daemon_home
 from alphintra.errors import AlphintraError
 
 
+@pytest.mark.both_backends
 def test_halt_refuses_orders_until_an_admin_resumes() -> None:
     with daemon_home() as d:
         d.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from engine_e2e_support import daemon_home
 
 from alphintra.storage.journal import read_journal
@@ -24,6 +25,7 @@ def _flip_last_record(journal: Path) -> tuple[Path, int, list[int]]:
     return segment, start, kept
 
 
+@pytest.mark.both_backends
 def test_a_damaged_last_record_refuses_the_start_and_repair_keeps_the_records_before_it() -> None:
     with daemon_home() as daemon:
         daemon.start()

@@ -141,6 +141,7 @@ def test_an_old_home_imports_its_stored_limits_and_halts_once() -> None:
         assert journal.count('"RiskStateImported"') == 1
 
 
+@pytest.mark.both_backends
 def test_cli_halt_cancels_and_flattens_and_resume_is_an_alert() -> None:
     """`risk halt --cancel-orders --flatten` does what the API's flags do; `risk resume` is logged and alerted."""
     with daemon_home() as d:

@@ -66,6 +66,7 @@ def balances(d: Daemon, account: str) -> dict[str, Decimal]:
     return {b["asset"]: D(b["total"]) for b in ok(d, "portfolio", "balances", "--account", account) if D(b["total"])}
 
 
+@pytest.mark.both_backends
 def test_two_simulated_venues_keep_orders_and_balances_apart() -> None:
     with daemon_home() as d:
         two_venue_home(d)

@@ -85,6 +85,7 @@ def test_bad_credentials_and_an_unreachable_url_stop_the_start_with_one_message(
         assert live.ok("engine", "status")["host"]["venues"][VENUE]["connection"] == "connected"
 
 
+@pytest.mark.both_backends
 def test_an_unlisted_symbol_a_quantity_below_the_minimum_and_a_risk_limit(fake: FakeHandle) -> None:
     with daemon_home() as d:
         live = live_home(d, fake)

@@ -22,6 +22,7 @@ def fake() -> Iterator[FakeHandle]:
         yield handle
 
 
+@pytest.mark.both_backends
 def test_fills_and_a_cancel_while_the_daemon_is_down_are_booked_once_after_restart(fake: FakeHandle) -> None:
     with daemon_home() as d:
         live = live_home(d, fake)

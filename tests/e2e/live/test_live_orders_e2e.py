@@ -50,6 +50,7 @@ def test_status_shows_live_mode_and_the_connected_venue(live: LiveHome) -> None:
     wait_for(top_agrees, "the daemon's book to show the exchange's best bid")
 
 
+@pytest.mark.both_backends
 def test_every_order_type_places_fills_cancels_and_the_books_agree(live: LiveHome) -> None:
     d: Daemon = live.daemon
     live.trade_at("30000")

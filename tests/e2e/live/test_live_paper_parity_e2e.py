@@ -158,6 +158,7 @@ def _bad_accounts(d: Daemon) -> None:
         assert c.get("/api/v1/strategies") == []
 
 
+@pytest.mark.both_backends
 def test_sma_cross_places_the_same_orders_in_paper_and_live(fake: FakeHandle) -> None:
     paper = _paper_run()
     live, _ = _live_run(fake)

@@ -25,6 +25,7 @@ import pytest
 import alphintra
 from alphintra.daemon.client import EngineClient
 from alphintra.daemon.runfiles import probe_daemon
+from tests.pg_support import state_database
 
 REPO = Path(alphintra.__file__).resolve().parent.parent
 
@@ -42,7 +43,7 @@ main(sys.argv[1:])
 
 
 class Home:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
         self.socket = root / "engine.sock"
         self.pid_file = root / "engine.pid"
@@ -50,6 +51,8 @@ class Home:
         self.env["ALPHINTRA_HOME"] = str(root)
         self.env["ALPHINTRA_PAPER__FEED"] = "none"  # prices move only when a test says so
         self.env["PYTHONPATH"] = str(REPO) + os.pathsep + self.env.get("PYTHONPATH", "")
+        if database_url is not None:  # the trading state (schedules included) in a PostgreSQL scratch schema
+            self.env["ALPHINTRA_DATABASE_URL"] = database_url
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-c", CLI, *args]
@@ -83,8 +86,8 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
 @pytest.fixture
 def home() -> Iterator[Home]:
     # A short path: a unix socket path may not exceed 107 bytes.
-    with tempfile.TemporaryDirectory(prefix="as", dir="/tmp") as name:
-        home = Home(Path(name))
+    with state_database() as url, tempfile.TemporaryDirectory(prefix="as", dir="/tmp") as name:
+        home = Home(Path(name), url)
         try:
             yield home
         finally:
@@ -94,6 +97,7 @@ def home() -> Iterator[Home]:
                 wait_for(lambda: not probe_daemon(home.pid_file).running, "leftover daemon to stop")
 
 
+@pytest.mark.both_backends
 def test_a_scheduled_dca_fires_on_a_fast_cron_and_buys(home: Home) -> None:
     home.ok("engine", "start")
     job = home.ok(

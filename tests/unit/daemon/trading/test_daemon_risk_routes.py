@@ -88,7 +88,10 @@ def test_alerts_fire_once_per_level_change(engine: Engine) -> None:
     c = engine.client
     streamed: list[Any] = []  # what the risk/alerts stream carried (the TUI keys its alert list by id)
     publish = engine.hub.publish
-    engine.hub.publish = lambda topic, kind, data=None: (streamed.append((topic, data)), publish(topic, kind, data))[1]  # type: ignore[method-assign]
+    engine.hub.publish = lambda topic, kind, data=None, account=None: (  # type: ignore[method-assign]
+        streamed.append((topic, data)),
+        publish(topic, kind, data, account),
+    )[1]
     c.put("/api/v1/risk/limits", json={"limits": [{"name": "max_gross_exposure", "value": "5000"}]})
     _buy(engine, "ETH/USD", "1")
     engine.tick("ETH/USD", "3000")  # 3,000 < 4,000 (80 %): nothing
