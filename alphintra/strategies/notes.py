@@ -26,6 +26,26 @@ def _skipped_note(name: str, signals: Sequence[Any]) -> str:
     )
 
 
+def _round_trip_notes(signals: Sequence[Any]) -> list[str]:
+    """One note per arbitrage round trip (``round_trip`` signals, see ``builtins/_legs.py``): the profit realised
+    from its fills and its edge on what it committed; the first 20, then a total."""
+    trips = [sig for sig in signals if sig.name == "round_trip"]
+    notes = []
+    for sig in trips[:20]:
+        d = sig.data
+        unwound = f", {d['unwinds']} unwinding order(s) after a short leg" if d.get("unwinds") else ""
+        left = ", left " + ", ".join(f"{v} {a}" for a, v in d["left"].items()) if d.get("left") else ""
+        notes.append(
+            f"{sig.strategy} round trip {d['number']}: realised {d['profit']} {d['home']} on {d['committed']} "
+            f"{d['home']} (edge {d['edge']}){unwound}{left}"
+        )
+    if len(trips) > 20:
+        homes = {sig.data["home"] for sig in trips}
+        total = sum((Decimal(sig.data["profit"]) for sig in trips), Decimal(0))
+        notes.append(f"{len(trips)} round trips in all, realised {plain(total)} {'/'.join(sorted(homes))}")
+    return notes
+
+
 def signal_notes(signals: Sequence[Any], *, filled: bool) -> list[str]:
     """Say why a run did not trade: a ``*_skipped`` signal is an order a strategy could not size (less than one
     lot: dca with an amount below one share), and a run with signals but no fill says so."""
@@ -34,6 +54,7 @@ def signal_notes(signals: Sequence[Any], *, filled: bool) -> list[str]:
         if sig.name.endswith("_skipped"):
             skipped.setdefault(sig.name, []).append(sig)
     notes = [_skipped_note(name, sigs) for name, sigs in skipped.items()]
+    notes += _round_trip_notes(signals)
     if signals and not filled:
         notes.append(f"no fills: {len(signals)} signals, 0 orders filled")
     return notes

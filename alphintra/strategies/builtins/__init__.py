@@ -13,6 +13,7 @@ NAMES = (
     "dca",
     "market_making",
     "arbitrage",
+    "triangular",
     "portfolio",
     "ml_lightgbm",
 )

@@ -32,6 +32,24 @@ def price_on_grid(
     return instrument(strategy, symbol).round_price(raw, rounding)
 
 
+def available(strategy: Strategy, asset: str) -> Decimal:
+    """What the strategy's account holds of ``asset`` that no working order has locked."""
+    ctx = strategy.ctx
+    return ctx.node.ledger.balance(ctx.account, asset).available
+
+
+def market_buy_lock(strategy: Strategy, symbol: str, price: Decimal) -> Decimal:
+    """The price per unit a market buy of ``symbol`` expected at ``price`` locks: the node locks it at the last
+    price, beyond the venue's protective collar in a spot account (``engine/_node_funds.reservation_price``), so a
+    buy sized at ``price`` alone can be refused for funds it does hold."""
+    ctx = strategy.ctx
+    last = ctx.price(symbol) or price
+    collar = ctx.node.venue_for(symbol).capabilities.market_collar_bps
+    if collar is None or ctx.can_short():
+        return max(price, last)
+    return max(price, instrument(strategy, symbol).round_price(last * (1 + collar / 10_000), "up"))
+
+
 def qty_for_notional(strategy: Strategy, symbol: str, notional: Decimal, price: Decimal) -> Decimal:
     """Whole lots worth at most ``notional`` at ``price`` (zero when even one lot costs more)."""
     if price <= 0:
@@ -98,9 +116,11 @@ class BarSync:
 __all__ = [
     "BarSync",
     "WorkingOrders",
+    "available",
     "cancel_if_open",
     "dec",
     "instrument",
+    "market_buy_lock",
     "price_on_grid",
     "qty_for_notional",
 ]

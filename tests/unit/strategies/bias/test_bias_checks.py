@@ -86,12 +86,24 @@ def _two_symbols() -> dict[str, pl.DataFrame]:
     }
 
 
+def _triangle() -> dict[str, pl.DataFrame]:
+    """Three pairs over three assets, each its own random walk: the cross rate strays far from the implied one."""
+    symbols = ("AAA/USD", "BBB/USD", "BBB/AAA")
+    df = generate_bars(list(symbols), periods=400, timeframe="1h", seed=5, annual_vol=0.4)
+    return {
+        s: df.filter(pl.col("symbol") == s).select("time", "open", "high", "low", "close", "volume") for s in symbols
+    }
+
+
 @pytest.mark.parametrize("name", sorted(registry._BUILTIN_MODULES))  # each built-in module is its strategy's name
 def test_every_built_in_strategy_passes(name: str) -> None:
     needs = registry.get(name).symbols_required
     if needs == 2:
         config = BacktestConfig(strategy=name, symbols=("AAA/USD", "BBB/USD"), timeframe="1h")
         frames = _two_symbols()
+    elif needs == 3:
+        frames = _triangle()
+        config = BacktestConfig(strategy=name, symbols=tuple(frames), timeframe="1h")
     else:
         config, frames = _config(name), _goog(300)
     report = check_bias(config, frames, cuts=3, trims=1)
