@@ -166,7 +166,8 @@ class StrategyManager:
             strategy_type=row.strategy_type,
             symbols=symbols,
             params=params,
-            account=self.host.account_for(symbols[0]) if symbols else self.host.account,
+            account=None if symbols else self.host.account,
+            accounts=self.host.account_for,
             on_signal=self._on_signal(row.id),
         )
         instance.strategy_id = row.id
@@ -447,7 +448,8 @@ class StrategyManager:
                 strategy_type=body.strategy,
                 symbols=body.symbols,
                 params=body.params,
-                account=self.host.account_for(body.symbols[0]) if body.symbols else self.host.account,
+                account=None if body.symbols else self.host.account,
+                accounts=self.host.account_for,
             )
             try:
                 if instance.error is not None:
