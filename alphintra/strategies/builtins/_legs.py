@@ -225,14 +225,14 @@ class Legging:
     def finish(self, trip: RoundTrip, marks: dict[str, Decimal] | None = None, **extra: Any) -> Decimal:
         """Signal the round trip's realised profit (its home asset's flow) and edge on what it committed. With
         ``marks`` (asset -> price in the home asset) what is left of the other assets (a fee charged in the asset
-        bought) is valued too: ``value`` is the profit with it, the edge is on that."""
+        bought) is valued too: ``valued`` is the profit with it, the edge is on that."""
         self.finished += 1
         flows = trip.flows(self.strategy)
         profit = flows.get(trip.home, ZERO)
         others = {a: plain(v) for a, v in sorted(flows.items()) if a != trip.home and v != 0}
         if marks is not None:
             value = profit + sum((v * marks[a] for a, v in flows.items() if a != trip.home and a in marks), ZERO)
-            extra["value"] = plain(value)
+            extra["valued"] = plain(value)
         else:
             value = profit
         edge = (value / trip.committed).quantize(_EDGE) if trip.committed > 0 else ZERO

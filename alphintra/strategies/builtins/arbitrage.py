@@ -37,7 +37,7 @@ computed at, or not at all), of one quantity: ``notional`` at the ask, no more t
 pays for (fee included), the selling venue's account holds of the base, or either best level shows. There is no
 exit: the trade is the round trip. A leg that fails leaves the two venues' positions unequal, and the excess of
 the longer one is traded back on its venue at market (logged, alerted); the round trip's report gives each
-venue's flows and, as ``value``, the profit with what is left of the base (a buy's fee charged in the asset
+venue's flows and, as ``valued``, the profit with what is left of the base (a buy's fee charged in the asset
 bought) valued at the price it was bought at. Inventory moves from the dear venue to the cheap one trade after
 trade; when a side runs dry the rebalance suggestion names the venue and the account to move the asset to.
 """
