@@ -73,6 +73,7 @@ class ArbitrageParams(StrategyParams):
     )
     exit_gap: Decimal = Field(Decimal(0), ge=0, lt=1, description="unwind when the gap has narrowed to this fraction")
     leg_timeout: float = Field(30.0, gt=0, description="seconds a leg may work before its rest is cancelled")
+    max_trips: int | None = Field(None, ge=1, description="enter no more than this many round trips (empty: no limit)")
     mode: Literal["auto", "converge", "cross"] = Field(
         "auto",
         description="converge: enter on a gap, exit as it closes (four fees); cross: buy the cheap book's ask and "
@@ -141,7 +142,7 @@ class Arbitrage(Strategy):
                 self.signal("unwind", float(gap))
                 self._exit(trip)
             return
-        if abs(gap) <= self.threshold():
+        if abs(gap) <= self.threshold() or (self.p.max_trips is not None and self.legging.opened >= self.p.max_trips):
             return
         buy, sell = (sym_a, sym_b) if gap > 0 else (sym_b, sym_a)
         prices = {sym_a: price_a, sym_b: price_b}
@@ -182,6 +183,8 @@ class Arbitrage(Strategy):
                 self._hedge(trip, [], excess)
             else:
                 self._settle(trip)
+            return
+        if self.p.max_trips is not None and self.legging.opened >= self.p.max_trips:
             return
         quotes = self.quotes(closes)
         if quotes is None:

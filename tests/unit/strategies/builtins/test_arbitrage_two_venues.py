@@ -103,6 +103,13 @@ def test_the_books_are_crossed_in_each_venues_account_for_the_hand_computed_prof
     assert len(signals(runner, "round_trip")) == 2
 
 
+def test_max_trips_stops_entering() -> None:
+    node, runner = setup(max_trips=1)
+    bar(runner)
+    bar(runner, B)
+    assert len(node.orders) == 2 and len(signals(runner, "round_trip")) == 1
+
+
 def test_no_trade_when_the_edge_after_both_fees_is_below_the_buffer() -> None:
     node, runner = setup(min_edge="0.0004")  # 0.0326 % after fees is below 0.04 %
     bar(runner)
