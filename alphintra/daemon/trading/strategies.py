@@ -270,6 +270,7 @@ class StrategyManager:
                 rejections=len(runner.rejections),
                 open_orders=len(node.open_orders(strategy=inst.name)),
                 positions={s: str(runner.ctx.position(s)) for s in inst.symbols},
+                accounts={s: runner.ctx.account_of(s) for s in inst.symbols},  # on several venues, one per venue
             )
         return out
 

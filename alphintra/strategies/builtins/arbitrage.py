@@ -69,9 +69,14 @@ class ArbitrageParams(StrategyParams):
         None, ge=0, lt=1, description="taker fee per side per venue for the cost (empty: the instruments' fees)"
     )
     min_edge: Decimal = Field(
-        Decimal("0.001"), ge=0, lt=1, description="edge wanted beyond the round-trip fees, as a fraction of price"
+        Decimal("0.001"),
+        ge=0,
+        lt=1,
+        description="edge wanted beyond the fees (converge: four, cross: two), as a fraction of price",
     )
-    exit_gap: Decimal = Field(Decimal(0), ge=0, lt=1, description="unwind when the gap has narrowed to this fraction")
+    exit_gap: Decimal = Field(
+        Decimal(0), ge=0, lt=1, description="converge: unwind once the gap has narrowed to this fraction"
+    )
     leg_timeout: float = Field(30.0, gt=0, description="seconds a leg may work before its rest is cancelled")
     max_trips: int | None = Field(None, ge=1, description="enter no more than this many round trips (empty: no limit)")
     mode: Literal["auto", "converge", "cross"] = Field(

@@ -118,7 +118,8 @@ def test_two_exchanges_books_are_crossed_live_for_the_hand_computed_edge(fakes: 
                 lambda v=venue: _balances(d, f"acct_{v}") == expected[v],  # type: ignore[misc]
                 f"acct_{venue}'s balances to equal exchange {venue}'s",
             )
-        assert _ok(d, "strategy", "status", "arb")["status"] == "ACTIVE"
+        status = _ok(d, "strategy", "status", "arb")
+        assert status["status"] == "ACTIVE" and status["accounts"] == {KEYS["a"]: "acct_a", KEYS["b"]: "acct_b"}
     print(f"cross-venue arbitrage live test: {time.monotonic() - started:.1f}s")
 
 
