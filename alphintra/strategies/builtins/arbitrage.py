@@ -185,7 +185,7 @@ class Arbitrage(Strategy):
         if trip is not None:  # an unwind came up short: try again to bring the two venues level
             excess = sum(self.net(trip).values(), ZERO)
             if excess != 0:
-                self._hedge(trip, [], excess)
+                self._hedge(trip, [leg for leg in trip.legs if leg.short], excess)
             else:
                 self._settle(trip)
             return

@@ -142,3 +142,21 @@ def test_a_dry_side_gets_a_rebalance_suggestion_naming_the_venue_and_its_account
         "acct_b",
     )
     assert hint.data["source_venue"] == "a" and "to venue b (account acct_b) from venue a" in hint.value
+
+
+def test_an_unwind_that_comes_up_short_is_retried_at_the_next_bar() -> None:
+    node, runner = setup()
+    venue_a = node.venues["a"]
+    assert isinstance(venue_a, SimulatedVenue)
+    asks = [(SELL, D(p), D(q)) for p, q in BOOKS["a"]["asks"]]
+    venue_a.post_liquidity(A, [(BUY, D(29990), D("0.0001")), *asks])  # a bids for one lot only
+    node.venue_halts["b"] = "halted by a reconciliation"
+    bar(runner)
+    (failed,) = signals(runner, "unwind_failed")
+    assert failed.data["risk_alert"]["severity"] == "CRITICAL" and signals(runner, "round_trip") == []
+    assert runner.strategy.trip is not None and runner.strategy.trip.stage == "hold"  # type: ignore[attr-defined]
+    venue_a.post_liquidity(A, [(BUY, D(29990), D(1)), *asks])
+    bar(runner)
+    (trip,) = signals(runner, "round_trip")
+    assert trip.data["unwinds"] == 2 and node.ledger.balance("acct_a", "BTC").total == 0
+    assert D(trip.data["profit"]) == D("0.1") * 29990 * (1 - FEES["a"]) - D("0.1") * 30000 * (1 + FEES["a"])
