@@ -220,8 +220,12 @@ async def _accounts_of(conn: HTTPConnection) -> list[str | None]:
             with contextlib.suppress(Exception):  # an unknown symbol: the handler answers it
                 touched = list(route(leg))  # a routed order trades in the account of each venue it may use
         elif account_for is not None and isinstance(leg.get("symbols"), list) and leg["symbols"]:
-            with contextlib.suppress(Exception):  # a strategy trades in its first symbol's account (or its own)
-                touched = [str(account_for(str(leg["symbols"][0]), named))]
+            # a strategy trades each symbol in the account on its venue (or all in the account it names)
+            each: list[str | None] = []
+            for sym in leg["symbols"]:
+                with contextlib.suppress(Exception):  # an unknown symbol: the handler answers it
+                    each.append(str(account_for(str(sym), named)))
+            touched = each or [named]
         found += [account or _engine_account(conn) for account in touched]
     return list(dict.fromkeys(found)) or [_engine_account(conn)]
 

@@ -61,12 +61,17 @@ class NodeContext:
         *,
         symbols: list[str],
         account: str | None = None,
+        accounts: Mapping[str, str] | None = None,
         on_signal: Callable[[Signal], None] | None = None,
     ) -> None:
         self.node = node
         self.strategy = strategy
         self.symbols = symbols
         self.account = account or node.default_account
+        # A strategy trading on several venues (cross-venue arbitrage) trades each symbol in the account on its
+        # venue (an account lives on one venue): symbol -> account; a symbol not named trades in ``account``.
+        self.accounts = {s: (accounts or {}).get(s, self.account) for s in symbols}
+        self.all_accounts = frozenset([self.account, *self.accounts.values()])
         self.name = strategy.name or type(strategy).__name__
         self.signals: list[Signal] = []
         self._on_signal = on_signal
@@ -78,8 +83,18 @@ class NodeContext:
     def now_ns(self) -> int:
         return self.node.clock.now_ns()
 
+    def account_of(self, symbol: str) -> str:
+        """The account ``symbol``'s orders trade in."""
+        return self.accounts.get(symbol, self.account)
+
     def position(self, symbol: str) -> Decimal:
-        return self.node.ledger.quantity(self.account, symbol)
+        return self.node.ledger.quantity(self.account_of(symbol), symbol)
+
+    def available(self, asset: str, symbol: str | None = None) -> Decimal:
+        """What the account of ``symbol`` (else the strategy's account) holds of ``asset`` that no working order
+        has locked: on several venues, each venue's account has its own."""
+        account = self.account if symbol is None else self.account_of(symbol)
+        return self.node.ledger.balance(account, asset).available
 
     def cash(self) -> Decimal:
         currency = self.node.instruments.get(self.symbols[0]).quote
@@ -108,6 +123,11 @@ class NodeContext:
         driver = self.node.driver
         return (None, None) if driver is None else driver.top_of_book(symbol)
 
+    def depth(self, symbol: str, n: int = 10) -> dict[str, list[tuple[Decimal, Decimal, int]]]:
+        """The venue's L2 book of ``symbol`` (``bids``/``asks``: (price, quantity, count)), empty without one."""
+        depth = getattr(self.node.driver, "depth", None)
+        return {"bids": [], "asks": []} if depth is None else depth(symbol, n)
+
     def indicator(self, name: str, symbol: str, output: str | None, params: Mapping[str, Any]) -> Line:
         if symbol not in self.symbols:
             raise ValidationError(
@@ -127,7 +147,7 @@ class NodeContext:
             side=side,
             quantity=inst.make_qty(_money("quantity", quantity)),
             strategy=self.name,
-            account=self.account,
+            account=self.account_of(symbol),
             **kw,
         )
         self._refresh_marks()
@@ -151,7 +171,7 @@ class NodeContext:
             order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
             price=None if price is None else _money("price", price),
             strategy=self.name,
-            account=self.account,
+            account=self.account_of(symbol),
         )
         return self.node.submit_bracket(
             BracketRequest(entry, _money("take_profit", take_profit), _money("stop_loss", stop_loss))
@@ -169,7 +189,7 @@ class NodeContext:
             duration_ns=duration_ns,
             slices=slices,
             strategy=self.name,
-            account=self.account,
+            account=self.account_of(symbol),
             **kw,
         )
 
@@ -302,7 +322,7 @@ class StrategyRunner:
             self.ctx.node.listeners.remove(self._listener)
 
     def _order_event(self, order: Order, event: OrderEvent) -> None:
-        if order.strategy != self.ctx.name or order.account != self.ctx.account:
+        if order.strategy != self.ctx.name or order.account not in self.ctx.all_accounts:
             return
         if self._wants_updates:
             self._call("on_order_update", self.strategy.on_order_update, order, event)

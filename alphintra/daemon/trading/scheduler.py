@@ -513,7 +513,8 @@ class Scheduler:
                 strategy_type=str(args.get("strategy", "")),
                 symbols=list(args.get("symbols") or []),
                 params=dict(args.get("params") or {}),
-                account=manager.account_of([str(s) for s in args.get("symbols") or []]),
+                account=None if args.get("symbols") else self.host.account,
+                accounts=self.host.account_for,
                 on_signal=lambda sig: manager._publish(
                     f"strategies/schedule:{row.id}/signals", "signal", signal_view(sig)
                 ),

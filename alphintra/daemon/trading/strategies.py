@@ -186,6 +186,7 @@ class StrategyManager:
         if row.id in self.running:
             raise ConflictError(f"strategy {row.name!r} is already running")
         symbols, params = _row_config(row)
+        explicit = _row_account(row)
         instance = build_instance(
             self.node,
             key=str(row.id),
@@ -193,7 +194,13 @@ class StrategyManager:
             strategy_type=row.strategy_type,
             symbols=symbols,
             params=params,
-            account=self.account_of(symbols, _row_account(row)),
+            # an account saved with the strategy takes all its symbols; else each symbol trades in its venue's account
+            account=self.account_of(symbols, explicit)
+            if explicit is not None
+            else None
+            if symbols
+            else self.host.account,
+            accounts=self.host.account_for if explicit is None else None,
             on_signal=self._on_signal(row.id),
         )
         instance.strategy_id = row.id
@@ -296,6 +303,7 @@ class StrategyManager:
                 rejections=len(runner.rejections),
                 open_orders=len(node.open_orders(strategy=inst.name)),
                 positions={s: str(runner.ctx.position(s)) for s in inst.symbols},
+                accounts={s: runner.ctx.account_of(s) for s in inst.symbols},  # on several venues, one per venue
             )
         return out
 
@@ -484,7 +492,8 @@ class StrategyManager:
                 strategy_type=body.strategy,
                 symbols=body.symbols,
                 params=body.params,
-                account=self.account_of(body.symbols),
+                account=None if body.symbols else self.host.account,
+                accounts=self.host.account_for,
             )
             try:
                 if instance.error is not None:

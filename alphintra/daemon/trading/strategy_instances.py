@@ -240,14 +240,19 @@ def build_instance(
     symbols: list[str],
     params: Mapping[str, Any],
     account: str | None = None,
+    accounts: Callable[[str], str] | None = None,
     on_signal: Callable[[Signal], None] | None = None,
 ) -> Instance:
-    """Engine thread: a strategy object bound to ``node`` and started (``on_start`` ran)."""
+    """Engine thread: a strategy object bound to ``node`` and started (``on_start`` ran). ``accounts``: the account
+    a symbol trades in (the host's; a strategy's symbols may trade on several venues), else ``account`` for all."""
     cls = strategy_class(strategy_type)
     typed = validate_params(cls, params)
     symbols = validate_symbols(cls, symbols, node.instruments.symbols())
     strategy = cls(typed)
-    ctx = NodeContext(node, strategy, symbols=list(symbols), account=account, on_signal=on_signal)
+    by_symbol = None if accounts is None else {s: accounts(s) for s in symbols}
+    if by_symbol is not None and account is None:
+        account = by_symbol[symbols[0]]
+    ctx = NodeContext(node, strategy, symbols=list(symbols), account=account, accounts=by_symbol, on_signal=on_signal)
     # Orders, signals and risk scopes carry the saved name, not the class name: two instances of one type differ.
     ctx.name = name
     runner = _Runner(strategy, ctx)

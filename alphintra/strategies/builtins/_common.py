@@ -32,10 +32,10 @@ def price_on_grid(
     return instrument(strategy, symbol).round_price(raw, rounding)
 
 
-def available(strategy: Strategy, asset: str) -> Decimal:
-    """What the strategy's account holds of ``asset`` that no working order has locked."""
-    ctx = strategy.ctx
-    return ctx.node.ledger.balance(ctx.account, asset).available
+def available(strategy: Strategy, asset: str, symbol: str | None = None) -> Decimal:
+    """What the strategy's account (the account ``symbol`` trades in, on several venues) holds of ``asset`` that no
+    working order has locked."""
+    return strategy.ctx.available(asset, symbol)
 
 
 def market_buy_lock(strategy: Strategy, symbol: str, price: Decimal) -> Decimal:

@@ -87,12 +87,16 @@ class RoundTrip:
         """The orders placed after the legs (unwinds and sweeps)."""
         return [leg for leg in self.legs if leg.role != "leg"]
 
-    def flows(self, strategy: Strategy) -> dict[str, Decimal]:
-        """Each asset's net change from the round trip's fills, fees included."""
+    def flows(self, strategy: Strategy, venue: str | None = None) -> dict[str, Decimal]:
+        """Each asset's net change from the round trip's fills, fees included (only its legs on ``venue``: on
+        several venues each venue's account has its own money)."""
         out: dict[str, Decimal] = {}
+        node = strategy.ctx.node
         for leg in self.legs:
             order = leg.order
             if order is None or order.filled_quantity == 0:
+                continue
+            if venue is not None and node.venue_for(order.symbol).name != venue:
                 continue
             inst = strategy.ctx.node.instruments.get(order.symbol)
             sign = 1 if order.side is OrderSide.BUY else -1
@@ -218,13 +222,20 @@ class Legging:
         for name, value, data in pending:
             self.strategy.signal(name, value, **data)
 
-    def finish(self, trip: RoundTrip, **extra: Any) -> Decimal:
-        """Signal the round trip's realised profit (its home asset's flow) and edge on what it committed."""
+    def finish(self, trip: RoundTrip, marks: dict[str, Decimal] | None = None, **extra: Any) -> Decimal:
+        """Signal the round trip's realised profit (its home asset's flow) and edge on what it committed. With
+        ``marks`` (asset -> price in the home asset) what is left of the other assets (a fee charged in the asset
+        bought) is valued too: ``valued`` is the profit with it, the edge is on that."""
         self.finished += 1
         flows = trip.flows(self.strategy)
         profit = flows.get(trip.home, ZERO)
-        edge = (profit / trip.committed).quantize(_EDGE) if trip.committed > 0 else ZERO
         others = {a: plain(v) for a, v in sorted(flows.items()) if a != trip.home and v != 0}
+        if marks is not None:
+            value = profit + sum((v * marks[a] for a, v in flows.items() if a != trip.home and a in marks), ZERO)
+            extra["valued"] = plain(value)
+        else:
+            value = profit
+        edge = (value / trip.committed).quantize(_EDGE) if trip.committed > 0 else ZERO
         report = {
             "number": trip.number,
             "home": trip.home,

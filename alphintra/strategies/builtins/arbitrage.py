@@ -23,16 +23,34 @@ and the excess of the longer one is traded back on its venue -- logged and alert
 (an exit that came up short is retried at a later bar). An entry, its exit and any unwinding orders are one round
 trip; its realised profit (the quote asset's flow, fees included) and its edge on the entry's cost are signalled
 (``round_trip``) and listed in the run's notes.
+
+**Two venues at once** (``mode=cross``; the default when the two symbols trade on two venues, e.g. the keys
+``BTC/USDT@a`` and ``BTC/USDT@b`` of one symbol listed on two exchanges): each symbol trades in the account on its
+venue (the strategy context maps each symbol to its account). The strategy watches both books and crosses at once:
+buy at the cheap venue's best ask, sell at the dear venue's best bid, when the edge after both taker fees,
+
+    e = (bid_dear x (1 - fee_dear) - ask_cheap x (1 + fee_cheap)) / ask_cheap,
+
+beats ``min_edge`` (the buffer). Without a book (a backtest on bars) the closes of one instant stand for both
+sides. The legs are immediate-or-cancel limits at those two prices (a leg trades at the price its edge was
+computed at, or not at all), of one quantity: ``notional`` at the ask, no more than the buying venue's account
+pays for (fee included), the selling venue's account holds of the base, or either best level shows. There is no
+exit: the trade is the round trip. A leg that fails leaves the two venues' positions unequal, and the excess of
+the longer one is traded back on its venue at market (logged, alerted); the round trip's report gives each
+venue's flows and, as ``valued``, the profit with what is left of the base (a buy's fee charged in the asset
+bought) valued at the price it was bought at. Inventory moves from the dear venue to the cheap one trade after
+trade; when a side runs dry the rebalance suggestion names the venue and the account to move the asset to.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from pydantic import Field
 
 from alphintra.engine.core.enums import OrderSide
+from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.errors import ValidationError
 from alphintra.formatting import plain
 from alphintra.strategies.base import BarData, Strategy, StrategyParams
@@ -51,10 +69,21 @@ class ArbitrageParams(StrategyParams):
         None, ge=0, lt=1, description="taker fee per side per venue for the cost (empty: the instruments' fees)"
     )
     min_edge: Decimal = Field(
-        Decimal("0.001"), ge=0, lt=1, description="edge wanted beyond the round-trip fees, as a fraction of price"
+        Decimal("0.001"),
+        ge=0,
+        lt=1,
+        description="edge wanted beyond the fees (converge: four, cross: two), as a fraction of price",
     )
-    exit_gap: Decimal = Field(Decimal(0), ge=0, lt=1, description="unwind when the gap has narrowed to this fraction")
+    exit_gap: Decimal = Field(
+        Decimal(0), ge=0, lt=1, description="converge: unwind once the gap has narrowed to this fraction"
+    )
     leg_timeout: float = Field(30.0, gt=0, description="seconds a leg may work before its rest is cancelled")
+    max_trips: int | None = Field(None, ge=1, description="enter no more than this many round trips (empty: no limit)")
+    mode: Literal["auto", "converge", "cross"] = Field(
+        "auto",
+        description="converge: enter on a gap, exit as it closes (four fees); cross: buy the cheap book's ask and "
+        "sell the dear one's bid at once (two fees); auto: cross when the two symbols trade on two venues",
+    )
 
 
 @register
@@ -77,6 +106,11 @@ class Arbitrage(Strategy):
                 "symbols", "the two venues' lot sizes must divide one another", [str(v) for v in lots]
             )
         self.lot = lots[0]
+        venues = {self.ctx.node.venue_for(s).name for s in self.symbols}
+        self.cross = self.p.mode == "cross" or (self.p.mode == "auto" and len(venues) == 2)
+        quotes = {instrument(self, s).quote for s in self.symbols}
+        if self.cross and len(quotes) != 1:
+            raise ValidationError("symbols", "the two venues' symbols must be quoted in one asset", sorted(quotes))
         self.legging = Legging(self, timeout_ns=int(self.p.leg_timeout * 1e9))
         self.trip: RoundTrip | None = None
         self.stage_from = 0  # index of the current stage's first leg in trip.legs
@@ -98,6 +132,9 @@ class Arbitrage(Strategy):
         if trip is not None and trip.working:
             self.legging.expire(trip, bar.symbol, bar.ts)
             return
+        if self.cross:
+            self._cross(closes)
+            return
         if closes is None:
             return
         sym_a, sym_b = self.symbols
@@ -110,7 +147,7 @@ class Arbitrage(Strategy):
                 self.signal("unwind", float(gap))
                 self._exit(trip)
             return
-        if abs(gap) <= self.threshold():
+        if abs(gap) <= self.threshold() or (self.p.max_trips is not None and self.legging.opened >= self.p.max_trips):
             return
         buy, sell = (sym_a, sym_b) if gap > 0 else (sym_b, sym_a)
         prices = {sym_a: price_a, sym_b: price_b}
@@ -120,7 +157,87 @@ class Arbitrage(Strategy):
         self.suggested.clear()
         self.signal("enter", float(gap), buy=buy, sell=sell)
         trip = self.trip = self.legging.open(instrument(self, buy).quote, ZERO)
-        self._stage(trip, "enter", [(buy, OrderSide.BUY, qty), (sell, OrderSide.SELL, qty)])
+        self._stage(trip, "enter", [(buy, OrderSide.BUY, qty, None), (sell, OrderSide.SELL, qty, None)])
+
+    # -- two venues at once ----------------------------------------------------------------------------------------
+
+    def fee(self, symbol: str) -> Decimal:
+        if self.p.fee is not None:
+            return self.p.fee
+        return max(instrument(self, symbol).taker_fee, ZERO)  # a rebate does not apply to a taker's cost
+
+    def quotes(self, closes: dict[str, float] | None) -> dict[str, tuple[Decimal, Decimal]] | None:
+        """Each symbol's best bid and ask when both books show them, else the closes of one instant."""
+        books = {s: self.ctx.best_bid_ask(s) for s in self.symbols}
+        if all(bid is not None and ask is not None for bid, ask in books.values()):
+            return cast(dict[str, tuple[Decimal, Decimal]], books)
+        if closes is None:
+            return None
+        return {s: (dec(c), dec(c)) for s, c in closes.items()}
+
+    def cross_edge(self, buy: str, sell: str, quotes: dict[str, tuple[Decimal, Decimal]]) -> Decimal:
+        """What buying at ``buy``'s ask and selling at ``sell``'s bid makes after both fees, per unit of cost."""
+        ask, bid = quotes[buy][1], quotes[sell][0]
+        return (bid * (1 - self.fee(sell)) - ask * (1 + self.fee(buy))) / ask
+
+    def _cross(self, closes: dict[str, float] | None) -> None:
+        trip = self.trip
+        if trip is not None:  # an unwind came up short: try again to bring the two venues level
+            excess = sum(self.net(trip).values(), ZERO)
+            if excess != 0:
+                self._hedge(trip, [leg for leg in trip.legs if leg.short], excess)
+            else:
+                self._settle(trip)
+            return
+        if self.p.max_trips is not None and self.legging.opened >= self.p.max_trips:
+            return
+        quotes = self.quotes(closes)
+        if quotes is None:
+            return
+        sym_a, sym_b = self.symbols
+        edge, buy, sell = max(
+            (self.cross_edge(sym_a, sym_b, quotes), sym_a, sym_b), (self.cross_edge(sym_b, sym_a, quotes), sym_b, sym_a)
+        )
+        if edge <= self.p.min_edge:
+            return
+        ask, bid = quotes[buy][1], quotes[sell][0]
+        qty = self.size_cross(buy, sell, ask, bid)
+        if qty <= 0:
+            return
+        self.suggested.clear()
+        self.signal("enter", str(edge), buy=buy, sell=sell, ask=plain(ask), bid=plain(bid), quantity=plain(qty))
+        trip = self.trip = self.legging.open(instrument(self, buy).quote, ZERO)
+        self._stage(trip, "enter", [(buy, OrderSide.BUY, qty, ask), (sell, OrderSide.SELL, qty, bid)])
+
+    def size_cross(self, buy: str, sell: str, ask: Decimal, bid: Decimal) -> Decimal:
+        """One quantity for both legs, in whole lots: ``notional`` at the ask, capped by the buying account's quote
+        (fee included), the selling account's base (unless it may short) and both best levels' depth."""
+        b_inst, s_inst = instrument(self, buy), instrument(self, sell)
+        want = self._lots(self.p.notional / ask)
+        if want <= 0:
+            return ZERO
+        cash = available(self, b_inst.quote, buy)
+        qty = min(want, self._lots(cash / (ask * (1 + self.fee(buy)))))
+        if qty <= 0:
+            self._suggest(b_inst.quote, want * ask * (1 + self.fee(buy)) - cash, to=buy, source=sell, had=cash)
+            return ZERO
+        ledger = self.ctx.node.ledger
+        if ledger.account_mode(self.ctx.account_of(sell)) is not AccountMode.MARGIN:
+            held = available(self, s_inst.base, sell)
+            qty = min(qty, self._lots(held))
+            if qty <= 0:
+                self._suggest(s_inst.base, want - held, to=sell, source=buy, had=held)
+                return ZERO
+        qty = min(qty, self._lots(self._top(buy, "asks")), self._lots(self._top(sell, "bids")))
+        for inst, price in ((b_inst, ask), (s_inst, bid)):
+            if qty < inst.min_qty or qty * price < inst.min_notional:
+                return ZERO
+        return qty
+
+    def _top(self, symbol: str, side: str) -> Decimal:
+        """The quantity at the best level of ``symbol``'s book on ``side`` (no book: no cap)."""
+        levels = self.ctx.depth(symbol, 1).get(side)
+        return levels[0][1] if levels else Decimal("Infinity")
 
     # -- sizing and rebalancing ------------------------------------------------------------------------------------
 
@@ -161,9 +278,14 @@ class Arbitrage(Strategy):
         if asset in self.suggested:
             return
         self.suggested.add(asset)
+        node, ctx = self.ctx.node, self.ctx
+        venue, account = node.venue_for(to).name, ctx.account_of(to)
+        source_venue, source_account = node.venue_for(source).name, ctx.account_of(source)
+        where = f"venue {venue} (account {account})" if self.cross else f"the {to} venue"
+        whence = f"venue {source_venue} (account {source_account})" if self.cross else f"the {source} venue"
         message = (
             f"{self.name}: the {to} side has {plain(had)} {asset}, not enough for one trade; rebalance: move "
-            f"{plain(amount)} {asset} (or its equivalent) to the {to} venue from the {source} venue"
+            f"{plain(amount)} {asset} (or its equivalent) to {where} from {whence}"
         )
         self.log.warning("%s", message)
         self.legging.alert(
@@ -177,6 +299,10 @@ class Arbitrage(Strategy):
             amount=plain(amount),
             to=to,
             source=source,
+            venue=venue,
+            account=account,
+            source_venue=source_venue,
+            source_account=source_account,
         )
 
     # -- legs ------------------------------------------------------------------------------------------------------
@@ -203,18 +329,18 @@ class Arbitrage(Strategy):
         if not trip.working:
             self._settle(trip)
 
-    def _stage(self, trip: RoundTrip, stage: str, orders: list[tuple[str, OrderSide, Decimal]]) -> None:
+    def _stage(self, trip: RoundTrip, stage: str, orders: list[tuple[str, OrderSide, Decimal, Decimal | None]]) -> None:
         trip.stage, self.stage_from = stage, len(trip.legs)
-        for symbol, side, qty in orders:
-            self.legging.place(trip, symbol, side, qty)
+        for symbol, side, qty, limit in orders:
+            self.legging.place(trip, symbol, side, qty, limit=limit)
         if not trip.working:  # refused at once (or filled while placed): no order event will come for it
             self._settle(trip)
 
     def _exit(self, trip: RoundTrip) -> None:
-        orders = []
+        orders: list[tuple[str, OrderSide, Decimal, Decimal | None]] = []
         for symbol, qty in self.net(trip).items():
             if qty != 0:
-                orders.append((symbol, OrderSide.SELL if qty > 0 else OrderSide.BUY, abs(qty)))
+                orders.append((symbol, OrderSide.SELL if qty > 0 else OrderSide.BUY, abs(qty), None))
         self._stage(trip, "exit", orders)
 
     def on_order_update(self, order: Order, event: OrderEvent) -> None:
@@ -252,12 +378,33 @@ class Arbitrage(Strategy):
                     round_trip=trip.number,
                 )
         net = self.net(trip)
-        if any(net.values()):
+        # Converging, the trip holds until its exit; crossing, the trade is done once the two venues are level.
+        if sum(net.values(), ZERO) if self.cross else any(net.values()):
             trip.stage = "hold"
             return
         self.trip = None
-        if any(leg.filled for leg in trip.legs):
+        if not any(leg.filled for leg in trip.legs):
+            return
+        if not self.cross:
             self.legging.finish(trip)
+            return
+        venues = sorted({self.ctx.node.venue_for(s).name for s in self.symbols})
+        flows = {v: {a: plain(x) for a, x in sorted(trip.flows(self, v).items()) if x} for v in venues}
+        self.legging.finish(trip, self.marks(trip), venues=flows)
+
+    def marks(self, trip: RoundTrip) -> dict[str, Decimal]:
+        """Each base asset at the average price the round trip bought it at (else sold it at)."""
+        out: dict[str, Decimal] = {}
+        for side in (OrderSide.SELL, OrderSide.BUY):  # a buy's price wins
+            by_base: dict[str, tuple[Decimal, Decimal]] = {}
+            for leg in trip.legs:
+                order = leg.order
+                if leg.side is side and order is not None and order.filled_quantity > 0:
+                    base = instrument(self, leg.symbol).base
+                    qty, notional = by_base.get(base, (ZERO, ZERO))
+                    by_base[base] = (qty + order.filled_quantity, notional + order.filled_notional)
+            out.update({base: notional / qty for base, (qty, notional) in by_base.items()})
+        return out
 
 
 __all__ = ["Arbitrage", "ArbitrageParams"]
