@@ -5,12 +5,14 @@ Exit codes: 0 ok, 1 operation failed, 2 usage or validation error.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.models import TyperInfo
 
 from alphintra import __version__
 from alphintra.cli import (
@@ -140,6 +142,45 @@ class _Interrupt:
         raise KeyboardInterrupt
 
 
+# The root options that take a value: the word after them is not the command.
+_VALUED = frozenset({"--home", "--config"})
+
+
+def _command_word(args: list[str]) -> str | None:
+    """The command (group) the arguments name, after the root options; None for the root itself."""
+    it = iter(args)
+    for arg in it:
+        if arg in _VALUED:
+            next(it, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _outline(group: TyperInfo) -> TyperInfo:
+    """The group as a name and its help alone, without its commands (what the root's listing shows)."""
+    if group.typer_instance is None:  # nothing to leave out
+        return group
+    shell = copy.copy(group.typer_instance)
+    shell.registered_commands, shell.registered_groups = [], []
+    outline = copy.copy(group)
+    outline.typer_instance = shell
+    return outline
+
+
+def tree_for(args: list[str]) -> typer.Typer:
+    """The command tree one run needs: the group it names in full, every other group in outline.
+
+    Typer turns every command function's signature into Click parameters before it parses anything (about a
+    quarter of a second for the whole tree), so a run builds only the group it runs; ``alphintra --help`` lists
+    the groups from their outlines. ``app`` itself stays whole for whatever walks the tree (completions, tests).
+    """
+    wanted = _command_word(args)
+    tree = copy.copy(app)
+    tree.registered_groups = [g if g.name == wanted else _outline(g) for g in app.registered_groups]
+    return tree
+
+
 def main(argv: list[str] | None = None) -> None:
     import signal
 
@@ -152,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _Interrupt.handler)
     try:
-        app(args=argv, prog_name="alphintra")
+        tree_for(args)(args=argv, prog_name="alphintra")
     except AlphintraError as exc:
         sys.exit(report_error(exc))
     except KeyboardInterrupt:
