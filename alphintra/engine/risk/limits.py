@@ -13,7 +13,7 @@ How scopes combine depends on what a limit measures (:class:`Measure`):
 * ``POSITION``: ``global``/``account``/``symbol`` limits cap the account's position in the order's symbol; a
   ``strategy`` limit caps that strategy's own position in the symbol (positions are always per symbol).
 * ``COUNTER`` (order rates, open orders): each scope counts its own orders (all orders, the account's, the
-  strategy's, the symbol's) against its own limit.
+  strategy's, the symbol's, the venue's) against its own limit.
 * ``TAG``: ``global``/``account`` limits apply to every tag group; a ``tag`` limit to its own group.
 * ``SETTING`` (parameters of another rule, e.g. ``correlation_threshold``): the most specific scope wins
   (symbol, then strategy, then account, then global).

@@ -10,8 +10,10 @@ the others and the engine counts each venue's orders); this module holds what su
 
 Keeping the check cheap: :meth:`VenueRisk.resolve` picks the limits once per ``(account, strategy, key)`` (None
 when none apply, so the check costs one attribute test), and the node-wide sums are rebuilt from the engine's
-per-account figures only when one of them was refreshed (after fills or new prices); working orders are read from
-the engine's live per-account tallies. Money compares exactly in ``Decimal``.
+per-account figures only when one of them was refreshed (after fills or new prices); the leaves of every account's
+working orders per key are tallied here by the engine's order listener as they change. The exposure rules reuse
+what the engine's account rules measured of the order (:meth:`VenueRisk.exposure`). Money compares exactly in
+``Decimal``.
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ class VenueRisk:
             return over("exposure", lim, self.total_gross + grow, "every venue")
         return None
 
-    def _sums(self, node: TradingNode, accounts: Mapping[str, AccountFigures], stamp: int | None) -> None:
+    def _sums(self, node: TradingNode, accounts: Mapping[str, AccountFigures], stamp: int) -> None:
         qty: dict[str, Decimal] = {}
         gross: dict[str, Decimal] = {}
         net: dict[str, Decimal] = {}
@@ -196,14 +198,6 @@ class VenueRisk:
                 total += abs(value)
         self.qty, self.gross, self.net, self.total_gross = qty, gross, net, total
         self._stamp = stamp
-
-    def figures(self, node: TradingNode, accounts: Mapping[str, AccountFigures]) -> dict[str, object]:
-        """Each venue's gross and net exposure and the total gross exposure (``accounts`` fresh), for display."""
-        self._sums(node, accounts, None)
-        return {
-            "venues": {v: {"gross_exposure": self.gross[v], "net_exposure": self.net[v]} for v in sorted(self.gross)},
-            "total_gross_exposure": self.total_gross,
-        }
 
 
 def _find(limits: LimitSet, name: str, scope: Scope, scope_id: str) -> Limit | None:
