@@ -329,6 +329,7 @@ _alphintra() {
         "risk limits set|--symbol") dyn=symbol ;;
         "risk limits set|--account") return 0 ;;
         "risk limits set|--tag") return 0 ;;
+        "risk limits set|--venue") return 0 ;;
         "risk limits set|--by") return 0 ;;
         "risk limits set|--reason") return 0 ;;
         "risk limits show|--name") return 0 ;;
@@ -497,7 +498,7 @@ _alphintra() {
         "risk alerts") words='--severity --unacknowledged --ack --by --limit --json --help -h' ;;
         "risk halt") words='--strategy --symbol --account --reason --by --cancel-orders --flatten --json --help -h' ;;
         "risk limits") words='set show --help -h' ;;
-        "risk limits set") words='--strategy --symbol --account --tag --by --reason --json --help -h' ;;
+        "risk limits set") words='--strategy --symbol --account --tag --venue --by --reason --json --help -h' ;;
         "risk limits show") words='--history --catalogue --name --limit --json --help -h' ;;
         "risk metrics") words='--account --timeframe --window --json --help -h' ;;
         "risk resume") words='--strategy --symbol --account --reason --by --json --help -h' ;;

@@ -4,7 +4,8 @@ engine's figures from the same run (the machine may be shared, so both are measu
 The book: one account holding five symbols (two of them tagged and correlated), working orders on each, market
 statistics for all, and every limit of the catalogue set (order size and notional, price band in % and ticks,
 position qty/notional for the account and the strategy, gross/net exposure, leverage, daily loss, drawdown,
-concentration per symbol and per tag, correlated exposure, volatility, ADV, order rates and open orders). The flow
+concentration per symbol and per tag, correlated exposure, volatility, ADV, order rates and open orders, the totals
+across venues, and the venue's own order, position, exposure and open-order caps). The flow
 is a seeded mix of limit and market orders, buys and sells, of sizes that pass every limit: the common path, and
 the longest one, since a refusal stops at the first broken rule.
 
@@ -56,7 +57,12 @@ ALL_LIMITS = {
     "max_orders_per_minute": 1_000_000,
     "max_open_orders": 10_000,
     "max_reject_rate_pct": 90,
+    "max_total_position_qty": 10_000,
+    "max_total_position_notional": 800_000,
+    "max_total_gross_exposure": 4_000_000,
 }
+# The same caps set again for the node's one venue (a venue scope sums over every account there).
+VENUE_LIMITS = ("max_order_qty", "max_position_qty", "max_gross_exposure", "max_net_exposure", "max_open_orders")
 
 
 def build() -> tuple[TradingNode, RiskEngine]:
@@ -90,7 +96,10 @@ def build() -> tuple[TradingNode, RiskEngine]:
     for s in SYMBOLS:
         px = Decimal(PRICES[s]) * Decimal("0.98")
         node.submit(OrderRequest(s, OrderSide.BUY, Decimal(10), OrderType.LIMIT, price=px, strategy="bench"))
-    risk.set_limits(LimitSet.of(**ALL_LIMITS))  # type: ignore[arg-type]
+    limits = LimitSet.of(**ALL_LIMITS)  # type: ignore[arg-type]
+    for name in VENUE_LIMITS:
+        limits = limits.with_limit(name, str(ALL_LIMITS[name]), "venue", node.venue.name)
+    risk.set_limits(limits)
     return node, risk
 
 

@@ -31,6 +31,10 @@ AccountOption = Annotated[str | None, typer.Option("--account", help="Scope: one
 TagOption = Annotated[
     str | None, typer.Option("--tag", help="Scope: one instrument tag, e.g. sector=tech.", show_default=False)
 ]
+VenueOption = Annotated[
+    str | None,
+    typer.Option("--venue", help="Scope: one venue (every account and instrument on it).", show_default=False),
+]
 ByOption = Annotated[
     str | None, typer.Option("--by", help="Who makes the change (default: the login name).", show_default=False)
 ]
@@ -86,18 +90,20 @@ def _who(by: str | None) -> str:
         return "cli"
 
 
-def _scope(account: str | None, strategy: str | None, symbol: str | None, tag: str | None = None) -> tuple[str, str]:
+def _scope(
+    account: str | None,
+    strategy: str | None,
+    symbol: str | None,
+    tag: str | None = None,
+    venue: str | None = None,
+) -> tuple[str, str]:
     from alphintra.errors import ValidationError
 
-    given = [
-        (name, value)
-        for name, value in (("account", account), ("strategy", strategy), ("symbol", symbol), ("tag", tag))
-        if value is not None
-    ]
+    options = (("account", account), ("strategy", strategy), ("symbol", symbol), ("tag", tag), ("venue", venue))
+    given = [(name, value) for name, value in options if value is not None]
     if len(given) > 1:
-        raise ValidationError(
-            "scope", "give at most one of --account, --strategy, --symbol, --tag", ", ".join(n for n, _ in given)
-        )
+        flags = ", ".join(f"--{name}" for name, _ in given)
+        raise ValidationError("scope", f"give at most one of {flags} (one scope per limit)", flags)
     return given[0] if given else ("global", "*")
 
 
@@ -192,14 +198,18 @@ def limits_set(
     symbol: SymbolOption = None,
     account: AccountOption = None,
     tag: TagOption = None,
+    venue: VenueOption = None,
     by: ByOption = None,
     reason: ReasonOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Set (or with 'none' remove) a limit, globally or for one account, strategy, symbol or tag."""
+    """Set (or with 'none' remove) a limit, globally or for one account, strategy, symbol, tag or venue.
+
+    A --venue limit covers every order on that venue, of all its accounts; the max_total_* limits count one
+    symbol (--symbol BTC/USDT, the native symbol) over every venue (see show --catalogue)."""
     from alphintra.engine.risk.limits import check_scope, parse_value, spec
 
-    scope, scope_id = _scope(account, strategy, symbol, tag)
+    scope, scope_id = _scope(account, strategy, symbol, tag, venue)
     spec(key)
     sc, sid = check_scope(key, scope, scope_id)
     new = None if value.strip().lower() in _OFF else parse_value(key, value)

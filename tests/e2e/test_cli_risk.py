@@ -90,6 +90,60 @@ def test_limits_set_refuses_bad_input_with_exit_code_2_or_1(cli: Run, args: tupl
     assert cli("risk", "limits", "show", "--json").json()["limits"] == []
 
 
+def test_venue_limits_set_show_and_remove(cli: Run) -> None:
+    r = cli("risk", "limits", "set", "max_open_orders", "50", "--venue", "binance", "--by", "alice", "--json")
+    assert r.code == 0, r.err
+    assert r.json() == {
+        "name": "max_open_orders",
+        "scope": "venue",
+        "scope_id": "binance",
+        "old_value": None,
+        "new_value": "50",
+    }
+    text = cli("risk", "limits", "set", "max_gross_exposure", "250000", "--venue", "binance", "--by", "alice")
+    assert text.code == 0 and text.err.strip() == "max_gross_exposure (venue binance): unset -> 250000"
+    total = cli("risk", "limits", "set", "max_total_position_qty", "3", "--symbol", "BTC/USDT", "--by", "bob")
+    assert total.code == 0, total.err
+    shown = cli("risk", "limits", "show", "--json").json()["limits"]
+    assert [(x["name"], x["scope"], x["scope_id"], x["value"]) for x in shown] == [
+        ("max_total_position_qty", "symbol", "BTC/USDT", "3"),
+        ("max_gross_exposure", "venue", "binance", "250000"),
+        ("max_open_orders", "venue", "binance", "50"),
+    ]
+    assert "venue" in cli("risk", "limits", "show").out
+    assert cli("risk", "limits", "set", "max_open_orders", "none", "--venue", "binance", "--by", "carol").code == 0
+    history = cli("risk", "limits", "show", "--history", "--name", "max_open_orders", "--json").json()
+    assert [(h["scope"], h["scope_id"], h["old_value"], h["new_value"], h["changed_by"]) for h in history] == [
+        ("venue", "binance", "50", None, "carol"),
+        ("venue", "binance", None, "50", "alice"),
+    ]
+    # The limits the engine loads at its start: the venue scope among them.
+    from alphintra.engine.risk import load_limits
+
+    assert load_limits(_state()).get("max_gross_exposure", "venue", "binance") == D(250000)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("max_leverage", "2", "--venue", "a"), "error: scope: max_leverage can be set for: global, account"),
+        (
+            ("max_total_position_qty", "1", "--symbol", "BTC/USDT@a"),
+            "error: scope_id: max_total_position_qty counts every venue: name the native symbol (BTC/USDT)",
+        ),
+        (
+            ("max_order_qty", "1", "--venue", "a", "--account", "x"),
+            "error: scope: give at most one of --account, --venue",
+        ),
+    ],
+)
+def test_a_limit_in_a_scope_it_has_not_is_a_usage_error_exit_2(cli: Run, args: tuple[str, ...], message: str) -> None:
+    r = cli("risk", "limits", "set", *args)
+    assert r.code == 2
+    assert " ".join(r.err.split()).startswith(message), r.err  # the message may wrap
+    assert cli("risk", "limits", "show", "--json").json()["limits"] == []
+
+
 def test_an_unknown_limit_is_a_usage_error_exit_2(cli: Run) -> None:
     r = cli("risk", "limits", "set", "no_such_limit", "1")
     assert r.code == 2

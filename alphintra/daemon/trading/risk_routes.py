@@ -255,8 +255,8 @@ class LimitChange(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     value: Decimal | str | None = Field(description="a number, or null / 'off' to remove the limit")
-    scope: str = "global"
-    scope_id: str = "*"
+    scope: str = Field(default="global", description="global, account, strategy, symbol, tag or venue")
+    scope_id: str = Field(default="*", description="* (global), or the account, strategy, symbol, tag or venue")
 
 
 class LimitsUpdate(BaseModel):

@@ -2,9 +2,9 @@
 
 A limit is ``(name, scope, scope_id) -> value`` with an exact non-negative ``Decimal`` value, e.g.
 ``max_order_notional`` for ``scope=symbol, scope_id=BTC/USDT``. Scopes are ``global`` (``scope_id = "*"``),
-``account``, ``strategy``, ``symbol`` and ``tag`` (a tag of the instrument: ``sector=tech`` for the
-instrument tag ``{"sector": "tech"}``, or a plain tag such as ``crypto``). Each name lists the scopes it may be
-set in (:data:`LIMITS`).
+``account``, ``strategy``, ``symbol``, ``tag`` (a tag of the instrument: ``sector=tech`` for the
+instrument tag ``{"sector": "tech"}``, or a plain tag such as ``crypto``) and ``venue`` (the venue's name: the
+limit covers what trades there, see below). Each name lists the scopes it may be set in (:data:`LIMITS`).
 
 How scopes combine depends on what a limit measures (:class:`Measure`):
 
@@ -13,10 +13,28 @@ How scopes combine depends on what a limit measures (:class:`Measure`):
 * ``POSITION``: ``global``/``account``/``symbol`` limits cap the account's position in the order's symbol; a
   ``strategy`` limit caps that strategy's own position in the symbol (positions are always per symbol).
 * ``COUNTER`` (order rates, open orders): each scope counts its own orders (all orders, the account's, the
-  strategy's, the symbol's) against its own limit.
+  strategy's, the symbol's, the venue's) against its own limit.
 * ``TAG``: ``global``/``account`` limits apply to every tag group; a ``tag`` limit to its own group.
 * ``SETTING`` (parameters of another rule, e.g. ``correlation_threshold``): the most specific scope wins
   (symbol, then strategy, then account, then global).
+* ``TOTAL`` (``max_total_*``): the same underlying symbol on every venue counts as one. A ``symbol`` limit names the
+  *native* symbol (``BTC/USDT``, never a venue's key ``BTC/USDT@a``) and caps the position summed over every
+  venue's key of it and over every account, counting working orders of the same side as position limits do; a
+  ``global`` one applies to each symbol alike. ``max_total_gross_exposure`` (global) is the sum of |position
+  values| over every account on every venue, plus this order's effect; reducing orders always pass.
+
+A ``venue`` limit (``scope_id`` = the venue's name, as in ``node.venue_for(key).name``) covers the orders whose
+instrument trades on that venue, whichever account sends them (a symbol listed on several venues trades under one
+key per venue, see ``engine/listings.py``):
+
+* ``ORDER`` measures (order size and value, price bands, ``max_adv_pct``): a ceiling like the other scopes, for
+  every order on the venue;
+* ``COUNTER`` measures count every order on the venue, of all accounts, against the limit: what keeps the node
+  inside a venue's own rate limit;
+* ``POSITION`` measures cap the position in the order's instrument key (which trades only there) summed over the
+  accounts on the venue, working orders of the same side included;
+* ``ACCOUNT`` exposure measures (``max_gross_exposure``, ``max_net_exposure``) sum the positions held on the
+  venue (its accounts') at the latest marks, in quote value, plus this order's effect; reducing orders pass.
 
 Every comparison is "value > limit is refused": an order taking a measure exactly to its limit passes.
 
@@ -32,9 +50,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alphintra.engine.core.errors import UnknownNameError, ValidationError
+from alphintra.engine.listings import SEP
+
+if TYPE_CHECKING:
+    from alphintra.engine.risk.venues import VenueRules
 
 
 class Scope(StrEnum):
@@ -43,6 +65,7 @@ class Scope(StrEnum):
     STRATEGY = "strategy"
     SYMBOL = "symbol"
     TAG = "tag"
+    VENUE = "venue"
 
 
 class Measure(StrEnum):
@@ -52,11 +75,14 @@ class Measure(StrEnum):
     COUNTER = "counter"
     TAG = "tag"
     SETTING = "setting"
+    TOTAL = "total"
 
 
-G, A, ST, SY, T = Scope.GLOBAL, Scope.ACCOUNT, Scope.STRATEGY, Scope.SYMBOL, Scope.TAG
+G, A, ST, SY, T, V = Scope.GLOBAL, Scope.ACCOUNT, Scope.STRATEGY, Scope.SYMBOL, Scope.TAG, Scope.VENUE
 _ORDER_SCOPES = frozenset({G, A, ST, SY})
+_VENUE_ORDER_SCOPES = _ORDER_SCOPES | {V}
 _ACCOUNT_SCOPES = frozenset({G, A})
+_TOTAL_SCOPES = frozenset({G, SY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +114,14 @@ def _spec(
 
 
 _SPECS = (
-    _spec("max_order_qty", Measure.ORDER, "quantity", _ORDER_SCOPES, "largest order quantity"),
-    _spec("max_order_notional", Measure.ORDER, "quote", _ORDER_SCOPES, "largest order value (quantity x price)"),
-    _spec("price_band_pct", Measure.ORDER, "%", _ORDER_SCOPES, "limit price at most this % from the reference"),
+    _spec("max_order_qty", Measure.ORDER, "quantity", _VENUE_ORDER_SCOPES, "largest order quantity"),
+    _spec("max_order_notional", Measure.ORDER, "quote", _VENUE_ORDER_SCOPES, "largest order value (quantity x price)"),
+    _spec("price_band_pct", Measure.ORDER, "%", _VENUE_ORDER_SCOPES, "limit price at most this % from the reference"),
     _spec(
         "price_band_ticks",
         Measure.ORDER,
         "ticks",
-        _ORDER_SCOPES,
+        _VENUE_ORDER_SCOPES,
         "limit price at most this many ticks away",
         integer=True,
     ),
@@ -103,18 +129,18 @@ _SPECS = (
         "max_position_qty",
         Measure.POSITION,
         "quantity",
-        _ORDER_SCOPES,
+        _VENUE_ORDER_SCOPES,
         "largest position in a symbol, counting working orders of the same side",
     ),
     _spec(
         "max_position_notional",
         Measure.POSITION,
         "quote",
-        _ORDER_SCOPES,
+        _VENUE_ORDER_SCOPES,
         "largest position value in a symbol, counting working orders of the same side",
     ),
-    _spec("max_gross_exposure", Measure.ACCOUNT, "quote", _ACCOUNT_SCOPES, "sum of |position values|"),
-    _spec("max_net_exposure", Measure.ACCOUNT, "quote", _ACCOUNT_SCOPES, "|sum of position values|"),
+    _spec("max_gross_exposure", Measure.ACCOUNT, "quote", _ACCOUNT_SCOPES | {V}, "sum of |position values|"),
+    _spec("max_net_exposure", Measure.ACCOUNT, "quote", _ACCOUNT_SCOPES | {V}, "|sum of position values|"),
     _spec("max_leverage", Measure.ACCOUNT, "x", _ACCOUNT_SCOPES, "gross exposure / equity"),
     _spec(
         "max_daily_loss",
@@ -166,10 +192,24 @@ _SPECS = (
         _ACCOUNT_SCOPES,
         "position-weighted volatility: sum |value| x annualised vol / equity",
     ),
-    _spec("max_adv_pct", Measure.ORDER, "%", _ORDER_SCOPES, "order quantity as % of the average daily volume"),
-    _spec("max_orders_per_second", Measure.COUNTER, "orders", _ORDER_SCOPES, "orders created per second", integer=True),
-    _spec("max_orders_per_minute", Measure.COUNTER, "orders", _ORDER_SCOPES, "orders created per minute", integer=True),
-    _spec("max_open_orders", Measure.COUNTER, "orders", _ORDER_SCOPES, "working orders at a time", integer=True),
+    _spec("max_adv_pct", Measure.ORDER, "%", _VENUE_ORDER_SCOPES, "order quantity as % of the average daily volume"),
+    _spec(
+        "max_orders_per_second",
+        Measure.COUNTER,
+        "orders",
+        _VENUE_ORDER_SCOPES,
+        "orders created per second",
+        integer=True,
+    ),
+    _spec(
+        "max_orders_per_minute",
+        Measure.COUNTER,
+        "orders",
+        _VENUE_ORDER_SCOPES,
+        "orders created per minute",
+        integer=True,
+    ),
+    _spec("max_open_orders", Measure.COUNTER, "orders", _VENUE_ORDER_SCOPES, "working orders at a time", integer=True),
     _spec(
         "max_reject_rate_pct",
         Measure.SETTING,
@@ -211,6 +251,27 @@ _SPECS = (
         maximum="1",
     ),
     _spec(
+        "max_total_position_qty",
+        Measure.TOTAL,
+        "quantity",
+        _TOTAL_SCOPES,
+        "largest position in a symbol summed over every venue and account, counting working orders of the same side",
+    ),
+    _spec(
+        "max_total_position_notional",
+        Measure.TOTAL,
+        "quote",
+        _TOTAL_SCOPES,
+        "largest position value in a symbol summed over every venue and account, counting working orders",
+    ),
+    _spec(
+        "max_total_gross_exposure",
+        Measure.TOTAL,
+        "quote",
+        frozenset({G}),
+        "sum of |position values| over every account on every venue",
+    ),
+    _spec(
         "halt_flatten",
         Measure.SETTING,
         "flag",
@@ -237,7 +298,7 @@ DEFAULTS: Mapping[str, Decimal] = MappingProxyType(
 )
 
 # Most specific first: the order in which a SETTING is looked up, and how a tie between equal ceilings is named.
-_SPECIFICITY = (SY, T, ST, A, G)
+_SPECIFICITY = (SY, T, ST, A, V, G)
 _TAG_RE = re.compile(r"^\S+$")
 
 
@@ -290,6 +351,11 @@ def check_scope(name: str, scope: Scope | str, scope_id: str) -> tuple[Scope, st
         raise ValidationError("scope_id", f"must name the {sc.value}", scope_id)
     if sc is T and not _TAG_RE.match(sid):
         raise ValidationError("scope_id", "a tag has no spaces, e.g. tech or sector=tech", scope_id)
+    if sc is V and SEP in sid:
+        raise ValidationError("scope_id", f"a venue's name holds no {SEP!r}", scope_id)
+    if sc is SY and SEP in sid and spec(name).measure is Measure.TOTAL:
+        native = sid.rpartition(SEP)[0]
+        raise ValidationError("scope_id", f"{name} counts every venue: name the native symbol ({native})", scope_id)
     return sc, sid
 
 
@@ -369,17 +435,24 @@ class LimitSet:
 
     # -- resolution --------------------------------------------------------------------------------------------
 
-    def matching(self, name: str, account: str, strategy: str | None, symbol: str) -> list[Limit]:
-        """Every limit of ``name`` that applies to an order of ``account``/``strategy``/``symbol`` (tags aside)."""
+    def matching(
+        self, name: str, account: str, strategy: str | None, symbol: str, venue: str | None = None
+    ) -> list[Limit]:
+        """Every limit of ``name`` that applies to an order of ``account``/``strategy``/``symbol`` (tags aside),
+        and of ``venue`` when given."""
         items = self._items
         keys = [(name, G, "*"), (name, A, account), (name, SY, symbol)]
         if strategy is not None:
             keys.append((name, ST, strategy))
+        if venue is not None:
+            keys.append((name, V, venue))
         return [items[k] for k in keys if k in items]
 
-    def tightest(self, name: str, account: str, strategy: str | None, symbol: str) -> Limit | None:
+    def tightest(
+        self, name: str, account: str, strategy: str | None, symbol: str, venue: str | None = None
+    ) -> Limit | None:
         """The binding ceiling: the smallest matching value (the most specific scope on a tie)."""
-        found = self.matching(name, account, strategy, symbol)
+        found = self.matching(name, account, strategy, symbol, venue)
         if not found:
             return None
         rank = {sc: i for i, sc in enumerate(_SPECIFICITY)}
@@ -461,24 +534,31 @@ class ResolvedLimits:
         "tag_caps",
         "tags",
         "tick_dist",
+        "venue",
         "vol",
         "vol_cap",
     )
 
     def __init__(
-        self, limits: LimitSet, account: str, strategy: str | None, symbol: str, tags: Iterable[str] = ()
+        self,
+        limits: LimitSet,
+        account: str,
+        strategy: str | None,
+        symbol: str,
+        tags: Iterable[str] = (),
+        venue: str | None = None,
     ) -> None:
-        def t(name: str, sym: str = "", strat: str | None = None) -> Limit | None:
-            return limits.tightest(name, account, strat, sym)
+        def t(name: str, sym: str = "", strat: str | None = None, ven: str | None = None) -> Limit | None:
+            return limits.tightest(name, account, strat, sym, ven)
 
         def own(name: str) -> Limit | None:
             found = [x for x in limits.matching(name, account, strategy, symbol) if x.scope is ST]
             return found[0] if found else None
 
-        self.order_qty = t("max_order_qty", symbol, strategy)
-        self.order_notional = t("max_order_notional", symbol, strategy)
-        self.band_pct = t("price_band_pct", symbol, strategy)
-        self.band_ticks = t("price_band_ticks", symbol, strategy)
+        self.order_qty = t("max_order_qty", symbol, strategy, venue)
+        self.order_notional = t("max_order_notional", symbol, strategy, venue)
+        self.band_pct = t("price_band_pct", symbol, strategy, venue)
+        self.band_ticks = t("price_band_ticks", symbol, strategy, venue)
         # Thresholds in the order's own units, filled in by the engine (they depend on the instrument, the market
         # statistics and the account's equity): a check then compares instead of computing.
         self.band_frac = None if self.band_pct is None else self.band_pct.value / 100
@@ -489,7 +569,7 @@ class ResolvedLimits:
         self.vol_cap = Decimal(0)
         self.sigma: Decimal | None = None
         self.tag_caps: tuple[tuple[str, Limit, Decimal], ...] = ()
-        self.adv = t("max_adv_pct", symbol, strategy)
+        self.adv = t("max_adv_pct", symbol, strategy, venue)
         # Position limits: the account's position (global/account/symbol) and the strategy's own (strategy).
         self.pos_qty = t("max_position_qty", symbol)
         self.pos_notional = t("max_position_notional", symbol)
@@ -524,17 +604,20 @@ class ResolvedLimits:
         )
         rates: list[tuple[RateKey, Limit, int]] = []
         for name, window in (("max_orders_per_second", NS_PER_SECOND), ("max_orders_per_minute", NS_PER_MINUTE)):
-            for lim in limits.matching(name, account, strategy, symbol):
+            for lim in limits.matching(name, account, strategy, symbol, venue):
                 rates.append(((lim.scope, lim.scope_id, window), lim, window))
         self.rates = tuple(rates)
         self.open_counts: tuple[tuple[CountKey, Limit], ...] = tuple(
-            ((lim.scope, lim.scope_id), lim) for lim in limits.matching("max_open_orders", account, strategy, symbol)
+            ((lim.scope, lim.scope_id), lim)
+            for lim in limits.matching("max_open_orders", account, strategy, symbol, venue)
         )
         self.reject_key: CountKey = (ST, strategy) if strategy is not None else (A, account)
         self.reject_pct = limits.setting("max_reject_rate_pct", account, strategy, symbol)
         window_s = limits.setting_or_default("reject_rate_window_s", account, strategy, symbol)
         self.reject_window = int(window_s) * NS_PER_SECOND
         self.reject_min = int(limits.setting_or_default("reject_rate_min_orders", account, strategy, symbol))
+        # The venue's position and exposure limits and the totals across venues (``venues.VenueRules``), or None.
+        self.venue: VenueRules | None = None
 
 
 class RiskLimitStore(Protocol):

@@ -51,8 +51,9 @@ from alphintra.engine.risk.limits import (
     Scope,
     instrument_tags,
 )
-from alphintra.engine.risk.rejections import RiskLimitError, halted, over, unpriced
+from alphintra.engine.risk.rejections import RiskLimitError, halted, over, position_over, unpriced
 from alphintra.engine.risk.stats import NS_PER_DAY, MarketStats, StatsTracker
+from alphintra.engine.risk.venues import VenueRisk
 
 if TYPE_CHECKING:
     from alphintra.engine.data import Bar, QuoteTick
@@ -176,6 +177,8 @@ class RiskEngine:
         self._rate: dict[tuple[Scope, str, int], deque[int]] = {}
         self._mids: dict[str, Decimal] = {}
         self._corr_cache: dict[tuple[str, float], tuple[str, ...]] = {}
+        self._venues = VenueRisk()  # per-venue and cross-venue limits (venues.py)
+        self._refreshes = 0  # account refreshes so far: the venue sums are rebuilt when it moved
         self.breakers.strategy_positions = self._strategy_qty
 
     # -- configuration ---------------------------------------------------------------------------------------
@@ -219,6 +222,8 @@ class RiskEngine:
         if self._node is not node:
             self._node = node
             node.listeners.append(self.on_order_event)
+        self._venues.clear()
+        self._rules.clear()
         self._working.clear()
         self._open_count.clear()
         self._strategy_qty.clear()
@@ -240,10 +245,7 @@ class RiskEngine:
         if kind is OrderInitialized:
             now = event.ts
             self._add_working(order)
-            keys = [(Scope.GLOBAL, "*"), (Scope.ACCOUNT, order.account), (Scope.SYMBOL, order.symbol)]
-            if order.strategy is not None:
-                keys.append((Scope.STRATEGY, order.strategy))
-            for sc, sid in keys:
+            for sc, sid in self._count_keys(order):
                 for window in (NS_PER_SECOND, NS_PER_MINUTE):
                     dq = self._rate.get((sc, sid, window))
                     if dq is None:
@@ -275,9 +277,6 @@ class RiskEngine:
     def _add_working(self, order: Order) -> None:
         if order.id in self._working:
             return
-        keys = [(Scope.GLOBAL, "*"), (Scope.ACCOUNT, order.account), (Scope.SYMBOL, order.symbol)]
-        if order.strategy is not None:
-            keys.append((Scope.STRATEGY, order.strategy))
         w = _Working(
             order.account,
             order.strategy,
@@ -285,13 +284,22 @@ class RiskEngine:
             order.side is _BUY,
             _ZERO,
             not _exit_leg(order),
-            tuple(keys),
+            self._count_keys(order),
         )
         self._working[order.id] = w
         counts = self._open_count
         for key in w.count_keys:
             counts[key] = counts.get(key, 0) + 1
         self._move_leaves(w, order.leaves_quantity)
+
+    def _count_keys(self, order: Order) -> tuple[tuple[Scope, str], ...]:
+        """The scopes whose order counters (rates, open orders) count ``order``: its venue's among them."""
+        keys = [(Scope.GLOBAL, "*"), (Scope.ACCOUNT, order.account), (Scope.SYMBOL, order.symbol)]
+        if order.strategy is not None:
+            keys.append((Scope.STRATEGY, order.strategy))
+        if self._node is not None:
+            keys.append((Scope.VENUE, self._venues.venue_of(self._node, order.symbol)))
+        return tuple(keys)
 
     def _sync_working(self, order: Order) -> None:
         w = self._working.get(order.id)
@@ -311,9 +319,9 @@ class RiskEngine:
         w.leaves = leaves
         if not w.tallied or not delta:
             return
-        acct = self._account(w.account)
-        book = acct.open_buy if w.buy else acct.open_sell
-        book[w.symbol] = book.get(w.symbol, _ZERO) + delta
+        for book in (self._account(w.account), self._venues):  # the account's tallies, and every account's
+            tally = book.open_buy if w.buy else book.open_sell
+            tally[w.symbol] = tally.get(w.symbol, _ZERO) + delta
         if w.strategy is not None:
             key = (w.account, w.strategy, w.symbol, w.buy)
             self._strategy_open[key] = self._strategy_open.get(key, _ZERO) + delta
@@ -331,7 +339,12 @@ class RiskEngine:
             if inst is None and self._node is not None:
                 inst = self._node.instruments.find(symbol)
             tags = instrument_tags(inst.tags) if inst is not None else ()
-            rules = self._rules[key] = ResolvedLimits(self.limits, account, strategy, symbol, tags)
+            node = self._node
+            venue = None if node is None else self._venues.venue_of(node, symbol)
+            rules = self._rules[key] = ResolvedLimits(self.limits, account, strategy, symbol, tags, venue)
+            if node is not None:
+                rules.venue = self._venues.resolve(self.limits, node, symbol)
+                rules.account_level = rules.account_level or (rules.venue is not None and rules.venue.exposure)
             if rules.band_ticks is not None and inst is not None:
                 rules.tick_dist = rules.band_ticks.value * inst.tick_size
             adv = self.stats.adv.get(symbol)
@@ -411,6 +424,14 @@ class RiskEngine:
 
         if order.parent_order_id is not None and order.contingency_type is _BRACKET:
             return  # a bracket's exit leg: it can only reduce its parent's position
+        venue = rules.venue
+        if venue is not None:  # sums over several accounts: every account must be fresh
+            for name, fig in self._accounts.items():
+                if fig.dirty:
+                    self._refresh(node, name)
+            error = self._venues.positions(node, self._accounts, order, venue, px, self._refreshes)
+            if error is not None:
+                self._refuse(node, rules, order, error)
         account_level = rules.account_level
         if not account_level and not rules.positions:
             return
@@ -453,6 +474,10 @@ class RiskEngine:
         held_value = acct.values.get(symbol, _ZERO)
         held = abs(held_value)
         grow = va - held
+        if venue is not None and venue.exposure:
+            error = self._venues.exposure(venue, grow, held_value, v1, q0 * px)
+            if error is not None:
+                self._refuse(node, rules, order, error)
         lim = rules.gross
         gross_a = acct.gross + grow
         if lim is not None and gross_a > lim.value:
@@ -519,16 +544,9 @@ class RiskEngine:
         after: Decimal,
         px: Decimal | None,
     ) -> None:
-        a, b = abs(after), abs(before)
-        if a <= b:
-            return
-        if qty_lim is not None and a > qty_lim.value:
-            self._refuse(node, rules, order, over("quantity", qty_lim, a))
-        if notional_lim is not None:
-            if px is None:
-                self._refuse(node, rules, order, unpriced(notional_lim, order.symbol))
-            if a * px > notional_lim.value:
-                self._refuse(node, rules, order, over("notional", notional_lim, a * px))
+        error = position_over(order.symbol, qty_lim, notional_lim, before, after, px)
+        if error is not None:
+            self._refuse(node, rules, order, error)
 
     def _correlated(self, symbol: str, threshold: float) -> tuple[str, ...]:
         key = (symbol, threshold)
@@ -602,6 +620,7 @@ class RiskEngine:
         acct.gross, acct.net, acct.vol_sum = gross, net, vol_sum
         acct.corr_other = {}
         acct.gen += 1
+        self._refreshes += 1
         acct.dirty = False
         return acct
 

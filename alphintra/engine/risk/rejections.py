@@ -50,6 +50,30 @@ def over(field_name: str, lim: Limit, attempted: Decimal, detail: str | None = N
     return RiskLimitError(field_name, lim.name, lim.value, attempted, where=where)
 
 
+def position_over(
+    symbol: str,
+    qty_lim: Limit | None,
+    notional_lim: Limit | None,
+    before: Decimal,
+    after: Decimal,
+    px: Decimal | None,
+    detail: str | None = None,
+) -> RiskLimitError | None:
+    """The refusal by a position limit of an order taking the (worst-case) position from ``before`` to
+    ``after``, or None; an order that does not grow the position's size always passes."""
+    a = abs(after)
+    if a <= abs(before):
+        return None
+    if qty_lim is not None and a > qty_lim.value:
+        return over("quantity", qty_lim, a, detail)
+    if notional_lim is not None:
+        if px is None:
+            return unpriced(notional_lim, symbol)
+        if a * px > notional_lim.value:
+            return over("notional", notional_lim, a * px, detail)
+    return None
+
+
 def unpriced(lim: Limit, symbol: str) -> RiskLimitError:
     text = f"{lim.name} ({lim.where}) is {fmt(lim.value)}; no price is known for {symbol} to value the order"
     return RiskLimitError("price", lim.name, lim.value, None, where=lim.where, text=text)
@@ -67,4 +91,4 @@ def utc(ns: int) -> str:
     return datetime.fromtimestamp(ns // NS_PER_SECOND, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-__all__ = ["RiskLimitError", "halted", "over", "unpriced"]
+__all__ = ["RiskLimitError", "halted", "over", "position_over", "unpriced"]

@@ -48,7 +48,7 @@ STRATEGY_STATUSES = frozenset({"ACTIVE", "INACTIVE", "PAUSED", "ERROR"})
 EXECUTION_TYPES = frozenset({"backtest", "paper", "live", "optimise"})
 EXECUTION_STATUSES = frozenset({"PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELED"})
 FINISHED_EXECUTION_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELED"})
-RISK_SCOPES = frozenset({"global", "account", "strategy", "symbol", "tag"})
+RISK_SCOPES = frozenset({"global", "account", "strategy", "symbol", "tag", "venue"})
 ALERT_SEVERITIES = frozenset({"INFO", "WARNING", "CRITICAL"})
 
 state_registry = registry()

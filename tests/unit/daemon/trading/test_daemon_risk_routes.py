@@ -55,12 +55,31 @@ def test_limits_are_changed_by_admins_with_their_name(engine: Engine) -> None:
     assert r.status_code == 403
 
 
+def test_a_venue_limit_set_through_the_api_applies_to_the_live_engine(engine: Engine) -> None:
+    c = engine.client
+    node = engine.host.node
+    assert node is not None
+    venue = node.venue_for("ETH/USD").name
+    change = {"name": "max_order_qty", "value": "1", "scope": "venue", "scope_id": venue}
+    r = c.put("/api/v1/risk/limits", json={"limits": [change], "reason": "venue rate card"})
+    assert r.status_code == 200, r.text
+    assert [(x["name"], x["scope"], x["scope_id"], x["value"]) for x in r.json()["limits"]] == [
+        ("max_order_qty", "venue", venue, "1")
+    ]
+    r = c.post("/api/v1/orders", json={"symbol": "ETH/USD", "side": "BUY", "quantity": "1.5"})
+    assert r.status_code == 422, r.text
+    assert r.json()["rule"] == "max_order_qty" and r.json()["where"] == f"venue {venue}", r.text
+    _buy(engine, "ETH/USD", "1")
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"name": "max_bananas", "value": "1"}, "limits[1].name"),
         ({"name": "max_order_qty", "value": "-1"}, "max_order_qty"),
         ({"name": "max_leverage", "value": "2", "scope": "symbol", "scope_id": "BTC/USD"}, "scope"),
+        ({"name": "max_leverage", "value": "2", "scope": "venue", "scope_id": "sim"}, "scope"),
+        ({"name": "max_total_position_qty", "value": "2", "scope": "symbol", "scope_id": "ETH/USD@a"}, "scope_id"),
     ],
 )
 def test_a_bad_change_writes_nothing(engine: Engine, change: dict[str, Any], field: str) -> None:
