@@ -27,8 +27,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two processes on the two cores (a test module stays on one, with its module fixtures); the tests that measure
+# time or CPU run afterwards on a quiet machine. Plain `pytest` runs everything in one process.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 completions: $(STAMP)
 	for sh in bash zsh fish; do $(BIN)/alphintra completions show $$sh > completions/$$( \

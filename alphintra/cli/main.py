@@ -124,9 +124,11 @@ app.add_typer(venue.app, name="venue")
 
 
 def report_error(exc: AlphintraError) -> int:
-    err_console.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+    # soft_wrap: the terminal wraps a long message; Rich would break it inside a path or a value (at 80 columns
+    # when stderr is a pipe), which then cannot be copied back.
+    err_console.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False, soft_wrap=True)
     if exc.detail:
-        err_console.print(f"[dim]{exc.detail}[/dim]", highlight=False)
+        err_console.print(f"[dim]{exc.detail}[/dim]", highlight=False, soft_wrap=True)
     return exc.exit_code
 
 
@@ -208,5 +210,6 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(
             f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc} (run with -vv for the traceback)",
             highlight=False,
+            soft_wrap=True,
         )
         sys.exit(1)

@@ -21,6 +21,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.serial
 @pytest.mark.both_backends
 def test_an_idle_daemon_uses_little_cpu() -> None:
     with daemon_home() as daemon:

@@ -111,6 +111,7 @@ async def test_a_thousand_book_updates_cost_one_redraw_per_frame() -> None:
         assert "709.99" in static_text(ladder.query_one("#book-body", Static))
 
 
+@pytest.mark.serial
 async def test_the_screen_stays_responsive_under_a_thousand_updates_a_second() -> None:
     app = fixed_app()
     async with app.run_test(size=SIZE) as pilot:

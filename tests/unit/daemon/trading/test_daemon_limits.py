@@ -235,6 +235,7 @@ def _time_engine_commands(host: Any) -> list[tuple[str, float]]:
     return durations
 
 
+@pytest.mark.serial
 def test_a_big_listing_does_not_stall_order_entry(rich_engine: Engine) -> None:
     engine, host = rich_engine, rich_engine.host
     for _ in range(10):
