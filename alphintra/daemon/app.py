@@ -38,7 +38,7 @@ from alphintra.daemon.lifecycle import EngineHost
 from alphintra.daemon.limits import ApiLimits, BodyLimitMiddleware, RequestLimitMiddleware
 from alphintra.daemon.metrics import EngineMetrics
 from alphintra.daemon.openapi import install_openapi
-from alphintra.daemon.ownership import ACCOUNT_TOPICS, scope_of
+from alphintra.daemon.ownership import is_account_topic, scope_of
 from alphintra.daemon.protocol import NotReadyError
 from alphintra.daemon.ws import WebSocketHub
 from alphintra.errors import OperationFailed
@@ -229,7 +229,7 @@ def create_app(
             await websocket.close(WS_FORBIDDEN, "viewer role required")
             return
         # Account data (orders, fills, account alerts) reaches a non-admin user for their own accounts only.
-        accounts = scope_of(websocket).accounts if topic.strip("/") in ACCOUNT_TOPICS else None
+        accounts = scope_of(websocket).accounts if is_account_topic(topic) else None
         await hub.serve(websocket, topic, accounts)
 
     for router in routers:

@@ -9,8 +9,11 @@ while no user is registered (the single-owner setup) reach every account. :func:
   or the engine's) is refused with 403 and the JSON error body naming the account (:meth:`AccountScope.check`);
 * a listing is filtered silently (:meth:`AccountScope.sees`): handlers take the scope as the :data:`Visible`
   dependency and pass :attr:`AccountScope.accounts` to what picks their rows;
-* a WebSocket stream of account data (:data:`ACCOUNT_TOPICS`) delivers only the messages of visible accounts
-  (``ws.py``); public market data and engine events stay visible to every role.
+* a WebSocket stream of account data (:func:`is_account_topic`: orders, fills, portfolio, alerts, strategies)
+  delivers only the messages of visible accounts (``ws.py``); public market data and engine events stay visible to
+  every role;
+* a halt reaches into other users' accounts (cancel or flatten beyond the caller's own) only for an admin
+  (``risk_routes.halt``); a routed order is shown only to the users of every account it traded in.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ SCOPE_KEY = "alphintra.account_scope"
 
 # Streams whose messages belong to one account (their publisher names it); the other topics are public.
 ACCOUNT_TOPICS = ("orders/updates", "trades/updates", "portfolio/updates", "risk/alerts")
+
+
+def is_account_topic(topic: str) -> bool:
+    """Whether a stream carries one account's messages: the topics above and every strategy's (and schedule's)
+    signals and status, published with the account the strategy trades in."""
+    topic = topic.strip("/")
+    return topic in ACCOUNT_TOPICS or topic.startswith("strategies/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,4 +92,13 @@ async def account_scope(conn: HTTPConnection) -> AccountScope:
 
 Visible = Annotated[AccountScope, Depends(account_scope)]
 
-__all__ = ["ACCOUNT_TOPICS", "EVERY_ACCOUNT", "SCOPE_KEY", "AccountScope", "Visible", "account_scope", "scope_of"]
+__all__ = [
+    "ACCOUNT_TOPICS",
+    "EVERY_ACCOUNT",
+    "SCOPE_KEY",
+    "AccountScope",
+    "Visible",
+    "account_scope",
+    "is_account_topic",
+    "scope_of",
+]

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from alphintra.daemon.auth import Principal, require_role
+from alphintra.daemon.ownership import AccountScope, Visible
 from alphintra.engine.book_merge import num
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.routing import Router, RouteRequest
@@ -88,6 +89,15 @@ def _rows(sums: dict[str, list[Decimal]]) -> list[dict[str, str]]:
     ]
 
 
+def _reaches(seen: AccountScope, report: dict[str, Any]) -> str | None:
+    """An account of the routed order's children the caller may not see, if any: a route is shown to a caller only
+    when every account it traded in is theirs."""
+    for child in report["children"]:
+        if not seen.sees(child["account"]):
+            return str(child["account"])
+    return None
+
+
 def _venues(text: str | None) -> list[str]:
     return [v.strip() for v in (text or "").split(",") if v.strip()]
 
@@ -125,16 +135,20 @@ def routing_router(host: Host) -> APIRouter:
         return host.call(run)
 
     @r.get("/orders/routed")
-    def list_routed(who: Viewer) -> list[dict[str, Any]]:
+    def list_routed(who: Viewer, seen: Visible) -> list[dict[str, Any]]:
         def run() -> list[dict[str, Any]]:
             router = router_of(host)
             return [router.report(route_id) for route_id in router.parents]
 
-        return host.call(run)
+        return [report for report in host.call(run) if _reaches(seen, report) is None]
 
     @r.get("/orders/routed/{route_id}")
-    def get_routed(who: Viewer, route_id: str) -> dict[str, Any]:
-        return host.call(lambda: router_of(host).report(route_id))
+    def get_routed(who: Viewer, seen: Visible, route_id: str) -> dict[str, Any]:
+        report = host.call(lambda: router_of(host).report(route_id))
+        hidden = _reaches(seen, report)
+        if hidden is not None:
+            seen.check(hidden)
+        return report
 
     return r
 

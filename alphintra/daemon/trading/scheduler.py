@@ -415,6 +415,11 @@ class Scheduler:
     def resume(self) -> None:
         self.aps.resume()
 
+    def _account_of(self, job: str) -> str | None:
+        """The account a schedule's strategy trades in (its streams reach only the users of that account)."""
+        instance = self.instances.get(job)
+        return None if instance is None else str(instance.runner.ctx.account)
+
     def shutdown(self) -> None:
         """Before the engine thread stops: no new firings, running ones finish, instances leave the node."""
         if self.aps.running:
@@ -516,7 +521,7 @@ class Scheduler:
                 account=None if args.get("symbols") else self.host.account,
                 accounts=self.host.account_for,
                 on_signal=lambda sig: manager._publish(
-                    f"strategies/schedule:{row.id}/signals", "signal", signal_view(sig)
+                    f"strategies/schedule:{row.id}/signals", "signal", signal_view(sig), self._account_of(row.id)
                 ),
             )
             if instance.error is not None:
@@ -540,7 +545,9 @@ class Scheduler:
                 "error": result.error,
             }
         )
-        manager._publish(f"strategies/schedule:{row.id}/status", "run", result.to_dict())
+        manager._publish(
+            f"strategies/schedule:{row.id}/status", "run", result.to_dict(), str(instance.runner.ctx.account)
+        )
         return result
 
     def _drop_instance(self, job_id: str) -> None:

@@ -139,10 +139,15 @@ class StrategyManager:
             return account or self.host.account
         return strategy_account(self.host.settings, venues, symbols, account)
 
-    def _publish(self, topic: str, kind: str, data: Any) -> None:
+    def _publish(self, topic: str, kind: str, data: Any, account: str | None = None) -> None:
+        """``account``: the strategy's, so that its streams reach only the users who may use that account."""
         hub = self.host.hub()
         if hub is not None:
-            hub.publish(topic, kind, data)
+            hub.publish(topic, kind, data, account=account)
+
+    def _account_of(self, strategy_id: int) -> str | None:
+        instance = self.running.get(strategy_id)
+        return None if instance is None else str(instance.runner.ctx.account)
 
     def _gauge(self) -> None:
         metrics = self.host.metrics()
@@ -154,7 +159,7 @@ class StrategyManager:
             view = signal_view(sig)
             with self._lock:
                 self.signals.setdefault(strategy_id, deque(maxlen=SIGNALS_KEPT)).append(view)
-            self._publish(f"strategies/{strategy_id}/signals", "signal", view)
+            self._publish(f"strategies/{strategy_id}/signals", "signal", view, self._account_of(strategy_id))
             if sig.data.get(RISK_ALERT) is not None:
                 self._raise(sig)
 
@@ -215,7 +220,7 @@ class StrategyManager:
         )
         self.node.record(started.to_dict())
         self._gauge()
-        self._publish(f"strategies/{row.id}/status", "status", self._status_of(row.id))
+        self._publish(f"strategies/{row.id}/status", "status", self._status_of(row.id), account)
         return instance
 
     def _stop_instance(
@@ -240,7 +245,12 @@ class StrategyManager:
         stopped = StrategyStopped(node.clock.now_ns(), strategy_id, instance.name, reason, resume, error)
         node.record(stopped.to_dict())
         self._gauge()
-        self._publish(f"strategies/{strategy_id}/status", "status", self._status_of(strategy_id, instance))
+        self._publish(
+            f"strategies/{strategy_id}/status",
+            "status",
+            self._status_of(strategy_id, instance),
+            str(instance.runner.ctx.account),
+        )
         return instance
 
     def on_bar(self, bar: Bar) -> None:

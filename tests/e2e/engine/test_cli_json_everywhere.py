@@ -20,6 +20,7 @@ from engine_e2e_support import Daemon, daemon_home, register_groups
 
 from alphintra.config.settings import reset_settings_cache
 from alphintra.venues.fake.testing import FakeHandle, running_fake
+from tests.pg_support import scratch_schema
 
 # One run of each command; a list of several runs where one is not enough to print times or decimals.
 # ``{tmp}`` is replaced by a scratch directory, ``{pg}`` by the test database URL.
@@ -289,8 +290,15 @@ def daemon() -> Iterator[Daemon]:
         yield d  # started by the test's own `engine start --json`
 
 
+@pytest.fixture
+def pg_target(pg_url: str) -> Iterator[str]:
+    """The export's own schema: the shared database's public tables hold other runs' rows (other ids, same keys)."""
+    with scratch_schema("t_json", pg_url) as url:
+        yield url
+
+
 def test_every_json_output_is_valid_with_iso_times_and_plain_decimals(
-    daemon: Daemon, fake: FakeHandle, run_cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str
+    daemon: Daemon, fake: FakeHandle, run_cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_target: str
 ) -> None:
     register_groups()
     for key, value in daemon.env.items():
@@ -308,7 +316,7 @@ def test_every_json_output_is_valid_with_iso_times_and_plain_decimals(
     ordered += [c for c in commands if c not in FIRST and c not in LAST and c not in AFTER_STOP]
     ordered += [c for c in LAST if c in commands]
     ordered += [c for c in AFTER_STOP if c in commands]
-    values = {"tmp": str(tmp_path), "pg": pg_url, "fake_url": fake.base_url}
+    values = {"tmp": str(tmp_path), "pg": pg_target, "fake_url": fake.base_url}
     failures: list[str] = []
     for command in ordered:
         for args in ARGS[command]:

@@ -207,3 +207,75 @@ def test_strategies_and_schedules_belong_to_the_account_they_trade_in(desk: tupl
     forbidden(eve.get(f"/api/v1/schedules/{added['id']}"), "eve", "main")
     forbidden(eve.post(f"/api/v1/schedules/{added['id']}/pause"), "eve", "main")
     assert ok(ann.get(f"/api/v1/schedules/{added['id']}"))["enabled"] is True
+
+
+def test_a_trader_halts_any_trading_but_cancels_and_flattens_only_their_own_accounts(
+    desk: tuple[Engine, AuditLog],
+) -> None:
+    engine, _ = desk
+    tom, eve, ann = (engine.tcp(u, r) for u, r in (("tom", "trader"), ("eve", "trader"), ("ann", "admin")))
+    eve_limit = ok(eve.post("/api/v1/orders", json={**LIMIT, "account": "other"}), 201)
+    tom_limit = ok(tom.post("/api/v1/orders", json=LIMIT), 201)
+
+    def halt(client: TestClient, **body: Any) -> Any:
+        return client.post("/api/v1/risk/halt", json={"reason": "test", **body})
+
+    forbidden(halt(tom, scope="account", scope_id="other"), "tom", "other")
+    refused = halt(tom, scope="global", cancel_orders=True)
+    assert (refused.status_code, refused.json()["detail"]) == (
+        403,
+        "user tom may halt global trading but may not cancel or flatten in other users' accounts;"
+        " halt scope account with one of yours to cancel or flatten it",
+    )
+    assert halt(tom, scope="symbol", scope_id="BTC/USD", flatten=True).status_code == 403
+    assert ok(ann.get("/api/v1/risk/limits"))["halts"] == []
+    # Refused halts changed nothing: eve's order still works.
+    assert ok(eve.get(f"/api/v1/orders/{eve_limit['id']}"))["status"] == "ACCEPTED"
+
+    # tom's own account: halted, its orders canceled; eve's untouched.
+    assert ok(halt(tom, scope="account", scope_id="main", cancel_orders=True))["halted"] is True
+    assert ok(tom.get(f"/api/v1/orders/{tom_limit['id']}"))["status"] == "CANCELED"
+    assert ok(eve.get(f"/api/v1/orders/{eve_limit['id']}"))["status"] == "ACCEPTED"
+    # The kill switch for everyone stays in every trader's hand, without reaching into other accounts.
+    assert ok(halt(eve, scope="global"))["halted"] is True
+    assert ok(eve.get(f"/api/v1/orders/{eve_limit['id']}"))["status"] == "ACCEPTED"
+    # An admin cancels everywhere.
+    ok(ann.post("/api/v1/risk/resume", json={"scope": "global"}))
+    assert ok(halt(ann, scope="global", cancel_orders=True))["halted"] is True
+    assert ok(eve.get(f"/api/v1/orders/{eve_limit['id']}"))["status"] == "CANCELED"
+
+
+def test_a_routed_order_is_shown_only_to_the_owner_of_the_accounts_it_traded_in(
+    desk: tuple[Engine, AuditLog],
+) -> None:
+    engine, _ = desk
+    tom, eve, ann = (engine.tcp(u, r) for u, r in (("tom", "trader"), ("eve", "trader"), ("ann", "admin")))
+    engine.tick("BTC/USD", "60000")
+    routed = ok(tom.post("/api/v1/orders/routed", json={"symbol": "BTC/USD", "side": "BUY", "quantity": "0.001"}), 201)
+    assert {c["account"] for c in routed["children"]} == {"main"}
+    assert [r["route_id"] for r in ok(tom.get("/api/v1/orders/routed"))] == [routed["route_id"]]
+    assert [r["route_id"] for r in ok(ann.get("/api/v1/orders/routed"))] == [routed["route_id"]]
+    assert ok(eve.get("/api/v1/orders/routed")) == []
+    forbidden(eve.get(f"/api/v1/orders/routed/{routed['route_id']}"), "eve", "main")
+    assert ok(tom.get(f"/api/v1/orders/routed/{routed['route_id']}"))["route_id"] == routed["route_id"]
+
+
+def test_a_strategys_streams_reach_only_the_users_of_its_account(desk: tuple[Engine, AuditLog]) -> None:
+    engine, _ = desk
+    tom, eve, ann = engine.tcp("tom", "trader"), engine.tcp("eve", "trader"), engine.tcp("ann", "admin")
+    dca = {"name": "d2", "strategy": "dca", "symbols": ["BTC/USD"], "params": {"amount": "100"}}
+    row = ok(tom.post("/api/v1/strategies", json=dca), 201)
+    topic = f"strategies/{row['id']}/status"
+    with stream(eve, topic) as eve_ws, stream(tom, topic) as tom_ws, stream(ann, topic) as ann_ws:
+        assert [ws.receive_json()["type"] for ws in (eve_ws, tom_ws, ann_ws)] == ["subscribed"] * 3
+        ok(tom.post(f"/api/v1/strategies/{row['id']}/start"))
+        ok(tom.post(f"/api/v1/strategies/{row['id']}/stop"))
+        for ws in (tom_ws, ann_ws):
+            statuses = [ws.receive_json() for _ in range(2)]
+            assert [(m["type"], m["data"]["running"]) for m in statuses] == [("status", True), ("status", False)]
+        # eve's stream got neither: a message of her account published after them is the first she receives
+        # (a subscriber's messages arrive in publishing order).
+        hub = engine.host.hub()
+        assert hub is not None
+        hub.publish(topic, "status", {"marker": True}, account="other")
+        assert eve_ws.receive_json()["data"] == {"marker": True}
