@@ -30,9 +30,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alphintra.config.logs import get_logger
 from alphintra.daemon.audit import AuditLog
 from alphintra.daemon.auth import PRINCIPAL_KEY, PUBLIC_PATHS, principal_of
-from alphintra.daemon.ownership import scope_of
+from alphintra.daemon.ownership import AccountScope, scope_of
 from alphintra.daemon.protocol import PermissionDeniedError, Role, error_body
-from alphintra.errors import StorageUnavailable
+from alphintra.errors import AlphintraError, StorageUnavailable
 
 log = get_logger("daemon.access")
 
@@ -53,6 +53,7 @@ class Op:
     account: bool = False  # works on the account its body or ``?account=`` names, else the engine's
     before: str | None = None  # what is read as the "before" value (see _BEFORE)
     of: str | None = None  # works on an existing order/trade/algorithm: its own account (see _OWNER)
+    halt: bool = False  # a halt: what it reaches must be the caller's (see _check_halt)
 
 
 OPERATIONS: dict[tuple[str, str], Op] = {
@@ -123,7 +124,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("GET", "/api/v1/risk/alerts"): Op(V),
     ("POST", "/api/v1/risk/alerts"): Op(T, "risk.alert"),
     ("POST", "/api/v1/risk/alerts/{alert_id}/ack"): Op(T, "risk.alert_ack"),
-    ("POST", "/api/v1/risk/halt"): Op(T, "risk.halt", before="halts"),
+    ("POST", "/api/v1/risk/halt"): Op(T, "risk.halt", before="halts", halt=True),
     ("POST", "/api/v1/risk/resume"): Op(A, "risk.resume", before="halts"),
     ("GET", "/api/v1/backtests"): Op(V),
     ("GET", "/api/v1/backtests/{run_id}"): Op(V),
@@ -180,6 +181,8 @@ async def enforce(conn: HTTPConnection) -> None:
         for account in await _accounts_of(conn):
             if account is not None:
                 scope.check(account)
+    if op.halt and not scope.everything:
+        await _check_halt(conn, scope)
     before = None
     if op.before is not None:
         reader = _BEFORE.get(op.before)
@@ -228,6 +231,49 @@ async def _accounts_of(conn: HTTPConnection) -> list[str | None]:
             touched = each or [named]
         found += [account or _engine_account(conn) for account in touched]
     return list(dict.fromkeys(found)) or [_engine_account(conn)]
+
+
+async def _check_halt(conn: HTTPConnection, scope: AccountScope) -> None:
+    """A user limited to their accounts halts an account only if it is theirs (a strategy: if its account is), and
+    cancels or flattens only there: a global or symbol halt with ``cancel_orders``/``flatten`` reaches every
+    account, which is an admin's to do. Stopping new orders alone stays in every trader's hand (the kill switch)."""
+    if not isinstance(conn, Request):
+        return
+    try:
+        body = json.loads(await conn.body() or b"null")
+    except ValueError:
+        return  # the handler refuses the body itself
+    if not isinstance(body, dict):
+        return
+    kind, target = body.get("scope", "global"), body.get("scope_id", "*")
+    if kind == "account" and isinstance(target, str):
+        scope.check(target)
+        return
+    if kind == "strategy" and isinstance(target, str):
+        owner = await _saved_strategy_account(conn, target)
+        if owner is not None:
+            scope.check(owner)
+            return
+    if body.get("cancel_orders") is True or body.get("flatten") is True:
+        raise PermissionDeniedError(
+            f"user {scope.user} may halt {kind} trading but may not cancel or flatten in other users' accounts;"
+            " halt scope account with one of yours to cancel or flatten it"
+        )
+
+
+async def _saved_strategy_account(conn: HTTPConnection, key: str) -> str | None:
+    """The account of a saved strategy; None when ``key`` names none (its reach is then unknown: everyone's)."""
+    from alphintra.daemon.trading.strategies import manager_of
+
+    manager = manager_of(conn.app.state.host)
+
+    def find() -> str | None:
+        try:
+            return str(manager.row_account(manager.row(key)))
+        except AlphintraError:
+            return None
+
+    return await asyncio.to_thread(find)
 
 
 def _engine_account(conn: HTTPConnection) -> str | None:
@@ -289,11 +335,7 @@ async def _algo_owner(conn: HTTPConnection) -> str | None:
 
 
 async def _strategy_owner(conn: HTTPConnection) -> str | None:
-    from alphintra.daemon.trading.strategies import manager_of
-
-    manager = manager_of(conn.app.state.host)
-    key = conn.path_params["key"]
-    return await asyncio.to_thread(lambda: manager.row_account(manager.row(key)))
+    return await _saved_strategy_account(conn, conn.path_params["key"])
 
 
 async def _schedule_owner(conn: HTTPConnection) -> str | None:
