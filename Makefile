@@ -29,9 +29,10 @@ typecheck: $(STAMP)
 
 # Two processes on the two cores (a test module stays on one, with its module fixtures). Then the daemon's
 # end-to-end suites once more with the trading state on PostgreSQL (the tests marked both_backends ran on both
-# already); last, by themselves on a quiet machine, the tests that measure time or CPU. Plain `pytest` runs
-# everything but the PostgreSQL pass in one process.
-DAEMON_E2E := tests/e2e/daemon tests/e2e/engine tests/e2e/live tests/e2e/scheduling tests/e2e/tui
+# already, among them the core scenario of the live-venue and TUI suites, whose other tests exercise the exchange
+# and the screen rather than the store); last, by themselves on a quiet machine, the tests that measure time or
+# CPU. Plain `pytest` runs everything but the PostgreSQL pass in one process.
+DAEMON_E2E := tests/e2e/daemon tests/e2e/engine tests/e2e/scheduling
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not serial"
 	ALPHINTRA_TEST_STATE_BACKEND=postgresql $(BIN)/python -m pytest -n 2 --dist loadfile \
