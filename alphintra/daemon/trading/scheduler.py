@@ -77,6 +77,8 @@ log = get_logger("daemon.scheduler")
 
 COMMAND = "strategy"
 MISFIRE_GRACE_SECONDS = 30
+# How long a stop waits for schedule firings in progress (each is one strategy evaluation on the engine thread).
+FIRING_WAIT_SECONDS = 20.0
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 Trader = Annotated[Principal, Depends(require_role("trader"))]
 
@@ -385,6 +387,8 @@ class Scheduler:
         self.instances: dict[str, Instance] = {}
         self.rows: dict[str, ScheduledJob] = {}
         self._lock = threading.Lock()
+        self._firings = 0  # firings in progress (APScheduler's workers and run-now requests)
+        self._idle = threading.Condition(self._lock)
         self.aps: BackgroundScheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(2)},
@@ -420,10 +424,19 @@ class Scheduler:
         instance = self.instances.get(job)
         return None if instance is None else str(instance.runner.ctx.account)
 
-    def shutdown(self) -> None:
-        """Before the engine thread stops: no new firings, running ones finish, instances leave the node."""
+    def shutdown(self, wait_seconds: float = FIRING_WAIT_SECONDS) -> None:
+        """Before the engine thread stops: no new firings, running ones finish, instances leave the node.
+
+        APScheduler's own ``shutdown(wait=True)`` holds its job-store lock while it waits for running jobs, and a
+        firing reads its next run time through that lock when it records itself: the stop would hang. So it is
+        told to stop without waiting, and the firings in progress are awaited here."""
         if self.aps.running:
-            self.aps.shutdown(wait=True)
+            self.aps.shutdown(wait=False)
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._firings == 0, timeout=wait_seconds):
+                log.error(
+                    "%d schedule firing(s) still running after %.0f s; stopping anyway", self._firings, wait_seconds
+                )
 
         def detach() -> None:
             for instance in self.instances.values():
@@ -478,8 +491,17 @@ class Scheduler:
         """APScheduler's worker thread (or a run-now request): evaluate on the engine thread, then record."""
         with self._lock:
             row = self.rows.get(job_id)
-        if row is None:
-            raise NotFoundError(f"schedule {job_id!r} does not exist")
+            if row is None:
+                raise NotFoundError(f"schedule {job_id!r} does not exist")
+            self._firings += 1
+        try:
+            return self._fire_row(job_id, row)
+        finally:
+            with self._idle:
+                self._firings -= 1
+                self._idle.notify_all()
+
+    def _fire_row(self, job_id: str, row: ScheduledJob) -> dict[str, Any]:
         try:
             result = self.host.call(lambda: self._evaluate(row))
             status, error = ("OK", None) if result.ok else ("FAILED", result.error)

@@ -177,3 +177,37 @@ def test_a_firing_missed_while_down_is_recorded_not_replayed(feed_off: None) -> 
     finally:
         engine.close()
         store.close()
+
+
+def test_a_stop_while_a_firing_runs_waits_for_it_and_does_not_hang(engine: Engine) -> None:
+    """APScheduler's shutdown(wait=True) holds its job-store lock while it waits for running jobs; a firing reads its
+    next run time through that lock when it records itself, so a stop during a firing used to hang for good."""
+    import threading
+
+    host = engine.host
+    scheduler = host.scheduler
+    assert scheduler is not None
+    r = engine.client.post("/api/v1/schedules", json={**JOB, "cron": "* * * * * *"})  # a firing every second
+    assert r.status_code == 201, r.text
+    wait_for(lambda: _job(engine, "dca-eth")["run_count"] >= 1, "a first firing")
+    before = _job(engine, "dca-eth")["run_count"]
+    gate, holding = threading.Event(), threading.Event()
+
+    def hold_engine() -> None:
+        holding.set()
+        gate.wait(30)
+
+    blocker = threading.Thread(target=lambda: host.call(hold_engine, timeout=60))
+    blocker.start()
+    assert holding.wait(10)
+    # The next firing queues behind the held engine thread and waits there.
+    wait_for(lambda: scheduler._firings == 1, "a firing waiting on the engine thread")
+    stopper = threading.Thread(target=scheduler.shutdown)
+    stopper.start()
+    wait_for(lambda: not scheduler.aps.running, "APScheduler told to stop")
+    gate.set()  # the firing runs, records its run (reading its next run time) and ends; the stop then returns
+    stopper.join(15)
+    blocker.join(15)
+    assert not stopper.is_alive(), "the stop hung on a firing in progress"
+    assert scheduler._firings == 0
+    assert _job(engine, "dca-eth")["run_count"] >= before + 1
