@@ -69,10 +69,10 @@ def reserve(
     side: OrderSide,
     qty: Decimal,
     price: Decimal | None,
-) -> Reservation:
+) -> None:
     """Lock funds in the ledger; a funds or margin refusal becomes an ``OrderRejectedError`` (INSUFFICIENT_BALANCE)."""
     try:
-        return ledger.reserve(account, order_id, inst, side, qty, price)
+        ledger.lock(account, order_id, inst, side, qty, price)
     except ValidationError as exc:
         # Funds and margin refusals are order rejections (the caller carries on), not engine errors.
         if exc.reason in _UNFUNDED:
@@ -183,15 +183,17 @@ def reserve_and_record(
     towards the new lock) and put back unchanged if the new lock is refused.
     """
     if replacing is None:
-        res = reserve(node.ledger, account, order_id, inst, side, qty, price)
+        reserve(node.ledger, account, order_id, inst, side, qty, price)
     else:
         node.ledger.release(order_id)
         try:
-            res = reserve(node.ledger, account, order_id, inst, side, qty, price)
+            reserve(node.ledger, account, order_id, inst, side, qty, price)
         except Exception:
             reserve(node.ledger, account, order_id, inst, side, replacing.remaining, replacing.price)
             raise
         node.record(Released(order_id))
+    res = node.ledger.reservation(order_id)
+    assert res is not None  # just locked
     record_reserved(node, res)
     return res
 

@@ -85,7 +85,7 @@ def _withdrawn(node: NodeCore, r: Withdrawn) -> None:
 
 
 def _reserved(node: NodeCore, r: Reserved) -> None:
-    node.ledger.reserve(r.account, r.order_id, node.instruments.get(r.symbol), r.side, r.quantity, r.price)
+    node.ledger.lock(r.account, r.order_id, node.instruments.get(r.symbol), r.side, r.quantity, r.price)
 
 
 def _released(node: NodeCore, r: Released) -> None:

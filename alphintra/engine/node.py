@@ -701,7 +701,7 @@ class TradingNode(NodeMarket):
         if isinstance(event, OrderFilled):
             inst = self.instruments.get(order.symbol)
             reserved = self.ledger.has_reservation(order.id)
-            self.ledger.apply_fill(
+            self.ledger.book_fill(
                 order.account,
                 inst,
                 order.side,

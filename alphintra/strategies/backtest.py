@@ -721,7 +721,7 @@ class Backtest:
             timeframe=config.timeframe,
             start_ns=ts_of[0],
             end_ns=end_of[-1],
-            equity=list(zip(eq_ts, eq_val, strict=True)),
+            equity=tuple(zip(eq_ts, eq_val, strict=True)),  # a tuple: build() keeps it as it is, no second copy
             curve=curve,
             trades=self._round_trips.trades,
             fills=self.fills,

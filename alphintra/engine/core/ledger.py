@@ -192,7 +192,6 @@ class Ledger:
         return self.balance(account_id, asset)
 
     # ------------------------------------------------------------------ reservations
-    @_exact
     def reserve(
         self,
         account_id: str,
@@ -203,6 +202,20 @@ class Ledger:
         price: Decimal | int | str | None = None,
     ) -> Reservation:
         """Lock funds for a working order (see the module docstring for the rule); ``price`` is required for BUY."""
+        self.lock(account_id, order_id, instrument, side, quantity, price)
+        return self._reservations[order_id].view()
+
+    @_exact
+    def lock(
+        self,
+        account_id: str,
+        order_id: str,
+        instrument: InstrumentLike,
+        side: object,
+        quantity: Decimal | int | str,
+        price: Decimal | int | str | None = None,
+    ) -> None:
+        """:meth:`reserve` without building the view of the lock (the node's order path reads none)."""
         acct = self._account(account_id)
         _name("order_id", order_id)
         if order_id in self._reservations:
@@ -233,9 +246,7 @@ class Ledger:
                 _add(deltas, quote, -signed * at - qty * at * fee_rate)
                 self._check_margin(acct, deltas, (symbol, base, quote, at))
         self._remember(symbol, base, quote)
-        res = _Res(order_id, account_id, symbol, side_, asset, limit, fee_rate, qty, amount)
-        self._reservations[order_id] = res
-        return res.view()
+        self._reservations[order_id] = _Res(order_id, account_id, symbol, side_, asset, limit, fee_rate, qty, amount)
 
     @_exact
     def release(self, order_id: str) -> Decimal:
@@ -259,7 +270,6 @@ class Ledger:
         return [r.view() for r in self._reservations.values() if account_id is None or r.account_id == account_id]
 
     # ------------------------------------------------------------------ fills
-    @_exact
     def apply_fill(
         self,
         account_id: str,
@@ -276,6 +286,28 @@ class Ledger:
 
         With ``order_id`` the fill spends that order's reservation; without it, it spends available funds.
         """
+        res = None if order_id is None else self._reservations.get(order_id)
+        realised = self.book_fill(
+            account_id, instrument, side, quantity, price, fee=fee, fee_asset=fee_asset, order_id=order_id
+        )
+        symbol = str(instrument.symbol)
+        position = self._accounts[account_id].positions[symbol]
+        return FillResult(realised, self._position_view(symbol, position), None if res is None else res.view())
+
+    @_exact
+    def book_fill(
+        self,
+        account_id: str,
+        instrument: InstrumentLike,
+        side: object,
+        quantity: Decimal | int | str,
+        price: Decimal | int | str,
+        *,
+        fee: Decimal | int | str = ZERO,
+        fee_asset: str | None = None,
+        order_id: str | None = None,
+    ) -> Decimal:
+        """:meth:`apply_fill` without building views: returns the realised PnL (the node's order path)."""
         acct = self._account(account_id)
         side_ = normalise_side(side)
         qty = to_decimal("quantity", quantity, positive=True)
@@ -337,14 +369,12 @@ class Ledger:
             new_position.fees[fee_in] = new_position.fees.get(fee_in, ZERO) + fee_
             self._fees[fee_in] = self._fees.get(fee_in, ZERO) + fee_
         self._marks[symbol] = px
-        view = None
         if res is not None:
             res.remaining = res.remaining - qty
             res.locked = new_res_locked
             if res.remaining == 0:
                 del self._reservations[res.order_id]
-            view = res.view()
-        return FillResult(realised, self._position_view(symbol, new_position), view)
+        return realised
 
     # ------------------------------------------------------------------ marks and views
     def mark_to_market(self, prices: Mapping[str, Decimal | int | str]) -> None:
@@ -595,6 +625,9 @@ class Ledger:
 
     def _resolve(self, instrument: InstrumentLike) -> tuple[str, str, str]:
         """Validate an instrument against what the ledger already knows (registered on commit, not here)."""
+        symbol, base, quote = instrument.symbol, instrument.base, instrument.quote
+        if symbol.__class__ is str and self._instruments.get(symbol) == (base, quote):
+            return symbol, base, quote  # known, and known as this pair: the names were checked when it was kept
         symbol = _name("instrument.symbol", str(instrument.symbol))
         base = _name("instrument.base", instrument.base)
         quote = _name("instrument.quote", instrument.quote)
@@ -654,9 +687,13 @@ class Ledger:
         exposure passes even past the limit, so a position can always be reduced."""
         marks, pairs = self._marks, self._pairs
         if pending is not None:
-            # The operation's own price values its symbol, even if the ledger has not seen the symbol yet.
+            # The operation's own price values its symbol, even if the ledger has not seen the symbol yet (copied
+            # only when it changes something: most orders trade a known symbol at its mark).
             symbol, base, quote, price = pending
-            marks, pairs = {**marks, symbol: price}, {**pairs, (base, quote): symbol}
+            if marks.get(symbol) != price:
+                marks = {**marks, symbol: price}
+            if pairs.get((base, quote)) != symbol:
+                pairs = {**pairs, (base, quote): symbol}
         before = {a: b.total for a, b in acct.balances.items()}
         after = dict(before)
         for asset, (d_total, _) in deltas.items():

@@ -200,7 +200,8 @@ class Valuation:
 
 def to_decimal(name: str, value: object, *, positive: bool = False, non_negative: bool = False) -> Decimal:
     """Read an amount from the caller (exact types only, see ``instrument.to_decimal``) and check its sign."""
-    number = instrument_to_decimal(name, value)
+    # The engine's own calls pass Decimals: skip the type dispatch for them (every reservation and fill asks).
+    number = value if value.__class__ is Decimal else instrument_to_decimal(name, value)
     if positive and number <= 0:
         raise ValidationError(name, "must be > 0", value)
     if non_negative and number < 0:
@@ -210,6 +211,8 @@ def to_decimal(name: str, value: object, *, positive: bool = False, non_negative
 
 def normalise_side(side: object) -> OrderSide:
     """Accept an ``OrderSide`` or its text in any case."""
+    if side.__class__ is OrderSide:
+        return side
     raw = getattr(side, "value", side)
     if isinstance(raw, str) and raw.upper() in OrderSide.__members__:
         return OrderSide(raw.upper())
