@@ -72,6 +72,7 @@ from typing import Any
 import orjson
 
 from alphintra.errors import ConflictError, OperationFailed, StorageUnavailable, ValidationError
+from alphintra.osthread import name_os_thread
 from alphintra.storage.journal_io import JournalIO
 
 try:
@@ -770,6 +771,7 @@ class Journal:
         self._size = self._durable_size = 0
 
     def _flush_loop(self) -> None:
+        name_os_thread()
         interval = max(self._group_interval_ns / 1e9, 0.001)
         while not self._stop.wait(interval):
             try:

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from alphintra.osthread import name_os_thread
+
 T = TypeVar("T")
 
 
@@ -45,6 +47,7 @@ class LoopThread:
         self._thread.start()
 
     def _run(self) -> None:
+        name_os_thread()
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 

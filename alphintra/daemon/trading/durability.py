@@ -33,6 +33,7 @@ from typing import Any
 
 from alphintra.config.logs import get_logger
 from alphintra.errors import StorageUnavailable
+from alphintra.osthread import name_os_thread
 
 log = get_logger("daemon.trading")
 
@@ -166,7 +167,9 @@ class BatchAudit:
         for number, (_, ticket) in enumerate(pending, start=last - len(pending) + 1):
             ticket.number = number
         if self._syncer is None:
-            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sync")
+            self._syncer = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="audit-sync", initializer=name_os_thread
+            )
         synced = self._syncer.submit(audit.sync, last)
         self._written = entries
         try:

@@ -48,6 +48,7 @@ from alphintra.engine.node import TradingNode
 from alphintra.engine.venue.sim_driver import SimDrivers
 from alphintra.errors import NotFoundError, OperationFailed, StorageUnavailable
 from alphintra.formatting import iso_ns
+from alphintra.osthread import name_os_thread
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -302,6 +303,7 @@ class TradingHost:
     # -- the engine thread ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        name_os_thread()
         self._engine_ident = threading.get_ident()
         self._next_bar = time.monotonic() + self._interval
         node = self.node

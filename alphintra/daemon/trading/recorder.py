@@ -33,6 +33,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alphintra.osthread import name_os_thread
+
 if TYPE_CHECKING:
     from alphintra.engine.data import TradeTick
 
@@ -154,6 +156,7 @@ class BarRecorder:
         self.flush()
 
     def _run(self) -> None:
+        name_os_thread()
         while not self._stop.wait(self.interval_s):
             self.flush()
 
