@@ -39,9 +39,9 @@ from alphintra.daemon.trading.listing import (
     MAX_PAGE,
     NEXT_CURSOR_HEADER,
     OrderFilter,
+    OrderJsonCache,
     OrderPick,
     fill_views,
-    order_views,
     pick_fills,
     pick_orders,
 )
@@ -236,6 +236,7 @@ def _node(host: Host) -> TradingNode:
 
 def _orders(host: Host) -> APIRouter:
     r = APIRouter(prefix="/orders", tags=["orders"])
+    order_json = OrderJsonCache()  # listings join the JSON of orders unchanged since an earlier listing
 
     @r.post("", response_model=OrderOut | dict[str, Any], status_code=201)
     async def create_order(body: OrderCreate, who: Trader, request: Request) -> Response:
@@ -312,7 +313,9 @@ def _orders(host: Host) -> APIRouter:
 
         picks, next_cursor = await host.acall(pick)
         node = host.node
-        return await _page_response(lambda page: order_views(page, node), picks, next_cursor)
+        headers = {NEXT_CURSOR_HEADER: next_cursor} if next_cursor is not None else None
+        body = await asyncio.to_thread(order_json.page, picks, node)
+        return Response(body, media_type="application/json", headers=headers)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
     async def cancel_all(body: CancelAll, who: Trader, seen: Visible) -> CancelAllOut:
