@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.trading.riskstate_projection import project as project_risk
-from alphintra.daemon.trading.views import order_extras, order_view
+from alphintra.daemon.trading.views import order_extras_of
 from alphintra.engine import _node_recovery
 from alphintra.engine.clock import TestClock
 from alphintra.engine.core.events import OrderFilled
@@ -279,7 +279,7 @@ def _order_row(order: Order, seq: int) -> dict[str, Any]:
         "post_only": order.post_only,
         "reduce_only": order.reduce_only,
         "parent_order_id": order.parent_order_id,
-        "params": order_extras(order_view(order)),
+        "params": order_extras_of(order),
         "reason": order.status_message or None,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
@@ -523,7 +523,7 @@ class StateProjection:
             if kind != previous and previous is not None:
                 # Parents reach the database before their children: the session's unit of work does not order
                 # inserts of tables linked only by foreign keys, and SQLite checks them at once.
-                w.session.flush()
+                w.flush()
             previous = kind
             if kind == "trade":
                 _unique_trade_id(w, row)
