@@ -52,6 +52,7 @@ from alphintra.engine.node import TradingNode
 from alphintra.engine.risk.records import is_risk_record
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import AlphintraError, ConflictError, RetryableError
+from alphintra.osthread import name_os_thread
 from alphintra.storage.journal import JournalCorrupted, JournalRecord, _decode, _load, _segments
 from alphintra.storage.state.models import AccountBalance, Position, Trade, TradingAccount
 from alphintra.storage.state.models import Order as OrderRow
@@ -610,6 +611,7 @@ class Projector:
         self.store.close()
 
     def _run(self) -> None:
+        name_os_thread()  # its CPU is told apart from the API's in top -H, profilers and the benches' split
         core = self.core
         while True:
             try:
