@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.trading.riskstate_projection import project as project_risk
-from alphintra.daemon.trading.views import order_extras, order_view
+from alphintra.daemon.trading.views import order_extras_of
 from alphintra.engine import _node_recovery
 from alphintra.engine.clock import TestClock
 from alphintra.engine.core.events import OrderFilled
@@ -52,6 +52,7 @@ from alphintra.engine.node import TradingNode
 from alphintra.engine.risk.records import is_risk_record
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import AlphintraError, ConflictError, RetryableError
+from alphintra.osthread import name_os_thread
 from alphintra.storage.journal import JournalCorrupted, JournalRecord, _decode, _load, _segments
 from alphintra.storage.state.models import AccountBalance, Position, Trade, TradingAccount
 from alphintra.storage.state.models import Order as OrderRow
@@ -279,7 +280,7 @@ def _order_row(order: Order, seq: int) -> dict[str, Any]:
         "post_only": order.post_only,
         "reduce_only": order.reduce_only,
         "parent_order_id": order.parent_order_id,
-        "params": order_extras(order_view(order)),
+        "params": order_extras_of(order),
         "reason": order.status_message or None,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
@@ -523,7 +524,7 @@ class StateProjection:
             if kind != previous and previous is not None:
                 # Parents reach the database before their children: the session's unit of work does not order
                 # inserts of tables linked only by foreign keys, and SQLite checks them at once.
-                w.session.flush()
+                w.flush()
             previous = kind
             if kind == "trade":
                 _unique_trade_id(w, row)
@@ -610,6 +611,7 @@ class Projector:
         self.store.close()
 
     def _run(self) -> None:
+        name_os_thread()  # its CPU is told apart from the API's in top -H, profilers and the benches' split
         core = self.core
         while True:
             try:

@@ -56,6 +56,30 @@ def order_extras(view: dict[str, Any]) -> dict[str, Any]:
     return {key: view.get(key, default) for key, default in ORDER_EXTRAS.items()}
 
 
+def order_extras_of(order: Order) -> dict[str, Any]:
+    """``order_extras(order_view(order))`` without building the whole view: the projector writes it for every order
+    event. The same keys in the same order (the stored JSON text follows it)."""
+    return {
+        "contingency_type": order.contingency_type.value,
+        "display_quantity": _plain(order.display_quantity),
+        "filled_notional": plain(order.filled_notional),
+        "linked_order_ids": list(order.linked_order_ids),
+        "reject_reason": None if order.reject_reason is None else order.reject_reason.value,
+        "status_before_cancel": None if order.status_before_cancel is None else order.status_before_cancel.value,
+        "tags": list(order.tags),
+        "trade_ids": list(order.trade_ids),
+        "trailing_offset": _plain(order.trailing_offset),
+        "trailing_offset_type": None if order.trailing_offset_type is None else order.trailing_offset_type.value,
+        "triggered_price": _plain(order.triggered_price),
+        "venue_order_id": order.venue_order_id,
+        "venue": None,
+    }
+
+
+def _plain(value: Decimal | None) -> str | None:
+    return None if value is None else plain(value)
+
+
 def fill_view(event: OrderFilled, order: Order) -> dict[str, Any]:
     return {
         "id": event.trade_id,
@@ -73,4 +97,4 @@ def fill_view(event: OrderFilled, order: Order) -> dict[str, Any]:
     }
 
 
-__all__ = ["ORDER_EXTRAS", "fill_view", "order_extras", "order_view"]
+__all__ = ["ORDER_EXTRAS", "fill_view", "order_extras", "order_extras_of", "order_view"]

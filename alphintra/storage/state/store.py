@@ -157,6 +157,7 @@ class StateStore:
             writer = StateWriter(session, self.now)
             try:
                 yield writer
+                writer.flush()  # orders and trades wait in the writer until here: inside the transaction
                 session.commit()
             except IntegrityError as exc:
                 session.rollback()

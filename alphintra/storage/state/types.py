@@ -60,6 +60,11 @@ def to_decimal(value: object, field: str) -> Decimal:
         raise ValidationError(field, "must be a Decimal, int or decimal string", value)
     if not dec.is_finite():
         raise ValidationError(field, "must be a finite number", value)
+    _sign, digits, exponent = dec.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked above
+    if exponent >= -SCALE and len(digits) + exponent <= _INTEGER_DIGITS:
+        # Fits as written (normalising only drops trailing zeros: fewer places, the same integer digits).
+        return dec
     _sign, digits, exponent = dec.normalize(WIDE).as_tuple()
     assert isinstance(exponent, int)  # finite, checked above
     if exponent < -SCALE:

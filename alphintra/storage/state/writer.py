@@ -8,6 +8,12 @@ Projection rules, so that replaying the journal is always safe:
 - mutable rows (orders, positions, balances) ignore a payload whose ``journal_seq`` is not newer than theirs;
 - a trade id is recorded once; recording it again with the same values is a no-op, with other values a conflict;
 - an order's account, symbol and side never change once projected.
+
+Orders, trades, positions and balances, the rows the projector writes for every order, are not ORM objects
+here but plain rows (:mod:`~alphintra.storage.state.rows`): read with a SELECT per burst, kept in this writer,
+and written by :meth:`StateWriter.flush` as a few executemany statements (ORM rows such as accounts first, then
+parents before children). ``StateStore.batch()`` flushes before it commits, inside the transaction, so a failed
+batch leaves nothing of them.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import func, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from alphintra.errors import ConflictError, NotFoundError, ValidationError
@@ -39,6 +46,7 @@ from alphintra.storage.state.models import (
     TradingStrategy,
 )
 from alphintra.storage.state.payload import as_mapping, clean, require
+from alphintra.storage.state.rows import BALANCES, ORDERS, POSITIONS, TRADES, Row, Spec, write
 from alphintra.storage.state.types import WIDE, to_decimal, to_utc
 
 Payload = Mapping[str, Any] | object
@@ -47,6 +55,8 @@ StrategyKey = int | str
 
 _LIMIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _STRATEGY_FIELDS = {"name", "description", "strategy_type", "config", "status", "performance"}
+_POSITION_FIELDS = set(Position.__table__.columns.keys()) - {"id"}  # type: ignore[attr-defined]
+_BALANCE_FIELDS = set(AccountBalance.__table__.columns.keys()) - {"id"}  # type: ignore[attr-defined]
 _JOB_FIELDS = {"id", "name", "schedule", "command", "args", "enabled", "created_at", "updated_at", "next_run_at"}
 
 
@@ -66,17 +76,20 @@ class StateWriter:
         # (account_id, client_order_id) -> order id, and the client ids whose stored owners are all in that map.
         self._client_ids: dict[tuple[str, str], str] = {}
         self._client_ids_loaded: set[str] = set()
+        # Plain rows not yet inserted, in the order they came (see the module docstring).
+        self._new: dict[Spec, list[Row]] = {ORDERS: [], TRADES: [], POSITIONS: [], BALANCES: []}
+        self._accounts_seen: set[str] = set()
 
     # -- dispatch -----------------------------------------------------------------------------------------------
 
     def apply(self, kind: str, payload: Payload) -> object:
         """Apply one projected event: ``kind`` is account, order, trade, position, balance or alert."""
-        handler = {
+        handler: Callable[[Payload], object] | None = {
             "account": self.upsert_account,
-            "order": self.upsert_order,
-            "trade": self.record_trade,
-            "position": self.upsert_position,
-            "balance": self.upsert_balance,
+            "order": self._upsert_order,
+            "trade": self._record_trade,
+            "position": self._upsert_position,
+            "balance": self._upsert_balance,
             "alert": self.add_alert,
         }.get(kind)
         if handler is None:
@@ -112,10 +125,10 @@ class StateWriter:
                         (account.strip(), item.strip() if kind == "position" else item.strip().upper())
                     )
         with self.session.no_autoflush:
-            self._load(Order, col(Order.id), order_ids, lambda o: o.id)
-            self._load(Trade, col(Trade.id), trade_ids, lambda t: t.id)
-            self._load_pairs(Position, col(Position.symbol), positions, lambda p: (p.account_id, p.symbol))
-            self._load_pairs(AccountBalance, col(AccountBalance.asset), balances, lambda b: (b.account_id, b.asset))
+            self._load_rows(ORDERS, order_ids)
+            self._load_rows(TRADES, trade_ids)
+            self._load_pairs(POSITIONS, positions)
+            self._load_pairs(BALANCES, balances)
             for chunk in _chunks(client_ids - self._client_ids_loaded):
                 query = select(Order.id, Order.account_id, Order.client_order_id).where(
                     col(Order.client_order_id).in_(chunk)
@@ -125,27 +138,46 @@ class StateWriter:
                         self._client_ids.setdefault((account, client_id), oid)
                 self._client_ids_loaded.update(chunk)
 
-    def _load(self, model: type[Any], key_col: Any, keys: set[Any], key_of: Callable[[Any], Any]) -> None:
-        cache = self._rows.setdefault(model, {})
+    def _load_rows(self, spec: Spec, keys: set[str]) -> None:
+        """Stored rows by id, as plain rows (columns, not ORM entities)."""
+        cache = self._rows.setdefault(spec.model, {})
         wanted = [k for k in keys if k not in cache]
+        if not wanted:
+            return
+        conn = self.session.connection()
         for chunk in _chunks(wanted):
-            for row in self.session.exec(select(model).where(key_col.in_(chunk))):
-                cache[key_of(row)] = row
+            for row in spec.load(conn, sa_select(spec.table).where(spec.table.c.id.in_(chunk))):
+                cache[row.id] = row
         for key in wanted:
             cache.setdefault(key, None)
 
-    def _load_pairs(
-        self, model: type[Any], item_col: Any, keys: set[tuple[str, str]], key_of: Callable[[Any], Any]
-    ) -> None:
-        cache = self._rows.setdefault(model, {})
+    def _load_pairs(self, spec: Spec, keys: set[tuple[str, str]]) -> None:
+        """Stored rows by (account, item), as plain rows."""
+        cache = self._rows.setdefault(spec.model, {})
         wanted = [k for k in keys if k not in cache]
+        if not wanted:
+            return
+        conn = self.session.connection()
+        account_col, item_col = (spec.table.c[k] for k in spec.keys)
         accounts = sorted({a for a, _ in wanted})
         for chunk in _chunks(sorted({i for _, i in wanted})):
-            query = select(model).where(col(model.account_id).in_(accounts), item_col.in_(chunk))
-            for row in self.session.exec(query):
-                cache.setdefault(key_of(row), row)
+            query = sa_select(spec.table).where(account_col.in_(accounts), item_col.in_(chunk))
+            for row in spec.load(conn, query):
+                cache.setdefault(spec.key_of(row), row)
         for key in wanted:
             cache.setdefault(key, None)
+
+    def _get_row(self, spec: Spec, key: Any) -> Row | None:
+        def load() -> Row | None:
+            return next(iter(spec.load(self.session.connection(), spec.select_one(key))), None)
+
+        return self._find(spec.model, key, load)
+
+    def _add(self, spec: Spec, values: Mapping[str, Any]) -> Row:
+        row = spec.new(values)
+        self._new[spec].append(row)
+        self._remember(spec.model, spec.key_of(row), row)
+        return row
 
     def _find(self, model: type[T], key: Any, load: Callable[[], T | None]) -> T | None:
         cache = self._rows.setdefault(model, {})
@@ -175,18 +207,28 @@ class StateWriter:
             setattr(account, key, value)
         return account
 
-    def _account(self, account_id: str) -> TradingAccount:
-        account = self._find(TradingAccount, account_id, lambda: self.session.get(TradingAccount, account_id))
-        if account is None:
+    def _account(self, account_id: str) -> None:
+        """Refuse a row of an account that does not exist (an existence check: no ORM object is built for it)."""
+        if self._rows.get(TradingAccount, {}).get(account_id) is not None or account_id in self._accounts_seen:
+            return
+        if self.session.new:
+            self.session.flush()  # as the ORM's autoflush did: an account another write added is there to see
+        table = TradingAccount.__table__  # type: ignore[attr-defined]
+        query = sa_select(table.c.id).where(table.c.id == account_id)
+        if self.session.connection().execute(query).first() is None:
             raise NotFoundError(
                 f"account {account_id!r} does not exist", detail="project the account (upsert_account) first"
             )
-        return account
+        self._accounts_seen.add(account_id)
 
     # -- orders -------------------------------------------------------------------------------------------------
 
     def upsert_order(self, data: Payload) -> Order:
         """Insert a new order (all of its fields) or apply the changed fields of a known one."""
+        order: Order = ORDERS.model_of(self._upsert_order(data))
+        return order
+
+    def _upsert_order(self, data: Payload) -> Row:
         values = clean(Order, as_mapping(data, "order"))
         require(Order, values, ("id",))
         order = self._order(values["id"])
@@ -197,10 +239,7 @@ class StateWriter:
             values.setdefault("updated_at", values["created_at"])
             _check_order(values)
             self._claim_client_id(values["account_id"], values.get("client_order_id"), values["id"])
-            order = Order(**values)
-            self.session.add(order)
-            self._remember(Order, order.id, order)
-            return order
+            return self._add(ORDERS, values)
         if _stale(order.journal_seq, values.get("journal_seq")):
             return order
         for key in ("account_id", "symbol", "side"):
@@ -214,12 +253,11 @@ class StateWriter:
             if order.client_order_id is not None:
                 self._client_ids.pop((order.account_id, order.client_order_id), None)
         values.setdefault("updated_at", self._now())
-        for key, value in values.items():
-            setattr(order, key, value)
+        order.set(values)
         return order
 
-    def _order(self, order_id: str) -> Order | None:
-        return self._find(Order, order_id, lambda: self.session.get(Order, order_id))
+    def _order(self, order_id: str) -> Row | None:
+        return self._get_row(ORDERS, order_id)
 
     def _claim_client_id(self, account_id: str, client_id: str | None, order_id: str) -> None:
         """client_order_id is unique per account: refuse one that another order (stored or in this batch) holds."""
@@ -242,9 +280,13 @@ class StateWriter:
 
     def record_trade(self, data: Payload) -> Trade:
         """Record one fill; account, symbol, side and strategy default to the order's."""
+        trade: Trade = TRADES.model_of(self._record_trade(data))
+        return trade
+
+    def _record_trade(self, data: Payload) -> Row:
         values = clean(Trade, as_mapping(data, "trade"))
         require(Trade, values, ("id", "order_id", "quantity", "price"))
-        existing = self._find(Trade, values["id"], lambda: self.session.get(Trade, values["id"]))
+        existing = self.find_trade(values["id"])
         if existing is not None:
             changed = sorted(
                 k for k, v in values.items() if k not in {"journal_seq", "timestamp"} and getattr(existing, k) != v
@@ -268,80 +310,96 @@ class StateWriter:
             raise ValidationError("trades.quantity", "must be greater than 0", values["quantity"])
         if values["price"] <= 0:
             raise ValidationError("trades.price", "must be greater than 0", values["price"])
-        trade = Trade(**values)
-        self.session.add(trade)
-        self._remember(Trade, trade.id, trade)
-        return trade
+        return self._add(TRADES, values)
 
-    def find_trade(self, trade_id: str) -> Trade | None:
-        """The stored (or in this transaction written) trade with this id."""
-        return self._find(Trade, trade_id, lambda: self.session.get(Trade, trade_id))
+    def find_trade(self, trade_id: str) -> Row | None:
+        """The stored (or in this transaction written) trade with this id, as a plain row."""
+        return self._get_row(TRADES, trade_id)
+
+    # -- writing what is pending --------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything pending so far (``StateStore.batch`` calls it before commit): the session's ORM rows
+        (accounts ...) first, then the plain rows' changes and inserts (:func:`~alphintra.storage.state.rows.write`)."""
+        self.session.flush()
+        if any(self._new.values()) or any(
+            row is not None and row._changed
+            for spec in (ORDERS, POSITIONS, BALANCES)
+            for row in self._rows.get(spec.model, {}).values()
+        ):
+            write(self.session.connection(), self._rows, self._new)
 
     # -- the projection's own bookkeeping ---------------------------------------------------------------------
 
     def projection_meta(self, source: str = "journal") -> ProjectionMeta | None:
-        return self.session.get(ProjectionMeta, source)
+        return self.session.get(ProjectionMeta, source, populate_existing=True)  # set_projection_meta is Core
 
     def set_projection_meta(
         self, journal_id: str, applied_seq: int, applied_digest: str, source: str = "journal"
     ) -> None:
         """Record the journal position the rows of this transaction bring the projection to (commits with them)."""
-        meta = self.session.get(ProjectionMeta, source)
-        if meta is None:
-            meta = ProjectionMeta(
-                id=source, journal_id=journal_id, applied_seq=0, applied_digest="", updated_at=self._now()
-            )
-            self.session.add(meta)
-        meta.journal_id, meta.applied_seq, meta.applied_digest = journal_id, applied_seq, applied_digest
-        meta.updated_at = self._now()
+        # Once per projected piece of the journal: one UPDATE (an INSERT the first time), no ORM object.
+        table = ProjectionMeta.__table__  # type: ignore[attr-defined]
+        values = {
+            "journal_id": journal_id,
+            "applied_seq": applied_seq,
+            "applied_digest": applied_digest,
+            "updated_at": self._now(),
+        }
+        conn = self.session.connection()
+        if not conn.execute(update(table).where(table.c.id == source).values(values)).rowcount:
+            conn.execute(insert(table).values(id=source, **values))
 
     def clear(self, models: Sequence[type[Any]]) -> None:
         """Delete every row of ``models`` (children first) and the projection's position: a rebuild starts here."""
         from sqlmodel import delete
 
-        self.session.flush()
+        self.flush()
         for model in models:
             self.session.exec(delete(model))
         self.session.exec(delete(ProjectionMeta))
         self._rows.clear()
         self._client_ids.clear()
         self._client_ids_loaded.clear()
+        self._accounts_seen.clear()
 
     # -- positions and balances ---------------------------------------------------------------------------------
 
     def upsert_position(self, data: Payload) -> Position:
-        values = clean(Position, as_mapping(data, "position"), allowed=set(Position.__table__.columns.keys()) - {"id"})  # type: ignore[attr-defined]
+        """Insert or update one position (the returned copy of a new one has no id before the batch commits)."""
+        position: Position = POSITIONS.model_of(self._upsert_position(data))
+        return position
+
+    def _upsert_position(self, data: Payload) -> Row:
+        values = clean(Position, as_mapping(data, "position"), allowed=_POSITION_FIELDS)
         require(Position, values, ("account_id", "symbol"))
-        key = (values["account_id"], values["symbol"])
-        query = select(Position).where(Position.account_id == key[0], Position.symbol == key[1])
-        position = self._find(Position, key, lambda: self.session.exec(query).first())
+        position = self._get_row(POSITIONS, (values["account_id"], values["symbol"]))
         if position is None:
             require(Position, values, ("quantity", "average_price"))
             self._account(values["account_id"])
             values.setdefault("updated_at", self._now())
-            position = Position(**values)
-            self.session.add(position)
-            self._remember(Position, key, position)
-            return position
+            return self._add(POSITIONS, values)
         if _stale(position.journal_seq, values.get("journal_seq")):
             return position
         values.setdefault("updated_at", self._now())
-        for name, value in values.items():
-            setattr(position, name, value)
+        position.set(values)
         return position
 
     def upsert_balance(self, data: Payload) -> AccountBalance:
-        """``available = total - locked`` always holds; give any two of the three (or all three, consistent)."""
+        """``available = total - locked`` always holds; give any two of the three (or all three, consistent). The
+        returned copy of a new balance has no id before the batch commits."""
+        balance: AccountBalance = BALANCES.model_of(self._upsert_balance(data))
+        return balance
+
+    def _upsert_balance(self, data: Payload) -> Row:
         values = clean(
             AccountBalance,
             as_mapping(data, "balance"),
-            allowed=set(AccountBalance.__table__.columns.keys()) - {"id"},  # type: ignore[attr-defined]
+            allowed=_BALANCE_FIELDS,
         )
         require(AccountBalance, values, ("account_id", "asset"))
         values["asset"] = values["asset"].upper()
-        key = (values["account_id"], values["asset"])
-        query = select(AccountBalance).where(AccountBalance.account_id == key[0], AccountBalance.asset == key[1])
-        balance = self._find(AccountBalance, key, lambda: self.session.exec(query).first())
+        balance = self._get_row(BALANCES, (values["account_id"], values["asset"]))
         if balance is not None and _stale(balance.journal_seq, values.get("journal_seq")):
             return balance
         with localcontext(WIDE):  # 38-digit operands: the default 28-digit context would round
@@ -361,12 +419,8 @@ class StateWriter:
         values.setdefault("updated_at", self._now())
         if balance is None:
             self._account(values["account_id"])
-            balance = AccountBalance(**values)
-            self.session.add(balance)
-            self._remember(AccountBalance, key, balance)
-            return balance
-        for name, value in values.items():
-            setattr(balance, name, value)
+            return self._add(BALANCES, values)
+        balance.set(values)
         return balance
 
     # -- strategies and executions ------------------------------------------------------------------------------
@@ -638,6 +692,7 @@ class StateWriter:
         return self._now() if at is None else to_utc(at, field)
 
     def count(self, model: type[Any]) -> int:
+        self.flush()
         return int(self.session.exec(select(func.count()).select_from(model)).one())
 
 
@@ -675,7 +730,7 @@ def _chunks(values: Iterable[T], size: int = 500) -> Iterator[list[T]]:
 
 
 def _complete_balance(
-    total: Decimal | None, available: Decimal | None, locked: Decimal | None, stored: AccountBalance | None
+    total: Decimal | None, available: Decimal | None, locked: Decimal | None, stored: Row | None
 ) -> tuple[Decimal, Decimal, Decimal]:
     """Fill what a payload left out: from ``available = total - locked`` when two are given, else keep the stored
     ``locked`` (or, when only ``locked`` changes, the stored ``total``)."""

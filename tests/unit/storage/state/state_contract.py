@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
 from alphintra.errors import ConflictError, NotFoundError, ValidationError
 from alphintra.storage.state import Order, StateStore
@@ -541,3 +542,62 @@ class StoreContract:
         )
         assert store.get_order_by_client_id("main", "a").id == "O-5"
         assert store.get_order_by_client_id("main", "c").id == "O-1"
+
+    def test_rows_written_and_changed_within_one_batch_end_as_one_row_each(self, store: StateStore) -> None:
+        seed_account(store)
+        fill = {"id": "T-1", "order_id": "O-1", "quantity": "0.4", "price": "99.5", "journal_seq": 3}
+        with store.batch() as w:
+            w.apply("order", order("O-1", client_order_id="a", journal_seq=1))
+            w.apply("order", {"id": "O-1", "status": "ACCEPTED", "client_order_id": "b", "journal_seq": 2})
+            w.apply("trade", fill)  # the order is not in the database yet: the trade takes its fields all the same
+            w.apply("trade", fill)  # the same fill again: a no-op
+            with pytest.raises(ConflictError, match="T-1 is already recorded with other price"):
+                w.apply("trade", {**fill, "price": "99"})
+            w.flush()  # written mid-batch: later changes are UPDATEs of these rows, in the same transaction
+            w.apply("order", {"id": "O-1", "status": "FILLED", "filled_quantity": "1", "journal_seq": 4})
+            w.apply("order", {"id": "O-1", "status": "CANCELED", "journal_seq": 3})  # stale: ignored
+            w.apply("position", {"account_id": "main", "symbol": "BTC/USDT", "quantity": "1", "average_price": "9"})
+            w.apply("balance", {"account_id": "main", "asset": "USDT", "total_balance": "5", "locked_balance": "1"})
+            w.flush()
+            w.apply("position", {"account_id": "main", "symbol": "BTC/USDT", "quantity": "2", "average_price": "95"})
+            w.apply("balance", {"account_id": "main", "asset": "usdt", "locked_balance": "0"})
+            w.apply("order", order("O-2", client_order_id="a"))  # "a" was given up by O-1 in this batch
+        (got,) = [o for o in store.list_orders() if o.id == "O-1"]
+        assert (got.status, got.filled_quantity, got.client_order_id, got.journal_seq) == ("FILLED", 1, "b", 4)
+        assert (got.symbol, got.side, got.created_at) == ("BTC/USDT", "BUY", T0_DT)
+        assert store.get_order_by_client_id("main", "a").id == "O-2"
+        (trade,) = store.list_trades()
+        assert (trade.account_id, trade.symbol, trade.side, trade.price) == ("main", "BTC/USDT", "BUY", Decimal("99.5"))
+        position = store.get_position("main", "BTC/USDT")
+        assert (position.quantity, position.average_price, position.id) == (Decimal(2), Decimal(95), 1)
+        (usdt,) = store.list_balances()
+        assert (usdt.total_balance, usdt.available_balance, usdt.locked_balance) == (5, 5, 0)
+        counts = store.counts()
+        assert (counts["orders"], counts["trades"], counts["positions"], counts["account_balances"]) == (2, 1, 1, 1)
+        # Across batches: the stored trade is the reference.
+        assert store.record_trade(fill).price == Decimal("99.5")
+        with pytest.raises(ConflictError, match="T-1 is already recorded with other quantity"):
+            store.record_trade({**fill, "quantity": "0.5"})
+
+    def test_an_aborted_batch_leaves_nothing_even_what_it_flushed(self, store: StateStore) -> None:
+        seed_account(store)
+        store.upsert_order(order("O-1", journal_seq=1))
+        with pytest.raises(RuntimeError, match="boom"), store.batch() as w:
+            w.apply("order", {"id": "O-1", "status": "ACCEPTED", "journal_seq": 2})
+            w.apply("order", order("O-2"))
+            w.apply("trade", {"id": "T-1", "order_id": "O-2", "quantity": "1", "price": "100"})
+            w.apply("position", {"account_id": "main", "symbol": "BTC/USDT", "quantity": "1", "average_price": "1"})
+            w.flush()
+            assert w.count(Order) == 2  # in the database, inside the transaction
+            w.apply("order", {"id": "O-2", "status": "ACCEPTED"})
+            raise RuntimeError("boom")
+        with pytest.raises(ConflictError), store.batch() as w:  # refused by the database when the batch ends
+            w.apply("order", order("O-3"))
+            w.apply("order", order("O-4"))
+            # Another writer's O-4 in the same transaction: the pending insert of O-4 fails at the final flush.
+            stray = Order(**order("O-4"), created_at=T0_DT, updated_at=T0_DT).model_dump()
+            w.session.connection().execute(insert(Order.__table__), [stray])  # type: ignore[attr-defined]
+        assert [o.id for o in store.list_orders()] == ["O-1"]
+        assert (store.get_order("O-1").status, store.get_order("O-1").journal_seq) == ("NEW", 1)
+        counts = store.counts()
+        assert (counts["orders"], counts["trades"], counts["positions"]) == (1, 0, 0)
