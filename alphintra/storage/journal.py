@@ -117,13 +117,34 @@ class JournalRecord:
     record: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A state that covers every journal record up to and including ``seq``."""
+    """A state that covers every journal record up to and including ``seq``.
 
-    seq: int
-    state: dict[str, Any]
-    path: Path
+    The state of a snapshot just written is read back from its JSON only if someone asks: the daemon writes one
+    every few thousand records and never reads it, and parsing megabytes is one C call that holds the GIL the
+    order path needs for its whole length.
+    """
+
+    __slots__ = ("_payload", "_state", "path", "seq")
+
+    def __init__(self, seq: int, state: dict[str, Any] | None, path: Path, *, payload: bytes | None = None) -> None:
+        if state is None and payload is None:
+            raise ValueError("a snapshot needs its state or its JSON")
+        self.seq = seq
+        self.path = path
+        self._state = state
+        self._payload = payload
+
+    @property
+    def state(self) -> dict[str, Any]:
+        if self._state is None:
+            assert self._payload is not None
+            self._state = _json_loads(self._payload)
+            self._payload = None
+        return self._state
+
+    def __repr__(self) -> str:
+        return f"Snapshot(seq={self.seq}, path={str(self.path)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,7 +586,7 @@ class Journal:
             for _, old in self._snapshot_files()[: -self._keep_snapshots]:
                 with contextlib.suppress(OSError):  # an old snapshot left behind costs space, nothing else
                     old.unlink(missing_ok=True)
-        return Snapshot(covered, _json_loads(payload), path)
+        return Snapshot(covered, None, path, payload=payload)
 
     def latest_snapshot(self) -> Snapshot | None:
         """The newest readable snapshot; a damaged one is skipped (logged) in favour of the one before it."""
