@@ -24,7 +24,7 @@ positions at them until the feed moves), which a full replay cannot know; everyt
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -57,15 +57,23 @@ class NodeCapture:
     used_client_ids: tuple[int, ...]
     tables: dict[str, Any]
 
-    def to_state(self) -> dict[str, Any]:
+    def to_state(self, order_entry: Callable[[tuple[OrderEvent, ...]], Any] | None = None) -> dict[str, Any]:
+        """The snapshot's dict; ``order_entry`` may stand in for :func:`order_state` (the daemon passes one that
+        reuses the encoded entries of orders unchanged since its last snapshot)."""
+        entry = order_state if order_entry is None else order_entry
         return {
             "version": SNAPSHOT_VERSION,
             **self.tables,
-            "orders": [{"events": [e.to_dict() for e in events]} for events in self.order_events],
+            "orders": [entry(events) for events in self.order_events],
             "fills": [list(pair) for pair in self.fills],
             "finished": [list(pair) for pair in self.finished],
             "used_client_ids": list(self.used_client_ids),
         }
+
+
+def order_state(events: tuple[OrderEvent, ...]) -> dict[str, Any]:
+    """One order in a snapshot: its events (the order is their fold)."""
+    return {"events": [e.to_dict() for e in events]}
 
 
 def capture(node: NodeCore) -> NodeCapture:

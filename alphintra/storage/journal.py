@@ -177,6 +177,12 @@ def _encode(record: object) -> bytes:
     return _encode_json(record)
 
 
+def encoded(record: dict[str, Any]) -> orjson.Fragment:
+    """``record`` encoded now, by the rules of every record, to stand as a value in a record written later
+    (a snapshot reuses the entries of orders that did not change since the last one)."""
+    return orjson.Fragment(_encode(record))
+
+
 def _encode_json(record: object) -> bytes:
     if not isinstance(record, dict) or not all(isinstance(k, str) for k in record):
         raise ValidationError("record", "must be a dict with string keys", type(record).__name__)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.trading import host_storage, live_venues, venue_setup
-from alphintra.daemon.trading.durability import BatchJournal, SnapshotPart, Snapshots
+from alphintra.daemon.trading.durability import BatchJournal, EncodedOrders, SnapshotPart, Snapshots
 from alphintra.daemon.trading.instruments import paper_instruments
 from alphintra.engine._node_snapshot import capture as capture_node
 from alphintra.engine.clock import LiveClock
@@ -95,7 +95,10 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
         market.on_bar = host.trade_bar
         market.on_book_change = host.publish_book
     node.account_venues = {name: account.venue for name, account in settings.accounts.items()}
-    snapshots.register("node", SnapshotPart(capture=lambda: capture_node(node).to_state, restore=node.restore_state))
+    orders = EncodedOrders()
+    snapshots.register(
+        "node", SnapshotPart(capture=orders.part(lambda: capture_node(node)), restore=node.restore_state)
+    )
     snapshot, records = journal.replay()
     keeper = host.risk_keeper
     snapshots.register("risk", SnapshotPart(capture=keeper.capture, restore=keeper.reset))

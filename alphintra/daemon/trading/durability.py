@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from alphintra.config.logs import get_logger
+from alphintra.engine._node_snapshot import NodeCapture, order_state
 from alphintra.errors import StorageUnavailable
 from alphintra.osthread import name_os_thread
+from alphintra.storage.journal import encoded
 
 log = get_logger("daemon.trading")
 
@@ -236,6 +238,46 @@ class StorageGuard:
 
     def status(self) -> dict[str, Any]:
         return {"read_only": self.read_only, "reason": self.reason, "since_ns": self.since_ns}
+
+
+class EncodedOrders:
+    """The node's snapshot part, each order's entry encoded once per state of the order.
+
+    A snapshot holds every order in memory, and most did not change since the last one (finished orders never
+    do; resting ones rarely). Encoding each again, with the walk that refuses a NaN, cost the writer thread about
+    a second per snapshot of 45,000 orders, all of it holding the GIL in turns with the order path. Entries are
+    kept by ``(order id, events)`` from one snapshot to the next (only those of the last snapshot: memory stays
+    one snapshot's worth) and written as they are.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, int], Any] = {}
+
+    def part(self, capture: Callable[[], NodeCapture]) -> Callable[[], Callable[[], dict[str, Any]]]:
+        """A ``SnapshotPart.capture``: ``capture`` on the engine thread, the state built on the writer thread."""
+
+        def take() -> Callable[[], dict[str, Any]]:
+            captured = capture()
+            return lambda: self._build(captured)
+
+        return take
+
+    def _build(self, captured: NodeCapture) -> dict[str, Any]:
+        # One snapshot writer at a time (Snapshots.due waits for the last one): the entries need no lock.
+        old: dict[tuple[str, int], Any] = self._entries
+        new: dict[tuple[str, int], Any] = {}
+
+        def entry(events: tuple[Any, ...]) -> Any:
+            key = (events[0].order_id, len(events))
+            found = old.get(key)
+            if found is None:
+                found = encoded(order_state(events))
+            new[key] = found
+            return found
+
+        state = captured.to_state(entry)
+        self._entries = new
+        return state
 
 
 @dataclass(frozen=True, slots=True)
