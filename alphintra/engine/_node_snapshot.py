@@ -64,6 +64,7 @@ class NodeCapture:
         return {
             "version": SNAPSHOT_VERSION,
             **self.tables,
+            "ledger": self.tables["ledger"](),  # in its place among the tables: the same JSON as before
             "orders": [entry(events) for events in self.order_events],
             "fills": [list(pair) for pair in self.fills],
             "finished": [list(pair) for pair in self.finished],
@@ -90,7 +91,7 @@ def capture(node: NodeCore) -> NodeCapture:
             # every venue's trade id counter (several venues in one node), and the venues a reconciliation halted
             "venue_trade_seqs": {n: v.trade_seq for n, v in node.venues.items() if isinstance(v, TradeIdCounter)},
             "venue_halts": dict(node.venue_halts),
-            "ledger": node.ledger.to_dict(),
+            "ledger": node.ledger.capture(),  # built by to_state, off the engine thread
             "emulator": node.emulator.to_state(),
             "algos": node.algos.to_state(),
             "last_prices": {s: str(p) for s, p in sorted(node.last_prices.items())},

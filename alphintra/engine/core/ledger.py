@@ -37,6 +37,7 @@ The ledger does no I/O and is not thread-safe: the engine owns it on one thread.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Context, Decimal, Inexact, getcontext, setcontext
 from typing import Any, ParamSpec, TypeVar
@@ -74,6 +75,11 @@ SNAPSHOT_VERSION = 1
 # Maintenance margin as a fraction of the initial margin (exposure / leverage): a common broker ratio.
 MAINTENANCE = Decimal("0.5")
 
+
+# A reservation's fields as one tuple, read in C (a snapshot copies every reservation between two batches).
+_RES_FIELDS = operator.attrgetter(
+    "order_id", "account_id", "symbol", "side", "asset", "price", "fee_rate", "remaining", "locked"
+)
 
 # The exact context, made once: ``localcontext`` would copy it on every call, and every reservation and fill of the
 # order path runs in it. Nothing in the ledger reads or changes a context's flags or settings, so one copy serves
@@ -524,47 +530,73 @@ class Ledger:
     # ------------------------------------------------------------------ snapshots
     def to_dict(self) -> dict[str, Any]:
         """The whole state as plain JSON-safe data (numbers as strings); :meth:`from_dict` restores it."""
-        return {
-            "version": SNAPSHOT_VERSION,
-            "instruments": {s: [b, q] for s, (b, q) in sorted(self._instruments.items())},
-            "marks": {s: str(p) for s, p in sorted(self._marks.items())},
-            "fees_collected": {a: str(v) for a, v in sorted(self._fees.items())},
-            "accounts": {
-                acct.account_id: {
-                    "mode": acct.mode.value,
-                    "currency": acct.currency,
-                    "leverage": str(acct.leverage),
-                    "balances": {
-                        a: {"total": str(b.total), "locked": str(b.locked)} for a, b in sorted(acct.balances.items())
-                    },
-                    "positions": {
-                        s: {
-                            "base": p.base,
-                            "quote": p.quote,
-                            "quantity": str(p.quantity),
-                            "average_price": str(p.average_price),
-                            "realised_pnl": str(p.realised_pnl),
-                            "fees": {a: str(v) for a, v in sorted(p.fees.items())},
-                        }
-                        for s, p in sorted(acct.positions.items())
-                    },
-                }
-                for acct in self._accounts.values()
-            },
-            "reservations": {
-                r.order_id: {
-                    "account_id": r.account_id,
-                    "symbol": r.symbol,
-                    "side": r.side.value,
-                    "asset": r.asset,
-                    "price": None if r.price is None else str(r.price),
-                    "fee_rate": str(r.fee_rate),
-                    "remaining": str(r.remaining),
-                    "locked": str(r.locked),
-                }
-                for r in self._reservations.values()
-            },
-        }
+        return self.capture()()
+
+    def capture(self) -> Callable[[], dict[str, Any]]:
+        """:meth:`to_dict` in two steps: copy what later fills and orders change (the values: Decimals are
+        immutable) and return the function that builds the dict from that copy, on any thread. A snapshot takes
+        the copy between two engine batches and builds on its writer thread."""
+        instruments = dict(self._instruments)
+        marks = dict(self._marks)
+        fees = dict(self._fees)
+        accounts = [
+            (
+                acct.account_id,
+                acct.mode,
+                acct.currency,
+                acct.leverage,
+                [(a, b.total, b.locked) for a, b in acct.balances.items()],
+                [
+                    (s, p.base, p.quote, p.quantity, p.average_price, p.realised_pnl, dict(p.fees))
+                    for s, p in acct.positions.items()
+                ],
+            )
+            for acct in self._accounts.values()
+        ]
+        reservations = list(map(_RES_FIELDS, self._reservations.values()))
+
+        def build() -> dict[str, Any]:
+            return {
+                "version": SNAPSHOT_VERSION,
+                "instruments": {s: [b, q] for s, (b, q) in sorted(instruments.items())},
+                "marks": {s: str(p) for s, p in sorted(marks.items())},
+                "fees_collected": {a: str(v) for a, v in sorted(fees.items())},
+                "accounts": {
+                    account_id: {
+                        "mode": mode.value,
+                        "currency": currency,
+                        "leverage": str(leverage),
+                        "balances": {a: {"total": str(t), "locked": str(k)} for a, t, k in sorted(balances)},
+                        "positions": {
+                            s: {
+                                "base": base,
+                                "quote": quote,
+                                "quantity": str(quantity),
+                                "average_price": str(average),
+                                "realised_pnl": str(realised),
+                                "fees": {a: str(v) for a, v in sorted(fees_paid.items())},
+                            }
+                            for s, base, quote, quantity, average, realised, fees_paid in sorted(positions)
+                        },
+                    }
+                    for account_id, mode, currency, leverage, balances, positions in accounts
+                },
+                "reservations": {
+                    order_id: {
+                        "account_id": account_id,
+                        "symbol": symbol,
+                        "side": side.value,
+                        "asset": asset,
+                        "price": None if price is None else str(price),
+                        "fee_rate": str(fee_rate),
+                        "remaining": str(remaining),
+                        "locked": str(locked),
+                    }
+                    for order_id, account_id, symbol, side, asset, price, fee_rate, remaining, locked in reservations
+                },
+            }
+
+        return build
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Ledger:

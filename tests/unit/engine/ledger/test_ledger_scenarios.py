@@ -287,3 +287,18 @@ def test_maintenance_margin_is_half_the_initial_margin() -> None:
     spot.open_account("s", mode=AccountMode.SPOT)
     spot.deposit("s", "USDT", D("100"))
     assert spot.maintenance_shortfall("s") is None
+
+
+def test_a_capture_is_the_state_when_taken_whatever_happens_before_it_is_built(ledger: Ledger) -> None:
+    ledger.reserve("a", "o1", BTC, OrderSide.BUY, D("0.4"), D("20000"))
+    ledger.apply_fill("a", BTC, "BUY", D("0.1"), D("19990"), fee=D("1.999"), order_id="o1")
+    then = ledger.to_dict()
+    build = ledger.capture()
+    # What a snapshot's writer thread may see happen between the copy and the build: fills, a new lock, a release.
+    ledger.apply_fill("a", BTC, "BUY", D("0.2"), D("19980"), fee=D("3.996"), order_id="o1")
+    ledger.reserve("a", "o2", BTC, OrderSide.SELL, D("0.1"), D("21000"))
+    ledger.release("o1")
+    ledger.mark_to_market({"BTC/USDT": D("25000")})
+    assert build() == then
+    assert build()["reservations"]["o1"]["remaining"] == "0.3"
+    assert ledger.to_dict() != then
