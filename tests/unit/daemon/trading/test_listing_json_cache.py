@@ -6,34 +6,17 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from sim_node_kit import minute_bar, small_node
+
 from alphintra.daemon.protocol import json_bytes
 from alphintra.daemon.trading.listing import OrderFilter, OrderJsonCache, pick_orders
 from alphintra.daemon.trading.views import order_view
-from alphintra.engine.clock import TestClock
 from alphintra.engine.commands import OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType
-from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.engine.core.orders import Order
-from alphintra.engine.data import Bar
 from alphintra.engine.node import TradingNode
-from alphintra.engine.venue.fill_model import FillModel
-from alphintra.engine.venue.sim_driver import simulated_node
 
 D = Decimal
-MIN = 60_000_000_000
-GOOG = Instrument.create("GOOG", tick_size="0.01", lot_size="1", min_notional="10", taker_fee="0.002")
-
-
-def _bar(t: int, price: str) -> Bar:
-    p = D(price)
-    return Bar("GOOG", t * MIN, p, p, p, p, D(1000), (t + 1) * MIN - 1)
-
-
-def _node() -> TradingNode:
-    node = simulated_node(InstrumentRegistry((GOOG,)), TestClock(0), FillModel(mode="bar"))
-    node.open_account("main", cash={"USD": "100000"})
-    node.process_bar(_bar(1, "100"))
-    return node
 
 
 def _limit(node: TradingNode, price: str) -> Order:
@@ -50,10 +33,10 @@ def _expected(node: TradingNode) -> bytes:
 
 
 def test_a_page_is_byte_for_byte_the_encoded_views_and_unchanged_orders_come_from_the_cache() -> None:
-    node = _node()
+    node = small_node()
     resting = [_limit(node, p) for p in ("90", "91", "92")]
     filled = node.submit(OrderRequest("GOOG", OrderSide.BUY, D(1), OrderType.MARKET))
-    node.process_bar(_bar(2, "100"))
+    node.process_bar(minute_bar(2, "100"))
     assert filled.status is OrderStatus.FILLED and all(o.status is OrderStatus.ACCEPTED for o in resting)
     cache = OrderJsonCache()
     first = _page(node, cache)
@@ -64,12 +47,12 @@ def test_a_page_is_byte_for_byte_the_encoded_views_and_unchanged_orders_come_fro
 
 
 def test_an_order_that_changed_since_the_last_listing_is_shown_as_it_is_now() -> None:
-    node = _node()
+    node = small_node()
     order = _limit(node, "95")
     cache = OrderJsonCache()
     before = json.loads(_page(node, cache))
     assert before[0]["status"] == "ACCEPTED" and before[0]["filled_quantity"] == "0"
-    node.process_bar(_bar(2, "94"))  # the market trades through the limit: it fills
+    node.process_bar(minute_bar(2, "94"))  # the market trades through the limit: it fills
     assert order.status is OrderStatus.FILLED
     after = _page(node, cache)
     assert after == _expected(node)
@@ -81,7 +64,7 @@ def test_an_order_that_changed_since_the_last_listing_is_shown_as_it_is_now() ->
 
 
 def test_the_cache_is_bounded_and_a_listing_bigger_than_it_is_still_whole() -> None:
-    node = _node()
+    node = small_node()
     for price in ("80", "81", "82", "83", "84"):
         _limit(node, price)
     cache = OrderJsonCache(limit=2)

@@ -7,33 +7,15 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from sim_node_kit import minute_bar, small_node
+
 from alphintra.daemon.trading.durability import EncodedOrders
 from alphintra.engine._node_snapshot import capture
-from alphintra.engine.clock import TestClock
 from alphintra.engine.commands import OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType
-from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
-from alphintra.engine.data import Bar
-from alphintra.engine.node import TradingNode
-from alphintra.engine.venue.fill_model import FillModel
-from alphintra.engine.venue.sim_driver import simulated_node
 from alphintra.storage.journal import Journal
 
 D = Decimal
-MIN = 60_000_000_000
-GOOG = Instrument.create("GOOG", tick_size="0.01", lot_size="1", min_notional="10", taker_fee="0.002")
-
-
-def _bar(t: int, price: str) -> Bar:
-    p = D(price)
-    return Bar("GOOG", t * MIN, p, p, p, p, D(1000), (t + 1) * MIN - 1)
-
-
-def _node() -> TradingNode:
-    node = simulated_node(InstrumentRegistry((GOOG,)), TestClock(0), FillModel(mode="bar"))
-    node.open_account("main", cash={"USD": "100000"})
-    node.process_bar(_bar(1, "100"))
-    return node
 
 
 def _snapshot_bytes(journal: Journal, state: dict[str, object]) -> bytes:
@@ -41,10 +23,10 @@ def _snapshot_bytes(journal: Journal, state: dict[str, object]) -> bytes:
 
 
 def test_snapshots_with_reused_entries_are_the_plain_snapshots_and_restore_the_same_node(tmp_path: Path) -> None:
-    node = _node()
+    node = small_node()
     resting = node.submit(OrderRequest("GOOG", OrderSide.BUY, D(5), OrderType.LIMIT, price=D("95")))
     node.submit(OrderRequest("GOOG", OrderSide.BUY, D(2), OrderType.MARKET))
-    node.process_bar(_bar(2, "100"))
+    node.process_bar(minute_bar(2, "100"))
     orders = EncodedOrders()
     take = orders.part(lambda: capture(node))
     with Journal(tmp_path / "plain") as plain, Journal(tmp_path / "reused") as reused:
@@ -52,7 +34,7 @@ def test_snapshots_with_reused_entries_are_the_plain_snapshots_and_restore_the_s
         reused.append({"i": 1})
         assert _snapshot_bytes(reused, take()()) == _snapshot_bytes(plain, capture(node).to_state())
 
-        node.process_bar(_bar(3, "94"))  # the resting limit fills: its entry must be the new one
+        node.process_bar(minute_bar(3, "94"))  # the resting limit fills: its entry must be the new one
         assert resting.status is OrderStatus.FILLED
         node.submit(OrderRequest("GOOG", OrderSide.SELL, D(1), OrderType.MARKET))
         plain.append({"i": 2})
@@ -62,7 +44,7 @@ def test_snapshots_with_reused_entries_are_the_plain_snapshots_and_restore_the_s
 
         latest = reused.latest_snapshot()
         assert latest is not None
-        again = _node()
+        again = small_node()
         again.restore_state(latest.state)
         assert {o.id: (o.status, o.filled_quantity) for o in again.orders.values()} == {
             o.id: (o.status, o.filled_quantity) for o in node.orders.values()
