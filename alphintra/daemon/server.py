@@ -144,6 +144,7 @@ def _in_daemon_thread(fn: Callable[[], None], name: str) -> asyncio.Future[None]
 
 async def _serve(app: FastAPI, host: EngineHost, listeners: Listeners) -> int:
     from alphintra.daemon.app import DaemonInfo, ListenerApp
+    from alphintra.daemon.gcpolicy import keep, policy_for
     from alphintra.daemon.ws import WebSocketHub
 
     loop = asyncio.get_running_loop()
@@ -179,6 +180,7 @@ async def _serve(app: FastAPI, host: EngineHost, listeners: Listeners) -> int:
 
     # Serve until a stop is requested, a listener dies, or the host fails to start.
     pending: set[asyncio.Future[Any]] = {stopped, started, *serving}
+    heap: asyncio.Future[None] | None = None  # the heap policy (gcpolicy.py), once the engine is ready
     while not stop.is_set():
         done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         if started in done:
@@ -188,6 +190,7 @@ async def _serve(app: FastAPI, host: EngineHost, listeners: Listeners) -> int:
                 exit_code = 1
                 break
             log.info("engine ready")
+            heap = asyncio.ensure_future(keep(policy_for(host), stop))
         if any(task in done for task in serving):
             log.error("a listener stopped unexpectedly; shutting down")
             exit_code = 1
@@ -195,6 +198,8 @@ async def _serve(app: FastAPI, host: EngineHost, listeners: Listeners) -> int:
 
     log.info("stopping", extra={"signal": signals_seen[0] if signals_seen else 0})
     stopped.cancel()
+    if heap is not None:
+        await heap  # it saw the stop: every object is the collector's again
     hub.close_all(reason="engine stopping")
     # Let the streams send their own close (1001, "engine stopping") before uvicorn's shutdown closes what is
     # left with 1012; bounded, because a stuck client must not delay the stop.

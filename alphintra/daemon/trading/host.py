@@ -534,6 +534,10 @@ class TradingHost:
         projector, journal = self._projector, self.journal
         return projector is None or journal is None or projector.wait_applied(journal.durable_seq, timeout)
 
+    def idle_for(self, seconds: float) -> bool:
+        """No command ran on the engine thread for ``seconds`` (the heap policy reclaims then)."""
+        return time.monotonic() - self._last_busy >= seconds
+
     def _idle(self) -> bool:
         """No command for a tenth of a second: the projector may take the GIL for its writes."""
         return time.monotonic() - self._last_busy >= 0.1
