@@ -8,6 +8,7 @@ and the clock that delivers simulated latency. It loses its book when the proces
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,6 +82,9 @@ class SimulatedVenue:
         self._keys: dict[str, tuple[str, VenueOrder]] = {}  # key -> (symbol, order) for orders in a book
         self._inflight: list[tuple[int, int, Callable[[], None]]] = []
         self._in_flight: set[str] = set()  # keys whose submission has not reached the book yet
+        # Modifications that reached the book before their order's submission (an iceberg's next slice, sent after
+        # the modification was asked for, is already its target): applied when the submission arrives.
+        self._early_modify: dict[str, tuple[Decimal | None, Decimal | None]] = {}
         self._busy = False
         self._deferred: list[Callable[[], None]] = []
         self._last: dict[str, Decimal] = {}
@@ -461,6 +465,14 @@ class SimulatedVenue:
 
     def _book_submit(self, order: VenueOrder) -> None:
         self._in_flight.discard(order.key)
+        early = self._early_modify.pop(order.key, None)
+        if early is not None:
+            leaves, price = early
+            order = dataclasses.replace(
+                order,
+                quantity=order.quantity if leaves is None else leaves,
+                price=order.price if price is None or order.price is None else price,
+            )
         inst = self.instruments.get(order.symbol)
         eng = self.engine(order.symbol)
         lots = inst.qty_to_lots(order.quantity)
@@ -517,7 +529,13 @@ class SimulatedVenue:
     def _book_modify(self, key: str, leaves: Decimal | None, price: Decimal | None) -> None:
         entry = self._keys.get(key)
         if entry is None:
-            return  # it filled or was canceled while the modify was in flight; nothing is left to change
+            if key in self._in_flight:  # its submission is still on the way: the modification waits for it
+                before = self._early_modify.get(key, (None, None))
+                self._early_modify[key] = (
+                    before[0] if leaves is None else leaves,
+                    before[1] if price is None else price,
+                )
+            return  # otherwise it filled or was canceled while the modify was in flight; nothing is left to change
         symbol = entry[0]
         inst = self.instruments.get(symbol)
         result = self.engine(symbol).modify(
