@@ -82,18 +82,17 @@ def _json(data: Any, status_code: int = 200) -> Response:
     return Response(json_bytes(data), status_code=status_code, media_type="application/json")
 
 
-async def _page_response(build: Callable[[Any], list[dict[str, Any]]], picks: Any, next_cursor: str | None) -> Response:
-    """Views and JSON of a picked page on a worker thread: the engine thread has already moved on."""
-
-    def encode() -> bytes:
-        # One encoder call per few hundred views, not one for the list: the C encoder holds the GIL for a whole
-        # call, and a 10,000-order list in one call would stall the engine thread for its whole length.
-        views = build(picks)
-        chunks = [json_bytes(views[i : i + _ENCODE_CHUNK])[1:-1] for i in range(0, len(views), _ENCODE_CHUNK)]
-        return b"[" + b",".join(chunks) + b"]"
-
+async def _page_response(encode: Callable[[], bytes], next_cursor: str | None) -> Response:
+    """A picked page's JSON, made by ``encode`` on a worker thread: the engine thread has already moved on."""
     headers = {NEXT_CURSOR_HEADER: next_cursor} if next_cursor is not None else None
     return Response(await asyncio.to_thread(encode), media_type="application/json", headers=headers)
+
+
+def _encoded_views(views: list[dict[str, Any]]) -> bytes:
+    # One encoder call per few hundred views, not one for the list: the C encoder holds the GIL for a whole call,
+    # and a 10,000-item list in one call would stall the engine thread for its whole length.
+    chunks = [json_bytes(views[i : i + _ENCODE_CHUNK])[1:-1] for i in range(0, len(views), _ENCODE_CHUNK)]
+    return b"[" + b",".join(chunks) + b"]"
 
 
 def _body_json(raw: bytes) -> Any:
@@ -313,9 +312,7 @@ def _orders(host: Host) -> APIRouter:
 
         picks, next_cursor = await host.acall(pick)
         node = host.node
-        headers = {NEXT_CURSOR_HEADER: next_cursor} if next_cursor is not None else None
-        body = await asyncio.to_thread(order_json.page, picks, node)
-        return Response(body, media_type="application/json", headers=headers)
+        return await _page_response(lambda: order_json.page(picks, node), next_cursor)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
     async def cancel_all(body: CancelAll, who: Trader, seen: Visible) -> CancelAllOut:
@@ -505,7 +502,7 @@ def _trades(host: Host) -> APIRouter:
         picks, next_cursor = await host.acall(
             lambda: pick_fills(_node(host), symbol, order_id, limit, cursor, seen.accounts)
         )
-        return await _page_response(fill_views, picks, next_cursor)
+        return await _page_response(lambda: _encoded_views(fill_views(picks)), next_cursor)
 
     @r.get("/summary")
     async def summary(who: Viewer, seen: Visible, symbol: str | None = None) -> dict[str, Any]:
