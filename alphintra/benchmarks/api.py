@@ -91,32 +91,53 @@ def _order(worker: int, n: int) -> dict[str, str]:
     return {"symbol": symbol, "side": "BUY", "quantity": qty, "type": "LIMIT", "price": price}
 
 
+def _family(pid: int) -> list[int]:
+    """``pid`` and every process below it (the daemon's state projection runs in a child of its fork server)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            with contextlib.suppress(OSError):
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+    return out
+
+
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (Linux ``/proc``; 0 where there is none)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of process ``pid`` and its descendants (Linux ``/proc``; 0 where there is
+    none)."""
+    total = 0.0
+    for member in _family(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds so far of each of process ``pid``'s threads, summed by thread name (``engine``, ``projector``,
-    the event loop's ``python``...); empty where there is no ``/proc``."""
+    """CPU seconds so far of the threads of process ``pid`` and of its descendants, summed by thread name
+    (``engine``, ``projector``, the event loop's ``python``...); empty where there is no ``/proc``."""
     out: dict[str, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return out
-    for task in tasks:
+    for member in _family(pid):
         try:
-            head, _, tail = (task / "stat").read_text().rpartition(")")
+            tasks = list(Path(f"/proc/{member}/task").iterdir())
         except OSError:
             continue
-        name = head.split("(", 1)[1].rstrip("_0123456789") or "?"
-        fields = tail.split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        for task in tasks:
+            try:
+                head, _, tail = (task / "stat").read_text().rpartition(")")
+            except OSError:
+                continue
+            name = head.split("(", 1)[1].rstrip("_0123456789") or "?"
+            fields = tail.split()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return out
 
 

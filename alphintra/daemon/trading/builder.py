@@ -55,13 +55,12 @@ def build_risk(host: Host) -> Any:
     return RiskEngine(on_halt=keeper.on_halt, on_resume=keeper.on_resume)
 
 
-def build(host: Host, *, on_event: Any, idle: Any) -> Any:
+def build(host: Host, *, on_event: Any) -> Any:
     """Build and recover everything the host runs; returns the projector (the host tells it the durable end).
 
-    ``on_event`` becomes a node listener (the host's streams and metrics); ``idle`` tells the projector when the
-    engine has been quiet long enough for it to take the GIL."""
+    ``on_event`` becomes a node listener (the host's streams and metrics)."""
     from alphintra.daemon.trading.feed import PaperFeed
-    from alphintra.daemon.trading.projector import Projector
+    from alphintra.daemon.trading.projector_process import ProjectorProcess
 
     settings = host.settings
     paths = settings.paths
@@ -132,12 +131,13 @@ def build(host: Host, *, on_event: Any, idle: Any) -> Any:
     host.start_equity = host.equity()
     # The projection reads the journal itself, from where the store says it stands (catching up, or rebuilding
     # a missing or foreign store); from here on the engine thread only tells it how far the journal is durable.
-    projector = Projector(
-        host.state_db.store(),
+    # It runs in a process of its own, on the store's URL; the tables exist before it starts (one creator).
+    host.state_db.store().close()
+    projector = ProjectorProcess(
+        host.state_db.url,
         paths.journal,
         instruments,
         durable_seq=journal.durable_seq,
-        idle=idle,
         risk_from=keeper.projected_from,
     )
     keeper.projection = projector

@@ -297,7 +297,7 @@ class TradingHost:
         return {} if venues is None else {n: connection_state(e) for n, e in venues.exchanges.items()}
 
     def _build(self) -> None:
-        self._projector = builder.build(self, on_event=self._on_event, idle=self._idle)
+        self._projector = builder.build(self, on_event=self._on_event)
         self.tell()
 
     # -- the engine thread ----------------------------------------------------------------------------------
@@ -527,7 +527,7 @@ class TradingHost:
             for topic, kind, data, account in published:
                 hub.publish(topic, kind, data, account)
         if self._projector is not None and self.journal is not None:
-            self._projector.notify(self.journal.durable_seq)  # a compare under a lock: the projection reads the rest
+            self._projector.notify(self.journal.durable_seq)  # a store into shared memory: the projection does the rest
 
     def projection_caught_up(self, timeout: float) -> bool:
         """Any thread: wait until the SQL projection holds everything durable now (False on timeout)."""
@@ -537,10 +537,6 @@ class TradingHost:
     def idle_for(self, seconds: float) -> bool:
         """No command ran on the engine thread for ``seconds`` (the heap policy reclaims then)."""
         return time.monotonic() - self._last_busy >= seconds
-
-    def _idle(self) -> bool:
-        """No command for a tenth of a second: the projector may take the GIL for its writes."""
-        return time.monotonic() - self._last_busy >= 0.1
 
     def _publish_market(self, symbol: str, bar: Any) -> None:
         hub = self.hub()

@@ -5,7 +5,8 @@ exports, dashboards). The projection reads the journal's records itself, in orde
 writes each piece in one transaction **together with the journal position it brings the rows to**
 (``projection_meta``): whatever the moment of a crash, the rows are exactly the fold of records ``1..applied_seq``,
 and the next start continues from there. Nothing reaches it from the engine's memory: the engine thread only
-tells the projector how far the journal is durable (:meth:`Projector.notify`, one condition variable), so a slow
+tells the projector how far the journal is durable (:meth:`ProjectorState.notify
+<alphintra.daemon.trading.projector_process.ProjectorState.notify>`, one integer in shared memory), so a slow
 database never delays an acknowledgement, and the projection never shows a change a crash could take back.
 
 The fold is the engine's own: a private :class:`TradingNode` that only folds (``_node_recovery.fold``, the code of
@@ -33,7 +34,6 @@ import contextlib
 import hashlib
 import json
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -52,7 +52,6 @@ from alphintra.engine.node import TradingNode
 from alphintra.engine.risk.records import is_risk_record
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import AlphintraError, ConflictError, RetryableError
-from alphintra.osthread import name_os_thread
 from alphintra.storage.journal import JournalCorrupted, JournalRecord, _decode, _load, _segments
 from alphintra.storage.state.models import AccountBalance, Position, Trade, TradingAccount
 from alphintra.storage.state.models import Order as OrderRow
@@ -64,9 +63,6 @@ if TYPE_CHECKING:
 log = get_logger("daemon.projector")
 _Q18 = Decimal(1).scaleb(-18)
 _CHUNK = 5_000  # journal records per transaction (a rebuild commits as it goes; memory stays bounded)
-_BUSY_WAIT_S = 0.02
-_MAX_HOLD_S = 1.0  # while the engine is busy the projection waits for a quiet moment, at most this long
-_RETRY_S = 0.5
 # What a rebuild clears, children first. Another record family's projection adds its tables here.
 PROJECTED_TABLES: list[type[Any]] = [Trade, AccountBalance, Position, OrderRow, TradingAccount]
 
@@ -403,7 +399,8 @@ def _handler(kind: object) -> RecordProjector | None:
 
 class StateProjection:
     """Brings the store's projection up to a journal position, a piece (one transaction) at a time. The
-    :class:`Projector` runs it on its thread; `engine rebuild-state` in the foreground."""
+    daemon runs it in a process of its own (:mod:`~alphintra.daemon.trading.projector_process`); `engine
+    rebuild-state` in the foreground."""
 
     def __init__(
         self, store: StateStore, journal_dir: Path, instruments: InstrumentRegistry, *, risk_from: int | None = None
@@ -560,107 +557,6 @@ def _tables() -> list[str]:
     return [t.__tablename__ for t in PROJECTED_TABLES]
 
 
-# ---------------------------------------------------------------------------------------------- the thread
-
-
-class Projector:
-    """Keeps the projection caught up with the journal's durable end on its own thread."""
-
-    def __init__(
-        self,
-        store: StateStore,
-        journal_dir: Path,
-        instruments: InstrumentRegistry,
-        *,
-        durable_seq: int = 0,
-        idle: Callable[[], bool] | None = None,
-        risk_from: int | None = None,
-    ) -> None:
-        self.idle = idle or (lambda: True)
-        self.store = store
-        self.core = StateProjection(self.store, Path(journal_dir), instruments, risk_from=risk_from)
-        self._durable = durable_seq
-        self._cond = threading.Condition()
-        self._closing = False
-        self._opened = False
-        self._thread = threading.Thread(target=self._run, name="projector", daemon=True)
-        self._thread.start()
-
-    @property
-    def applied_seq(self) -> int:
-        return self.core.applied_seq
-
-    def notify(self, durable_seq: int) -> None:
-        """The journal is durable up to ``durable_seq`` (the engine thread, after each batch's sync)."""
-        with self._cond:
-            if durable_seq > self._durable:
-                self._durable = durable_seq
-                self._cond.notify_all()
-
-    def wait_applied(self, seq: int, timeout: float = 30.0) -> bool:
-        """Block until the projection has applied record ``seq`` (False on timeout)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._opened and self.core.applied_seq >= seq, timeout)
-
-    def close(self, timeout: float = 60.0) -> None:
-        """Project what is durable, then stop."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-        self._thread.join(timeout=timeout)
-        self.store.close()
-
-    def _run(self) -> None:
-        name_os_thread()  # its CPU is told apart from the API's in top -H, profilers and the benches' split
-        core = self.core
-        while True:
-            try:
-                if not self._opened:
-                    core.open(self._durable)
-                    with self._cond:
-                        self._opened = True
-                        self._cond.notify_all()
-                self._loop()
-                return
-            except Exception as exc:  # the database is away or busy: the journal keeps everything, try again
-                log.error("state projection stopped at journal record %d: %s", core.applied_seq, exc)
-                with self._cond:
-                    self._opened = False
-                    if self._closing:
-                        return
-                    self._cond.wait(_RETRY_S)
-                core.reset()  # what was folded but not written is read again from the stored position
-
-    def _loop(self) -> None:
-        core = self.core
-        last_write = time.monotonic()
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._closing or self._durable > core.applied_seq or core.rebuilding)
-                upto, closing = self._durable, self._closing
-            if closing and core.applied_seq >= upto and not core.rebuilding:
-                return
-            # ORM work takes the GIL the engine thread needs: wait for a quiet moment, but not for long (the
-            # journal holds the backlog, so waiting costs no memory).
-            if not closing and not self.idle() and time.monotonic() - last_write < _MAX_HOLD_S:
-                time.sleep(_BUSY_WAIT_S)
-                continue
-            applied = 0
-            while True:
-                step = core.advance(upto)
-                applied += step
-                if not step and not core.rebuilding:
-                    break
-            last_write = time.monotonic()
-            with self._cond:
-                self._cond.notify_all()
-                if not applied and core.applied_seq < upto:  # said durable, not readable (yet): no busy loop
-                    if closing:
-                        log.error("state projection: journal records %d..%d cannot be read", core.applied_seq + 1, upto)
-                        return
-                    self._cond.wait(_RETRY_S)
-
-
 # ---------------------------------------------------------------------------------------------- on demand
 
 
@@ -716,7 +612,6 @@ __all__ = [
     "PROJECTIONS",
     "JournalTail",
     "Projection",
-    "Projector",
     "StateProjection",
     "rebuild_state",
 ]

@@ -28,7 +28,7 @@ from decimal import (
     Overflow,
 )
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from alphintra.engine.core.enums import LiquiditySide
 from alphintra.engine.core.errors import ConflictError, NotFoundError, ValidationError
@@ -160,6 +160,26 @@ class Instrument:
         object.__setattr__(self, "size_precision", size_precision)
         object.__setattr__(self, "_price_quantum", _ONE.scaleb(-price_precision))
         object.__setattr__(self, "_size_quantum", _ONE.scaleb(-size_precision))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Its rules travel to another process (the state projection's) as the constructor's arguments: the
+        # read-only tags view cannot be pickled, and the derived fields are derived again there.
+        return (
+            Instrument,
+            (
+                self.symbol,
+                self.base,
+                self.quote,
+                self.tick_size,
+                self.lot_size,
+                self.min_qty,
+                self.min_notional,
+                self.maker_fee,
+                self.taker_fee,
+                dict(self.tags),
+                self.asset_class,
+            ),
+        )
 
     @classmethod
     def create(

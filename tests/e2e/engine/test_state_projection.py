@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
+import signal
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -232,3 +234,52 @@ def test_on_postgresql_a_sigkill_under_load_leaves_the_projection_complete_and_r
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["applied_seq"] == _last_seq(daemon.root)
         assert _tables(daemon) == before
+
+
+def _projector_pid(daemon_pid: int) -> int | None:
+    """The daemon's projection process: below the daemon (through its fork server), named ``projector``; None
+    while there is none (or, briefly, a dying one beside its successor)."""
+    todo, found = [daemon_pid], []
+    while todo:
+        pid = todo.pop()
+        with contextlib.suppress(OSError):
+            if pid != daemon_pid and Path(f"/proc/{pid}/comm").read_text().strip() == "projector":
+                found.append(pid)
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    live = [pid for pid in found if not _gone(pid)]
+    return live[0] if len(live) == 1 else None
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+def test_the_projection_process_is_restarted_when_it_dies_and_leaves_with_a_killed_daemon() -> None:
+    with daemon_home(backend="sqlite") as daemon:
+        pid = daemon.start()
+        with daemon.client() as client:
+            client.post("/api/v1/orders", {"symbol": "ETH/USD", "side": "BUY", "quantity": "0.004"})
+        first = wait_for(lambda: _projector_pid(pid), "the projection process")
+        _caught_up(daemon)
+
+        os.kill(first, signal.SIGKILL)  # the projection dies mid-run: the daemon starts another, which catches up
+        wait_for(lambda: _gone(first), "the killed projection to exit")
+        with daemon.client() as client:
+            for _ in range(5):
+                client.post("/api/v1/orders", {"symbol": "ETH/USD", "side": "BUY", "quantity": "0.004"})
+        second = wait_for(lambda: _projector_pid(pid), "a new projection process")
+        assert second != first
+        _caught_up(daemon)
+        _assert_projection_is_the_fold(daemon)
+        log = (daemon.root / "logs").glob("*.jsonl")
+        assert any("the state projection process exited" in p.read_text() for p in log)
+
+        _under_load_then_kill(daemon, 4)  # a daemon killed outright takes its projection process with it
+        wait_for(lambda: _gone(second), "the projection process to leave with its daemon")
+        daemon.start()
+        _caught_up(daemon)
+        _assert_projection_is_the_fold(daemon)

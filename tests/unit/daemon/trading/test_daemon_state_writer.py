@@ -3,8 +3,10 @@ journal-tailing projector -- for the trading and the risk tables alike."""
 
 from __future__ import annotations
 
+import os
 import threading
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from trading_support import Engine
@@ -22,8 +24,7 @@ def test_every_store_of_the_host_shares_one_sql_engine(engine: Engine) -> None:
 
 
 def test_risk_records_reach_the_store_through_the_projector_only(engine: Engine) -> None:
-    names = {t.name for t in threading.enumerate()}
-    assert "projector" in names and "risk-projection" not in names
+    assert "risk-projection" not in {t.name for t in threading.enumerate()}
     c = engine.client
     r = c.put("/api/v1/risk/limits", json={"limits": [{"name": "max_order_notional", "value": "5000"}], "reason": "a"})
     assert r.status_code == 200, r.text
@@ -35,6 +36,9 @@ def test_risk_records_reach_the_store_through_the_projector_only(engine: Engine)
         assert [(h.new_value, h.reason) for h in history] == [(Decimal(5000), "a")]
         meta = other.projection_meta()
         assert meta is not None and meta.applied_seq >= engine.host.risk_keeper.projected_from
+    pid = engine.host._projector.pid  # the writer is a process of its own, named for top and the benches
+    assert pid is not None and pid != os.getpid()
+    assert Path(f"/proc/{pid}/comm").read_text().strip() == "projector"
 
 
 def test_a_restart_rebuilds_the_risk_tables_once_and_projects_what_follows(engine: Engine) -> None:
