@@ -3,8 +3,9 @@
 python bench/idle_cpu.py [--seconds 30] [--feed none,generator] [--baseline /path/to/other/checkout] [--json]
 
 Starts `alphintra engine start` from this checkout (and from --baseline, in the same run, for comparison) with a
-fresh ALPHINTRA_HOME, lets it settle, reads the process's user + system CPU time from /proc/PID/stat across the
-window, and stops it. Linux only. Target: an idle daemon under 2 % of one core.
+fresh ALPHINTRA_HOME, lets it settle, reads the user + system CPU time of the daemon and of its worker processes
+(the state projection, market data) from /proc across the window, and stops it. Linux only. Target: an idle
+daemon under 2 % of one core.
 """
 
 from __future__ import annotations
@@ -20,11 +21,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))  # run from a checkout without installing
 
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from alphintra.benchmarks.procstat import cpu_seconds  # noqa: E402
 
 
 def measure(repo: Path, feed: str, seconds: float, settle: float = 5.0) -> dict[str, object]:
@@ -38,9 +37,9 @@ def measure(repo: Path, feed: str, seconds: float, settle: float = 5.0) -> dict[
         pid = int((Path(home) / "engine.pid").read_text())
         try:
             time.sleep(settle)
-            before, started = _cpu_s(pid), time.monotonic()
+            before, started = cpu_seconds(pid), time.monotonic()
             time.sleep(seconds)
-            used, elapsed = _cpu_s(pid) - before, time.monotonic() - started
+            used, elapsed = cpu_seconds(pid) - before, time.monotonic() - started
         finally:
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 30

@@ -1,6 +1,6 @@
 """Live order round trip: through the daemon to the fake exchange and back, next to raw ccxt against the same fake.
 
-python bench/live.py [--orders 200] [--warmup 20] [--json]
+python bench/live.py [--orders 200] [--warmup 20] [--walk-ms 0] [--json]
 
 Both paths run in the same run against one fake exchange process (``alphintra venue fake``) on 127.0.0.1, each
 with its own funded key pair, market orders alternating buy and sell:
@@ -15,6 +15,10 @@ with its own funded key pair, market orders alternating buy and sell:
 Printed: p50 / p99 / mean in ms, the daemon's acknowledgement alone (the POST answered once the order is
 journaled),  and orders/s (sequential, one order in flight) for each, the daemon's CPU per order split by thread,
 and what the daemon adds (daemon minus ccxt) at p50 and p99. Target: the daemon adds <= 2 ms at p99.
+
+``--walk-ms N`` has the fake move its price every N ms (its background liquidity model: a new book, ticker and
+depth diffs each time), so the daemon keeps up with a moving market's public streams while it trades; 0 (the
+default) leaves the market still but for the bench's own trades.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from alphintra.benchmarks.api import _thread_cpu
+from alphintra.benchmarks.procstat import thread_cpu
 from alphintra.daemon.client import EngineClient
 from alphintra.venues.fake.testing import FakeHandle, running_fake
 
@@ -118,7 +122,7 @@ class LiveDaemon:
             for i in range(warmup + orders):
                 if i == warmup:
                     started = time.perf_counter()
-                    cpu_before = _thread_cpu(self.pid())
+                    cpu_before = thread_cpu(self.pid())
                 body: dict[str, Any] = {"symbol": "BTC/USDT", "side": "BUY" if i % 2 == 0 else "SELL"}
                 body.update(quantity=QTY, type="MARKET", account="live")
                 t0 = time.perf_counter()
@@ -140,7 +144,7 @@ class LiveDaemon:
         wall = time.perf_counter() - started
         # Where the daemon's CPU went, per measured order and thread (each thread carries its name at the OS
         # level; the main thread, serving the API and the streams, shows as "python").
-        cpu_after = _thread_cpu(self.pid())
+        cpu_after = thread_cpu(self.pid())
         by_thread = {
             name: round((sec - cpu_before.get(name, 0.0)) * 1000 / len(samples), 3)
             for name, sec in sorted(cpu_after.items(), key=lambda kv: -(kv[1] - cpu_before.get(kv[0], 0.0)))
@@ -160,9 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=200, help="measured orders per path")
     parser.add_argument("--warmup", type=int, default=20, help="orders sent first and not measured")
+    parser.add_argument("--walk-ms", type=int, default=0, help="the fake's price moves every N ms (0: still)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    with running_fake() as fake, tempfile.TemporaryDirectory(prefix="abl", dir="/tmp") as name:
+    with running_fake(walk_ms=args.walk_ms) as fake, tempfile.TemporaryDirectory(prefix="abl", dir="/tmp") as name:
         fake.admin("POST", "price", {"symbol": "BTC/USDT", "price": "30000"})
         daemon = LiveDaemon(Path(name), fake)
         daemon.cli("engine", "start", "--wait", "60")

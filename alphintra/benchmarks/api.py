@@ -43,6 +43,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from alphintra.benchmarks.procstat import cpu_seconds, thread_cpu
+
 TARGET_ORDERS_PER_SEC = 10_000
 TARGET_P99_MS = 10.0
 _SYMBOLS = (("BTC/USD", "30000", "0.001"), ("ETH/USD", "1500", "0.01"), ("GOOG", "400", "1"))
@@ -91,65 +93,15 @@ def _order(worker: int, n: int) -> dict[str, str]:
     return {"symbol": symbol, "side": "BUY", "quantity": qty, "type": "LIMIT", "price": price}
 
 
-def _family(pid: int) -> list[int]:
-    """``pid`` and every process below it (the daemon's state projection runs in a child of its fork server)."""
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        out.append(current)
-        try:
-            tasks = list(Path(f"/proc/{current}/task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            with contextlib.suppress(OSError):
-                todo.extend(int(child) for child in (task / "children").read_text().split())
-    return out
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time so far of process ``pid`` and its descendants (Linux ``/proc``; 0 where there is
-    none)."""
-    total = 0.0
-    for member in _family(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def _thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds so far of the threads of process ``pid`` and of its descendants, summed by thread name
-    (``engine``, ``projector``, the event loop's ``python``...); empty where there is no ``/proc``."""
-    out: dict[str, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for member in _family(pid):
-        try:
-            tasks = list(Path(f"/proc/{member}/task").iterdir())
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                head, _, tail = (task / "stat").read_text().rpartition(")")
-            except OSError:
-                continue
-            name = head.split("(", 1)[1].rstrip("_0123456789") or "?"
-            fields = tail.split()
-            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
-    return out
-
-
 def _settle(pid: int, least: float, most: float = 60.0) -> None:
     """Wait at least ``least`` seconds, then until the daemon is quiet (under 10 % of a core for half a second; at
     most ``most`` seconds): the projection and snapshots of one scenario's orders are not billed to the next."""
     time.sleep(least)
     deadline = time.monotonic() + most
     while time.monotonic() < deadline:
-        before = _cpu_seconds(pid)
+        before = cpu_seconds(pid)
         time.sleep(0.5)
-        if _cpu_seconds(pid) - before < 0.05:
+        if cpu_seconds(pid) - before < 0.05:
             return
 
 
@@ -448,14 +400,14 @@ def run(
 
         def measured(scenario: Any) -> dict[str, Any]:
             _settle(pid, settle)
-            cpu, threads = _cpu_seconds(pid), _thread_cpu(pid)
+            cpu, threads = cpu_seconds(pid), thread_cpu(pid)
             result: dict[str, Any] = scenario()
-            used = _cpu_seconds(pid) - cpu
+            used = cpu_seconds(pid) - cpu
             orders = result["orders"]
             result["daemon_cpu_ms_per_order"] = round(used * 1000 / orders, 3) if orders else 0.0
             # Where it went: the threads' CPU per order in this scenario (the projection's catch-up after it is not
             # in here: it is quiet before the next scenario starts).
-            after = _thread_cpu(pid)
+            after = thread_cpu(pid)
             spent = {name: after[name] - threads.get(name, 0.0) for name in after}
             result["daemon_cpu_ms_by_thread"] = (
                 {

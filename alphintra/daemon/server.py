@@ -110,6 +110,9 @@ def _uvicorn_server(app: object) -> uvicorn.Server:
         lifespan="off",
         log_config=None,
         access_log=False,
+        # Stream messages are small JSON, mostly on a unix socket: compressing each cost the event loop more than
+        # the bytes it saved (zlib per message, on the order path's thread).
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=int(GRACEFUL_SECONDS),
     )
     return _Server(config)

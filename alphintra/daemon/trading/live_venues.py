@@ -3,7 +3,8 @@
 :func:`connect` builds one :class:`~alphintra.venues.ccxt_venue.CcxtVenue` per such venue with the key pair from
 the encrypted credentials file (unlocked by the OS keyring or ``ALPHINTRA_PASSPHRASE``; the secret is handed to
 the ccxt client and nowhere else), connects it (markets, clock offset, credentials check) and starts its public
-market data (:class:`~alphintra.venues.ccxt_feeds.MarketFeeds`: ticker, trades and the order book). Every report
+market data (:class:`~alphintra.venues.ccxt_feeds.MarketFeeds`: ticker, trades and the order book; in a process of
+its own, :class:`~alphintra.venues.ccxt_feeds_process.FeedsProcess`). Every report
 and every market update is run on the engine thread through ``post`` (the host's :meth:`TradingHost.post`).
 
 The node trades an exchange's symbols as it trades the simulator's: orders it cannot hand to the exchange (stops,
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
     from alphintra.config.settings import Settings
     from alphintra.daemon.trading.recorder import BarRecorder
     from alphintra.engine.node import TradingNode
-    from alphintra.venues.ccxt_feeds import BookSnapshot, MarketFeeds, Ticker
+    from alphintra.venues.ccxt_feeds import BookSnapshot, Ticker
+    from alphintra.venues.ccxt_feeds_process import FeedsProcess
     from alphintra.venues.ccxt_venue import CcxtVenue
 
 log = logging.getLogger("alphintra.daemon.live")
@@ -54,7 +56,7 @@ class Exchange:
     or (a symbol it lists is listed on another venue too) the venue under the node's keys (``ListedVenue``)."""
 
     venue: CcxtVenue
-    feeds: MarketFeeds | None = None
+    feeds: FeedsProcess | None = None
     recorder: BarRecorder | None = None  # ``record = true``: its trades as 1m bars into the market store
     port: Any = None
 
@@ -110,7 +112,7 @@ def start_feeds(settings: Settings, exchanges: dict[str, Exchange], markets: dic
     """Public ticker, trades and book of each exchange's symbols, delivered to its :class:`LiveMarket` (and to
     its recorder when the venue records)."""
     from alphintra.daemon.trading.recorder import BarRecorder
-    from alphintra.venues.ccxt_feeds import MarketFeeds
+    from alphintra.venues.ccxt_feeds_process import FeedsProcess
     from alphintra.venues.registry import from_settings
 
     for name, exchange in exchanges.items():
@@ -120,7 +122,7 @@ def start_feeds(settings: Settings, exchanges: dict[str, Exchange], markets: dic
             recorder = exchange.recorder = BarRecorder(name, settings.paths.market)
             market.on_recorded_trades = recorder.on_trades
             recorder.start()
-        feeds = exchange.feeds = MarketFeeds(definition.ccxt_config(), post=post, exchange=definition.exchange)
+        feeds = exchange.feeds = FeedsProcess(definition.ccxt_config(), post=post, exchange=definition.exchange)
         feeds.start()
         for inst in exchange.venue.instruments():  # the exchange's own symbols: the market renames them
             feeds.subscribe("ticker", inst.symbol, market.on_ticker)

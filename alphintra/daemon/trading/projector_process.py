@@ -16,16 +16,13 @@ transaction, if any, is rolled back: the rows stay the fold of ``1..applied_seq`
 again and continues from the stored position; one lock file keeps a second process off the store until the first
 has gone.
 
-Its log records travel to the daemon over a pipe and are handled by the daemon's own loggers (console, JSON file).
+It starts from the fork server, and its log records reach the daemon's own loggers (:mod:`alphintra.workerproc`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import logging
-import logging.handlers
-import multiprocessing
 import os
 import threading
 import time
@@ -38,6 +35,7 @@ from alphintra.config.logs import get_logger
 from alphintra.daemon.trading.projector import StateProjection
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.osthread import name_os_thread
+from alphintra.workerproc import context, pump_logs, send_logs
 
 log = get_logger("daemon.projector")
 _RETRY_S = 0.5
@@ -215,18 +213,6 @@ def _loop(state: ProjectorState, core: StateProjection) -> None:
 # ---------------------------------------------------------------------------------------------- the process
 
 
-class _Sender:
-    """A QueueHandler's queue that is a pipe to the daemon (one writer at a time)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.lock = threading.Lock()
-
-    def put_nowait(self, record: logging.LogRecord) -> None:
-        with self.lock:
-            self.conn.send(record)
-
-
 @contextlib.contextmanager
 def _exclusive(path: Path) -> Iterator[None]:
     """The projection's own lock: a predecessor still finishing (after a kill of the daemon) goes first."""
@@ -252,10 +238,7 @@ def _child(
     from alphintra.storage.state import StateStore
 
     name_os_thread("projector")  # top, profilers and the benches' CPU split tell it apart
-    root = logging.getLogger("alphintra")
-    root.handlers[:] = [logging.handlers.QueueHandler(_Sender(logs))]  # type: ignore[arg-type]
-    root.setLevel(logging.DEBUG)
-    root.propagate = False
+    send_logs(logs)
     state = ProjectorState(values, None, listen)
     journal = Path(journal_dir)
     try:
@@ -282,8 +265,7 @@ class ProjectorProcess:
         durable_seq: int = 0,
         risk_from: int | None = None,
     ) -> None:
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload([__name__])  # each start forks a process that has imported all this
+        self._ctx = context(__name__)
         self._args = (url, str(journal_dir), tuple(instruments.list()), risk_from)
         self.state = ProjectorState(self._ctx.RawArray("q", 6), None, None)
         self.state.values[_DURABLE] = durable_seq
@@ -334,12 +316,7 @@ class ProjectorProcess:
         while True:
             logs, process = self._logs, self._process
             assert logs is not None
-            with contextlib.suppress(EOFError, OSError):
-                while True:
-                    record: logging.LogRecord = logs.recv()
-                    logger = logging.getLogger(record.name)
-                    if logger.isEnabledFor(record.levelno):
-                        logger.handle(record)
+            pump_logs(logs)  # until the process exits
             process.join()
             logs.close()
             with self._lock:

@@ -1,0 +1,101 @@
+"""Public market data in a worker process (:class:`FeedsProcess`) against the fake exchange: the updates reach the
+subscriber's thread in the node's types, a symbol the venue does not list is refused by name, a worker that dies
+is started again with its subscriptions, and close stops it."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ccxt
+import pytest
+from ccxt_venue_kit import pump
+
+from alphintra.engine.data import TradeTick
+from alphintra.errors import ValidationError
+from alphintra.venues.ccxt_feeds import BookSnapshot, Ticker
+from alphintra.venues.ccxt_feeds_process import FeedsProcess
+from alphintra.venues.fake.testing import FakeHandle
+
+D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def no_faults_left(fake: FakeHandle) -> Iterator[None]:
+    fake.admin("DELETE", "faults")
+    yield
+    fake.admin("DELETE", "faults")
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.inbox: queue.Queue[Callable[[], None]] = queue.Queue()
+        self.items: list[Any] = []
+
+    def pump(self, done: Callable[[], bool], timeout: float = 15.0) -> None:
+        pump(self.inbox, done, timeout, "the feed")
+
+    def last(self, kind: type) -> Any:
+        found = [x for x in self.items if isinstance(x, kind)]
+        return found[-1] if found else None
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
+    except (FileNotFoundError, IndexError):
+        return True
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_updates_reach_the_subscriber_and_a_dead_worker_is_replaced(fake: FakeHandle, account: Any) -> None:
+    seen = Seen()
+    fake.admin("POST", "price", {"symbol": "BTC/USDT", "price": "30000"})
+    feeds = FeedsProcess(fake.ccxt_config(rateLimit=10), post=seen.inbox.put)
+    feeds.start()
+    try:
+        assert feeds.pid is not None and feeds.pid != os.getpid()
+        feeds.subscribe("ticker", "BTC/USDT", seen.items.append)
+        feeds.subscribe("book", "BTC/USDT", seen.items.append)
+        feeds.subscribe("trades", "BTC/USDT", seen.items.extend)
+        with pytest.raises(ValidationError) as refused:
+            feeds.subscribe("book", "DOGE/XYZ", seen.items.append)
+        assert refused.value.field == "symbol" and "is not listed by the venue" in refused.value.message
+
+        seen.pump(lambda: seen.last(BookSnapshot) is not None and seen.last(Ticker) is not None)
+        book = seen.last(BookSnapshot)
+        assert book.symbol == "BTC/USDT" and isinstance(book.bids[0][0], Decimal)
+        assert book.bids[0][0] <= D("30000") <= book.asks[0][0]
+        acct = account(USDT="100000")
+        trader = ccxt.binance(fake.ccxt_config(apiKey=acct["api_key"], secret=acct["api_secret"]))
+        trader.create_order("BTC/USDT", "market", "buy", 0.01)
+        seen.pump(lambda: seen.last(TradeTick) is not None)
+        assert seen.last(TradeTick).quantity == D("0.01") and seen.last(TradeTick).price >= D("30000")
+
+        first = feeds.pid
+        os.kill(first, signal.SIGKILL)  # the worker dies: another takes every subscription, books from a snapshot
+        _wait(lambda: feeds.restarts == 1 and feeds.pid != first, "a new market data worker")
+        _wait(lambda: _gone(first), "the dead worker to be reaped")
+        time.sleep(0.5)  # the new worker subscribes; what arrives after the move below must be its own
+        seen.items.clear()
+        moved = fake.admin("POST", "price", {"symbol": "BTC/USDT", "price": "32000"})
+        seen.pump(lambda: (getattr(seen.last(BookSnapshot), "nonce", 0) or 0) >= moved["update_id"])
+        assert seen.last(BookSnapshot).bids[0][0] <= D("32000") <= seen.last(BookSnapshot).asks[0][0]
+    finally:
+        pid = feeds.pid
+        feeds.close()
+    assert pid is not None
+    _wait(lambda: _gone(pid), "the worker to stop with close")
