@@ -138,7 +138,7 @@ def predict_range(
     spec = label or LabelSpec.from_dict(model.version.meta["label"])
     labels = make_labels(bars, spec)
     x = features.select(model.feature_set.names).to_numpy().astype(np.float64)
-    keep = ~np.isnan(x).any(axis=1)
+    keep = np.asarray(~np.isnan(x).any(axis=1), dtype=np.bool_)  # an array for polars' filter (its typing asks)
     if not keep.any():
         raise ValidationError(
             "rows", "no bar in the range has every feature defined (too few bars for the warm-up)", bars.height
