@@ -19,11 +19,16 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
+_PRELOAD: set[str] = set()
+
 
 def context(*preload: str) -> Any:
-    """The fork-server context, with ``preload`` (module names) imported by the server before it forks."""
+    """The fork-server context, with ``preload`` (module names) imported by the server before it forks. The server
+    starts with the first worker, with every module asked for so far: a caller that will start several kinds of
+    worker names them all before the first (later names are imported by each worker itself)."""
+    _PRELOAD.update(preload)
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(list(preload))
+    ctx.set_forkserver_preload(sorted(_PRELOAD))
     return ctx
 
 

@@ -138,6 +138,8 @@ class FeedsProcess:
         process.start()
         commands_in.close()
         out.close()  # the worker holds the only write end: its exit ends our reading
+        if self._commands is not None:
+            self._commands.close()  # a dead worker's
         self._commands, self._process = commands, process
         reading: Connection = inbox
         return reading

@@ -1,6 +1,7 @@
 """The daemon's exchange venues: every ``[venues.NAME]`` of kind ``ccxt`` an account lives on, traded live.
 
-:func:`connect` builds one :class:`~alphintra.venues.ccxt_venue.CcxtVenue` per such venue with the key pair from
+:func:`connect` builds one :class:`~alphintra.venues.ccxt_venue.CcxtVenue` per such venue (in a worker process of
+its own, :class:`~alphintra.venues.ccxt_venue_process.VenueProcess`) with the key pair from
 the encrypted credentials file (unlocked by the OS keyring or ``ALPHINTRA_PASSPHRASE``; the secret is handed to
 the ccxt client and nowhere else), connects it (markets, clock offset, credentials check) and starts its public
 market data (:class:`~alphintra.venues.ccxt_feeds.MarketFeeds`: ticker, trades and the order book; in a process of
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from alphintra.engine.node import TradingNode
     from alphintra.venues.ccxt_feeds import BookSnapshot, Ticker
     from alphintra.venues.ccxt_feeds_process import FeedsProcess
-    from alphintra.venues.ccxt_venue import CcxtVenue
+    from alphintra.venues.ccxt_venue_process import VenueProcess
 
 log = logging.getLogger("alphintra.daemon.live")
 NS_PER_MINUTE = 60_000_000_000  # a one-trade bar spans the minute before it, as a paper tick's does
@@ -55,7 +56,7 @@ class Exchange:
     """One connected exchange venue and its public market data. ``port`` is what the node binds: the venue itself,
     or (a symbol it lists is listed on another venue too) the venue under the node's keys (``ListedVenue``)."""
 
-    venue: CcxtVenue
+    venue: VenueProcess
     feeds: FeedsProcess | None = None
     recorder: BarRecorder | None = None  # ``record = true``: its trades as 1m bars into the market store
     port: Any = None
@@ -78,9 +79,19 @@ def connect(settings: Settings, post: Post) -> dict[str, Exchange]:
     wanted = exchange_venues(settings)
     if not wanted:
         return {}
-    from alphintra.venues.ccxt_venue import CcxtVenue
+    from alphintra.venues.ccxt_venue_process import VenueProcess
     from alphintra.venues.credentials import CredentialStore
     from alphintra.venues.registry import check_exchange, from_settings
+    from alphintra.workerproc import context
+
+    # The venues' workers, their market data's and the state projection's all fork from one server: it imports
+    # them all once, before the first.
+    context(
+        "alphintra.venues.ccxt_venue_process",
+        "alphintra.venues.ccxt_venue",
+        "alphintra.venues.ccxt_feeds_process",
+        "alphintra.daemon.trading.projector_process",
+    )
 
     store = CredentialStore(settings.paths.root)
     out: dict[str, Exchange] = {}
@@ -90,7 +101,7 @@ def connect(settings: Settings, post: Post) -> dict[str, Exchange]:
             check_exchange(definition.exchange)
             creds = store.get(definition.credentials_name)
             symbols = [i.symbol for i in settings.instruments if settings.instrument_venue(i) == name]
-            venue = CcxtVenue(
+            venue = VenueProcess(
                 name,
                 definition.ccxt_config(creds.api_key, creds.api_secret),
                 post=post,
