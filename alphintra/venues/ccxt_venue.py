@@ -119,7 +119,52 @@ def reject_reason(exc: BaseException) -> RejectReason:
     return RejectReason.VENUE_REJECTED
 
 
-class CcxtVenue:
+class ExchangePort:
+    """What an exchange venue's port answers alike in-process (:class:`CcxtVenue`) and from a worker
+    (:class:`~alphintra.venues.ccxt_venue_process.VenueProcess`): its markets, its listener, and no amend."""
+
+    name: str
+    _markets: dict[str, Instrument]
+    _listener: VenueListener | None
+    _post: Post
+
+    def instruments(self) -> list[Instrument]:
+        """The instruments of the markets this venue trades (after ``start``)."""
+        return list(self._markets.values())
+
+    def instrument(self, symbol: str) -> Instrument:
+        inst = self._markets.get(symbol)
+        if inst is None:
+            listed = ", ".join(self._markets) or "none"
+            raise ValidationError("symbol", f"is not traded on venue {self.name!r} (traded: {listed})", symbol)
+        return inst
+
+    def bind(self, listener: VenueListener) -> None:
+        self._listener = listener
+
+    def _hand_over(self, reports: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """One step's reports to the node's thread, in order, as one job (one batch, one journal sync there)."""
+        listener = self._listener
+        if listener is None or not reports:
+            return
+
+        def deliver() -> None:
+            for method, args in reports:
+                try:
+                    getattr(listener, method)(*args)
+                except Exception:  # one report the node cannot take must not lose those after it
+                    _log.exception("venue %s: the node failed on a %s report", self.name, method)
+
+        self._post(deliver)
+
+    def modify(self, key: str, *, leaves: Decimal | None = None, price: Decimal | None = None) -> None:
+        raise ConflictError(f"venue {self.name} cannot modify a working order; cancel and place a new one")
+
+    def defer(self, action: Callable[[], None]) -> bool:
+        return False
+
+
+class CcxtVenue(ExchangePort):
     """See the module. ``config`` is the ccxt constructor config (keys, ``urls``, ``options``); ``account`` the
     node account this exchange key trades for; ``symbols`` the markets it trades (default: every market)."""
 
@@ -270,17 +315,6 @@ class CcxtVenue:
             return "disconnected"
         return "reconnecting" if self.streams_down else "connected"
 
-    def instruments(self) -> list[Instrument]:
-        """The instruments of the markets this venue trades (after :meth:`start`)."""
-        return list(self._markets.values())
-
-    def instrument(self, symbol: str) -> Instrument:
-        inst = self._markets.get(symbol)
-        if inst is None:
-            listed = ", ".join(self._markets) or "none"
-            raise ValidationError("symbol", f"is not traded on venue {self.name!r} (traded: {listed})", symbol)
-        return inst
-
     @property
     def client(self) -> Any:
         """The ccxt.pro client (loop thread only)."""
@@ -331,18 +365,7 @@ class CcxtVenue:
 
     def _flush(self) -> None:
         reports, self._outbox = self._outbox, []
-        listener = self._listener
-        if listener is None or not reports:
-            return
-
-        def deliver() -> None:
-            for method, args in reports:
-                try:
-                    getattr(listener, method)(*args)
-                except Exception:  # one report the node cannot take must not lose those after it
-                    _log.exception("venue %s: the node failed on a %s report", self.name, method)
-
-        self._post(deliver)
+        self._hand_over(reports)
 
     def _client_id(self, key: str) -> str:
         return self._raw_ids.get(key) or encode_key(key)
@@ -358,9 +381,6 @@ class CcxtVenue:
 
     # -- the port: commands -----------------------------------------------------------------------------------
 
-    def bind(self, listener: VenueListener) -> None:
-        self._listener = listener
-
     def _spawn(self, coro: Any) -> None:
         loop = self._loop
         if loop is None:
@@ -373,12 +393,6 @@ class CcxtVenue:
 
     def cancel(self, key: str) -> None:
         self._spawn(self._cancel(key))
-
-    def modify(self, key: str, *, leaves: Decimal | None = None, price: Decimal | None = None) -> None:
-        raise ConflictError(f"venue {self.name} cannot modify a working order; cancel and place a new one")
-
-    def defer(self, action: Callable[[], None]) -> bool:
-        return False
 
     def _track(self, key: str, symbol: str, side: OrderSide) -> _Track:
         track = self._tracks.get(key)
@@ -767,4 +781,4 @@ class CcxtVenue:
         return self._query(self._balances())  # type: ignore[no-any-return]
 
 
-__all__ = ["CAPABILITIES", "CcxtVenue", "reject_reason"]
+__all__ = ["CAPABILITIES", "CcxtVenue", "ExchangePort", "reject_reason"]

@@ -19,38 +19,26 @@ worker exits.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import functools
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Callable
-from decimal import Decimal
 from multiprocessing.connection import Connection
 from typing import Any
 
 from alphintra.engine.core.instrument import Instrument
-from alphintra.engine.venue.base import (
-    VenueBalances,
-    VenueCapabilities,
-    VenueFill,
-    VenueListener,
-    VenueOrder,
-    VenueOrderState,
-    VenueUnavailable,
-)
-from alphintra.errors import AlphintraError, ConflictError, NotFoundError, OperationFailed, ValidationError
+from alphintra.engine.venue import base as port
+from alphintra.engine.venue.base import VenueUnavailable
+from alphintra.errors import AlphintraError
 from alphintra.osthread import name_os_thread
-from alphintra.workerproc import Outbox, context, handle_log, send_logs
+from alphintra.venues.ccxt_venue import ExchangePort, Post
+from alphintra.workerproc import Outbox, WorkerHandle, context, described, send_logs
 
 _log = logging.getLogger("alphintra.venues.ccxt")
-Post = Callable[[Callable[[], None]], object]
-_START_MARGIN_S = 15.0
+_MARGIN_S = 15.0  # beyond the adapter's own time limits
 _STATUS_S = 0.25
-_RESTART_S = 1.0
-_RESTART_MAX_S = 30.0
 # which commands a report answers (venue_unknown names its command itself)
 _ANSWERS: dict[str, tuple[str, ...]] = {
     "venue_accepted": ("submit",),
@@ -58,25 +46,7 @@ _ANSWERS: dict[str, tuple[str, ...]] = {
     "venue_canceled": ("submit", "cancel"),
     "venue_cancel_rejected": ("cancel",),
 }
-_ERRORS: dict[str, type[AlphintraError]] = {
-    c.__name__: c for c in (AlphintraError, OperationFailed, ConflictError, NotFoundError, VenueUnavailable)
-}
-
-
-def _described(exc: BaseException) -> tuple[Any, ...]:
-    """An error as plain values (the project's errors do not pickle: their constructors take the parts)."""
-    if isinstance(exc, ValidationError):
-        return ("validation", exc.field, exc.rule, exc.value)
-    if isinstance(exc, AlphintraError):
-        kind = type(exc).__name__ if type(exc).__name__ in _ERRORS else "OperationFailed"
-        return ("error", kind, exc.message, exc.detail)
-    return ("error", "OperationFailed", f"{type(exc).__name__}: {exc}", None)
-
-
-def _error(described: tuple[Any, ...]) -> AlphintraError:
-    if described[0] == "validation":
-        return ValidationError(described[1], described[2], described[3])
-    return _ERRORS[described[1]](described[2], detail=described[3])
+_STATS = ("connection", "stream_reconnects", "polls", "resyncs", "lookups", "streams_down")
 
 
 # ---------------------------------------------------------------------------------------------- the worker
@@ -97,15 +67,8 @@ class _Forward:
         self.batch.append((method, args))
 
 
-def _status(venue: Any) -> tuple[Any, ...]:
-    return (
-        venue.connection,
-        venue.stream_reconnects,
-        venue.polls,
-        venue.resyncs,
-        venue.lookups,
-        frozenset(venue.streams_down),
-    )
+def _status(venue: Any) -> dict[str, Any]:
+    return {name: getattr(venue, name) for name in _STATS} | {"streams_down": frozenset(venue.streams_down)}
 
 
 def _worker(commands: Connection, out: Connection, name: str, config: dict[str, Any], options: dict[str, Any]) -> None:
@@ -119,15 +82,14 @@ def _worker(commands: Connection, out: Connection, name: str, config: dict[str, 
         run()
         if forward.batch:
             batch, forward.batch = forward.batch, []
-            with contextlib.suppress(OSError):
-                outbox.send(("reports", batch))
+            _send(outbox, ("reports", batch))
 
     venue = CcxtVenue(name, config, post=post, **options)
     venue.on_reconnect = functools.partial(_send, outbox, ("reconnected",))
     try:
         venue.start()
     except Exception as exc:
-        outbox.send(("failed", _described(exc)))
+        outbox.send(("failed", described(exc)))
         return
     venue.bind(forward)
     outbox.send(("ready", venue.instruments(), venue.capabilities, _status(venue)))
@@ -155,14 +117,14 @@ def _worker(commands: Connection, out: Connection, name: str, config: dict[str, 
 
 
 def _send(outbox: Outbox, message: Any) -> None:
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError):  # the daemon is gone: the command pipe's end stops the worker
         outbox.send(message)
 
 
 def _command(run: Callable[[Any], None], arg: Any, outbox: Outbox, key: str, command: str) -> None:
     try:
         run(arg)
-    except Exception as exc:  # the adapter took no command: its outcome is known (nothing went out)
+    except Exception as exc:  # the adapter refused to take it: the node asks the exchange
         reason = exc.message if isinstance(exc, AlphintraError) else type(exc).__name__
         _send(outbox, ("reports", [("venue_unknown", (key, command, reason))]))
 
@@ -171,7 +133,7 @@ def _answer(venue: Any, outbox: Outbox, query_id: int, method: str, args: tuple[
     try:
         value = getattr(venue, method)(*args)
     except Exception as exc:
-        _send(outbox, ("answer", query_id, False, _described(exc)))
+        _send(outbox, ("answer", query_id, False, described(exc)))
     else:
         _send(outbox, ("answer", query_id, True, value))
 
@@ -188,144 +150,36 @@ def _report_status(venue: Any, outbox: Outbox, stop: threading.Event) -> None:
 # ---------------------------------------------------------------------------------------------- the daemon's side
 
 
-class VenueProcess:
+class VenueProcess(WorkerHandle, ExchangePort):
     """The venue port over a worker running :class:`~alphintra.venues.ccxt_venue.CcxtVenue` (see the module);
-    constructed with CcxtVenue's arguments."""
+    ``options`` are CcxtVenue's own (``exchange``, ``symbols``, ``poll_s``, ``private_streams``...)."""
 
-    def __init__(
-        self,
-        name: str,
-        config: dict[str, Any],
-        *,
-        post: Post,
-        exchange: str = "binance",
-        account: str = "main",
-        symbols: list[str] | None = None,
-        poll_s: float = 5.0,
-        query_timeout_s: float = 20.0,
-        private_streams: bool = True,
-        market_collar_bps: Decimal | None = Decimal(100),
-    ) -> None:
+    def __init__(self, name: str, config: dict[str, Any], *, post: Post, **options: Any) -> None:
+        ctx = context(__name__, "alphintra.venues.ccxt_venue")
+        super().__init__(ctx, _worker, (name, config, options), f"venue-{name}")
         self.name = name
-        self.account = account
-        self._config = config
-        self._options = {
-            "exchange": exchange,
-            "account": account,
-            "symbols": symbols,
-            "poll_s": poll_s,
-            "query_timeout_s": query_timeout_s,
-            "private_streams": private_streams,
-            "market_collar_bps": market_collar_bps,
-        }
-        self.query_timeout_s = query_timeout_s
+        self.account: str = options.get("account", "main")
+        self.query_timeout_s: float = options.get("query_timeout_s", 20.0)  # CcxtVenue's default
         self._post = post
-        self._ctx = context(__name__, "alphintra.venues.ccxt_venue")
-        self._lock = threading.RLock()
         self._ids = itertools.count(1)
-        self._answers: dict[Any, concurrent.futures.Future[tuple[Any, ...]]] = {}
         self._in_flight: set[tuple[str, str]] = set()  # (key, "submit"/"cancel"): sent, not answered by a report
-        self._commands: Connection | None = None
-        self._process: Any = None
-        self._reader: threading.Thread | None = None
-        self._closing = False
-        self._started = False  # a first start that fails is the caller's error, not a worker to start again
-        self._failures = 0  # restarts in a row whose worker did not connect (the delay grows)
-        self._listener: VenueListener | None = None
+        self._listener: port.VenueListener | None = None
         self._markets: dict[str, Instrument] = {}
-        self._status: tuple[Any, ...] = ("disconnected", 0, 0, 0, 0, frozenset())
-        self.capabilities: VenueCapabilities | None = None
+        self._status: dict[str, Any] = {"connection": "disconnected", "streams_down": frozenset()}
+        self.capabilities: port.VenueCapabilities | None = None
         self.on_reconnect: Callable[[], None] | None = None
-        self.restarts = 0
-
-    # -- life -------------------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the worker and wait until its venue connected; raises what stopped it (named as in-process)."""
-        inbox = self._spawn()
-        self._reader = threading.Thread(target=self._read, args=(inbox,), name=f"venue-{self.name}-rx", daemon=True)
-        self._reader.start()
-        try:
-            self._wait("start", self.query_timeout_s + 10 + _START_MARGIN_S)
-        except BaseException:
-            self.close()
-            raise
+        self._start_worker(self._start_timeout())
 
-    def _spawn(self) -> Connection:
-        commands_in, commands = self._ctx.Pipe(duplex=False)
-        inbox, out = self._ctx.Pipe(duplex=False)
-        with self._lock:
-            self._answers["start"] = concurrent.futures.Future()
-            process = self._ctx.Process(
-                target=_worker,
-                args=(commands_in, out, self.name, self._config, self._options),
-                name=f"venue-{self.name}",
-                daemon=True,
-            )
-            process.start()
-            commands_in.close()
-            out.close()  # the worker holds the only write end: its exit ends our reading
-            if self._commands is not None:
-                self._commands.close()  # a dead worker's
-            self._commands, self._process = commands, process
-        reading: Connection = inbox
-        return reading
+    def _start_timeout(self) -> float:
+        return self.query_timeout_s + 10 + _MARGIN_S  # the adapter's own start waits query_timeout_s + 10
 
-    def close(self) -> None:
-        """Stop the worker (the reader joins it: one waiter on its exit code)."""
-        with self._lock:
-            self._closing = True
-            commands, process = self._commands, self._process
-        if commands is None:
-            return
-        with contextlib.suppress(OSError):
-            commands.send(("close",))
-        reader = self._reader
-        if reader is not None and reader is not threading.current_thread():
-            reader.join(20)
-            if reader.is_alive():
-                process.terminate()
-                reader.join(10)
-        commands.close()
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else int(self._process.pid)
+    def _unavailable(self, message: str) -> AlphintraError:
+        return VenueUnavailable(f"venue {self.name}: {message}")
 
     # -- what the worker says ------------------------------------------------------------------------------------
-
-    def _read(self, inbox: Connection) -> None:
-        while True:
-            with contextlib.suppress(EOFError, OSError):
-                while True:
-                    message = inbox.recv()
-                    if isinstance(message, logging.LogRecord):
-                        handle_log(message)
-                    else:
-                        self._take(message)
-            inbox.close()
-            process = self._process
-            process.join()
-            self._status = ("disconnected", *self._status[1:])
-            self._answer("start", ("error", ("error", "OperationFailed", self._exited(process), None)))
-            self._fail_queries(process)
-            with self._lock:
-                if self._closing or not self._started:
-                    return
-                self.restarts += 1
-                delay = min(_RESTART_MAX_S, _RESTART_S * 2**self._failures)
-                self._failures += 1
-            _log.error("%s; starting it again", self._exited(process))
-            self._lost_commands(process)
-            time.sleep(delay)
-            with self._lock:
-                if self._closing:
-                    return
-                inbox = self._spawn()
-            threading.Thread(target=self._restarted, name=f"venue-{self.name}-restart", daemon=True).start()
-
-    def _exited(self, process: Any) -> str:
-        return f"the worker of venue {self.name} exited (code {process.exitcode})"
 
     def _take(self, message: tuple[Any, ...]) -> None:
         tag = message[0]
@@ -344,137 +198,55 @@ class VenueProcess:
             self._markets = {inst.symbol: inst for inst in instruments}
             self.capabilities = capabilities
             self._status = status
-            self._started = True
-            self._failures = 0
-            self._answer("start", ("ok", None))
-        elif tag == "failed":
-            self._answer("start", ("error", message[1]))
+            self._ready()
 
     def _deliver(self, reports: list[tuple[str, tuple[Any, ...]]]) -> None:
         with self._lock:
             for method, args in reports:
                 for command in _ANSWERS.get(method, ()) if method != "venue_unknown" else (args[1],):
                     self._in_flight.discard((args[0], command))
-        listener = self._listener
-        if listener is None:
-            return
+        self._hand_over(reports)
 
-        def deliver() -> None:
-            for method, args in reports:
-                try:
-                    getattr(listener, method)(*args)
-                except Exception:  # one report the node cannot take must not lose those after it
-                    _log.exception("venue %s: the node failed on a %s report", self.name, method)
-
-        self._post(deliver)
-
-    def _lost_commands(self, process: Any) -> None:
-        """Every command the dead worker had not answered: its outcome is unknown (the node asks by client id)."""
+    def _on_exit(self, why: str) -> None:
+        """Queries fail; every command the dead worker had not answered has an unknown outcome (the node asks the
+        exchange by client order id)."""
+        self._status = {**self._status, "connection": "disconnected"}
+        self._fail_waiting(("error", "VenueUnavailable", f"venue {self.name}: {why}", None))
         with self._lock:
             lost, self._in_flight = self._in_flight, set()
-        if lost:
-            why = self._exited(process)
+            closing = self._closing
+        if lost and not closing:
             self._deliver([("venue_unknown", (key, command, why)) for key, command in sorted(lost)])
 
-    def _restarted(self) -> None:
-        try:
-            self._wait("start", self.query_timeout_s + 10 + _START_MARGIN_S)
-        except AlphintraError as exc:
-            _log.error("venue %s: its new worker did not connect: %s", self.name, exc)
-            return
+    def _after_restart(self) -> None:
         if self.on_reconnect is not None:
             self._post(self.on_reconnect)  # what happened meanwhile is settled with the exchange
-
-    def _answer(self, key: Any, answer: tuple[Any, ...]) -> None:
-        with self._lock:
-            future = self._answers.get(key)
-        if future is not None and not future.done():
-            future.set_result(answer)
-
-    def _fail_queries(self, process: Any) -> None:
-        with self._lock:
-            waiting = [(k, f) for k, f in self._answers.items() if k != "start"]
-        for _, future in waiting:
-            if not future.done():
-                future.set_result(("error", ("error", "VenueUnavailable", self._exited(process), None)))
-
-    def _wait(self, key: Any, timeout: float) -> Any:
-        with self._lock:
-            future = self._answers[key]
-        try:
-            answer = future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise VenueUnavailable(f"venue {self.name}: no answer within {timeout:g} s") from None
-        finally:
-            with self._lock:
-                self._answers.pop(key, None)
-        if answer[0] != "ok":
-            raise _error(answer[1])
-        return answer[1]
 
     # -- the port ------------------------------------------------------------------------------------------------
 
     @property
     def connection(self) -> str:
-        return str(self._status[0]) if not self._closing else "disconnected"
+        return "disconnected" if self._closing else str(self._status["connection"])
 
-    @property
-    def stream_reconnects(self) -> int:
-        return int(self._status[1])
+    def __getattr__(self, name: str) -> Any:
+        if name in _STATS:  # stream_reconnects, polls, resyncs, lookups, streams_down: the worker's last report
+            return self._status.get(name, 0)
+        raise AttributeError(name)
 
-    @property
-    def polls(self) -> int:
-        return int(self._status[2])
-
-    @property
-    def resyncs(self) -> int:
-        return int(self._status[3])
-
-    @property
-    def lookups(self) -> int:
-        return int(self._status[4])
-
-    @property
-    def streams_down(self) -> frozenset[str]:
-        return frozenset(self._status[5])
-
-    def instruments(self) -> list[Instrument]:
-        return list(self._markets.values())
-
-    def instrument(self, symbol: str) -> Instrument:
-        inst = self._markets.get(symbol)
-        if inst is None:
-            listed = ", ".join(self._markets) or "none"
-            raise ValidationError("symbol", f"is not traded on venue {self.name!r} (traded: {listed})", symbol)
-        return inst
-
-    def bind(self, listener: VenueListener) -> None:
-        self._listener = listener
-
-    def _send(self, message: tuple[Any, ...], key: str | None = None, command: str | None = None) -> None:
+    def _command(self, message: tuple[Any, ...], key: str, command: str) -> None:
         with self._lock:
-            commands = self._commands
-            if commands is None or self._closing:
-                raise VenueUnavailable(f"venue {self.name} is not connected")
-            if key is not None and command is not None:
-                self._in_flight.add((key, command))
+            self._in_flight.add((key, command))
             try:
-                commands.send(message)
-            except OSError:
-                self._in_flight.discard((key or "", command or ""))
-                raise VenueUnavailable(f"venue {self.name} is not connected") from None
+                self._send(message)
+            except AlphintraError:
+                self._in_flight.discard((key, command))
+                raise
 
-    def submit(self, order: VenueOrder) -> None:
-        self._send(("submit", order), order.key, "submit")
+    def submit(self, order: port.VenueOrder) -> None:
+        self._command(("submit", order), order.key, "submit")
 
     def cancel(self, key: str) -> None:
-        self._send(("cancel", key), key, "cancel")
-
-    def modify(self, key: str, *, leaves: Decimal | None = None, price: Decimal | None = None) -> None:
-        raise ConflictError(f"venue {self.name} cannot modify a working order; cancel and place a new one")
-
-    def defer(self, action: Callable[[], None]) -> bool:
-        return False
+        self._command(("cancel", key), key, "cancel")
 
     def poke(self) -> None:
         with contextlib.suppress(VenueUnavailable):
@@ -482,26 +254,25 @@ class VenueProcess:
 
     def _query(self, method: str, *args: Any) -> Any:
         query_id = next(self._ids)
-        with self._lock:
-            self._answers[query_id] = concurrent.futures.Future()
+        self._expect(query_id)
         try:
             self._send(("query", query_id, method, args))
-        except VenueUnavailable:
+        except AlphintraError:
             with self._lock:
                 self._answers.pop(query_id, None)
             raise
-        return self._wait(query_id, self.query_timeout_s + _START_MARGIN_S)
+        return self._wait(query_id, self.query_timeout_s + _MARGIN_S, VenueUnavailable)
 
-    def open_orders(self) -> list[VenueOrderState]:
+    def open_orders(self) -> list[port.VenueOrderState]:
         return self._query("open_orders")  # type: ignore[no-any-return]
 
-    def fills(self, since_ns: int) -> list[VenueFill]:
+    def fills(self, since_ns: int) -> list[port.VenueFill]:
         return self._query("fills", since_ns)  # type: ignore[no-any-return]
 
-    def order_status(self, key: str) -> VenueOrderState | None:
+    def order_status(self, key: str) -> port.VenueOrderState | None:
         return self._query("order_status", key)  # type: ignore[no-any-return]
 
-    def balances(self) -> list[VenueBalances]:
+    def balances(self) -> list[port.VenueBalances]:
         return self._query("balances")  # type: ignore[no-any-return]
 
 

@@ -10,8 +10,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from alphintra.daemon.protocol import AuthenticationError, PermissionDeniedError
 from alphintra.daemon.runfiles import probe_daemon
 from alphintra.errors import OperationFailed
 from tests.pg_support import BACKENDS, state_database
+from tests.waiting import wait_for
 
 REPO = Path(alphintra.__file__).resolve().parent.parent
 
@@ -64,16 +64,6 @@ class Home:
 
     def client(self) -> EngineClient:
         return EngineClient(socket_path=self.socket, timeout=5)
-
-
-# A ceiling, not a pause: on a loaded 2-core CI machine a daemon's start took 33 s (like engine_e2e_support's
-# `engine start --wait 60`).
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def is_ready(home: Home) -> bool:

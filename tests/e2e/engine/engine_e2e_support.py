@@ -10,8 +10,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import alphintra
 from alphintra.daemon.client import EngineClient
 from alphintra.daemon.runfiles import probe_daemon
+from tests.waiting import wait_for
 
 REPO = Path(alphintra.__file__).resolve().parent.parent
 START_CASH = Decimal("100000")
@@ -53,17 +52,6 @@ def register_groups() -> None:
     ):
         if name not in names:
             app.add_typer(sub, name=name)
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 class Daemon:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from engine_e2e_support import Daemon, daemon_home, wait_for
+from engine_e2e_support import Daemon, _alive, daemon_home, wait_for
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -247,15 +247,8 @@ def _projector_pid(daemon_pid: int) -> int | None:
                 found.append(pid)
             for task in Path(f"/proc/{pid}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
-    live = [pid for pid in found if not _gone(pid)]
+    live = [pid for pid in found if _alive(pid)]
     return live[0] if len(live) == 1 else None
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
-    except (FileNotFoundError, IndexError):
-        return True
 
 
 def test_the_projection_process_is_restarted_when_it_dies_and_leaves_with_a_killed_daemon() -> None:
@@ -267,7 +260,7 @@ def test_the_projection_process_is_restarted_when_it_dies_and_leaves_with_a_kill
         _caught_up(daemon)
 
         os.kill(first, signal.SIGKILL)  # the projection dies mid-run: the daemon starts another, which catches up
-        wait_for(lambda: _gone(first), "the killed projection to exit")
+        wait_for(lambda: not _alive(first), "the killed projection to exit")
         with daemon.client() as client:
             for _ in range(5):
                 client.post("/api/v1/orders", {"symbol": "ETH/USD", "side": "BUY", "quantity": "0.004"})
@@ -279,7 +272,7 @@ def test_the_projection_process_is_restarted_when_it_dies_and_leaves_with_a_kill
         assert any("the state projection process exited" in p.read_text() for p in log)
 
         _under_load_then_kill(daemon, 4)  # a daemon killed outright takes its projection process with it
-        wait_for(lambda: _gone(second), "the projection process to leave with its daemon")
+        wait_for(lambda: not _alive(second), "the projection process to leave with its daemon")
         daemon.start()
         _caught_up(daemon)
         _assert_projection_is_the_fold(daemon)

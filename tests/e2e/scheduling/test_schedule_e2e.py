@@ -14,8 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import alphintra
 from alphintra.daemon.client import EngineClient
 from alphintra.daemon.runfiles import probe_daemon
 from tests.pg_support import state_database
+from tests.waiting import wait_for
 
 REPO = Path(alphintra.__file__).resolve().parent.parent
 
@@ -73,14 +73,6 @@ class Home:
     def run_log(self) -> list[dict[str, Any]]:
         path = self.root / "logs" / "run-once.log"
         return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from alphintra.engine.clock import TestClock
@@ -46,6 +47,29 @@ def pump(
         except queue.Empty:
             continue
         job()
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie, exited but not reaped yet, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+class Seen:
+    """What a feed delivered, run on this thread through ``post`` (``inbox.put``) as the engine thread would."""
+
+    def __init__(self) -> None:
+        self.inbox: queue.Queue[Callable[[], None]] = queue.Queue()
+        self.items: list[Any] = []
+
+    def pump(self, done: Callable[[], bool], timeout: float = 15.0) -> None:
+        pump(self.inbox, done, timeout, "the feed")
+
+    def last(self, kind: type) -> Any:
+        found = [x for x in self.items if isinstance(x, kind)]
+        return found[-1] if found else None
 
 
 def wait_status(lv: Live, order: Order, *statuses: OrderStatus, timeout: float = 10.0) -> None:

@@ -26,3 +26,11 @@ def account(fake: FakeHandle) -> Callable[..., dict[str, Any]]:
         return dict(fake.admin("POST", "accounts", {"api_key": secrets.token_hex(16), "funds": funds}))
 
     return make
+
+
+@pytest.fixture
+def clean_faults(fake: FakeHandle) -> Iterator[None]:
+    """No fault of another test is left on the fake, and none of this one's stays (``usefixtures``)."""
+    fake.admin("DELETE", "faults")
+    yield
+    fake.admin("DELETE", "faults")

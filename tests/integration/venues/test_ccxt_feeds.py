@@ -3,14 +3,12 @@ book reach the subscriber's thread; a stream silent past its limit is resubscrib
 
 from __future__ import annotations
 
-import queue
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import ccxt
 import pytest
-from ccxt_venue_kit import pump
+from ccxt_venue_kit import Seen
 
 from alphintra.engine.data import TradeTick
 from alphintra.venues.ccxt_feeds import BookSnapshot, MarketFeeds, Ticker
@@ -19,24 +17,7 @@ from alphintra.venues.fake.testing import FakeHandle
 D = Decimal
 
 
-@pytest.fixture(autouse=True)
-def no_faults_left(fake: FakeHandle) -> Iterator[None]:
-    fake.admin("DELETE", "faults")
-    yield
-    fake.admin("DELETE", "faults")
-
-
-class Seen:
-    def __init__(self) -> None:
-        self.inbox: queue.Queue[Callable[[], None]] = queue.Queue()
-        self.items: list[Any] = []
-
-    def pump(self, done: Callable[[], bool], timeout: float = 10.0) -> None:
-        pump(self.inbox, done, timeout, "the feed")
-
-    def last(self, kind: type) -> Any:
-        found = [x for x in self.items if isinstance(x, kind)]
-        return found[-1] if found else None
+pytestmark = pytest.mark.usefixtures("clean_faults")
 
 
 def feeds_on(fake: FakeHandle, seen: Seen, **options: Any) -> MarketFeeds:

@@ -5,60 +5,26 @@ is started again with its subscriptions, and close stops it."""
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import time
-from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import ccxt
 import pytest
-from ccxt_venue_kit import pump
+from ccxt_venue_kit import Seen, alive
 
 from alphintra.engine.data import TradeTick
 from alphintra.errors import ValidationError
 from alphintra.venues.ccxt_feeds import BookSnapshot, Ticker
 from alphintra.venues.ccxt_feeds_process import FeedsProcess
 from alphintra.venues.fake.testing import FakeHandle
+from tests.waiting import wait_for
 
 D = Decimal
 
 
-@pytest.fixture(autouse=True)
-def no_faults_left(fake: FakeHandle) -> Iterator[None]:
-    fake.admin("DELETE", "faults")
-    yield
-    fake.admin("DELETE", "faults")
-
-
-class Seen:
-    def __init__(self) -> None:
-        self.inbox: queue.Queue[Callable[[], None]] = queue.Queue()
-        self.items: list[Any] = []
-
-    def pump(self, done: Callable[[], bool], timeout: float = 15.0) -> None:
-        pump(self.inbox, done, timeout, "the feed")
-
-    def last(self, kind: type) -> Any:
-        found = [x for x in self.items if isinstance(x, kind)]
-        return found[-1] if found else None
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
-    except (FileNotFoundError, IndexError):
-        return True
-
-
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+pytestmark = pytest.mark.usefixtures("clean_faults")
 
 
 def test_updates_reach_the_subscriber_and_a_dead_worker_is_replaced(fake: FakeHandle, account: Any) -> None:
@@ -87,8 +53,8 @@ def test_updates_reach_the_subscriber_and_a_dead_worker_is_replaced(fake: FakeHa
 
         first = feeds.pid
         os.kill(first, signal.SIGKILL)  # the worker dies: another takes every subscription, books from a snapshot
-        _wait(lambda: feeds.restarts == 1 and feeds.pid != first, "a new market data worker")
-        _wait(lambda: _gone(first), "the dead worker to be reaped")
+        wait_for(lambda: feeds.restarts == 1 and feeds.pid != first, "a new market data worker")
+        wait_for(lambda: not alive(first), "the dead worker to be reaped")
         time.sleep(0.5)  # the new worker subscribes; what arrives after the move below must be its own
         seen.items.clear()
         moved = fake.admin("POST", "price", {"symbol": "BTC/USDT", "price": "32000"})
@@ -98,4 +64,4 @@ def test_updates_reach_the_subscriber_and_a_dead_worker_is_replaced(fake: FakeHa
         pid = feeds.pid
         feeds.close()
     assert pid is not None
-    _wait(lambda: _gone(pid), "the worker to stop with close")
+    wait_for(lambda: not alive(pid), "the worker to stop with close")

@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from ccxt_venue_kit import SEC, pump
+from ccxt_venue_kit import SEC, alive, pump
 
 from alphintra.engine.clock import TestClock
 from alphintra.engine.commands import OrderRequest
@@ -28,17 +27,14 @@ from alphintra.engine.node import TradingNode
 from alphintra.errors import ValidationError
 from alphintra.venues.ccxt_venue_process import VenueProcess
 from alphintra.venues.fake.testing import FakeHandle
+from tests.waiting import wait_for
 
 D = Decimal
 BTC = "BTC/USDT"
 FUNDS = {"USDT": "100000", "BTC": "2"}
 
 
-@pytest.fixture(autouse=True)
-def no_faults_left(fake: FakeHandle) -> Iterator[None]:
-    fake.admin("DELETE", "faults")
-    yield
-    fake.admin("DELETE", "faults")
+pytestmark = pytest.mark.usefixtures("clean_faults")
 
 
 class Node:
@@ -78,13 +74,6 @@ def node_on_worker(fake: FakeHandle, **options: Any) -> Iterator[Node]:
         venue.close()
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
-    except (FileNotFoundError, IndexError):
-        return True
-
-
 def test_orders_fill_and_cancel_through_the_worker_and_the_queries_answer(fake: FakeHandle) -> None:
     with node_on_worker(fake, poll_s=0.5) as n:
         assert n.venue.pid is not None and n.venue.pid != os.getpid()
@@ -116,10 +105,7 @@ def test_refused_credentials_are_named_as_in_process(fake: FakeHandle) -> None:
     assert "were refused by" in refused.value.message and "not-a-secret" not in refused.value.message
     assert venue.pid is not None
     pid = venue.pid
-    deadline = time.monotonic() + 10
-    while not _gone(pid):
-        assert time.monotonic() < deadline, "the worker of a refused start is still running"
-        time.sleep(0.02)
+    wait_for(lambda: not alive(pid), "the worker of a refused start to exit")
     assert venue.restarts == 0
 
 
@@ -129,17 +115,14 @@ def test_a_worker_dying_with_an_order_in_flight_is_replaced_and_the_order_settle
     with node_on_worker(fake, timeout_ms=20_000, private_streams=False, poll_s=600) as n:
         n.fake.admin("POST", "faults", {"spec": "timeout=1:8000@POST/order"})  # executed, answered 8 s later
         order = n.node.submit(OrderRequest(BTC, OrderSide.BUY, D("0.1")))
-        deadline = time.monotonic() + 10
-        while not n.order_log():  # the exchange has it; its answer is on its way
-            assert time.monotonic() < deadline, "the order never reached the exchange"
-            time.sleep(0.02)
+        wait_for(lambda: bool(n.order_log()), "the order to reach the exchange (its answer is on its way)")
         first = n.venue.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
         n.pump(lambda: bool(n.clock.timer_names()), "the node to plan its question about the lost submit")
         assert order.status is OrderStatus.PENDING_SUBMIT
         n.pump(lambda: n.venue.restarts == 1 and n.venue.connection == "connected", "a new worker")
-        assert n.venue.pid != first and _gone(first)
+        assert n.venue.pid != first and not alive(first)
         for seconds in (1, 2, 4, 8):  # the node asks the exchange by client order id
             if order.status is OrderStatus.FILLED:
                 break

@@ -16,6 +16,7 @@ from alphintra.errors import ValidationError
 from alphintra.venues.fake.faults import parse_spec
 from alphintra.venues.fake.state import fee_of
 from alphintra.venues.fake.testing import FakeHandle
+from tests.waiting import wait_for
 
 D = Decimal
 RATE = D("0.001")
@@ -35,17 +36,6 @@ def client(fake: FakeHandle, acct: dict[str, str], **extra: Any) -> ccxt.binance
 
 def log_of(fake: FakeHandle, acct: dict[str, str]) -> list[str]:
     return [e["client_order_id"] for e in fake.admin("GET", f"orders?api_key={acct['api_key']}")["orders"]]
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("status", [429, 418])
@@ -124,7 +114,7 @@ def test_order_briefly_unknown_after_placement(fake: FakeHandle, account) -> Non
         except ccxt.OrderNotFound:
             return None
 
-    assert wait_until(found)["status"] == "open"
+    assert wait_for(found, "the order to show")["status"] == "open"
     assert time.monotonic() - started >= 1.0
     assert log_of(fake, acct) == ["unk-1"]
 
@@ -142,7 +132,7 @@ def test_partial_fill_then_the_rest_later(fake: FakeHandle, account) -> None:  #
         order = ex.fetch_order(first["id"], "BTC/USDT")
         return order if order["status"] == "closed" else None
 
-    done = wait_until(closed)
+    done = wait_for(closed, "the order to close")
     assert (done["filled"], done["average"]) == (0.02, float(ASK1))
     assert len(ex.fetch_my_trades("BTC/USDT")) == 2
     got = D("0.02") - fee_of(D("0.01"), RATE) * 2

@@ -7,8 +7,7 @@ import logging
 import stat
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from alphintra.daemon.lifecycle import LifecycleHost
 from alphintra.daemon.runfiles import PidFile
 from alphintra.daemon.server import log_file_for, run_daemon
 from alphintra.errors import ConflictError, OperationFailed
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -33,14 +33,6 @@ def settings(isolated_home: Path) -> Iterator[Settings]:
         for handler in [h for h in logger.handlers if h.get_name() == "jsonl"]:
             logger.removeHandler(handler)
             handler.close()
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def _ready(client: EngineClient) -> bool:

@@ -11,12 +11,13 @@ import pytest
 from ml_data import stationary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon" / "trading"))
-from trading_support import Engine, wait_for
+from trading_support import Engine
 
 from alphintra.ml.featureset import FeatureSet, FeatureSpec, register_feature_set
 from alphintra.ml.pipeline import TrainOptions, train_and_register
 from alphintra.ml.registry import Registry
 from alphintra.ml.train import DataSpec
+from tests.waiting import wait_for
 
 
 def test_ml_strategy_serves_in_the_daemon(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from trading_support import Engine, wait_for
+from trading_support import Engine
 
 from alphintra.daemon.fields import MONEY_RULE
 from alphintra.storage.journal import read_journal
+from tests.waiting import wait_for
 
 
 def _buy(engine: Engine, symbol: str, qty: str) -> None:

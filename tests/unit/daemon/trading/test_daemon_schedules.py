@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from trading_support import Engine, wait_for
+from trading_support import Engine
 
 from alphintra.daemon.trading.scheduler import ScheduleCreate, add_job_row
 from alphintra.storage.journal import read_journal
 from alphintra.storage.state import StateStore
 from alphintra.strategies.base import Strategy
 from alphintra.strategies.registry import register
+from tests.waiting import wait_for
 
 
 @register

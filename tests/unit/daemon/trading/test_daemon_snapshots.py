@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from trading_support import Engine, wait_for
+from trading_support import Engine
 
 from alphintra.formatting import ns_from_iso
+from tests.waiting import wait_for
 
 MakeEngine = Callable[..., Engine]
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from trading_support import Engine, wait_for
+from trading_support import Engine
 
 from alphintra.cli.engine import _storage
 from alphintra.errors import StorageUnavailable
+from tests.waiting import wait_for
 
 
 class FullDisk:

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from trading_support import Engine, wait_for
+from trading_support import Engine
+
+from tests.waiting import wait_for
 
 
 def test_trades_newest_first_filtered_limited_and_summed(engine: Engine) -> None:
