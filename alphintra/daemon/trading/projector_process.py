@@ -66,9 +66,14 @@ class ProjectorState:
         values = self.values
         if durable_seq > values[_DURABLE]:
             values[_DURABLE] = durable_seq
-            if values[_SLEEPING]:
-                values[_SLEEPING] = 0
-                self.ring()
+            self._wake()
+
+    def _wake(self) -> None:
+        """Ring only a process that went to sleep: a busy one looks at the shared values by itself."""
+        values = self.values
+        if values[_SLEEPING]:
+            values[_SLEEPING] = 0
+            self.ring()
 
     def ring(self) -> None:
         bell = self.bell
@@ -83,9 +88,7 @@ class ProjectorState:
         deadline = time.monotonic() + timeout
         if values[_APPLIED] < seq:
             values[_WANTED] = max(values[_WANTED], seq)
-            if values[_SLEEPING]:
-                values[_SLEEPING] = 0
-                self.ring()
+            self._wake()
         while not (values[_OPENED] and values[_APPLIED] >= seq):
             if time.monotonic() >= deadline:
                 return False
