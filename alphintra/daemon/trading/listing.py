@@ -10,10 +10,14 @@ event names the order). The views are made on a worker thread, from a copy repla
 Fill events are immutable, and the order fields a trade view needs (strategy) never change.
 
 An order's view is a function of its events (``apply`` is the only mutator) and of its venue, so its JSON is
-kept by ``(id, events applied, venue)`` (:class:`OrderJsonCache`): a listing of orders that did not change since
+kept by the events tuple it was made from (:class:`OrderJsonCache`): a listing of orders that did not change since
 the last one joins bytes instead of building and encoding every view again. A 10,000-order listing took about
 0.9 s of a worker thread's CPU, holding the GIL the order path needs for as long; unchanged, it now costs a
 lookup per order.
+
+The body leaves in pieces of about ``CHUNK_BYTES`` (:func:`array_chunks`), each its own write on the event loop:
+a 10,000-order listing is some 6 MB, and one write of it copied it twice, under the GIL, in one step of the loop
+that every order's answer waits behind.
 
 Pages: ``limit`` (1..``MAX_PAGE``) items newest first; when more match, the response's ``X-Next-Cursor`` header
 holds the cursor to pass as ``cursor`` for the next page (the id of the last item returned). A cursor whose item
@@ -25,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any, cast
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Any
 
 from alphintra.daemon.protocol import json_bytes
 from alphintra.daemon.trading.views import fill_view, order_view
@@ -35,12 +39,14 @@ from alphintra.errors import ValidationError
 
 if TYPE_CHECKING:
     from alphintra.engine.core.enums import OrderStatus
-    from alphintra.engine.core.events import OrderEvent, OrderFilled, OrderInitialized
+    from alphintra.engine.core.events import OrderEvent, OrderFilled
     from alphintra.engine.node import TradingNode
 
 MAX_PAGE = 10_000
 DEFAULT_PAGE = 200
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
+# Bytes per piece of a listing's body (array_chunks): a write this size is a few microseconds of the event loop.
+CHUNK_BYTES = 64 * 1024
 
 
 # An order's events at the pick (the first one is its OrderInitialized): the engine thread reads one per order.
@@ -106,7 +112,9 @@ def pick_orders(
     # An open-only listing walks the working orders, not every order ever placed; a cursor whose order has
     # finished since is no longer among them, and is looked up among all orders instead.
     working_only = where.open or (where.status is not None and not where.status.is_terminal)
-    walk = _after(reversed(node.open_orders()), cursor, _order_id) if working_only else None
+    # The working orders' own dict, newest first, without a copy: this runs on the engine thread, which nothing else
+    # changes it from, and a copy (open_orders) was a Python step per order while order entry waited.
+    walk = _after(reversed(node.working.values()), cursor, _order_id) if working_only else None
     # Filters to apply: none when walking the working orders for a plain open listing, or all orders for "all".
     trivial = where.trivial and (walk is not None or not where.open)
     if walk is None:
@@ -118,38 +126,70 @@ def pick_orders(
 
 
 class OrderJsonCache:
-    """The JSON of order views by ``(order id, events applied, venue)`` (see the module docstring).
+    """The JSON of order views by the tuple of events they were made from (see the module docstring).
+
+    An entry holds its events tuple alive, so its ``id`` stays that tuple's while the entry exists: a page's
+    events are looked up by ``id`` (an int: a C loop over 10,000 of them takes a fraction of a millisecond, where
+    hashing a key tuple per order held the GIL for milliseconds in one uninterruptible step). A new event makes a
+    new tuple, so a changed order misses and is built again. The venue an order is shown on can change (routes):
+    the cache starts again empty when the venue of any instrument differs from the last listing's.
 
     Bounded: past ``limit`` entries it starts again empty (a listing bigger than that still works, it just builds
     what it misses). Worker threads share it: a dict's get and set are atomic, and two threads that miss the same
-    key build the same bytes.
+    entry build the same bytes.
     """
 
     def __init__(self, limit: int = 4 * MAX_PAGE) -> None:
-        self._items: dict[tuple[str, int, str | None], bytes] = {}
+        self._items: dict[int, tuple[OrderPick, bytes]] = {}
+        self._venues: dict[str, str] = {}
         self._limit = limit
 
     def __len__(self) -> int:
         return len(self._items)
 
+    def items(self, picks: list[OrderPick], node: TradingNode | None = None) -> list[bytes]:
+        """Worker thread: the JSON of each order view of a page picked by :func:`pick_orders` (with ``node``: each
+        order's venue), in the page's order. Lookups are C loops (``map``); only the orders missed take a Python
+        step each."""
+        if node is not None:
+            venue_for = node.venue_for
+            venues = {inst.symbol: venue_for(inst.symbol).name for inst in node.instruments}
+            if venues != self._venues:
+                self._items, self._venues = {}, venues
+        cached = self._items
+        entries: list[Any] = list(map(cached.get, map(id, picks)))
+        if None in entries:
+            for i, entry in enumerate(entries):
+                if entry is None:
+                    events = picks[i]
+                    entry = entries[i] = (events, json_bytes(order_view(Order.replay(events), node)))
+                    if len(cached) >= self._limit:
+                        cached.clear()
+                    cached[id(events)] = entry
+        return list(map(_second, entries))
+
     def page(self, picks: list[OrderPick], node: TradingNode | None = None) -> bytes:
-        """Worker thread: the JSON array of the views of a page picked by :func:`pick_orders` (with ``node``: each
-        order's venue), byte for byte what encoding the list of views gives."""
-        items = self._items
-        venue_for = None if node is None else node.venue_for
-        parts: list[bytes] = []
-        for events in picks:
-            first = cast("OrderInitialized", events[0])  # Order.replay refuses a history that starts otherwise
-            venue = None if venue_for is None else venue_for(first.symbol).name
-            key = (first.order_id, len(events), venue)
-            raw = items.get(key)
-            if raw is None:
-                raw = json_bytes(order_view(Order.replay(events), node))
-                if len(items) >= self._limit:
-                    items.clear()
-                items[key] = raw
-            parts.append(raw)
-        return b"[" + b",".join(parts) + b"]"
+        """The JSON array of :meth:`items`, byte for byte what encoding the list of views gives."""
+        return b"".join(array_chunks(self.items(picks, node)))
+
+
+def array_chunks(items: list[bytes], size: int = CHUNK_BYTES) -> list[bytes]:
+    """The JSON array of ``items`` (each one encoded JSON value) as pieces of about ``size`` bytes, in order; their
+    concatenation is the array. A big listing leaves as many small writes, with the event loop free between them:
+    one write of the whole body copied it twice (megabytes) in one step that order entry waited behind."""
+    if not items:
+        return [b"[]"]
+    total = sum(map(len, items)) + len(items)
+    step = max(1, len(items) * size // total)
+    pieces: list[bytes] = []
+    for start in range(0, len(items), step):
+        group = items[start : start + step]
+        # One copy of each piece: the brackets and the comma before it ride on its first and last items.
+        group[0] = (b"," if start else b"[") + group[0]
+        if start + step >= len(items):
+            group[-1] += b"]"
+        pieces.append(b",".join(group))
+    return pieces
 
 
 def pick_fills(
@@ -181,6 +221,9 @@ def fill_views(picks: list[tuple[OrderFilled, Order]]) -> list[dict[str, Any]]:
     return [fill_view(fill, order) for fill, order in picks]
 
 
+_second = itemgetter(1)
+
+
 def _order_id(order: Order) -> str:
     return order.id
 
@@ -193,12 +236,14 @@ def _trade_id(fill: OrderFilled) -> str:
 
 
 __all__ = [
+    "CHUNK_BYTES",
     "DEFAULT_PAGE",
     "MAX_PAGE",
     "NEXT_CURSOR_HEADER",
     "OrderFilter",
     "OrderJsonCache",
     "OrderPick",
+    "array_chunks",
     "fill_views",
     "pick_fills",
     "pick_orders",

@@ -19,7 +19,7 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError as SchemaError
 from starlette.requests import HTTPConnection
+from starlette.responses import StreamingResponse
 
 from alphintra.config.logs import get_logger
 from alphintra.daemon.access import AUDITED_KEY, audit_fields, stream_audited_by_handler
@@ -41,6 +42,7 @@ from alphintra.daemon.trading.listing import (
     OrderFilter,
     OrderJsonCache,
     OrderPick,
+    array_chunks,
     fill_views,
     pick_fills,
     pick_orders,
@@ -82,17 +84,30 @@ def _json(data: Any, status_code: int = 200) -> Response:
     return Response(json_bytes(data), status_code=status_code, media_type="application/json")
 
 
-async def _page_response(encode: Callable[[], bytes], next_cursor: str | None) -> Response:
-    """A picked page's JSON, made by ``encode`` on a worker thread: the engine thread has already moved on."""
-    headers = {NEXT_CURSOR_HEADER: next_cursor} if next_cursor is not None else None
-    return Response(await asyncio.to_thread(encode), media_type="application/json", headers=headers)
+async def _page_response(encode: Callable[[], list[bytes]], next_cursor: str | None) -> Response:
+    """A picked page's JSON, made by ``encode`` on a worker thread (the engine thread has already moved on), in the
+    pieces ``encode`` cut it into (listing.array_chunks), one write each: the event loop serves other requests
+    between them. The length is known up front, so the answer is a plain body, not a chunked transfer."""
+    pieces = await asyncio.to_thread(encode)
+    headers = {"content-length": str(sum(map(len, pieces)))}
+    if next_cursor is not None:
+        headers[NEXT_CURSOR_HEADER] = next_cursor
+    if len(pieces) == 1:
+        return Response(pieces[0], media_type="application/json", headers=headers)
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+            await asyncio.sleep(0)  # let the requests that came meanwhile run before the next piece
+
+    return StreamingResponse(body(), media_type="application/json", headers=headers)
 
 
-def _encoded_views(views: list[dict[str, Any]]) -> bytes:
+def _encoded_views(views: list[dict[str, Any]]) -> list[bytes]:
     # One encoder call per few hundred views, not one for the list: the C encoder holds the GIL for a whole call,
     # and a 10,000-item list in one call would stall the engine thread for its whole length.
-    chunks = [json_bytes(views[i : i + _ENCODE_CHUNK])[1:-1] for i in range(0, len(views), _ENCODE_CHUNK)]
-    return b"[" + b",".join(chunks) + b"]"
+    groups = [json_bytes(views[i : i + _ENCODE_CHUNK])[1:-1] for i in range(0, len(views), _ENCODE_CHUNK)]
+    return array_chunks(groups)
 
 
 def _body_json(raw: bytes) -> Any:
@@ -312,7 +327,7 @@ def _orders(host: Host) -> APIRouter:
 
         picks, next_cursor = await host.acall(pick)
         node = host.node
-        return await _page_response(lambda: order_json.page(picks, node), next_cursor)
+        return await _page_response(lambda: array_chunks(order_json.items(picks, node)), next_cursor)
 
     @r.post("/cancel-all", response_model=CancelAllOut)
     async def cancel_all(body: CancelAll, who: Trader, seen: Visible) -> CancelAllOut:

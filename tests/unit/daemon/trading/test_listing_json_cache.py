@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sim_node_kit import minute_bar, small_node
 
 from alphintra.daemon.protocol import json_bytes
-from alphintra.daemon.trading.listing import OrderFilter, OrderJsonCache, pick_orders
+from alphintra.daemon.trading.listing import CHUNK_BYTES, OrderFilter, OrderJsonCache, array_chunks, pick_orders
 from alphintra.daemon.trading.views import order_view
 from alphintra.engine.commands import OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType
@@ -71,3 +73,25 @@ def test_the_cache_is_bounded_and_a_listing_bigger_than_it_is_still_whole() -> N
     assert _page(node, cache) == _expected(node)
     assert len(cache) <= 2
     assert _page(node, cache) == _expected(node)
+
+
+@given(
+    st.lists(
+        st.dictionaries(st.text(max_size=5), st.integers(-(2**63), 2**63 - 1) | st.text(max_size=30), max_size=4),
+        max_size=60,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_the_pieces_of_a_listing_join_to_the_json_array_of_its_items(values: list[dict[str, object]]) -> None:
+    items = [json_bytes(v) for v in values]
+    pieces = array_chunks(items, size=64)
+    assert b"".join(pieces) == json_bytes(values)
+    assert json.loads(b"".join(pieces)) == values
+    assert all(pieces)
+
+
+def test_a_big_page_leaves_in_pieces_of_about_the_chunk_size() -> None:
+    items = [json_bytes({"id": f"SIM-{i:08d}", "note": "x" * 500}) for i in range(2_000)]
+    pieces = array_chunks(items)
+    assert b"".join(pieces) == json_bytes([json.loads(i) for i in items])
+    assert len(pieces) > 10 and max(map(len, pieces)) <= CHUNK_BYTES + 600
