@@ -37,6 +37,13 @@ _RESTART_MAX_S = 30.0
 _PRELOAD: set[str] = set()
 
 
+def restart_delay(failures: int) -> float:
+    """The pause before starting a dead worker again after ``failures`` new ones in a row that did not come up: a
+    second, doubling up to half a minute, so that a worker that cannot start (a full disk, a store that refuses it)
+    is tried again without spinning and without a log line every second."""
+    return min(_RESTART_MAX_S, _RESTART_S * float(2 ** min(failures, 16)))
+
+
 def context(*preload: str) -> Any:
     """The fork-server context, with ``preload`` (module names) imported by the server before it forks. The server
     starts with the first worker, with every module asked for so far: a caller that will start several kinds of
@@ -206,7 +213,7 @@ class WorkerHandle:
                 if self._closing or not self._started:
                     return
                 self.restarts += 1
-                delay = min(_RESTART_MAX_S, _RESTART_S * 2**self._failures)
+                delay = restart_delay(self._failures)
                 self._failures += 1
             _log.error("%s; starting it again", why)
             time.sleep(delay)
@@ -297,5 +304,6 @@ __all__ = [
     "error_from",
     "handle_log",
     "pump_logs",
+    "restart_delay",
     "send_logs",
 ]

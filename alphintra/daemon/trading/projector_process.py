@@ -35,7 +35,7 @@ from alphintra.config.logs import get_logger
 from alphintra.daemon.trading.projector import StateProjection
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
 from alphintra.osthread import name_os_thread
-from alphintra.workerproc import context, pump_logs, send_logs
+from alphintra.workerproc import context, pump_logs, restart_delay, send_logs
 
 log = get_logger("daemon.projector")
 _RETRY_S = 0.5
@@ -46,7 +46,6 @@ _BUSY_FOR_S = 0.2  # polling continues this long after the last work, then the p
 _GROUP_S = 0.5
 _GROUP_RECORDS = 5_000
 _SLEEP_S = 0.5  # a sleeping process looks anyway this often (a ring lost to a race costs at most this)
-_RESTART_S = 1.0
 _LOCK_NAME = "projector.lock"
 _DURABLE, _APPLIED, _OPENED, _CLOSING, _SLEEPING, _WANTED = range(6)
 
@@ -277,6 +276,7 @@ class ProjectorProcess:
         self._process: Any = None
         self._logs: Connection | None = None
         self.restarts = 0
+        self._failures = 0  # processes in a row that died before they opened the store (the delay grows)
         self._start()
         self._watch = threading.Thread(target=self._watch_process, name="projector-watch", daemon=True)
         self._watch.start()
@@ -325,13 +325,18 @@ class ProjectorProcess:
             with self._lock:
                 if self._closing:
                     return
+                # One that had opened the store ran: start the next at once. One that never got that far (its
+                # lock file or the store refused, e.g. a full disk) is retried ever less often.
+                self._failures = 0 if self.state.values[_OPENED] else self._failures + 1
+                delay = restart_delay(max(0, self._failures - 1))
                 log.error(
-                    "the state projection process exited (code %s) at journal record %d; starting it again",
+                    "the state projection process exited (code %s) at journal record %d; starting it again in %g s",
                     process.exitcode,
                     self.applied_seq,
+                    delay,
                 )
                 self.restarts += 1
-            time.sleep(_RESTART_S)
+            time.sleep(delay)
             with self._lock:
                 if self._closing:
                     return
