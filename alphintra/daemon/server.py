@@ -331,7 +331,7 @@ def _default_host(settings: Settings) -> EngineHost:
 
     if os.environ.get("ALPHINTRA_ENGINE_BARE") == "1":
         return LifecycleHost()
-    from alphintra.daemon.trading import TradingHost
+    from alphintra.daemon.trading.host import TradingHost
 
     return TradingHost(settings)
 
