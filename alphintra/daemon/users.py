@@ -17,18 +17,18 @@ the first ``alphintra user add`` on, a token works only for a registered, enable
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from alphintra.daemon.protocol import Role
 from alphintra.errors import ConflictError, NotFoundError, OperationFailed, ValidationError
+from alphintra.lockfile import locked
 
 USERS_FILE = "users.json"
 _LOCK_FILE = "users.lock"
@@ -175,15 +175,8 @@ class UserStore:
             self._write(users)
             return before, after
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return locked(self.root / _LOCK_FILE)
 
     def _write(self, users: dict[str, User]) -> None:
         data = json.dumps({"format": _FORMAT, "users": [u.to_dict() for u in users.values()]}, indent=2) + "\n"

@@ -33,9 +33,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +51,7 @@ from alphintra.engine.node import TradingNode
 from alphintra.engine.risk.records import is_risk_record
 from alphintra.engine.venue.simulated import SimulatedVenue
 from alphintra.errors import AlphintraError, ConflictError, RetryableError
+from alphintra.lockfile import locked
 from alphintra.storage.journal import JournalCorrupted, JournalRecord, _decode, _load, _segments
 from alphintra.storage.state.models import AccountBalance, Position, Trade, TradingAccount
 from alphintra.storage.state.models import Order as OrderRow
@@ -560,24 +560,15 @@ def _tables() -> list[str]:
 # ---------------------------------------------------------------------------------------------- on demand
 
 
-@contextlib.contextmanager
-def _journal_lock(directory: Path) -> Iterator[None]:
+def _journal_lock(directory: Path) -> contextlib.AbstractContextManager[None]:
     """The journal's writer lock: held, no daemon can start (or is running) while the state is rebuilt."""
-    import fcntl
-
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ConflictError(
-                "the engine daemon is running (it holds the journal): stop it first with `alphintra engine stop`; "
-                "a running daemon keeps the state caught up by itself"
-            ) from None
-        yield
-    finally:
-        os.close(fd)
+    return locked(
+        directory / "LOCK",
+        busy=lambda: ConflictError(
+            "the engine daemon is running (it holds the journal): stop it first with `alphintra engine stop`; "
+            "a running daemon keeps the state caught up by itself"
+        ),
+    )
 
 
 def rebuild_state(settings: Settings) -> dict[str, Any]:

@@ -22,11 +22,9 @@ It starts from the fork server, and its log records reach the daemon's own logge
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from typing import Any
 from alphintra.config.logs import get_logger
 from alphintra.daemon.trading.projector import StateProjection
 from alphintra.engine.core.instrument import Instrument, InstrumentRegistry
+from alphintra.lockfile import locked
 from alphintra.osthread import name_os_thread
 from alphintra.workerproc import context, pump_logs, restart_delay, send_logs
 
@@ -215,18 +214,6 @@ def _loop(state: ProjectorState, core: StateProjection) -> None:
 # ---------------------------------------------------------------------------------------------- the process
 
 
-@contextlib.contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """The projection's own lock: a predecessor still finishing (after a kill of the daemon) goes first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _child(
     values: Any,
     listen: Connection,
@@ -244,7 +231,7 @@ def _child(
     state = ProjectorState(values, None, listen)
     journal = Path(journal_dir)
     try:
-        with _exclusive(journal / _LOCK_NAME):
+        with locked(journal / _LOCK_NAME):  # a predecessor still finishing (after a kill of the daemon) goes first
             store = StateStore(url)
             registry = InstrumentRegistry(instruments)
             try:
