@@ -168,15 +168,12 @@ class UserStore:
         return self._update(change)
 
     def _update(self, change: Callable[[dict[str, User]], Change]) -> Change:
-        with self._locked():
+        with locked(self.root / _LOCK_FILE):
             users = dict(self._read())
             before, after = change(users)
             users[after.name] = after
             self._write(users)
             return before, after
-
-    def _locked(self) -> contextlib.AbstractContextManager[None]:
-        return locked(self.root / _LOCK_FILE)
 
     def _write(self, users: dict[str, User]) -> None:
         data = json.dumps({"format": _FORMAT, "users": [u.to_dict() for u in users.values()]}, indent=2) + "\n"

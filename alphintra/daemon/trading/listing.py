@@ -132,7 +132,7 @@ class OrderJsonCache:
     events are looked up by ``id`` (an int: a C loop over 10,000 of them takes a fraction of a millisecond, where
     hashing a key tuple per order held the GIL for milliseconds in one uninterruptible step). A new event makes a
     new tuple, so a changed order misses and is built again. The venue an order is shown on can change (routes):
-    the cache starts again empty when the venue of any instrument differs from the last listing's.
+    the cache starts again empty when the venue of a page's symbol differs from the one its views were made with.
 
     Bounded: past ``limit`` entries it starts again empty (a listing bigger than that still works, it just builds
     what it misses). Worker threads share it: a dict's get and set are atomic, and two threads that miss the same
@@ -150,12 +150,14 @@ class OrderJsonCache:
     def items(self, picks: list[OrderPick], node: TradingNode | None = None) -> list[bytes]:
         """Worker thread: the JSON of each order view of a page picked by :func:`pick_orders` (with ``node``: each
         order's venue), in the page's order. Lookups are C loops (``map``); only the orders missed take a Python
-        step each."""
+        step each, and the venues are asked once per symbol of the page."""
         if node is not None:
             venue_for = node.venue_for
-            venues = {inst.symbol: venue_for(inst.symbol).name for inst in node.instruments}
-            if venues != self._venues:
-                self._items, self._venues = {}, venues
+            venues = {s: venue_for(s).name for s in set(map(_symbol, map(_first, picks)))}
+            known = self._venues
+            if any(known.get(symbol, venue) != venue for symbol, venue in venues.items()):
+                self._items = {}  # a symbol's venue changed: views made before show the old one
+            known.update(venues)
         cached = self._items
         entries: list[Any] = list(map(cached.get, map(id, picks)))
         if None in entries:
@@ -167,10 +169,6 @@ class OrderJsonCache:
                         cached.clear()
                     cached[id(events)] = entry
         return list(map(_second, entries))
-
-    def page(self, picks: list[OrderPick], node: TradingNode | None = None) -> bytes:
-        """The JSON array of :meth:`items`, byte for byte what encoding the list of views gives."""
-        return b"".join(array_chunks(self.items(picks, node)))
 
 
 def array_chunks(items: list[bytes], size: int = CHUNK_BYTES) -> list[bytes]:
@@ -221,7 +219,9 @@ def fill_views(picks: list[tuple[OrderFilled, Order]]) -> list[dict[str, Any]]:
     return [fill_view(fill, order) for fill, order in picks]
 
 
+_first = itemgetter(0)
 _second = itemgetter(1)
+_symbol = attrgetter("symbol")
 
 
 def _order_id(order: Order) -> str:

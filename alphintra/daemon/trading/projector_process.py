@@ -314,8 +314,12 @@ class ProjectorProcess:
                     return
                 # One that had opened the store ran: start the next at once. One that never got that far (its
                 # lock file or the store refused, e.g. a full disk) is retried ever less often.
-                self._failures = 0 if self.state.values[_OPENED] else self._failures + 1
-                delay = restart_delay(max(0, self._failures - 1))
+                opened = bool(self.state.values[_OPENED])
+                if opened:
+                    self._failures = 0
+                delay = restart_delay(self._failures)
+                if not opened:
+                    self._failures += 1
                 log.error(
                     "the state projection process exited (code %s) at journal record %d; starting it again in %g s",
                     process.exitcode,

@@ -17,6 +17,7 @@ from alphintra.engine.commands import OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderStatus, OrderType
 from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
+from alphintra.engine.venue.simulated import SimulatedVenue
 
 D = Decimal
 
@@ -27,7 +28,7 @@ def _limit(node: TradingNode, price: str) -> Order:
 
 def _page(node: TradingNode, cache: OrderJsonCache) -> bytes:
     picks, _ = pick_orders(node, OrderFilter(), 100, None)
-    return cache.page(picks, node)
+    return b"".join(array_chunks(cache.items(picks, node)))
 
 
 def _expected(node: TradingNode) -> bytes:
@@ -95,3 +96,14 @@ def test_a_big_page_leaves_in_pieces_of_about_the_chunk_size() -> None:
     pieces = array_chunks(items)
     assert b"".join(pieces) == json_bytes([json.loads(i) for i in items])
     assert len(pieces) > 10 and max(map(len, pieces)) <= CHUNK_BYTES + 600
+
+
+def test_an_order_whose_venue_changed_is_shown_on_its_new_venue() -> None:
+    node = small_node()
+    _limit(node, "95")
+    cache = OrderJsonCache()
+    assert json.loads(_page(node, cache))[0]["venue"] == node.venue.name
+    old = node.venue
+    node.bind_venue(SimulatedVenue(old.instruments, old.model, name="elsewhere", now=node.clock.now_ns))
+    assert json.loads(_page(node, cache))[0]["venue"] == "elsewhere"
+    assert _page(node, cache) == _expected(node)
