@@ -175,8 +175,10 @@ class Projection:
         self._accounts: dict[str, dict[str, Any]] = {}
         self._orders: dict[str, int] = {}  # order id -> seq of its newest event
         self._trades: list[dict[str, Any]] = []
-        self._positions: dict[tuple[str, str], int] = {}  # -> time of the fill
-        self._balances = False
+        # A row's time and journal_seq are those of the record that last changed it, never where a piece happened
+        # to end: a rebuild in one piece must write the rows the running projection wrote piece by piece.
+        self._positions: dict[tuple[str, str], tuple[int, int]] = {}  # -> (time, seq) of the newest fill
+        self._balances: tuple[int, int] | None = None  # (time, seq) of the newest record that moves balances
         self._later: list[Later] = []
         self._finished: list[str] = []
 
@@ -223,17 +225,18 @@ class Projection:
                 rows.append(("order", _order_row(order, seq)))
         rows += [("trade", t) for t in self._trades]
         ledger = self.node.ledger
-        for (account, symbol), ts in self._positions.items():
+        for (account, symbol), (ts, seq) in self._positions.items():
             pos = ledger.position(account, symbol)
             if pos is not None:
-                rows.append(("position", _position_row(account, symbol, pos, ts, self.seq)))
-        if self._balances:
+                rows.append(("position", _position_row(account, symbol, pos, ts, seq)))
+        if self._balances is not None:
+            ts, seq = self._balances
             for account in ledger.accounts():
                 for bal in ledger.balances(account).values():
-                    rows.append(("balance", _balance_row(account, bal, self.ts, self.seq)))
+                    rows.append(("balance", _balance_row(account, bal, ts, seq)))
         later = self._later
         self._accounts, self._orders, self._trades, self._positions = {}, {}, [], {}
-        self._balances, self._later = False, []
+        self._balances, self._later = None, []
         self._forget()
         return rows, later
 
@@ -323,17 +326,17 @@ def _project_account(p: Projection, rec: JournalRecord) -> None:
         "exchange": "SIM",
         "base_currency": str(r["currency"]),
     } | _at("created_at", p.ts)
-    p._balances = True
+    p._balances = (p.ts, rec.seq)
 
 
 def _project_funds(p: Projection, rec: JournalRecord) -> None:
-    p._balances = True
+    p._balances = (p.ts, rec.seq)
 
 
 def _project_order(p: Projection, rec: JournalRecord) -> None:
     order_id = str(rec.record["order_id"])
     p._orders[order_id] = rec.seq
-    p._balances = True  # a placement locks, a finished order releases
+    p._balances = (p.ts, rec.seq)  # a placement locks, a finished order releases
 
 
 def _project_fill(p: Projection, rec: JournalRecord) -> None:
@@ -359,7 +362,7 @@ def _project_fill(p: Projection, rec: JournalRecord) -> None:
             "journal_seq": rec.seq,
         }
     )
-    p._positions[(event.account, event.symbol)] = event.ts
+    p._positions[(event.account, event.symbol)] = (event.ts, rec.seq)
 
 
 def _project_risk(p: Projection, rec: JournalRecord) -> None:
