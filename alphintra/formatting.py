@@ -12,6 +12,7 @@ storage <- daemon <- cli/tui) may use them.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
@@ -50,8 +51,23 @@ def iso_ns(ns: int | None) -> str | None:
     if ns is None:
         return None
     seconds, frac = divmod(int(ns), _NS)
-    text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    text = _second_text(seconds)
     return f"{text}.{frac:09d}+00:00" if frac else f"{text}+00:00"
+
+
+# A datetime and strftime per time cost ~2.5 us: every streamed order update prints three times, and so does every
+# order of a listing. Times come in runs of the same second and day: each is printed once.
+@functools.lru_cache(maxsize=4096)
+def _second_text(seconds: int) -> str:
+    day, second = divmod(seconds, 86_400)
+    hour, second = divmod(second, 3_600)
+    minute, second = divmod(second, 60)
+    return f"{_date_text(day)}T{hour:02d}:{minute:02d}:{second:02d}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _date_text(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%d")
 
 
 def iso_dt(moment: datetime | None) -> str | None:

@@ -16,14 +16,7 @@ if TYPE_CHECKING:
 
 def order_view(order: Order, node: TradingNode | None = None) -> dict[str, Any]:
     """The API's view of ``order``; with ``node``, the venue it trades on (its instrument's) too."""
-    data = order.to_dict()
-    for key in list(data):  # to_dict writes str(Decimal), which can be "0E-9"
-        raw = getattr(order, key, None)
-        if isinstance(raw, Decimal):
-            data[key] = plain(raw)
-    data["fees"] = {asset: plain(amount) for asset, amount in order.fees.items()}
-    data["leaves_quantity"] = plain(order.leaves_quantity)
-    data["status"] = order.status.value
+    data = order.to_dict(plain)
     data["created_at"] = iso_ns(order.created_at)
     data["updated_at"] = iso_ns(order.updated_at)
     data["expires_at"] = iso_ns(order.expires_at)

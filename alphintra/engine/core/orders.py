@@ -243,20 +243,21 @@ class Order:
             object.__setattr__(self, key, value)
         return event
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready snapshot (Decimals as strings) for the state database and the API; not used for replay."""
+    def to_dict(self, number: Callable[[Decimal], str] = str) -> dict[str, Any]:
+        """A JSON-ready snapshot, Decimals written by ``number`` (the API passes its plain-decimal writer); not used
+        for replay."""
         out: dict[str, Any] = {}
         for key in _SNAPSHOT_FIELDS:
             value = getattr(self, key)
             if isinstance(value, Decimal):
-                value = str(value)
+                value = number(value)
             elif isinstance(value, Enum):
                 value = value.value
             elif isinstance(value, tuple):
                 value = list(value)
             out[key] = value
-        out["fees"] = {asset: str(amount) for asset, amount in self.fees.items()}
-        out["leaves_quantity"] = str(self.leaves_quantity)
+        out["fees"] = {asset: number(amount) for asset, amount in self.fees.items()}
+        out["leaves_quantity"] = number(self.leaves_quantity)
         return out
 
     def to_state(self) -> dict[str, Any]:

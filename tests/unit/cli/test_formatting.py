@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import given
@@ -31,6 +31,9 @@ def test_iso_times_keep_every_nanosecond() -> None:
 @given(st.integers(min_value=0, max_value=4_102_444_800 * 10**9))
 def test_iso_round_trip_is_exact(ns: int) -> None:
     assert ns_from_iso(iso_ns(ns)) == ns
+    seconds, frac = divmod(ns, 10**9)  # the text strftime writes, with the fraction iso_ns adds
+    text = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert iso_ns(ns) == (f"{text}.{frac:09d}+00:00" if frac else f"{text}+00:00")
 
 
 def test_table_amounts_at_their_precision_with_separators() -> None:
