@@ -362,7 +362,12 @@ def _project_fill(p: Projection, rec: JournalRecord) -> None:
             "journal_seq": rec.seq,
         }
     )
-    p._positions[(event.account, event.symbol)] = (event.ts, rec.seq)
+    # A fill moves its symbol's mark, so every position held in the symbol is valued anew (market value, unrealised
+    # PnL) as of this record, whichever account traded; a flat one's value does not depend on the mark.
+    ledger, stamp = p.node.ledger, (event.ts, rec.seq)
+    for account in ledger.accounts():
+        if account == event.account or ledger.quantity(account, event.symbol):
+            p._positions[(account, event.symbol)] = stamp
 
 
 def _project_risk(p: Projection, rec: JournalRecord) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from node_kit import ListJournal, bar, make_node
 from sqlalchemy import inspect, text
@@ -21,6 +21,7 @@ from test_node_replay import trade_a_session
 
 from alphintra.daemon.trading import projector
 from alphintra.daemon.trading.projector import Projection, StateProjection
+from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.node import TradingNode
 from alphintra.errors import ValidationError
 from alphintra.storage.journal import FsyncPolicy, Journal, JournalRecord
@@ -200,6 +201,15 @@ def test_the_projection_works_the_same_in_postgresql(tmp_path: Path, pg_url: str
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cmds=bar_cmds, chunk=st.integers(1, 40))
+# b's fill moves the mark of the symbol a holds: a's market value changes with it, whatever piece b's fill is in
+@example(
+    cmds=[
+        ("market", "a", OrderSide.BUY, 1),
+        ("trail", "b", OrderSide.BUY, 1, 1),
+        ("bar", Decimal("100"), Decimal("100"), 0, 2, 1),
+    ],
+    chunk=1,
+)
 def test_the_projection_equals_the_node_for_any_order_sequence_and_any_piece_size(
     cmds: list[tuple[Any, ...]], chunk: int
 ) -> None:
