@@ -6,8 +6,10 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from alphintra.engine.core.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType
+from alphintra.engine.core.frozen import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     symbol: str

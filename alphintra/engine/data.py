@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from alphintra.engine.core.frozen import quick_init
 
+
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Bar:
     symbol: str

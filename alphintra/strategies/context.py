@@ -19,6 +19,7 @@ from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import OrderSide, OrderType
 from alphintra.engine.core.errors import OrderRejectedError, ValidationError
 from alphintra.engine.core.events import OrderEvent, OrderFilled
+from alphintra.engine.core.frozen import quick_init
 from alphintra.engine.core.ledger_types import AccountMode
 from alphintra.engine.core.orders import Order
 from alphintra.engine.node import TradingNode
@@ -44,6 +45,7 @@ def _money(field_name: str, value: object) -> Decimal:
 RISK_ALERT = "risk_alert"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Signal:
     ts: int
@@ -294,6 +296,9 @@ class StrategyRunner:
         # Most strategies never look at order events: do not wrap a call to an empty hook four times per order.
         self._wants_updates = self._overrides("on_order_update")
         self._wants_fills = self._overrides("on_fill")
+        if not (self._wants_updates or self._wants_fills):
+            with contextlib.suppress(ValueError):  # nothing to route: the node's events need not pass through here
+                self.ctx.node.listeners.remove(self._listener)
         self.running = True
         self._call("on_start", self.strategy.on_start)
 

@@ -17,6 +17,7 @@ from enum import StrEnum, unique
 from typing import Any
 
 from alphintra.engine.core.enums import LiquiditySide, OrderSide
+from alphintra.engine.core.frozen import quick_init
 from alphintra.errors import ValidationError
 from alphintra.strategies.metrics import Calendar, EquityCurve, Metrics, compute_metrics, periods_per_year
 
@@ -62,6 +63,7 @@ def _text(field_name: str, value: object) -> str:
     return value
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClosedTrade:
     """One closed round trip. ``pnl`` is realised profit net of ``fees`` (both legs' fees; negative when maker
@@ -126,6 +128,7 @@ class ClosedTrade:
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution, as the plan's ``trades`` table records it."""

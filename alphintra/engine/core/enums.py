@@ -63,6 +63,8 @@ class OrderStatus(StrEnum):
 
 
 _TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+# The terminal statuses, for the hot paths that test membership directly instead of through ``is_terminal``.
+TERMINAL_STATUSES = _TERMINAL
 _OPEN = frozenset(
     {
         OrderStatus.PENDING_SUBMIT,
@@ -155,6 +157,7 @@ class RejectReason(StrEnum):
 
 
 __all__ = [
+    "TERMINAL_STATUSES",
     "ContingencyType",
     "LiquiditySide",
     "OrderSide",

@@ -27,6 +27,7 @@ from alphintra.engine.core.enums import (
     TimeInForce,
     TrailingOffsetType,
 )
+from alphintra.engine.core.frozen import quick_init
 
 EVENT_SCHEMA_VERSION = 1
 
@@ -177,7 +178,7 @@ for _cls in (
     OrderExpired,
     OrderFilled,
 ):
-    register_event(_cls)
+    register_event(quick_init(_cls))  # built four or more times per order: see quick_init
 
 __all__ = [
     "EVENT_SCHEMA_VERSION",

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from alphintra.engine.core.enums import OrderSide
 from alphintra.engine.core.errors import ValidationError
+from alphintra.engine.core.frozen import quick_init
 from alphintra.engine.core.instrument import to_decimal as instrument_to_decimal
 
 # Balance arithmetic runs in this context: 64 significant digits and a trap on Inexact, so a cash flow is either
@@ -103,6 +104,7 @@ class LeverageExceeded(ValidationError):
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Balance:
     """One asset of one account. ``available = total - locked``; ``total < 0`` only in margin mode (a loan)."""

@@ -24,6 +24,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from alphintra.engine.core.enums import LiquiditySide, OrderSide, OrderType, RejectReason, TimeInForce
 from alphintra.engine.core.errors import RetryableError
+from alphintra.engine.core.frozen import quick_init
 
 
 class VenueUnavailable(RetryableError):
@@ -52,6 +53,7 @@ class VenueCapabilities:
     market_collar_bps: Decimal | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VenueOrder:
     key: str
@@ -70,6 +72,7 @@ class VenueOrder:
         return self.price is None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VenueFill:
     """One trade as the venue reports it. ``fee`` None: the venue reports no fee (the node charges its schedule);
