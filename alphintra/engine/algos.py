@@ -210,7 +210,6 @@ class AlgoEngine:
         self.node = node
         self._algos: dict[str, _Algo] = {}
         self._seq = 0
-        node.listeners.append(self._on_order)
 
     # -- commands ---------------------------------------------------------------------------------------------
 
@@ -520,8 +519,9 @@ class AlgoEngine:
         self.node.record(AlgoCompleted(algo.algo_id, why, now))
         self._cancel_children(algo, "algo: the schedule ended")
 
-    def _on_order(self, order: Order, event: OrderEvent) -> None:
-        """A child finished: once every slice went out and everything filled, the algorithm is done early."""
+    def on_child_event(self, order: Order, event: OrderEvent) -> None:
+        """An event of an order with a parent (the node calls this for those only, before its listeners): once
+        every slice of an algorithm went out and everything filled, the algorithm is done early."""
         parent = order.parent_order_id
         if parent is None or not order.is_terminal:
             return

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from alphintra.engine._node_funds import reserve_and_record
 from alphintra.engine._node_reconcile import EXTERNAL
 from alphintra.engine.core.enums import (
+    TERMINAL_STATUSES,
     ContingencyType,
     OrderSide,
     OrderStatus,
@@ -365,15 +366,16 @@ class OrderEmulator:
 
     def on_event(self, order: Order, event: OrderEvent) -> None:
         """Clean-up after terminal events (called by the node once an event is applied, never during replay)."""
-        if self._waiting and order.id in self._waiting and order.is_terminal:
+        # Every event of every order passes here: the cheap tests first, most events leave at the last one.
+        if self._waiting and order.status in TERMINAL_STATUSES and order.id in self._waiting:
             self._release_waiting(order)
-        if isinstance(event, OrderAccepted) and order.id in self._parent:
+        if self._parent and isinstance(event, OrderAccepted) and order.id in self._parent:
             self._sync_bracket(self._parent[order.id])  # entry fills that came while the leg was in flight
         if isinstance(event, OrderUpdated) and event.stop_price is not None:
             armed_stop = self._armed.get(order.symbol, {}).get(order.id)
             if armed_stop is not None and order.order_type is not OrderType.TRAILING_STOP:
                 armed_stop.stop = event.stop_price  # a modified stop triggers at its new price, not the old one
-        if not order.is_terminal:
+        if order.status not in TERMINAL_STATUSES:
             return
         node = self.node
         if order.time_in_force is TimeInForce.GTD:

@@ -693,6 +693,9 @@ class TradingNode(NodeMarket):
         if self.replaying:
             return
         self.emulator.on_event(order, event)
+        if order.parent_order_id is not None:
+            # Only an algorithm's child can move its algorithm: the others need not pay for the call.
+            self.algos.on_child_event(order, event)
         for listener in self.listeners:
             listener(order, event)
 
