@@ -244,8 +244,8 @@ class RiskEngine:
         kind = type(event)
         if kind is OrderInitialized:
             now = event.ts
-            self._add_working(order)
-            for sc, sid in self._count_keys(order):
+            w = self._add_working(order)
+            for sc, sid in w.count_keys:  # the scopes of its rates are those of its open count: worked out once
                 for window in (NS_PER_SECOND, NS_PER_MINUTE):
                     dq = self._rate.get((sc, sid, window))
                     if dq is None:
@@ -274,9 +274,10 @@ class RiskEngine:
                 self._reject_rate(node, rules, event.ts)
         self._sync_working(order)
 
-    def _add_working(self, order: Order) -> None:
-        if order.id in self._working:
-            return
+    def _add_working(self, order: Order) -> _Working:
+        known = self._working.get(order.id)
+        if known is not None:
+            return known
         w = _Working(
             order.account,
             order.strategy,
@@ -291,6 +292,7 @@ class RiskEngine:
         for key in w.count_keys:
             counts[key] = counts.get(key, 0) + 1
         self._move_leaves(w, order.leaves_quantity)
+        return w
 
     def _count_keys(self, order: Order) -> tuple[tuple[Scope, str], ...]:
         """The scopes whose order counters (rates, open orders) count ``order``: its venue's among them."""
