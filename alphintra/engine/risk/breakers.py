@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from alphintra.engine.core.enums import OrderSide, OrderStatus
 from alphintra.engine.core.errors import AlphintraError, NotFoundError, ValidationError
-from alphintra.engine.risk.limits import HALT_NAME, NS_PER_MINUTE, Limit, LimitSet, Scope, fmt
+from alphintra.engine.risk.limits import (
+    HALT_NAME,
+    NS_PER_MINUTE,
+    Limit,
+    LimitSet,
+    Scope,
+    fmt,
+    longest_reject_window_ns,
+)
 from alphintra.engine.risk.records import TradingHalted, TradingResumed, record_from_dict
 
 if TYPE_CHECKING:
@@ -230,16 +238,22 @@ class RejectRate:
     attempt when it was created; a strategy error counts as both.
     """
 
-    __slots__ = ("_events",)
+    __slots__ = ("_events", "horizon_ns")
 
-    def __init__(self) -> None:
+    def __init__(self, horizon_ns: int = NS_PER_MINUTE) -> None:
         self._events: dict[Any, deque[tuple[int, int, int]]] = {}
+        # No window that may be asked looks further back than this: older events go as new ones come, or a key
+        # that never sees a reject (whose check is what prunes in ``rate``) would keep one entry per order forever.
+        self.horizon_ns = horizon_ns
 
     def record(self, key: Any, ts_ns: int, *, attempt: bool, reject: bool) -> None:
         events = self._events.get(key)
         if events is None:
             events = self._events[key] = deque()
         events.append((ts_ns, int(attempt), int(reject)))
+        start = ts_ns - self.horizon_ns
+        while events[0][0] <= start:
+            events.popleft()
 
     def rate(self, key: Any, now_ns: int, window_ns: int, min_orders: int) -> tuple[Decimal, int] | None:
         """(reject %, attempts) over the window, or None while fewer than ``min_orders`` attempts are in it."""
@@ -277,15 +291,24 @@ class CircuitBreakers:
         on_halt: Callable[[Halt], None] | None = None,
         on_resume: Callable[[Halt, str, str], None] | None = None,
     ) -> None:
+        self.rejects = RejectRate()
         self.limits = limits
         self.book = HaltBook(halts)
         self.moves = MarketMove()
-        self.rejects = RejectRate()
         self.on_halt = on_halt
         self.on_resume = on_resume
         self.strategy_positions: Mapping[tuple[str, str, str], Decimal] = {}
         self.action_errors: list[str] = []
         self.flattening = False
+
+    @property
+    def limits(self) -> LimitSet:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: LimitSet) -> None:
+        self._limits = limits
+        self.rejects.horizon_ns = longest_reject_window_ns(limits)
 
     def trip(
         self, node: TradingNode, scope: Scope, scope_id: str, lim: Limit, value: Decimal, why: str, now: int

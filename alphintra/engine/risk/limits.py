@@ -491,6 +491,17 @@ def fmt(value: Decimal | None) -> str:
 
 NS_PER_SECOND = 1_000_000_000
 NS_PER_MINUTE = 60 * NS_PER_SECOND
+
+
+def longest_reject_window_ns(limits: LimitSet) -> int:
+    """The longest reject-rate window any scope of ``limits`` measures (its default when none is set longer)."""
+    longest = DEFAULTS["reject_rate_window_s"]
+    for lim in limits:
+        if lim.name == "reject_rate_window_s" and lim.value > longest:
+            longest = lim.value
+    return int(longest) * NS_PER_SECOND
+
+
 RateKey = tuple[Scope, str, int]
 CountKey = tuple[Scope, str]
 

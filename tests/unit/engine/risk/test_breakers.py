@@ -88,6 +88,27 @@ def test_reject_rate_needs_the_minimum_and_forgets_old_events() -> None:
     assert rr.rate("s", 103, 100, 1) == (D(0), 1)  # events at t <= 3 have left the window
 
 
+def test_a_key_that_never_sees_a_reject_keeps_only_its_window() -> None:
+    # Only a reject asks for the rate (and pruned, before): an account trading all day without one kept every order.
+    rr = RejectRate(horizon_ns=60 * NS_PER_SECOND)
+    for second in range(3_600):
+        rr.record("acct", second * NS_PER_SECOND, attempt=True, reject=False)
+    assert len(rr._events["acct"]) == 60
+    assert rr.rate("acct", 3_599 * NS_PER_SECOND, 60 * NS_PER_SECOND, 1) == (D(0), 60)
+
+
+def test_the_horizon_follows_the_longest_reject_window_set() -> None:
+    node, risk, _, _ = make(LimitSet.of(max_reject_rate_pct=50, reject_rate_min_orders=1))
+    rejects = risk.breakers.rejects
+    assert rejects.horizon_ns == 60 * NS_PER_SECOND  # the default window
+    risk.set_limits(risk.limits.with_limit("reject_rate_window_s", 300, "account", node.default_account))
+    assert rejects.horizon_ns == 300 * NS_PER_SECOND
+    for second in range(0, 400, 10):
+        rejects.record("k", second * NS_PER_SECOND, attempt=True, reject=second == 100)
+    # The account's 300-second window still sees the reject of 290 seconds ago.
+    assert rejects.rate("k", 390 * NS_PER_SECOND, 300 * NS_PER_SECOND, 1) == (D(100) / 30, 30)
+
+
 def test_halt_book_covers_by_scope_and_keeps_the_first_reason() -> None:
     book = HaltBook()
     assert not book.any and book.covering("main", "s1", "GOOG") is None
