@@ -38,7 +38,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from alphintra.engine.core.enums import ContingencyType, OrderSide, OrderType, RejectReason
-from alphintra.engine.core.events import OrderEvent, OrderFilled, OrderInitialized, OrderRejected
+from alphintra.engine.core.events import (
+    OrderAccepted,
+    OrderEvent,
+    OrderFilled,
+    OrderInitialized,
+    OrderRejected,
+    OrderSubmitted,
+)
 from alphintra.engine.core.instrument import Instrument
 from alphintra.engine.core.orders import Order
 from alphintra.engine.risk.breakers import CircuitBreakers, Halt, HaltBook, check_halt_scope
@@ -130,6 +137,10 @@ class _Working:
 
 
 # -- the engine ----------------------------------------------------------------------------------------------
+
+
+# The events of every order's way to the venue: its tallies stay as OrderInitialized left them.
+_KEEP_LEAVES = frozenset({OrderSubmitted, OrderAccepted})
 
 
 class RiskEngine:
@@ -256,6 +267,8 @@ class RiskEngine:
             key = (Scope.STRATEGY, order.strategy) if order.strategy is not None else (Scope.ACCOUNT, order.account)
             self.breakers.rejects.record(key, now, attempt=True, reject=False)
             return
+        if kind in _KEEP_LEAVES:
+            return  # on its way or working: neither ends the order nor changes what it still has to fill
         if kind is OrderFilled:
             assert isinstance(event, OrderFilled)
             acct = self._accounts.get(order.account)
