@@ -43,8 +43,13 @@ def quick_init(cls: type[T]) -> type[T]:
     names: dict[str, Any] = {}
     args: list[str] = []
     body: list[str] = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # a dataclass: checked just above
-        if not f.init or f.kw_only or f._field_type is not dataclasses._FIELD:  # type: ignore[attr-defined]
+    # Every declared field, InitVars included (``dataclasses.fields`` leaves those out, and a quick __init__
+    # without one would drop a parameter); the kinds are dataclasses' own markers, which it has no public name for.
+    for f in cls.__dataclass_fields__.values():  # type: ignore[attr-defined]  # a dataclass: checked just above
+        kind = f._field_type
+        if kind is dataclasses._FIELD_CLASSVAR:  # type: ignore[attr-defined]
+            continue
+        if kind is not dataclasses._FIELD or not f.init or f.kw_only:  # type: ignore[attr-defined]
             raise TypeError(f"{cls.__name__}.{f.name}: quick_init supports plain init fields only")
         setter = f"_set_{f.name}"
         names[setter] = _member(cls, f.name).__set__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from decimal import Decimal
 
 import pytest
@@ -91,7 +91,15 @@ def test_a_class_it_cannot_build_right_is_refused_at_once() -> None:
         a: int
         b: int = field(init=False, default=0)
 
-    for cls in (NoSlots, NotFrozen, KeywordOnly, Derived):
+    @dataclass(frozen=True, slots=True)
+    class WithInitVar:
+        a: int
+        scale: InitVar[int] = 1
+
+        def __post_init__(self, scale: int) -> None:
+            pass
+
+    for cls in (NoSlots, NotFrozen, KeywordOnly, Derived, WithInitVar):
         with pytest.raises(TypeError, match=cls.__name__):
             quick_init(cls)
 
