@@ -124,13 +124,7 @@ def _pooled(parts: list[dict[str, Any]], latencies: list[int]) -> dict[str, Any]
         "clients": parts[0]["clients"],
         "batch": parts[0]["batch"],
         "rounds": len(parts),
-        "orders": orders,
-        "requests": len(latencies),
-        "seconds": round(elapsed, 3),
-        "orders_per_sec": round(orders / elapsed) if elapsed else 0,
-        "p50_ms": round(_percentile(latencies, 0.50), 3),
-        "p99_ms": round(_percentile(latencies, 0.99), 3),
-        "max_ms": round(latencies[-1] / 1e6, 3) if latencies else 0.0,
+        **_rates(orders, elapsed, latencies),
         "errors": [e for p in parts for e in p["errors"]][:3],
         "daemon_cpu_ms_per_order": round(cpu / orders, 3) if orders else 0.0,
         "daemon_cpu_ms_by_thread": {
@@ -138,6 +132,20 @@ def _pooled(parts: list[dict[str, Any]], latencies: list[int]) -> dict[str, Any]
         }
         if orders
         else {},
+    }
+
+
+def _rates(orders: int, elapsed: float, latencies: list[int]) -> dict[str, Any]:
+    """The figures every scenario reports: requests, time, orders/s and latency percentiles (``latencies`` sorted,
+    in ns)."""
+    return {
+        "orders": orders,
+        "requests": len(latencies),
+        "seconds": round(elapsed, 3),
+        "orders_per_sec": round(orders / elapsed) if elapsed else 0,
+        "p50_ms": round(_percentile(latencies, 0.50), 3),
+        "p99_ms": round(_percentile(latencies, 0.99), 3),
+        "max_ms": round(latencies[-1] / 1e6, 3) if latencies else 0.0,
     }
 
 
@@ -195,13 +203,7 @@ async def _load(
     return {
         "clients": clients,
         "batch": batch,
-        "orders": total,
-        "requests": len(latencies),
-        "seconds": round(elapsed, 3),
-        "orders_per_sec": round(total / elapsed) if elapsed else 0,
-        "p50_ms": round(_percentile(latencies, 0.50), 3),
-        "p99_ms": round(_percentile(latencies, 0.99), 3),
-        "max_ms": round(latencies[-1] / 1e6, 3) if latencies else 0.0,
+        **_rates(total, elapsed, latencies),
         "errors": errors[:3],
     }
 
@@ -253,13 +255,7 @@ async def _ws_load(socket_path: str, clients: int, seconds: float, window: int) 
         "clients": clients,
         "batch": 1,
         "window": window,
-        "orders": total,
-        "requests": len(latencies),
-        "seconds": round(elapsed, 3),
-        "orders_per_sec": round(total / elapsed) if elapsed else 0,
-        "p50_ms": round(_percentile(latencies, 0.50), 3),
-        "p99_ms": round(_percentile(latencies, 0.99), 3),
-        "max_ms": round(latencies[-1] / 1e6, 3) if latencies else 0.0,
+        **_rates(total, elapsed, latencies),
         "errors": errors[:3],
     }
 
@@ -356,13 +352,7 @@ def _client_path(socket_path: Path, seconds: float) -> dict[str, Any]:
     return {
         "clients": 1,
         "batch": 1,
-        "orders": n,
-        "requests": n,
-        "seconds": round(elapsed, 3),
-        "orders_per_sec": round(n / elapsed) if elapsed else 0,
-        "p50_ms": round(_percentile(latencies, 0.50), 3),
-        "p99_ms": round(_percentile(latencies, 0.99), 3),
-        "max_ms": round(latencies[-1] / 1e6, 3) if latencies else 0.0,
+        **_rates(n, elapsed, latencies),
         "errors": [],
     }
 
