@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from alphintra.engine._node_funds import reserve_and_record
 from alphintra.engine._node_reconcile import EXTERNAL
 from alphintra.engine.core.enums import (
-    TERMINAL_STATUSES,
     ContingencyType,
     OrderSide,
     OrderStatus,
@@ -366,8 +365,8 @@ class OrderEmulator:
 
     def on_event(self, order: Order, event: OrderEvent) -> None:
         """Clean-up after terminal events (called by the node once an event is applied, never during replay)."""
-        # Every event of every order passes here: the cheap tests first, most events leave at the last one.
-        if self._waiting and order.status in TERMINAL_STATUSES and order.id in self._waiting:
+        # Every event of every order passes here: the cheap tests first (a bracket leg's accept only with brackets).
+        if self._waiting and order.is_terminal and order.id in self._waiting:
             self._release_waiting(order)
         if self._parent and isinstance(event, OrderAccepted) and order.id in self._parent:
             self._sync_bracket(self._parent[order.id])  # entry fills that came while the leg was in flight
@@ -375,7 +374,7 @@ class OrderEmulator:
             armed_stop = self._armed.get(order.symbol, {}).get(order.id)
             if armed_stop is not None and order.order_type is not OrderType.TRAILING_STOP:
                 armed_stop.stop = event.stop_price  # a modified stop triggers at its new price, not the old one
-        if order.status not in TERMINAL_STATUSES:
+        if not order.is_terminal:
             return
         node = self.node
         if order.time_in_force is TimeInForce.GTD:

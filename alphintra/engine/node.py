@@ -50,7 +50,6 @@ from alphintra.engine.algos import AlgoEngine, AlgoProgress, TwapRequest, VwapRe
 from alphintra.engine.clock import Clock, SteppedClock
 from alphintra.engine.commands import BracketRequest, OrderRequest
 from alphintra.engine.core.enums import (
-    TERMINAL_STATUSES,
     ContingencyType,
     OrderSide,
     OrderStatus,
@@ -701,11 +700,7 @@ class TradingNode(NodeMarket):
 
     def apply_effects(self, order: Order, event: OrderEvent) -> None:
         """The ledger effects of an event (a fill books the trade, a terminal order releases its lock)."""
-        if order.status in TERMINAL_STATUSES:  # track(order), inline: every event of every order passes here
-            self.working.pop(order.id, None)
-            self.finished.setdefault(order.id, order.updated_at)
-        else:
-            self.working[order.id] = order
+        self.track(order)
         if isinstance(event, OrderFilled):
             inst = self.instruments.get(order.symbol)
             reserved = self.ledger.has_reservation(order.id)

@@ -54,7 +54,7 @@ class OrderStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in _TERMINAL
+        return self in TERMINAL_STATUSES
 
     @property
     def is_open(self) -> bool:
@@ -62,9 +62,9 @@ class OrderStatus(StrEnum):
         return self in _OPEN
 
 
-_TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
-# The terminal statuses, for the hot paths that test membership directly instead of through ``is_terminal``.
-TERMINAL_STATUSES = _TERMINAL
+# The terminal statuses; the order path's hot spots test membership here directly instead of through
+# ``is_terminal``.
+TERMINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 _OPEN = frozenset(
     {
         OrderStatus.PENDING_SUBMIT,
